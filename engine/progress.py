@@ -1,0 +1,73 @@
+"""Qt-free progress records and cancel tokens for long jobs.
+
+Every long engine operation takes ``progress`` (a callable receiving a :class:`Progress`)
+and ``cancel`` (a :class:`CancelToken`). The CLI renders the records as a tqdm bar, the GUI
+as a QProgressBar; the engine never knows which.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from .errors import Cancelled
+
+
+@dataclass
+class Progress:
+    """One progress report of a long job."""
+
+    job: str  # e.g. "train", "encode", "load images"
+    done: int  # units done so far (images, batches, ...)
+    total: int  # units in all (0 when unknown)
+    message: str = ""
+    epoch: Optional[int] = None
+    epochs: Optional[int] = None
+    loss: Optional[float] = None
+    val_loss: Optional[float] = None
+    eta_s: Optional[float] = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def fraction(self) -> float:
+        return 0.0 if self.total <= 0 else min(1.0, self.done / self.total)
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def no_progress(_: Progress) -> None:
+    """The default callback: ignore reports."""
+
+
+class CancelToken:
+    """A thread-safe flag; a job checks it between units of work and stops cleanly."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._event.is_set():
+            raise Cancelled("cancelled by the user")
+
+
+class EtaClock:
+    """Estimates remaining time from units done so far."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.start = time.perf_counter()
+
+    def eta(self, done: int) -> Optional[float]:
+        if done <= 0 or self.total <= 0:
+            return None
+        elapsed = time.perf_counter() - self.start
+        return elapsed / done * max(0, self.total - done)

@@ -1,0 +1,133 @@
+"""The sampler interface: a parameter schema, ``fit`` on training z-points, ``sample(n, seed)``.
+
+Every sampler declares its parameters as :class:`Param` rows (name, type, default, range, one-line
+help); the CLI parses ``--set KEY=VALUE`` with them and the GUI builds its controls from them.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, Optional, Sequence
+
+import numpy as np
+
+from ..errors import SamplerError
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: type  # float, int, str or bool
+    default: Any
+    help: str
+    minimum: Optional[float] = None
+    maximum: Optional[float] = None
+    choices: Optional[Sequence[str]] = None
+
+    def describe(self) -> str:
+        rng = ""
+        if self.choices:
+            rng = " one of " + "|".join(self.choices)
+        elif self.minimum is not None or self.maximum is not None:
+            lo = "-inf" if self.minimum is None else f"{self.minimum:g}"
+            hi = "inf" if self.maximum is None else f"{self.maximum:g}"
+            rng = f" in [{lo}, {hi}]"
+        return f"{self.name}={self.default} ({self.type.__name__}{rng}): {self.help}"
+
+    def parse(self, text: str, sampler: str = "") -> Any:
+        """Text from the command line → a checked value."""
+        where = f"{sampler}: " if sampler else ""
+        try:
+            if self.type is bool:
+                low = str(text).strip().lower()
+                if low not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                    raise ValueError
+                value: Any = low in ("1", "true", "yes", "on")
+            elif self.type is int:
+                f = float(text)
+                if not f.is_integer():
+                    raise ValueError
+                value = int(f)
+            else:
+                value = self.type(text)
+        except (TypeError, ValueError):
+            raise SamplerError(f"{where}{self.name}={text!r} is not a valid {self.type.__name__}; {self.describe()}") from None
+        return self.check(value, sampler)
+
+    def check(self, value: Any, sampler: str = "") -> Any:
+        where = f"{sampler}: " if sampler else ""
+        if self.type is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise SamplerError(f"{where}{self.name}={value!r} is not a finite number; {self.describe()}")
+            value = float(value)
+        elif self.type is int:
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise SamplerError(f"{where}{self.name}={value!r} is not an integer; {self.describe()}")
+            value = int(value)
+        elif self.type is bool:
+            if not isinstance(value, bool):
+                raise SamplerError(f"{where}{self.name}={value!r} is not true/false")
+        elif self.type is str:
+            value = str(value)
+        if self.choices and value not in self.choices:
+            raise SamplerError(f"{where}{self.name}={value!r} is not allowed; {self.describe()}")
+        if self.minimum is not None and value < self.minimum:
+            raise SamplerError(f"{where}{self.name}={value!r} is below the minimum; {self.describe()}")
+        if self.maximum is not None and value > self.maximum:
+            raise SamplerError(f"{where}{self.name}={value!r} is above the maximum; {self.describe()}")
+        return value
+
+
+class Sampler:
+    """Base class. Subclasses set ``name``, ``summary``, ``params`` and implement ``_fit``/``_sample``."""
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+
+    def __init__(self, **values: Any) -> None:
+        known = {p.name: p for p in self.params}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            allowed = ", ".join(known) or "none"
+            raise SamplerError(f"{self.name}: unknown parameter(s) {', '.join(unknown)}; allowed: {allowed}")
+        self.values = {p.name: p.default for p in self.params}
+        for k, v in values.items():
+            self.values[k] = known[k].check(v, self.name)
+        self.fitted = False
+        self.z_dim: Optional[int] = None
+
+    @classmethod
+    def param(cls, name: str) -> Param:
+        for p in cls.params:
+            if p.name == name:
+                return p
+        raise SamplerError(f"{cls.name}: unknown parameter {name}; allowed: {', '.join(p.name for p in cls.params) or 'none'}")
+
+    def fit(self, latents: np.ndarray) -> "Sampler":
+        latents = np.asarray(latents, dtype=np.float32)
+        if latents.ndim != 2 or len(latents) < 2:
+            raise SamplerError(f"{self.name}: needs an N×z_dim array of at least 2 z-points, got shape {list(latents.shape)}")
+        self.z_dim = latents.shape[1]
+        self._fit(latents)
+        self.fitted = True
+        return self
+
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """``n`` z-vectors (float32, n×z_dim), the same for the same seed and parameters."""
+        if not self.fitted:
+            raise SamplerError(f"{self.name}: fit() the sampler on z-points before sampling")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise SamplerError(f"n must be a whole number ≥ 0, got {n!r}")
+        rng = np.random.default_rng(seed)
+        if n == 0:
+            return np.empty((0, self.z_dim), dtype=np.float32)
+        z = self._sample(int(n), rng)
+        return np.asarray(z, dtype=np.float32)
+
+    # subclasses -------------------------------------------------------------------------
+    def _fit(self, latents: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError

@@ -1,0 +1,1 @@
+"""Qt widgets of Latent Face Studio. Only rendering and input here; computing is engine/'s job."""

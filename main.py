@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""Latent Face Studio — the GUI by default, sub-commands for headless work.
+
+    python main.py                      # the GUI on the embedded default model
+    python main.py train --data DIR --out MODEL_DIR [--epochs N] [--image-size 64] [--z-dim 256] ...
+    python main.py encode --model MODEL_DIR --data DIR
+    python main.py reconstruct [--model MODEL_DIR] --data DIR --out DIR [--n N]
+    python main.py generate [--model MODEL_DIR] --sampler NAME [--set KEY=VALUE ...] --n N [--seed S] --out DIR [--z-only]
+    python main.py samplers
+    python main.py info [--model MODEL_DIR]
+
+Bad input ends with a non-zero exit status and one clear line on stderr, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+EXIT_CANCELLED = 130
+
+
+class TqdmProgress:
+    """Renders engine Progress records as a tqdm bar on stderr (one bar per job name)."""
+
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet or not sys.stderr.isatty() and os.environ.get("LFS_PROGRESS") != "1"
+        self.bar = None
+        self.job = None
+
+    def __call__(self, p) -> None:
+        if self.quiet:
+            return
+        from tqdm import tqdm
+
+        if self.bar is None or self.job != p.job or self.bar.total != p.total:
+            self.close()
+            self.bar = tqdm(total=p.total, desc=p.job, unit="", file=sys.stderr, leave=False, dynamic_ncols=True)
+            self.job = p.job
+        self.bar.n = p.done
+        post = {}
+        if p.epoch:
+            post["epoch"] = f"{p.epoch}/{p.epochs}"
+        if p.loss is not None:
+            post["loss"] = f"{p.loss:.5f}"
+        if p.val_loss is not None:
+            post["val"] = f"{p.val_loss:.5f}"
+        if post:
+            self.bar.set_postfix(post, refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _model_dir(arg) -> Path:
+    from engine.resources import default_model_dir
+
+    return Path(arg) if arg else default_model_dir()
+
+
+def cmd_train(a, progress) -> int:
+    from engine.autoencoder import ArchitectureConfig
+    from engine.image_data import Preprocess, load_folder
+    from engine.model_store import read_config
+    from engine.training import TrainOptions, train
+
+    out = Path(a.out)
+    if a.resume:
+        pre = read_config(out).preprocess
+    else:
+        pre = Preprocess(image_size=a.image_size)
+    data = load_folder(a.data, pre, progress=progress)
+    print(data.summary(), file=sys.stderr)
+    arch = None
+    if not a.resume:
+        arch = ArchitectureConfig(
+            image_size=a.image_size, z_dim=a.z_dim, batch_norm=a.batch_norm,
+            channels=tuple(int(c) for c in a.channels.split(",")),
+        )
+    opts = TrainOptions(epochs=a.epochs, batch_size=a.batch_size, learning_rate=a.lr, seed=a.seed,
+                        val_count=a.val_count, flip=not a.no_flip, device=a.device)
+    res = train(data, out, arch, opts, resume=a.resume, progress=progress)
+    progress.close()
+    for h in res.history:
+        print(f"epoch {h['epoch']:3d}  train {h['train_loss']:.5f}  val {h['val_loss'] if h['val_loss'] is None else format(h['val_loss'], '.5f')}  {h['images_per_s']:.0f} img/s")
+    if not a.no_encode:
+        from engine.encoding import encode_dataset
+
+        encode_dataset(out, data, progress=progress)
+        progress.close()
+    print(f"model written to {out}")
+    return 0
+
+
+def cmd_encode(a, progress) -> int:
+    from engine.encoding import encode_dataset
+    from engine.image_data import load_folder
+    from engine.model_store import load_model
+
+    model_dir = Path(a.model)
+    model, config = load_model(model_dir)
+    data = load_folder(a.data, config.preprocess, progress=progress)
+    print(data.summary(), file=sys.stderr)
+    z = encode_dataset(model_dir, data, model=model, progress=progress)
+    progress.close()
+    print(f"encoded {len(z)} images → {model_dir / 'latents.npy'} ({z.shape[0]}×{z.shape[1]})")
+    return 0
+
+
+def cmd_reconstruct(a, progress) -> int:
+    from engine import atomic_io
+    from engine.encoding import mse, reconstruct_images
+    from engine.image_data import load_folder
+    from engine.image_sets import make_grid
+    from engine.model_store import load_model
+    import numpy as np
+
+    model_dir = _model_dir(a.model)
+    model, config = load_model(model_dir)
+    data = load_folder(a.data, config.preprocess, progress=progress)
+    print(data.summary(), file=sys.stderr)
+    n = len(data) if a.n is None else max(0, min(a.n, len(data)))
+    images = np.asarray(data.images[:n])
+    recon = reconstruct_images(model, images)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, img in zip(data.files[:n], recon):
+        atomic_io.save_png(out / (Path(name).stem + ".png"), img)
+    k = min(n, 16)
+    grid = np.concatenate([make_grid(images[:k], columns=k), make_grid(recon[:k], columns=k)], axis=0)
+    atomic_io.save_png(out / "grid.png", grid)
+    progress.close()
+    print(f"MSE {mse(images, recon):.6f} over {n} images")
+    return 0
+
+
+def cmd_generate(a, progress) -> int:
+    from engine.generation import generate
+    from engine.image_sets import write_image_set
+    from engine.samplers import parse_settings
+
+    values = parse_settings(a.sampler, a.set or [])
+    if a.n < 0:
+        raise_bad("--n must be ≥ 0")
+    model_dir = _model_dir(a.model)
+    result = generate(model_dir, a.sampler, values, a.n, a.seed, decode=not a.z_only)
+    write_image_set(a.out, result.z, result.params, result.images, overwrite=a.overwrite)
+    what = "z-vectors" if a.z_only else "faces"
+    print(f"wrote {a.n} {what} ({a.sampler}, seed {a.seed}) to {a.out}")
+    return 0
+
+
+def cmd_samplers(a, progress) -> int:
+    from engine.samplers import SAMPLERS
+
+    for name, cls in SAMPLERS.items():
+        print(f"{name}: {cls.summary}")
+        for p in cls.params:
+            print(f"    {p.describe()}")
+    return 0
+
+
+def cmd_info(a, progress) -> int:
+    from engine.autoencoder import count_parameters
+    from engine.model_store import load_latents, load_model, LATENTS
+
+    model_dir = _model_dir(a.model)
+    model, config = load_model(model_dir)
+    arch = config.arch
+    t = config.training
+    print(f"model      {model_dir}")
+    print(f"model id   {config.model_id}")
+    print(f"image      {arch.image_size}×{arch.image_size} RGB, crop {list(config.preprocess.crop_box)} of {list(config.preprocess.reference_size)}")
+    print(f"network    4 conv {list(arch.channels)} k{arch.kernel_size} → z_dim {arch.z_dim} → 4 conv-transpose; batch_norm {arch.batch_norm}; {count_parameters(model):,} parameters ({config.weights_dtype})")
+    if t:
+        hist = t.get("history") or [{}]
+        print(f"training   {t.get('epochs_done', '?')} epochs on {t.get('train_images', '?')} images (+{t.get('val_images', '?')} held out); "
+              f"train MSE {hist[-1].get('train_loss', float('nan')):.5f}, val MSE {hist[-1].get('val_loss') or float('nan'):.5f}")
+    if (model_dir / LATENTS).exists():
+        z, _ = load_latents(model_dir, arch.z_dim)
+        print(f"z-points   {len(z)} × {z.shape[1]}")
+    else:
+        print("z-points   none (run encode)")
+    return 0
+
+
+def cmd_gui(a, progress) -> int:
+    from gui.app import run_gui
+
+    return run_gui(model_dir=_model_dir(getattr(a, "model", None)), screenshot=getattr(a, "screenshot", None),
+                   sampler=getattr(a, "sampler", None))
+
+
+class BadInput(Exception):
+    pass
+
+
+def raise_bad(msg: str):
+    raise BadInput(msg)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, as for every bad input
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="latent-face-studio", description="Latent Face Studio: explore and sample the latent space of a conv autoencoder.")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train a new model on a folder of face images")
+    t.add_argument("--data", required=True, help="folder of face images (e.g. img_align_celeba)")
+    t.add_argument("--out", required=True, help="model folder to write")
+    t.add_argument("--epochs", type=int, default=30)
+    t.add_argument("--image-size", type=int, default=64)
+    t.add_argument("--z-dim", type=int, default=256)
+    t.add_argument("--batch-size", type=int, default=128)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--resume", action="store_true", help="continue from the folder's checkpoint")
+    t.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    t.add_argument("--channels", default="32,64,128,256", help="the 4 encoder channel widths")
+    t.add_argument("--batch-norm", dest="batch_norm", action="store_true", default=True,
+                   help="batch normalisation after each conv layer (the default: measured best)")
+    t.add_argument("--no-batch-norm", dest="batch_norm", action="store_false", help="no batch normalisation, as in the blog")
+    t.add_argument("--val-count", type=int, default=None, help="held-out images (last by name); default min(500, N/18)")
+    t.add_argument("--no-flip", action="store_true", help="no horizontal-flip augmentation")
+    t.add_argument("--no-encode", action="store_true", help="do not encode the data set after training")
+    t.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+
+    e = sub.add_parser("encode", help="encode a folder into the model's latents.npy")
+    e.add_argument("--model", required=True)
+    e.add_argument("--data", required=True)
+
+    r = sub.add_parser("reconstruct", help="reconstruct images through the autoencoder")
+    r.add_argument("--model")
+    r.add_argument("--data", required=True)
+    r.add_argument("--out", required=True)
+    r.add_argument("--n", type=int, default=None, help="only the first N images")
+
+    g = sub.add_parser("generate", help="sample z-vectors and decode them into faces")
+    g.add_argument("--model")
+    g.add_argument("--sampler", default="uniform")
+    g.add_argument("--set", action="append", metavar="KEY=VALUE", help="a sampler parameter (repeatable)")
+    g.add_argument("--n", type=int, required=True)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--out", required=True)
+    g.add_argument("--z-only", action="store_true", help="write only z.npy and params.json")
+    g.add_argument("--overwrite", action="store_true", help="replace an image set already in --out")
+
+    sub.add_parser("samplers", help="list samplers with their parameters and defaults")
+
+    i = sub.add_parser("info", help="describe a model folder")
+    i.add_argument("--model")
+
+    u = sub.add_parser("gui", help="start the desktop application (the default)")
+    u.add_argument("--model")
+    u.add_argument("--screenshot", metavar="FILE", help="render the window to FILE and exit")
+    u.add_argument("--sampler")
+    return p
+
+
+COMMANDS = {
+    "train": cmd_train, "encode": cmd_encode, "reconstruct": cmd_reconstruct, "generate": cmd_generate,
+    "samplers": cmd_samplers, "info": cmd_info, "gui": cmd_gui,
+}
+
+
+def run(argv=None) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    command = a.command or "gui"
+    from engine.errors import Cancelled, EngineError
+
+    progress = TqdmProgress()
+    try:
+        return COMMANDS[command](a, progress)
+    except (EngineError, BadInput) as exc:
+        progress.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Cancelled:
+        progress.close()
+        print("cancelled; results written so far are intact", file=sys.stderr)
+        return EXIT_CANCELLED
+    except KeyboardInterrupt:
+        progress.close()
+        print("interrupted; the last completed checkpoint and files are intact", file=sys.stderr)
+        return EXIT_CANCELLED
+    except OSError as exc:
+        progress.close()
+        name = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"error: {name}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def run_gui_entry() -> int:
+    """Entry point of the windowed launcher (``latent-face-studio-gui``): always the GUI."""
+    return run(["gui", *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    sys.exit(run())

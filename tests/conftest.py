@@ -1,0 +1,79 @@
+"""Shared fixtures: tiny synthetic face-like images and a tiny trained model, made on the fly."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+TINY_ARCH = dict(image_size=32, channels=(8, 16, 16, 32), z_dim=8)
+
+
+def synthetic_face(rng: np.random.Generator, size: int = 48) -> np.ndarray:
+    """A smooth 'face': a coloured ellipse with two dark eyes on a coloured background."""
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    bg = rng.uniform(0, 255, 3)
+    skin = rng.uniform(120, 240, 3)
+    cx, cy = 0.5 + rng.normal(0, 0.04), 0.5 + rng.normal(0, 0.04)
+    rx, ry = rng.uniform(0.22, 0.32), rng.uniform(0.3, 0.4)
+    face = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 < 1
+    img = np.where(face[..., None], skin, bg)
+    for ex in (cx - rx * 0.4, cx + rx * 0.4):
+        eye = ((xx - ex) ** 2 + (yy - cy + ry * 0.2) ** 2) < (0.03 + rng.uniform(0, 0.02)) ** 2
+        img[eye] = rng.uniform(0, 60, 3)
+    return img.clip(0, 255).astype(np.uint8)
+
+
+def write_faces(folder: Path, n: int, seed: int = 0, size: int = 48, fmt: str = "png") -> list[Path]:
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    paths = []
+    for i in range(n):
+        p = folder / f"{i + 1:06d}.{fmt}"
+        Image.fromarray(synthetic_face(rng, size)).save(p)
+        paths.append(p)
+    return paths
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("LFS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "image-cache"))
+
+
+@pytest.fixture
+def face_folder(tmp_path) -> Path:
+    folder = tmp_path / "faces"
+    write_faces(folder, 24)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny model trained for a few epochs on synthetic faces, with latents encoded."""
+    from engine.autoencoder import ArchitectureConfig
+    from engine.encoding import encode_dataset
+    from engine.image_data import Preprocess, load_folder
+    from engine.training import TrainOptions, train
+
+    base = tmp_path_factory.mktemp("tiny")
+    data_dir = base / "faces"
+    write_faces(data_dir, 96, seed=1)
+    pre = Preprocess(image_size=32, reference_size=(48, 48), crop_box=(0, 0, 48, 48))
+    ds = load_folder(data_dir, pre, cache=False)
+    out = base / "model"
+    train(ds, out, ArchitectureConfig(**TINY_ARCH), TrainOptions(epochs=8, batch_size=8, learning_rate=3e-3, seed=0, val_count=8))
+    encode_dataset(out, ds)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tiny_model) -> Path:
+    return tiny_model.parent / "faces"
