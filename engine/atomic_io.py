@@ -23,6 +23,20 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
+#: Bytes a temp name adds around the target's name: "." + name + "." + 8 random + ".tmp".
+_TEMP_EXTRA = 1 + 1 + 8 + 4
+_NAME_MAX = 255
+
+
+def _temp_prefix(name: str) -> str:
+    """``.name.``, shortened so that the temp file's name fits the usual 255-byte limit."""
+    raw = name.encode("utf-8", "surrogateescape")
+    room = _NAME_MAX - _TEMP_EXTRA
+    if len(raw) > room:  # a cut inside a UTF-8 character round-trips through surrogateescape
+        name = raw[:room].decode("utf-8", "surrogateescape")
+    return f".{name}."
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it replaces ``path``.
@@ -32,7 +46,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
     tmp_path = Path(tmp)

@@ -14,6 +14,7 @@ folder is a :class:`DataError`.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import multiprocessing
@@ -116,12 +117,24 @@ def list_image_files(folder: Path) -> tuple[list[Path], int]:
             is_file = entry.is_file()  # follows links; a link loop raises or answers False
         except OSError:
             is_file = False
-        if is_file and Path(entry.name).suffix.lower() in IMAGE_SUFFIXES:
+        if Path(entry.name).suffix.lower() in IMAGE_SUFFIXES and (is_file or _is_broken_link(entry)):
+            # a dangling link or a link loop named like an image is kept, so that decoding
+            # fails and it is reported as skipped with its reason instead of silently ignored
             candidates.append(Path(entry.path))
         else:
             ignored += 1
     candidates.sort(key=lambda p: p.name)
     return candidates, ignored
+
+
+def _is_broken_link(entry: os.DirEntry) -> bool:
+    try:
+        if not entry.is_symlink():
+            return False
+        os.stat(entry.path)
+    except OSError:
+        return True
+    return False
 
 
 def _to_rgb(im):
@@ -174,6 +187,11 @@ def _decode_worker(args):
     try:
         return decode_face(path, pre), None
     except Exception as exc:  # noqa: BLE001 - every failure becomes a reason string
+        try:
+            if os.stat(path).st_size == 0:
+                return None, "empty file (0 bytes)"
+        except OSError:
+            pass
         return None, _reason(exc)
 
 
@@ -186,6 +204,10 @@ def _reason(exc: BaseException) -> str:
         return "image too large (decompression-bomb guard)"
     if isinstance(exc, PermissionError):
         return "permission denied"
+    if isinstance(exc, OSError) and exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if isinstance(exc, FileNotFoundError):
+        return "broken link (its target is missing)" if os.path.islink(exc.filename or "") else "file not found"
     if isinstance(exc, OSError) and "truncated" in str(exc).lower():
         return "truncated file"
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
