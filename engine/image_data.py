@@ -51,6 +51,18 @@ class Preprocess:
     reference_size: tuple[int, int] = CELEBA_REFERENCE_SIZE
     crop_box: tuple[int, int, int, int] = CELEBA_CROP_BOX
 
+    def __post_init__(self):
+        _check_ints("image_size", [self.image_size], 1)
+        _check_ints("reference_size", self.reference_size, 2)
+        _check_ints("crop_box", self.crop_box, 4, minimum=0)
+        rw, rh = self.reference_size
+        x0, y0, x1, y1 = self.crop_box
+        if not (x0 < x1 <= rw and y0 < y1 <= rh):
+            raise DataError(
+                f"crop_box {list(self.crop_box)} must be (x0, y0, x1, y1) with x0 < x1, y0 < y1 inside the "
+                f"reference_size {list(self.reference_size)}"
+            )
+
     def to_dict(self) -> dict:
         return {
             "image_size": self.image_size,
@@ -60,17 +72,32 @@ class Preprocess:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Preprocess":
-        return cls(
-            image_size=int(d["image_size"]),
-            reference_size=tuple(int(v) for v in d["reference_size"]),
-            crop_box=tuple(int(v) for v in d["crop_box"]),
-        )
+        """From ``config.json``'s section; raises DataError naming the bad key (JSON integers only)."""
+        for key in ("image_size", "reference_size", "crop_box"):
+            if key not in d:
+                raise DataError(f"missing key \"{key}\"")
+        size = d["image_size"]
+        ref, box = d["reference_size"], d["crop_box"]
+        if not isinstance(ref, (list, tuple)) or not isinstance(box, (list, tuple)):
+            raise DataError("reference_size and crop_box must be lists of integers")
+        _check_ints("image_size", [size], 1)
+        return cls(image_size=size, reference_size=tuple(ref), crop_box=tuple(box))
 
     def box_for(self, width: int, height: int) -> tuple[float, float, float, float]:
         rw, rh = self.reference_size
         sx, sy = width / rw, height / rh
         x0, y0, x1, y1 = self.crop_box
         return (x0 * sx, y0 * sy, x1 * sx, y1 * sy)
+
+
+def _check_ints(key: str, values, count: int, minimum: int = 1) -> None:
+    ok = isinstance(values, (list, tuple)) and len(values) == count and all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum for v in values
+    )
+    if not ok:
+        what = "an integer" if count == 1 else f"{count} integers"
+        shown = values[0] if count == 1 and isinstance(values, (list, tuple)) and len(values) == 1 else values
+        raise DataError(f"{key} must be {what} ≥ {minimum}, got {shown!r}")
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Optional
 import numpy as np
 
 from . import __version__, atomic_io
-from .errors import ModelFileError
+from .errors import EngineError, ModelFileError
 from .image_data import Preprocess
 
 FORMAT_NAME = "latent-face-studio-model"
@@ -30,6 +30,8 @@ LATENTS = "latents.npy"
 LATENT_FILES = "latents_files.txt"
 CHECKPOINT = "checkpoint.safetensors"
 LABELS = "labels.csv"
+#: The safetensors library refuses headers above 100 MB; so do we, before reading one.
+MAX_SAFETENSORS_HEADER = 100_000_000
 
 
 def new_model_id() -> str:
@@ -74,14 +76,19 @@ class ModelConfig:
                 raise ModelFileError(f"{source}: missing key \"{key}\"")
             if not isinstance(d[key], typ):
                 raise ModelFileError(f"{source}: \"{key}\" must be a {typ.__name__}, got {type(d[key]).__name__}")
+        slope = d["architecture"].get("leaky_slope", 0.2)
+        if isinstance(slope, bool) or not isinstance(slope, (int, float)) or not 0 <= slope < 1:
+            raise ModelFileError(f"{source}: architecture.leaky_slope must be a number in [0, 1), got {slope!r}")
         try:
             arch = ArchitectureConfig.from_dict(d["architecture"])
         except ModelFileError as exc:
             raise ModelFileError(f"{source}: {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(f"{source}: bad \"architecture\" section ({exc})") from None
         try:
             pre = Preprocess.from_dict(d["preprocess"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"{source}: bad \"preprocess\" section ({exc!r})") from None
+        except (EngineError, KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{source}: bad \"preprocess\" section ({exc})") from None
         if pre.image_size != arch.image_size:
             raise ModelFileError(
                 f"{source}: preprocess.image_size {pre.image_size} differs from architecture.image_size {arch.image_size}"
@@ -127,12 +134,16 @@ def read_safetensors(path: Path) -> tuple[dict, dict]:
     (header_len,) = struct.unpack("<Q", head[:8])
     if header_len <= 0 or 8 + header_len > size:
         raise ModelFileError(f"{path}: truncated or not a safetensors file (header says {header_len} bytes, file has {size})")
+    if header_len > MAX_SAFETENSORS_HEADER:
+        raise ModelFileError(f"{path}: not a safetensors file (a {header_len}-byte header is beyond the format's limit)")
     try:
         with open(path, "rb") as fh:
             fh.seek(8)
             header = json.loads(fh.read(header_len))
     except (ValueError, UnicodeDecodeError):
         raise ModelFileError(f"{path}: not a safetensors file (header is not JSON)") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path}: damaged safetensors header (a JSON {type(header).__name__}, not an object)")
     end = 0
     for name, info in header.items():
         if name == "__metadata__":
@@ -261,6 +272,7 @@ def load_latents(folder: str | os.PathLike, z_dim: int) -> tuple[np.ndarray, lis
     foreign = _sniff_foreign(path, head)
     if foreign and foreign != "a NumPy .npy file":
         raise ModelFileError(f"{path}: this is {foreign}, not a .npy array")
+    _check_npy_size(path)
     try:
         z = np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -285,6 +297,27 @@ def load_latents(folder: str | os.PathLike, z_dim: int) -> tuple[np.ndarray, lis
     else:
         files = [f"#{i}" for i in range(len(z))]
     return z.astype(np.float32, copy=False), files
+
+
+def _check_npy_size(path: Path) -> None:
+    """Refuse a .npy whose header claims more data than the file holds, before allocating it."""
+    fmt = np.lib.format
+    try:
+        with open(path, "rb") as fh:
+            version = fmt.read_magic(fh)
+            reader = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(version)
+            if reader is None:
+                return  # np.load gives its own error for other versions
+            shape, _, dtype = reader(fh)
+            offset = fh.tell()
+    except (ValueError, OSError, EOFError, SyntaxError):
+        return  # not a readable header: np.load's error names the problem
+    if dtype.hasobject:
+        raise ModelFileError(f"{path}: holds Python objects (dtype {dtype}); object arrays are never unpickled")
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    have = path.stat().st_size - offset
+    if need > have:
+        raise ModelFileError(f"{path}: truncated (its header claims shape {list(shape)}, {need} bytes of data; the file holds {have})")
 
 
 @dataclass
