@@ -5,9 +5,18 @@ from typing import Any, Mapping
 
 from ..errors import SamplerError
 from .base import Param, Sampler
+from .box import BoxSampler
+from .gmm import GMMSampler
+from .kde import KDESampler
+from .normal import NormalSampler
+from .path import PathSampler
+from .pca_ellipse import PCAEllipseSampler
 from .uniform import UniformSampler
 
-SAMPLERS: dict[str, type[Sampler]] = {cls.name: cls for cls in (UniformSampler,)}
+SAMPLERS: dict[str, type[Sampler]] = {
+    cls.name: cls
+    for cls in (UniformSampler, BoxSampler, PCAEllipseSampler, NormalSampler, GMMSampler, KDESampler, PathSampler)
+}
 
 
 def sampler_class(name: str) -> type[Sampler]:

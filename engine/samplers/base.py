@@ -125,6 +125,10 @@ class Sampler:
         z = self._sample(int(n), rng)
         return np.asarray(z, dtype=np.float32)
 
+    def diagnostics(self) -> dict:
+        """Extra facts about the fitted sampler or its last sample (e.g. spread per axis); {} if none."""
+        return {}
+
     # subclasses -------------------------------------------------------------------------
     def _fit(self, latents: np.ndarray) -> None:
         raise NotImplementedError

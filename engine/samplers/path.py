@@ -1,0 +1,64 @@
+"""``path``: points along a straight line — along one PCA axis through the cloud's centre, or between
+two training z-points (seed part VI: interpolating between two faces).
+
+``steps`` points (0: as many as requested) evenly spaced along the path; when more vectors than
+steps are requested the path repeats. The seed changes nothing: a path is deterministic.
+Programmatic callers (the GUI) may set any two z-points with :meth:`PathSampler.set_endpoints`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import SamplerError
+from .base import Param, Sampler
+
+
+class PathSampler(Sampler):
+    name = "path"
+    summary = "points along a straight path: a PCA axis through the centre, or between two training z-points"
+    params = (
+        Param("mode", str, "pca", "path along a PCA axis, or between two training z-points", choices=("pca", "points")),
+        Param("axis", int, 0, "PCA axis (0 = largest variance) for mode=pca", minimum=0, maximum=4095),
+        Param("extent", float, 3.0, "mode=pca: the path runs from −extent·σ to +extent·σ", minimum=0.0, maximum=20.0),
+        Param("start", int, 0, "mode=points: index of the first training z-point (row of latents.npy)", minimum=0),
+        Param("end", int, 1, "mode=points: index of the last training z-point", minimum=0),
+        Param("steps", int, 0, "points along the path (0 = as many as vectors requested)", minimum=0, maximum=100000),
+    )
+
+    def _fit(self, latents: np.ndarray) -> None:
+        from ..latent_stats import pca_from_cov
+
+        z = latents.astype(np.float64)
+        d = self.z_dim
+        if self.values["mode"] == "pca":
+            ax = self.values["axis"]
+            if ax >= d:
+                raise SamplerError(f"path: axis={ax} is out of range; the model has PCA axes 0..{d - 1}")
+            pca = pca_from_cov(z.mean(axis=0), np.cov(z, rowvar=False).reshape(d, d))
+            half = self.values["extent"] * pca.sigmas[ax] * pca.components[ax]
+            self.endpoints = (pca.mean - half, pca.mean + half)
+        else:
+            n = len(z)
+            for key in ("start", "end"):
+                if self.values[key] >= n:
+                    raise SamplerError(f"path: {key}={self.values[key]} is out of range; there are {n} training z-points (0..{n - 1})")
+            self.endpoints = (z[self.values["start"]].copy(), z[self.values["end"]].copy())
+
+    def set_endpoints(self, z_start, z_end) -> "PathSampler":
+        """Use two arbitrary z-points as the path's ends (after fit)."""
+        a = np.asarray(z_start, dtype=np.float64).ravel()
+        b = np.asarray(z_end, dtype=np.float64).ravel()
+        if not self.fitted or a.shape != (self.z_dim,) or b.shape != (self.z_dim,):
+            raise SamplerError(f"path: endpoints must be two z-vectors of length {self.z_dim} (fit first)")
+        self.endpoints = (a, b)
+        return self
+
+    def positions(self, n: int) -> np.ndarray:
+        steps = self.values["steps"] or n
+        t = np.linspace(0.0, 1.0, steps) if steps > 1 else np.full(1, 0.5)
+        return t[np.arange(n) % steps]
+
+    def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        a, b = self.endpoints
+        t = self.positions(n)[:, None]
+        return (1.0 - t) * a + t * b
