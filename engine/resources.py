@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 DEFAULT_MODEL_NAME = "celeba64-z256"
+INSTALLED_PACKAGE = "latent_face_studio_resources"  # pyproject.toml maps resources/ to this package
 
 
 def resources_dir() -> Path:
@@ -15,7 +16,11 @@ def resources_dir() -> Path:
     frozen = getattr(sys, "_MEIPASS", None)  # PyInstaller bundle
     if frozen:
         return Path(frozen) / "resources"
-    return Path(__file__).resolve().parent.parent / "resources"
+    root = Path(__file__).resolve().parent.parent
+    installed = root / INSTALLED_PACKAGE  # pip-installed: resources/ ships as this package beside engine/
+    if installed.is_dir():
+        return installed
+    return root / "resources"  # the source tree
 
 
 def default_model_dir() -> Path:
