@@ -5,7 +5,9 @@
     python main.py train --data DIR --out MODEL_DIR [--epochs N] [--image-size 64] [--z-dim 256] ...
     python main.py encode --model MODEL_DIR --data DIR
     python main.py reconstruct [--model MODEL_DIR] --data DIR --out DIR [--n N]
-    python main.py generate [--model MODEL_DIR] --sampler NAME [--set KEY=VALUE ...] --n N [--seed S] --out DIR [--z-only]
+    python main.py generate [--model MODEL_DIR] --sampler NAME [--set KEY=VALUE ...] --n N [--seed S] --out DIR [--z-only] [--where Smiling=1,Male=-1]
+    python main.py edit [--model MODEL_DIR] --data DIR --attribute NAME --amount -2:2:5 --out DIR [--n N] [--method mean|probe]
+    python main.py attributes [--model MODEL_DIR] [--import LABEL_FILE] [--no-probe] [--rates Smiling=1 --sampler NAME]
     python main.py samplers
     python main.py info [--model MODEL_DIR]
 
@@ -148,10 +150,91 @@ def cmd_generate(a, progress) -> int:
     if a.n < 0:
         raise_bad("--n must be ≥ 0")
     model_dir = _model_dir(a.model)
-    result = generate(model_dir, a.sampler, values, a.n, a.seed, decode=not a.z_only)
+    result = generate(model_dir, a.sampler, values, a.n, a.seed, decode=not a.z_only, where=a.where)
     write_image_set(a.out, result.z, result.params, result.images, overwrite=a.overwrite)
     what = "z-vectors" if a.z_only else "faces"
-    print(f"wrote {a.n} {what} ({a.sampler}, seed {a.seed}) to {a.out}")
+    cond = f", fitted on {result.params['where_points']} z-points with {result.params['where']}" if "where" in result.params else ""
+    print(f"wrote {a.n} {what} ({a.sampler}, seed {a.seed}{cond}) to {a.out}")
+    return 0
+
+
+def cmd_edit(a, progress) -> int:
+    from engine import __version__
+    from engine.attributes import attribute_direction, require_labels
+    from engine.editing import edit_strips, parse_amounts, write_edit_strips
+    from engine.encoding import encode_images
+    from engine.image_data import list_image_files, load_files
+    from engine.model_store import load_latents, load_model
+
+    amounts = parse_amounts(a.amount)
+    if a.n is not None and a.n < 1:
+        raise_bad("--n must be ≥ 1")
+    model_dir = _model_dir(a.model)
+    model, config = load_model(model_dir)
+    z_all, files = load_latents(model_dir, config.arch.z_dim)
+    table = require_labels(model_dir, files)
+    direction = attribute_direction(z_all, table, a.attribute, a.method)
+    folder = Path(a.data)
+    if not folder.is_dir():
+        raise_bad(f"{folder}: no such folder")
+    paths, _ = list_image_files(folder)
+    if not paths:
+        raise_bad(f"{folder}: no image files (.jpg, .png, …) in this folder")
+    images, names, skipped = load_files(paths[: a.n or 8], config.preprocess)
+    for name, why in skipped:
+        print(f"skipped {name}: {why}", file=sys.stderr)
+    if not len(images):
+        raise_bad(f"{folder}: none of the first {len(paths[: a.n or 8])} images could be read")
+    z = encode_images(model, images)
+    strips = edit_strips(model, z, direction, amounts)
+    params = {
+        "command": "edit", "attribute": a.attribute, "method": a.method, "amounts": [float(x) for x in amounts],
+        "amount_unit": "class-mean gaps along the direction (1 = from the mean without to the mean with the attribute)",
+        "step": float(direction.step), "n_present": direction.n_present, "n_absent": direction.n_absent,
+        "columns": ["original"] + [f"{x:g}" for x in amounts], "data": str(folder),
+        "model_id": config.model_id, "model_folder": str(model_dir), "app_version": __version__,
+    }
+    write_edit_strips(a.out, names, strips, images, params, overwrite=a.overwrite)
+    print(f"wrote {len(names)} edit strip(s) of {a.attribute} ({a.method} direction, amounts {', '.join(f'{x:g}' for x in amounts)}) to {a.out}")
+    return 0
+
+
+def cmd_attributes(a, progress) -> int:
+    import numpy as np
+
+    from engine.attributes import attribute_rates, import_labels, load_labels, rank_attributes, ranking_table
+    from engine.model_store import load_latents, read_config
+
+    model_dir = _model_dir(a.model)
+    config = read_config(model_dir)
+    z, files = load_latents(model_dir, config.arch.z_dim)
+    if a.import_file:
+        table = import_labels(model_dir, a.import_file, files)
+        print(table.report.summary())
+        print(f"labels for {table.report.matched} z-points written to {model_dir / 'labels.csv'}")
+        if not a.rank:
+            return 0
+    else:
+        table = load_labels(model_dir, files)
+        if table is None:
+            raise_bad(f"{model_dir}: the model has no labels.csv; attach labels with --import LABEL_FILE "
+                      "(CelebA's list_attr_celeba.txt or a CSV file,label1,…)")
+        if table.report and table.report.problems:
+            print(table.report.summary(), file=sys.stderr)
+    if a.rates:
+        from engine.samplers import parse_settings
+
+        values = parse_settings(a.sampler, a.set or [])
+        rep = attribute_rates(model_dir, a.rates, sampler=a.sampler, values=values, n=a.n, seed=a.seed,
+                              attributes=[s for s in (a.also or "").split(",") if s.strip()], progress=progress)
+        progress.close()
+        print(rep.table())
+        return 0
+    rows = rank_attributes(z, table, probe=not a.no_probe, progress=progress)
+    progress.close()
+    print(f"{len(rows)} attribute(s) of {model_dir} ranked by separation (d along the difference of means, cross-fitted); "
+          "accuracies are balanced (chance 0.5)")
+    print(ranking_table(rows))
     return 0
 
 
@@ -251,6 +334,32 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", required=True)
     g.add_argument("--z-only", action="store_true", help="write only z.npy and params.json")
     g.add_argument("--overwrite", action="store_true", help="replace an image set already in --out")
+    g.add_argument("--where", metavar="NAME=V,...", help="fit the sampler only on z-points with these labels, e.g. Smiling=1,Male=-1")
+
+    ed = sub.add_parser("edit", help="move faces along an attribute direction and write a strip per face")
+    ed.add_argument("--model")
+    ed.add_argument("--data", required=True, help="folder of face images (the first --n by name are edited)")
+    ed.add_argument("--attribute", required=True, help="attribute name from the model's labels.csv, e.g. Smiling")
+    ed.add_argument("--amount", default="-2:2:5", help="START:STOP:COUNT or a list -1,0,1 (1 = the gap between the class means)")
+    ed.add_argument("--out", required=True)
+    ed.add_argument("--n", type=int, default=None, help="faces to edit (default 8)")
+    ed.add_argument("--method", default="mean", choices=("mean", "probe"), help="direction: difference of class means or linear probe")
+    ed.add_argument("--overwrite", action="store_true", help="replace edit strips already in --out")
+    import re  # let "--amount -2:2:5" and "--amount -1,0,1" read as values, not as options
+
+    ed._negative_number_matcher = re.compile(r"^-\d*\.?\d+([:,]-?\d*\.?\d+)*$")
+
+    at = sub.add_parser("attributes", help="attach labels to a model, rank attributes by separability, measure conditional sampling")
+    at.add_argument("--model")
+    at.add_argument("--import", dest="import_file", metavar="LABEL_FILE", help="CelebA list_attr_celeba.txt or CSV file,label1,… → labels.csv")
+    at.add_argument("--rank", action="store_true", help="with --import: also print the ranking")
+    at.add_argument("--no-probe", action="store_true", help="skip the (slower) cross-validated linear probes")
+    at.add_argument("--rates", metavar="NAME=V,...", help="measure conditional sampling for this condition instead of ranking")
+    at.add_argument("--also", metavar="NAME,...", help="with --rates: further attributes to judge")
+    at.add_argument("--sampler", default="normal")
+    at.add_argument("--set", action="append", metavar="KEY=VALUE")
+    at.add_argument("--n", type=int, default=256)
+    at.add_argument("--seed", type=int, default=0)
 
     sub.add_parser("samplers", help="list samplers with their parameters and defaults")
 
@@ -266,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {
     "train": cmd_train, "encode": cmd_encode, "reconstruct": cmd_reconstruct, "generate": cmd_generate,
-    "samplers": cmd_samplers, "info": cmd_info, "gui": cmd_gui,
+    "samplers": cmd_samplers, "info": cmd_info, "gui": cmd_gui, "edit": cmd_edit, "attributes": cmd_attributes,
 }
 
 

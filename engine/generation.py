@@ -34,8 +34,14 @@ def generate(
     model=None,
     config=None,
     latents: Optional[np.ndarray] = None,
+    where=None,
+    labels=None,
 ) -> GeneratedSet:
-    """Fit ``sampler`` on the model's z-points, draw ``n`` vectors for ``seed`` and decode them."""
+    """Fit ``sampler`` on the model's z-points, draw ``n`` vectors for ``seed`` and decode them.
+
+    ``where`` ("Smiling=1,Male=-1" or a list of ``attributes.Condition``) fits the sampler only on
+    the z-points whose labels match (``labels``: an ``attributes.AttributeTable`` aligned with
+    ``latents``; default: the model's ``labels.csv``)."""
     from .encoding import decode_latents
 
     model_dir = Path(model_dir)
@@ -44,7 +50,24 @@ def generate(
     if latents is None:
         latents = loaded_latents(model_dir, config.arch.z_dim)
     s = make_sampler(sampler, values)
-    s.fit(latents)
+    conditions = []
+    if where:
+        from .attributes import conditional_latents, describe_where, parse_where, require_labels
+
+        conditions = parse_where(where) if isinstance(where, str) else list(where)
+    if conditions:
+        if labels is None:
+            labels = require_labels(model_dir)
+        subset = conditional_latents(latents, labels, conditions, sampler)
+        try:
+            s.fit(subset)
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            from .errors import SamplerError
+
+            raise SamplerError(f"--where {describe_where(conditions)}: the {sampler} sampler cannot be fitted on "
+                               f"the {len(subset)} matching z-points ({exc})") from None
+    else:
+        s.fit(latents)
     z = s.sample(n, seed)
     images = decode_latents(model, z) if decode else None
     params = {
@@ -56,4 +79,7 @@ def generate(
         "model_folder": str(model_dir),
         "app_version": __version__,
     }
+    if conditions:
+        params["where"] = describe_where(conditions)
+        params["where_points"] = int(len(subset))
     return GeneratedSet(z, images, params)

@@ -1,0 +1,107 @@
+"""Edit strips: faces moved along an attribute direction (``python main.py edit``).
+
+A strip per face: the original image, a gap, then the decoded z-vector moved by each amount along
+the attribute's direction (:class:`engine.attributes.AttributeDirection`; amount 1 = the gap between
+the class means, so ``-2:2:5`` runs from "twice less" through the plain reconstruction at 0 to
+"twice more"). The output folder holds ``<stem>.png`` per face, ``grid.png`` (all strips stacked)
+and ``params.json`` (attribute, method, amounts, model id, files) written last.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from . import __version__, atomic_io
+from .errors import EngineError
+
+PARAMS = "params.json"
+GRID = "grid.png"
+
+
+def parse_amounts(text: str) -> np.ndarray:
+    """``"-2:2:5"`` (start:stop:count, both ends included) or ``"-1,0,1.5"`` or ``"2"`` → amounts."""
+    t = str(text).strip()
+    try:
+        if ":" in t:
+            parts = t.split(":")
+            if len(parts) != 3:
+                raise ValueError
+            lo, hi, cnt = float(parts[0]), float(parts[1]), float(parts[2])
+            if not cnt.is_integer() or cnt < 1 or cnt > 64:
+                raise EngineError(f"--amount {text!r}: the count must be a whole number from 1 to 64")
+            out = np.linspace(lo, hi, int(cnt))
+        else:
+            out = np.array([float(p) for p in t.split(",") if p.strip()])
+    except ValueError:
+        raise EngineError(f"--amount {text!r}: expected START:STOP:COUNT (e.g. -2:2:5) or a list like -1,0,1") from None
+    if len(out) == 0 or len(out) > 64 or not np.isfinite(out).all():
+        raise EngineError(f"--amount {text!r}: expected 1 to 64 finite amounts (e.g. -2:2:5)")
+    if np.abs(out).max() > 100:
+        raise EngineError(f"--amount {text!r}: amounts are in class-mean gaps; |amount| ≤ 100")
+    return out.astype(np.float64)
+
+
+def edit_strips(model, z: np.ndarray, direction, amounts: Sequence[float], *, cancel=None) -> np.ndarray:
+    """(N, d) z-vectors → (N, K, S, S, 3) uint8: each decoded after moving by each amount."""
+    from .attributes import edit_latents
+    from .encoding import decode_latents
+
+    moved = edit_latents(z, direction, amounts)  # (N, K, d)
+    n, k, d = moved.shape
+    images = decode_latents(model, moved.reshape(n * k, d), cancel=cancel)
+    return images.reshape(n, k, *images.shape[1:])
+
+
+def strip_image(tiles: np.ndarray, original: Optional[np.ndarray] = None, pad: int = 2, gap: int = 6,
+                background: int = 255) -> np.ndarray:
+    """One row: [original, gap,] tile, tile, … (uint8 H×W×3)."""
+    k, h, w = tiles.shape[:3]
+    lead = (w + gap) if original is not None else 0
+    out = np.full((h + 2 * pad, pad + lead + k * (w + pad), 3), background, np.uint8)
+    x = pad
+    if original is not None:
+        out[pad : pad + h, x : x + w] = original
+        x += w + gap
+    for t in tiles:
+        out[pad : pad + h, x : x + w] = t
+        x += w + pad
+    return out
+
+
+def write_edit_strips(
+    folder: str | os.PathLike, names: Sequence[str], strips: np.ndarray, originals: Optional[np.ndarray],
+    params: dict, *, overwrite: bool = False,
+) -> Path:
+    """Write ``<stem>.png`` per face, ``grid.png`` and ``params.json`` (last) into ``folder``."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise EngineError(f"{folder}: exists and is not a folder")
+    if (folder / PARAMS).exists() and not overwrite:
+        raise EngineError(f"{folder}: already holds edit strips; choose another folder or allow overwriting (--overwrite)")
+    folder.mkdir(parents=True, exist_ok=True)
+    if (folder / PARAMS).exists():
+        (folder / PARAMS).unlink()
+    rows, out_files, used = [], [], set()
+    for i, name in enumerate(names):
+        row = strip_image(strips[i], None if originals is None else originals[i])
+        stem = Path(name).stem or f"{i:04d}"
+        fname = f"{stem}.png"
+        j = 1
+        while fname in used or fname in (GRID,):
+            fname = f"{stem}-{j}.png"
+            j += 1
+        used.add(fname)
+        atomic_io.save_png(folder / fname, row)
+        rows.append(row)
+        out_files.append(fname)
+    if rows:
+        atomic_io.save_png(folder / GRID, np.concatenate(rows, axis=0))
+    meta = dict(params)
+    meta.setdefault("app_version", __version__)
+    meta["files"] = out_files
+    meta["sources"] = list(names)
+    atomic_io.write_json(folder / PARAMS, meta)
+    return folder
