@@ -11,6 +11,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Tiny test models gain nothing from several threads, and on a shared 2-core machine thread pools spin
+# against each other; subprocesses started by tests inherit the setting through the environment.
+os.environ.setdefault("OMP_NUM_THREADS", os.environ.get("LFS_TEST_THREADS", "1"))
+os.environ.setdefault("MKL_NUM_THREADS", os.environ["OMP_NUM_THREADS"])
 
 TINY_ARCH = dict(image_size=32, channels=(8, 16, 16, 32), z_dim=8)
 
