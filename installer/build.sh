@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Build the self-contained Linux bundle dist/latent-face-studio/ (PyInstaller, one folder) and prove that it runs.
+#
+#   installer/build.sh               build a clean checkout of the committed HEAD (git clone into build/installer/src)
+#   installer/build.sh --worktree    build the working tree as it is, uncommitted changes included
+#   installer/build.sh --fresh-venv  rebuild the build venv (build/installer/venv) instead of reusing it
+#
+# Steps: clean source → its own venv (requirements.txt + PyInstaller, pinned) → pyinstaller with
+# installer/latent-face-studio.spec → .desktop file, icon and install-linux.sh beside the executable → smoke test:
+# the bundled program runs with an empty environment (env -i), no network (unshare --net, where allowed) and no
+# Python on PATH: --help, info and generate on the embedded default model, then the GUI headless with --screenshot,
+# which must exit 0 and write a PNG. Prints the bundle size and the build time; writes build/installer/report.txt.
+set -euo pipefail
+
+PYINSTALLER_VERSION=6.22.3
+HOOKS_CONTRIB_VERSION=2026.9
+NAME=latent-face-studio
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK=$ROOT/build/installer
+DIST=$ROOT/dist
+PYTHON=${PYTHON:-python3}
+from_worktree=0
+fresh_venv=0
+for arg in "$@"; do
+    case $arg in
+        --worktree) from_worktree=1 ;;
+        --fresh-venv) fresh_venv=1 ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        *) echo "build.sh: unknown option $arg" >&2; exit 2 ;;
+    esac
+done
+
+step() { printf '\n== %s (%ss)\n' "$*" "$SECONDS"; }
+mkdir -p "$WORK"
+SECONDS=0
+
+# --- 1. a clean source tree ------------------------------------------------------------------------------------
+SRC=$WORK/src
+rm -rf "$SRC"
+if [ "$from_worktree" = 1 ]; then
+    step "copying the working tree"
+    mkdir -p "$SRC"
+    (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard) \
+        | (cd "$ROOT" && xargs -0 cp --parents -t "$SRC" 2>/dev/null || true)
+else
+    step "clean checkout of $(git -C "$ROOT" rev-parse --short HEAD)"
+    git clone --quiet --no-hardlinks "$ROOT" "$SRC"
+fi
+if [ ! -f "$SRC/resources/models/celeba64-z256/config.json" ]; then
+    echo "build.sh: the embedded default model resources/models/celeba64-z256 is not in the source; it must be bundled" >&2
+    exit 1
+fi
+
+# --- 2. its own venv ----------------------------------------------------------------------------------------------
+VENV=$WORK/venv
+want="$(sha256sum "$SRC/requirements.txt" | cut -c1-16) pyinstaller==$PYINSTALLER_VERSION hooks==$HOOKS_CONTRIB_VERSION $($PYTHON -V 2>&1)"
+if [ "$fresh_venv" = 1 ] || [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$want" ]; then
+    step "build venv: requirements.txt + PyInstaller $PYINSTALLER_VERSION"
+    rm -rf "$VENV"
+    "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$SRC/requirements.txt" \
+        "pyinstaller==$PYINSTALLER_VERSION" "pyinstaller-hooks-contrib==$HOOKS_CONTRIB_VERSION"
+    echo "$want" > "$VENV/.stamp"
+else
+    step "reusing the build venv $VENV"
+fi
+
+# --- 3. PyInstaller ---------------------------------------------------------------------------------------------
+step "pyinstaller"
+build_start=$SECONDS
+rm -rf "${DIST:?}/$NAME"
+(cd "$SRC" && "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
+    --distpath "$DIST" --workpath "$WORK/pyinstaller" installer/$NAME.spec)
+build_s=$((SECONDS - build_start))
+BUNDLE=$DIST/$NAME
+
+# desktop integration files beside the executable
+cp "$SRC/installer/$NAME.desktop" "$SRC/installer/install-linux.sh" "$BUNDLE/"
+icon=$SRC/resources/icons/app.png
+[ -f "$icon" ] && cp "$icon" "$BUNDLE/$NAME.png"
+
+# --- 4. smoke test: empty environment, no network, no Python ------------------------------------------------
+step "smoke test of $BUNDLE"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+nonet=()
+if unshare --net true 2>/dev/null; then nonet=(unshare --net)
+elif unshare --map-root-user --net true 2>/dev/null; then nonet=(unshare --map-root-user --net)
+else echo "warning: unshare is not allowed here; the smoke test runs with the network on" >&2
+fi
+bare() {  # the bundled program, with nothing of this machine's Python set-up reachable
+    "${nonet[@]}" env -i HOME="$tmp" PATH=/usr/bin:/bin QT_QPA_PLATFORM=offscreen "$@"
+}
+exe=$BUNDLE/$NAME
+bare "$exe" --help > "$tmp/help.txt"
+grep -q "generate" "$tmp/help.txt"
+"${nonet[@]}" env -i HOME="$tmp" PATH="$tmp/no-such-dir" "$exe" info | tee "$tmp/info.txt"  # nothing on PATH at all
+bare "$exe" generate --n 16 --seed 1 --out "$tmp/set" > /dev/null
+test -f "$tmp/set/grid.png" && test -f "$tmp/set/z.npy"
+shot_start=$SECONDS
+bare "$exe" gui --screenshot "$tmp/shot.png"
+shot_s=$((SECONDS - shot_start))
+if [ "$(head -c 8 "$tmp/shot.png" | od -An -tx1 | tr -d ' \n')" != "89504e470d0a1a0a" ]; then
+    echo "build.sh: the bundled GUI did not write a PNG screenshot" >&2
+    exit 1
+fi
+cp "$tmp/shot.png" "$WORK/bundle-screenshot.png"
+cp "$tmp/set/grid.png" "$WORK/bundle-generate-grid.png"
+
+# --- 5. report ------------------------------------------------------------------------------------------------
+size=$(du -sh "$BUNDLE" | cut -f1)
+size_mb=$(du -sm "$BUNDLE" | cut -f1)
+archive_note=""
+if command -v tar > /dev/null; then
+    tar -C "$DIST" -czf "$WORK/$NAME-linux.tar.gz" "$NAME"
+    archive_note="; tar.gz $(du -sh "$WORK/$NAME-linux.tar.gz" | cut -f1)"
+fi
+{
+    echo "bundle: $BUNDLE"
+    echo "source: $( [ "$from_worktree" = 1 ] && echo "working tree" || echo "clean checkout $(git -C "$SRC" rev-parse --short HEAD)")"
+    echo "size: $size ($size_mb MiB)$archive_note"
+    echo "pyinstaller build time: ${build_s}s; whole script: ${SECONDS}s; headless GUI screenshot: ${shot_s}s"
+    echo "largest parts:"
+    du -sm "$BUNDLE"/_internal/* | sort -rn | head -8
+    echo "screenshot: $WORK/bundle-screenshot.png"
+} | tee "$WORK/report.txt"
+echo "OK: the bundle runs without network or a Python of its own"
