@@ -66,6 +66,17 @@ def _model_dir(arg) -> Path:
 
 
 def cmd_train(a, progress) -> int:
+    from engine import distributed
+
+    # Under torchrun (RANK/WORLD_SIZE/LOCAL_RANK set) this joins the DDP job; otherwise a no-op.
+    ctx = distributed.init_from_env(a.device)
+    try:
+        return _train(a, progress if ctx.is_main else TqdmProgress(quiet=True), ctx)
+    finally:
+        distributed.shutdown()
+
+
+def _train(a, progress, ctx) -> int:
     from engine.autoencoder import ArchitectureConfig
     from engine.image_data import Preprocess, load_folder
     from engine.model_store import read_config
@@ -76,8 +87,13 @@ def cmd_train(a, progress) -> int:
         pre = read_config(out).preprocess
     else:
         pre = Preprocess(image_size=a.image_size)
+    if ctx.distributed and ctx.local_rank != 0:
+        ctx.barrier()  # one decode per machine: local rank 0 fills the image cache, the others read it
     data = load_folder(a.data, pre, progress=progress)
-    print(data.summary(), file=sys.stderr)
+    if ctx.distributed and ctx.local_rank == 0:
+        ctx.barrier()
+    if ctx.is_main:
+        print(data.summary(), file=sys.stderr)
     arch = None
     if not a.resume:
         arch = ArchitectureConfig(
@@ -85,32 +101,43 @@ def cmd_train(a, progress) -> int:
             channels=tuple(int(c) for c in a.channels.split(",")),
         )
     opts = TrainOptions(epochs=a.epochs, batch_size=a.batch_size, learning_rate=a.lr, seed=a.seed,
-                        val_count=a.val_count, flip=not a.no_flip, device=a.device)
-    res = train(data, out, arch, opts, resume=a.resume, progress=progress)
+                        val_count=a.val_count, flip=not a.no_flip, device=a.device,
+                        precision=a.precision, compile=a.compile)
+    res = train(data, out, arch, opts, resume=a.resume, progress=progress, dist_ctx=ctx)
     progress.close()
+    if not ctx.is_main:
+        return 0  # rank 0 reports and encodes
     for h in res.history:
         print(f"epoch {h['epoch']:3d}  train {h['train_loss']:.5f}  val {h['val_loss'] if h['val_loss'] is None else format(h['val_loss'], '.5f')}  {h['images_per_s']:.0f} img/s")
     if not a.no_encode:
         from engine.encoding import encode_dataset
+        from engine.model_store import load_model
 
-        encode_dataset(out, data, progress=progress)
+        model, _ = load_model(out, device="cuda" if _cuda_ok(a.device) else "cpu")
+        encode_dataset(out, data, model=model, progress=progress)
         progress.close()
     print(f"model written to {out}")
     return 0
 
 
+def _cuda_ok(device: str) -> bool:
+    if device == "cpu":
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def cmd_encode(a, progress) -> int:
-    from engine.encoding import encode_dataset
-    from engine.image_data import load_folder
+    from engine.encoding import encode_folder
     from engine.model_store import load_model
 
     model_dir = Path(a.model)
-    model, config = load_model(model_dir)
-    data = load_folder(a.data, config.preprocess, progress=progress)
-    print(data.summary(), file=sys.stderr)
-    z = encode_dataset(model_dir, data, model=model, progress=progress)
+    model, config = load_model(model_dir, device="cuda" if _cuda_ok(a.device) else "cpu")
+    # streams the folder in chunks (bounded memory) and resumes an interrupted run
+    res = encode_folder(model_dir, a.data, model=model, batch_size=a.batch_size, fresh=a.fresh, progress=progress)
     progress.close()
-    print(f"encoded {len(z)} images → {model_dir / 'latents.npy'} ({z.shape[0]}×{z.shape[1]})")
+    print(res.summary())
     return 0
 
 
@@ -313,11 +340,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--val-count", type=int, default=None, help="held-out images (last by name); default min(500, N/18)")
     t.add_argument("--no-flip", action="store_true", help="no horizontal-flip augmentation")
     t.add_argument("--no-encode", action="store_true", help="do not encode the data set after training")
-    t.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    t.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (under torchrun: cuda:LOCAL_RANK)")
+    t.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+                   help="auto: bf16 (fp16 on older GPUs) autocast on CUDA, fp32 on the CPU")
+    t.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA, long runs)")
 
-    e = sub.add_parser("encode", help="encode a folder into the model's latents.npy")
+    e = sub.add_parser("encode", help="encode a folder into the model's latents.npy (streaming, resumable)")
     e.add_argument("--model", required=True)
     e.add_argument("--data", required=True)
+    e.add_argument("--batch-size", type=int, default=256)
+    e.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    e.add_argument("--fresh", action="store_true", help="start over instead of resuming an interrupted encode")
 
     r = sub.add_parser("reconstruct", help="reconstruct images through the autoencoder")
     r.add_argument("--model")

@@ -1,40 +1,68 @@
 """Training the autoencoder: MSE reconstruction loss, Adam, mini-batches, a validation split.
 
 Reproducible for a seed: the batch order and the flips of epoch ``e`` are drawn from
-``seed + e``, so a resumed run sees exactly what an uninterrupted one would have seen.
+``seed * 100003 + e``, so a resumed run sees exactly what an uninterrupted one would have seen.
 After every epoch the model folder (config + weights) and ``checkpoint.safetensors`` (weights,
 Adam state, epoch counter, loss history in its metadata) are written atomically: cancelling or
 killing the process loses at most the current epoch, and ``resume=True`` continues from there.
+
+Devices:
+
+* CPU: the uint8 images (often a read-only memmap of the decode cache) are gathered per step;
+  plain float32 — the path the desktop uses.
+* CUDA: mixed precision (bf16 autocast where the GPU has it, else fp16 with a ``GradScaler``),
+  channels-last tensors, cuDNN autotuning, and a feeder that keeps the GPU busy: the whole uint8
+  training set is uploaded to GPU memory once when it fits (gather, flip and convert on the GPU),
+  otherwise a background thread gathers batches from the memmap into pinned memory and copies
+  them with ``non_blocking=True``.
+
+Several processes (``torchrun --nproc_per_node=K main.py train …``, one or many machines):
+PyTorch's DistributedDataParallel, see :mod:`engine.distributed`. ``batch_size`` is the *global*
+batch: every rank draws the same per-epoch permutation and computes its contiguous share of each
+global batch; the loss is weighted so the averaged gradient is the gradient of the global batch's
+mean loss, and batch norm uses the global batch's statistics, so results match a single process
+with the same ``batch_size`` (up to float rounding). Only rank 0 writes files and reports progress;
+a barrier after every checkpoint keeps the other ranks from running ahead of it.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import queue
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import model_store
-from .autoencoder import ArchitectureConfig, ConvAutoencoder, images_to_tensor, pick_device, tensor_to_images
+from . import distributed, model_store
+from .autoencoder import ArchitectureConfig, ConvAutoencoder, images_to_tensor, tensor_to_images
 from .errors import EngineError, ModelFileError
 from .image_data import FaceDataset
 from .progress import CancelToken, EtaClock, Progress, ProgressCallback, no_progress
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 @dataclass
 class TrainOptions:
     epochs: int = 30
-    batch_size: int = 128
+    batch_size: int = 128  # the global batch; split across the ranks of a DDP job
     learning_rate: float = 1e-3
     seed: int = 0
     val_count: Optional[int] = None  # default: min(500, N // 18), the last images by name
     flip: bool = True  # random horizontal flips of training images
     device: str = "auto"
+    precision: str = "auto"  # auto: bf16 (or fp16 + GradScaler) autocast on CUDA, fp32 on the CPU
+    channels_last: Optional[bool] = None  # None: on CUDA only
+    data_on_device: str = "auto"  # CUDA: "auto" keeps the uint8 training set on the GPU when it fits; "always"; "never"
+    sync_batch_norm: bool = True  # DDP: batch-norm statistics over the global batch (needed for identical results)
+    compile: bool = False  # torch.compile the model (CUDA; worth it for long runs)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -56,6 +84,19 @@ def split_counts(n: int, val_count: Optional[int]) -> tuple[int, int]:
         val_count = min(500, n // 18)
     val_count = max(0, min(val_count, n - 1))
     return n - val_count, val_count
+
+
+def resolve_precision(requested: str, device: torch.device) -> str:
+    """``auto`` → bf16 on a CUDA GPU that has it, fp16 on older GPUs, fp32 on the CPU."""
+    if requested not in PRECISIONS:
+        raise EngineError(f"precision must be one of {', '.join(PRECISIONS)}, got {requested!r}")
+    if requested == "auto":
+        if device.type == "cuda":
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return "fp32"
+    if requested == "fp16" and device.type != "cuda":
+        raise EngineError("precision fp16 needs a CUDA device (use bf16 or fp32 on the CPU)")
+    return requested
 
 
 def _checkpoint_state(model, opt) -> dict[str, torch.Tensor]:
@@ -87,6 +128,148 @@ def _restore_checkpoint(path: Path, model, opt, arch: ArchitectureConfig) -> dic
     return info
 
 
+# --------------------------------------------------------------------------------------------
+# feeding batches
+
+
+class HostBatches:
+    """Gather each batch from the host uint8 array (a memmap is fine) and convert it on the fly.
+
+    The CPU path: the gather is a few hundred kB per step, negligible next to the model.
+    """
+
+    name = "host"
+
+    def __init__(self, images: np.ndarray, device: torch.device, ctx: distributed.DistContext, channels_last: bool):
+        self.images, self.device, self.ctx, self.channels_last = images, device, ctx, channels_last
+
+    def _finish(self, x: torch.Tensor, f: Optional[torch.Tensor]) -> torch.Tensor:
+        if f is not None:
+            x = torch.where(f[:, None, None, None], x.flip(3), x)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def epoch(self, batches: list[np.ndarray], flips: Optional[np.ndarray]) -> Iterator[tuple[torch.Tensor, int]]:
+        """Yield (this rank's share of each global batch as float N×3×S×S in [0, 1], global batch size)."""
+        for idx in batches:
+            local = distributed.shard(idx, self.ctx.rank, self.ctx.world_size)
+            x = images_to_tensor(self.images[local], self.device)
+            f = torch.from_numpy(flips[local]).to(self.device) if flips is not None else None
+            yield self._finish(x, f), len(idx)
+
+    def close(self) -> None:
+        pass
+
+
+class DeviceResidentBatches(HostBatches):
+    """CUDA: the whole uint8 training set lives in GPU memory; gather, flip and convert there.
+
+    Nothing crosses the PCIe bus per step except nothing at all: the epoch's index list is
+    uploaded once per epoch.
+    """
+
+    name = "gpu-resident"
+
+    def __init__(self, images, n_train: int, device, ctx, channels_last: bool, chunk: int = 8192):
+        super().__init__(images, device, ctx, channels_last)
+        shape = (n_train,) + tuple(images.shape[1:])
+        self.u8 = torch.empty(shape, dtype=torch.uint8, device=device)
+        for i in range(0, n_train, chunk):  # chunked: the host never holds a second full copy
+            part = torch.from_numpy(np.ascontiguousarray(images[i : min(n_train, i + chunk)]))
+            self.u8[i : i + len(part)].copy_(part.pin_memory(), non_blocking=True)
+        torch.cuda.synchronize(device)
+
+    def epoch(self, batches, flips):
+        shares = [distributed.shard(idx, self.ctx.rank, self.ctx.world_size) for idx in batches]
+        bounds = np.cumsum([0] + [len(s) for s in shares])
+        flat = np.concatenate(shares) if shares else np.empty(0, np.int64)
+        idx_dev = torch.from_numpy(flat.astype(np.int64)).pin_memory().to(self.device, non_blocking=True)
+        flip_dev = torch.from_numpy(flips[flat]).pin_memory().to(self.device, non_blocking=True) if flips is not None else None
+        for k, idx in enumerate(batches):
+            lo, hi = int(bounds[k]), int(bounds[k + 1])
+            sel = idx_dev[lo:hi]
+            # N×S×S×3 storage permuted to N×3×S×S *is* channels-last memory
+            x = self.u8.index_select(0, sel).permute(0, 3, 1, 2).float().div_(255.0)
+            if not self.channels_last:
+                x = x.contiguous()
+            yield self._finish(x, flip_dev[lo:hi] if flip_dev is not None else None), len(idx)
+
+    def close(self) -> None:
+        del self.u8
+
+
+class PrefetchBatches(HostBatches):
+    """CUDA, data set larger than the GPU budget: a background thread gathers batches from the
+    (memmapped) array into pinned memory a few steps ahead; the copy to the GPU is non-blocking."""
+
+    name = "prefetch"
+
+    def __init__(self, images, device, ctx, channels_last: bool, depth: int = 6):
+        super().__init__(images, device, ctx, channels_last)
+        self.depth = depth
+
+    def epoch(self, batches, flips):
+        q: queue.Queue = queue.Queue(maxsize=self.depth)
+        stop = threading.Event()
+
+        def put(item) -> bool:
+            while not stop.is_set():
+                try:
+                    q.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def work():
+            try:
+                for idx in batches:
+                    local = distributed.shard(idx, self.ctx.rank, self.ctx.world_size)
+                    a = torch.from_numpy(np.ascontiguousarray(self.images[local])).pin_memory()
+                    f = torch.from_numpy(flips[local]).pin_memory() if flips is not None else None
+                    if not put((a, f, len(idx))):
+                        return
+                put(None)
+            except BaseException as exc:  # noqa: BLE001 - handed to the training thread
+                put(exc)
+
+        thread = threading.Thread(target=work, name="batch-prefetch", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = q.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                a, f, m = item
+                x = a.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255.0)
+                if not self.channels_last:
+                    x = x.contiguous()
+                fd = f.to(self.device, non_blocking=True) if f is not None else None
+                yield self._finish(x, fd), m
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+
+
+def make_feeder(images, n_train: int, device: torch.device, ctx, opts: TrainOptions, channels_last: bool):
+    if device.type != "cuda":
+        return HostBatches(images, device, ctx, channels_last)
+    mode = opts.data_on_device
+    if mode not in ("auto", "always", "never"):
+        raise EngineError(f"data_on_device must be auto, always or never, got {mode!r}")
+    need = n_train * int(np.prod(images.shape[1:]))
+    free, _ = torch.cuda.mem_get_info(device)
+    if mode == "always" or (mode == "auto" and need <= 0.5 * free):
+        return DeviceResidentBatches(images, n_train, device, ctx, channels_last)
+    return PrefetchBatches(images, device, ctx, channels_last)
+
+
+# --------------------------------------------------------------------------------------------
+
+
 def train(
     data: FaceDataset,
     out_dir: str | Path,
@@ -96,13 +279,30 @@ def train(
     resume: bool = False,
     progress: ProgressCallback = no_progress,
     cancel: Optional[CancelToken] = None,
+    dist_ctx: Optional[distributed.DistContext] = None,
 ) -> TrainResult:
-    """Train (or resume training) a model into the folder ``out_dir``."""
+    """Train (or resume training) a model into the folder ``out_dir``.
+
+    Under torchrun (a process group initialised, e.g. by :func:`engine.distributed.init_from_env`)
+    every rank calls this with the same data and options; see the module docstring.
+    """
     opts = options or TrainOptions()
     cancel = cancel or CancelToken()
+    ctx = dist_ctx or distributed.current()
+    if not ctx.is_main:
+        progress = no_progress
     out = Path(out_dir)
     ckpt_path = out / model_store.CHECKPOINT
-    device = pick_device(opts.device)
+    device = distributed.device_for(ctx, opts.device)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise EngineError(f"device {opts.device!r} requested but CUDA is not available")
+        torch.cuda.set_device(device)
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    precision = resolve_precision(opts.precision, device)
+    channels_last = device.type == "cuda" if opts.channels_last is None else bool(opts.channels_last)
 
     if resume:
         if not ckpt_path.is_file():
@@ -119,24 +319,38 @@ def train(
 
     torch.manual_seed(opts.seed)
     model = ConvAutoencoder(arch).to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=opts.learning_rate)
     start_epoch = 0
     history: list[dict] = []
+    grad_scale = None
     if resume:
         info = _restore_checkpoint(ckpt_path, model, opt, arch)
         start_epoch = int(info["epochs_done"])
         history = list(info.get("history", []))
+        grad_scale = info.get("grad_scale")
         saved = info.get("options", {})
         # the seed and split define the run: keep them; the epoch target may grow
         opts.seed = int(saved.get("seed", opts.seed))
         opts.val_count = saved.get("val_count", opts.val_count)
         opts.batch_size = int(saved.get("batch_size", opts.batch_size))
+        if channels_last:  # Adam moments in the parameters' memory format
+            for p in model.parameters():
+                for k, v in opt.state.get(p, {}).items():
+                    if torch.is_tensor(v) and v.dim() == 4:
+                        opt.state[p][k] = v.contiguous(memory_format=torch.channels_last)
 
     n = len(data)
     n_train, n_val = split_counts(n, opts.val_count)
     opts.val_count = n_val
     if n_train < 1:
         raise EngineError("need at least 2 images to train (one for validation)")
+    if opts.batch_size < 1:
+        raise EngineError(f"batch size must be at least 1, got {opts.batch_size}")
+    world = ctx.world_size
+    ctx.same_everywhere([n, n_train, opts.batch_size, opts.epochs, start_epoch, opts.seed],
+                        "the data set size, batch size, epochs, seed or checkpoint", device if ctx.backend == "nccl" else None)
     images = data.images
     val_images = images[n_train:]
     steps_per_epoch = math.ceil(n_train / opts.batch_size)
@@ -150,64 +364,123 @@ def train(
             "val_images": n_val,
             "val_first_file": data.files[n_train] if n_val else None,
             "options": opts.to_dict(),
-            "device": str(device),
+            "device": str(device) if world == 1 else f"{world} × {device.type} ({ctx.backend})",
+            "precision": precision,
+            "world_size": world,
             "loss": "mse",
         }
     )
     preview_idx = np.linspace(0, max(0, n_val - 1), num=min(8, n_val)).astype(int) if n_val else np.array([], int)
 
+    # --- the step machinery
+    runner = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        synced = opts.sync_batch_norm and arch.batch_norm and distributed.sync_batch_norm(model, device) > 0
+        kwargs = {"device_ids": [device.index], "gradient_as_bucket_view": True} if device.type == "cuda" else {}
+        # synced batch norm keeps the running statistics equal on every rank: no per-forward buffer broadcast
+        import inspect
+
+        flag = "forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(DDP.__init__).parameters else "broadcast_buffers"
+        kwargs[flag] = not synced
+        runner = DDP(model, **kwargs)
+    if opts.compile:
+        runner = torch.compile(runner)
+    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    autocast = (lambda: torch.autocast(device.type, dtype=amp_dtype)) if amp_dtype else contextlib.nullcontext
+    scaler = torch.amp.GradScaler("cuda", init_scale=grad_scale or 2.0**16) if precision == "fp16" else None
+    pixels = 3 * arch.image_size * arch.image_size
+    feeder = make_feeder(images, n_train, device, ctx, opts, channels_last)
+    sync_each_step = device.type != "cuda"  # reading the loss every step would stall a GPU's queue
+    config.training["data_pipeline"] = feeder.name
+
     step = 0
-    for epoch in range(start_epoch, opts.epochs):
-        cancel.raise_if_cancelled()
-        g = torch.Generator().manual_seed(opts.seed * 100003 + epoch)
-        order = torch.randperm(n_train, generator=g).numpy()
-        flips = torch.rand(n_train, generator=g).numpy() < 0.5
-        model.train()
-        t0 = time.perf_counter()
-        loss_sum, seen = 0.0, 0
-        for b in range(steps_per_epoch):
+    try:
+        for epoch in range(start_epoch, opts.epochs):
             cancel.raise_if_cancelled()
-            idx = np.sort(order[b * opts.batch_size : (b + 1) * opts.batch_size])
-            x = images_to_tensor(images[idx], device)
-            if opts.flip:
-                f = torch.from_numpy(flips[idx]).to(device)
-                x = torch.where(f[:, None, None, None], x.flip(3), x)
-            opt.zero_grad(set_to_none=True)
-            loss = F.mse_loss(model(x), x)
-            loss.backward()
-            opt.step()
-            loss_sum += float(loss.detach()) * len(idx)
-            seen += len(idx)
-            step += 1
-            progress(
-                Progress(
-                    "train", step, total_steps, f"epoch {epoch + 1}/{opts.epochs}", epoch=epoch + 1,
-                    epochs=opts.epochs, loss=loss_sum / seen, eta_s=clock.eta(step),
+            g = torch.Generator().manual_seed(opts.seed * 100003 + epoch)
+            order = torch.randperm(n_train, generator=g).numpy()
+            flips = torch.rand(n_train, generator=g).numpy() < 0.5
+            batches = [np.sort(order[b * opts.batch_size : (b + 1) * opts.batch_size]) for b in range(steps_per_epoch)]
+            model.train()
+            t0 = time.perf_counter()
+            loss_sum, seen = 0.0, 0
+            loss_dev = torch.zeros((), device=device, dtype=torch.float64) if not sync_each_step else None
+            last_read, shown_loss = t0, None
+            for x, m in feeder.epoch(batches, flips if opts.flip else None):
+                cancel.raise_if_cancelled()
+                opt.zero_grad(set_to_none=True)
+                with autocast():
+                    y = runner(x)
+                if world == 1:
+                    loss = F.mse_loss(y.float(), x)
+                    share = len(x)  # loss × share = this step's sum of per-image MSEs
+                else:
+                    # sum / (global batch) × world: DDP's gradient average is then the global batch mean's gradient
+                    loss = F.mse_loss(y.float(), x, reduction="sum") * (world / (m * pixels))
+                    share = m / world
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.step(opt)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    opt.step()
+                seen += len(x)
+                step += 1
+                if sync_each_step:
+                    loss_sum += float(loss.detach()) * share
+                    shown_loss = loss_sum / max(1, seen)
+                else:
+                    loss_dev += loss.detach().double() * share
+                    now = time.perf_counter()
+                    if now - last_read > 0.5:
+                        shown_loss, last_read = float(loss_dev) / max(1, seen), now
+                progress(
+                    Progress(
+                        "train", step, total_steps, f"epoch {epoch + 1}/{opts.epochs}", epoch=epoch + 1,
+                        epochs=opts.epochs, loss=shown_loss, eta_s=clock.eta(step),
+                    )
                 )
-            )
-        seconds = time.perf_counter() - t0
-        val_loss, preview = evaluate_loss(model, val_images, device, preview_idx)
-        record = {
-            "epoch": epoch + 1,
-            "train_loss": loss_sum / seen,
-            "val_loss": val_loss,
-            "seconds": round(seconds, 3),
-            "images_per_s": round(seen / seconds, 1),
-        }
-        history.append(record)
-        config.training["history"] = history
-        config.training["epochs_done"] = epoch + 1
-        # Model folder first, checkpoint last: both atomic; the checkpoint names the epoch it holds.
-        model_store.save_model(out, model, config)
-        meta = {"training_state": json.dumps({"epochs_done": epoch + 1, "history": history, "options": opts.to_dict()})}
-        model_store.write_safetensors(ckpt_path, _checkpoint_state(model, opt), meta)
-        progress(
-            Progress(
-                "train", step, total_steps, f"epoch {epoch + 1} done", epoch=epoch + 1, epochs=opts.epochs,
-                loss=record["train_loss"], val_loss=val_loss, eta_s=clock.eta(step),
-                extra={"event": "epoch_end", "history": list(history), "preview": preview},
-            )
-        )
+            if not sync_each_step:
+                loss_sum = float(loss_dev)
+            loss_sum, seen = (float(v) for v in ctx.all_sum([loss_sum, seen], device if ctx.backend == "nccl" else None))
+            seconds = time.perf_counter() - t0
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+                seconds = time.perf_counter() - t0
+            if ctx.is_main:
+                val_loss, preview = evaluate_loss(model, val_images, device, preview_idx)
+                record = {
+                    "epoch": epoch + 1,
+                    "train_loss": loss_sum / seen,
+                    "val_loss": val_loss,
+                    "seconds": round(seconds, 3),
+                    "images_per_s": round(seen / seconds, 1),
+                }
+                history.append(record)
+                config.training["history"] = history
+                config.training["epochs_done"] = epoch + 1
+                # Model folder first, checkpoint last: both atomic; the checkpoint names the epoch it holds.
+                model_store.save_model(out, model, config)
+                state = {"epochs_done": epoch + 1, "history": history, "options": opts.to_dict()}
+                if scaler is not None:
+                    state["grad_scale"] = float(scaler.get_scale())
+                model_store.write_safetensors(ckpt_path, _checkpoint_state(model, opt), {"training_state": json.dumps(state)})
+                progress(
+                    Progress(
+                        "train", step, total_steps, f"epoch {epoch + 1} done", epoch=epoch + 1, epochs=opts.epochs,
+                        loss=record["train_loss"], val_loss=val_loss, eta_s=clock.eta(step),
+                        extra={"event": "epoch_end", "history": list(history), "preview": preview},
+                    )
+                )
+            else:
+                history.append({"epoch": epoch + 1, "train_loss": loss_sum / seen, "val_loss": None,
+                                "seconds": round(seconds, 3), "images_per_s": round(seen / seconds, 1)})
+            ctx.barrier()  # nobody starts the next epoch before rank 0's checkpoint is on disk
+    finally:
+        feeder.close()
     return TrainResult(out, len(history), history)
 
 
