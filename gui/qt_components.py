@@ -1,0 +1,145 @@
+"""Components panel: the histogram of one latent component with its Gaussian fit (blog part VII).
+
+The fitted centre and the half-width interval are marked; the current sample's values of that
+component are drawn as orange ticks. Left/Right or PgUp/PgDn step through the components.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+
+from . import plot_style as ps
+from .session import Session
+
+
+class ComponentsPanel(QWidget):
+    def __init__(self, session: Session, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.index = QSpinBox()
+        self.index.setPrefix("z")
+        self.index.setKeyboardTracking(False)
+        self.index.setToolTip("component (Left/Right or PgUp/PgDn step through them)")
+        self.prev_btn = QPushButton("◀")
+        self.next_btn = QPushButton("▶")
+        for b in (self.prev_btn, self.next_btn):
+            b.setFixedWidth(28)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.pair_x = QPushButton("→ pair x")
+        self.pair_x.setToolTip("show this component on the pair plot's x axis")
+        self.info = QLabel(" ")
+        self.info.setWordWrap(True)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("component"))
+        top.addWidget(self.prev_btn)
+        top.addWidget(self.index)
+        top.addWidget(self.next_btn)
+        top.addWidget(self.pair_x)
+        top.addStretch(1)
+
+        self.plot = pg.PlotWidget()
+        self.plot.setMenuEnabled(False)
+        self.plot.setLabel("left", "count")
+        self.plot.showGrid(y=True, alpha=0.15)
+        self.plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        pi = self.plot.getPlotItem()
+        self.hist_item = pg.PlotDataItem(stepMode="center", fillLevel=0, pen=ps.pen(ps.BLUE, 1.2),
+                                         brush=ps.brush(ps.BLUE, 60))
+        self.fit_item = pg.PlotDataItem(pen=ps.pen(ps.SELECTED, 2.0))
+        self.centre_line = pg.InfiniteLine(angle=90, pen=ps.pen((0, 0, 0), 1.5))
+        self.band = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(255, 200, 0, 45),
+                                        pen=ps.pen((200, 140, 0), 1, Qt.PenStyle.DashLine))
+        self.band.setZValue(-20)
+        self.ticks_item = pg.ScatterPlotItem(symbol="|", size=12, pen=ps.pen(ps.ORANGE, 2), brush=None)
+        for it in (self.band, self.hist_item, self.fit_item, self.centre_line, self.ticks_item):
+            pi.addItem(it)
+        self.legend = pi.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        self.legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+        self.legend.addItem(self.hist_item, "training z-points")
+        self.legend.addItem(self.fit_item, "Gaussian fit")
+        self.legend.addItem(self.ticks_item, "generated")
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(top)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.info)
+
+        self.index.valueChanged.connect(self.redraw)
+        self.prev_btn.clicked.connect(lambda: self.step(-1))
+        self.next_btn.clicked.connect(lambda: self.step(1))
+        self.pair_x.clicked.connect(self._to_pair)
+        session.stats_changed.connect(self._stats_changed)
+        session.sample_changed.connect(self._draw_ticks)
+
+    def component(self) -> int:
+        return self.index.value()
+
+    def set_component(self, i: int) -> None:
+        self.index.setValue(int(i))
+
+    def step(self, delta: int) -> None:
+        n = self.index.maximum() + 1
+        self.index.setValue((self.index.value() + delta) % max(1, n))
+
+    def keyPressEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        key = ev.key()
+        if key in (Qt.Key.Key_Right, Qt.Key.Key_PageDown, Qt.Key.Key_Down):
+            self.step(1)
+        elif key in (Qt.Key.Key_Left, Qt.Key.Key_PageUp, Qt.Key.Key_Up):
+            self.step(-1)
+        elif key == Qt.Key.Key_Home:
+            self.index.setValue(0)
+        elif key == Qt.Key.Key_End:
+            self.index.setValue(self.index.maximum())
+        else:
+            super().keyPressEvent(ev)
+
+    def _to_pair(self) -> None:
+        self.session.set_axes(("z", self.component()), self.session.axes[1])
+
+    def _stats_changed(self) -> None:
+        st = self.session.stats
+        self.index.setMaximum(max(0, (st.z_dim if st is not None else 1) - 1))
+        self.redraw()
+
+    def redraw(self, *_) -> None:
+        st = self.session.stats
+        if st is None:
+            self.hist_item.setData([], [])
+            self.fit_item.setData([], [])
+            self.ticks_item.setData([], [])
+            self.info.setText("no statistics yet: open a model with encoded z-points")
+            return
+        from engine.latent_stats import gaussian
+
+        i = self.component()
+        h = st.histogram(i)
+        edges, counts = np.asarray(h.edges, float), np.asarray(h.counts, float)
+        self.hist_item.setData(edges, counts)
+        c, sig, hw = float(st.centres[i]), float(st.sigmas[i]), float(st.half_widths[i])
+        x = np.linspace(edges[0], edges[-1], 400)
+        self.fit_item.setData(x, gaussian(x, float(st.amplitudes[i]), c, sig))
+        self.centre_line.setValue(c)
+        self.band.setRegion((c - hw, c + hw))
+        self.plot.setLabel("bottom", f"z{i}")
+        self.plot.getPlotItem().setTitle(f"component z{i}", size="9pt")
+        q = float(st.fit_quality[i])
+        self.info.setText(
+            f"z{i}: fitted centre {c:+.3f}, σ {sig:.3f}, half-width {hw:.3f} (shaded: centre ± half-width); "
+            f"mean {float(st.mean[i]):+.3f}, std {float(st.std[i]):.3f}; fit quality {q:.3f}; "
+            f"bin width {st.interval:g}"
+        )
+        self._draw_ticks()
+
+    def _draw_ticks(self) -> None:
+        s = self.session
+        if s.sample is None or s.stats is None or len(s.sample.z) == 0:
+            self.ticks_item.setData([], [])
+            return
+        i = self.component()
+        v = s.sample.z[:, i].astype(float)
+        self.ticks_item.setData(v, np.zeros_like(v))

@@ -1,0 +1,388 @@
+"""Face inspector: one face large, its z-vector, its place in the pair plot, live PCA-axis editing
+(GANSpace-style sliders; decoding runs on the worker, rapid moves coalesce), the nearest training
+images when a dataset is open, and "save this face"."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QScrollArea,
+    QSizePolicy, QSlider, QSpinBox, QVBoxLayout, QWidget,
+)
+
+from . import plot_style as ps
+from .engine_bridge import EngineBridge, Job
+from .qt_images import to_pixmap
+from .session import Session, axis_label
+
+SLIDER_STEPS = 100  # per σ
+
+
+class FaceView(QLabel):
+    """A face scaled to the label's size, nearest-pixel or smooth."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(192, 192)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setStyleSheet("background: #f4f4f4; border: 1px solid #ccc;")
+        self.image: Optional[np.ndarray] = None
+        self.smooth = False
+
+    def set_image(self, image: Optional[np.ndarray]) -> None:
+        self.image = None if image is None else np.asarray(image)
+        self._render()
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        self._render()
+
+    def _render(self) -> None:
+        if self.image is None:
+            self.setPixmap(QPixmap_empty())
+            self.setText("double-click a face in the grid")
+            return
+        side = max(32, min(self.width(), self.height()) - 4)
+        h = self.image.shape[0]
+        if not self.smooth:
+            side = max(h, (side // h) * h)  # whole multiples: crisp pixels
+        self.setPixmap(to_pixmap(self.image, side, self.smooth))
+
+
+def QPixmap_empty():  # noqa: N802 - tiny helper
+    from PySide6.QtGui import QPixmap
+
+    return QPixmap()
+
+
+class InspectorPanel(QWidget):
+    face_saved = Signal(str)
+
+    def __init__(self, session: Session, bridge: EngineBridge, parent=None, n_sliders: int = 8) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.bridge = bridge
+        self.n_sliders = n_sliders
+        self._base_t: Optional[np.ndarray] = None  # PCA coordinates of the un-edited face
+        self._base_steps = np.zeros(0)  # slider positions when the face was shown
+        self.decodes_submitted = 0
+        self.decodes_done = 0
+
+        self.face = FaceView()
+        self.title = QLabel("no face selected")
+        self.title.setStyleSheet("font-weight: bold;")
+        self.zoom = QComboBox()
+        self.zoom.addItems(["nearest pixels", "smooth"])
+        self.zoom.currentIndexChanged.connect(self._zoom_changed)
+        self.save_btn = QPushButton("Save this face…")
+        self.save_btn.clicked.connect(self.save_dialog)
+        self.reset_btn = QPushButton("reset edits")
+        self.reset_btn.clicked.connect(self.reset_sliders)
+
+        # z-vector
+        self.z_plot = pg.PlotWidget()
+        self.z_plot.setMenuEnabled(False)
+        self.z_plot.setMinimumHeight(120)
+        zp = self.z_plot.getPlotItem()
+        zp.setTitle("z-vector (bars) vs training mean ± 2 std", size="8pt")
+        zp.setLabel("bottom", "component")
+        self.band_hi = pg.PlotDataItem(pen=None)
+        self.band_lo = pg.PlotDataItem(pen=None)
+        self.band = pg.FillBetweenItem(self.band_lo, self.band_hi, brush=pg.mkBrush(150, 150, 150, 70))
+        self.z_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=ps.brush(ps.ORANGE, 220), pen=None)
+        for it in (self.band_lo, self.band_hi, self.band, self.z_bars):
+            zp.addItem(it)
+
+        # place in the pair plot
+        self.place_plot = pg.PlotWidget()
+        self.place_plot.setMenuEnabled(False)
+        self.place_plot.setMinimumSize(160, 140)
+        pp = self.place_plot.getPlotItem()
+        self.place_cloud = pg.ScatterPlotItem(size=2, pen=None, brush=ps.brush(ps.TRAIN, 60))
+        self.place_face = pg.ScatterPlotItem(size=14, pen=ps.pen((0, 0, 0), 1), brush=ps.brush(ps.ORANGE))
+        self.place_edit = pg.ScatterPlotItem(size=12, symbol="d", pen=ps.pen((0, 0, 0), 1), brush=ps.brush(ps.EDITED))
+        for it in (self.place_cloud, self.place_face, self.place_edit):
+            pp.addItem(it)
+
+        # PCA sliders
+        self.sliders_box = QGroupBox("edit along principal axes (±3σ)")
+        self.sliders_grid = QGridLayout(self.sliders_box)
+        self.sliders_grid.setVerticalSpacing(1)
+        self.sliders: list[QSlider] = []
+        self.slider_labels: list[QLabel] = []
+        for k in range(n_sliders):
+            s = QSlider(Qt.Orientation.Horizontal)
+            s.setRange(-3 * SLIDER_STEPS, 3 * SLIDER_STEPS)
+            s.setObjectName(f"pcSlider{k}")
+            s.valueChanged.connect(self._slider_moved)
+            lab = QLabel("")
+            lab.setMinimumWidth(48)
+            self.sliders_grid.addWidget(QLabel(f"PC{k + 1}"), k, 0)
+            self.sliders_grid.addWidget(s, k, 1)
+            self.sliders_grid.addWidget(lab, k, 2)
+            self.sliders.append(s)
+            self.slider_labels.append(lab)
+        self._decode_timer = QTimer(self)
+        self._decode_timer.setSingleShot(True)
+        self._decode_timer.setInterval(30)
+        self._decode_timer.timeout.connect(self._submit_decode)
+        self._block = False
+
+        # nearest training images
+        self.near_box = QGroupBox("nearest training images (open a dataset to see them)")
+        self.near_row = QHBoxLayout(self.near_box)
+        self.near_row.setSpacing(4)
+        self.near_labels: list[QLabel] = []
+        self.near_count = 6
+        for _ in range(self.near_count):
+            lab = QLabel()
+            lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            lab.setMinimumSize(72, 88)
+            self.near_row.addWidget(lab)
+            self.near_labels.append(lab)
+
+        # layout
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.zoom)
+        head.addWidget(self.reset_btn)
+        head.addWidget(self.save_btn)
+        upper = QHBoxLayout()
+        upper.addWidget(self.face, 3)
+        side = QVBoxLayout()
+        side.addWidget(self.place_plot, 1)
+        side.addWidget(self.sliders_box, 0)
+        upper.addLayout(side, 2)
+        inner = QWidget()
+        lay = QVBoxLayout(inner)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(head)
+        lay.addLayout(upper, 3)
+        lay.addWidget(self.z_plot, 1)
+        lay.addWidget(self.near_box)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(inner)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+        session.selection_changed.connect(self.show_current)
+        session.sample_changed.connect(self.show_current)
+        session.stats_changed.connect(self._stats_changed)
+        session.axes_changed.connect(self._draw_place)
+        session.dataset_changed.connect(self._draw_nearest)
+        self._stats_changed()
+
+    # ---- showing a face
+    def _zoom_changed(self) -> None:
+        self.face.smooth = self.zoom.currentIndex() == 1
+        self.face._render()
+
+    def _stats_changed(self) -> None:
+        st = self.session.stats
+        if st is not None:
+            mean, std = np.asarray(st.mean, float), np.asarray(st.std, float)
+            x = np.arange(len(mean), dtype=float)
+            self.band_lo.setData(x, mean - 2 * std)
+            self.band_hi.setData(x, mean + 2 * std)
+            rng = np.random.default_rng(1)
+            z = self.session.latents
+            if z is not None:
+                self._place_idx = np.sort(rng.choice(len(z), size=min(len(z), 2000), replace=False))
+        self.show_current()
+
+    def show_current(self) -> None:
+        s = self.session
+        z = None if s.sample is None or s.current is None else s.sample.z[s.current]
+        if z is None:
+            self.face.set_image(None)
+            self.title.setText("no face selected")
+            self.z_bars.setOpts(x=[], height=[])
+            self._base_t = None
+            self._set_sliders(None)
+            self._draw_place()
+            self._draw_nearest()
+            return
+        self.title.setText(f"face #{s.current} of {len(s.sample.z)} · {s.sample.params.get('sampler')} · seed {s.sample.params.get('seed')}")
+        shown_z = s.current_z()
+        if s.edited_z is None:
+            self.face.set_image(s.sample.images[s.current])
+            self._base_t = self._pca_coords(z)
+            self._set_sliders(self._base_t)
+        self._draw_z(shown_z)
+        self._draw_place()
+        self._draw_nearest()
+
+    def _pca_coords(self, z: np.ndarray) -> Optional[np.ndarray]:
+        st = self.session.stats
+        if st is None:
+            return None
+        return np.asarray(st.pca.transform(np.asarray(z, float)[None, :]), float)[0]
+
+    def _sigmas(self) -> np.ndarray:
+        return np.sqrt(np.maximum(np.asarray(self.session.stats.pca.explained_variance, float), 1e-12))
+
+    def _set_sliders(self, t: Optional[np.ndarray]) -> None:
+        self._block = True
+        k_max = 0 if t is None else min(self.n_sliders, len(t))
+        self._base_steps = np.zeros(k_max)
+        sig = self._sigmas() if t is not None else None
+        for k, (s, lab) in enumerate(zip(self.sliders, self.slider_labels)):
+            s.setEnabled(k < k_max)
+            if k < k_max:
+                v = t[k] / sig[k]
+                s.setValue(int(round(np.clip(v, -3, 3) * SLIDER_STEPS)))
+                self._base_steps[k] = s.value()
+                lab.setText(f"{v:+.2f}σ")
+            else:
+                s.setValue(0)
+                lab.setText("")
+        self._block = False
+
+    def _draw_z(self, z: Optional[np.ndarray]) -> None:
+        if z is None:
+            self.z_bars.setOpts(x=[], height=[])
+            return
+        self.z_bars.setOpts(x=np.arange(len(z)), height=np.asarray(z, float), width=0.8)
+
+    def _draw_place(self) -> None:
+        s = self.session
+        pp = self.place_plot.getPlotItem()
+        if s.stats is None or s.latents is None:
+            self.place_cloud.setData([], [])
+            self.place_face.setData([], [])
+            self.place_edit.setData([], [])
+            return
+        from engine.latent_stats import project
+
+        ax = s.axes
+        pp.setTitle(f"{axis_label(ax[0])} × {axis_label(ax[1])}", size="8pt")
+        idx = getattr(self, "_place_idx", None)
+        cloud = s.latents if idx is None else s.latents[idx]
+        self.place_cloud.setData(pos=np.asarray(project(cloud, s.stats, ax), float))
+        if s.sample is not None and s.current is not None:
+            self.place_face.setData(pos=np.asarray(project(s.sample.z[[s.current]], s.stats, ax), float))
+        else:
+            self.place_face.setData([], [])
+        if s.edited_z is not None:
+            self.place_edit.setData(pos=np.asarray(project(s.edited_z[None, :], s.stats, ax), float))
+        else:
+            self.place_edit.setData([], [])
+
+    def _draw_nearest(self) -> None:
+        s = self.session
+        z = s.current_z()
+        ds = s.dataset
+        files = s.model.latent_files if s.model is not None else []
+        for lab in self.near_labels:
+            lab.clear()
+        if z is None or ds is None or s.latents is None:
+            self.near_box.setTitle("nearest training images (open a dataset to see them)")
+            return
+        index = {Path(f).name: i for i, f in enumerate(ds.files)}
+        d = np.sqrt(((s.latents - z[None, :]) ** 2).sum(axis=1))
+        order = np.argsort(d)
+        shown = 0
+        for k in order:
+            if shown >= self.near_count:
+                break
+            name = Path(files[k]).name if k < len(files) else None
+            if name not in index:
+                continue
+            lab = self.near_labels[shown]
+            lab.setPixmap(to_pixmap(np.asarray(ds.images[index[name]]), 72, True))
+            lab.setToolTip(f"{name}\n‖z − z_train‖ = {d[k]:.3f}")
+            shown += 1
+        self.near_box.setTitle(
+            f"nearest training images in z (of {len(s.latents)})" if shown else
+            "nearest training images: the open dataset does not hold the model's encoded files"
+        )
+
+    # ---- live PCA editing
+    def slider_values(self) -> np.ndarray:
+        return np.array([s.value() / SLIDER_STEPS for s in self.sliders])
+
+    def _slider_moved(self, *_) -> None:
+        if self._block or self._base_t is None:
+            return
+        for s, lab in zip(self.sliders, self.slider_labels):
+            if s.isEnabled():
+                lab.setText(f"{s.value() / SLIDER_STEPS:+.2f}σ")
+        self._decode_timer.start()
+
+    def edited_vector(self) -> Optional[np.ndarray]:
+        s = self.session
+        if self._base_t is None or s.sample is None or s.current is None or s.stats is None:
+            return None
+        z0 = np.asarray(s.sample.z[s.current], float)
+        k = len(self._base_steps)
+        # move by what each slider moved since the face was shown (an unmoved slider changes nothing)
+        delta = (self.slider_values()[:k] * SLIDER_STEPS - self._base_steps) / SLIDER_STEPS * self._sigmas()[:k]
+        comps = np.asarray(s.stats.pca.components, float)[:k]
+        return (z0 + delta @ comps).astype(np.float32)
+
+    def _submit_decode(self) -> None:
+        z = self.edited_vector()
+        s = self.session
+        if z is None or s.model is None:
+            return
+        model = s.model.model
+        face_index = s.current
+
+        def fn(progress, cancel):
+            from engine.encoding import decode_latents
+
+            return decode_latents(model, z[None, :], cancel=cancel)[0]
+
+        def done(img):
+            self.decodes_done += 1
+            if self.session.current != face_index:
+                return
+            self.face.set_image(img)
+            self.session.set_edited(z)
+            self._draw_z(z)
+            self._draw_place()
+            self._draw_nearest()
+
+        self.decodes_submitted += 1
+        self.bridge.submit(Job("edit face", fn, on_done=done, key="inspector-decode", quiet=True))
+
+    def reset_sliders(self) -> None:
+        if self._base_t is None:
+            return
+        self.session.set_edited(None)
+        self.show_current()
+
+    # ---- saving
+    def save_dialog(self) -> None:
+        if self.face.image is None:
+            return
+        s = self.session
+        name = f"face-{s.current:04d}-seed{s.sample.params.get('seed')}.png" if s.sample and s.current is not None else "face.png"
+        path, _ = QFileDialog.getSaveFileName(self, "Save this face", name, "PNG image (*.png)")
+        if path:
+            self.save_face(path)
+
+    def save_face(self, path: str | Path) -> Optional[Path]:
+        """Write the shown face as PNG and its z-vector beside it (``NAME.z.npy``), atomically."""
+        from engine import atomic_io
+
+        path = Path(path)
+        if path.suffix.lower() != ".png":
+            path = path.with_suffix(".png")
+        z = self.session.current_z()
+        try:
+            atomic_io.save_png(path, self.face.image)
+            if z is not None:
+                atomic_io.save_npy(path.with_suffix(".z.npy"), np.asarray(z, np.float32)[None, :])
+        except OSError as exc:
+            QMessageBox.critical(self, "Save this face", f"could not write {exc.filename or path}: {exc.strerror or exc}")
+            return None
+        self.face_saved.emit(str(path))
+        return path

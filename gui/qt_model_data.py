@@ -1,0 +1,116 @@
+"""Model & data panel: what the open model is (architecture, z-dim, z-points, losses) and which
+dataset is open, with the actions that change them."""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from . import plot_style as ps
+from .session import Session
+
+
+class ModelDataPanel(QWidget):
+    open_model_requested = Signal()
+    open_dataset_requested = Signal()
+    train_requested = Signal()
+    encode_requested = Signal()
+
+    def __init__(self, session: Session, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.model_label = QLabel("no model open")
+        self.model_label.setWordWrap(True)
+        self.model_label.setTextFormat(self.model_label.textFormat().RichText)
+        self.data_label = QLabel("no dataset open")
+        self.data_label.setWordWrap(True)
+        self.loss_plot = pg.PlotWidget()
+        self.loss_plot.setMenuEnabled(False)
+        self.loss_plot.setMinimumHeight(110)
+        lp = self.loss_plot.getPlotItem()
+        lp.setTitle("training history (MSE)", size="8pt")
+        lp.setLabel("bottom", "epoch")
+        lp.setLogMode(y=True)
+        lp.showGrid(y=True, alpha=0.2)
+        self.train_curve = pg.PlotDataItem(pen=ps.pen(ps.BLUE, 2), name="train")
+        self.val_curve = pg.PlotDataItem(pen=ps.pen(ps.ORANGE, 2), name="validation")
+        leg = lp.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        leg.setBrush(pg.mkBrush(255, 255, 255, 200))
+        lp.addItem(self.train_curve)
+        lp.addItem(self.val_curve)
+
+        self.open_model_btn = QPushButton("Open model…")
+        self.open_data_btn = QPushButton("Open dataset…")
+        self.train_btn = QPushButton("Train new…")
+        self.encode_btn = QPushButton("Encode dataset")
+        self.encode_btn.setToolTip("encode the open dataset with this model into its latents.npy")
+        grid = QGridLayout()
+        grid.addWidget(self.open_model_btn, 0, 0)
+        grid.addWidget(self.open_data_btn, 0, 1)
+        grid.addWidget(self.train_btn, 1, 0)
+        grid.addWidget(self.encode_btn, 1, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(self.model_label)
+        lay.addWidget(self.loss_plot, 1)
+        lay.addWidget(self.data_label)
+        lay.addLayout(grid)
+
+        self.open_model_btn.clicked.connect(self.open_model_requested)
+        self.open_data_btn.clicked.connect(self.open_dataset_requested)
+        self.train_btn.clicked.connect(self.train_requested)
+        self.encode_btn.clicked.connect(self.encode_requested)
+        session.model_changed.connect(self.refresh)
+        session.dataset_changed.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        s = self.session
+        m = s.model
+        if m is None:
+            self.model_label.setText("<b>no model open</b><br>File ▸ Open model folder…, or train a new one.")
+            self.train_curve.setData([], [])
+            self.val_curve.setData([], [])
+        else:
+            a, t = m.config.arch, m.config.training or {}
+            hist = t.get("history") or []
+            last = hist[-1] if hist else {}
+            n = "none — encode a dataset" if m.latents is None else f"{len(m.latents):,}"
+            try:
+                from engine.autoencoder import count_parameters
+
+                params = f"{count_parameters(m.model):,}"
+            except Exception:  # noqa: BLE001
+                params = "?"
+            val = last.get("val_loss")
+            rows = [
+                ("folder", html.escape(str(m.folder))),
+                ("image", f"{a.image_size}×{a.image_size} RGB"),
+                ("network", f"conv {list(a.channels)} → z {a.z_dim}; batch-norm {'on' if a.batch_norm else 'off'}"),
+                ("parameters", params),
+                ("z-points", n),
+                ("training", f"{t.get('epochs_done', '?')} epochs on {t.get('train_images', '?')} images"
+                 if t else "no training record"),
+                ("loss (MSE)", f"train {last.get('train_loss', float('nan')):.5f}, val "
+                 + ("—" if val is None else f"{val:.5f}") if last else "—"),
+            ]
+            self.model_label.setText(
+                f"<b>{html.escape(m.folder.name)}</b><table>"
+                + "".join(f"<tr><td style='color:#555;padding-right:6px'>{k}</td><td>{v}</td></tr>" for k, v in rows)
+                + "</table>"
+            )
+            ep = np.array([h.get("epoch", i + 1) for i, h in enumerate(hist)], float)
+            tr = np.array([h.get("train_loss", np.nan) for h in hist], float)
+            va = np.array([np.nan if h.get("val_loss") is None else h["val_loss"] for h in hist], float)
+            self.train_curve.setData(ep, tr)
+            ok = np.isfinite(va)
+            self.val_curve.setData(ep[ok], va[ok])
+        ds = s.dataset
+        if ds is None:
+            self.data_label.setText("<b>dataset:</b> none open (File ▸ Open dataset folder… shows nearest training images)")
+        else:
+            self.data_label.setText(f"<b>dataset:</b> {html.escape(str(ds.folder))} — {len(ds):,} images")
+        self.encode_btn.setEnabled(m is not None and ds is not None)

@@ -1,0 +1,363 @@
+"""The pair plot: two latent axes (original components or PCA components) of the training cloud.
+
+Layers (each toggled without recomputing the others): the density as an image in data coordinates,
+a capped random sample of the z-points, density contour lines, confidence ellipses at chosen
+σ-levels, the cloud centre, the generated z-points in orange and the selected face highlighted.
+Everything numerical (projection, density grid, contours, ellipses, coverage) comes from
+``engine.latent_stats``; this module only places curves and images.
+"""
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QSpinBox, QVBoxLayout, QWidget,
+)
+
+from . import plot_style as ps
+from .session import Axis, Session, axis_label
+
+MAX_POINTS = 5000  # scatter symbols drawn for the training cloud; the density image shows the rest
+
+
+def parse_levels(text: str) -> list[float]:
+    """"2.0, 2.2 3" → [2.0, 2.2, 3.0]; bad or non-positive entries are dropped."""
+    out = []
+    for part in text.replace(";", ",").replace(" ", ",").split(","):
+        try:
+            v = float(part)
+        except ValueError:
+            continue
+        if np.isfinite(v) and v > 0 and v not in out:
+            out.append(v)
+    return out
+
+
+class AxisPicker(QWidget):
+    """Kind (original z / PCA) + component index. Emits ``changed`` with the new Axis."""
+
+    changed = Signal(object)
+
+    def __init__(self, label: str, parent=None) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(3)
+        self.kind = QComboBox()
+        self.kind.addItem("original z", "z")
+        self.kind.addItem("PCA", "pca")
+        self.kind.setToolTip("original latent components z_i, or principal components of the training cloud")
+        self.index = QSpinBox()
+        self.index.setMinimumWidth(70)
+        self.index.setKeyboardTracking(False)
+        lay.addWidget(QLabel(label))
+        lay.addWidget(self.kind)
+        lay.addWidget(self.index)
+        self._dim = 1
+        self._block = False
+        self.kind.currentIndexChanged.connect(self._kind_changed)
+        self.index.valueChanged.connect(self._emit)
+        self._kind_changed()
+
+    def set_dim(self, d: int) -> None:
+        self._dim = max(1, int(d))
+        self._kind_changed(emit=False)
+
+    def _kind_changed(self, *_, emit: bool = True) -> None:
+        pca = self.kind.currentData() == "pca"
+        self._block = True
+        v = self.axis()[1]
+        self.index.setPrefix("PC" if pca else "z")
+        self.index.setRange(1 if pca else 0, self._dim if pca else self._dim - 1)
+        self.index.setValue(v + 1 if pca else v)
+        self._block = False
+        if emit:
+            self._emit()
+
+    def axis(self) -> Axis:
+        kind = "pca" if self.index.prefix() == "PC" else "z"
+        i = self.index.value() - (1 if kind == "pca" else 0)
+        return (kind, max(0, i))
+
+    def set_axis(self, axis: Axis) -> None:
+        self._block = True
+        self.kind.setCurrentIndex(1 if axis[0] == "pca" else 0)
+        self._kind_changed(emit=False)
+        self.index.setValue(axis[1] + 1 if axis[0] == "pca" else axis[1])
+        self._block = False
+
+    def _emit(self, *_) -> None:
+        if not self._block:
+            self.changed.emit(self.axis())
+
+
+class PairPlotPanel(QWidget):
+    """Dock content: axis pickers, layer toggles, σ-levels and the plot."""
+
+    redrawn = Signal(float)  # milliseconds of the last full redraw
+
+    def __init__(self, session: Session, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.setObjectName("pairPlotPanel")
+        self._xy: Optional[np.ndarray] = None  # training cloud in the current axes
+        self._sample_idx: Optional[np.ndarray] = None
+        self._gen_xy = np.empty((0, 2))
+        self._moments = None
+        self.last_redraw_ms = 0.0
+
+        # ---- controls
+        self.x_pick = AxisPicker("x")
+        self.y_pick = AxisPicker("y")
+        self.swap_btn = QCheckBox("equal aspect")
+        self.layer_boxes: dict[str, QCheckBox] = {}
+        layers = QHBoxLayout()
+        layers.setSpacing(6)
+        for key, text, on, tip in (
+            ("density", "density", True, "smoothed 2-D histogram of all training z-points"),
+            ("points", "points", True, f"a random sample of at most {MAX_POINTS} training z-points"),
+            ("contours", "contours", True, "contour lines of the density"),
+            ("ellipses", "ellipses", True, "confidence ellipses of the pair's covariance at the σ-levels"),
+            ("centre", "centre", True, "the mean of the training cloud"),
+            ("generated", "generated", True, "the current sample's z-points (orange)"),
+        ):
+            cb = QCheckBox(text)
+            cb.setChecked(on)
+            cb.setToolTip(tip)
+            cb.toggled.connect(self._apply_visibility)
+            self.layer_boxes[key] = cb
+            layers.addWidget(cb)
+        layers.addStretch(1)
+        self.levels_edit = QLineEdit("2.0, 2.2, 3.0")
+        self.levels_edit.setToolTip("σ-levels of the confidence ellipses, comma separated")
+        self.levels_edit.setMinimumWidth(90)
+        self.levels_edit.setMaximumWidth(130)
+        self.scaling = QComboBox()
+        self.scaling.addItem("σ (1-D)", "sigma")
+        self.scaling.addItem("χ² (2-D coverage)", "chi2")
+        self.scaling.setToolTip(
+            "σ: half-axes are level·σ along the principal axes of the pair;\n"
+            "χ²: the radius covering the same probability as a level-σ interval in 1-D"
+        )
+        self.coords = QLabel(" ")
+        self.coords.setMinimumWidth(150)
+        self.coords.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+        top = QHBoxLayout()
+        top.setSpacing(8)
+        top.addWidget(self.x_pick)
+        top.addWidget(self.y_pick)
+        top.addWidget(QLabel("σ-levels"))
+        top.addWidget(self.levels_edit)
+        top.addWidget(self.scaling)
+        top.addStretch(1)
+
+        # ---- plot
+        self.plot = pg.PlotWidget()
+        self.plot.setObjectName("pairPlot")
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.plot.setMenuEnabled(False)
+        pi = self.plot.getPlotItem()
+        self.density_item = pg.ImageItem()
+        self.density_item.setLookupTable(ps.density_lut())
+        self.density_item.setZValue(-10)
+        self.points_item = pg.ScatterPlotItem(size=2.5, pen=None, brush=ps.brush(ps.TRAIN, 70))
+        self.points_item.setZValue(-5)
+        self.contour_item = pg.PlotDataItem(pen=ps.pen(ps.CONTOUR, 1.0, alpha=170), connect="finite")
+        self.ellipse_items: list[pg.PlotDataItem] = []
+        self.ellipse_labels: list[pg.TextItem] = []
+        self.centre_item = pg.ScatterPlotItem(size=16, symbol="+", pen=ps.pen((0, 0, 0), 2), brush=None)
+        self.generated_item = pg.ScatterPlotItem(size=8, pen=ps.pen((120, 50, 0), 0.8), brush=ps.brush(ps.ORANGE, 230))
+        self.generated_item.setZValue(5)
+        self.edited_item = pg.ScatterPlotItem(size=11, symbol="d", pen=ps.pen((60, 20, 90), 1), brush=ps.brush(ps.EDITED))
+        self.edited_item.setZValue(7)
+        self.selected_item = pg.ScatterPlotItem(size=18, pen=ps.pen(ps.SELECTED, 2.5), brush=None)
+        self.selected_item.setZValue(6)
+        for it in (self.density_item, self.points_item, self.contour_item, self.centre_item,
+                   self.generated_item, self.selected_item, self.edited_item):
+            pi.addItem(it)
+        self.legend = pi.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        self.legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+        self.generated_item.sigClicked.connect(self._point_clicked)
+        self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.setSpacing(3)
+        lay.addLayout(top)
+        lay.addLayout(layers)
+        lay.addWidget(self.plot, 1)
+        status = QHBoxLayout()
+        status.addWidget(self.swap_btn)
+        status.addWidget(self.coords, 1)
+        lay.addLayout(status)
+
+        self.x_pick.changed.connect(self._picked)
+        self.y_pick.changed.connect(self._picked)
+        self.levels_edit.editingFinished.connect(self._redraw_ellipses)
+        self.scaling.currentIndexChanged.connect(self._redraw_ellipses)
+        self.swap_btn.toggled.connect(lambda on: self.plot.getPlotItem().getViewBox().setAspectLocked(on))
+        session.stats_changed.connect(self.recompute)
+        session.axes_changed.connect(self._axes_from_session)
+        session.sample_changed.connect(self._update_generated)
+        session.selection_changed.connect(self._update_selected)
+        session.edited_changed.connect(self._update_selected)
+        self._axes_from_session()
+
+    # ---- state → controls
+    def _axes_from_session(self) -> None:
+        d = self.session.model.z_dim if self.session.model is not None else 2
+        for pick, axis in zip((self.x_pick, self.y_pick), self.session.axes):
+            pick.set_dim(d)
+            pick.set_axis(axis)
+        self.recompute()
+
+    def _picked(self, _axis) -> None:
+        self.session.set_axes(self.x_pick.axis(), self.y_pick.axis())
+
+    def levels(self) -> list[float]:
+        return parse_levels(self.levels_edit.text())
+
+    def set_levels(self, levels: list[float]) -> None:
+        self.levels_edit.setText(", ".join(f"{v:g}" for v in levels))
+        self._redraw_ellipses()
+
+    # ---- drawing
+    def recompute(self) -> None:
+        """Project the cloud onto the current axes and rebuild every data layer (density, contours, …)."""
+        t0 = time.perf_counter()
+        s = self.session
+        if s.stats is None or s.latents is None:
+            self._xy = None
+            for it in (self.points_item, self.centre_item):
+                it.setData([], [])
+            self.contour_item.setData([], [])
+            self.density_item.clear()
+            self._clear_ellipses()
+            self._update_generated()
+            return
+        from engine.latent_stats import density_contours, density_grid, pair_moments, project
+
+        axes = s.axes
+        xy = project(s.latents, s.stats, axes)
+        self._xy = xy
+        n = len(xy)
+        if self._sample_idx is None or len(self._sample_idx) != min(n, MAX_POINTS) or self._sample_idx.max(initial=-1) >= n:
+            rng = np.random.default_rng(0)
+            self._sample_idx = np.sort(rng.choice(n, size=min(n, MAX_POINTS), replace=False))
+        pts = xy[self._sample_idx]
+        self.points_item.setData(pos=pts)
+        grid = density_grid(xy)
+        dens = np.sqrt(np.asarray(grid.density, float))
+        self.density_item.setImage(dens, autoLevels=False, levels=(0.0, float(dens.max()) or 1.0))
+        x0, x1 = float(grid.x_edges[0]), float(grid.x_edges[-1])
+        y0, y1 = float(grid.y_edges[0]), float(grid.y_edges[-1])
+        self.density_item.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+        lines = [line for _level, polys in density_contours(grid) for line in polys]
+        cx, cy = ps.polylines_to_curve(lines)
+        self.contour_item.setData(cx, cy, connect="finite")
+        self._moments = pair_moments(s.stats, axes)
+        self.centre_item.setData(pos=np.asarray(self._moments[0], float)[None, :])
+        pi = self.plot.getPlotItem()
+        pi.setLabel("bottom", axis_label(axes[0]))
+        pi.setLabel("left", axis_label(axes[1]))
+        self._redraw_ellipses()
+        self._update_generated()
+        self._apply_visibility()
+        pi.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+        self.last_redraw_ms = (time.perf_counter() - t0) * 1000
+        self.redrawn.emit(self.last_redraw_ms)
+
+    def _clear_ellipses(self) -> None:
+        pi = self.plot.getPlotItem()
+        for it in self.ellipse_items:
+            pi.removeItem(it)
+            self.legend.removeItem(it)
+        self.ellipse_items = []
+
+    def _redraw_ellipses(self, *_) -> None:
+        self._clear_ellipses()
+        if self._moments is None or self._xy is None:
+            return
+        from engine.latent_stats import confidence_ellipse, fraction_inside_ellipse
+
+        mean2, cov2 = self._moments
+        scaling = self.scaling.currentData()
+        pi = self.plot.getPlotItem()
+        for k, level in enumerate(self.levels()):
+            poly = confidence_ellipse(mean2, cov2, level, scaling=scaling)
+            inside = fraction_inside_ellipse(self._xy, mean2, cov2, level, scaling=scaling)
+            colour = ps.ELLIPSE_COLOURS[k % len(ps.ELLIPSE_COLOURS)]
+            item = pg.PlotDataItem(poly[:, 0], poly[:, 1], pen=ps.pen(colour, 2.0, Qt.PenStyle.DashLine),
+                                   name=f"{level:g}σ ellipse: {100 * inside:.1f}% inside")
+            item.setZValue(3)
+            pi.addItem(item)
+            self.ellipse_items.append(item)
+        self._apply_visibility()
+
+    def _update_generated(self) -> None:
+        s = self.session
+        if s.sample is None or s.stats is None or len(s.sample.z) == 0:
+            self._gen_xy = np.empty((0, 2))
+        else:
+            from engine.latent_stats import project
+
+            self._gen_xy = np.asarray(project(s.sample.z, s.stats, s.axes), float)
+        self.generated_item.setData(pos=self._gen_xy, data=np.arange(len(self._gen_xy)))
+        self._update_selected()
+
+    def _update_selected(self) -> None:
+        s = self.session
+        if s.current is not None and s.current < len(self._gen_xy):
+            self.selected_item.setData(pos=self._gen_xy[[s.current]])
+        else:
+            self.selected_item.setData([], [])
+        if s.edited_z is not None and s.stats is not None:
+            from engine.latent_stats import project
+
+            self.edited_item.setData(pos=np.asarray(project(s.edited_z[None, :], s.stats, s.axes), float))
+        else:
+            self.edited_item.setData([], [])
+
+    def _apply_visibility(self, *_) -> None:
+        on = {k: cb.isChecked() for k, cb in self.layer_boxes.items()}
+        self.density_item.setVisible(on["density"])
+        self.points_item.setVisible(on["points"])
+        self.contour_item.setVisible(on["contours"])
+        for it in self.ellipse_items:
+            it.setVisible(on["ellipses"])
+        self.legend.setVisible(on["ellipses"] and bool(self.ellipse_items))
+        self.centre_item.setVisible(on["centre"])
+        self.generated_item.setVisible(on["generated"])
+        self.selected_item.setVisible(on["generated"])
+
+    # ---- interaction
+    def generated_points(self) -> np.ndarray:
+        """The orange points currently drawn (n, 2)."""
+        x, y = self.generated_item.getData()
+        return np.column_stack([x, y]) if x is not None else np.empty((0, 2))
+
+    def _point_clicked(self, _item, points, *_) -> None:
+        if len(points):
+            i = int(points[0].data())
+            self.session.select(i)
+
+    def _mouse_moved(self, pos) -> None:
+        vb = self.plot.getPlotItem().getViewBox()
+        if not self.plot.sceneBoundingRect().contains(pos):
+            return
+        p = vb.mapSceneToView(pos)
+        ax = self.session.axes
+        text = f"{axis_label(ax[0])} = {p.x():.3f}   {axis_label(ax[1])} = {p.y():.3f}"
+        if len(self._gen_xy):
+            # the nearest generated point, in screen pixels
+            px = vb.mapViewToScene
+            d = [(pg.Point(px(pg.Point(float(a), float(b)))) - pos).manhattanLength() for a, b in self._gen_xy[:500]]
+            k = int(np.argmin(d))
+            if d[k] < 12:
+                text += f"   · face #{k}"
+        self.coords.setText(text)

@@ -1,0 +1,145 @@
+"""PCA panel: explained variance per principal component with the cumulative curve, and the normality
+check (the fraction of z-points inside Mahalanobis σ-levels, observed vs the χ² expectation, and the
+histogram of squared Mahalanobis distances against the χ²(d) density)."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSpinBox, QHBoxLayout, QVBoxLayout, QWidget
+
+from . import plot_style as ps
+from .session import Session
+
+
+class PCAPanel(QWidget):
+    def __init__(self, session: Session, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.shown = QSpinBox()
+        self.shown.setRange(2, 4096)
+        self.shown.setValue(64)
+        self.shown.setToolTip("how many leading components the variance plot shows")
+        self.summary = QLabel(" ")
+        self.summary.setWordWrap(True)
+
+        self.var_plot = pg.PlotWidget()
+        self.var_plot.setMenuEnabled(False)
+        vp = self.var_plot.getPlotItem()
+        vp.setTitle("explained variance", size="9pt")
+        vp.setLabel("bottom", "principal component")
+        vp.setLabel("left", "% of variance")
+        vp.showGrid(y=True, alpha=0.15)
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=ps.brush(ps.BLUE, 200), pen=None)
+        self.cum_item = pg.PlotDataItem(pen=ps.pen(ps.SELECTED, 2), symbol="o", symbolSize=3,
+                                        symbolBrush=ps.brush(ps.SELECTED), symbolPen=None)
+        vp.addItem(self.bars)
+        vp.addItem(self.cum_item)
+        leg = vp.addLegend(offset=(-8, 40), labelTextSize="8pt")
+        leg.setBrush(pg.mkBrush(255, 255, 255, 200))
+        leg.addItem(self.bars, "per component")
+        leg.addItem(self.cum_item, "cumulative")
+
+        self.norm_plot = pg.PlotWidget()
+        self.norm_plot.setMenuEnabled(False)
+        npi = self.norm_plot.getPlotItem()
+        npi.setTitle("normality: fraction inside σ-level", size="9pt")
+        npi.setLabel("bottom", "σ-level (Mahalanobis)")
+        npi.setLabel("left", "fraction of z-points")
+        npi.showGrid(y=True, alpha=0.15)
+        self.obs_bars = pg.BarGraphItem(x=[], height=[], width=0.18, brush=ps.brush(ps.BLUE, 220), pen=None)
+        self.exp_bars = pg.BarGraphItem(x=[], height=[], width=0.18, brush=ps.brush((150, 150, 150), 220), pen=None)
+        npi.addItem(self.obs_bars)
+        npi.addItem(self.exp_bars)
+        leg2 = npi.addLegend(offset=(8, 8), labelTextSize="8pt")
+        leg2.setBrush(pg.mkBrush(255, 255, 255, 200))
+        leg2.addItem(self.obs_bars, "observed")
+        leg2.addItem(self.exp_bars, "expected (χ²)")
+        self.norm_labels: list[pg.TextItem] = []
+
+        self.md_plot = pg.PlotWidget()
+        self.md_plot.setMenuEnabled(False)
+        mpi = self.md_plot.getPlotItem()
+        mpi.setTitle("squared Mahalanobis distance vs χ²(d)", size="9pt")
+        mpi.setLabel("bottom", "d²")
+        mpi.setLabel("left", "density")
+        self.md_hist = pg.PlotDataItem(stepMode="center", fillLevel=0, pen=ps.pen(ps.BLUE, 1), brush=ps.brush(ps.BLUE, 60))
+        self.md_pdf = pg.PlotDataItem(pen=ps.pen((60, 60, 60), 2, Qt.PenStyle.DashLine))
+        mpi.addItem(self.md_hist)
+        mpi.addItem(self.md_pdf)
+        leg3 = mpi.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        leg3.setBrush(pg.mkBrush(255, 255, 255, 200))
+        leg3.addItem(self.md_hist, "z-points")
+        leg3.addItem(self.md_pdf, "χ²(d) density")
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("components shown"))
+        top.addWidget(self.shown)
+        top.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(top)
+        lay.addWidget(self.var_plot, 3)
+        row = QHBoxLayout()
+        row.addWidget(self.norm_plot, 1)
+        row.addWidget(self.md_plot, 1)
+        lay.addLayout(row, 3)
+        lay.addWidget(self.summary)
+        self.shown.valueChanged.connect(self.redraw)
+        session.stats_changed.connect(self.redraw)
+
+    def redraw(self, *_) -> None:
+        st = self.session.stats
+        for t in self.norm_labels:
+            self.norm_plot.removeItem(t)
+        self.norm_labels = []
+        if st is None:
+            self.bars.setOpts(x=[], height=[])
+            self.cum_item.setData([], [])
+            self.obs_bars.setOpts(x=[], height=[])
+            self.exp_bars.setOpts(x=[], height=[])
+            self.md_hist.setData([], [])
+            self.md_pdf.setData([], [])
+            self.summary.setText("no statistics yet")
+            return
+        ratio = np.asarray(st.pca.explained_variance_ratio, float)
+        k = min(len(ratio), self.shown.value())
+        x = np.arange(1, k + 1)
+        self.bars.setOpts(x=x, height=100 * ratio[:k], width=0.8)
+        cum = 100 * np.cumsum(ratio)
+        self.cum_item.setData(x, cum[:k])
+        self.var_plot.getPlotItem().setYRange(0, 100, padding=0.02)
+        self.var_plot.getPlotItem().setXRange(0.5, k + 0.5, padding=0)
+        need = {q: int(np.searchsorted(cum, q) + 1) for q in (50, 80, 90, 95, 99)}
+
+        nc = st.normality
+        levels = np.asarray(nc.levels, float)
+        obs, exp = np.asarray(nc.observed, float), np.asarray(nc.expected, float)
+        self.obs_bars.setOpts(x=levels - 0.1, height=obs, width=0.18)
+        self.exp_bars.setOpts(x=levels + 0.1, height=exp, width=0.18)
+        for lv, o, e in zip(levels, obs, exp):
+            t = pg.TextItem(f"{100 * o:.1f}% / {100 * e:.1f}%", color=(30, 30, 30), anchor=(0.5, 1.0))
+            t.setPos(float(lv), float(max(o, e)) + 0.02)
+            self.norm_plot.addItem(t)
+            self.norm_labels.append(t)
+        self.norm_plot.getPlotItem().setYRange(0, 1.12, padding=0)
+        self.norm_plot.getPlotItem().setXRange(float(levels.min()) - 0.6, float(levels.max()) + 0.6, padding=0)
+
+        md = np.asarray(nc.mahalanobis_sq, float)
+        d = st.z_dim
+        if len(md):
+            lo, hi = float(np.percentile(md, 0.1)), float(np.percentile(md, 99.9))
+            lo, hi = min(lo, d - 4 * np.sqrt(2 * d)), max(hi, d + 4 * np.sqrt(2 * d))
+            counts, edges = np.histogram(md, bins=80, range=(max(0.0, lo), hi), density=True)
+            self.md_hist.setData(edges, counts)
+            from scipy.stats import chi2
+
+            xs = np.linspace(edges[0], edges[-1], 300)
+            self.md_pdf.setData(xs, chi2.pdf(xs, d))
+        text = (
+            f"{st.n} z-points, d = {d}. Components for "
+            + ", ".join(f"{q}%: {need[q]}" for q in need)
+            + " of the variance. Normality: a Gaussian cloud puts the expected (grey) fraction inside each "
+            "Mahalanobis σ-level; blue is what the training z-points do."
+        )
+        self.summary.setText(text)

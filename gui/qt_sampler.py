@@ -1,0 +1,214 @@
+"""Sampler panel: the sampler picker and controls generated from each sampler's ``Param`` schema.
+
+float → QDoubleSpinBox with the parameter's range, int → QSpinBox, choices → QComboBox,
+bool → QCheckBox, other str → QLineEdit; the parameter's help is the tooltip. Count and seed
+complete a generation request; the Generate button (Ctrl+G / F5) emits ``generate_requested``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+    QSpinBox, QVBoxLayout, QWidget,
+)
+
+BIG = 1e9
+
+
+def _decimals(p) -> int:
+    lo = p.minimum if p.minimum is not None else None
+    span = [abs(v) for v in (p.minimum, p.maximum, p.default) if v not in (None, 0)]
+    small = min(span) if span else 1.0
+    if lo is not None and 0 < lo < 1e-3:
+        small = max(small, 1e-4)
+    return int(min(6, max(2, 2 - math.floor(math.log10(small)) if small < 1 else 3)))
+
+
+def make_control(p) -> QWidget:
+    """One input widget for a sampler Param."""
+    if p.choices:
+        w = QComboBox()
+        for c in p.choices:
+            w.addItem(str(c), c)
+        w.setCurrentIndex(max(0, list(p.choices).index(p.default)) if p.default in p.choices else 0)
+    elif p.type is bool:
+        w = QCheckBox()
+        w.setChecked(bool(p.default))
+    elif p.type is int:
+        w = QSpinBox()
+        w.setRange(int(p.minimum) if p.minimum is not None else -2**31 + 1,
+                   int(p.maximum) if p.maximum is not None else 2**31 - 1)
+        w.setValue(int(p.default))
+        w.setKeyboardTracking(False)
+    elif p.type is float:
+        w = QDoubleSpinBox()
+        w.setDecimals(_decimals(p))
+        w.setRange(float(p.minimum) if p.minimum is not None else -BIG, float(p.maximum) if p.maximum is not None else BIG)
+        w.setValue(float(p.default))
+        ref = abs(float(p.default)) or 1.0
+        w.setSingleStep(10 ** math.floor(math.log10(ref)) / 10 if ref > 0 else 0.1)
+        w.setKeyboardTracking(False)
+    else:
+        w = QLineEdit(str(p.default))
+    w.setToolTip(p.describe())
+    w.setObjectName(f"param-{p.name}")
+    return w
+
+
+def control_value(w: QWidget, p) -> Any:
+    if isinstance(w, QComboBox):
+        return w.currentData()
+    if isinstance(w, QCheckBox):
+        return w.isChecked()
+    if isinstance(w, QSpinBox):
+        return int(w.value())
+    if isinstance(w, QDoubleSpinBox):
+        return float(w.value())
+    return w.text()
+
+
+def set_control_value(w: QWidget, value: Any) -> None:
+    if isinstance(w, QComboBox):
+        i = w.findData(value)
+        if i >= 0:
+            w.setCurrentIndex(i)
+    elif isinstance(w, QCheckBox):
+        w.setChecked(bool(value))
+    elif isinstance(w, QSpinBox):
+        w.setValue(int(value))
+    elif isinstance(w, QDoubleSpinBox):
+        w.setValue(float(value))
+    else:
+        w.setText(str(value))
+
+
+class SamplerPanel(QWidget):
+    generate_requested = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        from engine.samplers import SAMPLERS
+
+        self.samplers = SAMPLERS
+        self.picker = QComboBox()
+        for name, cls in SAMPLERS.items():
+            self.picker.addItem(name, name)
+            self.picker.setItemData(self.picker.count() - 1, cls.summary, Qt.ItemDataRole.ToolTipRole)
+        self.summary = QLabel(" ")
+        self.summary.setWordWrap(True)
+        self.summary.setStyleSheet("color: #444;")
+        self.params_box = QGroupBox("parameters")
+        self.form = QFormLayout(self.params_box)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.controls: dict[str, QWidget] = {}
+        self.count = QSpinBox()
+        self.count.setRange(1, 1024)
+        self.count.setValue(32)
+        self.count.setToolTip("how many faces to generate")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setToolTip("random seed: the same seed and parameters give the same faces")
+        self.next_seed = QCheckBox("new seed each time")
+        self.generate_btn = QPushButton("Generate  (Ctrl+G)")
+        self.generate_btn.setObjectName("generateButton")
+        self.generate_btn.setDefault(True)
+        self.generate_btn.setMinimumHeight(30)
+        self.defaults_btn = QPushButton("defaults")
+        self.defaults_btn.setToolTip("reset the parameters to the sampler's defaults")
+        self.diagnostics = QLabel("")
+        self.diagnostics.setWordWrap(True)
+        self.diagnostics.setStyleSheet("color: #555;")
+
+        run = QFormLayout()
+        run.addRow("faces", self.count)
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(self.next_seed)
+        run.addRow("seed", seed_row)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        head = QHBoxLayout()
+        head.addWidget(QLabel("sampler"))
+        head.addWidget(self.picker, 1)
+        lay.addLayout(head)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.params_box)
+        lay.addLayout(run)
+        btns = QHBoxLayout()
+        btns.addWidget(self.generate_btn, 1)
+        btns.addWidget(self.defaults_btn)
+        lay.addLayout(btns)
+        lay.addWidget(self.diagnostics)
+        lay.addStretch(1)
+
+        self.picker.currentIndexChanged.connect(self._rebuild)
+        self.generate_btn.clicked.connect(self.generate_requested)
+        self.defaults_btn.clicked.connect(self._rebuild)
+        self._rebuild()
+
+    # ---- schema → controls
+    def _rebuild(self, *_) -> None:
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.controls = {}
+        cls = self.samplers[self.sampler_name()]
+        self.summary.setText(cls.summary)
+        for p in cls.params:
+            w = make_control(p)
+            self.controls[p.name] = w
+            label = QLabel(p.name)
+            label.setToolTip(p.help)
+            self.form.addRow(label, w)
+        if not cls.params:
+            self.form.addRow(QLabel("(no parameters)"))
+        self.diagnostics.setText("")
+
+    # ---- API
+    def sampler_name(self) -> str:
+        return self.picker.currentData() or next(iter(self.samplers))
+
+    def set_sampler(self, name: str) -> bool:
+        i = self.picker.findData(name)
+        if i < 0:
+            return False
+        self.picker.setCurrentIndex(i)
+        return True
+
+    def values(self) -> dict[str, Any]:
+        cls = self.samplers[self.sampler_name()]
+        return {p.name: control_value(self.controls[p.name], p) for p in cls.params}
+
+    def set_value(self, name: str, value: Any) -> None:
+        set_control_value(self.controls[name], value)
+
+    def request(self) -> dict:
+        """What to generate: sampler, values, n and seed (and advance the seed when asked)."""
+        req = {"sampler": self.sampler_name(), "values": self.values(), "n": self.count.value(), "seed": self.seed.value()}
+        if self.next_seed.isChecked():
+            self.seed.setValue((self.seed.value() + 1) % self.seed.maximum())
+        return req
+
+    def show_diagnostics(self, diag: dict | None) -> None:
+        if not diag:
+            self.diagnostics.setText("")
+            return
+        parts = []
+        for k, v in diag.items():
+            if isinstance(v, float):
+                parts.append(f"{k}: {v:.4g}")
+            elif isinstance(v, (int, str, bool)):
+                parts.append(f"{k}: {v}")
+            else:
+                try:
+                    import numpy as np
+
+                    a = np.asarray(v, float).ravel()
+                    if a.size:
+                        parts.append(f"{k}: {a.size} values, mean {a.mean():.3g} (min {a.min():.3g}, max {a.max():.3g})")
+                except (TypeError, ValueError):
+                    pass
+        self.diagnostics.setText("\n".join(parts))

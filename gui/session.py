@@ -1,0 +1,133 @@
+"""The shared state of one window, and the hub its panels subscribe to (glue-like linked views).
+
+It holds the current model, its training z-points and their statistics, the open dataset, the
+current generated sample (z, images, params), the selected face(s) and the chosen pair of axes.
+Panels never call each other: they change the session, and every panel that shows that piece of
+state follows its signal.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+Axis = tuple[str, int]
+
+
+@dataclass
+class LoadedModel:
+    folder: Path
+    model: Any  # ConvAutoencoder (eval mode)
+    config: Any  # engine.model_store.ModelConfig
+    latents: Optional[np.ndarray]  # N×z_dim float32 or None when not encoded yet
+    latent_files: list[str] = field(default_factory=list)
+
+    @property
+    def z_dim(self) -> int:
+        return int(self.config.arch.z_dim)
+
+    @property
+    def image_size(self) -> int:
+        return int(self.config.arch.image_size)
+
+
+@dataclass
+class Sample:
+    z: np.ndarray  # n×z_dim float32
+    images: np.ndarray  # n×S×S×3 uint8
+    params: dict  # as engine.generation.generate's GeneratedSet.params (the params.json of a set)
+
+
+def axis_label(axis: Axis) -> str:
+    kind, i = axis
+    return f"PC{i + 1}" if kind == "pca" else f"z{i}"
+
+
+class Session(QObject):
+    model_changed = Signal()
+    stats_changed = Signal()
+    dataset_changed = Signal()
+    sample_changed = Signal()
+    selection_changed = Signal()  # current face index and/or the multi-selection
+    axes_changed = Signal()
+    edited_changed = Signal()  # the inspector's edited z for the current face (PCA sliders)
+
+    def __init__(self, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self.model: Optional[LoadedModel] = None
+        self.stats = None  # engine.latent_stats.LatentStats
+        self.dataset = None  # engine.image_data.FaceDataset
+        self.sample: Optional[Sample] = None
+        self.current: Optional[int] = None  # index into sample
+        self.selected: list[int] = []
+        self.axes: tuple[Axis, Axis] = (("pca", 0), ("pca", 1))
+        self.edited_z: Optional[np.ndarray] = None  # (z_dim,) the inspected face after slider edits
+
+    # ---- setters (each emits once) -----------------------------------------------------
+    def set_model(self, model: Optional[LoadedModel], stats=None) -> None:
+        self.model = model
+        self.stats = stats
+        self.sample = None
+        self.current = None
+        self.selected = []
+        self.edited_z = None
+        if model is not None:
+            d = model.z_dim
+            self.axes = tuple((k, min(i, d - 1)) for k, i in self.axes)  # type: ignore[assignment]
+        self.model_changed.emit()
+        self.stats_changed.emit()
+        self.sample_changed.emit()
+        self.selection_changed.emit()
+
+    def set_stats(self, stats) -> None:
+        self.stats = stats
+        self.stats_changed.emit()
+
+    def set_dataset(self, dataset) -> None:
+        self.dataset = dataset
+        self.dataset_changed.emit()
+
+    def set_sample(self, sample: Optional[Sample]) -> None:
+        self.sample = sample
+        self.current = 0 if sample is not None and len(sample.z) else None
+        self.selected = [] if self.current is None else [0]
+        self.edited_z = None
+        self.sample_changed.emit()
+        self.selection_changed.emit()
+
+    def select(self, current: Optional[int], selected: Optional[list[int]] = None) -> None:
+        n = 0 if self.sample is None else len(self.sample.z)
+        if current is not None and not 0 <= current < n:
+            current = None
+        sel = sorted({int(i) for i in (selected if selected is not None else ([] if current is None else [current])) if 0 <= int(i) < n})
+        if current == self.current and sel == self.selected:
+            return
+        if current != self.current:
+            self.edited_z = None
+        self.current, self.selected = current, sel
+        self.selection_changed.emit()
+
+    def set_axes(self, x: Axis, y: Axis) -> None:
+        axes = ((str(x[0]), int(x[1])), (str(y[0]), int(y[1])))
+        if axes != self.axes:
+            self.axes = axes  # type: ignore[assignment]
+            self.axes_changed.emit()
+
+    def set_edited(self, z: Optional[np.ndarray]) -> None:
+        self.edited_z = None if z is None else np.asarray(z, np.float32)
+        self.edited_changed.emit()
+
+    # ---- derived -----------------------------------------------------------------------
+    @property
+    def latents(self) -> Optional[np.ndarray]:
+        return None if self.model is None else self.model.latents
+
+    def current_z(self) -> Optional[np.ndarray]:
+        if self.edited_z is not None:
+            return self.edited_z
+        if self.sample is None or self.current is None:
+            return None
+        return self.sample.z[self.current]
