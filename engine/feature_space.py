@@ -67,15 +67,13 @@ def gaussian_moments(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: np.ndarray) -> float:
     """‖μ1−μ2‖² + Tr(C1 + C2 − 2 (C1 C2)^½), the Fréchet distance of two Gaussians (as in FID)."""
-    from scipy import linalg
-
-    diff = mu1 - mu2
-    covmean, _ = linalg.sqrtm(cov1 @ cov2, disp=False)
-    if not np.isfinite(covmean).all():
-        eps = 1e-6 * np.eye(len(mu1))
-        covmean = linalg.sqrtm((cov1 + eps) @ (cov2 + eps))
-    covmean = np.real(covmean)
-    return float(diff @ diff + np.trace(cov1) + np.trace(cov2) - 2.0 * np.trace(covmean))
+    diff = np.asarray(mu1, np.float64) - np.asarray(mu2, np.float64)
+    # Tr((C1 C2)^½) = Σ √eig(C1^½ C2 C1^½): a symmetric PSD form, stable without scipy.linalg.sqrtm
+    w, v = np.linalg.eigh(0.5 * (cov1 + cov1.T))
+    root1 = (v * np.sqrt(np.maximum(w, 0.0))) @ v.T
+    m = root1 @ cov2 @ root1
+    tr_covmean = float(np.sqrt(np.maximum(np.linalg.eigvalsh(0.5 * (m + m.T)), 0.0)).sum())
+    return float(diff @ diff + np.trace(cov1) + np.trace(cov2) - 2.0 * tr_covmean)
 
 
 def frechet_distance_of(features_a: np.ndarray, features_b: np.ndarray) -> float:

@@ -1,0 +1,415 @@
+"""A measured comparison of samplers (``python main.py evaluate``).
+
+Every sampler is fitted on the model's *training* z-points (the rows of ``latents.npy`` that are not
+the held-out validation images) and draws ``n`` vectors; reference rows are held-out real images
+(their z-points from ``latents.npy``) and the model's reconstructions of them. The held-out images are
+split in two halves: half A gives the reference rows, half B is the real set that everything is
+compared with (so the real row is not compared with itself).
+
+Latent metrics (need only the model folder):
+  inside_2s / inside_3s  fraction inside the training cloud's 2σ / 3σ Mahalanobis ellipsoid
+                         (d_M² below the χ²(d) quantile of 95.45 % / 99.73 %)
+  pairs_2s               fraction passing every pairwise 2σ confidence-ellipse check in the original
+                         coordinates (d² ≤ 4 of each pair's 2×2 covariance, all d(d−1)/2 pairs)
+  nn_ratio               median distance to the nearest training z-point ÷ the same for held-out
+                         real z-points (≈1 good, ≪1 copies training faces, ≫1 off the cloud)
+Image metrics:
+  face_rate              OpenCV Haar cascade (frontalface_alt2, shipped in opencv-python-headless
+                         4.x) hit rate on the decoded faces, upscaled ×3 (97 % on real 64 px CelebA)
+  frechet                Fréchet distance to the held-out real images (half B) in the feature space
+                         of an independent small encoder (engine/feature_space.py); needs --data
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from .errors import DataError, EngineError, SamplerError
+from .progress import CancelToken, Progress, ProgressCallback, no_progress
+
+METRICS = ["inside_2s", "inside_3s", "pairs_2s", "nn_ratio", "face_rate", "frechet"]
+METRIC_HELP = {
+    "inside_2s": "fraction inside the training cloud's 2σ Mahalanobis ellipsoid (χ²(d) 95.45 % quantile); real faces set the target",
+    "inside_3s": "fraction inside the training cloud's 3σ Mahalanobis ellipsoid (χ²(d) 99.73 % quantile); real faces set the target",
+    "pairs_2s": "fraction passing every pairwise 2σ confidence-ellipse check in the original coordinates (the seed's criterion; real faces set the target)",
+    "nn_ratio": "median nearest-training-z distance ÷ that of held-out real z-points: ≈1 good, ≪1 copies training faces, ≫1 off the cloud",
+    "face_rate": "OpenCV Haar-cascade face-detection hit rate on the decoded 64 px faces (higher is better)",
+    "frechet": "Fréchet distance to held-out real images in an independent encoder's 64-d feature space (lower is better; the real row is the finite-sample floor)",
+}
+DEFAULT_SAMPLERS = ("uniform", "box", "pca-ellipse", "normal", "gmm", "kde", "path")
+FEATURE_NOTE = (
+    "frechet: features of a second, independently trained small conv encoder (resources/models/"
+    "feature-encoder-celeba64, 64-d, trained on the 8,500 celeba-9k training images, never on generated "
+    "images); a pixel-MSE encoder, not Inception: compare rows of one report only"
+)
+
+
+@dataclass
+class EvaluationReport:
+    metrics: list[str]
+    metric_help: dict[str, str]
+    rows: list[dict]
+    sweep: Optional[dict] = None
+    notes: list[str] = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        def clean(v):
+            if isinstance(v, float) and not math.isfinite(v):
+                return None
+            if isinstance(v, (np.floating, np.integer)):
+                return clean(v.item())
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items()}
+            if isinstance(v, (list, tuple)):
+                return [clean(x) for x in v]
+            return v
+
+        return clean({"metrics": self.metrics, "metric_help": self.metric_help, "rows": self.rows,
+                      "sweep": self.sweep, "notes": self.notes, "info": self.info})
+
+    def table(self) -> str:
+        cols = ["name", "kind"] + self.metrics
+        lines = []
+
+        def fmt(v, key):
+            if v is None or (isinstance(v, float) and not math.isfinite(v)):
+                return "—"
+            if key in ("name", "kind"):
+                return str(v)
+            if key == "frechet":
+                return f"{v:.2f}"
+            return f"{v:.3f}"
+
+        body = [[fmt(r.get(c), c) for c in cols] for r in self.rows]
+        widths = [max(len(c), *(len(b[i]) for b in body)) if body else len(c) for i, c in enumerate(cols)]
+        lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cols, widths))))
+        lines.append("  ".join("-" * w for w in widths))
+        for b in body:
+            lines.append("  ".join(x.ljust(w) if i < 2 else x.rjust(w) for i, (x, w) in enumerate(zip(b, widths))))
+        if self.sweep:
+            s = self.sweep
+            lines.append("")
+            lines.append(f"sweep of {s['sampler']} over {s['parameter']}:")
+            scols = [s["parameter"]] + self.metrics
+            sbody = [[f"{v:g}"] + [fmt(s["curves"][m][i], m) for m in self.metrics] for i, v in enumerate(s["values"])]
+            sw = [max(len(c), *(len(b[i]) for b in sbody)) for i, c in enumerate(scols)]
+            lines.append("  ".join(c.rjust(w) for c, w in zip(scols, sw)))
+            lines.append("  ".join("-" * w for w in sw))
+            for b in sbody:
+                lines.append("  ".join(x.rjust(w) for x, w in zip(b, sw)))
+        lines.append("")
+        for m in self.metrics:
+            lines.append(f"{m}: {self.metric_help[m]}")
+        for note in self.notes:
+            lines.append(f"note: {note}")
+        return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------
+# metric machinery
+
+
+class LatentReference:
+    """The training cloud's moments and the held-out comparison set, for the latent metrics."""
+
+    def __init__(self, train_z: np.ndarray, compare_z: np.ndarray) -> None:
+        from .latent_stats import chi2_threshold, whitening
+
+        self.train = np.ascontiguousarray(train_z, dtype=np.float32)
+        z = self.train.astype(np.float64)
+        d = z.shape[1]
+        self.mean = z.mean(axis=0)
+        cov = np.cov(z, rowvar=False).reshape(d, d)
+        self.whiten, _ = whitening(cov)
+        self.q2, self.q3 = (float(t) for t in chi2_threshold([2.0, 3.0], d))
+        std = np.sqrt(np.maximum(np.diag(cov), 0.0))
+        self.alive = std > 1e-12 * max(float(std.max()), 1e-30)
+        self.std = np.where(self.alive, std, 1.0)
+        corr = cov / np.outer(self.std, self.std)
+        corr = corr[np.ix_(self.alive, self.alive)]
+        np.fill_diagonal(corr, 0.0)
+        self.corr = np.clip(corr, -1 + 1e-9, 1 - 1e-9)
+        self.one_minus_r2 = 1.0 - self.corr**2
+        self.train_sq = np.einsum("ij,ij->i", z, z)
+        self.nn_scale = float(np.median(self.nn_distance(compare_z)))
+
+    def mahalanobis_sq(self, z: np.ndarray) -> np.ndarray:
+        y = (np.asarray(z, dtype=np.float64) - self.mean) @ self.whiten
+        return np.einsum("ij,ij->i", y, y)
+
+    def worst_pair_d2(self, z: np.ndarray, chunk: int = 32) -> np.ndarray:
+        """Per vector: the largest 2-D Mahalanobis d² over all pairs of (live) original components."""
+        x = ((np.asarray(z, dtype=np.float64) - self.mean) / self.std)[:, self.alive]
+        out = np.empty(len(x))
+        iu = np.triu_indices(x.shape[1], 1)
+        for i in range(0, len(x), chunk):
+            xc = x[i : i + chunk]
+            sq = xc * xc
+            num = sq[:, :, None] + sq[:, None, :] - 2.0 * self.corr[None] * xc[:, :, None] * xc[:, None, :]
+            d2 = num / self.one_minus_r2[None]
+            out[i : i + len(xc)] = d2[:, iu[0], iu[1]].max(axis=1) if len(iu[0]) else (sq.max(axis=1) if sq.size else 0.0)
+        return out
+
+    def nn_distance(self, z: np.ndarray, chunk: int = 512) -> np.ndarray:
+        z = np.asarray(z, dtype=np.float32)
+        out = np.empty(len(z))
+        for i in range(0, len(z), chunk):
+            zc = z[i : i + chunk].astype(np.float64)
+            d2 = np.einsum("ij,ij->i", zc, zc)[:, None] + self.train_sq[None] - 2.0 * (zc @ self.train.T.astype(np.float64))
+            out[i : i + len(zc)] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))
+        return out
+
+    def metrics(self, z: np.ndarray) -> dict[str, float]:
+        d2 = self.mahalanobis_sq(z)
+        return {
+            "inside_2s": float(np.mean(d2 <= self.q2)),
+            "inside_3s": float(np.mean(d2 <= self.q3)),
+            "pairs_2s": float(np.mean(self.worst_pair_d2(z) <= 4.0)),
+            "nn_ratio": float(np.median(self.nn_distance(z)) / self.nn_scale) if self.nn_scale > 0 else float("nan"),
+        }
+
+
+class FaceDetector:
+    """OpenCV's Haar cascade for frontal faces, on faces upscaled ×3 (the cascade needs ≳ 100 px)."""
+
+    CASCADE = "haarcascade_frontalface_alt2.xml"
+
+    def __init__(self, upscale: int = 3) -> None:
+        import cv2
+
+        path = Path(cv2.data.haarcascades) / self.CASCADE
+        self.cascade = cv2.CascadeClassifier(str(path))
+        if self.cascade.empty():
+            raise EngineError(f"{path}: OpenCV's Haar cascade is missing (opencv-python-headless 4.x ships it)")
+        self.upscale = upscale
+
+    def detect(self, image: np.ndarray) -> bool:
+        import cv2
+
+        g = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
+        s = g.shape[0] * self.upscale
+        g = cv2.resize(g, (s, s), interpolation=cv2.INTER_CUBIC)
+        faces = self.cascade.detectMultiScale(g, scaleFactor=1.1, minNeighbors=3, minSize=(s // 3, s // 3))
+        return len(faces) > 0
+
+    def hit_rate(self, images: np.ndarray) -> float:
+        if len(images) == 0:
+            return float("nan")
+        return float(np.mean([self.detect(im) for im in images]))
+
+
+# ----------------------------------------------------------------------------------------------
+# the held-out split
+
+
+def held_out_rows(files: list[str], training: dict, n: int) -> tuple[np.ndarray, str]:
+    """Indices of the held-out (validation) z-points and a note on how they were found."""
+    val = int(training.get("val_images") or 0) if training else 0
+    first = training.get("val_first_file") if training else None
+    if val > 0 and first in files:
+        i = files.index(first)
+        return np.arange(i, min(n, i + val)), f"held-out z-points: the model's {val} validation images from {first}"
+    k = min(500, n // 18) if n >= 36 else max(1, n // 4)
+    return np.arange(n - k, n), f"held-out z-points: config.json names no validation split in latents.npy; the last {k} rows were used"
+
+
+def _parse_sweep(sweep) -> Optional[tuple[str, str, list]]:
+    if sweep is None:
+        return None
+    try:
+        name, key, values = sweep
+        values = list(values)
+    except (TypeError, ValueError):
+        raise SamplerError("sweep must be (sampler, parameter, [values])") from None
+    from .samplers import sampler_class
+
+    p = sampler_class(name).param(key)
+    return name, key, [p.check(p.type(v) if p.type in (int, float) else v, name) for v in values]
+
+
+def parse_sweep_text(text: str) -> tuple[str, list]:
+    """``KEY=START:STOP:STEPS`` → (key, values) (STEPS values from START to STOP inclusive)."""
+    try:
+        key, rng = text.split("=", 1)
+        start, stop, steps = rng.split(":")
+        start, stop, steps = float(start), float(stop), int(steps)
+        if steps < 1:
+            raise ValueError
+    except ValueError:
+        raise SamplerError(f"--sweep {text!r}: expected KEY=START:STOP:STEPS, e.g. fact=0.4:1.0:7") from None
+    values = np.linspace(start, stop, steps) if steps > 1 else np.array([start])
+    return key.strip(), [round(float(v), 10) for v in values]
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def evaluate(
+    model_dir,
+    data_dir=None,
+    *,
+    n: int = 256,
+    seed: int = 0,
+    samplers: Optional[Sequence[str]] = None,
+    sweep=None,
+    sampler_values: Optional[dict[str, dict[str, Any]]] = None,
+    progress: ProgressCallback = no_progress,
+    cancel: Optional[CancelToken] = None,
+) -> EvaluationReport:
+    """Compare samplers (and reference rows) on the model in ``model_dir``; see the module docstring.
+
+    ``sweep`` = (sampler, parameter, [values]) adds metric curves of one sampler across a parameter.
+    ``sampler_values`` = {sampler: {parameter: value}} overrides defaults."""
+    from . import model_store
+    from .encoding import decode_latents, encode_images
+    from .samplers import make_sampler, sampler_class
+
+    cancel = cancel or CancelToken()
+    t_start = time.perf_counter()
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise EngineError(f"n must be a whole number ≥ 2, got {n!r}")
+    names = list(DEFAULT_SAMPLERS if samplers is None else samplers)
+    for name in names:
+        sampler_class(name)
+    sampler_values = dict(sampler_values or {})
+    sw = _parse_sweep(sweep)
+
+    model_dir = Path(model_dir)
+    model, config = model_store.load_model(model_dir)
+    z_all, files = model_store.load_latents(model_dir, config.arch.z_dim)
+    held, split_note = held_out_rows(files, config.training, len(z_all))
+    if len(held) < 4:
+        raise DataError(f"{model_dir}: too few held-out z-points ({len(held)}) to evaluate")
+    train_mask = np.ones(len(z_all), bool)
+    train_mask[held] = False
+    train_z = z_all[train_mask]
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(held)
+    half_a, half_b = np.sort(perm[: len(perm) // 2]), np.sort(perm[len(perm) // 2 :])
+    notes = [split_note + f"; split at random (seed {seed}) into {len(half_a)} reference rows (half A) "
+             f"and {len(half_b)} comparison points/images (half B); samplers are fitted on the {len(train_z)} training z-points"]
+
+    total = len(names) + 2 + (len(sw[2]) if sw else 0) + 1
+    step = 0
+
+    def tick(msg):
+        nonlocal step
+        step += 1
+        cancel.raise_if_cancelled()
+        progress(Progress("evaluate", min(step, total), total, msg))
+
+    progress(Progress("evaluate", 0, total, "reference statistics"))
+    ref = LatentReference(train_z, z_all[half_b])
+    detector = FaceDetector()
+
+    real_a = real_b = None
+    feats_b = None
+    space = None
+    if data_dir is not None:
+        from .feature_space import FeatureSpace
+        from .image_data import load_files
+
+        data_dir = Path(data_dir)
+        if not data_dir.is_dir():
+            raise DataError(f"{data_dir}: no such folder")
+        wanted = [files[i] for i in np.concatenate([half_a, half_b])]
+        missing = [f for f in wanted if not (data_dir / f).is_file()]
+        if missing:
+            raise DataError(f"{data_dir}: does not hold the model's held-out images (e.g. {missing[0]}); "
+                            "give the folder the model was trained on")
+        imgs, got, skipped = load_files([data_dir / f for f in wanted], config.preprocess)
+        if skipped:
+            raise DataError(f"{data_dir}: {len(skipped)} held-out image(s) could not be read (e.g. {skipped[0][0]}: {skipped[0][1]})")
+        real_a, real_b = imgs[: len(half_a)], imgs[len(half_a) :]
+        space = FeatureSpace()
+        feats_b = space.features(real_b)
+        notes.append(FEATURE_NOTE)
+        if len(half_b) < 128:
+            notes.append(f"frechet: only {len(half_b)} held-out images per set; with fewer than ~128 the distance is "
+                         "dominated by sampling noise — do not rank samplers by it here")
+    else:
+        notes.append("no --data: face_rate of the held-out real row and every frechet value need the real images "
+                     "(give --data with the model's training folder); latent metrics and the other face rates are measured")
+    tick("reference statistics")
+
+    def image_metrics(images: Optional[np.ndarray]) -> dict[str, float]:
+        out = {"face_rate": float("nan"), "frechet": float("nan")}
+        if images is None:
+            return out
+        out["face_rate"] = detector.hit_rate(images)
+        if feats_b is not None:
+            from .feature_space import frechet_distance_of
+
+            out["frechet"] = frechet_distance_of(space.features(images), feats_b)
+        return out
+
+    rows: list[dict] = []
+    # reference rows: held-out real images (their z from latents.npy) and the model's reconstructions
+    za = z_all[half_a]
+    row = {"name": "held-out real", "kind": "reference", "parameters": {"images": len(half_a)}, "n": int(len(za))}
+    row.update(ref.metrics(za))
+    row.update(image_metrics(real_a))
+    rows.append(row)
+    tick("held-out real")
+    recon = decode_latents(model, za)
+    row = {"name": "reconstructions", "kind": "reference",
+           "parameters": {"images": len(half_a), "latents": "re-encoded reconstructions E(D(z))"}, "n": int(len(za))}
+    row.update(ref.metrics(encode_images(model, recon)))
+    row.update(image_metrics(recon))
+    rows.append(row)
+    tick("reconstructions")
+
+    def run_sampler(name, values, label=None):
+        s = make_sampler(name, values)
+        t0 = time.perf_counter()
+        s.fit(train_z)
+        z = s.sample(int(n), seed)
+        t_fit = time.perf_counter() - t0
+        r = {"name": label or name, "kind": "sampler", "parameters": dict(s.values), "n": int(n),
+             "fit_sample_s": round(t_fit, 3)}
+        r.update(ref.metrics(z))
+        r.update(image_metrics(decode_latents(model, z)))
+        return r
+
+    for name in names:
+        rows.append(run_sampler(name, sampler_values.get(name)))
+        tick(name)
+
+    sweep_out = None
+    if sw:
+        sname, key, values = sw
+        curves = {m: [] for m in METRICS}
+        base = dict(sampler_values.get(sname) or {})
+        for v in values:
+            r = run_sampler(sname, {**base, key: v})
+            for m in METRICS:
+                curves[m].append(r[m])
+            tick(f"{sname} {key}={v:g}" if isinstance(v, (int, float)) else f"{sname} {key}={v}")
+        sweep_out = {"sampler": sname, "parameter": key, "values": values, "curves": curves}
+
+    info = {"model": str(model_dir), "model_id": config.model_id, "z_dim": int(config.arch.z_dim),
+            "training_z_points": int(len(train_z)), "n": int(n), "seed": int(seed),
+            "data": None if data_dir is None else str(data_dir), "seconds": round(time.perf_counter() - t_start, 1)}
+    return EvaluationReport(list(METRICS), dict(METRIC_HELP), rows, sweep_out, notes, info)
+
+
+def write_report(path, report: EvaluationReport) -> None:
+    from . import atomic_io
+
+    atomic_io.write_json(path, report.to_json())
+
+
+def report_from_json(obj: dict) -> EvaluationReport:
+    """Read back a report written by :func:`write_report` (plain JSON)."""
+    if isinstance(obj, (str, bytes)):
+        obj = json.loads(obj)
+    nan = float("nan")
+    rows = [{k: (nan if v is None and k in obj["metrics"] else v) for k, v in r.items()} for r in obj["rows"]]
+    return EvaluationReport(obj["metrics"], obj["metric_help"], rows, obj.get("sweep"), obj.get("notes", []), obj.get("info", {}))
