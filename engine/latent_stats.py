@@ -255,9 +255,9 @@ def level_probability(level) -> np.ndarray:
 
 def chi2_threshold(level, dof: int) -> np.ndarray:
     """The d_M² below which a fraction ``level_probability(level)`` of a d-dim Gaussian lies."""
-    from scipy.stats import chi2
+    from scipy.special import gammaincinv  # χ²(k).ppf(p) = 2·P⁻¹(k/2, p), without importing scipy.stats
 
-    return chi2.ppf(level_probability(level), dof)
+    return 2.0 * gammaincinv(0.5 * dof, level_probability(level))
 
 
 def pca_from_cov(mean: np.ndarray, cov: np.ndarray) -> PCAResult:
@@ -341,8 +341,9 @@ def compute_stats(z: np.ndarray, interval: float = 0.25, *, progress: ProgressCa
     fits = _fit_summary(fit_gaussians(counts, x, valid), mean, std)
     pca = pca_from_cov(mean, cov)
 
-    # pass 2: squared Mahalanobis distances (the normality check)
-    W, _ = whitening(cov)
+    # pass 2: squared Mahalanobis distances (the normality check); whitening from the PCA's eigenvectors
+    lam = np.maximum(pca.explained_variance, 1e-6 * max(float(np.mean(pca.explained_variance)), 1e-30))
+    W = pca.components.T / np.sqrt(lam)
     d2 = np.empty(n, dtype=np.float64)
     W32 = W.astype(np.float32)
     for i in range(0, n, _CHUNK):
@@ -453,14 +454,12 @@ def _axis_vector(stats: LatentStats, axis: Axis) -> tuple[np.ndarray, float]:
 def project(z: np.ndarray, stats: LatentStats, axes: tuple[Axis, Axis]) -> np.ndarray:
     """(N, 2) coordinates of ``z`` on the two axes."""
     z = np.asarray(z)
-    cols = []
-    for ax in axes:
-        w, off = _axis_vector(stats, ax)
-        if ax[0] == "z":
-            cols.append(np.asarray(z[:, int(ax[1])], dtype=np.float64))
-        else:
-            cols.append(z @ w.astype(z.dtype if z.dtype in (np.float32, np.float64) else np.float64) - off)
-    return np.stack(cols, axis=1).astype(np.float64)
+    (w1, o1), (w2, o2) = (_axis_vector(stats, a) for a in axes)
+    if axes[0][0] == "z" and axes[1][0] == "z":
+        return np.asarray(z[:, [int(axes[0][1]), int(axes[1][1])]], dtype=np.float64)
+    dtype = z.dtype if z.dtype in (np.float32, np.float64) else np.float64
+    W = np.stack([w1, w2], axis=1).astype(dtype)
+    return (z @ W).astype(np.float64) - np.array([o1, o2])
 
 
 def pair_moments(stats: LatentStats, axes: tuple[Axis, Axis]) -> tuple[np.ndarray, np.ndarray]:

@@ -98,12 +98,15 @@ class PCAEllipseSampler(Sampler):
 
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         u = ellipse_values(n, self.k, rng)
-        v = np.zeros((n, self.z_dim))
-        v[:, : self.k] = u * self.half_axes
+        u *= self.half_axes
         if self.values["residual"] == "gaussian" and self.k < self.z_dim:
+            v = np.empty((n, self.z_dim))
+            v[:, : self.k] = u
             v[:, self.k :] = rng.standard_normal((n, self.z_dim - self.k)) * self.sigmas[self.k :]
+        else:
+            v = u  # dropped components at the centre (0)
         self._last_v = v
-        return self.pca.inverse_transform(v)
+        return self.pca.inverse_transform(v)  # uses only the first v.shape[1] axes
 
     def diagnostics(self) -> dict:
         """Spread (std) of the last generated vectors per PCA axis relative to the cloud's σ on that axis."""
@@ -111,7 +114,9 @@ class PCAEllipseSampler(Sampler):
         if self._last_v is None or len(self._last_v) < 2:
             return out
         sig = np.where(self.sigmas > 0, self.sigmas, np.nan)
-        spread = self._last_v.std(axis=0) / sig
+        std = np.zeros(self.z_dim)
+        std[: self._last_v.shape[1]] = self._last_v.std(axis=0)
+        spread = std / sig
         out.update(
             spread_per_axis=[None if not np.isfinite(s) else float(s) for s in spread],
             mean_spread_drawn=float(np.nanmean(spread[: self.k])),

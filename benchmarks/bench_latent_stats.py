@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Time the latent statistics on a synthetic correlated cloud of the blog's size (170,000 × 256).
+
+Targets (issue 4): all statistics < 3 s on 2 cores; one pair's contour lines < 50 ms.
+Also compares the batched Gaussian fits with scipy.optimize.curve_fit run per component.
+
+    python benchmarks/bench_latent_stats.py [--n 170000] [--d 256] [--repeats 3]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def timed(fn, repeats):
+    out, times = None, []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return out, statistics.median(times), times
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=170_000)
+    ap.add_argument("--d", type=int, default=256)
+    ap.add_argument("--repeats", type=int, default=3)
+    a = ap.parse_args()
+    from engine import latent_stats as ls
+
+    rng = np.random.default_rng(0)
+    d = a.d
+    centres = rng.normal(0, 0.5, d)
+    sigmas = rng.uniform(0.3, 2.0, d)
+    mix = np.eye(d) + rng.normal(0, 0.6 / np.sqrt(d), (d, d))  # correlated components
+    z = np.empty((a.n, d), np.float32)
+    for i in range(0, a.n, 20000):
+        m = min(20000, a.n - i)
+        z[i : i + m] = (rng.standard_normal((m, d)) @ mix) * sigmas + centres
+    true_sig = sigmas * np.sqrt((mix**2).sum(axis=0))
+    print(f"cloud {a.n} × {d} (float32, correlated)")
+
+    stats, t_stats, all_t = timed(lambda: ls.compute_stats(z), a.repeats)
+    print(f"compute_stats            median {t_stats:.2f} s  (runs {', '.join(f'{t:.2f}' for t in all_t)})  target < 3 s")
+    print(f"  fitted centres |err| max {np.abs(stats.centres - centres).max():.3f}, σ rel err max "
+          f"{np.abs(stats.sigmas / true_sig - 1).max():.3f}, median fit R² {np.median(stats.fit_quality):.4f}")
+    print(f"  normality observed {np.round(stats.normality.observed, 4)} vs expected {np.round(stats.normality.expected, 4)}")
+
+    # batched Levenberg–Marquardt vs scipy curve_fit per component
+    from scipy.optimize import curve_fit
+
+    hists = [stats.histogram(i) for i in range(d)]
+
+    def per_component():
+        return [curve_fit(ls.gaussian, h.centres, h.counts, p0=(h.counts.max(), z[:, i].mean(), z[:, i].std()))[0]
+                for i, h in enumerate(hists)]
+
+    counts, x, valid = ls._padded(stats.hist_lo, stats.hist_bins, np.concatenate([h.counts for h in hists]), stats.interval)
+    fit, t_batch, _ = timed(lambda: ls.fit_gaussians(counts, x, valid), a.repeats)
+    ref, t_cf, _ = timed(per_component, 1)
+    ref = np.array(ref)
+    print(f"Gaussian fits ×{d}: batched {t_batch * 1000:.0f} ms vs curve_fit loop {t_cf * 1000:.0f} ms "
+          f"({t_cf / t_batch:.1f}× faster); max |Δσ|/σ vs curve_fit {np.abs(fit['sigma'] / ref[:, 2] - 1).max():.2e}")
+
+    for axes in [(("z", 0), ("z", 1)), (("pca", 0), ("pca", 1))]:
+        def contours():
+            xy = ls.project(z, stats, axes)
+            return ls.density_contours(ls.density_grid(xy))
+
+        lines, t_c, _ = timed(contours, max(5, a.repeats))
+        grid_xy = ls.project(z, stats, axes)
+        _, t_only, _ = timed(lambda: ls.density_contours(ls.density_grid(grid_xy)), max(5, a.repeats))
+        print(f"contour lines {axes[0][0]}{axes[0][1]}/{axes[1][0]}{axes[1][1]}: median {t_c * 1000:.1f} ms incl. projection "
+              f"({t_only * 1000:.1f} ms grid+contourpy), {sum(len(l) for _, l in lines)} polylines; target < 50 ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
