@@ -161,8 +161,9 @@ def device_for(ctx: DistContext, requested: str = "auto"):
             return torch.device("cuda", ctx.local_rank if ctx.distributed else torch.cuda.current_device())
         return torch.device("cpu")
     dev = torch.device(requested)
-    if dev.type == "cuda" and ctx.distributed and dev.index is None:
-        return torch.device("cuda", ctx.local_rank)
+    if dev.type == "cuda" and dev.index is None and torch.cuda.is_available():
+        # an explicit index: torch.cuda.set_device and mem_get_info refuse a bare "cuda"
+        return torch.device("cuda", ctx.local_rank if ctx.distributed else torch.cuda.current_device())
     return dev
 
 

@@ -425,14 +425,16 @@ def encode_folder(
     batch_size: int = 256,
     workers: Optional[int] = None,
     fresh: bool = False,
+    cache_dir: Optional[Path] = None,
     progress: ProgressCallback = no_progress,
     cancel: Optional[CancelToken] = None,
 ) -> EncodeResult:
-    """The CLI's ``encode``: stream a folder of images into the model folder's latents."""
+    """The CLI's ``encode``: stream a folder of images into the model folder's latents (reading the
+    decode cache instead of the files when ``load_folder`` already cached this folder)."""
     if model is None:
         model, config = model_store.load_model(model_dir)
     else:
         config = model_store.read_config(Path(model_dir))
-    source = FolderSource(folder, config.preprocess, workers=workers)
+    source = FolderSource(folder, config.preprocess, workers=workers, cache_dir=cache_dir)
     return encode_to_model(model_dir, source, model=model, config=config, batch_size=batch_size, fresh=fresh,
                            progress=progress, cancel=cancel)

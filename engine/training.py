@@ -132,6 +132,11 @@ def _restore_checkpoint(path: Path, model, opt, arch: ArchitectureConfig) -> dic
 # feeding batches
 
 
+def _pinned(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Page-locked host memory for an asynchronous copy to a GPU (a no-op for a CPU device)."""
+    return t.pin_memory() if device.type == "cuda" else t
+
+
 class HostBatches:
     """Gather each batch from the host uint8 array (a memmap is fine) and convert it on the fly.
 
@@ -165,8 +170,7 @@ class HostBatches:
 class DeviceResidentBatches(HostBatches):
     """CUDA: the whole uint8 training set lives in GPU memory; gather, flip and convert there.
 
-    Nothing crosses the PCIe bus per step except nothing at all: the epoch's index list is
-    uploaded once per epoch.
+    Nothing crosses the PCIe bus per step: the epoch's index list is uploaded once per epoch.
     """
 
     name = "gpu-resident"
@@ -177,15 +181,16 @@ class DeviceResidentBatches(HostBatches):
         self.u8 = torch.empty(shape, dtype=torch.uint8, device=device)
         for i in range(0, n_train, chunk):  # chunked: the host never holds a second full copy
             part = torch.from_numpy(np.ascontiguousarray(images[i : min(n_train, i + chunk)]))
-            self.u8[i : i + len(part)].copy_(part.pin_memory(), non_blocking=True)
-        torch.cuda.synchronize(device)
+            self.u8[i : i + len(part)].copy_(_pinned(part, device), non_blocking=True)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
 
     def epoch(self, batches, flips):
         shares = [distributed.shard(idx, self.ctx.rank, self.ctx.world_size) for idx in batches]
         bounds = np.cumsum([0] + [len(s) for s in shares])
         flat = np.concatenate(shares) if shares else np.empty(0, np.int64)
-        idx_dev = torch.from_numpy(flat.astype(np.int64)).pin_memory().to(self.device, non_blocking=True)
-        flip_dev = torch.from_numpy(flips[flat]).pin_memory().to(self.device, non_blocking=True) if flips is not None else None
+        idx_dev = _pinned(torch.from_numpy(flat.astype(np.int64)), self.device).to(self.device, non_blocking=True)
+        flip_dev = _pinned(torch.from_numpy(flips[flat]), self.device).to(self.device, non_blocking=True) if flips is not None else None
         for k, idx in enumerate(batches):
             lo, hi = int(bounds[k]), int(bounds[k + 1])
             sel = idx_dev[lo:hi]
@@ -226,8 +231,8 @@ class PrefetchBatches(HostBatches):
             try:
                 for idx in batches:
                     local = distributed.shard(idx, self.ctx.rank, self.ctx.world_size)
-                    a = torch.from_numpy(np.ascontiguousarray(self.images[local])).pin_memory()
-                    f = torch.from_numpy(flips[local]).pin_memory() if flips is not None else None
+                    a = _pinned(torch.from_numpy(np.ascontiguousarray(self.images[local])), self.device)
+                    f = _pinned(torch.from_numpy(flips[local]), self.device) if flips is not None else None
                     if not put((a, f, len(idx))):
                         return
                 put(None)
