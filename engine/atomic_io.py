@@ -5,11 +5,12 @@ previous version of the file stays intact until the new one is complete.
 """
 from __future__ import annotations
 
+import glob
 import io
 import json
 import os
 import tempfile
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -63,10 +64,69 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+@contextmanager
+def atomic_paths(*paths: str | os.PathLike) -> Iterator[list[Path]]:
+    """Like :func:`atomic_path` for files that belong together (config + weights, latents + names).
+
+    Every temp file is written and fsynced before the first rename, so a write error or a full
+    disk leaves all the old files in place; the renames themselves need no space.
+    """
+    with ExitStack() as stack:
+        temps = [stack.enter_context(_temp_for(Path(p))) for p in paths]
+        yield temps
+        for tmp in temps:
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+        for tmp, path in zip(temps, paths):
+            os.replace(tmp, path)
+
+
+@contextmanager
+def _temp_for(path: Path) -> Iterator[Path]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path.name), suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+    finally:
+        try:
+            tmp_path.unlink()  # already renamed on success
+        except FileNotFoundError:
+            pass
+
+
+def remove_stale_temps(folder: str | os.PathLike, names) -> list[str]:
+    """Delete temp files that an interrupted atomic write of ``names`` left in ``folder``.
+
+    A process killed (kill -9, power loss) between creating its temp file and renaming it leaves
+    ``.NAME.XXXXXXXX.tmp`` behind; the target itself is intact. Call this only where no other
+    process can be writing the same files (e.g. when a job claims its output folder).
+    """
+    removed = []
+    folder = Path(folder)
+    for name in names:
+        prefix = _temp_prefix(name)
+        for tmp in folder.glob(glob.escape(prefix) + "*.tmp"):
+            if len(tmp.name) == len(prefix) + 8 + 4:
+                try:
+                    tmp.unlink()
+                    removed.append(tmp.name)
+                except OSError:
+                    pass
+    return removed
+
+
+def write_into(tmp: Path, data: bytes) -> None:
+    """Fill a temp file given by :func:`atomic_path` / :func:`atomic_paths`."""
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+
+
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
+        write_into(tmp, data)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
@@ -77,12 +137,17 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
-def save_npy(path: str | os.PathLike, array) -> None:
+def npy_bytes(array) -> bytes:
+    """An array as the bytes of a .npy file (never pickled)."""
     import numpy as np
 
     buf = io.BytesIO()
     np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
-    write_bytes(path, buf.getvalue())
+    return buf.getvalue()
+
+
+def save_npy(path: str | os.PathLike, array) -> None:
+    write_bytes(path, npy_bytes(array))
 
 
 def save_png(path: str | os.PathLike, image) -> None:

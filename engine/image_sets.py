@@ -2,16 +2,27 @@
 
 A set is a folder: ``0000.png …`` (one per z-vector), ``grid.png``, ``z.npy`` (N×z_dim float32) and
 ``params.json`` (sampler, parameters, seed, model id, app version, …) — enough to regenerate it
-exactly. A folder that already holds a set is never overwritten unless asked; every file is
-written atomically, and ``params.json`` last, so a failed save never passes for a complete one.
+exactly. A folder that already holds a set is never overwritten unless asked.
+
+Nothing is lost on a failed save: the files are first written into a hidden staging folder inside
+the target, and only when every one is complete are they renamed into place (renames on one file
+system need no space), ``params.json`` last; files of the previous set that the new one lacks are
+removed after. A full disk or a crash while writing leaves the previous set exactly as it was. The
+move is done under a lock file, and the "already holds a set" check is repeated under it, so two
+saves racing into one folder never mix their files: the second one is refused (or, with
+``overwrite``, replaces the first whole).
 """
 from __future__ import annotations
 
 import json
 import math
 import os
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import numpy as np
 
@@ -60,9 +71,43 @@ def write_image_set(
         raise EngineError(f"{folder}: exists and is not a folder")
     if holds_image_set(folder) and not overwrite:
         raise EngineError(f"{folder}: already holds an image set; choose another folder or allow overwriting (--overwrite)")
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    if overwrite and (folder / PARAMS).exists():
-        (folder / PARAMS).unlink()  # the set is incomplete until params.json is rewritten last
+    stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=folder))
+    try:
+        _write_files(stage, z, params, images, grid_columns)
+        with _folder_lock(folder):
+            if not overwrite and holds_image_set(folder):
+                raise EngineError(f"{folder}: another save wrote an image set here first; nothing was overwritten")
+            new_names = sorted(p.name for p in stage.iterdir() if p.name != PARAMS)
+            old = [p for p in _set_files(folder) if p.name not in new_names and p.name != PARAMS]
+            if (folder / PARAMS).exists():
+                (folder / PARAMS).unlink()  # no complete set until the new params.json lands
+            for name in new_names:
+                os.replace(stage / name, folder / name)
+            os.replace(stage / PARAMS, folder / PARAMS)
+            for p in old:
+                try:
+                    p.unlink()
+                except OSError:
+                    pass
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        if created:
+            try:
+                folder.rmdir()  # only if nothing else is in it
+            except OSError:
+                pass
+        raise
+    shutil.rmtree(stage, ignore_errors=True)
+    return folder
+
+
+STAGE_PREFIX = ".saving-"
+LOCK = ".image-set.lock"
+
+
+def _write_files(folder: Path, z, params: dict, images, grid_columns) -> None:
     z = np.asarray(z, dtype=np.float32)
     meta = dict(params)
     meta.setdefault("app_version", __version__)
@@ -76,7 +121,71 @@ def write_image_set(
         atomic_io.save_png(folder / GRID, make_grid(images, grid_columns))
         meta["files"] = [f"{i:0{width}d}.png" for i in range(len(images))]
     atomic_io.write_json(folder / PARAMS, meta)
-    return folder
+
+
+def _set_files(folder: Path) -> list[Path]:
+    """The files of the set in ``folder`` (listed in its params.json, or named like one)."""
+    names = {PARAMS, Z, GRID}
+    try:
+        meta = json.loads((folder / PARAMS).read_text("utf-8"))
+        names.update(str(f) for f in meta.get("files", []) if "/" not in str(f) and "\\" not in str(f))
+    except (OSError, ValueError, AttributeError):
+        pass
+    names.update(p.name for p in folder.glob("[0-9][0-9][0-9][0-9]*.png"))
+    return [folder / n for n in names if (folder / n).is_file()]
+
+
+@contextmanager
+def _folder_lock(folder: Path, wait_s: float = 30.0) -> Iterator[None]:
+    """An exclusive lock file for the short move phase; a lock left by a dead process is taken over."""
+    lock = folder / LOCK
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
+        except FileExistsError:
+            if _lock_is_stale(lock):
+                try:
+                    lock.unlink()
+                except FileNotFoundError:
+                    pass
+                continue
+            if time.monotonic() > deadline:
+                raise EngineError(f"{folder}: another save into this folder is in progress (lock {LOCK})") from None
+            time.sleep(0.02)
+    try:
+        os.write(fd, f"{os.getpid()}\n".encode())
+        os.close(fd)
+        yield
+    finally:
+        try:
+            lock.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _lock_is_stale(lock: Path) -> bool:
+    try:
+        text = lock.read_text().strip()
+        age = time.time() - lock.stat().st_mtime
+    except (OSError, ValueError):
+        return False
+    if not text:
+        return age > 5  # written between open and write, or by a process that died right there
+    try:
+        pid = int(text)
+    except ValueError:
+        return True
+    if pid == os.getpid():
+        return False  # another thread of this process holds it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def read_params(folder: str | os.PathLike) -> dict:

@@ -166,11 +166,15 @@ def read_safetensors(path: Path) -> tuple[dict, dict]:
 
 
 def write_safetensors(path: Path, tensors: dict, metadata: Optional[dict] = None) -> None:
+    with atomic_io.atomic_path(path) as tmp:
+        _save_safetensors(tmp, tensors, metadata)
+
+
+def _save_safetensors(tmp: Path, tensors: dict, metadata: Optional[dict]) -> None:
     from safetensors.torch import save_file
 
     clean = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    with atomic_io.atomic_path(path) as tmp:
-        save_file(clean, str(tmp), metadata=metadata)
+    save_file(clean, str(tmp), metadata=metadata)
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,8 +231,11 @@ def save_model(folder: str | os.PathLike, model, config: ModelConfig, dtype: str
     tdtype = {"float32": torch.float32, "float16": torch.float16}[dtype]
     state = {k: (v.to(tdtype) if v.is_floating_point() else v) for k, v in model.state_dict().items()}
     config.weights_dtype = dtype
-    write_safetensors(folder / WEIGHTS, state, {"model_id": config.model_id, "format": FORMAT_NAME})
-    atomic_io.write_json(folder / CONFIG, config.to_dict())
+    atomic_io.remove_stale_temps(folder, (WEIGHTS, CONFIG, CHECKPOINT))  # left by a killed earlier run
+    # both files land together or not at all: a full disk never leaves new weights with an old config
+    with atomic_io.atomic_paths(folder / WEIGHTS, folder / CONFIG) as (tmp_weights, tmp_config):
+        _save_safetensors(tmp_weights, state, {"model_id": config.model_id, "format": FORMAT_NAME})
+        atomic_io.write_into(tmp_config, (json.dumps(config.to_dict(), indent=2) + "\n").encode("utf-8"))
     return folder
 
 
@@ -257,8 +264,11 @@ def save_latents(folder: str | os.PathLike, latents: np.ndarray, files: list[str
     folder = Path(folder)
     if len(files) != len(latents):
         raise ValueError("one file name per latent row is needed")
-    atomic_io.write_text(folder / LATENT_FILES, "".join(f"{f}\n" for f in files))
-    atomic_io.save_npy(folder / LATENTS, np.asarray(latents, dtype=dtype))
+    atomic_io.remove_stale_temps(folder, (LATENTS, LATENT_FILES))
+    # both files land together or not at all (a full disk never pairs new names with old z-points)
+    with atomic_io.atomic_paths(folder / LATENTS, folder / LATENT_FILES) as (tmp_z, tmp_names):
+        atomic_io.write_into(tmp_z, atomic_io.npy_bytes(np.asarray(latents, dtype=dtype)))
+        atomic_io.write_into(tmp_names, "".join(f"{f}\n" for f in files).encode("utf-8"))
 
 
 def load_latents(folder: str | os.PathLike, z_dim: int) -> tuple[np.ndarray, list[str]]:
