@@ -23,6 +23,9 @@ from pathlib import Path
 
 EXIT_BAD_INPUT = 2
 EXIT_CANCELLED = 130
+EXIT_INTERNAL = 1
+#: The most vectors one ``generate`` run draws (z-vectors are held in memory; images are streamed).
+MAX_GENERATE = 10_000_000
 
 
 class TqdmProgress:
@@ -84,6 +87,10 @@ def _train(a, progress, ctx) -> int:
     from engine.training import TrainOptions, train
 
     out = Path(a.out)
+    if out.exists() and not out.is_dir():
+        raise_bad(f"{out}: exists and is not a folder")
+    if not a.resume and (out / "config.json").exists() and (out / "checkpoint.safetensors").exists():
+        raise_bad(f"{out}: already holds a model being trained; use --resume to continue it or choose another folder")
     if a.resume:
         pre = read_config(out).preprocess
     else:
@@ -170,16 +177,23 @@ def cmd_reconstruct(a, progress) -> int:
 
 
 def cmd_generate(a, progress) -> int:
+    from engine.encoding import decode_latents
     from engine.generation import generate
     from engine.image_sets import write_image_set
+    from engine.model_store import load_model
     from engine.samplers import parse_settings
 
     values = parse_settings(a.sampler, a.set or [])
     if a.n < 0:
         raise_bad("--n must be ≥ 0")
+    if a.n > MAX_GENERATE:
+        raise_bad(f"--n {a.n} is more than {MAX_GENERATE:,} vectors in one run; split it over several seeds")
     model_dir = _model_dir(a.model)
-    result = generate(model_dir, a.sampler, values, a.n, a.seed, decode=not a.z_only, where=a.where)
-    write_image_set(a.out, result.z, result.params, result.images, overwrite=a.overwrite)
+    model, config = load_model(model_dir)
+    result = generate(model_dir, a.sampler, values, a.n, a.seed, decode=False, where=a.where, model=model, config=config)
+    # faces are decoded and written batch by batch: memory stays bounded for any --n
+    images = None if a.z_only else (decode_latents(model, result.z[i : i + 256]) for i in range(0, len(result.z), 256))
+    write_image_set(a.out, result.z, result.params, images, overwrite=a.overwrite)
     what = "z-vectors" if a.z_only else "faces"
     cond = f", fitted on {result.params['where_points']} z-points with {result.params['where']}" if "where" in result.params else ""
     print(f"wrote {a.n} {what} ({a.sampler}, seed {a.seed}{cond}) to {a.out}")
@@ -344,6 +358,54 @@ def raise_bad(msg: str):
     raise BadInput(msg)
 
 
+def _int_at_least(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below the minimum {minimum}")
+        return value
+
+    parse.__name__ = f"int ≥ {minimum}"
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number > 0")
+    return value
+
+
+def _image_size(text: str) -> int:
+    value = _int_at_least(16)(text)
+    if value % 16:
+        raise argparse.ArgumentTypeError(f"{value} is not a multiple of 16 (4 stride-2 layers)")
+    return value
+
+
+def _channels(text: str) -> str:
+    parts = [t.strip() for t in str(text).split(",")]
+    if len(parts) != 4 or not all(t.isdigit() and int(t) > 0 for t in parts):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 4 positive whole numbers, e.g. 32,64,128,256")
+    return ",".join(parts)
+
+
+def _device(text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected auto, cpu, cuda or cuda:N")
+    return text
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2, as for every bad input
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
@@ -356,21 +418,21 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a new model on a folder of face images")
     t.add_argument("--data", required=True, help="folder of face images (e.g. img_align_celeba)")
     t.add_argument("--out", required=True, help="model folder to write")
-    t.add_argument("--epochs", type=int, default=30)
-    t.add_argument("--image-size", type=int, default=64)
-    t.add_argument("--z-dim", type=int, default=256)
-    t.add_argument("--batch-size", type=int, default=128)
+    t.add_argument("--epochs", type=_int_at_least(1), default=30)
+    t.add_argument("--image-size", type=_image_size, default=64)
+    t.add_argument("--z-dim", type=_int_at_least(2), default=256)
+    t.add_argument("--batch-size", type=_int_at_least(1), default=128)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--resume", action="store_true", help="continue from the folder's checkpoint")
-    t.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    t.add_argument("--channels", default="32,64,128,256", help="the 4 encoder channel widths")
+    t.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate")
+    t.add_argument("--channels", type=_channels, default="32,64,128,256", help="the 4 encoder channel widths")
     t.add_argument("--batch-norm", dest="batch_norm", action="store_true", default=True,
                    help="batch normalisation after each conv layer (the default: measured best)")
     t.add_argument("--no-batch-norm", dest="batch_norm", action="store_false", help="no batch normalisation, as in the blog")
-    t.add_argument("--val-count", type=int, default=None, help="held-out images (last by name); default min(500, N/18)")
+    t.add_argument("--val-count", type=_int_at_least(0), default=None, help="held-out images (last by name); default min(500, N/18)")
     t.add_argument("--no-flip", action="store_true", help="no horizontal-flip augmentation")
     t.add_argument("--no-encode", action="store_true", help="do not encode the data set after training")
-    t.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (under torchrun: cuda:LOCAL_RANK)")
+    t.add_argument("--device", type=_device, default="auto", help="auto, cpu or cuda[:N] (under torchrun: cuda:LOCAL_RANK)")
     t.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
                    help="auto: bf16 (fp16 on older GPUs) autocast on CUDA, fp32 on the CPU")
     t.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA, long runs)")
@@ -378,21 +440,21 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("encode", help="encode a folder into the model's latents.npy (streaming, resumable)")
     e.add_argument("--model", required=True)
     e.add_argument("--data", required=True)
-    e.add_argument("--batch-size", type=int, default=256)
-    e.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    e.add_argument("--batch-size", type=_int_at_least(1), default=256)
+    e.add_argument("--device", type=_device, default="auto", help="auto, cpu or cuda")
     e.add_argument("--fresh", action="store_true", help="start over instead of resuming an interrupted encode")
 
     r = sub.add_parser("reconstruct", help="reconstruct images through the autoencoder")
     r.add_argument("--model")
     r.add_argument("--data", required=True)
     r.add_argument("--out", required=True)
-    r.add_argument("--n", type=int, default=None, help="only the first N images")
+    r.add_argument("--n", type=_int_at_least(1), default=None, help="only the first N images")
 
     g = sub.add_parser("generate", help="sample z-vectors and decode them into faces")
     g.add_argument("--model")
     g.add_argument("--sampler", default="uniform")
     g.add_argument("--set", action="append", metavar="KEY=VALUE", help="a sampler parameter (repeatable)")
-    g.add_argument("--n", type=int, required=True)
+    g.add_argument("--n", type=_int_at_least(0), required=True)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--out", required=True)
     g.add_argument("--z-only", action="store_true", help="write only z.npy and params.json")
@@ -467,7 +529,7 @@ def run(argv=None) -> int:
         return COMMANDS[command](a, progress)
     except (EngineError, BadInput) as exc:
         progress.close()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Cancelled:
         progress.close()
@@ -480,8 +542,23 @@ def run(argv=None) -> int:
     except OSError as exc:
         progress.close()
         name = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        print(f"error: {name}{exc.strerror or exc}", file=sys.stderr)
+        print(f"error: {name}{_one_line(exc.strerror or exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except MemoryError:
+        progress.close()
+        print("error: not enough memory for this request (use a smaller --n or --batch-size)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as exc:  # noqa: BLE001 - a bug, not bad input: still one line unless asked
+        progress.close()
+        if os.environ.get("LFS_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {_one_line(exc)} (set LFS_DEBUG=1 for the traceback)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _one_line(exc) -> str:
+    return " ".join(str(exc).split())
 
 
 def run_gui_entry() -> int:

@@ -65,7 +65,11 @@ def write_image_set(
     overwrite: bool = False,
     grid_columns: Optional[int] = None,
 ) -> Path:
-    """Write a set; ``images=None`` writes only ``z.npy`` and ``params.json`` (``--z-only``)."""
+    """Write a set; ``images=None`` writes only ``z.npy`` and ``params.json`` (``--z-only``).
+
+    ``images`` is an N×S×S×3 uint8 array or an iterable of such batches (e.g. decoded lazily, so
+    a set of any size is written in bounded memory); there must be one image per z-vector.
+    """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise EngineError(f"{folder}: exists and is not a folder")
@@ -76,6 +80,7 @@ def write_image_set(
     stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=folder))
     try:
         _write_files(stage, z, params, images, grid_columns)
+        atomic_io.sync_staged(sorted(stage.glob("*.png")))  # the faces were written without an fsync each
         with _folder_lock(folder):
             if not overwrite and holds_image_set(folder):
                 raise EngineError(f"{folder}: another save wrote an image set here first; nothing was overwritten")
@@ -104,6 +109,8 @@ def write_image_set(
 
 
 STAGE_PREFIX = ".saving-"
+#: grid.png shows at most this many faces (32×32 tiles), so a huge set never needs a huge picture.
+GRID_MAX = 1024
 LOCK = ".image-set.lock"
 
 
@@ -115,11 +122,26 @@ def _write_files(folder: Path, z, params: dict, images, grid_columns) -> None:
     meta["z_dim"] = int(z.shape[1]) if z.ndim == 2 else None
     atomic_io.save_npy(folder / Z, z)
     if images is not None:
-        width = max(4, len(str(max(0, len(images) - 1))))
-        for i, img in enumerate(images):
-            atomic_io.save_png(folder / f"{i:0{width}d}.png", img)
-        atomic_io.save_png(folder / GRID, make_grid(images, grid_columns))
-        meta["files"] = [f"{i:0{width}d}.png" for i in range(len(images))]
+        n = len(z)
+        width = max(4, len(str(max(0, n - 1))))
+        batches = [images] if isinstance(images, np.ndarray) else images
+        first: list[np.ndarray] = []  # the grid's faces: at most GRID_MAX
+        i = 0
+        for batch in batches:  # an array, or batches decoded one at a time: memory stays bounded
+            for img in batch:
+                if i >= n:
+                    raise EngineError(f"more images than the {n} z-vectors of this set")
+                atomic_io.write_staged(folder / f"{i:0{width}d}.png", atomic_io.png_bytes(img))
+                if i < GRID_MAX:
+                    first.append(np.asarray(img))
+                i += 1
+        if i != n:
+            raise EngineError(f"{i} images for {n} z-vectors")
+        grid_images = np.stack(first) if first else np.empty((0, 1, 1, 3), np.uint8)
+        atomic_io.save_png(folder / GRID, make_grid(grid_images, grid_columns))
+        meta["files"] = [f"{i:0{width}d}.png" for i in range(n)]
+        if n > GRID_MAX:
+            meta["grid"] = f"the first {GRID_MAX} faces"
     atomic_io.write_json(folder / PARAMS, meta)
 
 
