@@ -69,10 +69,13 @@ def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: n
     """‖μ1−μ2‖² + Tr(C1 + C2 − 2 (C1 C2)^½), the Fréchet distance of two Gaussians (as in FID)."""
     diff = np.asarray(mu1, np.float64) - np.asarray(mu2, np.float64)
     # Tr((C1 C2)^½) = Σ √eig(C1^½ C2 C1^½): a symmetric PSD form, stable without scipy.linalg.sqrtm
-    w, v = np.linalg.eigh(0.5 * (cov1 + cov1.T))
-    root1 = (v * np.sqrt(np.maximum(w, 0.0))) @ v.T
-    m = root1 @ cov2 @ root1
-    tr_covmean = float(np.sqrt(np.maximum(np.linalg.eigvalsh(0.5 * (m + m.T)), 0.0)).sum())
+    from .latent_stats import single_thread_blas
+
+    with single_thread_blas():
+        w, v = np.linalg.eigh(0.5 * (cov1 + cov1.T))
+        root1 = (v * np.sqrt(np.maximum(w, 0.0))) @ v.T
+        m = root1 @ cov2 @ root1
+        tr_covmean = float(np.sqrt(np.maximum(np.linalg.eigvalsh(0.5 * (m + m.T)), 0.0)).sum())
     return float(diff @ diff + np.trace(cov1) + np.trace(cov2) - 2.0 * tr_covmean)
 
 

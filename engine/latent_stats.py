@@ -246,6 +246,21 @@ def _fit_summary(fit: dict, mean: np.ndarray, std: np.ndarray) -> dict[str, np.n
 # the whole-cloud statistics
 
 
+def single_thread_blas():
+    """A context in which BLAS/LAPACK use one thread.
+
+    Small dense problems (eigh/Cholesky of 256×256, the per-component products of a GMM) run
+    ~100× slower with OpenBLAS's 2 threads when the cores are busy (spin-waiting), and no faster
+    when they are idle; the big N×d products stay multi-threaded."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        from contextlib import nullcontext
+
+        return nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def level_probability(level) -> np.ndarray:
     """P(|N(0,1)| ≤ level): 0.6827, 0.9545, 0.9973 for 1, 2, 3 σ."""
     from scipy.special import erf
@@ -263,7 +278,8 @@ def chi2_threshold(level, dof: int) -> np.ndarray:
 def pca_from_cov(mean: np.ndarray, cov: np.ndarray) -> PCAResult:
     """PCA by the eigen-decomposition of the covariance — scikit-learn's ``svd_solver="covariance_eigh"``
     algorithm, with its sign convention (the largest-magnitude entry of each axis is positive)."""
-    w, v = np.linalg.eigh(cov)
+    with single_thread_blas():
+        w, v = np.linalg.eigh(np.asarray(cov, dtype=np.float64))
     order = np.argsort(w)[::-1]
     w = np.maximum(w[order], 0.0)
     comps = v[:, order].T.copy()
@@ -280,7 +296,8 @@ def whitening(cov: np.ndarray, rel_eps: float = 1e-6) -> tuple[np.ndarray, np.nd
     """(W, R) with W = V·λ^-½ (whiten: (z−μ)@W) and R = λ^½·Vᵀ (colour: u@R), eigenvalues floored at
     rel_eps·mean(λ) so that a dead (constant) latent component never makes a singular matrix."""
     cov = np.asarray(cov, dtype=np.float64)
-    w, v = np.linalg.eigh(0.5 * (cov + cov.T))
+    with single_thread_blas():
+        w, v = np.linalg.eigh(0.5 * (cov + cov.T))
     floor = rel_eps * max(float(np.mean(np.abs(w))), 1e-30)
     w = np.maximum(w, floor)
     return v / np.sqrt(w), (v * np.sqrt(w)).T
@@ -296,7 +313,15 @@ def mahalanobis_sq(z: np.ndarray, mean: np.ndarray, W: np.ndarray) -> np.ndarray
 
 def compute_stats(z: np.ndarray, interval: float = 0.25, *, progress: ProgressCallback = no_progress,
                   cancel: Optional[CancelToken] = None) -> LatentStats:
-    """All statistics of the cloud ``z`` (N×d) in two passes over the data."""
+    """All statistics of the cloud ``z`` (N×d) in two passes over the data.
+
+    BLAS runs single-threaded here: measured on 2 busy cores, 170,000 × 256 take 2.4 s with one
+    thread and 5.7–7.6 s with two (OpenBLAS spin-waits); see benchmarks/bench_latent_stats.py."""
+    with single_thread_blas():
+        return _compute_stats(z, interval, progress, cancel)
+
+
+def _compute_stats(z, interval, progress, cancel) -> LatentStats:
     cancel = cancel or CancelToken()
     z = np.asarray(z)
     if z.ndim != 2 or len(z) < 2:

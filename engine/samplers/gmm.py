@@ -16,6 +16,12 @@ class GMMSampler(Sampler):
     )
 
     def _fit(self, latents: np.ndarray) -> None:
+        from ..latent_stats import single_thread_blas
+
+        with single_thread_blas():
+            self._fit_mixture(latents)
+
+    def _fit_mixture(self, latents: np.ndarray) -> None:
         from sklearn.mixture import GaussianMixture
 
         from ..errors import SamplerError
