@@ -108,6 +108,10 @@ class Sampler:
         latents = np.asarray(latents, dtype=np.float32)
         if latents.ndim != 2 or len(latents) < 2:
             raise SamplerError(f"{self.name}: needs an N×z_dim array of at least 2 z-points, got shape {list(latents.shape)}")
+        bad = ~np.isfinite(latents).all(axis=1)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            raise SamplerError(f"{self.name}: {len(rows)} z-point(s) hold NaN or Inf (first: row {rows[0]}); cannot fit")
         self.z_dim = latents.shape[1]
         self._fit(latents)
         self.fitted = True

@@ -38,7 +38,7 @@ class NormalSampler(Sampler):
             from ..latent_stats import chi2_threshold
 
             # radius² ~ χ²(d) restricted to scale²·r² ≤ q (the cloud's level-t quantile)
-            q = float(chi2_threshold(t, d)) / scale**2
+            q = float(chi2_threshold(t, d)) / scale**2 if scale**2 > 0 else np.inf  # tiny scale: nothing is cut
             top = chi2.cdf(q, d)
             r2 = chi2.ppf(rng.random(n) * top, d)
             norm = np.sqrt(np.einsum("ij,ij->i", u, u))
