@@ -4,6 +4,8 @@
 #   installer/build.sh               build a clean checkout of the committed HEAD (git clone into build/installer/src)
 #   installer/build.sh --worktree    build the working tree as it is, uncommitted changes included
 #   installer/build.sh --fresh-venv  rebuild the build venv (build/installer/venv) instead of reusing it
+#   installer/build.sh --default-model DIR   bundle the model folder DIR as the embedded default model
+#                                    (e.g. one not committed yet; its training checkpoint is left out)
 #
 # Steps: clean source → its own venv (requirements.txt + PyInstaller, pinned) → pyinstaller with
 # installer/latent-face-studio.spec → .desktop file, icon and install-linux.sh beside the executable → smoke test:
@@ -22,13 +24,16 @@ DIST=$ROOT/dist
 PYTHON=${PYTHON:-python3}
 from_worktree=0
 fresh_venv=0
-for arg in "$@"; do
-    case $arg in
+default_model=""
+while [ $# -gt 0 ]; do
+    case $1 in
         --worktree) from_worktree=1 ;;
         --fresh-venv) fresh_venv=1 ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
-        *) echo "build.sh: unknown option $arg" >&2; exit 2 ;;
+        --default-model) default_model=$(cd "${2:?--default-model needs a folder}" && pwd); shift ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        *) echo "build.sh: unknown option $1" >&2; exit 2 ;;
     esac
+    shift
 done
 
 step() { printf '\n== %s (%ss)\n' "$*" "$SECONDS"; }
@@ -46,6 +51,13 @@ if [ "$from_worktree" = 1 ]; then
 else
     step "clean checkout of $(git -C "$ROOT" rev-parse --short HEAD)"
     git clone --quiet --no-hardlinks "$ROOT" "$SRC"
+fi
+if [ -n "$default_model" ]; then
+    step "default model from $default_model"
+    rm -rf "$SRC/resources/models/celeba64-z256"
+    mkdir -p "$SRC/resources/models/celeba64-z256"
+    find "$default_model" -maxdepth 1 -type f ! -name '.*' ! -name checkpoint.safetensors \
+        -exec cp -t "$SRC/resources/models/celeba64-z256" {} +
 fi
 if [ ! -f "$SRC/resources/models/celeba64-z256/config.json" ]; then
     echo "build.sh: the embedded default model resources/models/celeba64-z256 is not in the source; it must be bundled" >&2
@@ -118,7 +130,7 @@ if command -v tar > /dev/null; then
 fi
 {
     echo "bundle: $BUNDLE"
-    echo "source: $( [ "$from_worktree" = 1 ] && echo "working tree" || echo "clean checkout $(git -C "$SRC" rev-parse --short HEAD)")"
+    echo "source: $( [ "$from_worktree" = 1 ] && echo "working tree" || echo "clean checkout $(git -C "$SRC" rev-parse --short HEAD)")${default_model:+, default model from $default_model}"
     echo "size: $size ($size_mb MiB)$archive_note"
     echo "pyinstaller build time: ${build_s}s; whole script: ${SECONDS}s; headless GUI screenshot: ${shot_s}s"
     echo "largest parts:"
