@@ -24,8 +24,9 @@ from pathlib import Path
 EXIT_BAD_INPUT = 2
 EXIT_CANCELLED = 130
 EXIT_INTERNAL = 1
-#: The most vectors one ``generate`` run draws (z-vectors are held in memory; images are streamed).
-MAX_GENERATE = 10_000_000
+#: The most vector components (n × z_dim) one ``generate`` run draws: the z-vectors are held in
+#: memory (float64 while sampling: 1 GiB at this ceiling, e.g. 524,288 vectors of 256); images are streamed.
+MAX_GENERATE_VALUES = 2**27
 
 
 class TqdmProgress:
@@ -186,10 +187,12 @@ def cmd_generate(a, progress) -> int:
     values = parse_settings(a.sampler, a.set or [])
     if a.n < 0:
         raise_bad("--n must be ≥ 0")
-    if a.n > MAX_GENERATE:
-        raise_bad(f"--n {a.n} is more than {MAX_GENERATE:,} vectors in one run; split it over several seeds")
     model_dir = _model_dir(a.model)
     model, config = load_model(model_dir)
+    most = MAX_GENERATE_VALUES // config.arch.z_dim
+    if a.n > most:
+        raise_bad(f"--n {a.n} is more than the {most:,} vectors of {config.arch.z_dim} components one run holds in "
+                  "memory; split it over several runs with different --seed")
     result = generate(model_dir, a.sampler, values, a.n, a.seed, decode=False, where=a.where, model=model, config=config)
     # faces are decoded and written batch by batch: memory stays bounded for any --n
     images = None if a.z_only else (decode_latents(model, result.z[i : i + 256]) for i in range(0, len(result.z), 256))

@@ -147,6 +147,7 @@ CASES = [
     ("gen-n-neg", lambda p: ["generate", "--model", p["model"], "--n", "-1", "--out", p["base"] / "g"], "--n"),
     ("gen-n-text", lambda p: ["generate", "--model", p["model"], "--n", "many", "--out", p["base"] / "g"], "--n"),
     ("gen-n-absurd", lambda p: ["generate", "--model", p["model"], "--n", str(10**13), "--out", p["base"] / "g"], "--n"),
+    ("gen-n-over-ceiling", lambda p: ["generate", "--model", p["model"], "--n", str(2**27 // 8 + 1), "--out", p["base"] / "g"], "split it over several runs"),
     ("gen-nan-latents", lambda p: ["generate", "--model", p["nanlat"], "--n", "2", "--out", p["base"] / "g"], "hold NaN or Inf"),
     ("gen-no-latents", lambda p: ["generate", "--model", p["nolat"], "--n", "2", "--out", p["base"] / "g"], "latents.npy: missing"),
     ("gen-pickle", lambda p: ["generate", "--model", p["pickle"], "--n", "2", "--out", p["base"] / "g"], "never unpickles"),
@@ -174,6 +175,16 @@ def test_nothing_is_written_by_refused_commands(p, capsys):
         target = p["base"] / name
         assert not target.exists() or not list(target.iterdir()), name
     assert json.loads((p["set"] / "params.json").read_text()) == {}
+
+
+def test_n_zero_and_a_few_faces_work(p, capsys):
+    rc, out, err = cli(["generate", "--model", p["model"], "--n", "0", "--out", p["base"] / "zero"], capsys)
+    assert rc == 0, err
+    assert json.loads((p["base"] / "zero" / "params.json").read_text())["n"] == 0
+    assert np.load(p["base"] / "zero" / "z.npy", allow_pickle=False).shape == (0, 8)
+    rc, out, err = cli(["generate", "--model", p["model"], "--n", "300", "--out", p["base"] / "many"], capsys)
+    assert rc == 0, err
+    assert len(list((p["base"] / "many").glob("0*.png"))) == 300  # decoded in batches of 256 + 44
 
 
 def test_disk_full_during_generate_is_one_line_naming_the_file(p, capsys, monkeypatch):
