@@ -202,6 +202,31 @@ def test_cancel_during_encoding_keeps_the_previous_latents(untrained_model, tmp_
     assert files == ["a.png", "b.png", "c.png"] and (z == 1).all()
 
 
+def test_cancel_during_streaming_encode_keeps_the_previous_latents_then_resumes(untrained_model, tmp_path):
+    from engine.encoding import encode_folder
+
+    write_faces(tmp_path / "many", 40, seed=4)
+    before = snapshot(untrained_model)
+    token = CancelToken()
+
+    def cancel_after_first_batch(p):
+        if p.done:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        encode_folder(untrained_model, tmp_path / "many", batch_size=8, workers=1, progress=cancel_after_first_batch,
+                      cancel=token)
+    after = snapshot(untrained_model)
+    for name in ("config.json", "weights.safetensors", "latents.npy", "latents_files.txt"):
+        assert after[name] == before[name]
+    assert model_store.load_latents(untrained_model, 8)[1] == ["a.png", "b.png", "c.png"]
+    res = encode_folder(untrained_model, tmp_path / "many", batch_size=8, workers=1)  # resumes and completes
+    z, files = model_store.load_latents(untrained_model, 8)
+    assert z.shape == (40, 8) and files == [f"{i:06d}.png" for i in range(1, 41)]
+    assert not leftovers(untrained_model) and not list(untrained_model.glob(".latents.partial*"))
+    assert res.skipped == [] if hasattr(res, "skipped") else True
+
+
 def test_cancel_while_loading_a_folder_writes_no_cache(tmp_path):
     write_faces(tmp_path / "f", 5)
     token = CancelToken()
