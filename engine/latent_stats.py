@@ -487,6 +487,34 @@ def project(z: np.ndarray, stats: LatentStats, axes: tuple[Axis, Axis]) -> np.nd
     return (z @ W).astype(np.float64) - np.array([o1, o2])
 
 
+class PairProjector:
+    """Caches a cloud's coordinates on its first ``pca_axes`` PCA axes (float32), so that projecting
+    it onto any pair of axes is a column copy (~ms) instead of a pass over N×d (≈100 ms for 170,000 × 256).
+    Pairs outside the cache fall back to :func:`project`."""
+
+    def __init__(self, z: np.ndarray, stats: LatentStats, pca_axes: int = 32) -> None:
+        self.z = np.asarray(z)
+        self.stats = stats
+        k = max(0, min(int(pca_axes), stats.z_dim))
+        comps = stats.pca.components[:k].T.astype(np.float32)
+        offset = (stats.pca.mean @ stats.pca.components[:k].T).astype(np.float32)
+        self.pca_coords = np.asarray(self.z, dtype=np.float32) @ comps - offset
+
+    def column(self, axis: Axis) -> Optional[np.ndarray]:
+        kind, i = axis
+        if kind == "z" and 0 <= int(i) < self.stats.z_dim:
+            return np.asarray(self.z[:, int(i)], dtype=np.float64)
+        if kind == "pca" and 0 <= int(i) < self.pca_coords.shape[1]:
+            return self.pca_coords[:, int(i)].astype(np.float64)
+        return None
+
+    def project(self, axes: tuple[Axis, Axis]) -> np.ndarray:
+        cols = [self.column(a) for a in axes]
+        if any(c is None for c in cols):
+            return project(self.z, self.stats, axes)
+        return np.stack(cols, axis=1)
+
+
 def pair_moments(stats: LatentStats, axes: tuple[Axis, Axis]) -> tuple[np.ndarray, np.ndarray]:
     """Mean (2,) and covariance (2, 2) of the cloud on the two axes (exact, from the full covariance)."""
     (w1, o1), (w2, o2) = (_axis_vector(stats, a) for a in axes)

@@ -94,6 +94,13 @@ def test_pair_moments_projection_and_ellipse_coverage(cloud):
     assert abs(c[0, 1]) < 1e-9 and c[0, 0] >= c[1, 1]
 
 
+def test_pair_projector_matches_project(cloud):
+    z, *_, st = cloud
+    proj = ls.PairProjector(z, st, pca_axes=3)
+    for axes in [(("pca", 0), ("pca", 2)), (("z", 1), ("pca", 1)), (("pca", 4), ("z", 0))]:  # the last: not cached
+        np.testing.assert_allclose(proj.project(axes), ls.project(z, st, axes), atol=1e-4)
+
+
 def test_confidence_ellipse_is_closed_and_at_the_right_distance():
     cov = np.array([[4.0, 1.2], [1.2, 1.0]])
     e = ls.confidence_ellipse([1.0, -2.0], cov, 2.0, points=101)
