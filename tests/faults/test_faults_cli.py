@@ -23,7 +23,7 @@ from engine import model_store
 from engine.autoencoder import ArchitectureConfig, ConvAutoencoder
 from engine.image_data import Preprocess
 
-from conftest import ROOT, TINY_ARCH, write_faces
+from faults_support import ROOT, TINY_ARCH, write_faces
 
 PRE = Preprocess(image_size=32, reference_size=(48, 48), crop_box=(0, 0, 48, 48))
 

@@ -23,7 +23,7 @@ from PIL import Image
 from engine.errors import DataError
 from engine.image_data import Preprocess, load_files, load_folder
 
-from conftest import ROOT, synthetic_face, write_faces
+from faults_support import ROOT, TINY_ARCH, synthetic_face, write_faces
 
 PRE = Preprocess(image_size=32, reference_size=(48, 48), crop_box=(0, 0, 48, 48))
 
@@ -268,7 +268,6 @@ def test_folder_of_one_image_trains_without_validation_but_cannot_fit_a_sampler(
     from engine.generation import generate
     from engine.training import TrainOptions, train
 
-    from conftest import TINY_ARCH
 
     write_faces(tmp_path / "one", 1)
     ds = load_folder(tmp_path / "one", PRE, cache=False)

@@ -32,7 +32,7 @@ from engine.image_sets import write_image_set
 from engine.progress import CancelToken
 from engine.training import TrainOptions, train
 
-from conftest import ROOT, TINY_ARCH, write_faces
+from faults_support import ROOT, TINY_ARCH, write_faces
 
 PRE = Preprocess(image_size=32, reference_size=(48, 48), crop_box=(0, 0, 48, 48))
 OPTS = dict(batch_size=8, learning_rate=3e-3, val_count=4, seed=5)

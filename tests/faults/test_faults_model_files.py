@@ -23,7 +23,7 @@ from engine.autoencoder import ArchitectureConfig, ConvAutoencoder
 from engine.errors import ModelFileError
 from engine.image_data import Preprocess
 
-from conftest import ROOT, TINY_ARCH
+from faults_support import ROOT, TINY_ARCH, write_faces
 
 
 class Payload:
@@ -85,7 +85,6 @@ def test_pickle_as_training_checkpoint_is_refused_on_resume(model_dir, marker, t
     from engine.image_data import load_folder
     from engine.training import TrainOptions, train
 
-    from conftest import write_faces
 
     write_faces(tmp_path / "faces", 8)
     ds = load_folder(tmp_path / "faces", Preprocess(32, (48, 48), (0, 0, 48, 48)), cache=False)

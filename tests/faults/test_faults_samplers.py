@@ -24,6 +24,8 @@ from hypothesis import strategies as st
 from engine.errors import EngineError, SamplerError
 from engine.samplers import SAMPLERS, make_sampler, parse_settings
 
+from faults_support import TINY_ARCH
+
 D = 6
 
 
@@ -119,7 +121,6 @@ def test_decoding_many_vectors_runs_in_bounded_batches(monkeypatch):
     from engine.autoencoder import ArchitectureConfig, ConvAutoencoder
     from engine.encoding import decode_latents
 
-    from conftest import TINY_ARCH
 
     model = ConvAutoencoder(ArchitectureConfig(**TINY_ARCH))
     sizes = []
