@@ -23,17 +23,19 @@ HAS_DEFAULT = (DEFAULT / "latents.npy").exists() and (DEFAULT / "labels.csv").ex
 
 
 class _GaussSampler(Sampler):
-    """A diagonal Gaussian fitted on the z-points: enough to see where conditional samples land."""
+    """A full-covariance Gaussian fitted on the z-points (independent of the real samplers)."""
 
     name = "test-gauss"
     summary = "test only"
     params = ()
 
     def _fit(self, latents):
-        self.mu, self.sd = latents.mean(axis=0), latents.std(axis=0)
+        self.mu = latents.mean(axis=0)
+        cov = np.cov(latents, rowvar=False) + 1e-6 * np.eye(latents.shape[1])
+        self.chol = np.linalg.cholesky(cov)
 
     def _sample(self, n, rng):
-        return self.mu + rng.normal(size=(n, self.z_dim)) * self.sd
+        return self.mu + rng.normal(size=(n, self.z_dim)) @ self.chol.T
 
 
 @pytest.fixture
