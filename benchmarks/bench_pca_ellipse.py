@@ -20,6 +20,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+PER_VECTOR = {
+    "|u_0|": lambda u: np.abs(u[:, 0]),
+    "|u_k-1|": lambda u: np.abs(u[:, -1]),
+    "max |u|": lambda u: np.abs(u).max(axis=1),
+    "mean |u|": lambda u: np.abs(u).mean(axis=1),
+}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
@@ -44,14 +52,17 @@ def main() -> int:
         ul = ellipse_values_loop(a.loop_n, a.k, np.random.default_rng(100 + r))
         loop_times.append((time.perf_counter() - t) / a.loop_n)
         uv = ellipse_values(20 * a.loop_n, a.k, np.random.default_rng(200 + r))
-        pvalues.append(ks_2samp(np.abs(uv).ravel(), np.abs(ul).ravel()).pvalue)
+        # one value per vector, so the samples are independent (pooling all |u| of a vector is not:
+        # its values share the running maximum, and a pooled KS test gives far too small p-values)
+        pvalues.append([ks_2samp(f(uv), f(ul)).pvalue for f in PER_VECTOR.values()])
     per_loop = statistics.median(loop_times)
     per_vec = t_vec / a.n
     print(f"vectorised: {a.n} vectors × {a.k} components in {t_vec:.3f} s (median of {a.repeats}); target < 2 s")
     print(f"blog loop:  {per_loop * 1e3:.2f} ms per vector (median of 3 runs of {a.loop_n}) → {per_loop * a.n:.0f} s for {a.n}")
     print(f"speed-up:   {per_loop / per_vec:.0f}× per vector; target ≥ 500×")
-    print(f"KS |u| vectorised vs loop, 3 independent pairs of runs: p = {', '.join(f'{p:.3f}' for p in pvalues)} "
-          "(same distribution: p-values spread uniformly, none ≪ 0.01)")
+    for j, name in enumerate(PER_VECTOR):
+        print(f"KS {name:>10} vectorised vs loop, 3 independent pairs of runs: p = "
+              f"{', '.join(f'{p[j]:.3f}' for p in pvalues)} (same distribution: none ≪ 0.01)")
     print(f"all pair conditions hold: vectorised {bool(pair_conditions_hold(u).all())}, loop {bool(pair_conditions_hold(ul).all())}")
 
     # the whole sampler on a 256-d cloud, with the back-transformation
