@@ -216,7 +216,7 @@ class MainWindow(QMainWindow):
         self.job_label = QLabel("")
         self.progress_bar = QProgressBar()
         self.progress_bar.setMaximumWidth(220)
-        self.progress_bar.setTextVisible(True)
+        self.progress_bar.setTextVisible(False)
         self.cancel_btn = QPushButton("Cancel")
         self.cancel_btn.setToolTip("cancel the running job (Esc)")
         self.cancel_btn.clicked.connect(self.bridge.cancel_current)
@@ -226,8 +226,10 @@ class MainWindow(QMainWindow):
         sb.addPermanentWidget(self.job_label)
         sb.addPermanentWidget(self.progress_bar)
         sb.addPermanentWidget(self.cancel_btn)
-        self.progress_bar.hide()
-        self.cancel_btn.hide()
+        # always there (idle: empty and disabled): showing/hiding them would re-lay out every panel
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.cancel_btn.setEnabled(False)
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
@@ -322,8 +324,8 @@ class MainWindow(QMainWindow):
             return
         self.job_label.setText(job.name)
         self.progress_bar.setRange(0, 0)
-        self.progress_bar.show()
-        self.cancel_btn.show()
+        self.progress_bar.setTextVisible(True)
+        self.cancel_btn.setEnabled(True)
 
     def _job_progress(self, job: Job, p) -> None:
         if job.quiet:
@@ -346,8 +348,10 @@ class MainWindow(QMainWindow):
 
     def _idle(self) -> None:
         self.job_label.setText("")
-        self.progress_bar.hide()
-        self.cancel_btn.hide()
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setTextVisible(False)
+        self.cancel_btn.setEnabled(False)
 
     def _job_failed(self, job: Job, message: str) -> None:
         if job.on_error is None:
@@ -360,11 +364,16 @@ class MainWindow(QMainWindow):
         if self._closing:
             return
         box = QMessageBox(QMessageBox.Icon.Critical, f"{self.app_name} — {title}", message, QMessageBox.StandardButton.Ok, self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(lambda *_: self.error_dialogs.remove(box) if box in self.error_dialogs else None)
+        box.finished.connect(self._error_dialog_closed)
         self.error_dialogs.append(box)
         box.open()
         self.error_shown.emit(message)
+
+    def _error_dialog_closed(self, *_) -> None:
+        box = self.sender()
+        if box in self.error_dialogs:
+            self.error_dialogs.remove(box)
+            box.deleteLater()
 
     def run_job(self, name: str, fn, on_done=None, **kw) -> Job:
         return self.bridge.submit(Job(name, fn, on_done=on_done, **kw))
@@ -516,12 +525,12 @@ class MainWindow(QMainWindow):
         cols = self.face_grid.columns.value() or None
 
         def fn(progress, cancel):
-            from .image_set_saving import save_image_set
-
+            # staged and moved into place by the engine: a failed write leaves the previous set intact
+            from engine.image_sets import write_image_set
             from engine.progress import Progress
 
             progress(Progress("save image set", 0, 1, str(folder)))
-            return save_image_set(folder, z, params, images, overwrite=True, grid_columns=cols)
+            return write_image_set(folder, z, params, images, overwrite=True, grid_columns=cols)
 
         def done(out):
             self.settings.setValue("save/last", str(folder))
