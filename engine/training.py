@@ -455,6 +455,11 @@ def train(
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
                 seconds = time.perf_counter() - t0
+            if not all(bool(torch.isfinite(t).all()) for t in model.parameters()):  # every rank: same weights
+                raise EngineError(
+                    f"training diverged in epoch {epoch + 1} (the weights hold NaN or Inf); the files of epoch "
+                    f"{epoch} are kept — resume with a lower --lr"
+                )
             if ctx.is_main:
                 val_loss, preview = evaluate_loss(model, val_images, device, preview_idx)
                 record = {

@@ -166,6 +166,40 @@ def test_cancel_mid_epoch_keeps_the_last_checkpoint_byte_identical(faces, tmp_pa
     assert [h["epoch"] for h in res.history] == [1, 2, 3]
 
 
+def test_a_diverging_epoch_never_overwrites_the_last_good_checkpoint(faces, tmp_path, monkeypatch):
+    """A NaN loss (divergence) in epoch 2 must not replace epoch 1's files with NaN weights."""
+    import engine.training as training
+
+    out = tmp_path / "m"
+    poisoned = {"on": False}
+    real_f = training.F
+
+    class PoisonedF:
+        def __getattr__(self, name):
+            return getattr(real_f, name)
+
+        @staticmethod
+        def mse_loss(*a, **k):
+            loss = real_f.mse_loss(*a, **k)
+            return loss * float("nan") if poisoned["on"] else loss
+
+    saved = {}
+
+    def watch(p):
+        if p.extra.get("event") == "epoch_end" and p.epoch == 1:
+            saved.update(snapshot(out))
+            poisoned["on"] = True
+
+    monkeypatch.setattr(training, "F", PoisonedF())
+    with pytest.raises(EngineError, match=r"diverged in epoch 2.*epoch 1 are kept"):
+        train(faces, out, ArchitectureConfig(**TINY_ARCH), TrainOptions(epochs=3, **OPTS), progress=watch)
+    assert snapshot(out) == saved
+    model_store.load_model(out)  # still a valid model (no NaN weights)
+    monkeypatch.setattr(training, "F", real_f)
+    res = train(faces, out, None, TrainOptions(epochs=2, **OPTS), resume=True)
+    assert [h["epoch"] for h in res.history] == [1, 2]
+
+
 @pytest.fixture
 def untrained_model(tmp_path) -> Path:
     cfg = ArchitectureConfig(**TINY_ARCH)
