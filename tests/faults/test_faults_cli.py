@@ -157,6 +157,15 @@ CASES = [
     ("eval-n-1", lambda p: ["evaluate", "--model", p["model"], "--n", "1"], "n must be"),
     ("eval-unknown-sampler", lambda p: ["evaluate", "--model", p["model"], "--samplers", "magic"], "unknown sampler"),
     ("eval-bad-sweep", lambda p: ["evaluate", "--model", p["model"], "--samplers", "uniform", "--sweep", "range=abc"], "sweep"),
+    ("eval-empty-data", lambda p: ["evaluate", "--model", p["model"], "--data", p["empty"], "--samplers", "uniform"], "error"),
+    ("eval-pickle", lambda p: ["evaluate", "--model", p["pickle"], "--samplers", "uniform"], "never unpickles"),
+    # attributes / edit (labels)
+    ("attr-import-missing", lambda p: ["attributes", "--model", p["model"], "--import", p["base"] / "nope.txt"], "nope.txt"),
+    ("attr-import-garbage", lambda p: ["attributes", "--model", p["model"], "--import", p["file"]], "a-file.txt"),
+    ("attr-no-labels", lambda p: ["attributes", "--model", p["model"]], "labels"),
+    ("edit-no-labels", lambda p: ["edit", "--model", p["model"], "--data", p["data"], "--attribute", "Smiling", "--out", p["base"] / "e"], "labels"),
+    ("edit-bad-amount", lambda p: ["edit", "--model", p["model"], "--data", p["data"], "--attribute", "Smiling", "--amount", "a:b:c", "--out", p["base"] / "e"], "amount"),
+    ("gen-where-no-labels", lambda p: ["generate", "--model", p["model"], "--n", "2", "--where", "Smiling=1", "--out", p["base"] / "g"], "labels"),
     # the parser itself
     ("unknown-command", lambda p: ["frobnicate"], "invalid choice"),
     ("missing-required", lambda p: ["generate", "--n", "2"], "--out"),
