@@ -41,7 +41,7 @@ METRIC_HELP = {
     "pairs_2s": "fraction passing every pairwise 2σ confidence-ellipse check in the original coordinates (the seed's criterion; real faces set the target)",
     "nn_ratio": "median nearest-training-z distance ÷ that of held-out real z-points: ≈1 good, ≪1 copies training faces or crowds the dense core, ≫1 off the cloud",
     "face_rate": "OpenCV Haar-cascade face-detection hit rate on the decoded 64 px faces (higher is better)",
-    "frechet": "Fréchet distance to held-out real images in an independent encoder's 64-d feature space (lower is better; the real row is the finite-sample floor)",
+    "frechet": "Fréchet distance to held-out real images in an independent encoder's 64-d feature space, ± bootstrap standard error (lower is better; the real row is the finite-sample floor)",
 }
 DEFAULT_SAMPLERS = ("uniform", "box", "pca-ellipse", "normal", "gmm", "kde", "path")
 FEATURE_NOTE = (
@@ -85,10 +85,17 @@ class EvaluationReport:
             if key in ("name", "kind"):
                 return str(v)
             if key == "frechet":
-                return f"{v:.2f}"
+                return f"{v:.1f}"
             return f"{v:.3f}"
 
-        body = [[fmt(r.get(c), c) for c in cols] for r in self.rows]
+        def cell(r, c):
+            text = fmt(r.get(c), c)
+            se = r.get(c + "_se")
+            if text != "—" and isinstance(se, (int, float)) and math.isfinite(se):
+                text += f" ±{se:.1f}"
+            return text
+
+        body = [[cell(r, c) for c in cols] for r in self.rows]
         widths = [max(len(c), *(len(b[i]) for b in body)) if body else len(c) for i, c in enumerate(cols)]
         lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cols, widths))))
         lines.append("  ".join("-" * w for w in widths))
@@ -204,6 +211,16 @@ class FaceDetector:
         if len(images) == 0:
             return float("nan")
         return float(np.mean([self.detect(im) for im in images]))
+
+
+def frechet_bootstrap_se(features_a: np.ndarray, features_b: np.ndarray, rounds: int = 30, seed: int = 0) -> float:
+    """Bootstrap standard error of the Fréchet distance (both sets resampled with replacement)."""
+    from .feature_space import frechet_distance_of
+
+    rng = np.random.default_rng(seed)
+    vals = [frechet_distance_of(features_a[rng.integers(0, len(features_a), len(features_a))],
+                                features_b[rng.integers(0, len(features_b), len(features_b))]) for _ in range(rounds)]
+    return float(np.std(vals, ddof=1))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -332,6 +349,9 @@ def evaluate(
         space = FeatureSpace()
         feats_b = space.features(real_b)
         notes.append(FEATURE_NOTE)
+        if not 0.8 <= n / max(len(half_a), 1) <= 1.25:
+            notes.append(f"frechet grows as sets shrink: the sampler rows use n={n}, the reference rows {len(half_a)} "
+                         f"images — compare sampler rows with each other, or use --n {len(half_a)} to compare with the references")
         if len(half_b) < 128:
             notes.append(f"frechet: only {len(half_b)} held-out images per set; with fewer than ~128 the distance is "
                          "dominated by sampling noise — do not rank samplers by it here")
@@ -348,7 +368,9 @@ def evaluate(
         if feats_b is not None:
             from .feature_space import frechet_distance_of
 
-            out["frechet"] = frechet_distance_of(space.features(images), feats_b)
+            fa = space.features(images)
+            out["frechet"] = frechet_distance_of(fa, feats_b)
+            out["frechet_se"] = frechet_bootstrap_se(fa, feats_b)
         return out
 
     rows: list[dict] = []
@@ -392,6 +414,8 @@ def evaluate(
             r = run_sampler(sname, {**base, key: v})
             for m in METRICS:
                 curves[m].append(r[m])
+            if "frechet_se" in r:
+                curves.setdefault("frechet_se", []).append(r["frechet_se"])
             tick(f"{sname} {key}={v:g}" if isinstance(v, (int, float)) else f"{sname} {key}={v}")
         sweep_out = {"sampler": sname, "parameter": key, "values": values, "curves": curves}
 
