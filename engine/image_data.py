@@ -342,14 +342,22 @@ def _read_cache(root: Path, key: str, folder: Path, pre: Preprocess, ignored: in
     try:
         meta = json.loads(meta_path.read_text("utf-8"))
         images = np.load(arr_path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError):
+    except (OSError, ValueError, EOFError):
         return None
-    if meta.get("format") != CACHE_FORMAT or images.shape[0] != len(meta["files"]):
+    if not isinstance(meta, dict) or meta.get("format") != CACHE_FORMAT:
+        return None  # a damaged or foreign cache entry only costs a re-decode
+    files = meta.get("files")
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        return None
+    if images.ndim != 4 or images.shape[0] != len(files):
         return None
     if images.shape[1:] != (pre.image_size, pre.image_size, 3) or images.dtype != np.uint8:
         return None
-    skipped = [tuple(s) for s in meta.get("skipped", [])]
-    return FaceDataset(folder, images, list(meta["files"]), skipped, ignored, True, pre)
+    try:
+        skipped = [(str(name), str(reason)) for name, reason in meta.get("skipped", [])]
+    except (TypeError, ValueError):
+        return None
+    return FaceDataset(folder, images, list(files), skipped, ignored, True, pre)
 
 
 def _write_cache(root: Path, key: str, ds: FaceDataset) -> None:

@@ -296,6 +296,40 @@ def test_empty_missing_and_non_image_folders_are_clear_errors(tmp_path):
         load_folder(tmp_path / "file.jpg", PRE)
 
 
+@pytest.mark.parametrize("damage", ["truncate-npy", "garbage-npy", "pickle-npy", "empty-json", "json-list",
+                                    "json-no-files", "json-wrong-count", "wrong-shape"])
+def test_a_damaged_decode_cache_is_ignored_and_rewritten(folder, tmp_path, damage):
+    cache = tmp_path / "cache"
+    first = load_folder(folder, PRE, cache=True, cache_dir=cache)
+    expected = np.array(first.images)
+    npy = next(cache.glob("*.npy"))
+    meta = npy.with_suffix(".json")
+    if damage == "truncate-npy":
+        npy.write_bytes(npy.read_bytes()[:200])
+    elif damage == "garbage-npy":
+        npy.write_bytes(b"garbage" * 10)
+    elif damage == "pickle-npy":
+        np.save(npy, np.array([{"a": 1}] * 6, dtype=object), allow_pickle=True)
+    elif damage == "empty-json":
+        meta.write_text("")
+    elif damage == "json-list":
+        meta.write_text("[1, 2]")
+    elif damage == "json-no-files":
+        meta.write_text(json.dumps({"format": 2}))
+    elif damage == "json-wrong-count":
+        d = json.loads(meta.read_text())
+        d["files"] = d["files"][:3]
+        meta.write_text(json.dumps(d))
+    else:
+        np.save(npy, np.zeros((6, 16, 16, 3), np.uint8))
+    again = load_folder(folder, PRE, cache=True, cache_dir=cache)
+    assert not again.from_cache and again.files == first.files
+    np.testing.assert_array_equal(np.asarray(again.images), expected)
+    third = load_folder(folder, PRE, cache=True, cache_dir=cache)  # the cache was rewritten
+    assert third.from_cache
+    np.testing.assert_array_equal(np.asarray(third.images), expected)
+
+
 def test_explicit_file_list_reports_bad_files(tmp_path):
     good = write_faces(tmp_path / "f", 2)
     (tmp_path / "f" / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n")
