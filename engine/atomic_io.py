@@ -126,12 +126,12 @@ def remove_stale_temps(folder: str | os.PathLike, names) -> list[str]:
 def write_into(tmp: Path, data: bytes) -> None:
     """Fill a temp file given by :func:`atomic_path` / :func:`atomic_paths`."""
     tmp = Path(tmp)
-    with _named_errors(_target_of(tmp)):
+    with _named_errors(target_of(tmp)):
         with open(tmp, "wb") as fh:
             fh.write(data)
 
 
-def _target_of(tmp: Path) -> Path:
+def target_of(tmp: Path) -> Path:
     """``dir/.NAME.XXXXXXXX.tmp`` → ``dir/NAME`` (for messages)."""
     name = tmp.name
     if name.startswith(".") and name.endswith(".tmp") and len(name) > 14:

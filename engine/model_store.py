@@ -174,7 +174,18 @@ def _save_safetensors(tmp: Path, tensors: dict, metadata: Optional[dict]) -> Non
     from safetensors.torch import save_file
 
     clean = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    save_file(clean, str(tmp), metadata=metadata)
+    try:
+        save_file(clean, str(tmp), metadata=metadata)
+    except OSError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - safetensors reports I/O errors (a full disk) as its own type
+        import re
+
+        m = re.search(r"os error (\d+)", str(exc))
+        if m is None:
+            raise
+        code = int(m.group(1))
+        raise OSError(code, os.strerror(code), str(atomic_io.target_of(Path(tmp)))) from exc
 
 
 # --------------------------------------------------------------------------------------------

@@ -469,6 +469,74 @@ def test_disk_full_while_writing_a_new_image_set_leaves_nothing_that_looks_compl
     assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
 
 
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 3 MB tmpfs (needs root and mount rights; skipped elsewhere)."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def _fill(disk: Path) -> None:
+    fd = os.open(disk / "filler.bin", os.O_WRONLY | os.O_CREAT)
+    try:
+        for chunk in (65536, 512, 1):  # down to the last byte
+            try:
+                while True:
+                    os.write(fd, b"\0" * chunk)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+
+
+def test_a_really_full_disk_keeps_the_model_latents_and_image_set(small_disk, faces, capsys):
+    """The same promises on a real full file system (tmpfs), not a simulated ENOSPC."""
+    import main
+
+    trained = small_disk / "trained"
+    train(faces, trained, ArchitectureConfig(**TINY_ARCH), TrainOptions(epochs=1, **OPTS))
+    trained_before = snapshot(trained)
+
+    model_dir = small_disk / "model"
+    cfg = ArchitectureConfig(**TINY_ARCH)
+    torch.manual_seed(0)
+    model_store.save_model(model_dir, ConvAutoencoder(cfg), model_store.ModelConfig(cfg, PRE))
+    model_store.save_latents(model_dir, np.random.default_rng(0).normal(size=(20, 8)).astype(np.float32),
+                             [f"{i}.png" for i in range(20)])
+    assert main.run(["generate", "--model", str(model_dir), "--n", "4", "--out", str(small_disk / "set")]) == 0
+    model_before, set_before = snapshot(model_dir), snapshot(small_disk / "set")
+    _fill(small_disk)
+
+    with pytest.raises(OSError) as info:  # safetensors' own I/O error type arrives as an OSError
+        train(faces, trained, None, TrainOptions(epochs=2, **OPTS), resume=True)
+    assert info.value.errno == errno.ENOSPC and "safetensors" in str(info.value.filename)
+    assert snapshot(trained) == trained_before
+    with pytest.raises(OSError) as info:
+        model_store.save_model(model_dir, ConvAutoencoder(cfg), model_store.ModelConfig(cfg, PRE))
+    assert info.value.errno == errno.ENOSPC
+    with pytest.raises(OSError):
+        model_store.save_latents(model_dir, np.zeros((20, 8), np.float32), [f"x{i}" for i in range(20)])
+    capsys.readouterr()
+    rc = main.run(["generate", "--model", str(model_dir), "--n", "40", "--seed", "1", "--out", str(small_disk / "set"),
+                   "--overwrite"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "No space left on device" in err and len(err.strip().splitlines()) == 1
+    assert snapshot(model_dir) == model_before
+    assert snapshot(small_disk / "set") == set_before
+    assert not leftovers(small_disk)
+    model_store.load_model(model_dir)
+    assert model_store.load_latents(model_dir, 8)[1][0] == "0.png"
+
+
 def test_overwriting_a_larger_set_with_a_smaller_one_leaves_no_stale_images(tmp_path):
     folder = tmp_path / "set"
     write_image_set(folder, np.zeros((6, 8)), {"sampler": "a"}, _images(6))
