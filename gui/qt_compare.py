@@ -19,12 +19,35 @@ from .engine_bridge import EngineBridge, Job
 from .session import Session
 
 
-def metric_direction(key: str, help_text: str) -> int:
-    """+1 when higher is better, -1 when lower is better (read from the metric's help line)."""
+def metric_goal(key: str, help_text: str, rows: list[dict]) -> tuple[str, object]:
+    """How to rank a metric, read from its help line: (description, score function; lower score = better).
+
+    "higher/lower is better" rank by value; "≈1 good" by the distance from 1 (on a log scale); "real faces
+    set the target" by the distance from the held-out real reference row."""
     t = (help_text or "").lower()
-    if "higher" in t or "larger" in t or "more is better" in t:
-        return 1
-    return -1
+    if "higher is better" in t:
+        return "higher is better", lambda v: -v
+    if "lower is better" in t:
+        return "lower is better", lambda v: v
+    if "≈1" in t or "≈ 1" in t:
+        return "closest to 1", lambda v: abs(math.log(v)) if v > 0 else math.inf
+    if "target" in t:
+        ref = next((r.get(key) for r in rows if r.get("kind") == "reference" and isinstance(r.get(key), (int, float))
+                    and math.isfinite(r.get(key))), None)
+        if ref is not None:
+            return f"closest to held-out real ({ref:.3g})", lambda v, ref=ref: abs(v - ref)
+    return "lower is better", lambda v: v
+
+
+def metric_target(key: str, help_text: str, rows: list[dict]) -> Optional[float]:
+    """The value a metric aims at, when it aims at one (1 for ratios, the real row for fractions)."""
+    t = (help_text or "").lower()
+    if "≈1" in t or "≈ 1" in t:
+        return 1.0
+    if "target" in t:
+        return next((float(r[key]) for r in rows if r.get("kind") == "reference" and isinstance(r.get(key), (int, float))
+                     and math.isfinite(r[key])), None)
+    return None
 
 
 def parse_values(text: str) -> list[float]:
@@ -96,6 +119,12 @@ class ComparePanel(QWidget):
         self.sweep_plot.addItem(self.sweep_curve)
         self.sweep_plot.addItem(self.best_marker)
         self.best_marker.hide()
+        self.bar_target = pg.InfiniteLine(angle=0, pen=ps.pen(ps.GREEN, 1.5, Qt.PenStyle.DashLine))
+        self.sweep_target = pg.InfiniteLine(angle=0, pen=ps.pen(ps.GREEN, 1.5, Qt.PenStyle.DashLine))
+        self.bar_plot.addItem(self.bar_target)
+        self.sweep_plot.addItem(self.sweep_target)
+        self.bar_target.hide()
+        self.sweep_target.hide()
 
         row1 = QHBoxLayout()
         row1.addWidget(QLabel("faces"))
@@ -230,7 +259,9 @@ class ComparePanel(QWidget):
         self.metric.setCurrentIndex(max(0, i))
         self.metric.blockSignals(False)
         self.apply_btn.setEnabled(bool(report.sweep))
-        self.note.setText(f"{len(report.rows)} rows · " + "  ".join(f"{m}: {report.metric_help.get(m, '')}" for m in metrics[:3]))
+        notes = list(getattr(report, "notes", []) or [])
+        self.note.setText(f"{len(report.rows)} rows; hover a column header for what it measures."
+                          + (" " + notes[0] if notes else ""))
         self._draw_metric()
         self.report_ready.emit(report)
 
@@ -245,7 +276,13 @@ class ComparePanel(QWidget):
         self.bars.setOpts(x=x, height=h, width=0.7, brushes=brushes)
         ax = self.bar_plot.getPlotItem().getAxis("bottom")
         ax.setTicks([[(i, r.get("name", "")) for i, r in enumerate(rows)]])
-        self.bar_plot.getPlotItem().setTitle(f"{m} ({'higher' if metric_direction(m, rep.metric_help.get(m, '')) > 0 else 'lower'} is better)", size="8pt")
+        goal, _ = metric_goal(m, rep.metric_help.get(m, ""), rep.rows)
+        self.bar_plot.getPlotItem().setTitle(f"{m}: {goal} (grey: reference rows)", size="8pt")
+        target = metric_target(m, rep.metric_help.get(m, ""), rep.rows)
+        for line in (self.bar_target, self.sweep_target):
+            line.setVisible(target is not None)
+            if target is not None:
+                line.setValue(target)
         sw = rep.sweep
         if sw and m in sw.get("curves", {}):
             xs = np.asarray(sw["values"], float)
@@ -269,8 +306,8 @@ class ComparePanel(QWidget):
         ok = np.isfinite(ys)
         if not ok.any():
             return None
-        sign = metric_direction(m, rep.metric_help.get(m, ""))
-        k = int(np.nanargmax(np.where(ok, sign * ys, -np.inf)))
+        _, score = metric_goal(m, rep.metric_help.get(m, ""), rep.rows)
+        k = int(np.argmin([score(float(v)) if ok[i] else math.inf for i, v in enumerate(ys)]))
         return rep.sweep["values"][k]
 
     def apply_best(self) -> None:

@@ -358,3 +358,32 @@ def test_gui_thread_never_blocks_during_training(window, qtbot, tmp_path, tiny_d
     k = int(np.argmax(gaps))
     near = [e[1:] for e in events if abs(e[0] - beats[k]) < 0.2]
     assert gaps.max() < 0.100, f"GUI thread blocked for {1000 * gaps.max():.0f} ms at {beats[k] - t0:.2f} s (jobs: {near})"
+
+
+def test_compare_samplers_runs_evaluate_and_applies_best(window, qtbot):
+    w = window
+    cmp = w.compare
+    cmp.n.setValue(16)
+    cmp.sweep_sampler.setCurrentIndex(cmp.sweep_sampler.findData("pca-ellipse"))
+    cmp.sweep_param.setCurrentIndex(cmp.sweep_param.findData("fact"))
+    cmp.sweep_values.setText("0.4, 0.9")
+    with qtbot.waitSignal(cmp.report_ready, timeout=120000):
+        qtbot.mouseClick(cmp.run_btn, Qt.MouseButton.LeftButton)
+    rep = cmp.report
+    assert cmp.table.rowCount() == len(rep.rows) >= 7
+    assert cmp.table.columnCount() == 3 + len(rep.metrics)
+    names = {cmp.table.item(r, 0).text() for r in range(cmp.table.rowCount())}
+    assert {"uniform", "pca-ellipse", "held-out real"} <= names
+    # the bar chart shows one bar per row with a finite value of the chosen metric
+    cmp.metric.setCurrentIndex(cmp.metric.findData("inside_2s"))
+    assert len(cmp.bars.opts["height"]) == sum(1 for r in rep.rows if np.isfinite(r["inside_2s"]))
+    xs, ys = cmp.sweep_curve.getData()
+    assert list(xs) == [0.4, 0.9] and len(ys) == 2
+    best = cmp.best_value()
+    real = next(r["inside_2s"] for r in rep.rows if r["kind"] == "reference")
+    curve = rep.sweep["curves"]["inside_2s"]
+    assert best == rep.sweep["values"][int(np.argmin([abs(v - real) for v in curve]))]
+    w.sampler_panel.set_sampler("uniform")
+    qtbot.mouseClick(cmp.apply_btn, Qt.MouseButton.LeftButton)
+    assert w.sampler_panel.sampler_name() == "pca-ellipse"
+    assert w.sampler_panel.values()["fact"] == pytest.approx(best)
