@@ -277,8 +277,8 @@ def cmd_attributes(a, progress) -> int:
         return 0
     rows = rank_attributes(z, table, probe=not a.no_probe, progress=progress)
     progress.close()
-    print(f"{len(rows)} attribute(s) of {model_dir} ranked by separation (d along the difference of means, cross-fitted); "
-          "accuracies are balanced (chance 0.5)")
+    by = "separation (d along the difference of means, cross-fitted)" if a.no_probe else "the linear probe's cross-validated accuracy"
+    print(f"{len(rows)} attribute(s) of {model_dir} ranked by {by}; accuracies are balanced (chance 0.5)")
     print(ranking_table(rows))
     return 0
 
@@ -514,7 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {
     "train": cmd_train, "encode": cmd_encode, "reconstruct": cmd_reconstruct, "generate": cmd_generate,
-    "samplers": cmd_samplers, "info": cmd_info, "gui": cmd_gui, "edit": cmd_edit, "attributes": cmd_attributes,
+    "samplers": cmd_samplers, "info": cmd_info, "gui": cmd_gui, "edit": cmd_edit, "attributes": cmd_attributes, "edit": cmd_edit, "attributes": cmd_attributes,
 }
 
 COMMANDS["evaluate"] = cmd_evaluate

@@ -14,7 +14,9 @@ Then ``n`` faces of half B *without* the attribute are moved by +amount (adding 
 judges call changed ("flip"), the mean absolute pixel change of the decoded face (0–255) and the
 length of the move in z. Amount 1 for both methods is the gap between the class means measured along
 the method's own direction; ``equal-dist`` rows move the probe direction by the same z-distance as
-the mean direction at amount 1, for a like-for-like comparison.
+the mean direction at amount 1, for a like-for-like comparison. ``probe`` is the engine's editing
+probe (logistic regression on standardised z); ``probe-wht`` is the ranking's probe on whitened z
+(≈ the LDA direction Σ⁻¹Δμ), which classifies as well but edits poorly.
 """
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ def pixel_pipeline(C: float = 0.01):
 def main() -> int:
     from sklearn.exceptions import ConvergenceWarning
 
-    from engine.attributes import LinearProbe, attribute_direction, edit_latents, require_labels
+    from engine.attributes import LinearProbe, _direction_from, attribute_direction, edit_latents, require_labels
     from engine.encoding import decode_latents, encode_images
     from engine.model_store import load_latents, load_model
     from engine.resources import default_model_dir
@@ -85,20 +87,25 @@ def main() -> int:
         latent_judge = LinearProbe(balanced=True).fit(z[B][keepB], pB[keepB])
         pixel_judge = pixel_pipeline().fit(pix_B[keepB], pB[keepB])
         dirs = {m: attribute_direction(z[A], tA, name, m) for m in ("mean", "probe")}
+        # the ranking's probe on whitened z (≈ the LDA direction): classifies as well, but how does it edit?
+        pA, aA = tA.groups(name)
+        keepA = pA | aA
+        dirs["probe-wht"] = _direction_from(z[A].astype(np.float64), pA, aA, name, "probe-wht",
+                                            LinearProbe().fit(z[A][keepA], pA[keepA]).weights)
         mean_len = float(np.linalg.norm(dirs["mean"].vector))
-        eq = mean_len / dirs["probe"].step  # probe amount that moves as far as the mean's amount 1
         print(f"\n{name}: {int(pB.sum())} with / {int(aB.sum())} without in B; |mean step| {mean_len:.2f}, "
-              f"probe step {dirs['probe'].step:.2f}, cos(mean, probe) {float(dirs['mean'].unit @ dirs['probe'].unit):.2f}")
-        print(f"  {'method':<7} {'amount':>10} {'|Δz|':>6} {'add: pix':>9} {'lat':>5} {'remove: pix':>12} {'lat':>5} {'Δpixels':>8}")
+              f"probe step {dirs['probe'].step:.2f}, cos(mean, probe) {float(dirs['mean'].unit @ dirs['probe'].unit):.2f}, "
+              f"cos(mean, probe-wht) {float(dirs['mean'].unit @ dirs['probe-wht'].unit):.2f}")
+        print(f"  {'method':<9} {'amount':>10} {'|Δz|':>6} {'add: pix':>9} {'lat':>5} {'remove: pix':>12} {'lat':>5} {'Δpixels':>8}")
         idx_neg = np.flatnonzero(aB)[: a.n]
         idx_pos = np.flatnonzero(pB)[: a.n]
         base = {"neg": recon_B[idx_neg], "pos": recon_B[idx_pos]}
         rows = []
-        for method in ("mean", "probe"):
+        for method in ("mean", "probe", "probe-wht"):
             d = dirs[method]
             plan = [(f"{x:g}", x) for x in amounts]
-            if method == "probe":
-                plan.append(("equal-dist", eq))
+            if method != "mean":
+                plan.append(("equal-dist", mean_len / d.step))
             for label, amt in plan:
                 res = {}
                 for kind, idx, sign in (("neg", idx_neg, +1), ("pos", idx_pos, -1)):
@@ -111,7 +118,7 @@ def main() -> int:
                     res[kind] = (float(pix.mean()), float(lat.mean()), change)
                 dz = abs(amt) * d.step
                 change = (res["neg"][2] + res["pos"][2]) / 2
-                print(f"  {method:<7} {label:>10} {dz:>6.2f} {res['neg'][0]:>9.3f} {res['neg'][1]:>5.3f} "
+                print(f"  {method:<9} {label:>10} {dz:>6.2f} {res['neg'][0]:>9.3f} {res['neg'][1]:>5.3f} "
                       f"{res['pos'][0]:>12.3f} {res['pos'][1]:>5.3f} {change:>8.2f}", flush=True)
                 rows.append((method, label, dz, res, change))
         # baseline: how often the judges already call unedited faces "changed" (their error rate)
@@ -121,13 +128,14 @@ def main() -> int:
         m1 = next(r for r in rows if r[0] == "mean" and r[1] == "1")
         p1 = next(r for r in rows if r[0] == "probe" and r[1] == "1")
         pe = next(r for r in rows if r[0] == "probe" and r[1] == "equal-dist")
-        summary.append((name, m1, p1, pe))
+        se = next(r for r in rows if r[0] == "probe-wht" and r[1] == "equal-dist")
+        summary.append((name, m1, p1, pe, se))
 
     print("\nsummary (flip rates by the pixel judge, add/remove, averaged; pixel change per face):")
-    print(f"  {'attribute':<20} {'mean a=1':>16} {'probe a=1':>16} {'probe equal-dist':>18}")
-    for name, m1, p1, pe in summary:
+    print(f"  {'attribute':<20} {'mean a=1':>14} {'probe a=1':>14} {'probe eq-dist':>14} {'probe-wht eq-dist':>18}")
+    for name, m1, p1, pe, se in summary:
         f = lambda r: f"{(r[3]['neg'][0] + r[3]['pos'][0]) / 2:.3f} ({r[4]:.1f})"  # noqa: E731
-        print(f"  {name:<20} {f(m1):>16} {f(p1):>16} {f(pe):>18}")
+        print(f"  {name:<20} {f(m1):>14} {f(p1):>14} {f(pe):>14} {f(se):>18}")
     return 0
 
 

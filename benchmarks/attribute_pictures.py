@@ -25,8 +25,14 @@ PRESENT = np.array([235, 120, 20], dtype=np.float64)
 
 
 def font(size):
+    """DejaVu Sans where the system has it (it has σ), else Pillow's built-in font."""
     from PIL import ImageFont
 
+    for name in ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"):
+        try:
+            return ImageFont.truetype(name, size)
+        except OSError:
+            pass
     return ImageFont.load_default(size=size)
 
 
@@ -107,9 +113,9 @@ def cloud_picture(xy, present, absent, axes, d_axes, title, subtitle, names, pat
         dr.line([cx - 8, cy, cx + 8, cy], fill=dark, width=3)
         dr.line([cx, cy - 8, cx, cy + 8], fill=dark, width=3)
     dr.text((L, 22), title, fill=(10, 10, 10), font=f20)
-    dr.text((L, 56), subtitle, fill=(60, 60, 60), font=f14)
+    dr.multiline_text((L, 52), subtitle, fill=(60, 60, 60), font=f14, spacing=4)
     # legend
-    lx, ly = L + S - 250, T + 14
+    lx, ly = L + S - 300, T + 14
     dr.rectangle([lx - 10, ly - 8, L + S - 10, ly + 78], fill=(255, 255, 255), outline=(150, 150, 150))
     for k, (c, text) in enumerate(((PRESENT, names[0]), (ABSENT, names[1]))):
         dr.rectangle([lx, ly + k * 26, lx + 18, ly + k * 26 + 18], fill=tuple(int(v) for v in c))
@@ -180,8 +186,9 @@ def main() -> int:
     cloud_picture(
         xy, present, absent, res.best_axes, res.best_axis_d,
         f"{name} in the latent space of {Path(a.model).name}",
-        f"{len(z):,} z-points on the two axes that separate {name} best; separation along the mean direction "
-        f"d = {res.separation:.2f}, linear probe accuracy {res.probe_accuracy:.3f} (balanced, 5-fold)",
+        f"{len(z):,} z-points on the two axes that separate {name} best (density per group, mixed by colour);\n"
+        f"separation along the difference of means d = {res.separation:.2f} pooled σ, linear probe accuracy "
+        f"{res.probe_accuracy:.3f} (balanced, 5-fold)",
         (f"{gp}  ({res.n_present:,})", f"{ga}  ({res.n_absent:,})"), out / f"attributes_cloud_{name.lower()}.png",
     )
     print(f"wrote {out / f'attributes_cloud_{name.lower()}.png'} (axes {res.best_axes}, d {res.best_axis_d})")

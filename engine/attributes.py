@@ -29,11 +29,12 @@ Separation (:func:`analyse_attribute`, :func:`rank_attributes`)
   ``("pca", i)``.
 * ``separation``: d along the difference-of-means direction, *cross-fitted* (the direction from
   one half of the points, d measured on the other half, averaged both ways) so that rare attributes
-  are not flattered by fitting noise. The ranking uses it.
+  are not flattered by fitting noise. The ranking uses it when the probe is skipped.
 * ``probe_accuracy``: the cross-validated *balanced* accuracy (chance 0.5) of a scikit-learn
   logistic-regression probe (on the cloud's whitened coordinates, L2, class-balanced);
   ``mean_accuracy`` is the same score for the
-  plain difference-of-means direction with a midpoint threshold, for comparison.
+  plain difference-of-means direction with a midpoint threshold, for comparison. The ranking sorts
+  by ``probe_accuracy``.
 * ``normality``: per group, the same check as for the whole cloud — squared Mahalanobis distances
   to the group's own mean/covariance compared with the χ² distribution (fraction inside the level-σ
   quantile vs the expected probability). A group needs many more points than dimensions for the
@@ -65,7 +66,8 @@ For the GUI (no Qt here; all functions are plain and may run in a worker thread)
   ``group_moments(xy, mask)`` gives each group's 2-D mean/cov for ``latent_stats.confidence_ellipse``.
 * Attributes panel: ``rank_attributes(z, table, pca=stats.pca, probe=True, progress=…, cancel=…)``
   (≈ 1–2 s of CPU per attribute with the probe on 9,000×256; ``probe=False`` is instant) → list of
-  :class:`AttributeSummary` sorted by ``separation``; each has ``best_axes`` for the pair plot.
+  :class:`AttributeSummary` sorted by probe accuracy (by ``separation`` without the probe); each has
+  ``best_axes`` for the pair plot.
 * inspector slider: ``direction = attribute_direction(z, table, name)``; the slider value is the
   amount: ``edit_latents(z_face, direction, [amount])[0, 0]`` (or ``direction.apply(z, amount)``).
 * "condition on" picker: ``conditions = [Condition(name, "=", 1.0), …]`` (or ``parse_where(text)``),
@@ -879,10 +881,27 @@ def _direction_from(z, present, absent, name, method, unit) -> AttributeDirectio
     return AttributeDirection(name, method, unit, gap, int(present.sum()), int(absent.sum()))
 
 
+def standardised_probe_weights(z: np.ndarray, y: np.ndarray, C: float = 0.05) -> np.ndarray:
+    """Weights (in z units) of a class-balanced logistic regression on *standardised* z — the probe
+    used as an editing direction. (The whitened probe of :func:`fit_probe` classifies as well but
+    leans on low-variance directions that the decoder hardly renders, so it edits poorly; measured in
+    benchmarks/attribute_editing.py.)"""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(z)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        lr = _logistic(C, True).fit(scaler.transform(z), np.asarray(y, dtype=bool))
+    return lr.coef_[0] / scaler.scale_
+
+
 def attribute_direction(z: np.ndarray, table: AttributeTable, name: str, method: str = DEFAULT_EDIT_METHOD,
-                        *, C: float = 0.05, whitener: Optional[Whitener] = None) -> AttributeDirection:
+                        *, C: float = 0.05) -> AttributeDirection:
     """The editing direction of attribute ``name`` ("mean": difference of class means; "probe": the
-    logistic probe's weights, no cross-validation)."""
+    weights of a logistic probe on standardised z, see :func:`standardised_probe_weights`)."""
     if method not in EDIT_METHODS:
         raise SamplerError(f"unknown direction method {method!r}; allowed: {', '.join(EDIT_METHODS)}")
     z = np.asarray(z, dtype=np.float64)
@@ -891,7 +910,7 @@ def attribute_direction(z: np.ndarray, table: AttributeTable, name: str, method:
         unit = z[present].mean(axis=0) - z[absent].mean(axis=0)
     else:
         keep = present | absent
-        unit = LinearProbe(C, True, whitener).fit(z[keep], present[keep]).weights
+        unit = standardised_probe_weights(z[keep], present[keep], C)
     return _direction_from(z, present, absent, name, method, unit)
 
 
@@ -910,6 +929,7 @@ def _best_pair(d: np.ndarray) -> tuple[int, int]:
 def analyse_attribute(
     z: np.ndarray, table: AttributeTable, name: str, *, pca=None, coords: Optional[np.ndarray] = None,
     probe: bool = True, cv: int = 5, seed: int = 0, normality: bool = True, whitener: Optional[Whitener] = None,
+    directions: bool = True,
 ) -> AttributeAnalysis:
     """Everything about one attribute: d per component and PCA axis, best axes, cross-fitted
     separation, both directions, the probe's cross-validated accuracy and per-group normality.
@@ -933,7 +953,8 @@ def analyse_attribute(
     pr = probe_dir = None
     if probe:
         pr = fit_probe(z[keep], present[keep], cv=cv, seed=seed, whitener=whitener)
-        probe_dir = _direction_from(z, present, absent, name, "probe", pr.weights)
+        if directions:
+            probe_dir = attribute_direction(z, table, name, "probe")
     norm_checks = ()
     if normality:
         gp, ga = table.group_names(name)
@@ -948,9 +969,12 @@ def analyse_attribute(
 
 def rank_attributes(
     z: np.ndarray, table: AttributeTable, *, pca=None, probe: bool = True, cv: int = 5, seed: int = 0,
-    names: Optional[Iterable[str]] = None, progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None,
+    names: Optional[Iterable[str]] = None, sort_by: str = "auto", progress: ProgressCallback = no_progress,
+    cancel: Optional[CancelToken] = None,
 ) -> list[AttributeSummary]:
-    """Every attribute (with ≥ 2 labelled points per group) ranked by ``separation``, best first."""
+    """Every attribute (with ≥ 2 labelled points per group), best separated first: by the probe's
+    cross-validated balanced accuracy when ``probe`` (``sort_by="auto"``/"probe"), else by the
+    cross-fitted ``separation`` d (``sort_by="separation"``)."""
     cancel = cancel or CancelToken()
     z = np.asarray(z, dtype=np.float64)
     pca, coords = _pca_transform(z, pca)
@@ -964,10 +988,15 @@ def rank_attributes(
         if min(p, a) < 2:
             continue
         res = analyse_attribute(z, table, name, pca=pca, coords=coords, probe=probe, cv=cv, seed=seed, normality=False,
-                                whitener=whitener)
+                                whitener=whitener, directions=False)
         out.append(res.summary_row())
     progress(Progress("attributes", len(todo), len(todo), "done"))
-    out.sort(key=lambda r: -r.separation)
+    if sort_by not in ("auto", "probe", "separation"):
+        raise SamplerError(f"sort_by must be auto, probe or separation, got {sort_by!r}")
+    if sort_by == "probe" or (sort_by == "auto" and probe):
+        out.sort(key=lambda r: -(r.probe_accuracy if r.probe_accuracy is not None else r.mean_accuracy))
+    else:
+        out.sort(key=lambda r: -r.separation)
     return out
 
 
