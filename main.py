@@ -514,7 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {
     "train": cmd_train, "encode": cmd_encode, "reconstruct": cmd_reconstruct, "generate": cmd_generate,
-    "samplers": cmd_samplers, "info": cmd_info, "gui": cmd_gui, "edit": cmd_edit, "attributes": cmd_attributes, "edit": cmd_edit, "attributes": cmd_attributes,
+    "samplers": cmd_samplers, "info": cmd_info, "gui": cmd_gui, "edit": cmd_edit, "attributes": cmd_attributes,
 }
 
 COMMANDS["evaluate"] = cmd_evaluate
