@@ -316,6 +316,23 @@ def cmd_evaluate(a, progress) -> int:
                       sampler_values=values, progress=progress)
     progress.close()
     print(report.table())
+    if a.where:  # conditional sampling, measured (issue 9): engine/attributes.py attribute_rates
+        from engine.attributes import attribute_rates
+        from engine.errors import SamplerError
+
+        rates = []
+        for name in (names or ["normal"]):
+            try:
+                rep = attribute_rates(_model_dir(a.model), a.where, sampler=name, values=values.get(name), n=a.n,
+                                      seed=a.seed, attributes=[s for s in (a.judge or "").split(",") if s.strip()])
+            except SamplerError as exc:
+                if names and len(names) == 1:
+                    raise
+                print(f"{name}: no attribute rates ({exc})")
+                continue
+            print(rep.table())
+            rates.append(rep.to_json())
+        report.info["attribute_rates"] = rates
     if a.out:
         write_report(a.out, report)
         print(f"report written to {a.out}")
@@ -501,9 +518,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--sweep", metavar="KEY=START:STOP:STEPS", help="metric curves of one sampler across a parameter")
     ev.add_argument("--sweep-sampler", metavar="NAME", help="the swept sampler (default: the only one in --samplers, else pca-ellipse)")
     ev.add_argument("--out", metavar="report.json", help="write the report as JSON")
-
-    i = sub.add_parser("info", help="describe a model folder")
-    i.add_argument("--model")
+    ev.add_argument("--where", metavar="NAME=V,...", help="also measure conditional sampling: the attribute rate a linear "
+                    "probe on held-out z-points assigns to samples fitted on this subset vs on all (default sampler: normal)")
+    ev.add_argument("--judge", metavar="NAME,...", help="with --where: further attributes to judge (e.g. Male)")
 
     u = sub.add_parser("gui", help="start the desktop application (the default)")
     u.add_argument("--model")

@@ -407,3 +407,16 @@ def test_edit_cli_on_default_model(tmp_path):
     steps = [np.abs(tiles[k + 1] - tiles[k]).mean() for k in range(4)]
     assert min(steps) > 0.5  # every step of the amount changes the face
     assert json.loads((out / "params.json").read_text())["n_present"] > 3000
+
+
+@needs_default
+def test_evaluate_where_reports_attribute_rates_on_default_model(tmp_path):
+    out = tmp_path / "report.json"
+    r = run_cli("evaluate", "--samplers", "normal", "--n", 64, "--where", "Smiling=1", "--judge", "Male", "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert "attribute rates for --where Smiling=1" in r.stdout
+    rates = json.loads(out.read_text())["info"]["attribute_rates"]
+    smiling, male = rates[0]["rows"]
+    assert smiling["attribute"] == "Smiling" and smiling["judge_accuracy"] > 0.75
+    assert smiling["conditional_rate"] > smiling["unconditional_rate"] + 0.2
+    assert male["attribute"] == "Male" and abs(male["conditional_rate"] - male["unconditional_rate"]) < 0.25
