@@ -522,6 +522,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "probe on held-out z-points assigns to samples fitted on this subset vs on all (default sampler: normal)")
     ev.add_argument("--judge", metavar="NAME,...", help="with --where: further attributes to judge (e.g. Male)")
 
+    i = sub.add_parser("info", help="describe a model folder")
+    i.add_argument("--model")
+
     u = sub.add_parser("gui", help="start the desktop application (the default)")
     u.add_argument("--model")
     u.add_argument("--screenshot", metavar="FILE", help="render the window to FILE and exit")
