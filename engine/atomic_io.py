@@ -214,3 +214,103 @@ def sync_staged(paths) -> None:
         return
     with ThreadPoolExecutor(min(16, len(paths))) as pool:
         list(pool.map(one, paths))
+
+
+class FolderBusy(OSError):
+    """Another live process (or thread) holds the lock file; ``holder`` says who (``pid@host``)."""
+
+    def __init__(self, lock: Path, holder: str):
+        super().__init__(f"{lock}: held by {holder or 'another writer'}")
+        self.lock, self.holder = lock, holder
+
+
+class FolderLock:
+    """An exclusive lock file (``O_EXCL``) in a folder for one writer at a time.
+
+    The file holds ``pid@host``; a lock left by a process that died (kill -9, power loss) on this
+    host is taken over. ``acquire(wait_s)`` retries for up to ``wait_s`` seconds, then raises
+    :class:`FolderBusy`. Usable as a context manager (waits ``wait_s`` given to the constructor).
+    """
+
+    def __init__(self, folder: str | os.PathLike, name: str = ".lock", wait_s: float = 0.0):
+        self.path = Path(folder) / name
+        self.wait_s = wait_s
+        self.held = False
+
+    def acquire(self, wait_s: float | None = None) -> "FolderLock":
+        import socket
+        import time
+
+        deadline = time.monotonic() + (self.wait_s if wait_s is None else wait_s)
+        me = f"{os.getpid()}@{socket.gethostname()}"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = self._holder()
+                if self._stale(holder):
+                    try:
+                        self.path.unlink()
+                    except FileNotFoundError:
+                        pass
+                    continue
+                if time.monotonic() >= deadline:
+                    raise FolderBusy(self.path, holder) from None
+                time.sleep(0.02)
+                continue
+            try:
+                os.write(fd, me.encode())
+            except OSError as exc:  # e.g. a full disk: no lock is left behind
+                os.close(fd)
+                self.path.unlink(missing_ok=True)
+                raise OSError(exc.errno, exc.strerror, str(self.path)) from exc
+            os.close(fd)
+            self.held = True
+            return self
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            try:
+                self.path.unlink()
+            except FileNotFoundError:
+                pass
+
+    def __enter__(self) -> "FolderLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    def _holder(self) -> str:
+        try:
+            return self.path.read_text().strip()
+        except OSError:
+            return ""
+
+    def _stale(self, holder: str) -> bool:
+        import socket
+        import time
+
+        if not holder:  # between O_EXCL and write, or a writer that died right there
+            try:
+                return time.time() - self.path.stat().st_mtime > 5
+            except OSError:
+                return False
+        pid_text, _, host = holder.partition("@")
+        if host and host != socket.gethostname():
+            return False  # cannot tell from here
+        try:
+            pid = int(pid_text)
+        except ValueError:
+            return True
+        if pid == os.getpid():
+            return False  # another thread of this process
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False

@@ -19,7 +19,6 @@ import math
 import os
 import shutil
 import tempfile
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
@@ -114,6 +113,20 @@ GRID_MAX = 1024
 LOCK = ".image-set.lock"
 
 
+@contextmanager
+def _folder_lock(folder: Path, wait_s: float = 30.0) -> Iterator[None]:
+    """The lock of the short move phase; another save waits for it (a dead holder's is taken over)."""
+    lock = atomic_io.FolderLock(folder, LOCK)
+    try:
+        lock.acquire(wait_s)
+    except atomic_io.FolderBusy as exc:
+        raise EngineError(f"{folder}: another save into this folder is in progress ({exc.holder}, lock {LOCK})") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def _write_files(folder: Path, z, params: dict, images, grid_columns) -> None:
     z = np.asarray(z, dtype=np.float32)
     meta = dict(params)
@@ -155,59 +168,6 @@ def _set_files(folder: Path) -> list[Path]:
         pass
     names.update(p.name for p in folder.glob("[0-9][0-9][0-9][0-9]*.png"))
     return [folder / n for n in names if (folder / n).is_file()]
-
-
-@contextmanager
-def _folder_lock(folder: Path, wait_s: float = 30.0) -> Iterator[None]:
-    """An exclusive lock file for the short move phase; a lock left by a dead process is taken over."""
-    lock = folder / LOCK
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            break
-        except FileExistsError:
-            if _lock_is_stale(lock):
-                try:
-                    lock.unlink()
-                except FileNotFoundError:
-                    pass
-                continue
-            if time.monotonic() > deadline:
-                raise EngineError(f"{folder}: another save into this folder is in progress (lock {LOCK})") from None
-            time.sleep(0.02)
-    try:
-        os.write(fd, f"{os.getpid()}\n".encode())
-        os.close(fd)
-        yield
-    finally:
-        try:
-            lock.unlink()
-        except FileNotFoundError:
-            pass
-
-
-def _lock_is_stale(lock: Path) -> bool:
-    try:
-        text = lock.read_text().strip()
-        age = time.time() - lock.stat().st_mtime
-    except (OSError, ValueError):
-        return False
-    if not text:
-        return age > 5  # written between open and write, or by a process that died right there
-    try:
-        pid = int(text)
-    except ValueError:
-        return True
-    if pid == os.getpid():
-        return False  # another thread of this process holds it
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def read_params(folder: str | os.PathLike) -> dict:

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import distributed, model_store
+from . import atomic_io, distributed, model_store
 from .autoencoder import ArchitectureConfig, ConvAutoencoder, images_to_tensor, tensor_to_images
 from .errors import EngineError, ModelFileError
 from .image_data import FaceDataset
@@ -401,7 +401,14 @@ def train(
     config.training["data_pipeline"] = feeder.name
 
     step = 0
+    lock = atomic_io.FolderLock(out, ".training.lock")  # one run at a time per model folder
     try:
+        if world == 1:
+            try:
+                lock.acquire()
+            except atomic_io.FolderBusy as exc:
+                raise EngineError(f"{out}: another training run ({exc.holder}) is writing into this folder; wait for "
+                                  f"it, or delete {lock.path.name} there if that run is gone") from None
         for epoch in range(start_epoch, opts.epochs):
             cancel.raise_if_cancelled()
             g = torch.Generator().manual_seed(opts.seed * 100003 + epoch)
@@ -491,6 +498,7 @@ def train(
             ctx.barrier()  # nobody starts the next epoch before rank 0's checkpoint is on disk
     finally:
         feeder.close()
+        lock.release()
     return TrainResult(out, len(history), history)
 
 

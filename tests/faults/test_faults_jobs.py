@@ -46,7 +46,8 @@ def faces(tmp_path):
 
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file of a folder (recursively, hidden ones too) with its bytes."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != ".training.lock"}  # a running job's own lock is not part of its output
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -198,6 +199,51 @@ def test_a_diverging_epoch_never_overwrites_the_last_good_checkpoint(faces, tmp_
     monkeypatch.setattr(training, "F", real_f)
     res = train(faces, out, None, TrainOptions(epochs=2, **OPTS), resume=True)
     assert [h["epoch"] for h in res.history] == [1, 2]
+
+
+def test_two_trainings_into_one_folder_never_interleave(faces, tmp_path):
+    """A second run started while the first is still in its first epoch (no checkpoint yet) is refused."""
+    out = tmp_path / "m"
+    lock = out / ".training.lock"
+    started, release = threading.Event(), threading.Event()
+    errors = []
+
+    def hold_in_epoch_1(p):
+        if p.epoch == 1 and not started.is_set():
+            started.set()
+            release.wait(60)
+
+    def first():
+        try:
+            train(faces, out, ArchitectureConfig(**TINY_ARCH), TrainOptions(epochs=2, **OPTS), progress=hold_in_epoch_1)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    t = threading.Thread(target=first)
+    t.start()
+    try:
+        assert started.wait(60)
+        assert lock.exists() and not (out / "checkpoint.safetensors").exists()
+        with pytest.raises(EngineError, match=r"another training run .* is writing into"):
+            train(faces, out, ArchitectureConfig(**TINY_ARCH), TrainOptions(epochs=1, **OPTS))
+    finally:
+        release.set()
+        t.join(60)
+    assert not errors
+    assert not lock.exists()
+    assert model_store.read_config(out).training["epochs_done"] == 2
+
+
+def test_a_training_lock_left_by_a_killed_process_is_taken_over(faces, tmp_path):
+    out = tmp_path / "m"
+    out.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    import socket
+
+    (out / ".training.lock").write_text(f"{dead.pid}@{socket.gethostname()}")
+    res = train(faces, out, ArchitectureConfig(**TINY_ARCH), TrainOptions(epochs=1, **OPTS))
+    assert res.epochs_done == 1 and not (out / ".training.lock").exists()
 
 
 @pytest.fixture
@@ -515,6 +561,8 @@ def test_a_really_full_disk_keeps_the_model_latents_and_image_set(small_disk, fa
     assert main.run(["generate", "--model", str(model_dir), "--n", "4", "--out", str(small_disk / "set")]) == 0
     model_before, set_before = snapshot(model_dir), snapshot(small_disk / "set")
     _fill(small_disk)
+    filler = small_disk / "filler.bin"
+    os.truncate(filler, filler.stat().st_size - 4096)  # one free page: room for a lock file, not for weights
 
     with pytest.raises(OSError) as info:  # safetensors' own I/O error type arrives as an OSError
         train(faces, trained, None, TrainOptions(epochs=2, **OPTS), resume=True)
