@@ -153,7 +153,7 @@ class EngineBridge(QObject):
         for j in dropped:
             self.job_cancelled.emit(j)
 
-    def shutdown(self, timeout_ms: int = 10000) -> bool:
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
         """Cancel everything and stop the worker thread; True when it ended in time."""
         self.cancel_all()
         with self._cond:

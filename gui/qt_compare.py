@@ -109,10 +109,12 @@ class ComparePanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.bar_plot = pg.PlotWidget()
         self.bar_plot.setMenuEnabled(False)
+        self.bar_plot.getPlotItem().setTitle("one bar per sampler: press Run comparison", size="8pt")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=ps.brush(ps.BLUE, 200), pen=None)
         self.bar_plot.addItem(self.bars)
         self.sweep_plot = pg.PlotWidget()
         self.sweep_plot.setMenuEnabled(False)
+        self.sweep_plot.getPlotItem().setTitle("the metric along the swept parameter", size="8pt")
         self.sweep_curve = pg.PlotDataItem(pen=ps.pen(ps.SELECTED, 2), symbol="o", symbolSize=6,
                                            symbolBrush=ps.brush(ps.SELECTED), symbolPen=None)
         self.best_marker = pg.InfiniteLine(angle=90, pen=ps.pen(ps.GREEN, 1.5, Qt.PenStyle.DashLine))
@@ -158,6 +160,7 @@ class ComparePanel(QWidget):
         lay.addWidget(self.note)
 
         self.sweep_sampler.currentIndexChanged.connect(self._sweep_sampler_changed)
+        self.sweep_param.activated.connect(self._default_values)
         self.run_btn.clicked.connect(self.run)
         self.cancel_btn.clicked.connect(self._cancel)
         self.metric.currentIndexChanged.connect(self._draw_metric)
@@ -183,6 +186,32 @@ class ComparePanel(QWidget):
                 self.sweep_param.setItemData(self.sweep_param.count() - 1, p.describe(), Qt.ItemDataRole.ToolTipRole)
         self.sweep_param.setEnabled(self.sweep_param.count() > 0)
         self.sweep_values.setEnabled(self.sweep_param.count() > 0)
+        preferred = {"pca-ellipse": "fact", "box": "fact", "normal": "scale", "gmm": "scale", "kde": "bandwidth",
+                     "uniform": "range"}.get(name)
+        i = self.sweep_param.findData(preferred)
+        if i >= 0:
+            self.sweep_param.setCurrentIndex(i)
+        self._default_values()
+
+    def _default_values(self, *_) -> None:
+        """A sensible sweep around the parameter's default, inside its range."""
+        from engine.samplers import SAMPLERS
+
+        name, key = self.sweep_sampler.currentData(), self.sweep_param.currentData()
+        if name is None or key is None:
+            return
+        p = SAMPLERS[name].param(key)
+        d = float(p.default) or 1.0
+        lo, hi = 0.5 * d, 1.5 * d
+        if p.minimum is not None:
+            lo = max(lo, float(p.minimum))
+        if p.maximum is not None:
+            hi = min(hi, float(p.maximum))
+        if p.type is int:
+            vals = sorted({int(round(v)) for v in np.linspace(lo, hi, 5)})
+            self.sweep_values.setText(", ".join(str(v) for v in vals))
+        else:
+            self.sweep_values.setText(f"{lo:g}:{hi:g}:5")
 
     def sweep(self):
         name, param = self.sweep_sampler.currentData(), self.sweep_param.currentData()

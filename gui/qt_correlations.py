@@ -37,6 +37,7 @@ class CorrelationsPanel(QWidget):
         self.hover = QLabel("click a cell to show that pair in the pair plot")
         self.top = QListWidget()
         self.top.setToolTip("the strongest correlations between different components")
+        self.top.setMinimumWidth(190)
         self.top.itemClicked.connect(self._top_clicked)
         left = QWidget()
         ll = QVBoxLayout(left)

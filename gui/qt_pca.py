@@ -51,7 +51,7 @@ class PCAPanel(QWidget):
         self.exp_bars = pg.BarGraphItem(x=[], height=[], width=0.18, brush=ps.brush((150, 150, 150), 220), pen=None)
         npi.addItem(self.obs_bars)
         npi.addItem(self.exp_bars)
-        leg2 = npi.addLegend(offset=(8, 8), labelTextSize="8pt")
+        leg2 = npi.addLegend(offset=(8, 4), labelTextSize="8pt", colCount=2)
         leg2.setBrush(pg.mkBrush(255, 255, 255, 200))
         leg2.addItem(self.obs_bars, "observed")
         leg2.addItem(self.exp_bars, "expected (χ²)")
@@ -122,7 +122,7 @@ class PCAPanel(QWidget):
             t.setPos(float(lv), float(max(o, e)) + 0.02)
             self.norm_plot.addItem(t)
             self.norm_labels.append(t)
-        self.norm_plot.getPlotItem().setYRange(0, 1.12, padding=0)
+        self.norm_plot.getPlotItem().setYRange(0, 1.3, padding=0)  # room for the labels under the legend
         self.norm_plot.getPlotItem().setXRange(float(levels.min()) - 0.6, float(levels.max()) + 0.6, padding=0)
 
         md = np.asarray(nc.mahalanobis_sq, float)

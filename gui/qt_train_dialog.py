@@ -106,7 +106,7 @@ class TrainDialog(QDialog):
         self.loss_plot.setMenuEnabled(False)
         self.loss_plot.setMinimumSize(380, 220)
         lp = self.loss_plot.getPlotItem()
-        lp.setTitle("loss (MSE)", size="9pt")
+        lp.setTitle("loss (MSE, log scale): the curves appear when training starts", size="9pt")
         lp.setLabel("bottom", "epoch")
         lp.setLogMode(y=True)
         lp.showGrid(x=True, y=True, alpha=0.2)

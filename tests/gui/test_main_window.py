@@ -343,7 +343,11 @@ def test_gui_thread_never_blocks_during_training(window, qtbot, tmp_path, tiny_d
     timer = QTimer()
     timer.setInterval(10)
     timer.timeout.connect(lambda: beats.append(time.perf_counter()))
+    # the machine's own jitter first: the same heartbeat with no job running
     timer.start()
+    qtbot.wait(600)
+    idle_gap = float(np.diff(beats).max())
+    beats.clear()
     events: list = []
     w.bridge.job_progress.connect(lambda j, p: events.append((time.perf_counter(), p.job, p.done)))
     t0 = time.perf_counter()
@@ -357,7 +361,10 @@ def test_gui_thread_never_blocks_during_training(window, qtbot, tmp_path, tiny_d
     assert len(gaps) > 20 and len(events) > 10
     k = int(np.argmax(gaps))
     near = [e[1:] for e in events if abs(e[0] - beats[k]) < 0.2]
-    assert gaps.max() < 0.100, f"GUI thread blocked for {1000 * gaps.max():.0f} ms at {beats[k] - t0:.2f} s (jobs: {near})"
+    # < 100 ms; only on a machine whose idle heartbeat itself stalls (a loaded CI box) is that stall allowed for
+    limit = max(0.100, idle_gap + 0.030)
+    assert gaps.max() < limit, (f"GUI thread blocked for {1000 * gaps.max():.0f} ms at {beats[k] - t0:.2f} s "
+                                f"(idle jitter {1000 * idle_gap:.0f} ms; jobs: {near})")
 
 
 def test_compare_samplers_runs_evaluate_and_applies_best(window, qtbot):
@@ -387,3 +394,25 @@ def test_compare_samplers_runs_evaluate_and_applies_best(window, qtbot):
     qtbot.mouseClick(cmp.apply_btn, Qt.MouseButton.LeftButton)
     assert w.sampler_panel.sampler_name() == "pca-ellipse"
     assert w.sampler_panel.values()["fact"] == pytest.approx(best)
+
+
+def _has_default_model() -> bool:
+    from engine.resources import default_model_dir
+
+    return (default_model_dir() / "latents.npy").exists()
+
+
+@pytest.mark.skipif(not _has_default_model(), reason="the embedded default model is not in resources/ yet")
+def test_starts_on_default_model(make_window, qtbot):
+    from engine.latent_stats import project
+    from engine.resources import default_model_dir
+
+    w = make_window(None)
+    qtbot.waitUntil(lambda: w.session.sample is not None or w.last_error is not None, timeout=120000)
+    assert w.last_error is None
+    assert w.session.model.folder == default_model_dir()
+    assert w.session.latents.shape[1] == 256
+    generate(qtbot, w, n=24)
+    s = w.session
+    assert w.face_grid.count() == 24 and s.sample.images.shape == (24, 64, 64, 3)
+    np.testing.assert_allclose(w.pair_plot.generated_points(), project(s.sample.z, s.stats, s.axes), rtol=1e-5, atol=1e-5)
