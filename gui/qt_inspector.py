@@ -91,8 +91,8 @@ class InspectorPanel(QWidget):
         zp = self.z_plot.getPlotItem()
         zp.setTitle("z-vector (bars) vs training mean ± 2 std", size="8pt")
         zp.setLabel("bottom", "component")
-        self.band_hi = pg.PlotDataItem(pen=None)
-        self.band_lo = pg.PlotDataItem(pen=None)
+        self.band_hi = pg.PlotCurveItem(pen=ps.pen((150, 150, 150), 1))
+        self.band_lo = pg.PlotCurveItem(pen=ps.pen((150, 150, 150), 1))
         self.band = pg.FillBetweenItem(self.band_lo, self.band_hi, brush=pg.mkBrush(150, 150, 150, 70))
         self.z_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=ps.brush(ps.ORANGE, 220), pen=None)
         for it in (self.band_lo, self.band_hi, self.band, self.z_bars):

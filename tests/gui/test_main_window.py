@@ -416,3 +416,20 @@ def test_starts_on_default_model(make_window, qtbot):
     s = w.session
     assert w.face_grid.count() == 24 and s.sample.images.shape == (24, 64, 64, 3)
     np.testing.assert_allclose(w.pair_plot.generated_points(), project(s.sample.z, s.stats, s.axes), rtol=1e-5, atol=1e-5)
+
+
+def test_closing_during_a_job_stops_the_worker(window, qtbot, tmp_path, tiny_data):
+    w = window
+    w.show_train_dialog()
+    dlg = w.train_dialog
+    dlg.data.edit.setText(str(tiny_data))
+    dlg.out.edit.setText(str(tmp_path / "m"))
+    dlg.image_size.setCurrentIndex(0)
+    dlg.z_dim.setValue(8)
+    dlg.channels.setText("8,16,16,32")
+    dlg.batch.setValue(8)
+    dlg.epochs.setValue(100)
+    dlg.start()
+    qtbot.waitUntil(lambda: w.bridge.current is not None and w.bridge.current.name == "train", timeout=20000)
+    w.close()  # cancels the job and joins the worker
+    assert not w.bridge.is_running()
