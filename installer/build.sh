@@ -6,12 +6,14 @@
 #   installer/build.sh --fresh-venv  rebuild the build venv (build/installer/venv) instead of reusing it
 #   installer/build.sh --default-model DIR   bundle the model folder DIR as the embedded default model
 #                                    (e.g. one not committed yet; its training checkpoint is left out)
+#   installer/build.sh --archive     also pack build/installer/latent-face-studio-linux.tar.gz
 #
 # Steps: clean source → its own venv (requirements.txt + PyInstaller, pinned) → pyinstaller with
 # installer/latent-face-studio.spec → .desktop file, icon and install-linux.sh beside the executable → smoke test:
 # the bundled program runs with an empty environment (env -i), no network (unshare --net, where allowed) and no
-# Python on PATH: --help, info and generate on the embedded default model, then the GUI headless with --screenshot,
-# which must exit 0 and write a PNG. Prints the bundle size and the build time; writes build/installer/report.txt.
+# Python on PATH: --help, info and generate on the embedded default model, a one-epoch train on the generated faces,
+# then the GUI headless with --screenshot, which must exit 0 and write a PNG. Prints the bundle size and the build
+# time; writes build/installer/report.txt.
 set -euo pipefail
 
 PYINSTALLER_VERSION=6.22.3
@@ -25,10 +27,12 @@ PYTHON=${PYTHON:-python3}
 from_worktree=0
 fresh_venv=0
 default_model=""
+archive=0
 while [ $# -gt 0 ]; do
     case $1 in
         --worktree) from_worktree=1 ;;
         --fresh-venv) fresh_venv=1 ;;
+        --archive) archive=1 ;;
         --default-model) default_model=$(cd "${2:?--default-model needs a folder}" && pwd); shift ;;
         -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
         *) echo "build.sh: unknown option $1" >&2; exit 2 ;;
@@ -84,8 +88,11 @@ build_start=$SECONDS
 rm -rf "${DIST:?}/$NAME"
 (cd "$SRC" && "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
     --distpath "$DIST" --workpath "$WORK/pyinstaller" installer/$NAME.spec)
-build_s=$((SECONDS - build_start))
 BUNDLE=$DIST/$NAME
+# libtorch_cpu.so ships with its full symbol table (~90 MB); --strip-unneeded keeps every dynamic symbol. Only this
+# library: strip on the auditwheel-patched libraries of numpy/scipy/cv2 can corrupt them.
+strip --strip-unneeded "$BUNDLE/_internal/torch/lib/libtorch_cpu.so"
+build_s=$((SECONDS - build_start))
 
 # desktop integration files beside the executable
 cp "$SRC/installer/$NAME.desktop" "$SRC/installer/install-linux.sh" "$BUNDLE/"
@@ -110,6 +117,9 @@ grep -q "generate" "$tmp/help.txt"
 "${nonet[@]}" env -i HOME="$tmp" PATH="$tmp/no-such-dir" "$exe" info | tee "$tmp/info.txt"  # nothing on PATH at all
 bare "$exe" generate --n 16 --seed 1 --out "$tmp/set" > /dev/null
 test -f "$tmp/set/grid.png" && test -f "$tmp/set/z.npy"
+bare "$exe" train --data "$tmp/set" --out "$tmp/tiny-model" --epochs 1 --image-size 32 --z-dim 8 \
+    --channels 8,16,16,32 --batch-size 4 --val-count 2 > /dev/null  # forward, backward, Adam, save, encode
+test -f "$tmp/tiny-model/latents.npy"
 shot_start=$SECONDS
 bare "$exe" gui --screenshot "$tmp/shot.png"
 shot_s=$((SECONDS - shot_start))
@@ -124,7 +134,7 @@ cp "$tmp/set/grid.png" "$WORK/bundle-generate-grid.png"
 size=$(du -sh "$BUNDLE" | cut -f1)
 size_mb=$(du -sm "$BUNDLE" | cut -f1)
 archive_note=""
-if command -v tar > /dev/null; then
+if [ "$archive" = 1 ]; then
     tar -C "$DIST" -czf "$WORK/$NAME-linux.tar.gz" "$NAME"
     archive_note="; tar.gz $(du -sh "$WORK/$NAME-linux.tar.gz" | cut -f1)"
 fi

@@ -150,3 +150,23 @@ def test_requirements_pins_are_within_pyproject_ranges():
     assert str(ranges["torch"].specifier) == "==2.13.0"
     scripts = project["scripts"], project["gui-scripts"]
     assert scripts == ({"latent-face-studio": "main:run"}, {"latent-face-studio-gui": "main:run_gui_entry"})
+
+
+def test_installer_files_are_consistent():
+    """The spec compiles and ships the same resource files as the wheel; build.sh parses; the .desktop entry is whole."""
+    import ast
+    import configparser
+
+    spec = (ROOT / "installer" / "latent-face-studio.spec").read_text()
+    tree = ast.parse(spec)
+    assigned = {n.targets[0].id: n.value for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)}
+    assert ast.literal_eval(assigned["DATA_SUFFIXES"]) == DATA_SUFFIXES
+    assert "launcher.py" in spec and (ROOT / "installer" / "launcher.py").is_file()
+    assert subprocess.run(["bash", "-n", str(ROOT / "installer" / "build.sh")]).returncode == 0
+    desktop = configparser.ConfigParser(interpolation=None)
+    desktop.optionxform = str
+    desktop.read(ROOT / "installer" / "latent-face-studio.desktop")
+    entry = desktop["Desktop Entry"]
+    assert entry["Type"] == "Application" and entry["Exec"].split()[0] == "latent-face-studio"
+    assert entry["Icon"] == "latent-face-studio" and entry["Terminal"] == "false"
+    assert (ROOT / "resources" / "icons" / "app.png").is_file()
