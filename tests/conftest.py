@@ -18,6 +18,14 @@ os.environ.setdefault("MKL_NUM_THREADS", os.environ["OMP_NUM_THREADS"])
 
 TINY_ARCH = dict(image_size=32, channels=(8, 16, 16, 32), z_dim=8)
 
+_ROOT_CONFTEST = sys.modules[__name__]
+
+
+def pytest_collect_file(file_path, parent):
+    """tests/gui/conftest.py also registers as the module "conftest"; test modules import helpers
+    from this one (``from conftest import write_faces``), so it is put back before each is imported."""
+    sys.modules["conftest"] = _ROOT_CONFTEST
+
 
 def synthetic_face(rng: np.random.Generator, size: int = 48) -> np.ndarray:
     """A smooth 'face': a coloured ellipse with two dark eyes on a coloured background."""
