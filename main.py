@@ -312,6 +312,10 @@ def cmd_evaluate(a, progress) -> int:
         sweep = (target, key, vals)
     if a.n < 2:
         raise_bad("--n must be ≥ 2")
+    if a.out and Path(a.out).is_dir():
+        raise_bad(f"--out {a.out}: is a folder; give the report's file name, e.g. {Path(a.out) / 'report.json'}")
+    if a.out and Path(a.out).parent.exists() and not Path(a.out).parent.is_dir():
+        raise_bad(f"--out {a.out}: {Path(a.out).parent} is not a folder")
     report = evaluate(_model_dir(a.model), a.data, n=a.n, seed=a.seed, samplers=names, sweep=sweep,
                       sampler_values=values, progress=progress)
     progress.close()

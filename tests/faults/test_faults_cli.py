@@ -157,6 +157,8 @@ CASES = [
     ("eval-n-1", lambda p: ["evaluate", "--model", p["model"], "--n", "1"], "n must be"),
     ("eval-unknown-sampler", lambda p: ["evaluate", "--model", p["model"], "--samplers", "magic"], "unknown sampler"),
     ("eval-bad-sweep", lambda p: ["evaluate", "--model", p["model"], "--samplers", "uniform", "--sweep", "range=abc"], "sweep"),
+    ("eval-out-is-folder", lambda p: ["evaluate", "--model", p["model"], "--samplers", "uniform", "--out", p["empty"]], "is a folder"),
+    ("eval-out-under-file", lambda p: ["evaluate", "--model", p["model"], "--samplers", "uniform", "--out", p["file"] / "r.json"], "is not a folder"),
     ("eval-empty-data", lambda p: ["evaluate", "--model", p["model"], "--data", p["empty"], "--samplers", "uniform"], "error"),
     ("eval-pickle", lambda p: ["evaluate", "--model", p["pickle"], "--samplers", "uniform"], "never unpickles"),
     # attributes / edit (labels)
