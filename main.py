@@ -158,6 +158,8 @@ def cmd_reconstruct(a, progress) -> int:
     from engine.model_store import load_model
     import numpy as np
 
+    if Path(a.out).exists() and not Path(a.out).is_dir():
+        raise_bad(f"{a.out}: exists and is not a folder")
     model_dir = _model_dir(a.model)
     model, config = load_model(model_dir)
     data = load_folder(a.data, config.preprocess, progress=progress)

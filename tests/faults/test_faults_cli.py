@@ -135,6 +135,7 @@ CASES = [
     ("info-pickle", lambda p: ["info", "--model", p["pickle"]], "never unpickles"),
     ("info-wide-latents", lambda p: ["info", "--model", p["widelat"]], "latents.npy: shape [30, 9]"),
     ("reconstruct-n-neg", lambda p: ["reconstruct", "--model", p["model"], "--data", p["data"], "--out", p["base"] / "r", "--n", "-1"], "--n"),
+    ("reconstruct-out-is-file", lambda p: ["reconstruct", "--model", p["model"], "--data", p["data"], "--out", p["file"]], "not a folder"),
     ("reconstruct-bad-config", lambda p: ["reconstruct", "--model", p["badcfg"], "--data", p["data"], "--out", p["base"] / "r2"], "config.json"),
     # generate: sampler input
     ("gen-unknown-sampler", lambda p: ["generate", "--model", p["model"], "--sampler", "magic", "--n", "2", "--out", p["base"] / "g"], "unknown sampler 'magic'"),
