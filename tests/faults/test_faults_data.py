@@ -330,6 +330,23 @@ def test_a_damaged_decode_cache_is_ignored_and_rewritten(folder, tmp_path, damag
     np.testing.assert_array_equal(np.asarray(third.images), expected)
 
 
+def test_bad_files_are_reported_the_same_by_the_parallel_decoder(tmp_path):
+    """Folders of ≥ 200 files are decoded by a process pool: the same skips, reasons and order."""
+    f = tmp_path / "big"
+    write_faces(f, 197, seed=6, size=24)
+    (f / "000050-zero.jpg").write_bytes(b"")
+    (f / "000100-text.jpg").write_text("not a picture")
+    os.symlink("000150-loop.jpg", f / "000150-loop.jpg")
+    pre = Preprocess(16, (24, 24), (0, 0, 24, 24))
+    serial = load_folder(f, pre, cache=False, workers=1)
+    pooled = load_folder(f, pre, cache=False, workers=2)
+    assert len(pooled) == 197 and pooled.files == serial.files
+    np.testing.assert_array_equal(pooled.images, serial.images)
+    assert pooled.skipped == serial.skipped == [("000050-zero.jpg", "empty file (0 bytes)"),
+                                                ("000100-text.jpg", "not an image"),
+                                                ("000150-loop.jpg", "symbolic link loop")]
+
+
 def test_explicit_file_list_reports_bad_files(tmp_path):
     good = write_faces(tmp_path / "f", 2)
     (tmp_path / "f" / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n")
