@@ -358,7 +358,7 @@ def test_gui_thread_never_blocks_during_training(window, qtbot, tmp_path, tiny_d
         timer.stop()
     assert len(dlg.epoch_history) == 3
     gaps = np.diff(beats)
-    assert len(gaps) > 20 and len(events) > 10
+    assert len(gaps) > 20 and len(events) >= 5
     k = int(np.argmax(gaps))
     near = [e[1:] for e in events if abs(e[0] - beats[k]) < 0.2]
     # < 100 ms; only on a machine whose idle heartbeat itself stalls (a loaded CI box) is that stall allowed for
