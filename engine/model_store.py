@@ -32,6 +32,8 @@ CHECKPOINT = "checkpoint.safetensors"
 LABELS = "labels.csv"
 #: The safetensors library refuses headers above 100 MB; so do we, before reading one.
 MAX_SAFETENSORS_HEADER = 100_000_000
+#: A config.json is a few kB (its training history grows ~150 bytes an epoch); anything this large is not one.
+MAX_CONFIG_BYTES = 16 * 2**20
 
 
 def new_model_id() -> str:
@@ -196,6 +198,9 @@ def read_config(folder: Path) -> ModelConfig:
     path = Path(folder) / CONFIG
     if not path.is_file():
         raise ModelFileError(f"{path}: missing (a model folder holds config.json and weights.safetensors)")
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise ModelFileError(f"{path}: {size:,} bytes is far too large for a model config (at most {MAX_CONFIG_BYTES:,})")
     try:
         raw = json.loads(path.read_text("utf-8"))
     except UnicodeDecodeError:

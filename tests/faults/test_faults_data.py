@@ -330,6 +330,15 @@ def test_a_damaged_decode_cache_is_ignored_and_rewritten(folder, tmp_path, damag
     np.testing.assert_array_equal(np.asarray(third.images), expected)
 
 
+def test_an_unwritable_cache_only_costs_speed(folder, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    first = load_folder(folder, PRE, cache=True, cache_dir=blocker / "cache")
+    second = load_folder(folder, PRE, cache=True, cache_dir=blocker / "cache")
+    assert len(first) == len(second) == 6 and not first.from_cache and not second.from_cache
+    np.testing.assert_array_equal(first.images, second.images)
+
+
 def test_bad_files_are_reported_the_same_by_the_parallel_decoder(tmp_path):
     """Folders of ≥ 200 files are decoded by a process pool: the same skips, reasons and order."""
     f = tmp_path / "big"

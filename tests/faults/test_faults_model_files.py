@@ -257,6 +257,27 @@ def test_config_that_is_not_a_json_object_is_refused(model_dir, content, why):
     assert why in str(info.value)
 
 
+def test_a_huge_config_or_special_files_are_refused_without_reading_them(model_dir):
+    cfg = model_dir / "config.json"
+    with open(cfg, "r+") as fh:  # valid JSON padded to 20 MB
+        text = fh.read()
+        fh.seek(0)
+        fh.write(text + " " * (20 * 2**20))
+    with pytest.raises(ModelFileError, match=r"config\.json: .* far too large"):
+        model_store.load_model(model_dir)
+    cfg.unlink()
+    os.symlink("/dev/zero", cfg)  # an endless file: never read
+    with pytest.raises(ModelFileError, match=r"config\.json: missing"):
+        model_store.load_model(model_dir)
+    w = model_dir / "weights.safetensors"
+    w.unlink()
+    os.mkfifo(w)  # a FIFO would block a reader forever
+    cfg.unlink()
+    (model_dir / "config.json").write_text(text)
+    with pytest.raises(ModelFileError, match=r"weights\.safetensors: file not found"):
+        model_store.load_model(model_dir)
+
+
 def test_missing_files_and_a_file_instead_of_a_folder(model_dir, tmp_path):
     (model_dir / "weights.safetensors").unlink()
     with pytest.raises(ModelFileError, match=r"weights\.safetensors: file not found"):
