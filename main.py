@@ -90,6 +90,8 @@ def _train(a, progress, ctx) -> int:
     out = Path(a.out)
     if out.exists() and not out.is_dir():
         raise_bad(f"{out}: exists and is not a folder")
+    if a.device.startswith("cuda") and not _cuda_ok(a.device):
+        raise_bad(f"--device {a.device}: CUDA is not available on this machine (use --device cpu or auto)")
     if not a.resume and (out / "config.json").exists() and (out / "checkpoint.safetensors").exists():
         raise_bad(f"{out}: already holds a model being trained; use --resume to continue it or choose another folder")
     if a.resume:

@@ -121,6 +121,8 @@ CASES = [
     ("train-channels-3", lambda p: [*TRAIN, "--data", p["data"], "--out", p["base"] / "o", "--channels", "8,16,32"], "--channels"),
     ("train-val-neg", lambda p: [*TRAIN, "--data", p["data"], "--out", p["base"] / "o", "--val-count", "-1"], "--val-count"),
     ("train-device-bogus", lambda p: [*TRAIN, "--data", p["data"], "--out", p["base"] / "o", "--device", "toaster"], "--device"),
+    ("train-device-cuda-missing", lambda p: [*TRAIN, "--data", p["data"], "--out", p["base"] / "o", "--device", "cuda"]
+     if not torch.cuda.is_available() else ["frobnicate"], "CUDA is not available" if not torch.cuda.is_available() else "invalid choice"),
     # train: output folders
     ("train-out-is-file", lambda p: [*TRAIN, "--data", p["data"], "--out", p["file"]], "a-file.txt"),
     ("train-into-training-folder", lambda p: [*TRAIN, "--data", p["data"], "--out", p["training"]], "--resume"),
