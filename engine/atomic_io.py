@@ -72,6 +72,7 @@ def atomic_paths(*paths: str | os.PathLike) -> Iterator[list[Path]]:
 
 
 def _fsync(tmp: Path) -> None:
+    os.chmod(tmp, 0o666 & ~_UMASK)  # a writer may have recreated the temp file with 0600
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
 
@@ -282,6 +283,18 @@ class FolderLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+    def is_stale(self, unowned_after_s: float = 3600.0) -> bool:
+        """True when the lock's holder is gone (or, without a lock file, the folder is older than
+        ``unowned_after_s``): what it guarded was abandoned."""
+        import time
+
+        if not self.path.exists():
+            try:
+                return time.time() - self.path.parent.stat().st_mtime > unowned_after_s
+            except OSError:
+                return False
+        return self._stale(self._holder())
 
     def _holder(self) -> str:
         try:
