@@ -76,14 +76,17 @@ def write_image_set(
         raise EngineError(f"{folder}: already holds an image set; choose another folder or allow overwriting (--overwrite)")
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=folder))
+    _remove_abandoned_stages(folder)
+    stage = None
     try:
+        stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=folder))
+        atomic_io.FolderLock(stage, STAGE_OWNER).acquire()  # marks the stage as this live process's
         _write_files(stage, z, params, images, grid_columns)
         atomic_io.sync_staged(sorted(stage.glob("*.png")))  # the faces were written without an fsync each
         with _folder_lock(folder):
             if not overwrite and holds_image_set(folder):
                 raise EngineError(f"{folder}: another save wrote an image set here first; nothing was overwritten")
-            new_names = sorted(p.name for p in stage.iterdir() if p.name != PARAMS)
+            new_names = sorted(p.name for p in stage.iterdir() if p.name != PARAMS and not p.name.startswith("."))
             old = [p for p in _set_files(folder) if p.name not in new_names and p.name != PARAMS]
             if (folder / PARAMS).exists():
                 (folder / PARAMS).unlink()  # no complete set until the new params.json lands
@@ -96,7 +99,8 @@ def write_image_set(
                 except OSError:
                     pass
     except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
         if created:
             try:
                 folder.rmdir()  # only if nothing else is in it
@@ -108,6 +112,15 @@ def write_image_set(
 
 
 STAGE_PREFIX = ".saving-"
+STAGE_OWNER = ".owner"
+
+
+def _remove_abandoned_stages(folder: Path) -> None:
+    """Delete staging folders whose save died (kill -9, power loss) — never a live save's."""
+    for d in folder.glob(STAGE_PREFIX + "*"):
+        if d.is_dir() and not d.is_symlink() and atomic_io.FolderLock(d, STAGE_OWNER).is_stale():
+            shutil.rmtree(d, ignore_errors=True)
+
 #: grid.png shows at most this many faces (32×32 tiles), so a huge set never needs a huge picture.
 GRID_MAX = 1024
 LOCK = ".image-set.lock"

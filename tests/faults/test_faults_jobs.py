@@ -585,6 +585,26 @@ def test_a_really_full_disk_keeps_the_model_latents_and_image_set(small_disk, fa
     assert model_store.load_latents(model_dir, 8)[1][0] == "0.png"
 
 
+def test_staging_folders_of_a_killed_save_are_removed_by_the_next_save(tmp_path):
+    import socket
+
+    folder = tmp_path / "set"
+    write_image_set(folder, np.zeros((2, 8)), {"sampler": "a"}, _images(2))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    abandoned = folder / ".saving-killed1"
+    abandoned.mkdir()
+    (abandoned / ".owner").write_text(f"{dead.pid}@{socket.gethostname()}")
+    (abandoned / "0000.png").write_bytes(b"half")
+    live = folder / ".saving-live123"  # a save still running in this process: kept
+    live.mkdir()
+    (live / ".owner").write_text(f"{os.getpid()}@{socket.gethostname()}")
+    write_image_set(folder, np.ones((3, 8)), {"sampler": "b"}, _images(3), overwrite=True)
+    assert not abandoned.exists() and live.exists()
+    assert sorted(p.name for p in folder.iterdir()) == [".saving-live123", "0000.png", "0001.png", "0002.png",
+                                                        "grid.png", "params.json", "z.npy"]
+
+
 def test_overwriting_a_larger_set_with_a_smaller_one_leaves_no_stale_images(tmp_path):
     folder = tmp_path / "set"
     write_image_set(folder, np.zeros((6, 8)), {"sampler": "a"}, _images(6))
