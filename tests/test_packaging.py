@@ -18,7 +18,7 @@ from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DATA = "latent_face_studio_resources"
-DATA_SUFFIXES = {".json", ".safetensors", ".npy", ".txt", ".csv", ".png", ".svg", ".ico", ".icns"}
+DATA_SUFFIXES = {".json", ".safetensors", ".npy", ".npz", ".txt", ".csv", ".png", ".svg", ".ico", ".icns"}
 
 
 def _source_py_files() -> set[str]:
