@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
+pytestmark = pytest.mark.slow  # builds and installs a copy with pip: ~10-30 s on 2 shared cores
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DATA = "latent_face_studio_resources"
 DATA_SUFFIXES = {".json", ".safetensors", ".npy", ".npz", ".txt", ".csv", ".png", ".svg", ".ico", ".icns"}
