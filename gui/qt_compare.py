@@ -109,6 +109,11 @@ class ComparePanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.bar_plot = pg.PlotWidget()
         self.bar_plot.setMenuEnabled(False)
+        from PySide6.QtGui import QFont
+
+        small = QFont()
+        small.setPointSize(7)
+        self.bar_plot.getPlotItem().getAxis("bottom").setStyle(tickFont=small)
         self.bar_plot.getPlotItem().setTitle("one bar per sampler: press Run comparison", size="8pt")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=ps.brush(ps.BLUE, 200), pen=None)
         self.bar_plot.addItem(self.bars)
@@ -151,6 +156,7 @@ class ComparePanel(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(plots)
+        split.setSizes([300, 300])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(row1)
@@ -304,7 +310,8 @@ class ComparePanel(QWidget):
         brushes = [ps.brush(ps.ORANGE if r.get("kind") == "sampler" else (150, 150, 150), 220) for r in rows]
         self.bars.setOpts(x=x, height=h, width=0.7, brushes=brushes)
         ax = self.bar_plot.getPlotItem().getAxis("bottom")
-        ax.setTicks([[(i, r.get("name", "")) for i, r in enumerate(rows)]])
+        short = {"held-out real": "real", "reconstructions": "recon", "pca-ellipse": "pca-ell."}
+        ax.setTicks([[(i, short.get(r.get("name", ""), r.get("name", ""))) for i, r in enumerate(rows)]])
         goal, _ = metric_goal(m, rep.metric_help.get(m, ""), rep.rows)
         self.bar_plot.getPlotItem().setTitle(f"{m}: {goal} (grey: reference rows)", size="8pt")
         target = metric_target(m, rep.metric_help.get(m, ""), rep.rows)

@@ -108,6 +108,7 @@ class ModelDataPanel(QWidget):
             self.train_curve.setData(ep, tr)
             ok = np.isfinite(va)
             self.val_curve.setData(ep[ok], va[ok])
+            ps.set_log_ticks(self.loss_plot.getPlotItem().getAxis("left"), np.concatenate([tr, va[ok]]))
         ds = s.dataset
         if ds is None:
             self.data_label.setText("<b>dataset:</b> none open (File ▸ Open dataset folder… shows nearest training images)")

@@ -43,7 +43,7 @@ class PCAPanel(QWidget):
         self.norm_plot = pg.PlotWidget()
         self.norm_plot.setMenuEnabled(False)
         npi = self.norm_plot.getPlotItem()
-        npi.setTitle("normality: fraction inside σ-level", size="9pt")
+        npi.setTitle("normality: inside σ-level, observed (blue) vs χ² (grey)", size="9pt")
         npi.setLabel("bottom", "σ-level (Mahalanobis)")
         npi.setLabel("left", "fraction of z-points")
         npi.showGrid(y=True, alpha=0.15)
@@ -51,10 +51,6 @@ class PCAPanel(QWidget):
         self.exp_bars = pg.BarGraphItem(x=[], height=[], width=0.18, brush=ps.brush((150, 150, 150), 220), pen=None)
         npi.addItem(self.obs_bars)
         npi.addItem(self.exp_bars)
-        leg2 = npi.addLegend(offset=(8, 4), labelTextSize="8pt", colCount=2)
-        leg2.setBrush(pg.mkBrush(255, 255, 255, 200))
-        leg2.addItem(self.obs_bars, "observed")
-        leg2.addItem(self.exp_bars, "expected (χ²)")
         self.norm_labels: list[pg.TextItem] = []
 
         self.md_plot = pg.PlotWidget()
@@ -122,7 +118,7 @@ class PCAPanel(QWidget):
             t.setPos(float(lv), float(max(o, e)) + 0.02)
             self.norm_plot.addItem(t)
             self.norm_labels.append(t)
-        self.norm_plot.getPlotItem().setYRange(0, 1.3, padding=0)  # room for the labels under the legend
+        self.norm_plot.getPlotItem().setYRange(0, 1.12, padding=0)
         self.norm_plot.getPlotItem().setXRange(float(levels.min()) - 0.6, float(levels.max()) + 0.6, padding=0)
 
         md = np.asarray(nc.mahalanobis_sq, float)

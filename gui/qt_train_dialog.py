@@ -261,6 +261,10 @@ class TrainDialog(QDialog):
         va = np.array([np.nan if r.get("val_loss") is None else r["val_loss"] for r in h], float)
         ok = np.isfinite(va)
         self.val_curve.setData(ep[ok], va[ok])
+        allv = [va[ok], np.array([r["train_loss"] for r in h], float)]
+        if self.batch_losses:
+            allv.append(np.asarray(self.batch_losses, float)[:, 1])
+        ps.set_log_ticks(self.loss_plot.getPlotItem().getAxis("left"), np.concatenate(allv))
 
     def show_preview(self, originals: np.ndarray, reconstructions: np.ndarray) -> None:
         from engine.image_sets import make_grid
