@@ -287,9 +287,24 @@ def test_pca_panel_and_layout(window, qtbot, gui_settings):
     assert not dock.isVisible()
     dock.toggleViewAction().trigger()
     assert dock.isVisible()
+    w.docks["correlationsDock"].close()
+    w.sampler_panel.set_sampler("normal")
     w.save_settings()
     assert gui_settings.value("window/state") is not None
     assert w.recent_models()[0] == str(w.session.model.folder)
+    # a new window restores the layout, the sampler and the recent models
+    from gui.main_window import MainWindow
+
+    w2 = MainWindow(model_dir=w.session.model.folder, settings=gui_settings, restore_state=True, auto_generate=False)
+    try:
+        w2.show()
+        qtbot.waitUntil(lambda: not w2.bridge.busy(), timeout=30000)
+        assert not w2.docks["correlationsDock"].isVisible() and w2.docks["pcaDock"].isVisible()
+        assert w2.sampler_panel.sampler_name() == "normal"
+        assert w2.recent_menu.actions()[0].text() == str(w.session.model.folder)
+    finally:
+        w2.close()
+    assert not w2.bridge.is_running()
 
 
 def test_training_job_can_be_cancelled(window, qtbot, tmp_path, tiny_data):
