@@ -61,12 +61,12 @@ def polylines_to_curve(lines) -> tuple[np.ndarray, np.ndarray]:
 
 
 def set_log_ticks(axis, values) -> None:
-    """Readable ticks for a log-scaled axis: 1-2-5 steps over the data's range (values in data units)."""
+    """Readable ticks for a log-scaled axis: 1-1.5-2-3-5-7 steps over the data's range (values in data units)."""
     v = np.asarray([x for x in np.ravel(values) if np.isfinite(x) and x > 0], float)
     if v.size == 0:
         axis.setTicks(None)
         return
     lo, hi = np.floor(np.log10(v.min())), np.ceil(np.log10(v.max()))
-    ticks = [m * 10.0 ** e for e in np.arange(lo, hi + 1) for m in (1, 2, 5)]
+    ticks = [m * 10.0 ** e for e in np.arange(lo, hi + 1) for m in (1, 1.5, 2, 3, 5, 7)]
     ticks = [t for t in ticks if v.min() / 1.6 <= t <= v.max() * 1.6] or [float(v.min())]
     axis.setTicks([[(float(np.log10(t)), f"{t:g}") for t in ticks], []])

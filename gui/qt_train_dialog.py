@@ -121,7 +121,7 @@ class TrainDialog(QDialog):
             lp.addItem(it)
         self.strip = QLabel("validation reconstructions appear after each epoch (top: originals, bottom: reconstructions)")
         self.strip.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.strip.setMinimumHeight(100)
+        self.strip.setMinimumHeight(170)
         self.strip.setWordWrap(True)
         self.status = QLabel("")
         self.start_btn = QPushButton("Start training")
@@ -194,6 +194,7 @@ class TrainDialog(QDialog):
             return res
 
         self.epoch_history, self.batch_losses = [], []
+        self.loss_plot.getPlotItem().setTitle("loss (MSE, log scale)", size="9pt")
         self._redraw_losses()
         self.start_btn.setEnabled(False)
         self.cancel_btn.setEnabled(True)
@@ -273,8 +274,11 @@ class TrainDialog(QDialog):
         if k == 0:
             return
         strip = np.concatenate([make_grid(originals, columns=k), make_grid(reconstructions, columns=k)], axis=0)
-        scale = max(1, min(4, 640 // strip.shape[1]))
-        self.strip.setPixmap(to_pixmap(strip, strip.shape[1] * scale, smooth=False))
+        avail_w = max(strip.shape[1], self.strip.width() - 8)
+        avail_h = max(strip.shape[0], self.strip.height() - 8)
+        scale = max(1.0, min(4.0, avail_w / strip.shape[1], avail_h / strip.shape[0]))
+        self.strip.setPixmap(to_pixmap(strip, int(strip.shape[1] * scale), smooth=False))
+        self.strip.setToolTip("validation images: originals (top) and their reconstructions (bottom), after the last epoch")
 
     def closeEvent(self, ev) -> None:  # noqa: N802
         super().closeEvent(ev)
