@@ -241,12 +241,16 @@ def _reason(exc: BaseException) -> str:
     return text[:120]
 
 
-def default_cache_dir() -> Path:
+def default_cache_dir(kind: str = "images") -> Path:
+    """The user's cache folder for ``kind`` (decoded images, latent statistics, ...).
+
+    ``LFS_CACHE_DIR`` moves the whole cache: images stay directly in it (as before), other kinds
+    get a sub-folder."""
     env = os.environ.get("LFS_CACHE_DIR")
     if env:
-        return Path(env)
+        return Path(env) if kind == "images" else Path(env) / kind
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
-    return Path(base) / "latent-face-studio" / "images"
+    return Path(base) / "latent-face-studio" / kind
 
 
 def _cache_key(folder: Path, files: Sequence[Path], pre: Preprocess) -> str:

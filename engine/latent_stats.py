@@ -3,7 +3,9 @@ covariance, Pearson matrix, PCA, a normality check, and per-pair ellipses and de
 
 Everything is vectorised so that 170,000 × 256 z-points take a few seconds (see
 ``benchmarks/bench_latent_stats.py``); :func:`load_or_compute_stats` caches the result per model
-in ``stats_cache.npz`` beside ``latents.npy`` (plain arrays, no pickles, written atomically).
+in the user's cache folder (``~/.cache/latent-face-studio/stats/KEY.npz``, KEY a hash of the z-points and
+the interval; plain arrays, no pickles, written atomically) — never inside the model folder, which may be
+read-only (the installed default model) or someone else's.
 
 Axes are ``("z", i)`` (original component i) or ``("pca", i)`` (principal component i, 0-based).
 """
@@ -438,11 +440,14 @@ def load_stats(path: str | Path, key: Optional[str] = None) -> Optional[LatentSt
 
 def load_or_compute_stats(model_dir: str | Path, z: np.ndarray, interval: float = 0.25, *,
                           progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> LatentStats:
-    """Statistics of ``z`` cached in ``model_dir/stats_cache.npz`` (keyed by a hash of z and the interval).
+    """Statistics of ``z``, cached per model in the user's cache folder (keyed by a hash of z and the interval).
 
-    A read-only model folder just means no cache is written."""
-    path = Path(model_dir) / STATS_CACHE
+    ``model_dir`` is kept for the callers' sake; the cache key alone identifies the z-points. An unwritable
+    cache folder just means no cache is written."""
+    from .image_data import default_cache_dir
+
     key = stats_key(z, interval)
+    path = default_cache_dir("stats") / f"{key}.npz"
     hit = load_stats(path, key) if path.is_file() else None
     if hit is not None:
         progress(Progress("latent statistics", 1, 1, "from cache"))

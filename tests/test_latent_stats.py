@@ -132,11 +132,14 @@ def test_density_grid_and_contours(cloud):
     np.testing.assert_allclose(inner.mean(axis=0), xy.mean(axis=0), atol=0.3)
 
 
-def test_cache_is_written_reused_and_keyed(tmp_path, cloud):
+def test_cache_is_written_reused_and_keyed(tmp_path, cloud, monkeypatch):
+    monkeypatch.setenv("LFS_CACHE_DIR", str(tmp_path / "cache"))
     z = cloud[0][:3000]
-    st = ls.load_or_compute_stats(tmp_path, z)
-    path = tmp_path / ls.STATS_CACHE
-    assert path.is_file()
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    st = ls.load_or_compute_stats(model_dir, z)
+    assert not list(model_dir.iterdir())  # never written into the model folder
+    (path,) = (tmp_path / "cache" / "stats").glob("*.npz")
     with np.load(path, allow_pickle=False) as f:  # plain arrays only
         assert "cov" in f.files
     again = ls.load_or_compute_stats(tmp_path, z)
