@@ -5,8 +5,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QWidget,
@@ -17,12 +16,6 @@ from .session import LoadedModel, Sample, Session
 
 MAX_RECENT = 8
 STATE_VERSION = 2
-
-
-def to_pixmap(image: np.ndarray, scale: int = 1):  # kept for callers of the spine version
-    from .qt_images import to_pixmap as _tp
-
-    return _tp(image, image.shape[1] * scale, smooth=False)
 
 
 def load_model_bundle(folder: Path, progress, cancel) -> tuple[LoadedModel, Any]:
