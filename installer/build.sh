@@ -7,13 +7,14 @@
 #   installer/build.sh --default-model DIR   bundle the model folder DIR as the embedded default model
 #                                    (e.g. one not committed yet; its training checkpoint is left out)
 #   installer/build.sh --archive     also pack build/installer/latent-face-studio-linux.tar.gz
+#   installer/build.sh --test-only   only the smoke test (and report) of the bundle already in dist/
 #
 # Steps: clean source → its own venv (requirements.txt + PyInstaller, pinned) → pyinstaller with
 # installer/latent-face-studio.spec → .desktop file, icon and install-linux.sh beside the executable → smoke test:
-# the bundled program runs with an empty environment (env -i), no network (unshare --net, where allowed) and no
-# Python on PATH: --help, info and generate on the embedded default model, a one-epoch train on the generated faces,
-# then the GUI headless with --screenshot, which must exit 0 and write a PNG. Prints the bundle size and the build
-# time; writes build/installer/report.txt.
+# the bundled program runs with an empty environment (env -i), no network and every Python of this machine hidden
+# (unshare, where allowed): --help, info and generate on the embedded default model, a one-epoch train on the
+# generated faces, then the GUI headless with --screenshot, which must exit 0 and write a PNG. Prints the bundle
+# size and the build time; writes build/installer/report.txt.
 set -euo pipefail
 
 PYINSTALLER_VERSION=6.22.3
@@ -28,13 +29,15 @@ from_worktree=0
 fresh_venv=0
 default_model=""
 archive=0
+test_only=0
 while [ $# -gt 0 ]; do
     case $1 in
         --worktree) from_worktree=1 ;;
         --fresh-venv) fresh_venv=1 ;;
         --archive) archive=1 ;;
+        --test-only) test_only=1 ;;
         --default-model) default_model=$(cd "${2:?--default-model needs a folder}" && pwd); shift ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "build.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -44,8 +47,12 @@ step() { printf '\n== %s (%ss)\n' "$*" "$SECONDS"; }
 mkdir -p "$WORK"
 SECONDS=0
 
-# --- 1. a clean source tree ------------------------------------------------------------------------------------
 SRC=$WORK/src
+VENV=$WORK/venv
+BUNDLE=$DIST/$NAME
+build_s="-"
+if [ "$test_only" = 0 ]; then
+# --- 1. a clean source tree ------------------------------------------------------------------------------------
 rm -rf "$SRC"
 if [ "$from_worktree" = 1 ]; then
     step "copying the working tree"
@@ -69,7 +76,6 @@ if [ ! -f "$SRC/resources/models/celeba64-z256/config.json" ]; then
 fi
 
 # --- 2. its own venv ----------------------------------------------------------------------------------------------
-VENV=$WORK/venv
 want="$(sha256sum "$SRC/requirements.txt" | cut -c1-16) pyinstaller==$PYINSTALLER_VERSION hooks==$HOOKS_CONTRIB_VERSION $($PYTHON -V 2>&1)"
 if [ "$fresh_venv" = 1 ] || [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$want" ]; then
     step "build venv: requirements.txt + PyInstaller $PYINSTALLER_VERSION"
@@ -85,36 +91,46 @@ fi
 # --- 3. PyInstaller ---------------------------------------------------------------------------------------------
 step "pyinstaller"
 build_start=$SECONDS
-rm -rf "${DIST:?}/$NAME"
+rm -rf "${BUNDLE:?}"
 (cd "$SRC" && "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
     --distpath "$DIST" --workpath "$WORK/pyinstaller" installer/$NAME.spec)
-BUNDLE=$DIST/$NAME
 # libtorch_cpu.so ships with its full symbol table (~90 MB); --strip-unneeded keeps every dynamic symbol. Only this
 # library: strip on the auditwheel-patched libraries of numpy/scipy/cv2 can corrupt them.
 strip --strip-unneeded "$BUNDLE/_internal/torch/lib/libtorch_cpu.so"
-build_s=$((SECONDS - build_start))
+build_s=$((SECONDS - build_start))s
 
 # desktop integration files beside the executable
 cp "$SRC/installer/$NAME.desktop" "$SRC/installer/install-linux.sh" "$BUNDLE/"
 icon=$SRC/resources/icons/app.png
 [ -f "$icon" ] && cp "$icon" "$BUNDLE/$NAME.png"
+fi  # test_only
 
 # --- 4. smoke test: empty environment, no network, no Python ------------------------------------------------
 step "smoke test of $BUNDLE"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-nonet=()
-if unshare --net true 2>/dev/null; then nonet=(unshare --net)
-elif unshare --map-root-user --net true 2>/dev/null; then nonet=(unshare --map-root-user --net)
-else echo "warning: unshare is not allowed here; the smoke test runs with the network on" >&2
-fi
-bare() {  # the bundled program, with nothing of this machine's Python set-up reachable
-    "${nonet[@]}" env -i HOME="$tmp" PATH=/usr/bin:/bin QT_QPA_PLATFORM=offscreen "$@"
+# Where allowed, each command runs in its own mount and network namespace: no network, and the build venv, the Python
+# it was made from and the system's Python libraries are covered by empty tmpfs mounts, so the bundle cannot lean
+# on any Python of this machine. Elsewhere only the network is cut (or nothing, with a warning).
+hide=("$VENV" "$("$VENV/bin/python" -c 'import sys; print(sys.base_prefix)')" /usr/lib/python3* /usr/local/lib/python3*)
+isolate() {
+    if unshare --mount --net true 2>/dev/null; then
+        unshare --mount --net sh -c 'for d in $HIDE; do [ -d "$d" ] && mount -t tmpfs none "$d"; done; exec "$@"' sh "$@"
+    elif unshare --net true 2>/dev/null; then unshare --net "$@"
+    elif unshare --map-root-user --net true 2>/dev/null; then unshare --map-root-user --net "$@"
+    else "$@"
+    fi
+}
+export HIDE="${hide[*]}"
+unshare --net true 2>/dev/null || unshare --map-root-user --net true 2>/dev/null \
+    || echo "warning: unshare is not allowed here; the smoke test runs with the network on" >&2
+bare() {  # the bundled program with an empty environment
+    isolate env -i HOME="$tmp" PATH=/usr/bin:/bin QT_QPA_PLATFORM=offscreen "$@"
 }
 exe=$BUNDLE/$NAME
 bare "$exe" --help > "$tmp/help.txt"
 grep -q "generate" "$tmp/help.txt"
-"${nonet[@]}" env -i HOME="$tmp" PATH="$tmp/no-such-dir" "$exe" info | tee "$tmp/info.txt"  # nothing on PATH at all
+isolate env -i HOME="$tmp" PATH="$tmp/no-such-dir" "$exe" info | tee "$tmp/info.txt"  # nothing on PATH at all
 bare "$exe" generate --n 16 --seed 1 --out "$tmp/set" > /dev/null
 test -f "$tmp/set/grid.png" && test -f "$tmp/set/z.npy"
 bare "$exe" train --data "$tmp/set" --out "$tmp/tiny-model" --epochs 1 --image-size 32 --z-dim 8 \
@@ -140,9 +156,9 @@ if [ "$archive" = 1 ]; then
 fi
 {
     echo "bundle: $BUNDLE"
-    echo "source: $( [ "$from_worktree" = 1 ] && echo "working tree" || echo "clean checkout $(git -C "$SRC" rev-parse --short HEAD)")${default_model:+, default model from $default_model}"
+    [ "$test_only" = 1 ] || echo "source: $( [ "$from_worktree" = 1 ] && echo "working tree" || echo "clean checkout $(git -C "$SRC" rev-parse --short HEAD)")${default_model:+, default model from $default_model}"
     echo "size: $size ($size_mb MiB)$archive_note"
-    echo "pyinstaller build time: ${build_s}s; whole script: ${SECONDS}s; headless GUI screenshot: ${shot_s}s"
+    echo "pyinstaller build time: ${build_s}; whole script: ${SECONDS}s; headless GUI screenshot: ${shot_s}s"
     echo "largest parts:"
     du -sm "$BUNDLE"/_internal/* | sort -rn | head -8
     echo "screenshot: $WORK/bundle-screenshot.png"
