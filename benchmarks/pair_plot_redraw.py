@@ -52,7 +52,12 @@ def main() -> int:
             z_dim = a.d
             image_size = 8
 
-    session.model = LoadedModel(Path("."), None, _Cfg(), z, [])
+    from gui.session import leading_pca_coords
+
+    t = time.perf_counter()
+    pcs = leading_pca_coords(z, stats)  # done by the worker when a model is opened
+    print(f"leading PCA coordinates (worker, once per model): {1000 * (time.perf_counter() - t):.0f} ms")
+    session.model = LoadedModel(Path("."), None, _Cfg(), z, [], pca_coords=pcs)
     session.stats = stats
     panel = PairPlotPanel(session)
     panel.resize(800, 700)

@@ -33,7 +33,12 @@ def load_model_bundle(folder: Path, progress, cancel) -> tuple[LoadedModel, Any]
         from engine.latent_stats import load_or_compute_stats
 
         stats = load_or_compute_stats(folder, latents, progress=progress, cancel=cancel)
-    return LoadedModel(folder, model, config, latents, list(files)), stats
+    loaded = LoadedModel(folder, model, config, latents, list(files))
+    if stats is not None:
+        from .session import leading_pca_coords
+
+        loaded.pca_coords = leading_pca_coords(latents, stats)  # the pair plot's PCA axes, off the GUI thread
+    return loaded, stats
 
 
 class SampleMaker:

@@ -19,10 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from . import plot_style as ps
-from .session import Axis, Session, axis_label
+from .session import LEADING_PCS, Axis, Session, axis_label, leading_pca_coords
 
 MAX_POINTS = 5000  # scatter symbols drawn for the training cloud; the density image shows the rest
-LEADING_PCS = 16  # PCA coordinates kept for the whole cloud (axes beyond are projected on demand)
 
 
 def parse_levels(text: str) -> list[float]:
@@ -325,14 +324,15 @@ class PairPlotPanel(QWidget):
         return c
 
     def _leading_pca(self) -> np.ndarray:
-        """Coordinates on the leading principal axes, computed once per model (one matrix product)."""
+        """Coordinates on the leading principal axes: computed by the worker when the model was opened,
+        or here once per model."""
         if self._pca_coords is None:
             s = self.session
-            pca = s.stats.pca
-            k = min(LEADING_PCS, s.stats.z_dim)
-            w = np.asarray(pca.components[:k], dtype=np.float32).T
-            off = np.asarray(pca.mean, dtype=np.float64) @ np.asarray(pca.components[:k], dtype=np.float64).T
-            self._pca_coords = (np.asarray(s.latents, dtype=np.float32) @ w).astype(np.float64) - off
+            pre = getattr(s.model, "pca_coords", None)
+            if pre is not None and len(pre) == len(s.latents):
+                self._pca_coords = pre
+            else:
+                self._pca_coords = leading_pca_coords(s.latents, s.stats, LEADING_PCS)
         return self._pca_coords
 
     def invalidate(self) -> None:

@@ -24,6 +24,7 @@ class LoadedModel:
     config: Any  # engine.model_store.ModelConfig
     latents: Optional[np.ndarray]  # N×z_dim float32 or None when not encoded yet
     latent_files: list[str] = field(default_factory=list)
+    pca_coords: Optional[np.ndarray] = None  # (N, k) coordinates on the leading principal axes (worker-computed)
 
     @property
     def z_dim(self) -> int:
@@ -39,6 +40,19 @@ class Sample:
     z: np.ndarray  # n×z_dim float32
     images: np.ndarray  # n×S×S×3 uint8
     params: dict  # as engine.generation.generate's GeneratedSet.params (the params.json of a set)
+
+
+LEADING_PCS = 16
+
+
+def leading_pca_coords(latents: np.ndarray, stats, k: int = LEADING_PCS) -> np.ndarray:
+    """(N, k) coordinates of the z-points on the k leading principal axes: one matrix product, the same
+    numbers as ``engine.latent_stats.project`` on ("pca", i) axes."""
+    pca = stats.pca
+    k = min(k, int(stats.z_dim))
+    comps = np.asarray(pca.components[:k], dtype=np.float64)
+    off = np.asarray(pca.mean, dtype=np.float64) @ comps.T
+    return (np.asarray(latents, dtype=np.float32) @ comps.T.astype(np.float32)).astype(np.float64) - off
 
 
 def axis_label(axis: Axis) -> str:
