@@ -386,8 +386,12 @@ class PairPlotPanel(QWidget):
 
     def _update_selected(self) -> None:
         s = self.session
-        if s.current is not None and s.current < len(self._gen_xy):
-            self.selected_item.setData(pos=self._gen_xy[[s.current]])
+        n = len(self._gen_xy)
+        ring = [i for i in (s.selected or ([] if s.current is None else [s.current])) if i < n]
+        if ring:
+            # every selected face ringed; the current one (the inspector's) with a thicker ring
+            pens = [ps.pen(ps.SELECTED, 3.0 if i == s.current else 1.5) for i in ring]
+            self.selected_item.setData(pos=self._gen_xy[ring], pen=pens, size=[20 if i == s.current else 15 for i in ring])
         else:
             self.selected_item.setData([], [])
         if s.edited_z is not None and s.stats is not None:

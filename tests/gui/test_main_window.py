@@ -152,6 +152,7 @@ def test_double_click_opens_inspector_and_slider_edits_face(window, qtbot):
     qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier,
                      pos=grid.visualItemRect(grid.item(6)).center())
     assert s.selected == [4, 6]
+    assert len(w.pair_plot.selected_item.getData()[0]) == 2  # both ringed in the pair plot
     # reset and save this face
     insp.reset_sliders()
     assert s.edited_z is None
