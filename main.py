@@ -6,7 +6,7 @@
     python main.py encode --model MODEL_DIR --data DIR
     python main.py reconstruct [--model MODEL_DIR] --data DIR --out DIR [--n N]
     python main.py generate [--model MODEL_DIR] --sampler NAME [--set KEY=VALUE ...] --n N [--seed S] --out DIR [--z-only] [--where Smiling=1,Male=-1]
-    python main.py edit [--model MODEL_DIR] --data DIR --attribute NAME --amount -2:2:5 --out DIR [--n N] [--method mean|probe]
+    python main.py edit [--model MODEL_DIR] --data DIR --attribute NAME --amount -2:2:5 --out DIR [--n N] [--method probe|mean]
     python main.py attributes [--model MODEL_DIR] [--import LABEL_FILE] [--no-probe] [--rates Smiling=1 --sampler NAME]
     python main.py samplers
     python main.py evaluate [--model MODEL_DIR] [--data DIR] [--n 256] [--seed S] [--samplers a,b] [--sweep fact=0.4:1.0:7] [--out report.json]
@@ -209,7 +209,7 @@ def cmd_generate(a, progress) -> int:
 
 def cmd_edit(a, progress) -> int:
     from engine import __version__
-    from engine.attributes import attribute_direction, require_labels
+    from engine.attributes import DEFAULT_EDIT_METHOD, attribute_direction, require_labels
     from engine.editing import edit_strips, parse_amounts, write_edit_strips
     from engine.encoding import encode_images
     from engine.image_data import list_image_files, load_files
@@ -222,6 +222,7 @@ def cmd_edit(a, progress) -> int:
     model, config = load_model(model_dir)
     z_all, files = load_latents(model_dir, config.arch.z_dim)
     table = require_labels(model_dir, files)
+    a.method = a.method or DEFAULT_EDIT_METHOD
     direction = attribute_direction(z_all, table, a.attribute, a.method)
     folder = Path(a.data)
     if not folder.is_dir():
@@ -496,7 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
     ed.add_argument("--amount", default="-2:2:5", help="START:STOP:COUNT or a list -1,0,1 (1 = the gap between the class means)")
     ed.add_argument("--out", required=True)
     ed.add_argument("--n", type=int, default=None, help="faces to edit (default 8)")
-    ed.add_argument("--method", default="mean", choices=("mean", "probe"), help="direction: difference of class means or linear probe")
+    ed.add_argument("--method", default=None, choices=("mean", "probe"),
+                    help="direction: linear probe (the default: same effect, less collateral change — measured) or difference of class means")
     ed.add_argument("--overwrite", action="store_true", help="replace edit strips already in --out")
     import re  # let "--amount -2:2:5" and "--amount -1,0,1" read as values, not as options
 

@@ -11,8 +11,9 @@ Two independent judges are trained on half B only:
     pixels), never on z at all, so it cannot favour either direction by construction.
 Then ``n`` faces of half B *without* the attribute are moved by +amount (adding it) and ``n`` faces
 *with* it by −amount (removing it). Reported per method and amount: the share of edited faces the
-judges call changed ("flip"), the mean absolute pixel change of the decoded face (0–255) and the
-length of the move in z. Amount 1 for both methods is the gap between the class means measured along
+judges call changed ("flip"), the mean absolute pixel change of the decoded face (0–255), the
+length of the move in z, and the off-target drift: the share of edited faces whose pixel-judged label
+of another attribute (``--others``) flipped, averaged over those attributes. Amount 1 for both methods is the gap between the class means measured along
 the method's own direction; ``equal-dist`` rows move the probe direction by the same z-distance as
 the mean direction at amount 1, for a like-for-like comparison. ``probe`` is the engine's editing
 probe (logistic regression on standardised z); ``probe-wht`` is the ranking's probe on whitened z
@@ -62,6 +63,8 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--amounts", default="0.5,1,1.5,2")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--others", default="Male,Young,Eyeglasses,Blond_Hair,Smiling",
+                    help="attributes whose (pixel-judged) labels should NOT change: the off-target drift")
     a = ap.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
     import torch
@@ -80,6 +83,11 @@ def main() -> int:
     pix_B = pooled(recon_B)
     print(f"{len(A)} z-points give the directions, {len(B)} train the judges; decoded B in {time.time() - t0:.0f} s", flush=True)
 
+    others = {}
+    for o in [s.strip() for s in a.others.split(",") if s.strip()]:
+        po, ao = tB.groups(o)
+        others[o] = pixel_pipeline().fit(pix_B[po | ao], po[po | ao])
+
     summary = []
     for name in [s.strip() for s in a.attributes.split(",") if s.strip()]:
         pB, aB = tB.groups(name)
@@ -96,7 +104,7 @@ def main() -> int:
         print(f"\n{name}: {int(pB.sum())} with / {int(aB.sum())} without in B; |mean step| {mean_len:.2f}, "
               f"probe step {dirs['probe'].step:.2f}, cos(mean, probe) {float(dirs['mean'].unit @ dirs['probe'].unit):.2f}, "
               f"cos(mean, probe-wht) {float(dirs['mean'].unit @ dirs['probe-wht'].unit):.2f}")
-        print(f"  {'method':<9} {'amount':>10} {'|Δz|':>6} {'add: pix':>9} {'lat':>5} {'remove: pix':>12} {'lat':>5} {'Δpixels':>8}")
+        print(f"  {'method':<9} {'amount':>10} {'|Δz|':>6} {'add: pix':>9} {'lat':>5} {'remove: pix':>12} {'lat':>5} {'Δpixels':>8} {'off-target':>10}")
         idx_neg = np.flatnonzero(aB)[: a.n]
         idx_pos = np.flatnonzero(pB)[: a.n]
         base = {"neg": recon_B[idx_neg], "pos": recon_B[idx_pos]}
@@ -115,12 +123,15 @@ def main() -> int:
                     pix = (pixel_judge.decision_function(pooled(img)) > 0) == want
                     lat = (latent_judge.decision_function(encode_images(model, img)) > 0) == want
                     change = float(np.abs(img.astype(np.float32) - base[kind].astype(np.float32)).mean())
-                    res[kind] = (float(pix.mean()), float(lat.mean()), change)
+                    drift = [float(((j.decision_function(pooled(img)) > 0) != (j.decision_function(pooled(base[kind])) > 0)).mean())
+                             for o, j in others.items() if o != name]
+                    res[kind] = (float(pix.mean()), float(lat.mean()), change, float(np.mean(drift)) if drift else float("nan"))
                 dz = abs(amt) * d.step
                 change = (res["neg"][2] + res["pos"][2]) / 2
+                off = (res["neg"][3] + res["pos"][3]) / 2
                 print(f"  {method:<9} {label:>10} {dz:>6.2f} {res['neg'][0]:>9.3f} {res['neg'][1]:>5.3f} "
-                      f"{res['pos'][0]:>12.3f} {res['pos'][1]:>5.3f} {change:>8.2f}", flush=True)
-                rows.append((method, label, dz, res, change))
+                      f"{res['pos'][0]:>12.3f} {res['pos'][1]:>5.3f} {change:>8.2f} {off:>10.3f}", flush=True)
+                rows.append((method, label, dz, res, change, off))
         # baseline: how often the judges already call unedited faces "changed" (their error rate)
         pix0n = float(((pixel_judge.decision_function(pooled(base["neg"])) > 0)).mean())
         pix0p = float(((pixel_judge.decision_function(pooled(base["pos"])) <= 0)).mean())
@@ -131,11 +142,11 @@ def main() -> int:
         se = next(r for r in rows if r[0] == "probe-wht" and r[1] == "equal-dist")
         summary.append((name, m1, p1, pe, se))
 
-    print("\nsummary (flip rates by the pixel judge, add/remove, averaged; pixel change per face):")
-    print(f"  {'attribute':<20} {'mean a=1':>14} {'probe a=1':>14} {'probe eq-dist':>14} {'probe-wht eq-dist':>18}")
+    print("\nsummary: flip rate by the pixel judge (add/remove averaged) (mean |Δpixel| per face; off-target flip rate)")
+    print(f"  {'attribute':<20} {'mean a=1':>18} {'probe a=1':>18} {'probe eq-dist':>18} {'probe-wht eq-dist':>18}")
     for name, m1, p1, pe, se in summary:
-        f = lambda r: f"{(r[3]['neg'][0] + r[3]['pos'][0]) / 2:.3f} ({r[4]:.1f})"  # noqa: E731
-        print(f"  {name:<20} {f(m1):>14} {f(p1):>14} {f(pe):>14} {f(se):>18}")
+        f = lambda r: f"{(r[3]['neg'][0] + r[3]['pos'][0]) / 2:.2f} ({r[4]:.1f}; {r[5]:.2f})"  # noqa: E731
+        print(f"  {name:<20} {f(m1):>18} {f(p1):>18} {f(pe):>18} {f(se):>18}")
     return 0
 
 

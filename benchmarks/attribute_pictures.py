@@ -166,7 +166,7 @@ def main() -> int:
     ap.add_argument("--model", default=str(default_model_dir()))
     ap.add_argument("--data", default="/work/shared/datasets/celeba-9k/img_align_celeba")
     ap.add_argument("--attribute", default="Smiling")
-    ap.add_argument("--faces", default="008901.jpg,008923.jpg,008950.jpg,008977.jpg")
+    ap.add_argument("--faces", default="008901.jpg,008950.jpg,008977.jpg")
     ap.add_argument("--out", default=str(ROOT / "docs"))
     a = ap.parse_args()
     model, config = load_model(a.model)

@@ -351,7 +351,7 @@ def test_edit_cli_on_the_tiny_model(labelled_tiny, tmp_path):
     assert strip.shape == (32 + 4, 2 + 38 + 3 * 34, 3)
     params = json.loads((out / "params.json").read_text())
     assert params["amounts"] == [-2.0, 0.0, 2.0] and params["columns"] == ["original", "-2", "0", "2"]
-    assert params["attribute"] == "Big" and params["method"] == "mean"
+    assert params["attribute"] == "Big" and params["method"] == at.DEFAULT_EDIT_METHOD == "probe"
     left, right = strip[2:34, 42:74].astype(float), strip[2:34, 42 + 68 : 74 + 68].astype(float)
     assert np.abs(left - right).mean() > 1.0  # the face changes along the direction
     bad = run_cli("edit", "--model", m, "--data", faces, "--attribute", "Smiling", "--out", tmp_path / "o2")
