@@ -1117,9 +1117,13 @@ def attribute_rates(
     z_judge, t_judge = z[judge_idx], table.subset(judge_idx)
     z_cond = conditional_latents(z_fit, t_fit, conds, sampler)
     progress(Progress("attribute rates", 0, 4, "sampling"))
-    zc = make_sampler(sampler, values).fit(z_cond).sample(n, seed)
     uncond = make_sampler(sampler, values)
-    zu = uncond.fit(z_fit).sample(n, seed)
+    try:
+        zc = make_sampler(sampler, values).fit(z_cond).sample(n, seed)
+        zu = uncond.fit(z_fit).sample(n, seed)
+    except (np.linalg.LinAlgError, ValueError) as exc:
+        raise SamplerError(f"--where {describe_where(conds)}: the {sampler} sampler cannot be fitted on the "
+                           f"{len(z_cond)} matching z-points ({exc})") from None
     real = z_cond[np.random.default_rng(seed + 1).permutation(len(z_cond))[:n]]
     cancel.raise_if_cancelled()
 
