@@ -34,6 +34,16 @@ def load_model_bundle(folder: Path, progress, cancel) -> tuple[LoadedModel, Any]
 
         stats = load_or_compute_stats(folder, latents, progress=progress, cancel=cancel)
     loaded = LoadedModel(folder, model, config, latents, list(files))
+    if latents is not None:
+        from engine.attributes import load_labels
+        from engine.errors import EngineError
+
+        try:  # a broken labels.csv must not stop the model from opening: it only hides the attribute views
+            loaded.labels = load_labels(folder, files)
+        except (EngineError, OSError, ValueError) as exc:
+            import sys
+
+            print(f"{folder}: labels not loaded: {exc}", file=sys.stderr)
     if stats is not None:
         from .session import leading_pca_coords
 
@@ -47,7 +57,8 @@ class SampleMaker:
     def __init__(self) -> None:
         self._fitted: dict = {}
 
-    def __call__(self, loaded: LoadedModel, sampler: str, values: dict, n: int, seed: int, progress, cancel):
+    def __call__(self, loaded: LoadedModel, sampler: str, values: dict, n: int, seed: int, progress, cancel,
+                 where: str = ""):
         from engine import __version__
         from engine.encoding import decode_latents
         from engine.errors import SamplerError
@@ -55,11 +66,25 @@ class SampleMaker:
 
         if loaded.latents is None:
             raise SamplerError(f"{loaded.folder}: the model has no z-points yet; encode a dataset first")
-        key = (loaded.config.model_id, id(loaded.latents), sampler, tuple(sorted(values.items())))
+        conditions, fit_on = [], loaded.latents
+        if where:  # fit on the z-points whose labels match, exactly as `generate --where`
+            from engine.attributes import conditional_latents, describe_where, parse_where, require_labels
+
+            conditions = parse_where(where)
+            labels = loaded.labels if loaded.labels is not None else require_labels(loaded.folder, loaded.latent_files)
+            fit_on = conditional_latents(loaded.latents, labels, conditions, sampler)
+            where = describe_where(conditions)
+        key = (loaded.config.model_id, id(loaded.latents), sampler, tuple(sorted(values.items())), where)
         s = self._fitted.get(key)
         if s is None:
             s = make_sampler(sampler, values)
-            s.fit(loaded.latents)
+            try:
+                s.fit(fit_on)
+            except (ValueError, ArithmeticError) as exc:
+                if not conditions:
+                    raise
+                raise SamplerError(f"--where {where}: the {sampler} sampler cannot be fitted on the "
+                                   f"{len(fit_on)} matching z-points ({exc})") from None
             self._fitted = {key: s}  # keep the last one: a second Generate is just sample+decode
         cancel.raise_if_cancelled()
         z = s.sample(n, seed)
@@ -73,6 +98,9 @@ class SampleMaker:
             "model_folder": str(loaded.folder),
             "app_version": __version__,
         }
+        if conditions:
+            params["where"] = where
+            params["where_points"] = int(len(fit_on))
         diag = s.diagnostics() if hasattr(s, "diagnostics") else None
         return Sample(z, images, params), diag
 
@@ -144,6 +172,7 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_panels(self) -> None:
+        from .qt_attributes import AttributesPanel
         from .qt_compare import ComparePanel
         from .qt_components import ComponentsPanel
         from .qt_correlations import CorrelationsPanel
@@ -165,6 +194,7 @@ class MainWindow(QMainWindow):
         self.pca_panel = PCAPanel(s)
         self.inspector = InspectorPanel(s, self.bridge)
         self.compare = ComparePanel(s, self.bridge, self.sampler_panel)
+        self.attributes = AttributesPanel(s, self.bridge)
         self._dock("samplerDock", "Sampler", self.sampler_panel)
         self._dock("modelDataDock", "Model && data", self.model_panel)
         self._dock("faceGridDock", "Faces", self.face_grid)
@@ -174,6 +204,7 @@ class MainWindow(QMainWindow):
         self._dock("correlationsDock", "Correlations", self.correlations)
         self._dock("pcaDock", "PCA", self.pca_panel)
         self._dock("compareDock", "Compare samplers", self.compare)
+        self._dock("attributesDock", "Attributes", self.attributes)
 
         self.sampler_panel.generate_requested.connect(self.generate_now)
         self.face_grid.inspect_requested.connect(self.inspect_face)
@@ -181,6 +212,8 @@ class MainWindow(QMainWindow):
         self.model_panel.open_dataset_requested.connect(self.open_dataset_dialog)
         self.model_panel.train_requested.connect(self.show_train_dialog)
         self.model_panel.encode_requested.connect(self.encode_dataset)
+        self.attributes.show_in_pair_plot.connect(self._show_pair_plot)
+        s.model_changed.connect(lambda: self.sampler_panel.set_attributes(s.labels.names if s.labels is not None else [], s.labels))
         self.pair_plot.redrawn.connect(lambda ms: self.redraw_label.setText(f"pair plot {ms:.0f} ms"))
 
     def _default_layout(self) -> None:
@@ -198,6 +231,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(d["componentsDock"], d["correlationsDock"])
         self.tabifyDockWidget(d["correlationsDock"], d["pcaDock"])
         self.tabifyDockWidget(d["pcaDock"], d["compareDock"])
+        self.tabifyDockWidget(d["compareDock"], d["attributesDock"])
         for dock in d.values():
             dock.show()
         d["componentsDock"].raise_()
@@ -462,7 +496,8 @@ class MainWindow(QMainWindow):
         maker = self.sample_maker
 
         def fn(progress, cancel):
-            return maker(loaded, req["sampler"], req["values"], req["n"], req["seed"], progress, cancel)
+            return maker(loaded, req["sampler"], req["values"], req["n"], req["seed"], progress, cancel,
+                         where=req.get("where", ""))
 
         def done(result):
             sample, diag = result
@@ -470,9 +505,17 @@ class MainWindow(QMainWindow):
                 return
             self.session.set_sample(sample)
             self.sampler_panel.show_diagnostics(diag)
+            if sample.params.get("where"):
+                self.statusBar().showMessage(f"{len(sample.z)} faces from the {sample.params['sampler']} sampler fitted on the "
+                                             f"{sample.params['where_points']:,} z-points where {sample.params['where']}", 8000)
             self.sample_ready.emit()
 
         return self.run_job("generate", fn, done, key="generate")
+
+    def _show_pair_plot(self) -> None:
+        dock = self.docks["pairPlotDock"]
+        dock.show()
+        dock.raise_()
 
     def inspect_face(self, i: int) -> None:
         self.session.select(i, [i])

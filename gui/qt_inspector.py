@@ -1,6 +1,7 @@
 """Face inspector: one face large, its z-vector, its place in the pair plot, live PCA-axis editing
-(GANSpace-style sliders; decoding runs on the worker, rapid moves coalesce), the nearest training
-images when a dataset is open, and "save this face"."""
+(GANSpace-style sliders; decoding runs on the worker, rapid moves coalesce), attribute sliders (add a
+smile, remove glasses: ``engine.attributes.attribute_direction``, amount in class-mean gaps), the
+nearest training images when a dataset is open, and "save this face"."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,6 +21,7 @@ from .qt_images import to_pixmap
 from .session import Session, axis_label
 
 SLIDER_STEPS = 100  # per σ
+ATTRIBUTE_RANGE = 2.0  # attribute sliders: ± this many class-mean gaps
 
 
 class FaceView(QLabel):
@@ -127,6 +129,28 @@ class InspectorPanel(QWidget):
             self.sliders_grid.addWidget(lab, k, 2)
             self.sliders.append(s)
             self.slider_labels.append(lab)
+        # attribute sliders (one per chosen attribute)
+        self.attr_box = QGroupBox("edit along attributes (amount in class-mean gaps)")
+        self.attr_box.setObjectName("attributeSlidersBox")
+        self.attr_grid = QGridLayout(self.attr_box)
+        self.attr_grid.setVerticalSpacing(1)
+        self.attr_pick = QComboBox()
+        self.attr_pick.setObjectName("attributePick")
+        self.attr_pick.setToolTip("an attribute of the model's labels.csv; its direction is a logistic probe's (the\n"
+                                  "measured better editor); amount 1 moves by the gap between the class means")
+        self.attr_add = QPushButton("add slider")
+        self.attr_add.clicked.connect(lambda: self.add_attribute_slider(self.attr_pick.currentText()))
+        self.attr_status = QLabel("")
+        self.attr_status.setStyleSheet("color: #666;")
+        add_row = QHBoxLayout()
+        add_row.addWidget(self.attr_pick, 1)
+        add_row.addWidget(self.attr_add)
+        self.attr_grid.addLayout(add_row, 0, 0, 1, 4)
+        self.attr_grid.addWidget(self.attr_status, 1, 0, 1, 4)
+        self.attribute_sliders: dict[str, QSlider] = {}
+        self._attr_rows: dict[str, list[QWidget]] = {}
+        self._directions: dict[str, object] = {}  # name -> engine AttributeDirection (this model)
+        self._direction_jobs: dict[str, Job] = {}
         self._decode_timer = QTimer(self)
         self._decode_timer.setSingleShot(True)
         self._decode_timer.setInterval(30)
@@ -157,6 +181,7 @@ class InspectorPanel(QWidget):
         side = QVBoxLayout()
         side.addWidget(self.place_plot, 1)
         side.addWidget(self.sliders_box, 0)
+        side.addWidget(self.attr_box, 0)
         upper.addLayout(side, 2)
         inner = QWidget()
         lay = QVBoxLayout(inner)
@@ -177,6 +202,8 @@ class InspectorPanel(QWidget):
         session.stats_changed.connect(self._stats_changed)
         session.axes_changed.connect(self._draw_place)
         session.dataset_changed.connect(self._draw_nearest)
+        session.model_changed.connect(self._model_changed)
+        self._model_changed()
         self._stats_changed()
 
     # ---- showing a face
@@ -230,6 +257,10 @@ class InspectorPanel(QWidget):
 
     def _set_sliders(self, t: Optional[np.ndarray]) -> None:
         self._block = True
+        for name, sl in self.attribute_sliders.items():  # a newly shown face starts un-edited
+            sl.setValue(0)
+            self._attr_label(name).setText("+0.00")
+            sl.setEnabled(t is not None)
         k_max = 0 if t is None else min(self.n_sliders, len(t))
         self._base_steps = np.zeros(k_max)
         sig = self._sigmas() if t is not None else None
@@ -314,7 +345,102 @@ class InspectorPanel(QWidget):
         for s, lab in zip(self.sliders, self.slider_labels):
             if s.isEnabled():
                 lab.setText(f"{s.value() / SLIDER_STEPS:+.2f}σ")
+        for name, sl in self.attribute_sliders.items():
+            self._attr_label(name).setText(f"{sl.value() / SLIDER_STEPS:+.2f}")
         self._decode_timer.start()
+
+    # ---- attribute sliders
+    def _model_changed(self) -> None:
+        for name in list(self.attribute_sliders):
+            self.remove_attribute_slider(name)
+        for job in self._direction_jobs.values():
+            job.cancel.cancel()
+        self._direction_jobs = {}
+        self._directions = {}
+        self.attr_pick.clear()
+        labels = self.session.labels
+        names = list(labels.names) if labels is not None else []
+        self.attr_pick.addItems(names)
+        self.attr_pick.setEnabled(bool(names))
+        self.attr_add.setEnabled(bool(names))
+        self.attr_status.setText("" if names else "the model has no labels.csv")
+        self.attr_box.setVisible(self.session.model is None or bool(names))
+
+    def attribute_amounts(self) -> dict[str, float]:
+        return {n: sl.value() / SLIDER_STEPS for n, sl in self.attribute_sliders.items()}
+
+    def _attr_label(self, name: str) -> QLabel:
+        return self._attr_rows[name][2]
+
+    def add_attribute_slider(self, name: str) -> Optional[Job]:
+        """Add a slider for attribute ``name``: its direction is fitted on the worker, then the row appears."""
+        s = self.session
+        labels = s.labels
+        if not name or labels is None or s.latents is None or name not in labels.names:
+            return None
+        if name in self.attribute_sliders or name in self._direction_jobs:
+            return self._direction_jobs.get(name)
+        if name in self._directions:
+            self._add_row(name)
+            return None
+        z, model_folder = s.latents, s.model.folder
+
+        def fn(progress, cancel):
+            from engine.attributes import DEFAULT_EDIT_METHOD, attribute_direction
+
+            return attribute_direction(z, labels, name, DEFAULT_EDIT_METHOD)
+
+        def done(direction):
+            self._direction_jobs.pop(name, None)
+            if self.session.model is None or self.session.model.folder != model_folder:
+                return
+            self._directions[name] = direction
+            self._add_row(name)
+            self.attr_status.setText("")
+
+        def failed(msg):
+            self._direction_jobs.pop(name, None)
+            self.attr_status.setText(msg)
+
+        self.attr_status.setText(f"fitting the {name} direction …")
+        job = Job(f"attribute direction ({name})", fn, on_done=done, on_error=failed,
+                  on_cancelled=lambda: self._direction_jobs.pop(name, None))
+        self._direction_jobs[name] = job
+        return self.bridge.submit(job)
+
+    def _add_row(self, name: str) -> None:
+        d = self._directions[name]
+        sl = QSlider(Qt.Orientation.Horizontal)
+        sl.setObjectName(f"attributeSlider-{name}")
+        sl.setRange(int(-ATTRIBUTE_RANGE * SLIDER_STEPS), int(ATTRIBUTE_RANGE * SLIDER_STEPS))
+        sl.setToolTip(f"{name}: right = more, left = less (the {d.method} direction; amount 1 = "
+                      f"{d.step:.2f} in z, the gap between the {d.n_present} faces with and {d.n_absent} without it)")
+        sl.setEnabled(self._base_t is not None)
+        sl.valueChanged.connect(self._slider_moved)
+        name_lab = QLabel(name)
+        name_lab.setToolTip(sl.toolTip())
+        val = QLabel("+0.00")
+        val.setMinimumWidth(48)
+        rm = QPushButton("×")
+        rm.setFixedWidth(24)
+        rm.setToolTip(f"remove the {name} slider")
+        rm.clicked.connect(lambda: self.remove_attribute_slider(name))
+        r = self.attr_grid.rowCount()
+        for c, w in enumerate((name_lab, sl, val, rm)):
+            self.attr_grid.addWidget(w, r, c)
+        self.attribute_sliders[name] = sl
+        self._attr_rows[name] = [name_lab, sl, val, rm]
+
+    def remove_attribute_slider(self, name: str) -> None:
+        sl = self.attribute_sliders.pop(name, None)
+        if sl is None:
+            return
+        moved = sl.value() != 0
+        for w in self._attr_rows.pop(name):
+            self.attr_grid.removeWidget(w)
+            w.deleteLater()
+        if moved and self._base_t is not None:
+            self._decode_timer.start()
 
     def edited_vector(self) -> Optional[np.ndarray]:
         s = self.session
@@ -325,7 +451,12 @@ class InspectorPanel(QWidget):
         # move by what each slider moved since the face was shown (an unmoved slider changes nothing)
         delta = (self.slider_values()[:k] * SLIDER_STEPS - self._base_steps) / SLIDER_STEPS * self._sigmas()[:k]
         comps = np.asarray(s.stats.pca.components, float)[:k]
-        return (z0 + delta @ comps).astype(np.float32)
+        z = z0 + delta @ comps
+        for name, amount in self.attribute_amounts().items():
+            d = self._directions.get(name)
+            if d is not None and amount:
+                z = z + amount * np.asarray(d.vector, float)  # = direction.apply(z, amount)
+        return z.astype(np.float32)
 
     def _submit_decode(self) -> None:
         z = self.edited_vector()

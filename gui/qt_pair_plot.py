@@ -152,6 +152,10 @@ class PairPlotPanel(QWidget):
             self.layer_boxes[key] = cb
             layers.addWidget(cb)
         layers.addStretch(1)
+        from .qt_attribute_layer import ColourByPicker
+
+        self.colour_by = ColourByPicker(session)
+        layers.addWidget(self.colour_by)
         self.levels_edit = QLineEdit("2.0, 2.2, 3.0")
         self.levels_edit.setToolTip("σ-levels of the confidence ellipses, comma separated")
         self.levels_edit.setMinimumWidth(90)
@@ -201,6 +205,9 @@ class PairPlotPanel(QWidget):
             pi.addItem(it)
         self.legend = pi.addLegend(offset=(-8, 8), labelTextSize="8pt")
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+        from .qt_attribute_layer import AttributeLayer
+
+        self.attribute_layer = AttributeLayer(pi, self.legend)
         self.generated_item.sigClicked.connect(self._point_clicked)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
 
@@ -225,6 +232,7 @@ class PairPlotPanel(QWidget):
         session.sample_changed.connect(self._update_generated)
         session.selection_changed.connect(self._update_selected)
         session.edited_changed.connect(self._update_selected)
+        session.colour_by_changed.connect(self._redraw_attribute)
         self._axes_from_session()
 
     def _stats_changed(self) -> None:
@@ -262,6 +270,7 @@ class PairPlotPanel(QWidget):
             self.contour_item.setData([], [])
             self.density_item.clear()
             self._clear_ellipses()
+            self.attribute_layer.clear()
             self._update_generated()
             return
         from engine.latent_stats import density_contours, density_grid, pair_moments
@@ -371,6 +380,18 @@ class PairPlotPanel(QWidget):
             item.setZValue(3)
             pi.addItem(item)
             self.ellipse_items.append(item)
+        self._redraw_attribute()
+
+    def _redraw_attribute(self, *_) -> None:
+        """The cloud split by ``session.colour_by``: two colours, each group's ellipse at the first σ-level."""
+        s = self.session
+        masks = s.attribute_groups()
+        if masks is None or self._xy is None or len(masks[0]) != len(self._xy):
+            self.attribute_layer.clear()
+        else:
+            levels = self.levels() or [2.0]
+            self.attribute_layer.set_groups(s.colour_by, s.labels.group_names(s.colour_by), self._xy, masks,
+                                            shown=self._sample_idx, level=levels[0], scaling=self.scaling.currentData())
         self._apply_visibility()
 
     def _update_generated(self) -> None:
@@ -404,11 +425,15 @@ class PairPlotPanel(QWidget):
     def _apply_visibility(self, *_) -> None:
         on = {k: cb.isChecked() for k, cb in self.layer_boxes.items()}
         self.density_item.setVisible(on["density"])
-        self.points_item.setVisible(on["points"])
+        coloured = self.attribute_layer.active
+        self.points_item.setVisible(on["points"] and not coloured)  # the coloured groups replace the grey points
         self.contour_item.setVisible(on["contours"])
         for it in self.ellipse_items:
             it.setVisible(on["ellipses"])
-        self.legend.setVisible(on["ellipses"] and bool(self.ellipse_items))
+        self.attribute_layer.set_visible(coloured, ellipses=True)
+        for it in self.attribute_layer.points:
+            it.setVisible(coloured and on["points"])
+        self.legend.setVisible((on["ellipses"] and bool(self.ellipse_items)) or coloured)
         self.centre_item.setVisible(on["centre"])
         self.generated_item.setVisible(on["generated"])
         self.selected_item.setVisible(on["generated"])

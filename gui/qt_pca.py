@@ -1,6 +1,7 @@
 """PCA panel: explained variance per principal component with the cumulative curve, and the normality
 check (the fraction of z-points inside Mahalanobis σ-levels, observed vs the χ² expectation, and the
-histogram of squared Mahalanobis distances against the χ²(d) density)."""
+histogram of squared Mahalanobis distances against the χ²(d) density), and the cloud on the two leading
+principal axes, optionally coloured by one attribute (two groups, each with its confidence ellipse)."""
 from __future__ import annotations
 
 import numpy as np
@@ -68,10 +69,29 @@ class PCAPanel(QWidget):
         leg3.addItem(self.md_hist, "z-points")
         leg3.addItem(self.md_pdf, "χ²(d) density")
 
+        # the cloud on PC1 × PC2, coloured by session.colour_by
+        from .qt_attribute_layer import AttributeLayer, ColourByPicker
+
+        self.cloud_plot = pg.PlotWidget()
+        self.cloud_plot.setObjectName("pcaCloudPlot")
+        self.cloud_plot.setMenuEnabled(False)
+        cpi = self.cloud_plot.getPlotItem()
+        cpi.setTitle("the cloud on PC1 × PC2", size="9pt")
+        cpi.setLabel("bottom", "PC1")
+        cpi.setLabel("left", "PC2")
+        self.cloud_points = pg.ScatterPlotItem(size=2.5, pen=None, brush=ps.brush(ps.TRAIN, 60))
+        self.cloud_points.setZValue(-5)
+        cpi.addItem(self.cloud_points)
+        self.cloud_legend = cpi.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        self.cloud_legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+        self.attribute_layer = AttributeLayer(cpi, self.cloud_legend, point_size=2.5)
+        self.colour_by = ColourByPicker(session)
+
         top = QHBoxLayout()
         top.addWidget(QLabel("components shown"))
         top.addWidget(self.shown)
         top.addStretch(1)
+        top.addWidget(self.colour_by)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
@@ -79,10 +99,12 @@ class PCAPanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.norm_plot, 1)
         row.addWidget(self.md_plot, 1)
+        row.addWidget(self.cloud_plot, 1)
         lay.addLayout(row, 3)
         lay.addWidget(self.summary)
         self.shown.valueChanged.connect(self.redraw)
         session.stats_changed.connect(self.redraw)
+        session.colour_by_changed.connect(self.redraw_cloud)
 
     def redraw(self, *_) -> None:
         st = self.session.stats
@@ -97,6 +119,7 @@ class PCAPanel(QWidget):
             self.md_hist.setData([], [])
             self.md_pdf.setData([], [])
             self.summary.setText("no statistics yet")
+            self.redraw_cloud()
             return
         ratio = np.asarray(st.pca.explained_variance_ratio, float)
         k = min(len(ratio), self.shown.value())
@@ -139,3 +162,32 @@ class PCAPanel(QWidget):
             "Mahalanobis σ-level; blue is what the training z-points do."
         )
         self.summary.setText(text)
+        self.redraw_cloud()
+
+    def _pc12(self):
+        s = self.session
+        pre = getattr(s.model, "pca_coords", None)
+        if pre is not None and len(pre) == len(s.latents) and pre.shape[1] >= 2:
+            return np.asarray(pre[:, :2], float)
+        from .session import leading_pca_coords
+
+        return leading_pca_coords(s.latents, s.stats, 2)
+
+    def redraw_cloud(self, *_) -> None:
+        s = self.session
+        if s.stats is None or s.latents is None or s.latents.shape[1] < 2:
+            self.cloud_points.setData([], [])
+            self.attribute_layer.clear()
+            return
+        xy = self._pc12()
+        n = len(xy)
+        idx = np.sort(np.random.default_rng(0).choice(n, size=min(n, 3000), replace=False))
+        masks = s.attribute_groups()
+        if masks is None:
+            self.attribute_layer.clear()
+            self.cloud_points.setData(pos=xy[idx])
+            self.cloud_points.setVisible(True)
+        else:
+            self.cloud_points.setVisible(False)
+            self.attribute_layer.set_groups(s.colour_by, s.labels.group_names(s.colour_by), xy, masks, shown=idx)
+        self.cloud_legend.setVisible(self.attribute_layer.active)

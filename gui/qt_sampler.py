@@ -3,6 +3,8 @@
 float → QDoubleSpinBox with the parameter's range, int → QSpinBox, choices → QComboBox,
 bool → QCheckBox, other str → QLineEdit; the parameter's help is the tooltip. Count and seed
 complete a generation request; the Generate button (Ctrl+G / F5) emits ``generate_requested``.
+"Condition on" (attribute + has/lacks, several allowed) fits the sampler only on the z-points whose
+labels match, like ``generate --where Smiling=1,Male=-1``; the request carries it as ``where``.
 """
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-    QSpinBox, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+    QListWidgetItem, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
 BIG = 1e9
@@ -122,6 +124,44 @@ class SamplerPanel(QWidget):
         self.diagnostics.setWordWrap(True)
         self.diagnostics.setStyleSheet("color: #555;")
 
+        # condition on attributes
+        self.labels = None  # engine.attributes.AttributeTable of the open model
+        self.where_box = QGroupBox("condition on (fit the sampler on faces that…)")
+        self.where_box.setObjectName("conditionBox")
+        wl = QVBoxLayout(self.where_box)
+        wl.setContentsMargins(4, 4, 4, 4)
+        wl.setSpacing(2)
+        pick = QHBoxLayout()
+        self.where_has = QComboBox()
+        self.where_has.addItem("have", 1.0)
+        self.where_has.addItem("lack", -1.0)
+        self.where_attr = QComboBox()
+        self.where_attr.setObjectName("conditionAttribute")
+        self.where_add = QPushButton("add")
+        self.where_add.setToolTip("add this condition (several are combined with AND)")
+        pick.addWidget(self.where_has)
+        pick.addWidget(self.where_attr, 1)
+        pick.addWidget(self.where_add)
+        wl.addLayout(pick)
+        self.where_list = QListWidget()
+        self.where_list.setObjectName("conditionList")
+        self.where_list.setMaximumHeight(64)
+        self.where_list.setToolTip("the conditions; select one and press remove (or Delete)")
+        wl.addWidget(self.where_list)
+        foot = QHBoxLayout()
+        self.where_count = QLabel("")
+        self.where_count.setStyleSheet("color: #555;")
+        self.where_remove = QPushButton("remove")
+        self.where_clear = QPushButton("clear")
+        foot.addWidget(self.where_count, 1)
+        foot.addWidget(self.where_remove)
+        foot.addWidget(self.where_clear)
+        wl.addLayout(foot)
+        self.where_add.clicked.connect(lambda: self.add_condition(self.where_attr.currentText(), self.where_has.currentData() > 0))
+        self.where_remove.clicked.connect(self._remove_selected_condition)
+        self.where_clear.clicked.connect(self.clear_conditions)
+        self.set_attributes([])
+
         run = QFormLayout()
         run.addRow("faces", self.count)
         seed_row = QHBoxLayout()
@@ -137,6 +177,7 @@ class SamplerPanel(QWidget):
         lay.addLayout(head)
         lay.addWidget(self.summary)
         lay.addWidget(self.params_box)
+        lay.addWidget(self.where_box)
         lay.addLayout(run)
         btns = QHBoxLayout()
         btns.addWidget(self.generate_btn, 1)
@@ -187,10 +228,79 @@ class SamplerPanel(QWidget):
 
     def request(self) -> dict:
         """What to generate: sampler, values, n and seed (and advance the seed when asked)."""
-        req = {"sampler": self.sampler_name(), "values": self.values(), "n": self.count.value(), "seed": self.seed.value()}
+        req = {"sampler": self.sampler_name(), "values": self.values(), "n": self.count.value(), "seed": self.seed.value(),
+               "where": self.where()}
         if self.next_seed.isChecked():
             self.seed.setValue((self.seed.value() + 1) % self.seed.maximum())
         return req
+
+    # ---- condition on
+    def set_attributes(self, names, labels=None) -> None:
+        """The open model's attribute names (and its AttributeTable, to show how many z-points match)."""
+        self.labels = labels
+        names = list(names)
+        keep = [c for c in self.conditions() if c[0] in names]
+        self.where_attr.clear()
+        self.where_attr.addItems(names)
+        self.where_list.clear()
+        for name, has in keep:
+            self.add_condition(name, has)
+        for w in (self.where_has, self.where_attr, self.where_add, self.where_list, self.where_remove, self.where_clear):
+            w.setEnabled(bool(names))
+        self.where_box.setToolTip("" if names else "the model has no labels.csv: attach labels with "
+                                  "`python main.py attributes --model DIR --import LABEL_FILE`")
+        self._update_count()
+
+    def add_condition(self, name: str, has: bool = True) -> bool:
+        if not name or self.where_attr.findText(name) < 0:
+            return False
+        for i in range(self.where_list.count()):  # one condition per attribute: the newest wins
+            if self.where_list.item(i).data(Qt.ItemDataRole.UserRole)[0] == name:
+                self.where_list.takeItem(i)
+                break
+        item = QListWidgetItem(f"{'have' if has else 'lack'} {name}")
+        item.setData(Qt.ItemDataRole.UserRole, (name, bool(has)))
+        self.where_list.addItem(item)
+        self._update_count()
+        return True
+
+    def _remove_selected_condition(self) -> None:
+        for item in self.where_list.selectedItems() or ([self.where_list.item(self.where_list.count() - 1)] if self.where_list.count() else []):
+            self.where_list.takeItem(self.where_list.row(item))
+        self._update_count()
+
+    def clear_conditions(self) -> None:
+        self.where_list.clear()
+        self._update_count()
+
+    def conditions(self) -> list[tuple[str, bool]]:
+        return [tuple(self.where_list.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(self.where_list.count())]
+
+    def where(self) -> str:
+        """The conditions as ``generate --where`` text ("Smiling=1,Eyeglasses=-1"; "" for none)."""
+        return ",".join(f"{n}={1 if has else -1}" for n, has in self.conditions())
+
+    def _update_count(self) -> None:
+        w = self.where()
+        if not w:
+            self.where_count.setText("all z-points" if self.where_attr.count() else "")
+            return
+        if self.labels is None:
+            self.where_count.setText("")
+            return
+        try:
+            from engine.attributes import parse_where, subset_mask
+
+            n = int(subset_mask(self.labels, parse_where(w)).sum())
+            self.where_count.setText(f"{n:,} of {len(self.labels):,} z-points match")
+        except Exception as exc:  # noqa: BLE001 - the count is a hint; Generate reports the engine's error
+            self.where_count.setText(str(exc))
+
+    def keyPressEvent(self, ev) -> None:  # noqa: N802
+        if ev.key() == Qt.Key.Key_Delete and self.where_list.hasFocus():
+            self._remove_selected_condition()
+            return
+        super().keyPressEvent(ev)
 
     def show_diagnostics(self, diag: dict | None) -> None:
         if not diag:

@@ -25,6 +25,7 @@ class LoadedModel:
     latents: Optional[np.ndarray]  # N×z_dim float32 or None when not encoded yet
     latent_files: list[str] = field(default_factory=list)
     pca_coords: Optional[np.ndarray] = None  # (N, k) coordinates on the leading principal axes (worker-computed)
+    labels: Any = None  # engine.attributes.AttributeTable aligned with latents (the model's labels.csv), or None
 
     @property
     def z_dim(self) -> int:
@@ -68,6 +69,7 @@ class Session(QObject):
     selection_changed = Signal()  # current face index and/or the multi-selection
     axes_changed = Signal()
     edited_changed = Signal()  # the inspector's edited z for the current face (PCA sliders)
+    colour_by_changed = Signal()  # the attribute the cloud is coloured by (None: no colouring)
 
     def __init__(self, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
@@ -79,6 +81,7 @@ class Session(QObject):
         self.selected: list[int] = []
         self.axes: tuple[Axis, Axis] = (("pca", 0), ("pca", 1))
         self.edited_z: Optional[np.ndarray] = None  # (z_dim,) the inspected face after slider edits
+        self.colour_by: Optional[str] = None  # an attribute of ``labels``: the cloud is split into its two groups
 
     # ---- setters (each emits once) -----------------------------------------------------
     def set_model(self, model: Optional[LoadedModel], stats=None) -> None:
@@ -88,10 +91,12 @@ class Session(QObject):
         self.current = None
         self.selected = []
         self.edited_z = None
+        self.colour_by = None
         if model is not None:
             d = model.z_dim
             self.axes = tuple((k, min(i, d - 1)) for k, i in self.axes)  # type: ignore[assignment]
         self.model_changed.emit()
+        self.colour_by_changed.emit()
         self.stats_changed.emit()
         self.sample_changed.emit()
         self.selection_changed.emit()
@@ -134,10 +139,32 @@ class Session(QObject):
         self.edited_z = None if z is None else np.asarray(z, np.float32)
         self.edited_changed.emit()
 
+    def set_colour_by(self, name: Optional[str]) -> None:
+        """Colour the cloud by attribute ``name`` (None or an unknown name: no colouring)."""
+        labels = self.labels
+        if name is not None and (labels is None or name not in labels.names):
+            name = None
+        if name != self.colour_by:
+            self.colour_by = name
+            self.colour_by_changed.emit()
+
     # ---- derived -----------------------------------------------------------------------
     @property
     def latents(self) -> Optional[np.ndarray]:
         return None if self.model is None else self.model.latents
+
+    @property
+    def labels(self):
+        """The model's attribute table (engine.attributes.AttributeTable) or None."""
+        return None if self.model is None else self.model.labels
+
+    def attribute_groups(self, name: Optional[str] = None):
+        """(present, absent) masks over the training z-points for ``name`` (default: colour_by), or None."""
+        name = name or self.colour_by
+        labels = self.labels
+        if name is None or labels is None or self.latents is None or len(labels) != len(self.latents):
+            return None
+        return labels.groups(name)
 
     def current_z(self) -> Optional[np.ndarray]:
         if self.edited_z is not None:
