@@ -124,8 +124,11 @@ def cloud_picture(xy, present, absent, axes, d_axes, title, subtitle, names, pat
     save_png(path, img)
 
 
-def edit_picture(rows, amounts, labels, title, path, scale=2):
-    """rows: list of (original (S,S,3), tiles (K,S,S,3)); labels: text per row."""
+def edit_picture(rows, amounts, labels, title, path, scale=2, with_originals=False):
+    """rows: list of (original (S,S,3), tiles (K,S,S,3)); labels: text per row.
+
+    The original CelebA images are left out by default: the dataset's licence forbids redistributing its
+    images inside the repository (model outputs — reconstructions and edits — are fine)."""
     from PIL import Image, ImageDraw
 
     from engine.atomic_io import save_png
@@ -133,22 +136,25 @@ def edit_picture(rows, amounts, labels, title, path, scale=2):
     s = rows[0][0].shape[0] * scale
     pad, gap, left, top = 4, 14, 150, 78
     k = len(amounts)
-    W = left + s + gap + k * (s + pad) + 10
+    x0 = left + s + gap if with_originals else left  # where the edited tiles start
+    W = max(x0 + k * (s + pad) + 10, int(font(19).getlength(title)) + 24)
     H = top + len(rows) * (s + pad) + 10
     img = Image.new("RGB", (W, H), (255, 255, 255))
     dr = ImageDraw.Draw(img)
     f14, f16, f18 = font(14), font(16), font(19)
     dr.text((10, 12), title, fill=(10, 10, 10), font=f18)
-    dr.text((left + s / 2, top - 10), "original", fill=(40, 40, 40), font=f14, anchor="mb")
+    if with_originals:
+        dr.text((left + s / 2, top - 10), "original", fill=(40, 40, 40), font=f14, anchor="mb")
     for j, a in enumerate(amounts):
-        x = left + s + gap + j * (s + pad) + s / 2
+        x = x0 + j * (s + pad) + s / 2
         dr.text((x, top - 10), f"{a:+g}" if a else "0 (reconstruction)", fill=(40, 40, 40), font=f14, anchor="mb")
     for i, ((orig, tiles), lab) in enumerate(zip(rows, labels)):
         y = top + i * (s + pad)
         big = lambda a: Image.fromarray(a).resize((s, s), Image.BICUBIC)  # noqa: E731
-        img.paste(big(orig), (left, y))
+        if with_originals:
+            img.paste(big(orig), (left, y))
         for j, t in enumerate(tiles):
-            img.paste(big(t), (left + s + gap + j * (s + pad), y))
+            img.paste(big(t), (x0 + j * (s + pad), y))
         dr.multiline_text((10, y + s / 2), lab, fill=(30, 30, 30), font=f16, anchor="lm")
     save_png(path, img)
 
