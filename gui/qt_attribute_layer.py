@@ -16,8 +16,10 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 from . import plot_style as ps
 from .session import Session
 
-PRESENT = (214, 39, 40)  # red: the faces that have the attribute
-ABSENT = (31, 119, 180)  # blue: the faces that lack it
+# ColorBrewer Dark2 pink / teal: apart from the blue density, the red-purple-brown cloud ellipses and the
+# orange generated points
+PRESENT = (231, 41, 138)  # pink: the faces that have the attribute
+ABSENT = (27, 158, 119)  # teal: the faces that lack it
 GROUP_COLOURS = (PRESENT, ABSENT)
 
 
@@ -33,8 +35,8 @@ class ColourByPicker(QWidget):
         lay.addWidget(QLabel("colour by"))
         self.combo = QComboBox()
         self.combo.setObjectName("colourByCombo")
-        self.combo.setToolTip("split the cloud by one attribute of the model's labels.csv: the faces with it in red,\n"
-                              "the faces without it in blue, each group with its own confidence ellipse")
+        self.combo.setToolTip("split the cloud by one attribute of the model's labels.csv: the faces with it in pink,\n"
+                              "the faces without it in teal, each group with its own confidence ellipse")
         self.combo.setMinimumContentsLength(12)
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         lay.addWidget(self.combo)

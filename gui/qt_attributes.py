@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QTimer, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
     QVBoxLayout, QWidget,
@@ -81,6 +81,7 @@ class AttributesPanel(QWidget):
         self.bridge = bridge
         self._chain_key: Optional[tuple] = None  # model whose probe chain is running
         self._job: Optional[Job] = None
+        self._quick_job: Optional[Job] = None
 
         self.info = QLabel("")
         self.info.setWordWrap(True)
@@ -144,6 +145,9 @@ class AttributesPanel(QWidget):
 
     def _model_changed(self) -> None:
         self.stop()
+        if self._quick_job is not None:
+            self._quick_job.cancel.cancel()
+            self._quick_job = None
         self.table.setRowCount(0)
         c = self.cache()
         self.probe_btn.setEnabled(c is not None)
@@ -155,10 +159,24 @@ class AttributesPanel(QWidget):
             return
         if c.order:
             self._fill()
+            if c.complete:
+                self._done_text()
+        elif self.isVisible():
+            # after the jobs the new model queues now (its first grid): ranking waits its turn
+            QTimer.singleShot(0, self.ensure_ranking)
         else:
-            self._start_quick()
-        if c.complete:
-            self._done_text()
+            self.info.setText(f"{len(self.session.labels.names)} labelled attributes; they are ranked when this panel is shown")
+
+    def showEvent(self, ev) -> None:  # noqa: N802
+        super().showEvent(ev)
+        QTimer.singleShot(0, self.ensure_ranking)
+
+    def ensure_ranking(self) -> None:
+        """Start the quick ranking of this model's attributes unless it is done or running."""
+        c = self.cache()
+        if c is None or c.order or self._quick_job is not None:
+            return
+        self._start_quick()
 
     def _start_quick(self) -> None:
         s = self.session
@@ -174,7 +192,12 @@ class AttributesPanel(QWidget):
             pca, coords = _pca_transform(z64, getattr(stats, "pca", None))
             return rows, (pca, coords, Whitener(z64))
 
+        def finished(*_):
+            if self._quick_job is job:
+                self._quick_job = None
+
         def done(result):
+            finished()
             rows, prepared = result
             c = _CACHE.setdefault(key, RankingCache())
             c.quick = {r.name: r for r in rows}
@@ -183,8 +206,14 @@ class AttributesPanel(QWidget):
             if model_key(self.session) == key:
                 self._fill()
 
-        self.bridge.submit(Job("rank attributes", fn, on_done=done, key="attributes-quick",
-                               on_progress=self._quick_progress))
+        def failed(msg):
+            finished()
+            self.info.setText(f"ranking failed: {msg}")
+
+        job = Job("rank attributes", fn, on_done=done, on_error=failed, on_cancelled=finished, key="attributes-quick",
+                  on_progress=self._quick_progress)
+        self._quick_job = job
+        self.bridge.submit(job)
 
     def _quick_progress(self, p) -> None:
         if p.total > 0:
@@ -196,7 +225,8 @@ class AttributesPanel(QWidget):
         c = self.cache()
         if c is None or self.running:
             return
-        if not c.order:  # the quick ranking is still running: it chains on when it is done
+        if not c.order:  # the quick ranking comes first: the probe chains on when it is done
+            self.ensure_ranking()
             self._chain_key = model_key(self.session)
             self.stop_btn.setEnabled(True)
             self.ranking_updated.connect(self._chain_after_quick)
@@ -317,7 +347,7 @@ class AttributesPanel(QWidget):
     def _probe_item(p) -> QTableWidgetItem:
         if p is None or p.probe_accuracy is None:
             return _NumberItem(None, "…" if p is None else "–")
-        std = f" ± {p.probe_accuracy_std:.2f}" if p.probe_accuracy_std is not None else ""
+        std = f" ± {p.probe_accuracy_std:.3f}" if p.probe_accuracy_std is not None else ""
         return _NumberItem(p.probe_accuracy, f"{p.probe_accuracy:.3f}{std}")
 
     def _row_of(self, name: str) -> int:

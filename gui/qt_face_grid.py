@@ -110,7 +110,8 @@ class FaceGrid(QWidget):
             self.list.addItem(it)
         p = sample.params
         vals = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in p.get("parameters", {}).items())
-        self.info.setText(f"{len(sample.images)} faces · {p.get('sampler')} ({vals}) · seed {p.get('seed')}")
+        where = f" · fitted where {p['where']} ({p.get('where_points', '?')} z-points)" if p.get("where") else ""
+        self.info.setText(f"{len(sample.images)} faces · {p.get('sampler')} ({vals}) · seed {p.get('seed')}{where}")
         self._block = False
         self._selection_from_session()
 

@@ -187,6 +187,7 @@ class PairPlotPanel(QWidget):
         pi = self.plot.getPlotItem()
         self.density_item = pg.ImageItem()
         self.density_item.setLookupTable(ps.density_lut())
+        self._density_grey = False
         self.density_item.setZValue(-10)
         self.points_item = pg.ScatterPlotItem(size=2.5, pen=None, brush=ps.brush(ps.TRAIN, 70))
         self.points_item.setZValue(-5)
@@ -426,6 +427,13 @@ class PairPlotPanel(QWidget):
         on = {k: cb.isChecked() for k, cb in self.layer_boxes.items()}
         self.density_item.setVisible(on["density"])
         coloured = self.attribute_layer.active
+        if coloured != self._density_grey:  # grey density under the two coloured groups, blue otherwise
+            lut = ps.density_lut()
+            if coloured:
+                lut = lut.copy()
+                lut[:, :3] = lut[:, :3].mean(axis=1, keepdims=True).astype(np.uint8)
+            self.density_item.setLookupTable(lut)
+            self._density_grey = coloured
         self.points_item.setVisible(on["points"] and not coloured)  # the coloured groups replace the grey points
         self.contour_item.setVisible(on["contours"])
         for it in self.ellipse_items:
