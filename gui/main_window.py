@@ -213,6 +213,7 @@ class MainWindow(QMainWindow):
         self.model_panel.train_requested.connect(self.show_train_dialog)
         self.model_panel.encode_requested.connect(self.encode_dataset)
         self.attributes.show_in_pair_plot.connect(self._show_pair_plot)
+        self.attributes.generate_requested.connect(self.generate_where)
         s.model_changed.connect(lambda: self.sampler_panel.set_attributes(s.labels.names if s.labels is not None else [], s.labels))
         self.pair_plot.redrawn.connect(lambda ms: self.redraw_label.setText(f"pair plot {ms:.0f} ms"))
 
@@ -511,6 +512,15 @@ class MainWindow(QMainWindow):
             self.sample_ready.emit()
 
         return self.run_job("generate", fn, done, key="generate")
+
+    def generate_where(self, name: str, has: bool = True) -> Optional[Job]:
+        """One click: a grid from the current sampler fitted only on the faces that have (lack) ``name``."""
+        sp = self.sampler_panel
+        sp.clear_conditions()
+        if not sp.add_condition(name, has):
+            self.show_error(f"unknown attribute {name!r}")
+            return None
+        return self.generate_now()
 
     def _show_pair_plot(self) -> None:
         dock = self.docks["pairPlotDock"]

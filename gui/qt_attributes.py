@@ -72,6 +72,7 @@ def model_key(session: Session) -> Optional[tuple]:
 
 class AttributesPanel(QWidget):
     show_in_pair_plot = Signal(str)  # attribute name: the window raises the pair plot
+    generate_requested = Signal(str, bool)  # attribute, has: a grid fitted only on faces with (without) it
     ranking_updated = Signal()
 
     def __init__(self, session: Session, bridge: EngineBridge, parent=None) -> None:
@@ -119,6 +120,19 @@ class AttributesPanel(QWidget):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
 
+        self.gen_with_btn = QPushButton("Generate faces with it")
+        self.gen_with_btn.setObjectName("generateWithButton")
+        self.gen_with_btn.setToolTip("a grid from the current sampler fitted only on the z-points that have the selected\n"
+                                     "attribute (replaces the sampler panel's conditions)")
+        self.gen_without_btn = QPushButton("… without it")
+        self.gen_without_btn.setToolTip("the same, fitted only on the z-points that lack it")
+        for b, has in ((self.gen_with_btn, True), (self.gen_without_btn, False)):
+            b.setEnabled(False)
+            b.clicked.connect(lambda *_, h=has: self._generate(h))
+        gen_row = QHBoxLayout()
+        gen_row.addWidget(self.gen_with_btn)
+        gen_row.addWidget(self.gen_without_btn)
+        gen_row.addStretch(1)
         row = QHBoxLayout()
         row.addWidget(self.probe_btn)
         row.addWidget(self.stop_btn)
@@ -129,6 +143,7 @@ class AttributesPanel(QWidget):
         lay.addWidget(self.info)
         lay.addLayout(row)
         lay.addWidget(self.table, 1)
+        lay.addLayout(gen_row)
 
         self.probe_btn.clicked.connect(self.start_probe)
         self.stop_btn.clicked.connect(self.stop)
@@ -375,9 +390,16 @@ class AttributesPanel(QWidget):
             return None
         return c.probe.get(name) or c.quick.get(name)
 
+    def _generate(self, has: bool) -> None:
+        if self.session.colour_by:
+            self.generate_requested.emit(self.session.colour_by, has)
+
     def _highlight(self) -> None:
         name = self.session.colour_by
         r = self._row_of(name) if name else -1
+        for b in (self.gen_with_btn, self.gen_without_btn):
+            b.setEnabled(bool(name) and self.session.latents is not None)
+        self.gen_with_btn.setText(f"Generate faces with {name}" if name else "Generate faces with it")
         self.table.blockSignals(True)
         if r >= 0:
             self.table.selectRow(r)

@@ -138,6 +138,15 @@ def test_conditional_generate_fits_the_subset_and_reports_a_too_small_one(win, q
     assert p["where"] == "Smiling=1" and p["where_points"] == n_smiling
     ref = generate(s.model.folder, "normal", sp.values(), n=p["n"], seed=p["seed"], decode=False, where="Smiling=1")
     np.testing.assert_allclose(s.sample.z, ref.z, rtol=1e-5, atol=1e-5)  # the same z as the CLI's conditional fit
+    # one click from the Attributes panel: a grid of faces without the attribute
+    s.set_colour_by("Smiling")  # as a click on its row does
+    assert win.attributes.gen_without_btn.isEnabled()
+    win.attributes.gen_without_btn.click()
+    qtbot.waitUntil(lambda: not win.bridge.busy(), timeout=30000)
+    assert s.sample.params["where"] == "Smiling=-1" and sp.where() == "Smiling=-1"
+    assert s.sample.params["where_points"] == int(s.labels.groups("Smiling")[1].sum())
+    sp.clear_conditions()
+    sp.add_condition("Smiling", True)
     # a subset too small: the engine's one-line message, the previous faces stay
     sample = s.sample
     sp.add_condition("Rare", True)
