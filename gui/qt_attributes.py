@@ -10,7 +10,8 @@ Two stages, both on the engine worker:
    the column fills in row by row, and Cancel stops after the current attribute. When every row has
    its accuracy the table is sorted by it, as ``main.py attributes`` prints it.
 
-Results are cached per model (for this process), so reopening a model or a window shows them again.
+Results are cached per model: in memory, and as JSON in the user's cache folder (named by a hash of the
+z-points and labels), so reopening a model, a window or the app shows them again without measuring.
 Clicking a row colours the cloud by that attribute and puts the pair plot on the two axes that
 separate it best (``AttributeSummary.best_axes``).
 """
@@ -61,6 +62,79 @@ class RankingCache:
 
 
 _CACHE: dict[tuple, RankingCache] = {}
+CACHE_FORMAT = 1
+
+
+def _digest(session: Session) -> str:
+    """A hash of the model's z-points and labels: the name of the ranking's file in the user's cache."""
+    import hashlib
+
+    m = session.model
+    digest = getattr(m, "_ranking_digest", None)
+    if digest is None:
+        h = hashlib.sha256()
+        h.update(f"{CACHE_FORMAT}\0{m.config.model_id}\0{m.latents.shape}\0{','.join(m.labels.names)}".encode())
+        h.update(np.ascontiguousarray(m.latents).tobytes())
+        h.update(np.ascontiguousarray(m.labels.values).tobytes())
+        digest = h.hexdigest()[:32]
+        m._ranking_digest = digest  # once per opened model
+    return digest
+
+
+def _cache_path(session: Session):
+    from engine.image_data import default_cache_dir
+
+    return default_cache_dir("attributes") / f"{_digest(session)}.json"
+
+
+def _row_to_json(r) -> dict:
+    d = {k: getattr(r, k) for k in r.__dataclass_fields__}
+    d["best_axes"] = [list(a) for a in r.best_axes]
+    d["best_axis_d"] = list(r.best_axis_d)
+    return d
+
+
+def _row_from_json(d: dict):
+    from engine.attributes import AttributeSummary
+
+    d = dict(d)
+    d["best_axes"] = tuple((str(a[0]), int(a[1])) for a in d["best_axes"])
+    d["best_axis_d"] = tuple(float(x) for x in d["best_axis_d"])
+    return AttributeSummary(**{k: d[k] for k in AttributeSummary.__dataclass_fields__ if k in d})
+
+
+def save_ranking(session: Session, c: RankingCache) -> None:
+    """Keep the ranking (and the probe accuracies measured so far) in the user's cache folder."""
+    from engine import atomic_io
+
+    try:
+        atomic_io.write_json(_cache_path(session), {
+            "format": CACHE_FORMAT,
+            "quick": [_row_to_json(c.quick[n]) for n in c.order],
+            "probe": [_row_to_json(r) for n, r in c.probe.items() if r.probe_accuracy is not None],
+        })
+    except OSError:
+        pass  # a cache that cannot be written only costs the measurement next time
+
+
+def load_ranking(session: Session) -> Optional[RankingCache]:
+    import json
+
+    try:
+        path = _cache_path(session)
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != CACHE_FORMAT:
+            return None
+        c = RankingCache()
+        rows = [_row_from_json(d) for d in data["quick"]]
+        c.quick = {r.name: r for r in rows}
+        c.order = [r.name for r in rows]
+        c.probe = {d["name"]: _row_from_json(d) for d in data.get("probe", []) if d.get("name") in c.quick}
+        return c if set(c.order) <= set(session.labels.names) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # a damaged cache file is ignored (and rewritten)
 
 
 def model_key(session: Session) -> Optional[tuple]:
@@ -95,6 +169,7 @@ class AttributesPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSortingEnabled(True)
+        self.table.verticalHeader().setDefaultSectionSize(22)
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         hh.setStretchLastSection(True)
@@ -156,7 +231,11 @@ class AttributesPanel(QWidget):
     # ---- state
     def cache(self) -> Optional[RankingCache]:
         key = model_key(self.session)
-        return None if key is None else _CACHE.setdefault(key, RankingCache())
+        if key is None:
+            return None
+        if key not in _CACHE:
+            _CACHE[key] = load_ranking(self.session) or RankingCache()
+        return _CACHE[key]
 
     def _model_changed(self) -> None:
         self.stop()
@@ -219,6 +298,7 @@ class AttributesPanel(QWidget):
             c.order = [r.name for r in rows]
             c.prepared = prepared
             if model_key(self.session) == key:
+                save_ranking(self.session, c)
                 self._fill()
 
         def failed(msg):
@@ -273,21 +353,25 @@ class AttributesPanel(QWidget):
             self._done_text()
             return
         name = todo[0]
-        z, labels = self.session.latents, self.session.labels
-        pca, coords, whitener = c.prepared
+        z, labels, stats = self.session.latents, self.session.labels, self.session.stats
 
         def fn(progress, cancel):
-            from engine.attributes import analyse_attribute
+            from engine.attributes import Whitener, _pca_transform, analyse_attribute
             from engine.progress import Progress
 
             progress(Progress("attribute probe", len(c.order) - len(todo), len(c.order), name))
             cancel.raise_if_cancelled()
+            if c.prepared is None:  # the ranking came from the cache: prepare once, on the worker
+                z64 = np.asarray(z, dtype=np.float64)
+                c.prepared = (*_pca_transform(z64, getattr(stats, "pca", None)), Whitener(z64))
+            pca, coords, whitener = c.prepared
             return analyse_attribute(z, labels, name, pca=pca, coords=coords, probe=True, normality=False,
                                      whitener=whitener, directions=False).summary_row()
 
         def done(row):
             c.probe[name] = row
             if model_key(self.session) == key:
+                save_ranking(self.session, c)
                 self._set_probe_cell(name, row)
                 self.ranking_updated.emit()
             if self._chain_key == key:

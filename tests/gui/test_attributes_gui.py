@@ -97,6 +97,13 @@ def test_attributes_panel_row_click_shows_best_axes_then_probe_fills_in(win, qtb
     assert acc["Smiling"] > 0.8, acc
     assert "…" not in [panel.table.item(r, 1).text() for r in range(2)]
     assert panel.names()[0] == max(acc, key=acc.get)
+    # kept in the user's cache folder: a new window shows the measured ranking without measuring again
+    from gui.qt_attributes import load_ranking
+
+    again = load_ranking(s)
+    assert again is not None and again.complete
+    assert {n: r.probe_accuracy for n, r in again.probe.items()} == acc
+    assert again.quick["Smiling"].best_axes == tuple(expected["Smiling"].best_axes)
 
 
 def test_attribute_slider_changes_the_inspected_face(win, qtbot):
