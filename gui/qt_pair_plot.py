@@ -438,7 +438,7 @@ class PairPlotPanel(QWidget):
         self.contour_item.setVisible(on["contours"])
         for it in self.ellipse_items:
             it.setVisible(on["ellipses"])
-        self.attribute_layer.set_visible(coloured, ellipses=True)
+        self.attribute_layer.set_visible(coloured, ellipses=on["ellipses"])
         for it in self.attribute_layer.points:
             it.setVisible(coloured and on["points"])
         self.legend.setVisible((on["ellipses"] and bool(self.ellipse_items)) or coloured)
