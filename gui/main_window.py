@@ -224,7 +224,8 @@ class MainWindow(QMainWindow):
             self.removeDockWidget(dock)
         L, R = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self.addDockWidget(L, d["samplerDock"])
-        self.splitDockWidget(d["samplerDock"], d["modelDataDock"], Qt.Orientation.Vertical)
+        # the sampler needs the whole left column (parameters, conditions, diagnostics): model & data is a tab
+        self.tabifyDockWidget(d["samplerDock"], d["modelDataDock"])
         self.addDockWidget(R, d["faceGridDock"])
         self.splitDockWidget(d["faceGridDock"], d["pairPlotDock"], Qt.Orientation.Horizontal)
         self.splitDockWidget(d["faceGridDock"], d["inspectorDock"], Qt.Orientation.Vertical)
@@ -236,8 +237,8 @@ class MainWindow(QMainWindow):
         for dock in d.values():
             dock.show()
         d["componentsDock"].raise_()
+        d["samplerDock"].raise_()
         self.resizeDocks([d["samplerDock"], d["faceGridDock"], d["pairPlotDock"]], [300, 620, 620], Qt.Orientation.Horizontal)
-        self.resizeDocks([d["samplerDock"], d["modelDataDock"]], [420, 480], Qt.Orientation.Vertical)
         self.resizeDocks([d["faceGridDock"], d["inspectorDock"]], [430, 470], Qt.Orientation.Vertical)
         self.resizeDocks([d["pairPlotDock"], d["componentsDock"]], [520, 380], Qt.Orientation.Vertical)
 
