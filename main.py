@@ -212,7 +212,7 @@ def cmd_edit(a, progress) -> int:
     from engine.attributes import DEFAULT_EDIT_METHOD, attribute_direction, require_labels
     from engine.editing import edit_strips, parse_amounts, write_edit_strips
     from engine.encoding import encode_images
-    from engine.image_data import list_image_files, load_files
+    from engine.image_data import image_folder_listing, load_files
     from engine.model_store import load_latents, load_model
 
     amounts = parse_amounts(a.amount)
@@ -224,12 +224,7 @@ def cmd_edit(a, progress) -> int:
     table = require_labels(model_dir, files)
     a.method = a.method or DEFAULT_EDIT_METHOD
     direction = attribute_direction(z_all, table, a.attribute, a.method)
-    folder = Path(a.data)
-    if not folder.is_dir():
-        raise_bad(f"{folder}: no such folder")
-    paths, _ = list_image_files(folder)
-    if not paths:
-        raise_bad(f"{folder}: no image files (.jpg, .png, …) in this folder")
+    folder, paths, _ = image_folder_listing(a.data)
     images, names, skipped = load_files(paths[: a.n or 8], config.preprocess)
     for name, why in skipped:
         print(f"skipped {name}: {why}", file=sys.stderr)

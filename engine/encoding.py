@@ -193,16 +193,8 @@ class FolderSource:
     def __init__(self, folder: str | os.PathLike, preprocess: Preprocess, *, workers: Optional[int] = None,
                  use_cache: bool = True, cache_dir: Optional[Path] = None):
         from . import image_data
-        from .errors import DataError
 
-        folder = Path(folder)
-        if not folder.exists():
-            raise DataError(f"{folder}: no such folder")
-        if not folder.is_dir():
-            raise DataError(f"{folder}: not a folder")
-        files, self.ignored = image_data.list_image_files(folder)
-        if not files:
-            raise DataError(f"{folder}: no image files (.jpg, .png, …) in this folder")
+        folder, files, self.ignored = image_data.image_folder_listing(folder)
         self.folder, self.files, self.preprocess = folder, files, preprocess
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
         listing = image_data._cache_key(folder, files, preprocess)

@@ -129,6 +129,19 @@ class FaceDataset:
         return text
 
 
+def image_folder_listing(folder: str | os.PathLike) -> tuple[Path, list[Path], int]:
+    """``(folder, image files, ignored count)`` of a folder that must hold images, else a :class:`DataError`."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise DataError(f"{folder}: no such folder")
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a folder")
+    files, ignored = list_image_files(folder)
+    if not files:
+        raise DataError(f"{folder}: no image files (.jpg, .png, …) in this folder")
+    return folder, files, ignored
+
+
 def list_image_files(folder: Path) -> tuple[list[Path], int]:
     """Image files directly in ``folder`` sorted by name, and the count of other entries."""
     candidates: list[Path] = []
@@ -289,14 +302,7 @@ def load_folder(
     """Decode every image of ``folder`` (not recursive) into a :class:`FaceDataset`."""
     pre = preprocess or Preprocess()
     cancel = cancel or CancelToken()
-    folder = Path(folder)
-    if not folder.exists():
-        raise DataError(f"{folder}: no such folder")
-    if not folder.is_dir():
-        raise DataError(f"{folder}: not a folder")
-    files, ignored = list_image_files(folder)
-    if not files:
-        raise DataError(f"{folder}: no image files (.jpg, .png, …) in this folder")
+    folder, files, ignored = image_folder_listing(folder)
 
     cache_root = Path(cache_dir) if cache_dir else default_cache_dir()
     key = _cache_key(folder, files, pre)
