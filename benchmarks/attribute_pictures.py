@@ -164,7 +164,7 @@ def main() -> int:
     from engine.editing import edit_strips
     from engine.encoding import encode_images
     from engine.image_data import load_files
-    from engine.latent_stats import pca_from_cov
+    from engine.latent_stats import pca_of
     from engine.model_store import load_latents, load_model
     from engine.resources import default_model_dir
 
@@ -179,13 +179,12 @@ def main() -> int:
     z, files = load_latents(a.model, config.arch.z_dim)
     table = require_labels(a.model, files)
     name = a.attribute
-    z64 = z.astype(np.float64)
-    pca = pca_from_cov(z64.mean(0), np.cov(z64, rowvar=False))
+    pca = pca_of(z)
     res = analyse_attribute(z, table, name, pca=pca, cv=5)
     present, absent = table.groups(name)
     cols = []
     for fam, i in res.best_axes:
-        cols.append(pca.transform(z64)[:, i] if fam == "pca" else z64[:, i])
+        cols.append(pca.transform(z)[:, i] if fam == "pca" else z[:, i].astype(np.float64))
     xy = np.stack(cols, axis=1)
     out = Path(a.out)
     gp, ga = table.group_names(name)

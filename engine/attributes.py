@@ -623,10 +623,9 @@ def _pca_transform(z: np.ndarray, pca=None):
     """PCA coordinates of ``z`` with ``pca`` (latent_stats.PCAResult or an sklearn PCA) or, by default,
     latent_stats' own PCA of the cloud (the same axes, order and signs as the app's PCA views)."""
     if pca is None:
-        from .latent_stats import pca_from_cov
+        from .latent_stats import pca_of
 
-        z64 = np.asarray(z, dtype=np.float64)
-        pca = pca_from_cov(z64.mean(axis=0), np.cov(z64, rowvar=False).reshape(z.shape[1], z.shape[1]))
+        pca = pca_of(z)
     return pca, np.asarray(pca.transform(z), dtype=np.float64)
 
 

@@ -294,6 +294,13 @@ def pca_from_cov(mean: np.ndarray, cov: np.ndarray) -> PCAResult:
     return PCAResult(np.asarray(mean, np.float64), comps, w, ratio)
 
 
+def pca_of(z: np.ndarray) -> PCAResult:
+    """PCA of a cloud of z-points (N×d), in float64: :func:`pca_from_cov` of its mean and covariance."""
+    z64 = np.asarray(z, dtype=np.float64)
+    d = z64.shape[1]
+    return pca_from_cov(z64.mean(axis=0), np.cov(z64, rowvar=False).reshape(d, d))
+
+
 def whitening(cov: np.ndarray, rel_eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
     """(W, R) with W = V·λ^-½ (whiten: (z−μ)@W) and R = λ^½·Vᵀ (colour: u@R), eigenvalues floored at
     rel_eps·mean(λ) so that a dead (constant) latent component never makes a singular matrix."""

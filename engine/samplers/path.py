@@ -26,7 +26,7 @@ class PathSampler(Sampler):
     )
 
     def _fit(self, latents: np.ndarray) -> None:
-        from ..latent_stats import pca_from_cov
+        from ..latent_stats import pca_of
 
         z = latents.astype(np.float64)
         d = self.z_dim
@@ -34,7 +34,7 @@ class PathSampler(Sampler):
             ax = self.values["axis"]
             if ax >= d:
                 raise SamplerError(f"path: axis={ax} is out of range; the model has PCA axes 0..{d - 1}")
-            pca = pca_from_cov(z.mean(axis=0), np.cov(z, rowvar=False).reshape(d, d))
+            pca = pca_of(z)
             half = self.values["extent"] * pca.sigmas[ax] * pca.components[ax]
             self.endpoints = (pca.mean - half, pca.mean + half)
         else:

@@ -83,12 +83,10 @@ class PCAEllipseSampler(Sampler):
     )
 
     def _fit(self, latents: np.ndarray) -> None:
-        from ..latent_stats import pca_from_cov
+        from ..latent_stats import pca_of
 
-        z = latents.astype(np.float64)
-        d = self.z_dim
-        self.pca = pca_from_cov(z.mean(axis=0), np.cov(z, rowvar=False).reshape(d, d))
-        self.k = min(self.values["components"], d)
+        self.pca = pca_of(latents)
+        self.k = min(self.values["components"], self.z_dim)
         self.sigmas = self.pca.sigmas
         self._last_v = None
 
