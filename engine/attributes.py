@@ -619,7 +619,7 @@ def conditional_latents(
 # separation, probes, directions
 
 
-def _pca_transform(z: np.ndarray, pca=None):
+def pca_coordinates(z: np.ndarray, pca=None):
     """PCA coordinates of ``z`` with ``pca`` (latent_stats.PCAResult or an sklearn PCA) or, by default,
     latent_stats' own PCA of the cloud (the same axes, order and signs as the app's PCA views)."""
     if pca is None:
@@ -951,7 +951,7 @@ def analyse_attribute(
     z = np.asarray(z, dtype=np.float64)
     present, absent = _labels_for(z, table, name)
     if coords is None:
-        pca, coords = _pca_transform(z, pca)
+        pca, coords = pca_coordinates(z, pca)
     d_z = cohens_d(z[present], z[absent])
     d_pca = cohens_d(coords[present], coords[absent])
     zi, zj = _best_pair(d_z)
@@ -990,7 +990,7 @@ def rank_attributes(
     cross-fitted ``separation`` d (``sort_by="separation"``)."""
     cancel = cancel or CancelToken()
     z = np.asarray(z, dtype=np.float64)
-    pca, coords = _pca_transform(z, pca)
+    pca, coords = pca_coordinates(z, pca)
     whitener = Whitener(z) if probe else None
     todo = list(names) if names is not None else list(table.names)
     out = []

@@ -197,11 +197,11 @@ class FolderSource:
         folder, files, self.ignored = image_data.image_folder_listing(folder)
         self.folder, self.files, self.preprocess = folder, files, preprocess
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
-        listing = image_data._cache_key(folder, files, preprocess)
+        listing = image_data.cache_key(folder, files, preprocess)
         self.cached = None
         if use_cache:
             root = Path(cache_dir) if cache_dir else image_data.default_cache_dir()
-            self.cached = image_data._read_cache(root, listing, folder, preprocess, self.ignored)
+            self.cached = image_data.read_cache(root, listing, folder, preprocess, self.ignored)
         # decoding the files and reading the cache count items differently: different keys
         self.key = f"{'cache' if self.cached is not None else 'folder'}:{listing}"
         if self.cached is not None:
@@ -220,13 +220,13 @@ class FolderSource:
         jobs = [(str(p), self.preprocess) for p in self.files]
         if self.workers <= 1 or n - start < 200:
             for i in range(start, n, size):
-                yield self._chunk(i, [image_data._decode_worker(j) for j in jobs[i : i + size]])
+                yield self._chunk(i, [image_data.decode_worker(j) for j in jobs[i : i + size]])
             return
-        with image_data._pool_context().Pool(self.workers) as pool:
+        with image_data.pool_context().Pool(self.workers) as pool:
             per_task = max(1, min(64, size // (4 * self.workers)))
 
             def submit(i):
-                return pool.map_async(image_data._decode_worker, jobs[i : i + size], chunksize=per_task) if i < n else None
+                return pool.map_async(image_data.decode_worker, jobs[i : i + size], chunksize=per_task) if i < n else None
 
             i, pending = start, submit(start)
             while pending is not None:
@@ -236,14 +236,14 @@ class FolderSource:
                 i, pending = i + size, following
 
     def _chunk(self, start: int, results) -> Chunk:
-        from .image_data import _display_name
+        from .image_data import display_name
 
         s = self.preprocess.image_size
         good = [arr for arr, _ in results if arr is not None]
         images = np.stack(good) if good else np.empty((0, s, s, 3), np.uint8)
         names, skipped = [], []
         for k, (arr, reason) in enumerate(results):
-            name = _display_name(self.files[start + k])
+            name = display_name(self.files[start + k])
             if arr is None:
                 skipped.append((name, reason))
             else:

@@ -222,7 +222,7 @@ def decode_face(path: str | os.PathLike, pre: Preprocess) -> np.ndarray:
     return arr
 
 
-def _decode_worker(args):
+def decode_worker(args):
     path, pre = args
     try:
         return decode_face(path, pre), None
@@ -266,7 +266,7 @@ def default_cache_dir(kind: str = "images") -> Path:
     return Path(base) / "latent-face-studio" / kind
 
 
-def _cache_key(folder: Path, files: Sequence[Path], pre: Preprocess) -> str:
+def cache_key(folder: Path, files: Sequence[Path], pre: Preprocess) -> str:
     h = hashlib.sha256()
     h.update(json.dumps({"format": CACHE_FORMAT, "folder": str(folder.resolve()), "pre": pre.to_dict()}).encode())
     for p in files:
@@ -278,14 +278,14 @@ def _cache_key(folder: Path, files: Sequence[Path], pre: Preprocess) -> str:
     return h.hexdigest()[:32]
 
 
-def _pool_context():
+def pool_context():
     # forkserver/spawn are safe from threaded callers (the GUI's worker thread); fork is not.
     if sys.platform.startswith("linux"):
         return multiprocessing.get_context("forkserver")
     return multiprocessing.get_context("spawn")
 
 
-def _display_name(p: Path) -> str:
+def display_name(p: Path) -> str:
     return p.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
@@ -305,9 +305,9 @@ def load_folder(
     folder, files, ignored = image_folder_listing(folder)
 
     cache_root = Path(cache_dir) if cache_dir else default_cache_dir()
-    key = _cache_key(folder, files, pre)
+    key = cache_key(folder, files, pre)
     if cache:
-        hit = _read_cache(cache_root, key, folder, pre, ignored)
+        hit = read_cache(cache_root, key, folder, pre, ignored)
         if hit is not None:
             progress(Progress("load images", len(hit), len(hit), hit.summary()))
             return hit
@@ -322,7 +322,7 @@ def load_folder(
 
     def consume(results):
         for i, (arr, reason) in enumerate(results):
-            name = _display_name(files[i])
+            name = display_name(files[i])
             if arr is None:
                 skipped.append((name, reason))
             else:
@@ -333,10 +333,10 @@ def load_folder(
                 progress(Progress("load images", i + 1, n, f"decoding {folder.name}", eta_s=clock.eta(i + 1)))
 
     if n_workers <= 1 or n < 200:
-        consume(_decode_worker(j) for j in jobs)
+        consume(decode_worker(j) for j in jobs)
     else:
-        with _pool_context().Pool(n_workers) as pool:
-            consume(pool.imap(_decode_worker, jobs, chunksize=64))
+        with pool_context().Pool(n_workers) as pool:
+            consume(pool.imap(decode_worker, jobs, chunksize=64))
     if not good:
         reasons = ", ".join(f"{a} ({b})" for a, b in skipped[:3])
         raise DataError(f"{folder}: none of the {n} image files could be read: {reasons}")
@@ -347,7 +347,7 @@ def load_folder(
     return ds
 
 
-def _read_cache(root: Path, key: str, folder: Path, pre: Preprocess, ignored: int) -> Optional[FaceDataset]:
+def read_cache(root: Path, key: str, folder: Path, pre: Preprocess, ignored: int) -> Optional[FaceDataset]:
     meta_path, arr_path = root / f"{key}.json", root / f"{key}.npy"
     try:
         meta = json.loads(meta_path.read_text("utf-8"))
@@ -386,7 +386,7 @@ def load_files(paths: Sequence[str | os.PathLike], preprocess: Optional[Preproce
     pre = preprocess or Preprocess()
     images, names, skipped = [], [], []
     for p in paths:
-        arr, reason = _decode_worker((str(p), pre))
+        arr, reason = decode_worker((str(p), pre))
         if arr is None:
             skipped.append((Path(p).name, reason))
         else:

@@ -279,11 +279,11 @@ class AttributesPanel(QWidget):
         self.info.setText(f"ranking {len(labels.names)} attributes by separation …")
 
         def fn(progress, cancel):
-            from engine.attributes import Whitener, _pca_transform, rank_attributes
+            from engine.attributes import Whitener, pca_coordinates, rank_attributes
 
             rows = rank_attributes(z, labels, pca=getattr(stats, "pca", None), probe=False, progress=progress, cancel=cancel)
             z64 = np.asarray(z, dtype=np.float64)
-            pca, coords = _pca_transform(z64, getattr(stats, "pca", None))
+            pca, coords = pca_coordinates(z64, getattr(stats, "pca", None))
             return rows, (pca, coords, Whitener(z64))
 
         def finished(*_):
@@ -356,14 +356,14 @@ class AttributesPanel(QWidget):
         z, labels, stats = self.session.latents, self.session.labels, self.session.stats
 
         def fn(progress, cancel):
-            from engine.attributes import Whitener, _pca_transform, analyse_attribute
+            from engine.attributes import Whitener, pca_coordinates, analyse_attribute
             from engine.progress import Progress
 
             progress(Progress("attribute probe", len(c.order) - len(todo), len(c.order), name))
             cancel.raise_if_cancelled()
             if c.prepared is None:  # the ranking came from the cache: prepare once, on the worker
                 z64 = np.asarray(z, dtype=np.float64)
-                c.prepared = (*_pca_transform(z64, getattr(stats, "pca", None)), Whitener(z64))
+                c.prepared = (*pca_coordinates(z64, getattr(stats, "pca", None)), Whitener(z64))
             pca, coords, whitener = c.prepared
             return analyse_attribute(z, labels, name, pca=pca, coords=coords, probe=True, normality=False,
                                      whitener=whitener, directions=False).summary_row()
