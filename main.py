@@ -67,7 +67,11 @@ class TqdmProgress:
 def _model_dir(arg) -> Path:
     from engine.resources import default_model_dir
 
-    return Path(arg) if arg else default_model_dir()
+    if arg is None:
+        return default_model_dir()
+    if not str(arg).strip():
+        raise_bad("--model: an empty path; name a model folder, or leave --model out for the embedded default model")
+    return Path(arg)
 
 
 def cmd_train(a, progress) -> int:
@@ -87,13 +91,12 @@ def _train(a, progress, ctx) -> int:
     from engine.model_store import read_config
     from engine.training import TrainOptions, train
 
-    out = Path(a.out)
-    if out.exists() and not out.is_dir():
-        raise_bad(f"{out}: exists and is not a folder")
+    from engine.output_folders import check_model_output
+
+    # a new or empty folder, or (--resume) a model of ours; never the user's files, never inside --data
+    out = check_model_output(a.out, data=a.data, resume=a.resume)
     if a.device.startswith("cuda") and not _cuda_ok(a.device):
         raise_bad(f"--device {a.device}: CUDA is not available on this machine (use --device cpu or auto)")
-    if not a.resume and (out / "config.json").exists() and (out / "checkpoint.safetensors").exists():
-        raise_bad(f"{out}: already holds a model being trained; use --resume to continue it or choose another folder")
     if a.resume:
         pre = read_config(out).preprocess
     else:
@@ -153,31 +156,29 @@ def cmd_encode(a, progress) -> int:
 
 
 def cmd_reconstruct(a, progress) -> int:
-    from engine import atomic_io
+    from engine import __version__
     from engine.encoding import mse, reconstruct_images
     from engine.image_data import load_folder
-    from engine.image_sets import make_grid
     from engine.model_store import load_model
+    from engine.output_folders import check_output_folder
+    from engine.reconstructions import write_reconstructions
     import numpy as np
 
-    if Path(a.out).exists() and not Path(a.out).is_dir():
-        raise_bad(f"{a.out}: exists and is not a folder")
     model_dir = _model_dir(a.model)
+    inputs = [a.data, model_dir]
+    check_output_folder(a.out, inputs=inputs, overwrite=a.overwrite, kind="reconstructions")  # before any work
     model, config = load_model(model_dir)
     data = load_folder(a.data, config.preprocess, progress=progress)
     print(data.summary(), file=sys.stderr)
     n = len(data) if a.n is None else max(0, min(a.n, len(data)))
     images = np.asarray(data.images[:n])
     recon = reconstruct_images(model, images)
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, img in zip(data.files[:n], recon):
-        atomic_io.save_png(out / (Path(name).stem + ".png"), img)
-    k = min(n, 16)
-    grid = np.concatenate([make_grid(images[:k], columns=k), make_grid(recon[:k], columns=k)], axis=0)
-    atomic_io.save_png(out / "grid.png", grid)
+    err = mse(images, recon)
+    params = {"model_id": config.model_id, "model_folder": str(model_dir), "data": str(a.data), "n": n,
+              "mse": err, "app_version": __version__}
+    write_reconstructions(a.out, data.files[:n], images, recon, params, overwrite=a.overwrite, inputs=inputs)
     progress.close()
-    print(f"MSE {mse(images, recon):.6f} over {n} images")
+    print(f"MSE {err:.6f} over {n} images")
     return 0
 
 
@@ -188,10 +189,13 @@ def cmd_generate(a, progress) -> int:
     from engine.model_store import load_model
     from engine.samplers import parse_settings
 
+    from engine.output_folders import check_output_folder
+
     values = parse_settings(a.sampler, a.set or [])
     if a.n < 0:
         raise_bad("--n must be ≥ 0")
     model_dir = _model_dir(a.model)
+    check_output_folder(a.out, inputs=[model_dir], overwrite=a.overwrite)  # before any work
     model, config = load_model(model_dir)
     most = MAX_GENERATE_VALUES // config.arch.z_dim
     if a.n > most:
@@ -200,7 +204,7 @@ def cmd_generate(a, progress) -> int:
     result = generate(model_dir, a.sampler, values, a.n, a.seed, decode=False, where=a.where, model=model, config=config)
     # faces are decoded and written batch by batch: memory stays bounded for any --n
     images = None if a.z_only else (decode_latents(model, result.z[i : i + 256]) for i in range(0, len(result.z), 256))
-    write_image_set(a.out, result.z, result.params, images, overwrite=a.overwrite)
+    write_image_set(a.out, result.z, result.params, images, overwrite=a.overwrite, inputs=[model_dir])
     what = "z-vectors" if a.z_only else "faces"
     cond = f", fitted on {result.params['where_points']} z-points with {result.params['where']}" if "where" in result.params else ""
     print(f"wrote {a.n} {what} ({a.sampler}, seed {a.seed}{cond}) to {a.out}")
@@ -215,10 +219,14 @@ def cmd_edit(a, progress) -> int:
     from engine.image_data import image_folder_listing, load_files
     from engine.model_store import load_latents, load_model
 
+    from engine.output_folders import check_output_folder
+
     amounts = parse_amounts(a.amount)
     if a.n is not None and a.n < 1:
         raise_bad("--n must be ≥ 1")
     model_dir = _model_dir(a.model)
+    inputs = [a.data, model_dir]
+    check_output_folder(a.out, inputs=inputs, overwrite=a.overwrite, kind="edit-strips")  # before any work
     model, config = load_model(model_dir)
     z_all, files = load_latents(model_dir, config.arch.z_dim)
     table = require_labels(model_dir, files)
@@ -239,7 +247,7 @@ def cmd_edit(a, progress) -> int:
         "columns": ["original"] + [f"{x:g}" for x in amounts], "data": str(folder),
         "model_id": config.model_id, "model_folder": str(model_dir), "app_version": __version__,
     }
-    write_edit_strips(a.out, names, strips, images, params, overwrite=a.overwrite)
+    write_edit_strips(a.out, names, strips, images, params, overwrite=a.overwrite, inputs=inputs)
     print(f"wrote {len(names)} edit strip(s) of {a.attribute} ({a.method} direction, amounts {', '.join(f'{x:g}' for x in amounts)}) to {a.out}")
     return 0
 
@@ -312,10 +320,12 @@ def cmd_evaluate(a, progress) -> int:
         sweep = (target, key, vals)
     if a.n < 2:
         raise_bad("--n must be ≥ 2")
-    if a.out and Path(a.out).is_dir():
-        raise_bad(f"--out {a.out}: is a folder; give the report's file name, e.g. {Path(a.out) / 'report.json'}")
-    if a.out and Path(a.out).parent.exists() and not Path(a.out).parent.is_dir():
-        raise_bad(f"--out {a.out}: {Path(a.out).parent} is not a folder")
+    if a.out is not None:  # never over a file we did not write, never inside the model or data folder
+        from engine.evaluation import REPORT_KEYS
+        from engine.output_folders import check_output_file, json_file_with_keys
+
+        check_output_file(a.out, inputs=[_model_dir(a.model), a.data], overwrite=a.overwrite, what="report",
+                          is_ours=lambda path: json_file_with_keys(path, REPORT_KEYS))
     report = evaluate(_model_dir(a.model), a.data, n=a.n, seed=a.seed, samplers=names, sweep=sweep,
                       sampler_values=values, progress=progress)
     progress.close()
@@ -337,7 +347,7 @@ def cmd_evaluate(a, progress) -> int:
             print(rep.table())
             rates.append(rep.to_json())
         report.info["attribute_rates"] = rates
-    if a.out:
+    if a.out is not None:
         write_report(a.out, report)
         print(f"report written to {a.out}")
     return 0
@@ -370,6 +380,13 @@ def cmd_info(a, progress) -> int:
 def cmd_gui(a, progress) -> int:
     from gui.app import run_gui
 
+    shot = getattr(a, "screenshot", None)
+    if shot is not None:
+        shot = Path(shot)
+        if shot.is_dir():
+            raise_bad(f"--screenshot {shot}: is a folder; give the PNG file's name")
+        if not shot.parent.is_dir():
+            raise_bad(f"--screenshot {shot}: the folder {shot.parent} does not exist")
     return run_gui(model_dir=_model_dir(getattr(a, "model", None)), screenshot=getattr(a, "screenshot", None),
                    sampler=getattr(a, "sampler", None))
 
@@ -394,6 +411,20 @@ def _int_at_least(minimum: int):
 
     parse.__name__ = f"int ≥ {minimum}"
     return parse
+
+
+#: Seeds are what every random generator of the app takes whole (numpy, torch, and train's per-epoch seeds).
+SEED_MAX = 2**32 - 1
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"{value} is outside 0 … {SEED_MAX}")
+    return value
 
 
 def _positive_float(text: str) -> float:
@@ -446,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--image-size", type=_image_size, default=64)
     t.add_argument("--z-dim", type=_int_at_least(2), default=256)
     t.add_argument("--batch-size", type=_int_at_least(1), default=128)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=_seed, default=0)
     t.add_argument("--resume", action="store_true", help="continue from the folder's checkpoint")
     t.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate")
     t.add_argument("--channels", type=_channels, default="32,64,128,256", help="the 4 encoder channel widths")
@@ -473,13 +504,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data", required=True)
     r.add_argument("--out", required=True)
     r.add_argument("--n", type=_int_at_least(1), default=None, help="only the first N images")
+    r.add_argument("--overwrite", action="store_true", help="replace reconstructions written earlier into --out")
 
     g = sub.add_parser("generate", help="sample z-vectors and decode them into faces")
     g.add_argument("--model")
     g.add_argument("--sampler", default="uniform")
     g.add_argument("--set", action="append", metavar="KEY=VALUE", help="a sampler parameter (repeatable)")
     g.add_argument("--n", type=_int_at_least(0), required=True)
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=_seed, default=0)
     g.add_argument("--out", required=True)
     g.add_argument("--z-only", action="store_true", help="write only z.npy and params.json")
     g.add_argument("--overwrite", action="store_true", help="replace an image set already in --out")
@@ -491,7 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
     ed.add_argument("--attribute", required=True, help="attribute name from the model's labels.csv, e.g. Smiling")
     ed.add_argument("--amount", default="-2:2:5", help="START:STOP:COUNT or a list -1,0,1 (1 = the gap between the class means)")
     ed.add_argument("--out", required=True)
-    ed.add_argument("--n", type=int, default=None, help="faces to edit (default 8)")
+    ed.add_argument("--n", type=_int_at_least(1), default=None, help="faces to edit (default 8)")
     ed.add_argument("--method", default=None, choices=("mean", "probe"),
                     help="direction: linear probe (the default: same effect, less collateral change — measured) or difference of class means")
     ed.add_argument("--overwrite", action="store_true", help="replace edit strips already in --out")
@@ -508,21 +540,22 @@ def build_parser() -> argparse.ArgumentParser:
     at.add_argument("--also", metavar="NAME,...", help="with --rates: further attributes to judge")
     at.add_argument("--sampler", default="normal")
     at.add_argument("--set", action="append", metavar="KEY=VALUE")
-    at.add_argument("--n", type=int, default=256)
-    at.add_argument("--seed", type=int, default=0)
+    at.add_argument("--n", type=_int_at_least(2), default=256)
+    at.add_argument("--seed", type=_seed, default=0)
 
     sub.add_parser("samplers", help="list samplers with their parameters and defaults")
 
     ev = sub.add_parser("evaluate", help="measure samplers against held-out real faces (latent and image metrics)")
     ev.add_argument("--model")
     ev.add_argument("--data", help="the model's training image folder (for the image metrics against real faces)")
-    ev.add_argument("--n", type=int, default=256, help="vectors per sampler")
-    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--n", type=_int_at_least(2), default=256, help="vectors per sampler")
+    ev.add_argument("--seed", type=_seed, default=0)
     ev.add_argument("--samplers", metavar="a,b,...", help="samplers to compare (default: all)")
     ev.add_argument("--set", action="append", metavar="SAMPLER.KEY=VALUE", help="a sampler parameter (repeatable)")
     ev.add_argument("--sweep", metavar="KEY=START:STOP:STEPS", help="metric curves of one sampler across a parameter")
     ev.add_argument("--sweep-sampler", metavar="NAME", help="the swept sampler (default: the only one in --samplers, else pca-ellipse)")
     ev.add_argument("--out", metavar="report.json", help="write the report as JSON")
+    ev.add_argument("--overwrite", action="store_true", help="replace a report written earlier by evaluate")
     ev.add_argument("--where", metavar="NAME=V,...", help="also measure conditional sampling: the attribute rate a linear "
                     "probe on held-out z-points assigns to samples fitted on this subset vs on all (default sampler: normal)")
     ev.add_argument("--judge", metavar="NAME,...", help="with --where: further attributes to judge (e.g. Male)")
@@ -554,6 +587,7 @@ def run(argv=None) -> int:
 
     progress = TqdmProgress()
     try:
+        _refuse_empty_paths(a)
         return COMMANDS[command](a, progress)
     except (EngineError, BadInput) as exc:
         progress.close()
@@ -583,6 +617,19 @@ def run(argv=None) -> int:
         print(f"internal error: {type(exc).__name__}: {_one_line(exc)} (set LFS_DEBUG=1 for the traceback)",
               file=sys.stderr)
         return EXIT_INTERNAL
+
+
+#: Arguments that name a file or folder: "" would silently mean the current folder (or the default model).
+PATH_ARGS = {"data": "--data", "out": "--out", "model": "--model", "import_file": "--import", "screenshot": "--screenshot"}
+
+
+def _refuse_empty_paths(a) -> None:
+    for attr, flag in PATH_ARGS.items():
+        value = getattr(a, attr, None)
+        if value is not None and not str(value).strip():
+            raise_bad(f"{flag}: an empty path; name the {'folder' if attr in ('data', 'out', 'model') else 'file'}")
+        if value is not None and "\0" in str(value):
+            raise_bad(f"{flag} {value!r}: a path cannot contain a NUL character")
 
 
 def _one_line(exc) -> str:

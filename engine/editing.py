@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from . import __version__, atomic_io
+from . import __version__, atomic_io, output_folders
 from .errors import EngineError
 
 PARAMS = "params.json"
@@ -73,35 +73,27 @@ def strip_image(tiles: np.ndarray, original: Optional[np.ndarray] = None, pad: i
 
 def write_edit_strips(
     folder: str | os.PathLike, names: Sequence[str], strips: np.ndarray, originals: Optional[np.ndarray],
-    params: dict, *, overwrite: bool = False,
+    params: dict, *, overwrite: bool = False, inputs=(),
 ) -> Path:
-    """Write ``<stem>.png`` per face, ``grid.png`` and ``params.json`` (last) into ``folder``."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise EngineError(f"{folder}: exists and is not a folder")
-    if (folder / PARAMS).exists() and not overwrite:
-        raise EngineError(f"{folder}: already holds edit strips; choose another folder or allow overwriting (--overwrite)")
-    folder.mkdir(parents=True, exist_ok=True)
-    if (folder / PARAMS).exists():
-        (folder / PARAMS).unlink()
-    rows, out_files, used = [], [], set()
-    for i, name in enumerate(names):
-        row = strip_image(strips[i], None if originals is None else originals[i])
-        stem = Path(name).stem or f"{i:04d}"
-        fname = f"{stem}.png"
-        j = 1
-        while fname in used or fname in (GRID,):
-            fname = f"{stem}-{j}.png"
-            j += 1
-        used.add(fname)
-        atomic_io.save_png(folder / fname, row)
-        rows.append(row)
-        out_files.append(fname)
-    if rows:
-        atomic_io.save_png(folder / GRID, np.concatenate(rows, axis=0))
-    meta = dict(params)
-    meta.setdefault("app_version", __version__)
-    meta["files"] = out_files
-    meta["sources"] = list(names)
-    atomic_io.write_json(folder / PARAMS, meta)
-    return folder
+    """Write ``<stem>.png`` per face, ``grid.png`` and ``params.json`` (last) into ``folder``.
+
+    Staged and moved into place by the rules of :mod:`engine.output_folders` (new, empty or edit
+    strips we wrote; never inside ``inputs``); ``face.jpg`` and ``face.png`` get distinct strips.
+    """
+
+    def fill(stage: Path) -> dict:
+        out_files = output_folders.unique_file_names((Path(n).stem for n in names), reserved=(GRID, PARAMS))
+        rows = []
+        for i, fname in enumerate(out_files):
+            row = strip_image(strips[i], None if originals is None else originals[i])
+            atomic_io.write_staged(stage / fname, atomic_io.png_bytes(row))
+            rows.append(row)
+        if rows:
+            atomic_io.save_png(stage / GRID, np.concatenate(rows, axis=0))
+        meta = dict(params)
+        meta.setdefault("app_version", __version__)
+        meta["files"] = out_files
+        meta["sources"] = list(names)
+        return meta
+
+    return output_folders.write_owned_set(folder, "edit-strips", fill, overwrite=overwrite, inputs=inputs)

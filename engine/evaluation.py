@@ -425,6 +425,10 @@ def evaluate(
     return EvaluationReport(list(METRICS), dict(METRIC_HELP), rows, sweep_out, notes, info)
 
 
+#: The keys every report written by :func:`write_report` holds: how ``evaluate --out`` knows a file is its own.
+REPORT_KEYS = ("metrics", "metric_help", "rows")
+
+
 def write_report(path, report: EvaluationReport) -> None:
     from . import atomic_io
 

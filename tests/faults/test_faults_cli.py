@@ -154,10 +154,10 @@ CASES = [
     ("gen-nan-latents", lambda p: ["generate", "--model", p["nanlat"], "--n", "2", "--out", p["base"] / "g"], "hold NaN or Inf"),
     ("gen-no-latents", lambda p: ["generate", "--model", p["nolat"], "--n", "2", "--out", p["base"] / "g"], "latents.npy: missing"),
     ("gen-pickle", lambda p: ["generate", "--model", p["pickle"], "--n", "2", "--out", p["base"] / "g"], "never unpickles"),
-    ("gen-out-holds-set", lambda p: ["generate", "--model", p["model"], "--n", "2", "--out", p["set"]], "already holds an image set"),
+    ("gen-out-holds-foreign-params", lambda p: ["generate", "--model", p["model"], "--n", "2", "--out", p["set"]], "did not write (params.json)"),
     ("gen-out-is-file", lambda p: ["generate", "--model", p["model"], "--n", "2", "--out", p["file"]], "not a folder"),
     # evaluate
-    ("eval-n-1", lambda p: ["evaluate", "--model", p["model"], "--n", "1"], "n must be"),
+    ("eval-n-1", lambda p: ["evaluate", "--model", p["model"], "--n", "1"], "--n"),
     ("eval-unknown-sampler", lambda p: ["evaluate", "--model", p["model"], "--samplers", "magic"], "unknown sampler"),
     ("eval-bad-sweep", lambda p: ["evaluate", "--model", p["model"], "--samplers", "uniform", "--sweep", "range=abc"], "sweep"),
     ("eval-out-is-folder", lambda p: ["evaluate", "--model", p["model"], "--samplers", "uniform", "--out", p["empty"]], "is a folder"),

