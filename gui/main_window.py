@@ -550,21 +550,28 @@ class MainWindow(QMainWindow):
 
     def save_image_set(self, folder: Path, which: str = "all", overwrite: Optional[bool] = None) -> Optional[Job]:
         """Write the grid (``which="all"``) or the selection as an image set in the CLI format."""
-        from engine.image_sets import holds_image_set
+        from engine.errors import EngineError
+        from engine.output_folders import check_output_folder
 
         s = self.session
         if s.sample is None:
             return None
         folder = Path(folder)
-        if holds_image_set(folder) and not overwrite:
+        try:  # the CLI's folder rules: never into a folder of the user's own files
+            state = check_output_folder(folder, overwrite=True, label="save into")
+        except EngineError as exc:
+            self.show_error(str(exc))
+            return None
+        if state.ours and not overwrite:
             if overwrite is None:
-                ans = QMessageBox.question(self, "Save image set", f"{folder} already holds an image set.\nReplace it?",
+                ans = QMessageBox.question(self, "Save image set", f"{folder} already holds {state.what}.\n"
+                                           "Replace its files? (files you added there are kept)",
                                            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                            QMessageBox.StandardButton.No)
                 if ans != QMessageBox.StandardButton.Yes:
                     return None
             else:
-                self.show_error(f"{folder}: already holds an image set; not overwritten")
+                self.show_error(f"{folder}: already holds {state.what}; not overwritten")
                 return None
         sample = s.sample
         params = dict(sample.params)

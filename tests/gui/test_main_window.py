@@ -196,6 +196,15 @@ def test_save_set_matches_cli_format(window, qtbot, tmp_path, tiny_model):
     assert w.save_image_set(folder, overwrite=False) is None
     assert w.last_error and "already holds an image set" in w.last_error
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    # never into a folder of the user's own files, even when replacing is allowed (issue 12)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "0001.png").write_bytes(b"the user's photo")
+    for overwrite in (None, True):
+        w.last_error = None
+        assert w.save_image_set(photos, overwrite=overwrite) is None
+        assert w.last_error and "did not write (0001.png)" in w.last_error
+    assert sorted(os.listdir(photos)) == ["0001.png"] and (photos / "0001.png").read_bytes() == b"the user's photo"
     # the selection only
     w.session.select(1, [1, 3])
     w.save_image_set(tmp_path / "sel", which="selection")
