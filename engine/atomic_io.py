@@ -228,14 +228,15 @@ class FolderBusy(OSError):
 class FolderLock:
     """An exclusive lock file (``O_EXCL``) in a folder for one writer at a time.
 
-    The file holds ``pid@host``; a lock left by a process that died (kill -9, power loss) on this
-    host is taken over. ``acquire(wait_s)`` retries for up to ``wait_s`` seconds, then raises
+    The file holds ``pid@host`` (then, after a space, what the holder is doing: ``what``); a lock
+    left by a process that died (kill -9, power loss) on this host is taken over. ``acquire(wait_s)`` retries for up to ``wait_s`` seconds, then raises
     :class:`FolderBusy`. Usable as a context manager (waits ``wait_s`` given to the constructor).
     """
 
-    def __init__(self, folder: str | os.PathLike, name: str = ".lock", wait_s: float = 0.0):
+    def __init__(self, folder: str | os.PathLike, name: str = ".lock", wait_s: float = 0.0, what: str = ""):
         self.path = Path(folder) / name
         self.wait_s = wait_s
+        self.what = " ".join(str(what).split())
         self.held = False
 
     def acquire(self, wait_s: float | None = None) -> "FolderLock":
@@ -243,7 +244,7 @@ class FolderLock:
         import time
 
         deadline = time.monotonic() + (self.wait_s if wait_s is None else wait_s)
-        me = f"{os.getpid()}@{socket.gethostname()}"
+        me = f"{os.getpid()}@{socket.gethostname()}" + (f" {self.what}" if self.what else "")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         while True:
             try:
@@ -311,7 +312,7 @@ class FolderLock:
                 return time.time() - self.path.stat().st_mtime > 5
             except OSError:
                 return False
-        pid_text, _, host = holder.partition("@")
+        pid_text, _, host = holder.split()[0].partition("@")
         if host and host != socket.gethostname():
             return False  # cannot tell from here
         try:
