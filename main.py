@@ -97,6 +97,10 @@ def _train(a, progress, ctx) -> int:
     out = check_model_output(a.out, data=a.data, resume=a.resume)
     if a.device.startswith("cuda") and not _cuda_ok(a.device):
         raise_bad(f"--device {a.device}: CUDA is not available on this machine (use --device cpu or auto)")
+    if not a.resume:  # sizes whose network could not be allocated: refused before any work starts
+        from engine.autoencoder import CLI_NAMES, check_architecture_limits
+
+        check_architecture_limits(a.image_size, a.z_dim, tuple(int(c) for c in a.channels.split(",")), names=CLI_NAMES)
     if a.resume:
         pre = read_config(out).preprocess
     else:
@@ -366,9 +370,7 @@ def cmd_info(a, progress) -> int:
     print(f"image      {arch.image_size}×{arch.image_size} RGB, crop {list(config.preprocess.crop_box)} of {list(config.preprocess.reference_size)}")
     print(f"network    4 conv {list(arch.channels)} k{arch.kernel_size} → z_dim {arch.z_dim} → 4 conv-transpose; batch_norm {arch.batch_norm}; {count_parameters(model):,} parameters ({config.weights_dtype})")
     if t:
-        hist = t.get("history") or [{}]
-        print(f"training   {t.get('epochs_done', '?')} epochs on {t.get('train_images', '?')} images (+{t.get('val_images', '?')} held out); "
-              f"train MSE {hist[-1].get('train_loss', float('nan')):.5f}, val MSE {hist[-1].get('val_loss') or float('nan'):.5f}")
+        print(f"training   {config.facts.summary()}")
     if (model_dir / LATENTS).exists():
         z, _ = load_latents(model_dir, arch.z_dim)
         print(f"z-points   {len(z)} × {z.shape[1]}")
@@ -413,11 +415,9 @@ def _int_at_least(minimum: int):
     return parse
 
 
-#: Seeds are what every random generator of the app takes whole (numpy, torch, and train's per-epoch seeds).
-SEED_MAX = 2**32 - 1
-
-
 def _seed(text: str) -> int:
+    from engine.model_store import SEED_MAX  # what every random generator of the app takes whole
+
     try:
         value = int(text)
     except ValueError:

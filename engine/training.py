@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 
 from . import atomic_io, distributed, model_store
-from .autoencoder import ArchitectureConfig, ConvAutoencoder, images_to_tensor, tensor_to_images
+from .autoencoder import ArchitectureConfig, ConvAutoencoder, images_to_tensor, probe_outputs, tensor_to_images
 from .errors import EngineError, ModelFileError
 from .image_data import FaceDataset
 from .progress import CancelToken, EtaClock, Progress, ProgressCallback, no_progress
@@ -108,24 +108,85 @@ def _checkpoint_state(model, opt) -> dict[str, torch.Tensor]:
     return tensors
 
 
+ADAM_STATE = ("exp_avg", "exp_avg_sq", "step")
+
+
+def _check_options(opts: TrainOptions) -> None:
+    """The options by type and range before any work starts: the same schema the checkpoint and config.json are
+    read back with, so training never writes a model whose recorded options would be refused when loaded."""
+    try:
+        model_store.validate(model_store.TRAIN_OPTIONS, opts.to_dict(), "options")
+    except model_store.SchemaError as exc:
+        raise EngineError(f"training {exc}") from None
+
+
 def _restore_checkpoint(path: Path, model, opt, arch: ArchitectureConfig) -> dict:
+    """Load weights and Adam state from ``checkpoint.safetensors`` into ``model`` / ``opt`` and return its
+    validated ``training_state`` (epochs_done, history, options, grad_scale). Every field, tensor name, dtype,
+    shape and value is checked first: anything else is a ModelFileError naming the file and the field."""
     tensors, meta = model_store.read_safetensors(path)
     try:
-        info = json.loads(meta["training_state"])
-    except (KeyError, ValueError):
+        info = model_store.parse_json(meta["training_state"], f"{path}: training_state metadata")
+    except (KeyError, ValueError, TypeError):
         raise ModelFileError(f"{path}: not a training checkpoint (no training_state metadata)") from None
+    try:
+        model_store.validate(model_store.CHECKPOINT_STATE, info, "training_state")
+    except model_store.SchemaError as exc:
+        raise ModelFileError(f"{path}: {exc}") from None
+    if len(info["history"]) != info["epochs_done"]:
+        raise ModelFileError(f"{path}: training_state.history has {len(info['history'])} epoch record(s) for "
+                             f"epochs_done {info['epochs_done']}")
     model_state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
-    model_store.check_state_dict(model_state, arch, path)
-    model.load_state_dict(model_state)
-    opt_state = opt.state_dict()
+    model_state = model_store.check_state_dict(model_state, arch, path)
+    params = list(model.parameters())
     state: dict = {}
     for key, v in tensors.items():
-        if key.startswith("adam."):
-            _, pid, name = key.split(".", 2)
-            state.setdefault(int(pid), {})[name] = v.reshape(()) if name == "step" else v
+        if key.startswith("model."):
+            continue
+        parts = key.split(".")
+        if len(parts) != 3 or parts[0] != "adam" or not (parts[1].isascii() and parts[1].isdigit()) or parts[2] not in ADAM_STATE:
+            raise ModelFileError(f"{path}: unexpected tensor {key!r} (a checkpoint holds model.* and "
+                                 f"adam.<parameter>.{{{','.join(ADAM_STATE)}}})")
+        pid, name = int(parts[1]), parts[2]
+        if pid >= len(params):
+            raise ModelFileError(f"{path}: tensor {key} names parameter {pid}; the network has {len(params)}")
+        dt = str(v.dtype).replace("torch.", "")
+        if dt not in model_store.WEIGHT_DTYPES + (model_store.COUNTER_DTYPES if name == "step" else ()):
+            raise ModelFileError(f"{path}: tensor {key} has dtype {dt}; Adam state must be "
+                                 f"{'/'.join(model_store.WEIGHT_DTYPES)}")
+        want = (1,) if name == "step" else tuple(params[pid].shape)
+        if tuple(v.shape) != want:
+            raise ModelFileError(f"{path}: tensor {key} has shape {list(v.shape)}; parameter {pid} needs {list(want)}")
+        f = v.float()
+        lo, hi = (float(t) for t in torch.aminmax(f))  # NaN propagates; float64 beyond float32 becomes Inf
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ModelFileError(f"{path}: tensor {key} holds NaN or Inf values")
+        if name != "exp_avg" and lo < 0:
+            raise ModelFileError(f"{path}: tensor {key} holds a negative value ({lo:.3g}); Adam's {name} is never below 0")
+        state.setdefault(pid, {})[name] = f.reshape(()) if name == "step" else f
+    for pid, st in state.items():
+        missing = [n for n in ADAM_STATE if n not in st]
+        if missing:
+            raise ModelFileError(f"{path}: the Adam state of parameter {pid} lacks {', '.join(missing)}")
+    model.load_state_dict(model_state)
+    opt_state = opt.state_dict()
     opt_state["state"] = state
     opt.load_state_dict(opt_state)
     return info
+
+
+def _divergence(model, loss_sum: float, seen: float) -> Optional[str]:
+    """Why the weights after an epoch must not be saved (None: they are fine). Checked on every rank (same
+    weights everywhere), so a DDP job stops together. A NaN loss, NaN/Inf weights or batch-norm statistics, weights
+    beyond any trained network's (an lr of 1e30 makes finite weights of 1e30 in one Adam step while the sigmoid
+    keeps the loss finite), or a network whose probe outputs are NaN/absurd: load_model would refuse all of these."""
+    if not math.isfinite(loss_sum):
+        return "the loss is NaN or Inf"
+    try:
+        model_store.check_weight_values(dict(model.state_dict()), "weights")
+    except ModelFileError as exc:  # "weights: tensor X holds values up to 1e+30; a trained network's …"
+        return str(exc).removeprefix("weights: ").split("; a ")[0]
+    return probe_outputs(model)
 
 
 # --------------------------------------------------------------------------------------------
@@ -292,6 +353,7 @@ def train(
     every rank calls this with the same data and options; see the module docstring.
     """
     opts = options or TrainOptions()
+    _check_options(opts)
     cancel = cancel or CancelToken()
     ctx = dist_ctx or distributed.current()
     if not ctx.is_main:
@@ -462,11 +524,11 @@ def train(
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
                 seconds = time.perf_counter() - t0
-            if not all(bool(torch.isfinite(t).all()) for t in model.parameters()):  # every rank: same weights
-                raise EngineError(
-                    f"training diverged in epoch {epoch + 1} (the weights hold NaN or Inf); the files of epoch "
-                    f"{epoch} are kept — resume with a lower --lr"
-                )
+            problem = _divergence(model, loss_sum, seen)  # every rank: same weights, same verdict
+            if problem:
+                kept = (f"the files of epoch {epoch} are kept — resume with a lower --lr" if epoch else
+                        "no model was written — start again with a lower --lr")
+                raise EngineError(f"training diverged in epoch {epoch + 1} ({problem}); {kept}")
             if ctx.is_main:
                 val_loss, preview = evaluate_loss(model, val_images, device, preview_idx)
                 record = {

@@ -75,9 +75,8 @@ class ModelDataPanel(QWidget):
             self.train_curve.setData([], [])
             self.val_curve.setData([], [])
         else:
-            a, t = m.config.arch, m.config.training or {}
-            hist = t.get("history") or []
-            last = hist[-1] if hist else {}
+            a, facts = m.config.arch, m.config.facts  # typed: a damaged training record never breaks the panel
+            last = facts.last
             n = "none — encode a dataset" if m.latents is None else f"{len(m.latents):,}"
             try:
                 from engine.autoencoder import count_parameters
@@ -85,30 +84,35 @@ class ModelDataPanel(QWidget):
                 params = f"{count_parameters(m.model):,}"
             except Exception:  # noqa: BLE001
                 params = "?"
-            val = last.get("val_loss")
+
+            def num(v, fmt=""):
+                return "?" if v is None else format(v, fmt)
+
             rows = [
                 ("folder", html.escape(str(m.folder))),
                 ("image", f"{a.image_size}×{a.image_size} RGB"),
                 ("network", f"conv {list(a.channels)} → z {a.z_dim}; batch-norm {'on' if a.batch_norm else 'off'}"),
                 ("parameters", params),
                 ("z-points", n),
-                ("training", f"{t.get('epochs_done', '?')} epochs on {t.get('train_images', '?')} images"
-                 if t else "no training record"),
-                ("loss (MSE)", f"train {last.get('train_loss', float('nan')):.5f}, val "
-                 + ("—" if val is None else f"{val:.5f}") if last else "—"),
+                ("training", f"{num(facts.epochs_done)} epochs on {num(facts.train_images)} images"
+                 if facts.present else "no training record"),
+                ("loss (MSE)", f"train {num(last.train_loss, '.5f')}, val "
+                 + ("—" if last.val_loss is None else f"{last.val_loss:.5f}") if last else "—"),
             ]
             self.model_label.setText(
                 f"<b>{html.escape(m.folder.name)}</b><table>"
                 + "".join(f"<tr><td style='color:#555;padding-right:6px'>{k}</td><td>{v}</td></tr>" for k, v in rows)
                 + "</table>"
             )
-            ep = np.array([h.get("epoch", i + 1) for i, h in enumerate(hist)], float)
-            tr = np.array([h.get("train_loss", np.nan) for h in hist], float)
-            va = np.array([np.nan if h.get("val_loss") is None else h["val_loss"] for h in hist], float)
-            self.train_curve.setData(ep, tr)
-            ok = np.isfinite(va)
+            hist = facts.history
+            ep = np.array([h.epoch for h in hist], float)
+            tr = np.array([np.nan if h.train_loss is None else h.train_loss for h in hist], float)
+            va = np.array([np.nan if h.val_loss is None else h.val_loss for h in hist], float)
+            ok_tr = np.isfinite(tr) & (tr > 0)  # a log-scale plot
+            self.train_curve.setData(ep[ok_tr], tr[ok_tr])
+            ok = np.isfinite(va) & (va > 0)
             self.val_curve.setData(ep[ok], va[ok])
-            ps.set_log_ticks(self.loss_plot.getPlotItem().getAxis("left"), np.concatenate([tr, va[ok]]))
+            ps.set_log_ticks(self.loss_plot.getPlotItem().getAxis("left"), np.concatenate([tr[ok_tr], va[ok]]))
         ds = s.dataset
         if ds is None:
             self.data_label.setText("<b>dataset:</b> none open (File ▸ Open dataset folder… shows nearest training images)")

@@ -69,7 +69,8 @@ def p(tmp_path_factory) -> dict[str, Path]:
     (paths["badcfg"] / "config.json").write_text(json.dumps(cfg))
     nan = np.random.default_rng(0).normal(size=(30, 8)).astype(np.float32)
     nan[4, 2] = np.nan
-    paths["nanlat"] = _model(base / "nanlat", nan)
+    paths["nanlat"] = _model(base / "nanlat")
+    np.save(paths["nanlat"] / "latents.npy", nan)  # save_latents never writes NaN rows
     paths["widelat"] = _model(base / "widelat")
     np.save(paths["widelat"] / "latents.npy", np.zeros((30, 9), np.float32))
     paths["nolat"] = _model(base / "nolat")
