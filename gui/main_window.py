@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSettings, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QWidget,
@@ -15,7 +15,32 @@ from .engine_bridge import EngineBridge, Job
 from .session import LoadedModel, Sample, Session
 
 MAX_RECENT = 8
-STATE_VERSION = 2
+STATE_VERSION = 3  # 3: docks with minimum sizes and the sampler column at its preferred width
+#: The first window size (when it fits the screen's available area; else that area, less a margin).
+FIRST_SIZE = (1600, 1000)
+#: Preferred width of the sampler column; a larger window gives the extra width to the faces and plots.
+SAMPLER_WIDTH = 290
+#: Smallest useful widths/heights of the docks' contents: together they fit a 1280×720 screen.
+DOCK_MINIMUM = {
+    "samplerDock": (230, 200), "modelDataDock": (200, 150), "faceGridDock": (240, 150), "inspectorDock": (240, 160),
+    "pairPlotDock": (280, 180), "componentsDock": (280, 150), "correlationsDock": (280, 150), "pcaDock": (280, 150),
+    "compareDock": (280, 150), "attributesDock": (280, 150),
+}
+
+
+def pictures_folder() -> Path:
+    """The user's pictures folder (or home): where saved faces and sets go unless the user chose before."""
+    loc = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+    p = Path(loc) if loc else Path.home()
+    return p if p.is_dir() else Path.home()
+
+
+def unique_child(parent: Path, name: str) -> Path:
+    """``parent/name``, or ``parent/name-2`` … when that exists already."""
+    cand, k = parent / name, 2
+    while cand.exists():
+        cand, k = parent / f"{name}-{k}", k + 1
+    return cand
 
 
 def load_model_bundle(folder: Path, progress, cancel) -> tuple[LoadedModel, Any]:
@@ -128,6 +153,7 @@ class MainWindow(QMainWindow):
         self.sample_maker = SampleMaker()
         self.error_dialogs: list[QMessageBox] = []
         self.last_error: Optional[str] = None
+        self.last_notice: Optional[str] = None
         self.train_dialog = None
         self._closing = False
         self.setDockNestingEnabled(True)
@@ -137,9 +163,18 @@ class MainWindow(QMainWindow):
         self._build_panels()
         self._build_status_bar()
         self._build_menus()
+        self._sampler_pref = SAMPLER_WIDTH  # the sampler column's width, as the user last dragged it
+        self._last_size = None
+        self._adjusting = False  # True while the window itself resizes docks (not the user)
+        self._adjust_timer = QTimer(self)
+        self._adjust_timer.setSingleShot(True)
+        self._adjust_timer.setInterval(150)
+        self._adjust_timer.timeout.connect(self._end_adjusting)
+        self._fit_to_screen()
         self._default_layout()
         if restore_state:
             self._restore_settings()
+        self.docks["samplerDock"].installEventFilter(self)
         if sampler:
             if not self.sampler_panel.set_sampler(sampler):
                 from engine.samplers import SAMPLERS
@@ -166,6 +201,11 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(widget)
+        # a floor under panels whose content could shrink to nothing (never below what the content needs:
+        # an explicit minimum smaller than the layout's would squeeze and clip the controls)
+        w, h = DOCK_MINIMUM.get(name, (200, 120))
+        hint = widget.minimumSizeHint()
+        widget.setMinimumSize(w if hint.width() < w else 0, h if hint.height() < h else 0)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.docks[name] = dock
@@ -193,6 +233,7 @@ class MainWindow(QMainWindow):
         self.correlations = CorrelationsPanel(s)
         self.pca_panel = PCAPanel(s)
         self.inspector = InspectorPanel(s, self.bridge)
+        self.inspector.settings = self.settings
         self.compare = ComparePanel(s, self.bridge, self.sampler_panel)
         self.attributes = AttributesPanel(s, self.bridge)
         self._dock("samplerDock", "Sampler", self.sampler_panel)
@@ -206,7 +247,7 @@ class MainWindow(QMainWindow):
         self._dock("compareDock", "Compare samplers", self.compare)
         self._dock("attributesDock", "Attributes", self.attributes)
 
-        self.sampler_panel.generate_requested.connect(self.generate_now)
+        self.sampler_panel.generate_requested.connect(self.generate_clicked)
         self.face_grid.inspect_requested.connect(self.inspect_face)
         self.model_panel.open_model_requested.connect(self.open_model_dialog)
         self.model_panel.open_dataset_requested.connect(self.open_dataset_dialog)
@@ -238,16 +279,96 @@ class MainWindow(QMainWindow):
             dock.show()
         d["componentsDock"].raise_()
         d["samplerDock"].raise_()
-        self.resizeDocks([d["samplerDock"], d["faceGridDock"], d["pairPlotDock"]], [300, 620, 620], Qt.Orientation.Horizontal)
-        self.resizeDocks([d["faceGridDock"], d["inspectorDock"]], [430, 470], Qt.Orientation.Vertical)
-        self.resizeDocks([d["pairPlotDock"], d["componentsDock"]], [520, 380], Qt.Orientation.Vertical)
+        self._sampler_pref = SAMPLER_WIDTH
+        self._default_sizes()
+        QTimer.singleShot(0, self._default_sizes)  # once more after the window got its size
+
+    def _default_sizes(self) -> None:
+        """Split the window's size between the docks: the sampler column at its preferred width, the rest
+        shared by the faces/inspector and the plots columns; nothing below its minimum."""
+        d = self.docks
+        self._hold_adjusting()
+        W, H = max(self.width(), 800), max(self.height(), 500)
+        left = min(self._sampler_pref, int(0.3 * W))
+        rest = max(2 * 260, W - left - 16)
+        self.resizeDocks([d["samplerDock"], d["faceGridDock"], d["pairPlotDock"]], [left, rest // 2, rest - rest // 2],
+                         Qt.Orientation.Horizontal)
+        col = max(2 * 180, H - 90)
+        self.resizeDocks([d["faceGridDock"], d["inspectorDock"]], [int(0.45 * col), col - int(0.45 * col)],
+                         Qt.Orientation.Vertical)
+        self.resizeDocks([d["pairPlotDock"], d["componentsDock"]], [int(0.55 * col), col - int(0.55 * col)],
+                         Qt.Orientation.Vertical)
 
     def reset_layout(self) -> None:
         self._default_layout()
 
+    def _fit_to_screen(self) -> None:
+        """The first size: FIRST_SIZE where the screen's available area holds it, else that area (less a margin),
+        centred on it, so the status bar and its Cancel button are on the screen."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(*FIRST_SIZE)
+            return
+        avail = screen.availableGeometry()
+        w = min(FIRST_SIZE[0], max(640, avail.width() - 24))
+        h = min(FIRST_SIZE[1], max(480, avail.height() - 48))
+        self.resize(w, h)
+        self.move(avail.x() + max(0, (avail.width() - w) // 2), avail.y() + max(0, (avail.height() - h) // 3))
+
+    # ---- the sampler column keeps its width when the window is resized (the faces and plots get the rest)
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802
+        if ev.type() == QEvent.Type.Resize and obj is self.docks.get("samplerDock"):
+            # a sampler dock resized while the window kept its size: the user dragged the separator
+            if (self._last_size is not None and self.size() == self._last_size and not self._adjusting
+                    and self._sampler_docked()):
+                self._sampler_pref = max(DOCK_MINIMUM["samplerDock"][0], obj.width())
+        return super().eventFilter(obj, ev)
+
+    def _sampler_docked(self) -> bool:
+        dock = self.docks["samplerDock"]
+        return (dock.isVisible() and not dock.isFloating()
+                and self.dockWidgetArea(dock) in (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea))
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        if self._last_size is not None and self._last_size != self.size():
+            QTimer.singleShot(0, self._keep_sampler_width)
+        self._last_size = self.size()
+
+    def _keep_sampler_width(self) -> None:
+        if not self._sampler_docked():
+            return
+        dock = self.docks["samplerDock"]
+        want = max(DOCK_MINIMUM["samplerDock"][0], min(self._sampler_pref, int(0.35 * self.width())))
+        if abs(dock.width() - want) <= 4:
+            return
+        self._hold_adjusting()
+        # without a central widget the width taken from one dock must be given to others explicitly: the
+        # columns beside the sampler share it in their current proportion
+        others = [d for d in (self.docks["faceGridDock"], self.docks["pairPlotDock"])
+                  if d.isVisible() and not d.isFloating() and self.dockWidgetArea(d) != self.dockWidgetArea(dock)]
+        total = sum(d.width() for d in others)
+        if len(others) == 2 and total > 0:
+            spare = total + dock.width() - want
+            first = int(spare * others[0].width() / total)
+            self.resizeDocks([dock, *others], [want, first, spare - first], Qt.Orientation.Horizontal)
+        else:
+            self.resizeDocks([dock], [want], Qt.Orientation.Horizontal)
+
+    def _hold_adjusting(self) -> None:
+        """Dock resizes during the next moments are the window's doing, not the user's drag."""
+        self._adjusting = True
+        self._adjust_timer.start()
+
+    def _end_adjusting(self) -> None:
+        self._adjusting = False
+
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
-        self.job_label = QLabel("")
+        from .qt_widgets import ElidedLabel
+
+        self.job_label = ElidedLabel("")
+        self.job_label.setMinimumWidth(120)
         self.progress_bar = QProgressBar()
         self.progress_bar.setMaximumWidth(220)
         self.progress_bar.setTextVisible(False)
@@ -280,7 +401,7 @@ class MainWindow(QMainWindow):
         f.addSeparator()
         self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         g = mb.addMenu("&Generate")
-        self.generate_action = self._action(g, "&Generate", self.generate_now, None)
+        self.generate_action = self._action(g, "&Generate", self.generate_clicked, None)
         self.generate_action.setShortcuts([QKeySequence("Ctrl+G"), QKeySequence("F5")])
         self._action(g, "Cancel running job", self.bridge.cancel_current, "Esc")
         v = mb.addMenu("&View")
@@ -289,6 +410,9 @@ class MainWindow(QMainWindow):
         v.addSeparator()
         self._action(v, "Reset layout", self.reset_layout, None)
         h = mb.addMenu("&Help")
+        self._action(h, "What am I looking at?", self.show_tour, "F1")
+        self._action(h, "Keyboard shortcuts", self.show_shortcuts, None)
+        h.addSeparator()
         self._action(h, "About", self._about, None)
         self._refresh_recent_menu()
 
@@ -300,6 +424,27 @@ class MainWindow(QMainWindow):
         menu.addAction(a)
         self.addAction(a)
         return a
+
+    def _info_box(self, title: str, html: str) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.NoIcon, f"{self.app_name} — {title}", "", QMessageBox.StandardButton.Close, self)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(html)
+        box.setModal(False)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.show()
+        return box
+
+    def show_shortcuts(self) -> QMessageBox:
+        """Help ▸ Keyboard shortcuts: every shortcut of the window in one table."""
+        from .help_text import shortcuts_html
+
+        return self._info_box("Keyboard shortcuts", shortcuts_html(self))
+
+    def show_tour(self) -> QMessageBox:
+        """Help ▸ What am I looking at?: one paragraph per panel."""
+        from .help_text import TOUR_HTML
+
+        return self._info_box("What am I looking at?", TOUR_HTML)
 
     def _about(self) -> None:
         from engine import __version__
@@ -313,14 +458,29 @@ class MainWindow(QMainWindow):
         st = self.settings
         geo = st.value("window/geometry")
         if isinstance(geo, (QByteArray, bytes)) and self.restoreGeometry(QByteArray(geo)):
-            centre = self.frameGeometry().center()
-            if QGuiApplication.screenAt(centre) is None:  # saved on a screen that is gone
-                self.resize(1600, 1000)
-        else:
-            self.resize(1600, 1000)
+            screen = QGuiApplication.screenAt(self.frameGeometry().center())
+            if screen is None:  # saved on a screen that is gone
+                self._fit_to_screen()
+            elif not self.isMaximized():  # saved on a larger screen: shrink onto this one
+                avail = screen.availableGeometry()
+                if self.width() > avail.width() or self.height() > avail.height():
+                    self._fit_to_screen()
         state = st.value("window/state")
         if isinstance(state, (QByteArray, bytes)) and int(st.value("window/stateVersion", 0) or 0) == STATE_VERSION:
             self.restoreState(QByteArray(state), STATE_VERSION)
+            pref = st.value("window/samplerWidth")
+            try:
+                self._sampler_pref = max(DOCK_MINIMUM["samplerDock"][0], int(pref)) if pref is not None else SAMPLER_WIDTH
+            except (TypeError, ValueError):
+                pass
+        values = st.value("sampler/values")
+        if isinstance(values, str):
+            import json
+
+            try:
+                self.sampler_panel.restore_values(json.loads(values))
+            except (ValueError, TypeError):
+                pass  # a damaged entry: the samplers' defaults
         name = st.value("sampler/name")
         if isinstance(name, str):
             self.sampler_panel.set_sampler(name)
@@ -331,6 +491,10 @@ class MainWindow(QMainWindow):
         st.setValue("window/state", self.saveState(STATE_VERSION))
         st.setValue("window/stateVersion", STATE_VERSION)
         st.setValue("sampler/name", self.sampler_panel.sampler_name())
+        st.setValue("window/samplerWidth", int(self._sampler_pref))
+        import json
+
+        st.setValue("sampler/values", json.dumps(self.sampler_panel.kept_values()))
         st.sync()
 
     def recent_models(self) -> list[str]:
@@ -488,11 +652,25 @@ class MainWindow(QMainWindow):
         return self.run_job("encode dataset", fn, done)
 
     # ------------------------------------------------------------------------------ generating
-    def generate_now(self) -> Optional[Job]:
+    def generate_clicked(self) -> Optional[Job]:
+        """Generate asked for by the user (button, Ctrl+G, F5, Enter): says so when it has to wait."""
+        return self.generate_now(notify=True)
+
+    def generate_now(self, notify: bool = False) -> Optional[Job]:
         s = self.session
         if s.model is None:
             self.statusBar().showMessage("no model open", 5000)
             return None
+        if notify and self.bridge.busy():  # say what happens to this request instead of queueing it silently
+            cur = self.bridge.current
+            if cur is not None and cur.key == "generate":
+                note = "Generate: the new request replaces the one running"
+            elif cur is not None and not cur.quiet:
+                note = f"Generate queued: it starts when “{cur.name}” has finished (Esc cancels that job)"
+            else:
+                note = "Generate queued: it starts in a moment"
+            self.statusBar().showMessage(note, 6000)
+            self.last_notice = note
         req = self.sampler_panel.request()
         loaded = s.model
         maker = self.sample_maker
@@ -543,10 +721,26 @@ class MainWindow(QMainWindow):
         if which == "selection" and not s.selected:
             self.show_error("no faces selected (click, Ctrl+click or Shift+click faces in the grid)")
             return
-        last = self.settings.value("save/last", "") or str(Path.home())
-        path = QFileDialog.getExistingDirectory(self, "Save image set into folder", str(last))
+        # a new folder is the normal case: the dialog proposes one beside the last set (or in Pictures)
+        target = unique_child(self.save_parent(), self.set_folder_name())
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save image set — name a new folder (it is created)", str(target), "Folder (*)",
+            options=QFileDialog.Option.DontConfirmOverwrite)
         if path:
             self.save_image_set(Path(path), which=which)
+
+    def save_parent(self) -> Path:
+        """Where new sets go: beside the last saved set, else the user's pictures folder."""
+        last = self.settings.value("save/last", "")
+        if last:
+            parent = Path(str(last)).parent
+            if parent.is_dir():
+                return parent
+        return pictures_folder()
+
+    def set_folder_name(self) -> str:
+        p = self.session.sample.params if self.session.sample is not None else {}
+        return f"faces-{p.get('sampler', 'set')}-seed{p.get('seed', 0)}"
 
     def save_image_set(self, folder: Path, which: str = "all", overwrite: Optional[bool] = None) -> Optional[Job]:
         """Write the grid (``which="all"``) or the selection as an image set in the CLI format."""
@@ -560,8 +754,28 @@ class MainWindow(QMainWindow):
         try:  # the CLI's folder rules: never into a folder of the user's own files
             state = check_output_folder(folder, overwrite=True, label="save into")
         except EngineError as exc:
-            self.show_error(str(exc))
-            return None
+            state = None
+            holder = inspect_folder_quietly(folder)
+            if holder is None or not holder.foreign or holder.ours:
+                self.show_error(str(exc))
+                return None
+            # a folder of the user's own files (e.g. the parent of the set typed by mistake): never written
+            # into; a new subfolder inside it is offered instead
+            sub = unique_child(folder, self.set_folder_name())
+            shown = ", ".join(holder.foreign[:3]) + (f" and {len(holder.foreign) - 3} more" if len(holder.foreign) > 3 else "")
+            if overwrite is not None:  # not interactive
+                self.show_error(str(exc))
+                return None
+            ans = QMessageBox.question(
+                self, "Save image set",
+                f"{folder} holds files that {self.app_name} did not write ({shown}); a set is never saved "
+                f"among them.\n\nSave into a new folder inside it instead?\n{sub}",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+            if ans != QMessageBox.StandardButton.Yes:
+                self.statusBar().showMessage("not saved", 5000)
+                return None
+            folder = sub
+            state = check_output_folder(folder, overwrite=True, label="save into")
         if state.ours and not overwrite:
             if overwrite is None:
                 ans = QMessageBox.question(self, "Save image set", f"{folder} already holds {state.what}.\n"
@@ -631,6 +845,17 @@ class MainWindow(QMainWindow):
             self.train_dialog.close()
         self.bridge.shutdown()
         super().closeEvent(ev)
+
+
+def inspect_folder_quietly(folder: Path):
+    """What ``folder`` holds (engine.output_folders.inspect_folder), or None when it cannot be read."""
+    from engine.errors import EngineError
+    from engine.output_folders import inspect_folder
+
+    try:
+        return inspect_folder(folder) if Path(folder).is_dir() else None
+    except (EngineError, OSError):
+        return None
 
 
 def _accepts_cancel(fn) -> bool:

@@ -22,7 +22,7 @@ from typing import Optional
 import numpy as np
 from PySide6.QtCore import QTimer, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
+    QAbstractItemView, QHeaderView, QLabel, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
     QVBoxLayout, QWidget,
 )
 
@@ -204,21 +204,17 @@ class AttributesPanel(QWidget):
         for b, has in ((self.gen_with_btn, True), (self.gen_without_btn, False)):
             b.setEnabled(False)
             b.clicked.connect(lambda *_, h=has: self._generate(h))
-        gen_row = QHBoxLayout()
-        gen_row.addWidget(self.gen_with_btn)
-        gen_row.addWidget(self.gen_without_btn)
-        gen_row.addStretch(1)
-        row = QHBoxLayout()
-        row.addWidget(self.probe_btn)
-        row.addWidget(self.stop_btn)
-        row.addWidget(self.progress)
-        row.addStretch(1)
+        from .qt_widgets import flow
+
+        gen_row = flow(self.gen_with_btn, self.gen_without_btn)
+        row = flow(self.probe_btn, self.stop_btn, self.progress)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
+        # the buttons first and the rewrapping text below them: the Stop button never jumps
+        lay.addWidget(row)
         lay.addWidget(self.info)
-        lay.addLayout(row)
         lay.addWidget(self.table, 1)
-        lay.addLayout(gen_row)
+        lay.addWidget(gen_row)
 
         self.probe_btn.clicked.connect(self.start_probe)
         self.stop_btn.clicked.connect(self.stop)
@@ -244,6 +240,7 @@ class AttributesPanel(QWidget):
             self._quick_job = None
         self.table.setRowCount(0)
         c = self.cache()
+        self._show_probe_count(c)  # this model's count, never the previous model's "19 / 40"
         self.probe_btn.setEnabled(c is not None)
         if c is None:
             m = self.session.model
@@ -310,8 +307,19 @@ class AttributesPanel(QWidget):
         self._quick_job = job
         self.bridge.submit(job)
 
+    def _show_probe_count(self, c: Optional[RankingCache]) -> None:
+        if c is None or not c.order:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress.setFormat("")
+            return
+        self.progress.setFormat("%v / %m")
+        self.progress.setRange(0, len(c.order))
+        self.progress.setValue(sum(n in c.probe for n in c.order))
+
     def _quick_progress(self, p) -> None:
         if p.total > 0:
+            self.progress.setFormat("%v / %m")
             self.progress.setRange(0, p.total)
             self.progress.setValue(p.done)
 
@@ -438,8 +446,12 @@ class AttributesPanel(QWidget):
             self.table.sortItems(COL_SEP, Qt.SortOrder.DescendingOrder)
         self._highlight()
         if not c.complete and not self.running:
-            self.info.setText(f"{len(c.order)} attributes ranked by separation (probe accuracy not measured yet: "
-                              "about 2 s per attribute). Click a row to see it in the pair plot.")
+            done = sum(n in c.probe for n in c.order)
+            measured = ("probe accuracy not measured yet: about 2 s per attribute" if not done else
+                        f"probe accuracy measured for {done} of {len(c.order)}; Measure continues with the rest")
+            self.info.setText(f"{len(c.order)} attributes ranked by separation ({measured}). "
+                              "Click a row to see it in the pair plot.")
+        self._show_probe_count(c)
         self.ranking_updated.emit()
 
     @staticmethod

@@ -10,12 +10,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter,
+    QAbstractItemView, QComboBox, QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter,
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from . import plot_style as ps
 from .engine_bridge import EngineBridge, Job
+from .qt_widgets import flow, row, setup_plot
 from .session import Session
 
 
@@ -117,6 +118,7 @@ class ComparePanel(QWidget):
         self.bar_plot.getPlotItem().setTitle("one bar per sampler: press Run comparison", size="8pt")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=ps.brush(ps.BLUE, 200), pen=None)
         self.bar_plot.addItem(self.bars)
+        setup_plot(self.bar_plot)
         self.sweep_plot = pg.PlotWidget()
         self.sweep_plot.setMenuEnabled(False)
         self.sweep_plot.getPlotItem().setTitle("the metric along the swept parameter", size="8pt")
@@ -124,6 +126,7 @@ class ComparePanel(QWidget):
                                            symbolBrush=ps.brush(ps.SELECTED), symbolPen=None)
         self.best_marker = pg.InfiniteLine(angle=90, pen=ps.pen(ps.GREEN, 1.5, Qt.PenStyle.DashLine))
         self.sweep_plot.addItem(self.sweep_curve)
+        setup_plot(self.sweep_plot)
         self.sweep_plot.addItem(self.best_marker)
         self.best_marker.hide()
         self.bar_target = pg.InfiniteLine(angle=0, pen=ps.pen(ps.GREEN, 1.5, Qt.PenStyle.DashLine))
@@ -133,35 +136,25 @@ class ComparePanel(QWidget):
         self.bar_target.hide()
         self.sweep_target.hide()
 
-        row1 = QHBoxLayout()
-        row1.addWidget(QLabel("faces"))
-        row1.addWidget(self.n)
-        row1.addWidget(QLabel("seed"))
-        row1.addWidget(self.seed)
-        row1.addStretch(1)
-        row1.addWidget(self.run_btn)
-        row1.addWidget(self.cancel_btn)
-        row2 = QHBoxLayout()
-        row2.addWidget(QLabel("sweep"))
-        row2.addWidget(self.sweep_sampler)
-        row2.addWidget(self.sweep_param)
-        row2.addWidget(self.sweep_values, 1)
-        row3 = QHBoxLayout()
-        row3.addWidget(QLabel("metric"))
-        row3.addWidget(self.metric, 1)
-        row3.addWidget(self.apply_btn)
-        plots = QSplitter(Qt.Orientation.Horizontal)
+        self.sweep_values.setMinimumWidth(110)
+        self.metric.setMinimumContentsLength(10)
+        controls = flow(row("faces", self.n, "seed", self.seed), row(self.run_btn, self.cancel_btn),
+                        row("sweep", self.sweep_sampler, self.sweep_param), self.sweep_values,
+                        row("metric", self.metric, self.apply_btn), spacing=12)
+        # the table beside the charts, so that it keeps the panel's whole height (all the rows at once)
+        plots = QSplitter(Qt.Orientation.Vertical)
         plots.addWidget(self.bar_plot)
         plots.addWidget(self.sweep_plot)
-        split = QSplitter(Qt.Orientation.Vertical)
+        split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.table)
         split.addWidget(plots)
-        split.setSizes([300, 300])
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.note.setStyleSheet("color: #444;")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addLayout(row1)
-        lay.addLayout(row2)
-        lay.addLayout(row3)
+        lay.addWidget(controls)
         lay.addWidget(split, 1)
         lay.addWidget(self.note)
 
@@ -172,6 +165,7 @@ class ComparePanel(QWidget):
         self.metric.currentIndexChanged.connect(self._draw_metric)
         self.apply_btn.clicked.connect(self.apply_best)
         self._job: Optional[Job] = None
+        session.model_changed.connect(self._model_changed)
         i = self.sweep_sampler.findData("pca-ellipse")
         if i >= 0:
             self.sweep_sampler.setCurrentIndex(i)
@@ -241,21 +235,54 @@ class ComparePanel(QWidget):
         n, seed, sweep = self.n.value(), self.seed.value(), self.sweep()
 
         def fn(progress, cancel):
+            from engine.errors import DataError
             from engine.evaluation import evaluate
 
-            return evaluate(folder, data_dir, n=n, seed=seed, sweep=sweep, progress=progress, cancel=cancel)
+            try:
+                return evaluate(folder, data_dir, n=n, seed=seed, sweep=sweep, progress=progress, cancel=cancel)
+            except DataError as exc:
+                if data_dir is None:
+                    raise
+                # a folder without the model's held-out images: the latent metrics still compare the samplers
+                report = evaluate(folder, None, n=n, seed=seed, sweep=sweep, progress=progress, cancel=cancel)
+                report.notes.insert(0, f"the open dataset cannot serve as the real faces ({exc}); latent metrics "
+                                       "only, no Fréchet distance — open the model's training folder for it")
+                return report
 
         def finished(*_):
             self.run_btn.setEnabled(True)
             self.cancel_btn.setEnabled(False)
 
+        self.clear_report()  # results of another run (or model) never stay beside the new run's progress
         self.run_btn.setEnabled(False)
         self.cancel_btn.setEnabled(True)
-        self.note.setText("running…")
+        self.note.setText("running…" + ("" if data_dir is not None else
+                                        " (no dataset open: latent metrics and face rates only, no Fréchet distance)"))
         self._job = self.bridge.submit(Job("compare samplers", fn, on_done=lambda r: (finished(), self.show_report(r)),
                                            on_cancelled=lambda: (finished(), self.note.setText("cancelled")),
                                            on_error=lambda m: (finished(), self.note.setText(f"failed: {m}"))))
         return self._job
+
+    def _model_changed(self) -> None:
+        if self._job is not None:
+            self._job.cancel.cancel()
+        self.clear_report()
+        self.note.setText("compares every sampler on the open model: run it as a job (a few seconds to minutes)")
+
+    def clear_report(self) -> None:
+        self.report = None
+        self.table.clear()
+        self.table.setRowCount(0)
+        self.table.setColumnCount(0)
+        self.metric.blockSignals(True)
+        self.metric.clear()
+        self.metric.blockSignals(False)
+        self.bars.setOpts(x=[], height=[])
+        self.bar_plot.getPlotItem().getAxis("bottom").setTicks(None)
+        self.sweep_curve.setData([], [])
+        for item in (self.best_marker, self.bar_target, self.sweep_target):
+            item.hide()
+        self.apply_btn.setEnabled(False)
 
     def _cancel(self) -> None:
         if self._job is not None:
@@ -287,13 +314,23 @@ class ComparePanel(QWidget):
         cur = self.metric.currentData()
         self.metric.blockSignals(True)
         self.metric.clear()
+        usable = []
         for m in metrics:
-            self.metric.addItem(m, m)
-            self.metric.setItemData(self.metric.count() - 1, report.metric_help.get(m, ""), Qt.ItemDataRole.ToolTipRole)
-        i = self.metric.findData(cur)
+            measured = any(isinstance(r.get(m), (int, float)) and math.isfinite(r.get(m)) for r in report.rows)
+            reason = "" if measured else ("needs the real images: open the model's dataset folder (File ▸ Open dataset "
+                                          "folder) and run again" if m in ("frechet", "face_rate") else "not measured")
+            self.metric.addItem(m if measured else f"{m} — {reason.split(':')[0]}", m)
+            k = self.metric.count() - 1
+            self.metric.setItemData(k, report.metric_help.get(m, "") + (f"\n{reason}" if reason else ""),
+                                    Qt.ItemDataRole.ToolTipRole)
+            if not measured:  # a metric without values cannot be chosen (an empty chart, nothing to apply)
+                self.metric.model().item(k).setEnabled(False)
+            else:
+                usable.append(m)
+        i = self.metric.findData(cur if cur in usable else (usable[0] if usable else None))
         self.metric.setCurrentIndex(max(0, i))
         self.metric.blockSignals(False)
-        self.apply_btn.setEnabled(bool(report.sweep))
+        self.apply_btn.setEnabled(bool(report.sweep) and bool(usable))
         notes = list(getattr(report, "notes", []) or [])
         self.note.setText(f"{len(report.rows)} rows; hover a column header for what it measures."
                           + (" " + notes[0] if notes else ""))
@@ -330,6 +367,9 @@ class ComparePanel(QWidget):
             if best is not None:
                 self.best_marker.setValue(best)
                 self.best_marker.show()
+                edge = self.edge_warning()
+                if edge:
+                    self.note.setText(edge)
         else:
             self.sweep_curve.setData([], [])
             self.best_marker.hide()
@@ -346,11 +386,34 @@ class ComparePanel(QWidget):
         k = int(np.argmin([score(float(v)) if ok[i] else math.inf for i, v in enumerate(ys)]))
         return rep.sweep["values"][k]
 
+    def edge_warning(self) -> str:
+        """A warning when the best swept value is the first or the last of the range (the optimum may lie beyond)."""
+        best, rep = self.best_value(), self.report
+        if best is None or not rep.sweep:
+            return ""
+        values = list(rep.sweep["values"])
+        if len(values) < 3 or best not in (values[0], values[-1]):
+            return ""
+        side = "lowest" if best == values[0] else "highest"
+        return (f"the best {rep.sweep['parameter']} ({best:g}) is the {side} value swept ({values[0]:g} … {values[-1]:g}): "
+                "the optimum may lie beyond it — widen the range and run again")
+
     def apply_best(self) -> None:
+        """Set the best swept value in the Sampler panel, or say why there is none."""
+        rep, m = self.report, self.metric.currentData()
         best = self.best_value()
         if best is None:
+            if rep is None:
+                why = "run a comparison with a sweep first"
+            elif not rep.sweep:
+                why = "this comparison had no sweep: choose a sampler and parameter under 'sweep' and run it"
+            else:
+                why = f"the sweep has no {m} values (choose a measured metric)"
+            self.note.setText(f"nothing applied: {why}")
             return
         sw = self.report.sweep
         self.sampler_panel.set_sampler(sw["sampler"])
         self.sampler_panel.set_value(sw["parameter"], best)
-        self.note.setText(f"applied {sw['sampler']} {sw['parameter']} = {best:g} to the Sampler panel")
+        edge = self.edge_warning()
+        self.note.setText(f"applied {sw['sampler']} {sw['parameter']} = {best:g} to the Sampler panel"
+                          + (f". Note: {edge}" if edge else ""))

@@ -8,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from . import plot_style as ps
+from .qt_widgets import setup_plot
 from .session import Session
 
 
@@ -32,19 +33,16 @@ class ComponentsPanel(QWidget):
         self.pair_x.setToolTip("show this component on the pair plot's x axis")
         self.info = QLabel(" ")
         self.info.setWordWrap(True)
-        top = QHBoxLayout()
-        top.addWidget(QLabel("component"))
-        top.addWidget(self.prev_btn)
-        top.addWidget(self.index)
-        top.addWidget(self.next_btn)
-        top.addWidget(self.pair_x)
-        top.addStretch(1)
+        from .qt_widgets import flow, row
+
+        top = flow(row("component", self.prev_btn, self.index, self.next_btn), self.pair_x)
 
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
         self.plot.setLabel("left", "count")
         self.plot.showGrid(y=True, alpha=0.15)
-        self.plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        setup_plot(self.plot)
+        self.plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the arrow keys step through the components
         pi = self.plot.getPlotItem()
         self.hist_item = pg.PlotDataItem(stepMode="center", fillLevel=0, pen=ps.pen(ps.BLUE, 1.2),
                                          brush=ps.brush(ps.BLUE, 60))
@@ -64,7 +62,7 @@ class ComponentsPanel(QWidget):
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addLayout(top)
+        lay.addWidget(top)
         lay.addWidget(self.plot, 1)
         lay.addWidget(self.info)
 

@@ -11,6 +11,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QSplitter, QVBoxLayout, QWidget
 
 from . import plot_style as ps
+from .qt_widgets import ElidedLabel, setup_plot
 from .session import Session
 
 
@@ -34,10 +35,11 @@ class CorrelationsPanel(QWidget):
         self.colorbar.setImageItem(self.image, insert_in=pi)
         self.marker = pg.ScatterPlotItem(size=12, symbol="s", pen=ps.pen((0, 0, 0), 1.5), brush=None)
         pi.addItem(self.marker)
-        self.hover = QLabel("click a cell to show that pair in the pair plot")
+        setup_plot(self.plot)
+        self.hover = ElidedLabel("click a cell to show that pair in the pair plot")
         self.top = QListWidget()
         self.top.setToolTip("the strongest correlations between different components")
-        self.top.setMinimumWidth(190)
+        self.top.setMinimumWidth(120)
         self.top.itemClicked.connect(self._top_clicked)
         left = QWidget()
         ll = QVBoxLayout(left)

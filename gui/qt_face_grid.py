@@ -6,11 +6,12 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QSlider, QSpinBox,
+    QAbstractItemView, QComboBox, QLabel, QListView, QListWidget, QListWidgetItem, QSlider, QSpinBox,
     QVBoxLayout, QWidget,
 )
 
 from .qt_images import to_pixmap
+from .qt_widgets import ElidedLabel, flow, row
 from .session import Session
 
 
@@ -29,6 +30,12 @@ class FaceGrid(QWidget):
         self.list.setUniformItemSizes(True)
         self.list.setSpacing(2)
         self.list.setWordWrap(False)
+        # selection: a red frame around the face (the style's blue tint would hide the face's colours)
+        self.list.setStyleSheet(
+            "QListWidget#faceList::item { border: 3px solid transparent; border-radius: 2px; color: #222; }"
+            "QListWidget#faceList::item:selected { border: 3px solid rgb(214, 39, 40); background: transparent;"
+            " color: rgb(214, 39, 40); }"
+            "QListWidget#faceList::item:hover:!selected { border: 3px solid #c8d8ec; }")
         self.size = QSlider(Qt.Orientation.Horizontal)
         self.size.setRange(32, 256)
         self.size.setValue(96)
@@ -43,19 +50,21 @@ class FaceGrid(QWidget):
         self.smooth.setToolTip("how thumbnails are scaled up")
         self.labels = QComboBox()
         self.labels.addItems(["numbers", "no labels"])
-        self.info = QLabel("no faces yet — press Generate (Ctrl+G)")
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("size"))
-        bar.addWidget(self.size, 1)
-        bar.addWidget(QLabel("columns"))
-        bar.addWidget(self.columns)
-        bar.addWidget(self.smooth)
-        bar.addWidget(self.labels)
+        # the caption grows with the sample (sampler, parameters, condition): elided, never the panel's width
+        self.info = ElidedLabel("no faces yet — press Generate (Ctrl+G)")
+        self.info.setObjectName("faceGridCaption")
+        self.why = QLabel("")
+        self.why.setWordWrap(True)
+        self.why.setObjectName("faceGridWhy")
+        self.why.setStyleSheet("color: #555;")
+        self.size.setMinimumWidth(110)
+        bar = flow(row("size", self.size), row("columns", self.columns), self.smooth, self.labels)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addLayout(bar)
+        lay.addWidget(bar)
         lay.addWidget(self.list, 1)
         lay.addWidget(self.info)
+        lay.addWidget(self.why)
 
         self._block = False
         self.size.valueChanged.connect(self._relayout)
@@ -86,7 +95,7 @@ class FaceGrid(QWidget):
         s = self.thumb_size()
         self.list.setIconSize(QSize(s, s))
         label_h = 0 if self.labels.currentIndex() == 1 else 16
-        self.list.setGridSize(QSize(s + 6, s + 6 + label_h))
+        self.list.setGridSize(QSize(s + 10, s + 10 + label_h))
         self.refresh()
 
     def refresh(self, *_) -> None:
@@ -100,18 +109,27 @@ class FaceGrid(QWidget):
         s = self.thumb_size()
         self.list.setIconSize(QSize(s, s))
         label_h = 0 if self.labels.currentIndex() == 1 else 16
-        self.list.setGridSize(QSize(s + 6, s + 6 + label_h))
+        self.list.setGridSize(QSize(s + 10, s + 10 + label_h))
         smooth = self.smooth.currentIndex() == 0
         show_labels = self.labels.currentIndex() == 0
         for i, img in enumerate(sample.images):
-            it = QListWidgetItem(QIcon(to_pixmap(img, s, smooth)), f"#{i}" if show_labels else "")
+            pm = to_pixmap(img, s, smooth)
+            icon = QIcon(pm)
+            icon.addPixmap(pm, QIcon.Mode.Selected)  # a selected face keeps its colours: the frame marks it
+            it = QListWidgetItem(icon, f"#{i}" if show_labels else "")
             it.setData(Qt.ItemDataRole.UserRole, i)
             it.setToolTip(f"face #{i} — double-click to inspect")
             self.list.addItem(it)
+        from .qt_sampler import VERDICTS, format_values
+
         p = sample.params
-        vals = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in p.get("parameters", {}).items())
-        where = f" · fitted where {p['where']} ({p.get('where_points', '?')} z-points)" if p.get("where") else ""
-        self.info.setText(f"{len(sample.images)} faces · {p.get('sampler')} ({vals}) · seed {p.get('seed')}{where}")
+        name = p.get("sampler", "")
+        vals = format_values(name, p.get("parameters", {}))
+        where = f" · fitted where {p['where']} ({p.get('where_points', '?'):,} z-points)" if p.get("where") else ""
+        self.info.setText(f"{len(sample.images)} faces · {name} ({vals}) · seed {p.get('seed')}{where}")
+        verdict = VERDICTS.get(name, "")
+        self.why.setText(f"{name}: {verdict}" if verdict else "")
+        self.why.setVisible(bool(verdict))
         self._block = False
         self._selection_from_session()
 

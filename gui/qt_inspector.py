@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from . import plot_style as ps
 from .engine_bridge import EngineBridge, Job
 from .qt_images import to_pixmap
+from .qt_widgets import ElidedLabel, setup_plot
 from .session import Session, axis_label
 
 SLIDER_STEPS = 100  # per σ
@@ -30,7 +31,7 @@ class FaceView(QLabel):
     def __init__(self) -> None:
         super().__init__()
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumSize(192, 192)
+        self.setMinimumSize(128, 128)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setStyleSheet("background: #f4f4f4; border: 1px solid #ccc;")
         self.image: Optional[np.ndarray] = None
@@ -69,6 +70,7 @@ class InspectorPanel(QWidget):
         super().__init__(parent)
         self.session = session
         self.bridge = bridge
+        self.settings = None  # the window's QSettings (remembers where faces are saved)
         self.n_sliders = n_sliders
         self._base_t: Optional[np.ndarray] = None  # PCA coordinates of the un-edited face
         self._base_steps = np.zeros(0)  # slider positions when the face was shown
@@ -76,7 +78,7 @@ class InspectorPanel(QWidget):
         self.decodes_done = 0
 
         self.face = FaceView()
-        self.title = QLabel("no face selected")
+        self.title = ElidedLabel("no face selected")
         self.title.setStyleSheet("font-weight: bold;")
         self.zoom = QComboBox()
         self.zoom.addItems(["nearest pixels", "smooth"])
@@ -99,6 +101,7 @@ class InspectorPanel(QWidget):
         self.z_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=ps.brush(ps.ORANGE, 220), pen=None)
         for it in (self.band_lo, self.band_hi, self.band, self.z_bars):
             zp.addItem(it)
+        setup_plot(self.z_plot)
 
         # place in the pair plot
         self.place_plot = pg.PlotWidget()
@@ -110,6 +113,7 @@ class InspectorPanel(QWidget):
         self.place_edit = pg.ScatterPlotItem(size=12, symbol="d", pen=ps.pen((0, 0, 0), 1), brush=ps.brush(ps.EDITED))
         for it in (self.place_cloud, self.place_face, self.place_edit):
             pp.addItem(it)
+        setup_plot(self.place_plot)
 
         # PCA sliders
         self.sliders_box = QGroupBox("edit along principal axes (±3σ)")
@@ -136,6 +140,8 @@ class InspectorPanel(QWidget):
         self.attr_grid.setVerticalSpacing(1)
         self.attr_pick = QComboBox()
         self.attr_pick.setObjectName("attributePick")
+        self.attr_pick.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.attr_pick.setMinimumContentsLength(8)
         self.attr_pick.setToolTip("an attribute of the model's labels.csv; its direction is a logistic probe's (the\n"
                                   "measured better editor); amount 1 moves by the gap between the class means")
         self.attr_add = QPushButton("add slider")
@@ -158,19 +164,29 @@ class InspectorPanel(QWidget):
         self._block = False
 
         # nearest training images
-        self.near_box = QGroupBox("nearest training images (open a dataset to see them)")
-        self.near_row = QHBoxLayout(self.near_box)
+        self.near_box = QGroupBox("nearest training images in z")
+        self.near_box.setObjectName("nearestBox")
+        near_lay = QVBoxLayout(self.near_box)
+        near_lay.setContentsMargins(4, 4, 4, 4)
+        # one elided line (a word-wrapped label would make the scroll area size itself by height-for-width)
+        self.near_note = ElidedLabel("open a dataset (File ▸ Open dataset folder) to see them")
+        self.near_note.setObjectName("nearestNote")
+        self.near_note.setStyleSheet("color: #555;")
+        near_lay.addWidget(self.near_note)
+        self.near_row = QHBoxLayout()
+        near_lay.addLayout(self.near_row)
         self.near_row.setSpacing(4)
         self.near_labels: list[QLabel] = []
         self.near_count = 6
         for _ in range(self.near_count):
             lab = QLabel()
             lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            lab.setMinimumSize(72, 88)
+            lab.setMinimumSize(56, 64)
             self.near_row.addWidget(lab)
             self.near_labels.append(lab)
 
         # layout
+        # (no FlowLayout in here: a height-for-width layout makes the scroll area as tall as its size hints)
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
         head.addWidget(self.zoom)
@@ -213,6 +229,9 @@ class InspectorPanel(QWidget):
 
     def _stats_changed(self) -> None:
         st = self.session.stats
+        if st is None:  # no statistics (another model without z-points): no band of the previous model
+            self.band_lo.setData([], [])
+            self.band_hi.setData([], [])
         if st is not None:
             mean, std = np.asarray(st.mean, float), np.asarray(st.std, float)
             x = np.arange(len(mean), dtype=float)
@@ -314,26 +333,33 @@ class InspectorPanel(QWidget):
         for lab in self.near_labels:
             lab.clear()
         if z is None or ds is None or s.latents is None:
-            self.near_box.setTitle("nearest training images (open a dataset to see them)")
+            self.near_note.setText("open a dataset (File ▸ Open dataset folder) to see them" if ds is None else "")
             return
+        # the nearest among all the model's z-points (not only those whose image is open): the same face gets
+        # the same neighbours whichever folder is open; a neighbour whose image is missing says so
         index = {Path(f).name: i for i, f in enumerate(ds.files)}
         d = np.sqrt(((s.latents - z[None, :]) ** 2).sum(axis=1))
-        order = np.argsort(d)
-        shown = 0
-        for k in order:
-            if shown >= self.near_count:
-                break
-            name = Path(files[k]).name if k < len(files) else None
-            if name not in index:
-                continue
-            lab = self.near_labels[shown]
-            lab.setPixmap(to_pixmap(np.asarray(ds.images[index[name]]), 72, True))
-            lab.setToolTip(f"{name}\n‖z − z_train‖ = {d[k]:.3f}")
-            shown += 1
-        self.near_box.setTitle(
-            f"nearest training images in z (of {len(s.latents)})" if shown else
-            "nearest training images: the open dataset does not hold the model's encoded files"
-        )
+        k = min(self.near_count, len(d))
+        order = np.argpartition(d, k - 1)[:k]
+        order = order[np.argsort(d[order])]
+        missing = 0
+        for lab, i in zip(self.near_labels, order):
+            name = Path(files[i]).name if i < len(files) else f"z-point {i}"
+            if name in index:
+                lab.setPixmap(to_pixmap(np.asarray(ds.images[index[name]]), 72, True))
+                lab.setToolTip(f"{name}\n‖z − z_train‖ = {d[i]:.3f}")
+            else:
+                missing += 1
+                lab.setText(f"<small>{name}<br><i>not in the<br>open folder</i></small>")
+                lab.setToolTip(f"{name}: not in {getattr(ds, 'folder', 'the open folder')}\n‖z − z_train‖ = {d[i]:.3f}")
+        total = len(s.latents)
+        absent = sum(1 for f in files if Path(f).name not in index)
+        note = f"the {k} nearest of all {total:,} z-points"
+        if missing:
+            note += f"; {missing} of them not in the open folder"
+        if absent:
+            note += f" (it lacks {absent:,} of the model's {total:,} images)"
+        self.near_note.setText(note)
 
     # ---- live PCA editing
     def slider_values(self) -> np.ndarray:
@@ -351,6 +377,10 @@ class InspectorPanel(QWidget):
 
     # ---- attribute sliders
     def _model_changed(self) -> None:
+        from .qt_widgets import reset_view
+
+        for plot in (self.z_plot, self.place_plot):  # a zoom of the previous model's plots does not carry over
+            reset_view(plot)
         for name in list(self.attribute_sliders):
             self.remove_attribute_slider(name)
         for job in self._direction_jobs.values():
@@ -496,9 +526,19 @@ class InspectorPanel(QWidget):
             return
         s = self.session
         name = f"face-{s.current:04d}-seed{s.sample.params.get('seed')}.png" if s.sample and s.current is not None else "face.png"
-        path, _ = QFileDialog.getSaveFileName(self, "Save this face", name, "PNG image (*.png)")
+        path, _ = QFileDialog.getSaveFileName(self, "Save this face", str(self.face_folder() / name), "PNG image (*.png)")
         if path:
             self.save_face(path)
+
+    def face_folder(self) -> Path:
+        """Where "Save this face" starts: the folder of the last saved face, else the user's pictures folder
+        (never the process's working directory)."""
+        from .main_window import pictures_folder
+
+        last = self.settings.value("save/faces", "") if self.settings is not None else ""
+        if last and Path(str(last)).is_dir():
+            return Path(str(last))
+        return pictures_folder()
 
     def save_face(self, path: str | Path) -> Optional[Path]:
         """Write the shown face as PNG and its z-vector beside it (``NAME.z.npy``), atomically."""
@@ -509,11 +549,14 @@ class InspectorPanel(QWidget):
             path = path.with_suffix(".png")
         z = self.session.current_z()
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)  # a new folder typed in the dialog is created
             atomic_io.save_png(path, self.face.image)
             if z is not None:
                 atomic_io.save_npy(path.with_suffix(".z.npy"), np.asarray(z, np.float32)[None, :])
         except OSError as exc:
             QMessageBox.critical(self, "Save this face", f"could not write {exc.filename or path}: {exc.strerror or exc}")
             return None
+        if self.settings is not None:
+            self.settings.setValue("save/faces", str(path.parent))
         self.face_saved.emit(str(path))
         return path

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import plot_style as ps
+from .qt_widgets import flow, row, setup_plot
 from .session import LEADING_PCS, Axis, Session, axis_label, leading_pca_coords
 
 MAX_POINTS = 5000  # scatter symbols drawn for the training cloud; the density image shows the rest
@@ -26,15 +27,25 @@ MAX_POINTS = 5000  # scatter symbols drawn for the training cloud; the density i
 
 def parse_levels(text: str) -> list[float]:
     """"2.0, 2.2 3" → [2.0, 2.2, 3.0]; bad or non-positive entries are dropped."""
-    out = []
+    return parse_levels_report(text)[0]
+
+
+def parse_levels_report(text: str) -> tuple[list[float], list[str]]:
+    """The valid σ-levels of ``text`` and the entries that are not (not a number, ≤ 0, not finite)."""
+    out, bad = [], []
     for part in text.replace(";", ",").replace(" ", ",").split(","):
+        if not part.strip():
+            continue
         try:
             v = float(part)
         except ValueError:
+            bad.append(part.strip())
             continue
-        if np.isfinite(v) and v > 0 and v not in out:
+        if not (np.isfinite(v) and v > 0):
+            bad.append(part.strip())
+        elif v not in out:
             out.append(v)
-    return out
+    return out, bad
 
 
 def move_points(item: pg.ScatterPlotItem, pts: np.ndarray) -> None:
@@ -135,8 +146,7 @@ class PairPlotPanel(QWidget):
         self.y_pick = AxisPicker("y")
         self.swap_btn = QCheckBox("equal aspect")
         self.layer_boxes: dict[str, QCheckBox] = {}
-        layers = QHBoxLayout()
-        layers.setSpacing(6)
+        layer_widgets = []
         for key, text, on, tip in (
             ("density", "density", True, "smoothed 2-D histogram of all training z-points"),
             ("points", "points", True, f"a random sample of at most {MAX_POINTS} training z-points"),
@@ -150,12 +160,10 @@ class PairPlotPanel(QWidget):
             cb.setToolTip(tip)
             cb.toggled.connect(self._apply_visibility)
             self.layer_boxes[key] = cb
-            layers.addWidget(cb)
-        layers.addStretch(1)
+            layer_widgets.append(cb)
         from .qt_attribute_layer import ColourByPicker
 
         self.colour_by = ColourByPicker(session)
-        layers.addWidget(self.colour_by)
         self.levels_edit = QLineEdit("2.0, 2.2, 3.0")
         self.levels_edit.setToolTip("σ-levels of the confidence ellipses, comma separated")
         self.levels_edit.setMinimumWidth(90)
@@ -171,14 +179,14 @@ class PairPlotPanel(QWidget):
         self.coords.setMinimumWidth(150)
         self.coords.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
-        top = QHBoxLayout()
-        top.setSpacing(8)
-        top.addWidget(self.x_pick)
-        top.addWidget(self.y_pick)
-        top.addWidget(QLabel("σ-levels"))
-        top.addWidget(self.levels_edit)
-        top.addWidget(self.scaling)
-        top.addStretch(1)
+        # every control in one flow: the rows wrap in a narrow dock instead of setting its minimum width
+        self.levels_note = QLabel("")
+        self.levels_note.setObjectName("levelsNote")
+        self.levels_note.setStyleSheet("color: #b00020;")
+        self.levels_note.setWordWrap(True)
+        self.levels_note.hide()
+        controls = flow(self.x_pick, self.y_pick, row("σ-levels", self.levels_edit, self.scaling),
+                        row(*layer_widgets[:3]), row(*layer_widgets[3:]), self.colour_by, spacing=10)
 
         # ---- plot
         self.plot = pg.PlotWidget()
@@ -211,12 +219,14 @@ class PairPlotPanel(QWidget):
         self.attribute_layer = AttributeLayer(pi, self.legend)
         self.generated_item.sigClicked.connect(self._point_clicked)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+        self._home: Optional[tuple] = None  # the default view of the current axes
+        setup_plot(self.plot, reset=self.reset_view)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.setSpacing(3)
-        lay.addLayout(top)
-        lay.addLayout(layers)
+        lay.addWidget(controls)
+        lay.addWidget(self.levels_note)
         lay.addWidget(self.plot, 1)
         status = QHBoxLayout()
         status.addWidget(self.swap_btn)
@@ -225,7 +235,8 @@ class PairPlotPanel(QWidget):
 
         self.x_pick.changed.connect(self._picked)
         self.y_pick.changed.connect(self._picked)
-        self.levels_edit.editingFinished.connect(self._redraw_ellipses)
+        self._levels = parse_levels(self.levels_edit.text())
+        self.levels_edit.editingFinished.connect(self._levels_edited)
         self.scaling.currentIndexChanged.connect(self._redraw_ellipses)
         self.swap_btn.toggled.connect(lambda on: self.plot.getPlotItem().getViewBox().setAspectLocked(on))
         session.stats_changed.connect(self._stats_changed)
@@ -253,10 +264,28 @@ class PairPlotPanel(QWidget):
         self.session.set_axes(self.x_pick.axis(), self.y_pick.axis())
 
     def levels(self) -> list[float]:
-        return parse_levels(self.levels_edit.text())
+        return list(self._levels)
 
     def set_levels(self, levels: list[float]) -> None:
         self.levels_edit.setText(", ".join(f"{v:g}" for v in levels))
+        self._levels_edited()
+
+    def _levels_edited(self) -> None:
+        """Read the σ-levels; say which entries were ignored (and keep the old levels when none is valid)."""
+        text = self.levels_edit.text()
+        levels, bad = parse_levels_report(text)
+        note = ""
+        if bad:
+            quoted = ", ".join(f"“{b}”" for b in bad)
+            note = f"σ-levels: ignored {quoted} (a σ-level is a positive number, e.g. 2.0, 2.2, 3.0)"
+            if not levels and self._levels:
+                levels = list(self._levels)
+                note += f"; kept {', '.join(f'{v:g}' for v in levels)}"
+        self._levels = levels
+        self.levels_note.setText(note)
+        self.levels_note.setVisible(bool(note))
+        self.levels_edit.setStyleSheet("QLineEdit { border: 1px solid #b00020; }" if bad else "")
+        self.levels_edit.setToolTip(note or "σ-levels of the confidence ellipses, comma separated")
         self._redraw_ellipses()
 
     # ---- drawing
@@ -307,9 +336,19 @@ class PairPlotPanel(QWidget):
         self._redraw_ellipses()
         self._update_generated()
         self._apply_visibility()
-        pi.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+        self._home = (x0, x1, y0, y1)
+        self.reset_view()
         self.last_redraw_ms = (time.perf_counter() - t0) * 1000
         self.redrawn.emit(self.last_redraw_ms)
+
+    def reset_view(self) -> None:
+        """The default view of the current axes: the cloud's 0.1–99.9 % range, padded."""
+        vb = self.plot.getPlotItem().getViewBox()
+        if self._home is None:
+            vb.enableAutoRange()
+            return
+        x0, x1, y0, y1 = self._home
+        vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
 
     def _coords(self, axis: Axis) -> np.ndarray:
         """The training cloud's coordinate on one axis (float64, cached per axis for this model)."""

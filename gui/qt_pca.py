@@ -7,9 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSpinBox, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from . import plot_style as ps
+from .qt_widgets import reset_view, setup_plot
 from .session import Session
 
 
@@ -87,23 +88,35 @@ class PCAPanel(QWidget):
         self.attribute_layer = AttributeLayer(cpi, self.cloud_legend, point_size=2.5)
         self.colour_by = ColourByPicker(session)
 
-        top = QHBoxLayout()
-        top.addWidget(QLabel("components shown"))
-        top.addWidget(self.shown)
-        top.addStretch(1)
-        top.addWidget(self.colour_by)
+        from PySide6.QtWidgets import QGridLayout, QStackedWidget, QTabWidget
+
+        from .qt_widgets import flow, row
+
+        # four plots: a 2×2 grid when the panel is large (floating, maximised), one tab each when it is docked
+        # small, so that every plot keeps a readable size
+        self._plots = [(self.var_plot, "variance"), (self.cloud_plot, "cloud PC1 × PC2"),
+                       (self.norm_plot, "normality"), (self.md_plot, "d² vs χ²")]
+        self.grid_page = QWidget()
+        self._grid = QGridLayout(self.grid_page)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(4)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("pcaTabs")
+        self.tabs.setDocumentMode(True)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.tabs)
+        self.stack.addWidget(self.grid_page)
+        self.summary.setStyleSheet("color: #444;")
+        self._mode = None
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addLayout(top)
-        top_row = QHBoxLayout()
-        top_row.addWidget(self.var_plot, 3)
-        top_row.addWidget(self.cloud_plot, 2)
-        lay.addLayout(top_row, 3)
-        row = QHBoxLayout()
-        row.addWidget(self.norm_plot, 1)
-        row.addWidget(self.md_plot, 1)
-        lay.addLayout(row, 3)
+        lay.addWidget(flow(row("components shown", self.shown), self.colour_by, spacing=12))
+        lay.addWidget(self.stack, 1)
         lay.addWidget(self.summary)
+        self._arrange("tabs")
+        for plot in (self.var_plot, self.norm_plot, self.md_plot):
+            setup_plot(plot, reset=lambda p=plot: (reset_view(p), self.redraw()))
+        setup_plot(self.cloud_plot, reset=self.redraw_cloud)
         self.shown.valueChanged.connect(self.redraw)
         session.stats_changed.connect(self.redraw)
         session.colour_by_changed.connect(self.redraw_cloud)
@@ -165,6 +178,34 @@ class PCAPanel(QWidget):
         )
         self.summary.setText(text)
         self.redraw_cloud()
+
+    GRID_MIN = (720, 560)  # at least this size: the four plots side by side
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        big = self.width() >= self.GRID_MIN[0] and self.height() >= self.GRID_MIN[1]
+        self._arrange("grid" if big else "tabs")
+
+    def _arrange(self, mode: str) -> None:
+        if mode == self._mode:
+            return
+        self._mode = mode
+        if mode == "grid":
+            current = self.tabs.currentIndex()
+            while self.tabs.count():
+                self.tabs.removeTab(0)
+            for k, (plot, _title) in enumerate(self._plots):
+                self._grid.addWidget(plot, k // 2, k % 2)
+            self.stack.setCurrentWidget(self.grid_page)
+            self._tab_index = current
+        else:
+            for k, (plot, title) in enumerate(self._plots):
+                self._grid.removeWidget(plot)
+                self.tabs.addTab(plot, title)
+            self.tabs.setCurrentIndex(getattr(self, "_tab_index", 0))
+            self.stack.setCurrentWidget(self.tabs)
+        for plot, _title in self._plots:
+            plot.show()
 
     def _pc12(self):
         s = self.session

@@ -5,6 +5,10 @@ bool → QCheckBox, other str → QLineEdit; the parameter's help is the tooltip
 complete a generation request; the Generate button (Ctrl+G / F5) emits ``generate_requested``.
 "Condition on" (attribute + has/lacks, several allowed) fits the sampler only on the z-points whose
 labels match, like ``generate --where Smiling=1,Male=-1``; the request carries it as ``where``.
+
+Each sampler keeps its own values while the user switches between samplers ("defaults" resets them);
+Enter in any field generates. With no saved settings the panel starts on ``DEFAULT_SAMPLER``, the
+measured best (README, "Samplers and how they compare").
 """
 from __future__ import annotations
 
@@ -14,10 +18,37 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-    QListWidgetItem, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QListWidgetItem, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget,
 )
 
 BIG = 1e9
+#: The sampler a fresh window starts on: the measured winner (Fréchet distance at the real-vs-real floor).
+DEFAULT_SAMPLER = "normal"
+#: Parameters shown differently from the engine's value: (sampler, param) -> (prefix, offset). ``path``'s
+#: ``axis`` is 0-based in the engine and the CLI; the window calls the axes PC1, PC2, … everywhere.
+DISPLAY = {("path", "axis"): ("PC", 1)}
+#: One line under the grid: what this sampler's faces are, measured (README, "Samplers and how they compare").
+VERDICTS = {
+    "normal": "the measured best sampler: its faces are as close to real ones as real faces are to each other",
+    "gmm": "ties with normal, the measured best (a mixture of Gaussians instead of one)",
+    "pca-ellipse": "the seed's method: at fact 0.7 its faces are too alike and smooth; fact ≈ 1.2 measures as well as normal",
+    "box": "each component on its own: the faces are blurred mixtures (6× worse than normal, measured)",
+    "uniform": "the deliberately failing baseline: no faces, only mud — see why in the pair plot and Compare samplers",
+    "kde": "kernel noise at the default bandwidth: noisier faces than normal",
+    "path": "a walk along one line through the cloud: neighbouring faces morph into each other",
+}
+
+
+def format_values(sampler: str, values: dict) -> str:
+    """``k=v, …`` as the window shows a sampler's values (``path`` axis as PC1, …)."""
+    parts = []
+    for k, v in values.items():
+        prefix, offset = DISPLAY.get((sampler, k), ("", 0))
+        if prefix and isinstance(v, int):
+            parts.append(f"{k}={prefix}{v + offset}")
+        else:
+            parts.append(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}")
+    return ", ".join(parts)
 
 
 def _decimals(p) -> int:
@@ -29,8 +60,8 @@ def _decimals(p) -> int:
     return int(min(6, max(2, 2 - math.floor(math.log10(small)) if small < 1 else 3)))
 
 
-def make_control(p) -> QWidget:
-    """One input widget for a sampler Param."""
+def make_control(p, prefix: str = "", offset: int = 0) -> QWidget:
+    """One input widget for a sampler Param (an int shown as ``prefix`` + value + ``offset``)."""
     if p.choices:
         w = QComboBox()
         for c in p.choices:
@@ -41,9 +72,11 @@ def make_control(p) -> QWidget:
         w.setChecked(bool(p.default))
     elif p.type is int:
         w = QSpinBox()
-        w.setRange(int(p.minimum) if p.minimum is not None else -2**31 + 1,
-                   int(p.maximum) if p.maximum is not None else 2**31 - 1)
-        w.setValue(int(p.default))
+        w.setProperty("offset", int(offset))
+        w.setPrefix(prefix)
+        w.setRange(int(p.minimum) + offset if p.minimum is not None else -2**31 + 1,
+                   int(p.maximum) + offset if p.maximum is not None else 2**31 - 1)
+        w.setValue(int(p.default) + offset)
         w.setKeyboardTracking(False)
     elif p.type is float:
         w = QDoubleSpinBox()
@@ -66,7 +99,7 @@ def control_value(w: QWidget, p) -> Any:
     if isinstance(w, QCheckBox):
         return w.isChecked()
     if isinstance(w, QSpinBox):
-        return int(w.value())
+        return int(w.value()) - int(w.property("offset") or 0)
     if isinstance(w, QDoubleSpinBox):
         return float(w.value())
     return w.text()
@@ -80,7 +113,7 @@ def set_control_value(w: QWidget, value: Any) -> None:
     elif isinstance(w, QCheckBox):
         w.setChecked(bool(value))
     elif isinstance(w, QSpinBox):
-        w.setValue(int(value))
+        w.setValue(int(value) + int(w.property("offset") or 0))
     elif isinstance(w, QDoubleSpinBox):
         w.setValue(float(value))
     else:
@@ -113,7 +146,8 @@ class SamplerPanel(QWidget):
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setToolTip("random seed: the same seed and parameters give the same faces")
-        self.next_seed = QCheckBox("new seed each time")
+        self.next_seed = QCheckBox("new each time")
+        self.next_seed.setToolTip("advance the seed after every Generate")
         self.generate_btn = QPushButton("Generate  (Ctrl+G)")
         self.generate_btn.setObjectName("generateButton")
         self.generate_btn.setDefault(True)
@@ -126,7 +160,7 @@ class SamplerPanel(QWidget):
 
         # condition on attributes
         self.labels = None  # engine.attributes.AttributeTable of the open model
-        self.where_box = QGroupBox("condition on (fit the sampler on faces that…)")
+        self.where_box = QGroupBox("condition on attributes")
         self.where_box.setObjectName("conditionBox")
         wl = QVBoxLayout(self.where_box)
         wl.setContentsMargins(4, 4, 4, 4)
@@ -137,7 +171,10 @@ class SamplerPanel(QWidget):
         self.where_has.addItem("lack", -1.0)
         self.where_attr = QComboBox()
         self.where_attr.setObjectName("conditionAttribute")
-        self.where_add = QPushButton("add")
+        self.where_attr.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.where_attr.setMinimumContentsLength(8)
+        self.where_add = QToolButton()
+        self.where_add.setText("add")
         self.where_add.setToolTip("add this condition (several are combined with AND)")
         pick.addWidget(self.where_has)
         pick.addWidget(self.where_attr, 1)
@@ -149,10 +186,14 @@ class SamplerPanel(QWidget):
         self.where_list.setToolTip("the conditions; select one and press remove (or Delete)")
         wl.addWidget(self.where_list)
         foot = QHBoxLayout()
-        self.where_count = QLabel("")
+        from .qt_widgets import ElidedLabel
+
+        self.where_count = ElidedLabel("")
         self.where_count.setStyleSheet("color: #555;")
-        self.where_remove = QPushButton("remove")
-        self.where_clear = QPushButton("clear")
+        self.where_remove = QToolButton()
+        self.where_remove.setText("remove")
+        self.where_clear = QToolButton()
+        self.where_clear.setText("clear")
         foot.addWidget(self.where_count, 1)
         foot.addWidget(self.where_remove)
         foot.addWidget(self.where_clear)
@@ -186,27 +227,63 @@ class SamplerPanel(QWidget):
         lay.addWidget(self.diagnostics)
         lay.addStretch(1)
 
+        self._kept: dict[str, dict] = {}  # sampler -> its values when the user switched away
+        self._shown: str | None = None  # the sampler whose controls are shown
+        i = self.picker.findData(DEFAULT_SAMPLER)
+        if i >= 0:
+            self.picker.setCurrentIndex(i)
         self.picker.currentIndexChanged.connect(self._rebuild)
         self.generate_btn.clicked.connect(self.generate_requested)
-        self.defaults_btn.clicked.connect(self._rebuild)
+        self.defaults_btn.clicked.connect(self.reset_defaults)
         self._rebuild()
 
     # ---- schema → controls
-    def _rebuild(self, *_) -> None:
+    def _rebuild(self, *_, keep: bool = True) -> None:
+        if self._shown is not None and self.controls:  # the sampler we leave keeps its values
+            old = self.samplers[self._shown]
+            self._kept[self._shown] = {p.name: control_value(self.controls[p.name], p) for p in old.params
+                                       if p.name in self.controls}
         while self.form.rowCount():
             self.form.removeRow(0)
         self.controls = {}
-        cls = self.samplers[self.sampler_name()]
+        name = self.sampler_name()
+        cls = self.samplers[name]
         self.summary.setText(cls.summary)
+        kept = self._kept.get(name, {}) if keep else {}
         for p in cls.params:
-            w = make_control(p)
+            prefix, offset = DISPLAY.get((name, p.name), ("", 0))
+            w = make_control(p, prefix, offset)
+            if p.name in kept:
+                set_control_value(w, kept[p.name])
             self.controls[p.name] = w
             label = QLabel(p.name)
             label.setToolTip(p.help)
             self.form.addRow(label, w)
         if not cls.params:
             self.form.addRow(QLabel("(no parameters)"))
+        self._shown = name
         self.diagnostics.setText("")
+
+    def reset_defaults(self) -> None:
+        """The shown sampler's parameters back to its defaults."""
+        self._kept.pop(self.sampler_name(), None)
+        self._shown = None
+        self._rebuild(keep=False)
+
+    def kept_values(self) -> dict[str, dict]:
+        """Every sampler's values as the user left them (the shown one's current values included)."""
+        out = {k: dict(v) for k, v in self._kept.items()}
+        out[self.sampler_name()] = self.values()
+        return out
+
+    def restore_values(self, kept: dict) -> None:
+        """Values per sampler (from :meth:`kept_values`, e.g. saved settings); unknown names are ignored."""
+        for name, vals in (kept or {}).items():
+            if name in self.samplers and isinstance(vals, dict):
+                known = {p.name for p in self.samplers[name].params}
+                self._kept[name] = {k: v for k, v in vals.items() if k in known}
+        self._shown = None
+        self._rebuild()
 
     # ---- API
     def sampler_name(self) -> str:
@@ -299,6 +376,9 @@ class SamplerPanel(QWidget):
     def keyPressEvent(self, ev) -> None:  # noqa: N802
         if ev.key() == Qt.Key.Key_Delete and self.where_list.hasFocus():
             self._remove_selected_condition()
+            return
+        if ev.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):  # Enter in a parameter field (it passes the key on)
+            self.generate_requested.emit()
             return
         super().keyPressEvent(ev)
 

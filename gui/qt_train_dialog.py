@@ -105,6 +105,9 @@ class TrainDialog(QDialog):
         self.loss_plot = pg.PlotWidget()
         self.loss_plot.setMenuEnabled(False)
         self.loss_plot.setMinimumSize(380, 220)
+        from .qt_widgets import setup_plot
+
+        setup_plot(self.loss_plot)
         lp = self.loss_plot.getPlotItem()
         lp.setTitle("loss (MSE, log scale): the curves appear when training starts", size="9pt")
         lp.setLabel("bottom", "epoch")

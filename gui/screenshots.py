@@ -20,7 +20,7 @@ def main(argv=None) -> int:
     ap.add_argument("out")
     ap.add_argument("--model")
     ap.add_argument("--data", help="dataset folder (shows the nearest training images in the inspector)")
-    ap.add_argument("--sampler", default="pca-ellipse")
+    ap.add_argument("--sampler", default=None, help="default: the window's own first sampler (normal)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--all-panels", action="store_true")
     ap.add_argument("--compare", action="store_true", help="run the sampler comparison for its panel (slow)")

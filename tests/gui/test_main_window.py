@@ -168,10 +168,12 @@ def test_save_face(window, qtbot, tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "face.z.npy"), w.session.sample.z[[2]])
 
 
-def test_save_set_matches_cli_format(window, qtbot, tmp_path, tiny_model):
+def test_save_set_matches_cli_format(window, qtbot, tmp_path, tiny_model, monkeypatch):
     import main as cli
+    from PySide6.QtWidgets import QMessageBox
 
     w = window
+    assert w.sampler_panel.set_sampler("uniform")
     generate(qtbot, w, n=10)
     folder = tmp_path / "gui-set"
     w.save_image_set(folder)
@@ -200,10 +202,12 @@ def test_save_set_matches_cli_format(window, qtbot, tmp_path, tiny_model):
     photos = tmp_path / "photos"
     photos.mkdir()
     (photos / "0001.png").write_bytes(b"the user's photo")
-    for overwrite in (None, True):
-        w.last_error = None
-        assert w.save_image_set(photos, overwrite=overwrite) is None
-        assert w.last_error and "did not write (0001.png)" in w.last_error
+    w.last_error = None
+    assert w.save_image_set(photos, overwrite=True) is None
+    assert w.last_error and "did not write (0001.png)" in w.last_error
+    # interactive: a new subfolder is offered instead; declined, nothing is written
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
+    assert w.save_image_set(photos) is None
     assert sorted(os.listdir(photos)) == ["0001.png"] and (photos / "0001.png").read_bytes() == b"the user's photo"
     # the selection only
     w.session.select(1, [1, 3])
@@ -298,7 +302,7 @@ def test_pca_panel_and_layout(window, qtbot, gui_settings):
     dock.toggleViewAction().trigger()
     assert dock.isVisible()
     w.docks["correlationsDock"].close()
-    w.sampler_panel.set_sampler("normal")
+    w.sampler_panel.set_sampler("gmm")
     w.save_settings()
     assert gui_settings.value("window/state") is not None
     assert w.recent_models()[0] == str(w.session.model.folder)
@@ -310,7 +314,7 @@ def test_pca_panel_and_layout(window, qtbot, gui_settings):
         w2.show()
         qtbot.waitUntil(lambda: not w2.bridge.busy(), timeout=30000)
         assert not w2.docks["correlationsDock"].isVisible() and w2.docks["pcaDock"].isVisible()
-        assert w2.sampler_panel.sampler_name() == "normal"
+        assert w2.sampler_panel.sampler_name() == "gmm"
         assert w2.recent_menu.actions()[0].text() == str(w.session.model.folder)
     finally:
         w2.close()

@@ -1,0 +1,261 @@
+"""Small widgets and helpers every panel uses, so that each panel behaves the same way:
+
+* :class:`ElidedLabel` — one line of text that never widens its panel (the text is elided to the
+  width it gets; the whole text is its tooltip), for captions and titles that grow with the data;
+* :func:`setup_plot` — an embedded plot that does not steal the scroll wheel from the panel it sits in
+  (the wheel zooms only after the plot was clicked), with a visible "reset view" button and a
+  right-click menu ("Reset view").
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSize, Qt
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import (
+    QAbstractScrollArea, QApplication, QHBoxLayout, QLabel, QLayout, QMenu, QSizePolicy, QToolButton, QWidget,
+)
+
+
+class ElidedLabel(QLabel):
+    """A one-line label whose text is elided ("…") to its width instead of setting the width.
+
+    ``minimumSizeHint`` is a few characters wide, so a long caption ("… fitted where Male=-1 (5206
+    z-points)") can never push the window's minimum size; ``text()`` returns the full text."""
+
+    def __init__(self, text: str = "", parent=None, mode=Qt.TextElideMode.ElideRight) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self._mode = mode
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(40)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt API
+        self._full = str(text)
+        self.setToolTip(self._full if self._full.strip() else "")
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def full_text(self) -> str:
+        return self._full
+
+    def shown_text(self) -> str:
+        """What is drawn (elided when the label is narrower than the text)."""
+        return super().text()
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(10, self.width() - 2)
+        super().setText(QFontMetrics(self.font()).elidedText(self._full, self._mode, width))
+
+    def minimumSizeHint(self):  # noqa: N802
+        h = super().minimumSizeHint()
+        h.setWidth(40)
+        return h
+
+    def sizeHint(self):  # noqa: N802
+        h = super().sizeHint()
+        h.setWidth(min(h.width(), 200))
+        return h
+
+
+def scroll_area_of(widget: QWidget) -> Optional[QAbstractScrollArea]:
+    """The nearest scroll area (QScrollArea, a list, a table …) that ``widget`` sits inside, if any."""
+    p = widget.parentWidget()
+    while p is not None:
+        if isinstance(p, QAbstractScrollArea) and not _is_plot(p):
+            return p
+        p = p.parentWidget()
+    return None
+
+
+def _is_plot(w) -> bool:
+    try:
+        import pyqtgraph as pg
+
+        return isinstance(w, pg.GraphicsView)
+    except ImportError:  # pragma: no cover
+        return False
+
+
+class _WheelGuard(QObject):
+    """Wheel over an unfocused plot that sits in a scroll area scrolls that area instead of zooming."""
+
+    def __init__(self, plot) -> None:
+        super().__init__(plot)
+        self.plot = plot
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802
+        if ev.type() == QEvent.Type.Resize and obj is self.plot:
+            place_reset_button(self.plot)
+            return False
+        if ev.type() == QEvent.Type.Wheel and not self.plot.hasFocus():
+            area = scroll_area_of(self.plot)
+            if area is not None:
+                bar = area.horizontalScrollBar() if ev.modifiers() & Qt.KeyboardModifier.AltModifier \
+                    else area.verticalScrollBar()
+                QApplication.sendEvent(bar, ev)
+                return True
+        return False
+
+
+def place_reset_button(plot) -> None:
+    """The button sits in the bottom-left corner, where the two axes leave an empty square."""
+    btn = getattr(plot, "reset_button", None)
+    if btn is not None:
+        btn.adjustSize()
+        btn.move(2, max(0, plot.height() - btn.height() - 2))
+        btn.raise_()
+
+
+def reset_view(plot) -> None:
+    """The default "reset view": show everything the plot holds (pyqtgraph's auto range)."""
+    vb = plot.getPlotItem().getViewBox()
+    vb.autoRange()  # fits the data now (and, like any setRange, switches auto-ranging off) …
+    vb.enableAutoRange()  # … so switch it back on: data drawn later is fitted too
+
+
+def setup_plot(plot, reset: Optional[Callable[[], None]] = None) -> QToolButton:
+    """Make an embedded ``pg.PlotWidget`` behave like every other plot of the app.
+
+    The wheel zooms only once the plot has been clicked (it has focus); before that, over a plot inside a
+    scrolling panel, it scrolls the panel. A small "reset view" button sits in the plot's top-left corner
+    and the right-click menu offers the same (``reset`` restores the panel's own default view; without it
+    the view fits the data). Returns the button."""
+    plot.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+    guard = _WheelGuard(plot)
+    plot.viewport().installEventFilter(guard)
+    plot.installEventFilter(guard)
+    plot._wheel_guard = guard
+    action = reset or (lambda: reset_view(plot))
+    plot.reset_view = action
+    pi = plot.getPlotItem()
+    pi.hideButtons()  # pyqtgraph's tiny "A": the visible button below replaces it
+    pi.setMenuEnabled(False)  # its full menu changes log scales, grids, transforms: not what a reader needs
+    btn = QToolButton(plot)
+    btn.setText("⟲")
+    btn.setObjectName("resetViewButton")
+    btn.setToolTip("reset view (also: right-click ▸ Reset view). The wheel zooms once the plot was clicked;\n"
+                   "drag to pan, right-drag to zoom one axis")
+    btn.setAutoRaise(True)
+    btn.setStyleSheet("QToolButton { background: rgba(255,255,255,200); border: 1px solid #bbb; border-radius: 3px;"
+                      " padding: 0px 3px; font-size: 12px; } QToolButton:hover { background: #e8f0fa; }")
+    btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    btn.clicked.connect(lambda *_: action())
+    plot.reset_button = btn
+    place_reset_button(plot)
+
+    def context_menu(ev) -> None:
+        if ev.button() != Qt.MouseButton.RightButton:
+            return
+        menu = QMenu(plot)
+        menu.addAction("Reset view", action)
+        menu.popup(ev.screenPos().toPoint())
+        plot._context_menu = menu
+        ev.accept()
+
+    plot.scene().sigMouseClicked.connect(context_menu)
+    return btn
+
+
+class FlowLayout(QLayout):
+    """Lays its items out left to right and wraps them onto the next line when the width runs out, so a
+    row of controls never sets a panel's minimum width (its widest item does)."""
+
+    def __init__(self, parent=None, spacing: int = 6) -> None:
+        super().__init__(parent)
+        self._items: list = []
+        self._spacing = spacing
+        self.setContentsMargins(0, 0, 0, 0)
+
+    def addItem(self, item) -> None:  # noqa: N802
+        self._items.append(item)
+
+    def count(self) -> int:
+        return len(self._items)
+
+    def itemAt(self, i: int):  # noqa: N802
+        return self._items[i] if 0 <= i < len(self._items) else None
+
+    def takeAt(self, i: int):  # noqa: N802
+        return self._items.pop(i) if 0 <= i < len(self._items) else None
+
+    def expandingDirections(self):  # noqa: N802
+        return Qt.Orientation(0)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802
+        return self._do_layout(QRect(0, 0, width, 0), apply=False)
+
+    def setGeometry(self, rect) -> None:  # noqa: N802
+        super().setGeometry(rect)
+        self._do_layout(rect, apply=True)
+
+    def sizeHint(self):  # noqa: N802
+        w = sum(it.sizeHint().width() for it in self._items) + self._spacing * max(0, len(self._items) - 1)
+        h = max((it.sizeHint().height() for it in self._items), default=0)
+        m = self.contentsMargins()
+        return QSize(w + m.left() + m.right(), h + m.top() + m.bottom())
+
+    def minimumSize(self):  # noqa: N802
+        s = QSize()
+        for it in self._items:
+            s = s.expandedTo(it.minimumSize())
+        m = self.contentsMargins()
+        return s + QSize(m.left() + m.right(), m.top() + m.bottom())
+
+    def _do_layout(self, rect, apply: bool) -> int:
+        m = self.contentsMargins()
+        r = rect.adjusted(m.left(), m.top(), -m.right(), -m.bottom())
+        x, y, line_h = r.x(), r.y(), 0
+        for it in self._items:
+            if it.isEmpty():
+                continue
+            hint = it.sizeHint()
+            if x > r.x() and x + hint.width() > r.right() + 1:
+                x, y, line_h = r.x(), y + line_h + self._spacing // 2, 0
+            w = min(hint.width(), r.width())
+            if apply:
+                it.setGeometry(QRect(QPoint(x, y), QSize(w, hint.height())))
+            x += w + self._spacing
+            line_h = max(line_h, hint.height())
+        return y + line_h - rect.y() + m.bottom()
+
+
+def flow(*widgets, spacing: int = 6) -> QWidget:
+    """A widget holding ``widgets`` (widgets or layouts) in a :class:`FlowLayout`."""
+    box = QWidget()
+    lay = FlowLayout(box, spacing)
+    for w in widgets:
+        if isinstance(w, QLayout):
+            holder = QWidget()
+            w.setContentsMargins(0, 0, 0, 0)
+            holder.setLayout(w)
+            w = holder
+        lay.addWidget(w)
+    box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+    sp = box.sizePolicy()
+    sp.setHeightForWidth(True)
+    box.setSizePolicy(sp)
+    return box
+
+
+def row(*widgets, spacing: int = 3) -> QWidget:
+    """Widgets side by side that stay together when a :class:`FlowLayout` wraps."""
+    box = QWidget()
+    lay = QHBoxLayout(box)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(spacing)
+    for w in widgets:
+        if isinstance(w, str):
+            w = QLabel(w)
+        lay.addWidget(w)
+    return box
