@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from . import plot_style as ps
 from .session import Session
+from .qt_widgets import setup_plot
 
 
 class ModelDataPanel(QWidget):
@@ -28,7 +29,7 @@ class ModelDataPanel(QWidget):
         self.data_label = QLabel("no dataset open")
         self.data_label.setWordWrap(True)
         self.loss_plot = pg.PlotWidget()
-        self.loss_plot.setMenuEnabled(False)
+        setup_plot(self.loss_plot)  # the wheel rule and the reset button of every plot
         self.loss_plot.setMinimumHeight(110)
         lp = self.loss_plot.getPlotItem()
         lp.setTitle("training history (MSE)", size="8pt")
