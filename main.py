@@ -278,7 +278,7 @@ def cmd_attributes(a, progress) -> int:
                       "(CelebA's list_attr_celeba.txt or a CSV file,label1,…)")
         if table.report and table.report.problems:
             print(table.report.summary(), file=sys.stderr)
-    if a.rates:
+    if a.rates is not None:
         from engine.samplers import parse_settings
 
         values = parse_settings(a.sampler, a.set or [])
@@ -334,7 +334,7 @@ def cmd_evaluate(a, progress) -> int:
                       sampler_values=values, progress=progress)
     progress.close()
     print(report.table())
-    if a.where:  # conditional sampling, measured (issue 9): engine/attributes.py attribute_rates
+    if a.where is not None:  # conditional sampling, measured (issue 9): engine/attributes.py attribute_rates
         from engine.attributes import attribute_rates
         from engine.errors import SamplerError
 

@@ -198,7 +198,10 @@ def main() -> int:
     )
     print(f"wrote {out / f'attributes_cloud_{name.lower()}.png'} (axes {res.best_axes}, d {res.best_axis_d})")
     names = [f.strip() for f in a.faces.split(",") if f.strip()]
-    images, got, skipped = load_files([Path(a.data) / f for f in names], config.preprocess)
+    from engine.image_data import file_in_folder
+
+    paths = [p for p in (file_in_folder(a.data, f) for f in names) if p is not None]  # names stay in --data
+    images, got, skipped = load_files(paths, config.preprocess)
     zf = encode_images(model, images)
     amounts = [-2.0, -1.0, 0.0, 1.0, 2.0]
     rows, labels = [], []

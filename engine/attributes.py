@@ -238,18 +238,23 @@ def unknown_name_message(name: str, allowed: Sequence[str], what: str = "attribu
 
 
 def _decode_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such label file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, not a label file") from None
+    """The text of a label file: a regular file (after links) of at most
+    :data:`image_data.MAX_SMALL_FILE_BYTES` (a FIFO, a device or a huge file is refused unread)."""
+    from .image_data import read_regular_file
+
+    raw = read_regular_file(path, "label file")
     if b"\x00" in raw[:4096]:
         raise DataError(f"{path}: not a text file (a label file is CelebA's list_attr_celeba.txt or a CSV)")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return raw.decode("latin-1")
+
+
+def _lines(text: str) -> list[str]:
+    """Lines split at \\n, \\r\\n and \\r only: a file name may hold U+2028, \\x85, \\v, \\f …,
+    which ``str.splitlines`` would wrongly treat as line ends."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def _check_names(names: list[str], path: Path) -> list[str]:
@@ -312,7 +317,7 @@ def read_label_file(path: str | os.PathLike, latent_files: Sequence[str]) -> Att
     ``latents_files.txt``). The returned table's ``report`` counts every row that was not used."""
     path = Path(path)
     text = _decode_text(path)
-    lines = text.splitlines()
+    lines = _lines(text)
     first = next((i for i, l in enumerate(lines) if l.strip()), None)
     if first is None:
         raise DataError(f"{path}: empty label file")
@@ -329,7 +334,9 @@ def read_label_file(path: str | os.PathLike, latent_files: Sequence[str]) -> Att
         if hdr is None:
             raise DataError(f"{path}: CelebA format but no line of attribute names after the row count")
         names = _check_names(lines[hdr].split(), path)
-        rows = ((i + 1, lines[i].split()) for i in range(hdr + 1, len(lines)) if lines[i].strip())
+        # cells are separated by spaces/tabs only (a name may hold other Unicode spaces)
+        rows = ((i + 1, lines[i].replace("\t", " ").split(" ")) for i in range(hdr + 1, len(lines)) if lines[i].strip())
+        rows = ((i, [c for c in cells if c]) for i, cells in rows)
     else:
         fmt = "csv"
         declared = None
@@ -411,9 +418,19 @@ def read_label_file(path: str | os.PathLike, latent_files: Sequence[str]) -> Att
     rep.missing_examples = [latent_files[i] for i in missing[:_EXAMPLES]]
     if declared is not None and declared != rep.rows + 0:
         rep.notes.append(f"the first line declares {declared} rows, the file holds {rep.rows}")
-    if rep.matched == 0:
+    if rep.matched == 0 and rep.rows == 0:
+        raise DataError(f"{path}: no label rows after the header")
+    if rep.matched == 0 and rep.malformed == rep.rows:
         raise DataError(
-            f"{path}: none of its {rep.rows} row(s) match the model's z-points "
+            f"{path}: every one of its {rep.rows} row(s) is malformed "
+            f"(first: {rep.malformed_examples[0]}; expected {len(names)} value(s) per row: {', '.join(names[:5])}"
+            f"{', …' if len(names) > 5 else ''})"
+        )
+    if rep.matched == 0:
+        also = (f"; {rep.malformed} other row(s) are malformed (first: {rep.malformed_examples[0]})"
+                if rep.malformed else "")
+        raise DataError(
+            f"{path}: none of its {rep.rows} row(s) match the model's z-points{also} "
             f"(e.g. label row {rep.unmatched_examples[0] if rep.unmatched_examples else '—'!s} vs z-point "
             f"{latent_files[0] if n else '—'}); labels are matched to latents_files.txt by file name"
         )
@@ -513,22 +530,36 @@ _OPS = ("!=", ">=", "<=", "=", ">", "<")
 
 def parse_where(text: str | Sequence[str] | None) -> list[Condition]:
     """``"Smiling=1,Male=-1"`` → conditions. A bare name means present (``Smiling`` = ``Smiling=1``);
-    values may be numbers or yes/no/true/false."""
+    values may be numbers or yes/no/true/false.
+
+    ``None`` means "no condition"; any given text must hold at least one condition, and each part
+    is checked: an empty part (``","``, ``"A=1,,B=1"``), a missing name (``"=1"``) or value
+    (``"Smiling="``), a value that is not a number, and the same condition twice or two ``=``
+    conditions on one attribute (``"A=1,A=-1"``: nothing can match) are each refused with a
+    :class:`SamplerError` of one line naming the part. Values are checked against the labels by :func:`condition_mask`."""
     if text is None:
         return []
+    chunks = [text] if isinstance(text, str) else list(text)
+    whole = ",".join(str(c) for c in chunks)
     parts: list[str] = []
-    for chunk in ([text] if isinstance(text, str) else list(text)):
+    for chunk in chunks:
         parts.extend(p.strip() for p in str(chunk).split(","))
-    out = []
-    for p in parts:
+    if not any(parts):
+        raise SamplerError(f"--where {whole!r}: no condition given (expected e.g. Smiling=1,Male=-1)")
+    out: list[Condition] = []
+    for k, p in enumerate(parts):
         if not p:
-            continue
+            raise SamplerError(f"--where {whole!r}: condition {k + 1} is empty (a stray comma?); expected e.g. Smiling=1,Male=-1")
         for op in _OPS:
             if op in p:
                 name, val = p.split(op, 1)
                 name, val = name.strip(), val.strip()
                 if not name:
                     raise SamplerError(f"--where {p!r}: no attribute name before {op!r} (expected e.g. Smiling=1,Male=-1)")
+                if not val:
+                    raise SamplerError(f"--where {p!r}: no value after {op!r} (expected e.g. {name}=1 or {name}=-1)")
+                if any(c in name for c in "=<>!"):
+                    raise SamplerError(f"--where {p!r}: {name!r} is not an attribute name (expected e.g. Smiling=1,Male=-1)")
                 try:
                     v = _parse_value(val)
                     if math.isnan(v):
@@ -539,6 +570,14 @@ def parse_where(text: str | Sequence[str] | None) -> list[Condition]:
                 break
         else:
             out.append(Condition(p, "=", 1.0))
+    seen: dict[str, Condition] = {}
+    for c in out:
+        before = seen.get(c.name)
+        if before is not None and (before == c or "=" in (before.op, c.op)):
+            what = "is given twice" if before == c else "has two conditions and one of them is '='"
+            raise SamplerError(f"--where {whole!r}: {c.name} {what} ({before.text()}, {c.text()}); "
+                               f"give each attribute once (ranges like Age>=20,Age<40 are fine)")
+        seen[c.name] = c
     return out
 
 
@@ -546,10 +585,19 @@ def describe_where(conditions: Sequence[Condition]) -> str:
     return ",".join(c.text() for c in conditions)
 
 
+#: values a binary attribute accepts in ``=`` / ``!=`` conditions (1 present; 0 or -1 absent)
+BINARY_VALUES = (1.0, 0.0, -1.0)
+
+
 def condition_mask(table: AttributeTable, c: Condition) -> np.ndarray:
     col = table.column(c.name)  # raises for unknown names, listing the allowed ones
     known = np.isfinite(col)
     if table.is_binary(c.name) and c.op in ("=", "!="):
+        if c.value not in BINARY_VALUES:
+            raise SamplerError(
+                f"--where {c.text()}: {c.name} is a yes/no attribute; allowed values are 1 (present) "
+                f"and -1 or 0 (absent), also yes/no"
+            )
         want_present = c.value > 0
         present, absent = table.groups(c.name)
         m = present if want_present else absent

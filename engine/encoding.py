@@ -6,17 +6,27 @@
 ``encode_to_model`` is the streaming form for large sets (the CLI's ``encode``): an
 :class:`ImageSource` (a folder decoded chunk by chunk, an array or memmap, or any generator-like
 source) is encoded chunk by chunk, so memory stays bounded by a couple of chunks whatever the
-number of images; z-rows go straight into a memory-mapped ``.latents.partial.npy`` in the model
-folder, the names into ``.latents.partial.txt``, and ``.latents.partial.json`` records how far it
-got after every chunk. A re-run after a kill or a cancel continues from there; at the end the
-partial files are renamed into ``latents.npy`` / ``latents_files.txt`` (fsync + rename, so a
-reader sees the old latents or the new ones, never half of them).
+number of images; z-rows are written (ordinary writes, no memory map) into ``.latents.partial.npy``
+in the model folder, whose blocks are allocated up front, the names into ``.latents.partial.txt``,
+and ``.latents.partial.json`` records how far it got after every chunk. A re-run after a kill or a
+cancel continues from there; at the end the partial files become ``latents.npy`` /
+``latents_files.txt`` together (both fsynced before either is renamed, as ``save_latents`` does),
+so a reader sees the old latents or the new ones, never half of them.
+
+Faults: a disk too full for the latents is one :class:`EngineError` naming the file, raised before
+any image is encoded when the file system can preallocate (``posix_fallocate``), and never the
+SIGBUS a sparse memory map gives; the partial files are then removed (they are ours, hidden, and
+would only hold the space the user needs). An encoder that gives NaN/inf z-points (a diverged model)
+is refused with the count of such rows, before anything is written; names with a line break are
+skipped and named (``latents_files.txt`` is one name a line). The previous latents stay in all cases.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional, Protocol, Sequence
@@ -26,7 +36,9 @@ import torch
 
 from . import atomic_io, model_store
 from .autoencoder import images_to_tensor, tensor_to_images
-from .image_data import FaceDataset, Preprocess
+from .errors import EngineError, ModelFileError
+from .image_data import (LINE_BREAK_REASON, FaceDataset, Preprocess, has_line_break, printable_name,
+                         read_regular_file)
 from .progress import CancelToken, EtaClock, Progress, ProgressCallback, no_progress
 
 
@@ -70,8 +82,6 @@ def decode_latents(
     model.eval()
     z = np.asarray(z, dtype=np.float32)
     if z.ndim != 2 or z.shape[1] != model.arch.z_dim:
-        from .errors import EngineError
-
         raise EngineError(f"z-vectors of shape {list(z.shape)} do not fit this model (z_dim {model.arch.z_dim})")
     s = model.arch.image_size
     out = np.empty((len(z), s, s, 3), dtype=np.uint8)
@@ -117,12 +127,21 @@ def encode_dataset(
     else:
         config = model_store.read_config(model_dir)
     if data.preprocess.to_dict() != config.preprocess.to_dict():
-        from .errors import EngineError
-
         raise EngineError(
             f"{data.folder}: was loaded with preprocessing {data.preprocess.to_dict()}, the model needs {config.preprocess.to_dict()}"
         )
+    broken = next((f for f in data.files if has_line_break(f)), None)
+    if broken is not None:  # load_folder skips such files; a hand-made dataset may still hold one
+        raise EngineError(f"{data.folder}: file {broken!r}: {LINE_BREAK_REASON} "
+                          f"({model_store.LATENT_FILES} holds one name per line); rename it")
     z = encode_images(model, data.images, progress=progress, cancel=cancel)
+    with np.errstate(over="ignore"):
+        stored = z.astype(dtype, copy=False)
+    finite = np.isfinite(stored).all(axis=1)
+    if not finite.all():
+        first = int(np.flatnonzero(~finite)[0])
+        raise _non_finite_error(model_dir, int((~finite).sum()), len(z), data.files[first], dtype,
+                                bool(np.isfinite(z[first]).all()))
     model_store.save_latents(model_dir, z, data.files, dtype=dtype)
     return z
 
@@ -245,7 +264,7 @@ class FolderSource:
         for k, (arr, reason) in enumerate(results):
             name = display_name(self.files[start + k])
             if arr is None:
-                skipped.append((name, reason))
+                skipped.append((printable_name(name), reason))
             else:
                 names.append(name)
         return Chunk(images, names, skipped, len(results))
@@ -281,16 +300,114 @@ def _partial_identity(model_dir: Path, config, source, dtype: str) -> dict:
 
 def discard_partial(model_dir: str | os.PathLike) -> None:
     """Forget an interrupted streaming encode of this model folder."""
-    for name in (PARTIAL_STATE, PARTIAL_LATENTS, PARTIAL_NAMES):
+    for name in (PARTIAL_STATE, PARTIAL_LATENTS, PARTIAL_NAMES, PARTIAL_LATENTS + ".exact"):  # .exact: older versions
         try:
             (Path(model_dir) / name).unlink()
         except FileNotFoundError:
             pass
 
 
-def _fsync(path: Path) -> None:
-    with open(path, "rb+") as fh:
-        os.fsync(fh.fileno())
+#: bytes of the partial latents file's .npy header: fixed, so that it can be rewritten in place
+#: with the final row count (a valid .npy header: magic, version 1.0, length, dict padded with spaces)
+NPY_HEADER_BYTES = 128
+_FULL_DISK = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _npy_header(dtype: np.dtype, shape: tuple[int, int]) -> bytes:
+    text = repr({"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": tuple(shape)})
+    room = NPY_HEADER_BYTES - 10
+    body = text.encode("latin-1")
+    if len(body) + 1 > room:
+        raise ValueError(f"latents shape {shape} does not fit the .npy header")
+    body = body + b" " * (room - len(body) - 1) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", room) + body
+
+
+def _read_npy_header(path: Path) -> tuple[tuple, np.dtype, int]:
+    """(shape, dtype, data offset) of a C-order .npy file; ValueError for anything else."""
+    fmt = np.lib.format
+    with open(path, "rb") as fh:
+        version = fmt.read_magic(fh)
+        if version != (1, 0):
+            raise ValueError("unexpected .npy version")
+        shape, fortran, dtype = fmt.read_array_header_1_0(fh)
+        if fortran:
+            raise ValueError("fortran order")
+        return shape, dtype, fh.tell()
+
+
+def _write_at(fh, data: bytes, offset: int) -> None:
+    """Ordinary (buffered, then flushed) write at ``offset``: a full disk is an OSError here."""
+    fh.seek(offset)
+    fh.write(data)
+    fh.flush()
+
+
+def _create_partial_latents(path: Path, dtype: np.dtype, n: int, z_dim: int) -> None:
+    """A .npy of n×z_dim rows whose blocks are really allocated (``posix_fallocate``): a disk too
+    small is an ENOSPC now, before any work, never a SIGBUS from a sparse memory map later. Rows
+    are written with ordinary writes (an ENOSPC there is an OSError too)."""
+    total = NPY_HEADER_BYTES + n * z_dim * np.dtype(dtype).itemsize
+    with open(path, "wb") as fh:
+        try:
+            os.posix_fallocate(fh.fileno(), 0, total)
+        except AttributeError:  # not on this platform: a plain truncate (writes still report ENOSPC)
+            fh.truncate(total)
+        except OSError as exc:
+            if exc.errno in _FULL_DISK:
+                raise OSError(exc.errno, exc.strerror, str(path)) from None
+            fh.truncate(total)  # the file system cannot preallocate (EOPNOTSUPP, EINVAL)
+        _write_at(fh, _npy_header(dtype, (n, z_dim)), 0)
+
+
+def _storable(name: str) -> str:
+    """A name as it can be stored in UTF-8 (file names that are not UTF-8 get U+FFFD)."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        try:
+            return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:
+            return name.encode("utf-8", "replace").decode("utf-8")
+
+
+def _storable_chunk(chunk: Chunk) -> Chunk:
+    """The chunk without items whose names ``latents_files.txt`` cannot hold (a line break): they
+    are skipped and named like unreadable files, so names and rows always pair up 1:1."""
+    names = [_storable(nm) for nm in chunk.names]
+    bad = [i for i, nm in enumerate(names) if has_line_break(nm)]
+    if not bad:
+        chunk.names = names
+        return chunk
+    dropped = set(bad)
+    keep = [i for i in range(len(names)) if i not in dropped]
+    skipped = list(chunk.skipped) + [(printable_name(names[i]), LINE_BREAK_REASON) for i in bad]
+    return Chunk(np.asarray(chunk.images)[keep], [names[i] for i in keep], skipped, chunk.consumed)
+
+
+class NonFiniteLatents(ModelFileError):
+    """The encoder gave NaN/inf z-points: its weights are broken (or float16 cannot hold them)."""
+
+
+def _non_finite_error(model_dir: Path, bad: int, seen: int, example: str, dtype: str, finite_in_f32: bool):
+    why = (f"they overflow {dtype} (|z| > {float(np.finfo(np.float16).max):g}); encode with float32"
+           if finite_in_f32 else "the weights are probably broken (a diverged training, e.g. a too large --lr)")
+    return NonFiniteLatents(
+        f"{model_dir}: the model's encoder gives non-finite z-points (NaN or ±inf) for {bad:,} of the {seen:,} "
+        f"images encoded so far (first: {printable_name(example)}); {why}; nothing was written, the previous "
+        "latents are unchanged"
+    )
+
+
+def _encode_rows(model, images, batch_size, device, dtype, cancel) -> np.ndarray:
+    out = np.empty((len(images), model.arch.z_dim), dtype=dtype)
+    for i in range(0, len(images), batch_size):
+        cancel.raise_if_cancelled()
+        x = images_to_tensor(images[i : i + batch_size], device)
+        with np.errstate(over="ignore"):  # float16 overflow becomes inf, refused by the caller
+            out[i : i + len(x)] = model.encode(x).float().cpu().numpy()
+    return out
 
 
 @torch.no_grad()
@@ -310,12 +427,13 @@ def encode_to_model(
     """Encode every image of ``source`` into the model folder's latents, streaming and resumable.
 
     Memory: the model, two chunks of decoded images (``chunk_size`` images, by default as many as
-    fit in 64 MB, at most 4096) and one batch of tensors; the z-rows go to a memory-mapped file.
+    fit in 64 MB, at most 4096) and one batch of tensors; the z-rows are written to the partial
+    file chunk by chunk (ordinary writes into blocks allocated up front, no memory map).
+
+    Refused (an :class:`EngineError` naming the file, the previous latents unchanged): a disk too
+    full for the latents (the partial files are removed: they would only hold space), a model whose
+    encoder gives NaN/inf. Names with a line break are skipped and named (see ``image_data``).
     """
-    from numpy.lib.format import open_memmap
-
-    from .errors import EngineError
-
     cancel = cancel or CancelToken()
     model_dir = Path(model_dir)
     if model is None:
@@ -334,26 +452,51 @@ def encode_to_model(
     if chunk_size is None:
         chunk_size = int(np.clip(CHUNK_BYTES // (size * size * 3), batch_size, 4096))
     chunk_size = max(1, chunk_size)
+    np_dtype = np.dtype(dtype)
+    row_bytes = z_dim * np_dtype.itemsize
+    try:
+        return _encode_streaming(model_dir, source, model, config, n, z_dim, np_dtype, row_bytes, batch_size,
+                                 chunk_size, dtype, fresh, progress, cancel)
+    except NonFiniteLatents:
+        discard_partial(model_dir)  # the same weights would give the same rows on a re-run
+        raise
+    except OSError as exc:
+        if exc.errno not in _FULL_DISK:
+            raise
+        discard_partial(model_dir)
+        where = exc.filename or (model_dir / PARTIAL_LATENTS)
+        need = NPY_HEADER_BYTES + n * row_bytes
+        need_text = f"{need / 2**20:,.1f} MB" if need >= 2**20 else f"{max(1, round(need / 1024))} KB"
+        raise EngineError(
+            f"{where}: {exc.strerror or 'no space left on device'} while encoding into {model_dir} "
+            f"({n:,}×{z_dim} {dtype} latents need {need_text}); the previous latents are unchanged and "
+            "the partial files were removed"
+        ) from None
 
+
+def _encode_streaming(model_dir, source, model, config, n, z_dim, np_dtype, row_bytes, batch_size, chunk_size,
+                      dtype, fresh, progress, cancel) -> EncodeResult:
     state_path, lat_path, names_path = (model_dir / PARTIAL_STATE, model_dir / PARTIAL_LATENTS, model_dir / PARTIAL_NAMES)
     ident = _partial_identity(model_dir, config, source, dtype)
     state = None
     if not fresh and state_path.is_file():
         try:
-            state = json.loads(state_path.read_text("utf-8"))
-            if state.get("identity") != ident:
+            state = json.loads(read_regular_file(state_path, "partial-encode state", 64 * 2**20).decode("utf-8"))
+            if not isinstance(state, dict) or state.get("identity") != ident:
                 state = None
             else:
-                mm = open_memmap(lat_path, mode="r+")
-                if mm.shape != (n, z_dim) or mm.dtype != np.dtype(dtype) or names_path.stat().st_size < state["names_bytes"]:
+                shape, got_dtype, offset = _read_npy_header(lat_path)
+                if (shape != (n, z_dim) or got_dtype != np_dtype or offset != NPY_HEADER_BYTES
+                        or lat_path.stat().st_size < NPY_HEADER_BYTES + n * row_bytes
+                        or names_path.stat().st_size < state["names_bytes"]):
                     state = None
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, EngineError):
             state = None
     if state is None:
         discard_partial(model_dir)
         state = {"identity": ident, "done": 0, "rows": 0, "names_bytes": 0, "skipped": []}
-        mm = open_memmap(lat_path, mode="w+", dtype=np.dtype(dtype), shape=(n, z_dim))
         names_path.write_bytes(b"")
+        _create_partial_latents(lat_path, np_dtype, n, z_dim)
     resumed_from = int(state["done"])
     with open(names_path, "r+b") as fh:
         fh.truncate(state["names_bytes"])  # drop names written after the last recorded chunk
@@ -364,19 +507,24 @@ def encode_to_model(
     done, rows, skipped = int(state["done"]), int(state["rows"]), [tuple(s) for s in state["skipped"]]
     if resumed_from:
         progress(Progress("encode", done, n, f"resuming after {done} of {n}"))
-    with open(names_path, "ab") as names_fh:
+    with open(lat_path, "r+b") as lat_fh, open(names_path, "ab") as names_fh:
         for chunk in source.chunks(done, chunk_size):
             cancel.raise_if_cancelled()
-            k = len(chunk.images)
-            if len(chunk.names) != k:
+            if len(chunk.names) != len(chunk.images):
                 raise EngineError("image source gave a chunk whose names do not match its images")
+            chunk = _storable_chunk(chunk)
+            k = len(chunk.images)
             if rows + k > n:
                 raise EngineError(f"image source gave more than the {n} images it announced")
-            for i in range(0, k, batch_size):
-                cancel.raise_if_cancelled()
-                x = images_to_tensor(chunk.images[i : i + batch_size], device)
-                mm[rows + i : rows + i + len(x)] = model.encode(x).float().cpu().numpy()
-            mm.flush()
+            z = _encode_rows(model, chunk.images, batch_size, device, np_dtype, cancel)
+            finite = np.isfinite(z).all(axis=1)
+            if not finite.all():
+                first = int(np.flatnonzero(~finite)[0])
+                in_f32 = np_dtype != np.float32 and bool(np.isfinite(
+                    _encode_rows(model, chunk.images[first : first + 1], 1, device, np.float32, cancel)).all())
+                raise _non_finite_error(model_dir, int((~finite).sum()), rows + k, chunk.names[first], dtype, in_f32)
+            _write_at(lat_fh, np.ascontiguousarray(z).tobytes(), NPY_HEADER_BYTES + rows * row_bytes)
+            os.fsync(lat_fh.fileno())
             names_fh.write("".join(f"{name}\n" for name in chunk.names).encode("utf-8"))
             names_fh.flush()
             os.fsync(names_fh.fileno())
@@ -386,25 +534,23 @@ def encode_to_model(
             state.update(done=done, rows=rows, names_bytes=names_fh.tell(), skipped=[list(s) for s in skipped])
             atomic_io.write_json(state_path, state)  # the chunk is safe on disk once this lands
             progress(Progress("encode", done, n, "encoding", eta_s=clock.eta(done - resumed_from)))
-    cancel.raise_if_cancelled()
-    if rows == 0:
-        raise EngineError("none of the images could be read, nothing was encoded")
+        cancel.raise_if_cancelled()
+        if rows == 0:
+            raise EngineError("none of the images could be read, nothing was encoded")
+        if rows < n:  # unreadable items left rows unused: the header says so and the file is cut to size
+            _write_at(lat_fh, _npy_header(np_dtype, (rows, z_dim)), 0)
+            lat_fh.truncate(NPY_HEADER_BYTES + rows * row_bytes)
+        os.fsync(lat_fh.fileno())
 
-    # publish: names first, then the rows (as save_latents does)
-    del mm
-    final_lat = lat_path
-    if rows < n:  # unreadable items left rows unused: copy the used ones into an exact-size array
-        final_lat = model_dir / (PARTIAL_LATENTS + ".exact")
-        src = np.load(lat_path, mmap_mode="r", allow_pickle=False)
-        dst = open_memmap(final_lat, mode="w+", dtype=src.dtype, shape=(rows, z_dim))
-        for i in range(0, rows, 65536):
-            j = min(rows, i + 65536)
-            dst[i:j] = src[i:j]
-        dst.flush()
-        del dst, src
-    _fsync(final_lat)
-    atomic_io.write_bytes(model_dir / model_store.LATENT_FILES, names_path.read_bytes())
-    os.replace(final_lat, model_dir / model_store.LATENTS)
+    names = names_path.read_bytes()
+    lines = names.count(b"\n")
+    if lines != rows:  # cannot happen: every row's name ends with exactly one "\n"
+        raise EngineError(f"{names_path}: {lines} names for {rows} rows; re-run encode with --fresh")
+    # publish both files together, as save_latents does: fsync both temps, then two renames
+    atomic_io.remove_stale_temps(model_dir, (model_store.LATENTS, model_store.LATENT_FILES))
+    with atomic_io.atomic_paths(model_dir / model_store.LATENTS, model_dir / model_store.LATENT_FILES) as (tmp_z, tmp_names):
+        os.replace(lat_path, tmp_z)
+        atomic_io.write_into(tmp_names, names)
     discard_partial(model_dir)
     return EncodeResult(model_dir, rows, n, skipped, resumed_from, z_dim)
 

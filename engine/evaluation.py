@@ -332,17 +332,25 @@ def evaluate(
     space = None
     if data_dir is not None:
         from .feature_space import FeatureSpace
-        from .image_data import load_files
+        from .image_data import file_in_folder, load_files, name_problem, printable_name
 
         data_dir = Path(data_dir)
         if not data_dir.is_dir():
             raise DataError(f"{data_dir}: no such folder")
         wanted = [files[i] for i in np.concatenate([half_a, half_b])]
-        missing = [f for f in wanted if not (data_dir / f).is_file()]
+        # a stored name is only ever a file directly in --data: "../x.png" or "/etc/passwd" in a
+        # stranger's latents_files.txt must not make evaluate read files outside that folder
+        for f in wanted:
+            problem = name_problem(f)
+            if problem is not None:
+                raise DataError(f"{model_dir / model_store.LATENT_FILES}: held-out image name {f!r} is "
+                                f"{problem}; evaluate reads only files directly in {data_dir}")
+        paths = [file_in_folder(data_dir, f) for f in wanted]
+        missing = [f for f, path in zip(wanted, paths) if not path.is_file()]
         if missing:
-            raise DataError(f"{data_dir}: does not hold the model's held-out images (e.g. {missing[0]}); "
+            raise DataError(f"{data_dir}: does not hold the model's held-out images (e.g. {printable_name(missing[0])}); "
                             "give the folder the model was trained on")
-        imgs, got, skipped = load_files([data_dir / f for f in wanted], config.preprocess)
+        imgs, got, skipped = load_files(paths, config.preprocess)
         if skipped:
             raise DataError(f"{data_dir}: {len(skipped)} held-out image(s) could not be read (e.g. {skipped[0][0]}: {skipped[0][1]})")
         real_a, real_b = imgs[: len(half_a)], imgs[len(half_a) :]

@@ -51,7 +51,7 @@ def generate(
         latents = loaded_latents(model_dir, config.arch.z_dim)
     s = make_sampler(sampler, values)
     conditions = []
-    if where:
+    if where is not None:  # "" is refused by parse_where, never read as "no condition"
         from .attributes import conditional_latents, describe_where, parse_where, require_labels
 
         conditions = parse_where(where) if isinstance(where, str) else list(where)

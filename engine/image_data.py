@@ -9,14 +9,31 @@ is decoded on all cores, and the decoded array is cached on disk keyed by the fo
 (names, sizes, mtimes) and the preprocessing, so a second run over the same folder is a memory map.
 
 Robustness: unreadable, truncated and non-image files are skipped and counted, with the reason
-kept per file; grayscale, RGBA, palette, CMYK and 16-bit images are converted; an empty or missing
-folder is a :class:`DataError`.
+kept per file; grayscale, RGBA, palette, CMYK, 16-bit and float images are converted; an empty or
+missing folder is a :class:`DataError`.
+
+* File names: a name holding a line break (``\n`` or ``\r``) is skipped ("file name contains a line
+  break"): the model's ``latents_files.txt`` holds one name per line and could not store it. Other
+  odd characters (U+2028, ``\x85``, ``\v``, …) are kept; the names file is split on ``\n`` only.
+  A name stored in a model is joined onto a folder only through :func:`file_in_folder`, which
+  refuses anything but a plain name directly in that folder (no ``/``, ``..`` or absolute path).
+* EXIF orientation is applied (phone photos are stored sideways with an orientation tag); the crop
+  box is mapped onto the stored pixels and only the small result is turned, so it costs nothing.
+* Float images (mode ``F``, e.g. 32-bit TIFF): values in [0, 1] are scaled ×255, values in [0, 255]
+  kept, any other range is stretched from its minimum (black) to its maximum (white); NaN → black.
+  32-bit integer images (mode ``I``): [0, 255] kept, [0, 65535] scaled as 16-bit, else stretched.
+  16-bit images: ×255/65535.
+* Memory: besides Pillow's decompression-bomb guard (pixel count), the bytes a decode needs (the
+  decoded pixels in Pillow's storage plus any full-size copy the conversion makes) are bounded by
+  :data:`MAX_DECODE_BYTES` before a pixel is decoded; a larger image is skipped as "image too large
+  to decode: … MB". JPEGs are counted at their draft (reduced) size.
 """
 from __future__ import annotations
 
 import errno
 import hashlib
 import json
+import math
 import multiprocessing
 import os
 import sys
@@ -32,7 +49,19 @@ from .errors import DataError
 from .progress import CancelToken, EtaClock, Progress, ProgressCallback, no_progress
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3  # 3: EXIF orientation, float images, names with line breaks skipped
+
+#: The most memory one image's decode may take (decoded pixels + full-size conversion copies). A
+#: 9400×9400 16-bit PNG (169 MB as pixels, 187 KB as a file) is over it; a 40-megapixel RGB photo
+#: (153 MB) is not. Each decoder process holds at most one image at a time.
+MAX_DECODE_BYTES = 160 * 2**20
+
+#: Why a file whose name holds "\n" or "\r" is skipped (``latents_files.txt`` is one name a line).
+LINE_BREAK_REASON = "file name contains a line break"
+
+#: The size cap of small files the user hands over (label files, JSON parameters): CelebA's
+#: list_attr_celeba.txt is 26 MB.
+MAX_SMALL_FILE_BYTES = 256 * 2**20
 
 #: CelebA's aligned images are 178×218; the face is the centre 140×140 square.
 CELEBA_REFERENCE_SIZE = (178, 218)
@@ -177,24 +206,222 @@ def _is_broken_link(entry: os.DirEntry) -> bool:
     return False
 
 
-def _to_rgb(im):
-    """Any Pillow mode → RGB; alpha is composited over white, 16-bit is scaled, not clipped."""
+# ---------------------------------------------------------------------------------------------
+# file names and small user files
+
+
+def has_line_break(name: str) -> bool:
+    """True for a name that ``latents_files.txt`` (one name per line) cannot hold."""
+    return "\n" in name or "\r" in name
+
+
+def printable_name(name: str) -> str:
+    """``name`` for a one-line message: line breaks and other control characters as escapes."""
+    if name.isprintable():
+        return name
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in name)
+
+
+def name_problem(name: str) -> Optional[str]:
+    """Why ``name`` (from a model's ``latents_files.txt``, a label file, …) is not a plain file name
+    directly in a folder, or None when it is."""
+    if not isinstance(name, str) or name == "":
+        return "an empty name"
+    if "\0" in name:
+        return "a name with a NUL character"
+    if has_line_break(name):
+        return LINE_BREAK_REASON
+    if os.path.isabs(name) or name.startswith("/") or (os.name == "nt" and ":" in name):
+        return "an absolute path, not a file name"
+    seps = {"/", os.sep, os.altsep or "/"}  # on POSIX a backslash is an ordinary character of a name
+    if name in (".", "..") or any(sep in name for sep in seps):
+        return "a path, not a file name (a name may not contain / or be . or ..)"
+    return None
+
+
+def file_in_folder(folder: str | os.PathLike, name: str) -> Optional[Path]:
+    """``folder / name`` when ``name`` is a plain file name, else None: a stored name never leads
+    out of its folder (``../x.png``, ``/etc/passwd``, ``sub/x.png`` and ``..`` all give None).
+    Links inside the folder are the user's own and are followed as usual."""
+    if name_problem(name) is not None:
+        return None
+    return Path(folder) / name
+
+
+def read_regular_file(path: str | os.PathLike, what: str = "file", limit: int = MAX_SMALL_FILE_BYTES,
+                      error: type = DataError) -> bytes:
+    """The bytes of a small file the user handed over, refusing anything but a regular file (after
+    following links) of at most ``limit`` bytes: a FIFO would block for ever, ``/dev/zero`` or a
+    huge file would fill the memory. Raises ``error`` (a :class:`DataError` by default) with one
+    line naming the file."""
+    import stat
+
+    path = Path(path)
+    try:
+        # O_NONBLOCK: opening a FIFO for reading must not wait for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        broken = " (a link whose target is missing)" if os.path.islink(path) else ""
+        raise error(f"{path}: no such {what}{broken}") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a folder, not a {what}") from None
+    except PermissionError:
+        raise error(f"{path}: permission denied") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise error(f"{path}: symbolic link loop") from None
+        if exc.errno == errno.ENXIO:  # a socket or a FIFO without a writer on some systems
+            raise error(f"{path}: not a regular file, cannot be read as a {what}") from None
+        raise error(f"{path}: cannot open ({exc.strerror or exc})") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise error(f"{path}: is a folder, not a {what}")
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else
+                    "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
+                    "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+            raise error(f"{path}: is {kind}, not a regular file; a {what} must be a regular file")
+        if st.st_size > limit:
+            raise error(f"{path}: {st.st_size / 2**20:,.0f} MB is too large for a {what} (at most {limit // 2**20} MB)")
+        if hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=True) as fh:
+            fd = -1
+            data = fh.read(limit + 1)  # a file that grows while read (or /proc) is still capped
+    except OSError as exc:
+        raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(data) > limit:
+        raise error(f"{path}: more than {limit // 2**20} MB is too large for a {what}")
+    return data
+
+
+# ---------------------------------------------------------------------------------------------
+# decoding
+
+
+class ImageTooLarge(ValueError):
+    """An image whose decode would need more than :data:`MAX_DECODE_BYTES`."""
+
+
+_HIGH_BIT = {"I;16", "I;16L", "I;16B", "I;16N", "I", "F"}
+#: bytes per pixel of Pillow's storage (everything not listed: 4, e.g. RGB is stored as RGBX)
+_STORAGE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+
+_EXIF_ORIENTATION = 0x0112
+_TURNS = None  # orientation → Image.Transpose, filled on first use (Pillow is imported lazily)
+
+
+def _transpose_ops():
+    global _TURNS
+    if _TURNS is None:
+        from PIL import Image
+
+        t = Image.Transpose
+        _TURNS = {2: t.FLIP_LEFT_RIGHT, 3: t.ROTATE_180, 4: t.FLIP_TOP_BOTTOM, 5: t.TRANSPOSE,
+                  6: t.ROTATE_270, 7: t.TRANSVERSE, 8: t.ROTATE_90}
+    return _TURNS
+
+
+def exif_orientation(im) -> int:
+    """The EXIF orientation (1–8) of an opened image, 1 when it has none or a damaged one.
+    Cheap: the EXIF block is parsed only when the file has one (no pixel is decoded)."""
+    if im.format != "TIFF" and "exif" not in im.info:
+        return 1
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Corrupt EXIF data"
+            o = im.getexif().get(_EXIF_ORIENTATION, 1)
+    except Exception:  # noqa: BLE001 - a damaged EXIF block does not make a bad picture
+        return 1
+    return o if isinstance(o, int) and 1 <= o <= 8 else 1
+
+
+def _stored_box(box, orientation: int, w: int, h: int):
+    """A box on the upright picture → the same region on the stored pixels (w×h)."""
+    x0, y0, x1, y1 = box
+    b = {
+        1: (x0, y0, x1, y1), 2: (w - x1, y0, w - x0, y1), 3: (w - x1, h - y1, w - x0, h - y0),
+        4: (x0, h - y1, x1, h - y0), 5: (y0, x0, y1, x1), 6: (y0, h - x1, y1, h - x0),
+        7: (w - y1, h - x1, w - y0, h - x0), 8: (w - y1, x0, w - y0, x1),
+    }[orientation]
+    return (min(max(b[0], 0.0), w), min(max(b[1], 0.0), h), min(max(b[2], 0.0), w), min(max(b[3], 0.0), h))
+
+
+def decode_bytes(im) -> int:
+    """The memory :func:`decode_face` needs for an opened image: its decoded pixels in Pillow's
+    storage plus the full-size copies the conversion makes (modes resized directly make none)."""
+    mode = im.mode
+    per = _STORAGE_BYTES.get(mode, 4)
+    if mode in ("RGB", "L") or mode.startswith("I;16") or mode == "I":
+        extra = 0  # resized as they are; only the small result is converted
+    elif mode == "F":
+        extra = 4  # NaN/inf pixels: the value range is found on a float copy
+    elif mode in ("RGBA", "LA"):
+        extra = 4  # Pillow's resize premultiplies alpha into a copy
+    elif mode in ("PA", "La", "RGBa") or (mode == "P" and "transparency" in im.info):
+        extra = 8  # an RGBA copy, then the premultiplied one
+    else:
+        extra = 4  # converted to RGB first ("1", P, CMYK, YCbCr, LAB, HSV, RGBX, …)
+    w, h = im.size
+    return w * h * (per + extra)
+
+
+def _value_scale(im) -> tuple[float, float]:
+    """(offset, gain) taking a 16-bit, 32-bit integer or float image's values to 0…255."""
+    mode = im.mode
+    if mode.startswith("I;16"):
+        return 0.0, 255.0 / 65535.0
+    lo, hi = im.getextrema()
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        arr = np.asarray(im, dtype=np.float32)
+        finite = arr[np.isfinite(arr)]
+        if finite.size == 0:
+            return 0.0, 0.0
+        lo, hi = float(finite.min()), float(finite.max())
+    if mode == "F" and lo >= 0.0 and hi <= 1.0:
+        return 0.0, 255.0
+    if lo >= 0.0 and hi <= 255.0:
+        return 0.0, 1.0
+    if mode == "I" and lo >= 0 and hi <= 65535:
+        return 0.0, 255.0 / 65535.0
+    if hi > lo:
+        return float(lo), 255.0 / (float(hi) - float(lo))
+    return 0.0, 1.0  # a constant image outside 0…255: clipped
+
+
+def _resize_to_rgb(im, size: int, box):
+    """The region ``box`` of any Pillow image → a size×size RGB image. Alpha is composited over
+    white, 16-bit/32-bit/float values are scaled (see the module docstring), never clipped; the
+    full-size image is converted only where the mode needs it (see :func:`decode_bytes`)."""
     from PIL import Image
 
-    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        arr = np.asarray(im, dtype=np.float64)
-        peak = 65535.0 if im.mode.startswith("I;16") or arr.max() > 255 else 255.0
-        arr = np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    lanczos = Image.Resampling.LANCZOS
+    mode = im.mode
+    if mode in _HIGH_BIT:
+        offset, gain = _value_scale(im)
+        small = im.resize((size, size), lanczos, box=box)
+        arr = (np.asarray(small, dtype=np.float64) - offset) * gain
+        arr = np.nan_to_num(arr, nan=0.0, posinf=255.0, neginf=0.0)
+        arr = np.clip(arr + 0.5, 0, 255).astype(np.uint8)
         return Image.fromarray(arr, "L").convert("RGB")
-    if im.mode == "P" and "transparency" in im.info:
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode in ("PA", "La", "RGBa"):
         im = im.convert("RGBA")
-    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = im.convert("RGBA")
+    elif mode not in ("RGB", "L", "RGBA", "LA"):
+        im = im.convert("RGB")
+    small = im.resize((size, size), lanczos, box=box)
+    if small.mode in ("RGBA", "LA"):
+        # resize works on premultiplied alpha, so compositing the small result over white equals
+        # compositing first (up to rounding)
+        rgba = small.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
-    if im.mode != "RGB":
-        return im.convert("RGB")
-    return im
+    return small if small.mode == "RGB" else small.convert("RGB")
 
 
 def decode_face(path: str | os.PathLike, pre: Preprocess) -> np.ndarray:
@@ -203,20 +430,39 @@ def decode_face(path: str | os.PathLike, pre: Preprocess) -> np.ndarray:
 
     size = pre.image_size
     with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Pillow's "Corrupt EXIF data": the pixels are fine
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(path) as im:
             full_w, full_h = im.size
-            x0, y0, x1, y1 = pre.box_for(full_w, full_h)
+            orientation = exif_orientation(im)
+            turned = orientation >= 5  # stored sideways: the upright picture is h×w
             if im.format == "JPEG":
                 # Ask the codec for the smallest DCT scale that still keeps the crop ≥ size.
+                x0, y0, x1, y1 = pre.box_for(*((full_h, full_w) if turned else (full_w, full_h)))
                 scale = min((x1 - x0) / size, (y1 - y0) / size)
                 if scale >= 2:
                     im.draft("RGB", (int(full_w / scale) + 1, int(full_h / scale) + 1))
+            need = decode_bytes(im)
+            if im.format == "TIFF" and orientation != 1:  # Pillow turns it upright in a copy (below)
+                need += im.size[0] * im.size[1] * _STORAGE_BYTES.get(im.mode, 4)
+            if need > MAX_DECODE_BYTES:
+                w, h = im.size
+                raise ImageTooLarge(f"image too large to decode: {w}×{h} {im.mode} needs {need / 2**20:,.0f} MB "
+                                    f"(limit {MAX_DECODE_BYTES // 2**20} MB)")
+            if im.format == "TIFF" and orientation != 1:
+                # Pillow (≥ 10) applies a TIFF's orientation itself when it loads it, and drops the
+                # tag; an older one leaves the tag, which is then applied below
+                im.load()
+                orientation = exif_orientation(im)
+                turned = orientation >= 5
             w, h = im.size
-            box = pre.box_for(w, h)
-            im = _to_rgb(im)
-            im = im.resize((size, size), Image.Resampling.LANCZOS, box=box)
-            arr = np.asarray(im, dtype=np.uint8)
+            box = pre.box_for(*((h, w) if turned else (w, h)))
+            if orientation != 1:
+                box = _stored_box(box, orientation, w, h)
+            small = _resize_to_rgb(im, size, box)
+            if orientation != 1:
+                small = small.transpose(_transpose_ops()[orientation])
+            arr = np.asarray(small, dtype=np.uint8)
     if arr.shape != (size, size, 3):
         raise ValueError(f"decoded to shape {arr.shape}")
     return arr
@@ -224,6 +470,8 @@ def decode_face(path: str | os.PathLike, pre: Preprocess) -> np.ndarray:
 
 def decode_worker(args):
     path, pre = args
+    if has_line_break(os.path.basename(path)):
+        return None, LINE_BREAK_REASON
     try:
         return decode_face(path, pre), None
     except Exception as exc:  # noqa: BLE001 - every failure becomes a reason string
@@ -324,7 +572,7 @@ def load_folder(
         for i, (arr, reason) in enumerate(results):
             name = display_name(files[i])
             if arr is None:
-                skipped.append((name, reason))
+                skipped.append((printable_name(name), reason))
             else:
                 out[len(good)] = arr
                 good.append(name)
@@ -350,14 +598,14 @@ def load_folder(
 def read_cache(root: Path, key: str, folder: Path, pre: Preprocess, ignored: int) -> Optional[FaceDataset]:
     meta_path, arr_path = root / f"{key}.json", root / f"{key}.npy"
     try:
-        meta = json.loads(meta_path.read_text("utf-8"))
+        meta = json.loads(read_regular_file(meta_path, "cache file").decode("utf-8"))
         images = np.load(arr_path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError, EOFError):
+    except (OSError, ValueError, EOFError, DataError):
         return None
     if not isinstance(meta, dict) or meta.get("format") != CACHE_FORMAT:
         return None  # a damaged or foreign cache entry only costs a re-decode
     files = meta.get("files")
-    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+    if not isinstance(files, list) or not all(isinstance(f, str) and not has_line_break(f) for f in files):
         return None
     if images.ndim != 4 or images.shape[0] != len(files):
         return None
@@ -388,7 +636,7 @@ def load_files(paths: Sequence[str | os.PathLike], preprocess: Optional[Preproce
     for p in paths:
         arr, reason = decode_worker((str(p), pre))
         if arr is None:
-            skipped.append((Path(p).name, reason))
+            skipped.append((printable_name(display_name(Path(p))), reason))
         else:
             images.append(arr)
             names.append(Path(p).name)

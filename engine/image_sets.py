@@ -107,10 +107,12 @@ def _write_files(folder: Path, z, params: dict, images, grid_columns) -> dict:
 
 
 def read_params(folder: str | os.PathLike) -> dict:
+    from .image_data import read_regular_file
+
     path = Path(folder) / PARAMS
-    try:
-        return json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise EngineError(f"{path}: missing — not an image set") from None
-    except ValueError as exc:
+    if not path.exists():
+        raise EngineError(f"{path}: missing — not an image set")
+    try:  # a regular file of sane size: a FIFO or a device named params.json never blocks or fills memory
+        return json.loads(read_regular_file(path, "image-set params.json", limit=64 * 2**20, error=EngineError))
+    except (ValueError, RecursionError) as exc:
         raise EngineError(f"{path}: not valid JSON ({exc})") from None

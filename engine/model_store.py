@@ -610,7 +610,9 @@ def read_names_file(path: Path) -> list[str]:
     """The names of ``latents_files.txt``: split on "\n" only (never on U+2028, U+0085, form feeds … that
     ``str.splitlines`` splits on), one trailing "\r" dropped (a file edited on Windows), the final "\n" ending the
     last name, not starting an empty one."""
-    text = path.read_bytes().decode("utf-8", errors="replace")
+    from .image_data import read_regular_file
+
+    text = read_regular_file(path, "names file", error=ModelFileError).decode("utf-8", errors="replace")
     names = text.split("\n")
     if names and names[-1] == "":
         names.pop()

@@ -4,6 +4,8 @@ smile, remove glasses: ``engine.attributes.attribute_direction``, amount in clas
 nearest training images when a dataset is open, and "save this face"."""
 from __future__ import annotations
 
+import html
+
 from pathlib import Path
 from typing import Optional
 
@@ -337,23 +339,26 @@ class InspectorPanel(QWidget):
             return
         # the nearest among all the model's z-points (not only those whose image is open): the same face gets
         # the same neighbours whichever folder is open; a neighbour whose image is missing says so
-        index = {Path(f).name: i for i, f in enumerate(ds.files)}
+        from engine.image_data import name_problem, printable_name
+
+        index = {f: i for i, f in enumerate(ds.files)}  # stored names are plain file names of the folder
         d = np.sqrt(((s.latents - z[None, :]) ** 2).sum(axis=1))
         k = min(self.near_count, len(d))
         order = np.argpartition(d, k - 1)[:k]
         order = order[np.argsort(d[order])]
         missing = 0
         for lab, i in zip(self.near_labels, order):
-            name = Path(files[i]).name if i < len(files) else f"z-point {i}"
+            name = files[i] if i < len(files) and name_problem(files[i]) is None else f"z-point {i}"
+            shown = html.escape(printable_name(name))  # a stranger's names are text, never rich text
             if name in index:
                 lab.setPixmap(to_pixmap(np.asarray(ds.images[index[name]]), 72, True))
                 lab.setToolTip(f"{name}\n‖z − z_train‖ = {d[i]:.3f}")
             else:
                 missing += 1
-                lab.setText(f"<small>{name}<br><i>not in the<br>open folder</i></small>")
+                lab.setText(f"<small>{shown}<br><i>not in the<br>open folder</i></small>")
                 lab.setToolTip(f"{name}: not in {getattr(ds, 'folder', 'the open folder')}\n‖z − z_train‖ = {d[i]:.3f}")
         total = len(s.latents)
-        absent = sum(1 for f in files if Path(f).name not in index)
+        absent = sum(1 for f in files if f not in index)
         note = f"the {k} nearest of all {total:,} z-points"
         if missing:
             note += f"; {missing} of them not in the open folder"

@@ -151,7 +151,9 @@ def test_where_errors_name_what_is_allowed():
         at.conditional_latents(z, table, "Smilng=1", "test-gauss")
     msg = str(info.value)
     assert "unknown attribute 'Smilng'" in msg and "allowed: A, Noise" in msg and "\n" not in msg
-    with pytest.raises(SamplerError, match=r"only 0 of 200 z-points match .*A=1: \d+; A=-1: \d+.*needs at least 10"):
+    with pytest.raises(SamplerError, match=r"only \d+ of 200 z-points match .*A=1: \d+; Noise=1: \d+.*needs at least 200"):
+        at.conditional_latents(z, table, "A=1,Noise=1", "test-gauss", min_points=200)
+    with pytest.raises(SamplerError, match=r"A has two conditions"):  # was: "only 0 … match" (nothing can match)
         at.conditional_latents(z, table, "A=1,A=-1", "test-gauss")
     small = table.subset(np.arange(20))
     assert small.counts("A")[0] < 17
@@ -390,7 +392,8 @@ def test_generate_where_cli_on_default_model(tmp_path):
     assert r.returncode == 2 and r.stderr.count("\n") == 1
     assert "unknown attribute 'Smilling' (did you mean Smiling?)" in r.stderr and "Eyeglasses" in r.stderr
     r = run_cli("generate", "--sampler", sampler, "--where", "Smiling=1,Smiling=-1", "--n", 4, "--out", tmp_path / "y")
-    assert r.returncode == 2 and "only 0 of 9000 z-points match" in r.stderr and r.stderr.count("\n") == 1
+    # contradictory conditions are refused as such (was: "only 0 of 9000 z-points match")
+    assert r.returncode == 2 and "Smiling has two conditions" in r.stderr and r.stderr.count("\n") == 1
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
