@@ -86,11 +86,6 @@ def cmd_train(a, progress) -> int:
 
 
 def _train(a, progress, ctx) -> int:
-    from engine.autoencoder import ArchitectureConfig
-    from engine.image_data import Preprocess, load_folder
-    from engine.model_store import read_config
-    from engine.training import TrainOptions, train
-
     from engine.output_folders import check_model_output
 
     # a new or empty folder, or (--resume) a model of ours; never the user's files, never inside --data
@@ -101,6 +96,20 @@ def _train(a, progress, ctx) -> int:
         from engine.autoencoder import CLI_NAMES, check_architecture_limits
 
         check_architecture_limits(a.image_size, a.z_dim, tuple(int(c) for c in a.channels.split(",")), names=CLI_NAMES)
+    if ctx.distributed:
+        return _train_run(a, out, progress, ctx)
+    from engine.model_lock import model_writer
+
+    with model_writer(out, "train"):  # held from before the images are read until the z-points are written
+        return _train_run(a, out, progress, ctx)
+
+
+def _train_run(a, out, progress, ctx) -> int:
+    from engine.autoencoder import ArchitectureConfig
+    from engine.image_data import Preprocess, load_folder
+    from engine.model_store import read_config
+    from engine.training import TrainOptions, train
+
     if a.resume:
         pre = read_config(out).preprocess
     else:

@@ -476,10 +476,13 @@ def import_labels(model_dir: str | os.PathLike, label_file: str | os.PathLike, l
     """Read ``label_file``, match it to the model's z-points and store ``labels.csv`` beside the model.
 
     Returns the table; ``table.report`` says what was matched and what was not."""
+    from .model_lock import model_writer
+
     model_dir = Path(model_dir)
-    files = list(latent_files) if latent_files is not None else _latent_files(model_dir)
-    table = read_label_file(label_file, files)
-    save_labels(model_dir, table)
+    with model_writer(model_dir, "import labels"):  # one writer per model folder
+        files = list(latent_files) if latent_files is not None else _latent_files(model_dir)
+        table = read_label_file(label_file, files)
+        save_labels(model_dir, table)
     return table
 
 

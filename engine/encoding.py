@@ -39,6 +39,7 @@ from .autoencoder import images_to_tensor, tensor_to_images
 from .errors import EngineError, ModelFileError
 from .image_data import (LINE_BREAK_REASON, FaceDataset, Preprocess, has_line_break, printable_name,
                          read_regular_file)
+from .model_lock import model_writer
 from .progress import CancelToken, EtaClock, Progress, ProgressCallback, no_progress
 
 
@@ -120,8 +121,14 @@ def encode_dataset(
     progress: ProgressCallback = no_progress,
     cancel: Optional[CancelToken] = None,
 ) -> np.ndarray:
-    """Encode ``data`` with the model in ``model_dir`` and store the latents there."""
+    """Encode ``data`` with the model in ``model_dir`` and store the latents there (holding the model
+    folder's writer lock: a second writer is refused)."""
     model_dir = Path(model_dir)
+    with model_writer(model_dir, "encode"):
+        return _encode_dataset(model_dir, data, model, dtype, progress, cancel)
+
+
+def _encode_dataset(model_dir: Path, data: FaceDataset, model, dtype, progress, cancel) -> np.ndarray:
     if model is None:
         model, config = model_store.load_model(model_dir)
     else:
@@ -434,8 +441,15 @@ def encode_to_model(
     full for the latents (the partial files are removed: they would only hold space), a model whose
     encoder gives NaN/inf. Names with a line break are skipped and named (see ``image_data``).
     """
-    cancel = cancel or CancelToken()
     model_dir = Path(model_dir)
+    with model_writer(model_dir, "encode"):  # one writer per model folder, for the whole run
+        return _encode_to_model(model_dir, source, model, config, batch_size, chunk_size, dtype, fresh, progress,
+                                cancel)
+
+
+def _encode_to_model(model_dir: Path, source: ImageSource, model, config, batch_size, chunk_size, dtype, fresh,
+                     progress, cancel) -> EncodeResult:
+    cancel = cancel or CancelToken()
     if model is None:
         model, config = model_store.load_model(model_dir)
     elif config is None:

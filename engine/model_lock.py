@@ -50,6 +50,9 @@ def model_writer(folder: str | os.PathLike, job: str, wait_s: float = 0.0) -> It
     except atomic_io.FolderBusy as exc:
         raise EngineError(f"{folder}: cannot {job} — another writer ({exc.holder or 'unknown'}) is working on "
                           f"this model folder; wait for it to finish, or stop it") from None
+    except OSError as exc:  # a full disk or a read-only folder: not even the lock file could be written
+        raise EngineError(f"{folder}: cannot {job} — {exc.strerror or exc} while taking the writer lock "
+                          f"({LOCK_NAME}); nothing was written, the previous files are unchanged") from None
     with _guard:
         _held[key] = 1
     try:

@@ -26,6 +26,7 @@ import numpy as np
 from . import __version__, atomic_io
 from .errors import EngineError, ModelFileError
 from .image_data import Preprocess
+from .model_lock import model_writer
 
 FORMAT_NAME = "latent-face-studio-model"
 FORMAT_VERSION = 1
@@ -557,12 +558,17 @@ def save_model(folder: str | os.PathLike, model, config: ModelConfig, dtype: str
     # never write a model that load_model would refuse (NaN weights, float16 overflow, …)
     check_weight_values(state, folder / WEIGHTS)
     config.weights_dtype = dtype
+    with model_writer(folder, "save the model"):  # re-entrant for a job (train) that holds it already
+        _write_model(folder, state, config)
+    return folder
+
+
+def _write_model(folder: Path, state: dict, config: ModelConfig) -> None:
     atomic_io.remove_stale_temps(folder, (WEIGHTS, CONFIG, CHECKPOINT))  # left by a killed earlier run
     # both files land together or not at all: a full disk never leaves new weights with an old config
     with atomic_io.atomic_paths(folder / WEIGHTS, folder / CONFIG) as (tmp_weights, tmp_config):
         _save_safetensors(tmp_weights, state, {"model_id": config.model_id, "format": FORMAT_NAME})
         atomic_io.write_into(tmp_config, (json.dumps(config.to_dict(), indent=2) + "\n").encode("utf-8"))
-    return folder
 
 
 def load_model(folder: str | os.PathLike, device: str = "cpu"):
@@ -645,6 +651,11 @@ def save_latents(folder: str | os.PathLike, latents: np.ndarray, files: list[str
         raise EngineError(f"latents must be an N×z_dim float array, got shape {list(z.shape)} dtype {z.dtype}")
     check_latent_values(z, folder / LATENTS)  # never write latents that load_latents would refuse
     names = names_file_bytes(files)
+    with model_writer(folder, "save z-points"):  # re-entrant for a job (encode) that holds it already
+        _write_latents(folder, z, names, dtype)
+
+
+def _write_latents(folder: Path, z: np.ndarray, names: bytes, dtype: str) -> None:
     atomic_io.remove_stale_temps(folder, (LATENTS, LATENT_FILES))
     # both files land together or not at all (a full disk never pairs new names with old z-points)
     with atomic_io.atomic_paths(folder / LATENTS, folder / LATENT_FILES) as (tmp_z, tmp_names):

@@ -40,10 +40,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import atomic_io, distributed, model_store
+from . import distributed, model_store
 from .autoencoder import ArchitectureConfig, ConvAutoencoder, images_to_tensor, probe_outputs, tensor_to_images
 from .errors import EngineError, ModelFileError
 from .image_data import FaceDataset
+from .model_lock import model_writer
+from .output_folders import check_model_output
 from .progress import CancelToken, EtaClock, Progress, ProgressCallback, no_progress
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -349,16 +351,28 @@ def train(
 ) -> TrainResult:
     """Train (or resume training) a model into the folder ``out_dir``.
 
+    ``out_dir`` must be new or empty, or (``resume``) a model of ours: never a folder of the user's
+    files, never over an existing model (:func:`engine.output_folders.check_model_output`). The run
+    holds the model folder's writer lock (:mod:`engine.model_lock`) from start to end.
+
     Under torchrun (a process group initialised, e.g. by :func:`engine.distributed.init_from_env`)
     every rank calls this with the same data and options; see the module docstring.
     """
-    opts = options or TrainOptions()
-    _check_options(opts)
-    cancel = cancel or CancelToken()
     ctx = dist_ctx or distributed.current()
+    _check_options(options or TrainOptions())  # before anything is created or locked
+    check_model_output(out_dir, data=getattr(data, "folder", None), resume=resume)
+    args = (data, Path(out_dir), arch, options, resume, progress, cancel, ctx)
+    if ctx.world_size > 1:  # a refusal on rank 0 alone would leave the other ranks at a barrier (docs/robustness.md)
+        return _train(*args)
+    with model_writer(out_dir, "train"):
+        return _train(*args)
+
+
+def _train(data, out, arch, options, resume, progress, cancel, ctx) -> TrainResult:
+    opts = options or TrainOptions()
+    cancel = cancel or CancelToken()
     if not ctx.is_main:
         progress = no_progress
-    out = Path(out_dir)
     ckpt_path = out / model_store.CHECKPOINT
     device = distributed.device_for(ctx, opts.device)
     if device.type == "cuda":
@@ -378,8 +392,6 @@ def train(
         arch = config.arch
     else:
         arch = arch or ArchitectureConfig(image_size=data.preprocess.image_size)
-        if (out / model_store.CONFIG).exists() and ckpt_path.exists():
-            raise EngineError(f"{out}: already holds a model being trained; use --resume to continue it or choose another folder")
         config = model_store.ModelConfig(arch, data.preprocess)
     if data.images.shape[1] != arch.image_size:
         raise EngineError(f"images are {data.images.shape[1]}px but the model expects {arch.image_size}px")
@@ -463,14 +475,7 @@ def train(
     config.training["data_pipeline"] = feeder.name
 
     step = 0
-    lock = atomic_io.FolderLock(out, ".training.lock")  # one run at a time per model folder
     try:
-        if world == 1:
-            try:
-                lock.acquire()
-            except atomic_io.FolderBusy as exc:
-                raise EngineError(f"{out}: another training run ({exc.holder}) is writing into this folder; wait for "
-                                  f"it, or delete {lock.path.name} there if that run is gone") from None
         for epoch in range(start_epoch, opts.epochs):
             cancel.raise_if_cancelled()
             g = torch.Generator().manual_seed(opts.seed * 100003 + epoch)
@@ -560,7 +565,6 @@ def train(
             ctx.barrier()  # nobody starts the next epoch before rank 0's checkpoint is on disk
     finally:
         feeder.close()
-        lock.release()
     return TrainResult(out, len(history), history)
 
 

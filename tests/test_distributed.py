@@ -128,7 +128,7 @@ def test_mixed_precision_path_runs_and_records_it(tmp_path):
 
     rng = np.random.default_rng(0)
     images = np.stack([synthetic_face(rng, 32) for _ in range(24)])
-    ds = FaceDataset(tmp_path, images, [f"{i}.png" for i in range(24)], preprocess=Preprocess(image_size=32))
+    ds = FaceDataset(tmp_path / "faces", images, [f"{i}.png" for i in range(24)], preprocess=Preprocess(image_size=32))
     res = train(ds, tmp_path / "m", ArchitectureConfig(**TINY_ARCH),
                 TrainOptions(epochs=3, batch_size=4, learning_rate=3e-3, val_count=4, device="cpu", precision="bf16",
                              channels_last=True))

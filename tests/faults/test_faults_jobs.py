@@ -47,7 +47,7 @@ def faces(tmp_path):
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file of a folder (recursively, hidden ones too) with its bytes."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != ".training.lock"}  # a running job's own lock is not part of its output
+            if p.is_file() and p.name != ".model.lock"}  # a running job's own lock is not part of its output
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -204,7 +204,7 @@ def test_a_diverging_epoch_never_overwrites_the_last_good_checkpoint(faces, tmp_
 def test_two_trainings_into_one_folder_never_interleave(faces, tmp_path):
     """A second run started while the first is still in its first epoch (no checkpoint yet) is refused."""
     out = tmp_path / "m"
-    lock = out / ".training.lock"
+    lock = out / ".model.lock"
     started, release = threading.Event(), threading.Event()
     errors = []
 
@@ -224,7 +224,7 @@ def test_two_trainings_into_one_folder_never_interleave(faces, tmp_path):
     try:
         assert started.wait(60)
         assert lock.exists() and not (out / "checkpoint.safetensors").exists()
-        with pytest.raises(EngineError, match=r"another training run .* is writing into"):
+        with pytest.raises(EngineError, match=r"cannot train — another writer \(\d+@\S+ train\) is working on this model"):
             train(faces, out, ArchitectureConfig(**TINY_ARCH), TrainOptions(epochs=1, **OPTS))
     finally:
         release.set()
@@ -241,9 +241,9 @@ def test_a_training_lock_left_by_a_killed_process_is_taken_over(faces, tmp_path)
     dead.wait()
     import socket
 
-    (out / ".training.lock").write_text(f"{dead.pid}@{socket.gethostname()}")
+    (out / ".model.lock").write_text(f"{dead.pid}@{socket.gethostname()} train")
     res = train(faces, out, ArchitectureConfig(**TINY_ARCH), TrainOptions(epochs=1, **OPTS))
-    assert res.epochs_done == 1 and not (out / ".training.lock").exists()
+    assert res.epochs_done == 1 and not (out / ".model.lock").exists()
 
 
 @pytest.fixture

@@ -345,3 +345,92 @@ def test_empty_paths_and_out_of_range_values_are_one_line(capsys, tmp_path, monk
     rc, _, err = cli(argv, capsys)
     one_line_error(rc, err, expect)
     assert os.listdir(tmp_path) == []  # nothing written into the current folder
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. one writer per model folder: train, encode, attributes --import, save_model/save_latents
+
+
+@pytest.fixture
+def live_writer(tmp_path):
+    """Another live process holding a model folder's writer lock (as a running ``train`` would)."""
+    import socket
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    yield f"{proc.pid}@{socket.gethostname()} train"
+    proc.kill()
+    proc.wait()
+
+
+def test_every_writer_of_a_model_folder_is_refused_while_another_holds_it(p, capsys, tmp_path, live_writer):
+    model = _model(tmp_path / "busy")
+    (model / ".model.lock").write_text(live_writer)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("file,Smiling\n000000.png,1\n")
+    before = snapshot(model)
+    holder = live_writer.split()[0]
+    for argv, job in (
+        (["encode", "--model", model, "--data", p["data"]], "encode"),
+        (["attributes", "--model", model, "--import", labels], "import labels"),
+        (["train", "--data", p["data"], "--out", model, "--resume", "--epochs", "3"], "train"),
+    ):
+        rc, _, err = cli(argv, capsys)
+        one_line_error(rc, err, f"cannot {job} — another writer ({holder} train) is working on this model folder")
+        assert snapshot(model) == before
+    for write in (lambda: model_store.save_latents(model, np.zeros((2, 8), np.float32), ["a.png", "b.png"]),
+                  lambda: model_store.save_model(model, *model_store.load_model(model))):
+        with pytest.raises(EngineError, match="another writer"):
+            write()
+    assert snapshot(model) == before
+
+
+def test_two_encodes_racing_into_one_model_never_leave_it_unloadable(p, tmp_path, monkeypatch):
+    """Both start together; exactly one writes, the other is refused, the folder loads with matching names."""
+    import threading
+
+    from engine import encoding
+
+    model = _model(tmp_path / "m")
+    barrier = threading.Barrier(2, timeout=30)
+    real = encoding.model_writer
+
+    def writer_after_both_started(folder, job, *a, **k):
+        barrier.wait()
+        return real(folder, job, *a, **k)
+
+    monkeypatch.setattr(encoding, "model_writer", writer_after_both_started)
+    results = []
+
+    def run():
+        try:
+            encoding.encode_folder(model, p["data"])
+            results.append("ok")
+        except EngineError as exc:
+            results.append(str(exc))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(r == "ok" for r in results) == [False, True], results
+    assert "another writer" in next(r for r in results if r != "ok")
+    z, names = model_store.load_latents(model, 8)
+    assert len(z) == 4 and names == sorted(os.listdir(p["data"]))
+    assert not (model / ".model.lock").exists()
+
+
+def test_a_writer_lock_left_by_a_dead_process_is_taken_over(p, capsys, tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    model = _model(tmp_path / "m")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (model / ".model.lock").write_text(f"{dead.pid}@{socket.gethostname()} encode")
+    rc, _, err = cli(["encode", "--model", model, "--data", p["data"]], capsys)
+    assert rc == 0, err
+    assert len(model_store.load_latents(model, 8)[0]) == 4 and not (model / ".model.lock").exists()
