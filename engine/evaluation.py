@@ -27,12 +27,13 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
 from .errors import DataError, EngineError, SamplerError
 from .progress import CancelToken, Progress, ProgressCallback, no_progress
+from .samplers import compared_samplers
 
 METRICS = ["inside_2s", "inside_3s", "pairs_2s", "nn_ratio", "face_rate", "frechet"]
 METRIC_HELP = {
@@ -43,7 +44,14 @@ METRIC_HELP = {
     "face_rate": "OpenCV Haar-cascade face-detection hit rate on the decoded 64 px faces (higher is better)",
     "frechet": "Fréchet distance to held-out real images in an independent encoder's 64-d feature space, ± bootstrap standard error (lower is better; the real row is the finite-sample floor)",
 }
-DEFAULT_SAMPLERS = ("uniform", "box", "pca-ellipse", "normal", "gmm", "kde", "path")
+#: what each metric aims at, as data: "higher" or "lower" is better; "one": closest to 1 (a ratio, compared
+#: on a log scale); "reference": closest to the held-out real row (a fraction real faces show too)
+METRIC_GOALS = {
+    "inside_2s": "reference", "inside_3s": "reference", "pairs_2s": "reference", "nn_ratio": "one",
+    "face_rate": "higher", "frechet": "lower",
+}
+#: the samplers compared unless told otherwise: every registered sampler that declares ``compared``
+DEFAULT_SAMPLERS = compared_samplers()
 FEATURE_NOTE = (
     "frechet: features of a second, independently trained small conv encoder (resources/models/"
     "feature-encoder-celeba64, 64-d, trained on the 8,500 celeba-9k training images, never on generated "
@@ -121,6 +129,42 @@ class EvaluationReport:
 
 
 # ----------------------------------------------------------------------------------------------
+# metric goals: how to rank a metric's values
+
+
+def _reference_value(key: str, rows: Sequence[dict]) -> Optional[float]:
+    """The metric's value in the first reference row that has a finite one (the held-out real faces)."""
+    return next((float(r[key]) for r in rows if r.get("kind") == "reference" and isinstance(r.get(key), (int, float))
+                 and math.isfinite(r[key])), None)
+
+
+def metric_target(key: str, rows: Sequence[dict]) -> Optional[float]:
+    """The value metric ``key`` aims at, when it aims at one (1 for ratios, the real row for fractions)."""
+    goal = METRIC_GOALS.get(key)
+    if goal == "one":
+        return 1.0
+    if goal == "reference":
+        return _reference_value(key, rows)
+    return None
+
+
+def metric_goal(key: str, rows: Sequence[dict]) -> tuple[str, Callable[[float], float]]:
+    """How to rank metric ``key`` (its :data:`METRIC_GOALS` entry): (description, score; lower score = better).
+    "higher"/"lower" rank by value; "one" by the distance from 1 on a log scale; "reference" by the distance
+    from the held-out real row (lower is better when ``rows`` hold no such row, or the metric is unknown)."""
+    goal = METRIC_GOALS.get(key)
+    if goal == "higher":
+        return "higher is better", lambda v: -v
+    if goal == "one":
+        return "closest to 1", lambda v: abs(math.log(v)) if v > 0 else math.inf
+    if goal == "reference":
+        ref = _reference_value(key, rows)
+        if ref is not None:
+            return f"closest to held-out real ({ref:.3g})", lambda v, ref=ref: abs(v - ref)
+    return "lower is better", lambda v: v
+
+
+# ----------------------------------------------------------------------------------------------
 # metric machinery
 
 
@@ -128,14 +172,13 @@ class LatentReference:
     """The training cloud's moments and the held-out comparison set, for the latent metrics."""
 
     def __init__(self, train_z: np.ndarray, compare_z: np.ndarray) -> None:
-        from .latent_stats import chi2_threshold, whitening
+        from .latent_stats import Whitener, chi2_threshold
 
         self.train = np.ascontiguousarray(train_z, dtype=np.float32)
         z = self.train.astype(np.float64)
         d = z.shape[1]
-        self.mean = z.mean(axis=0)
-        cov = np.cov(z, rowvar=False).reshape(d, d)
-        self.whiten, _ = whitening(cov)
+        cloud = Whitener(z)
+        self.mean, self.whiten, cov = cloud.mean, cloud.W, cloud.cov
         self.q2, self.q3 = (float(t) for t in chi2_threshold([2.0, 3.0], d))
         std = np.sqrt(np.maximum(np.diag(cov), 0.0))
         self.alive = std > 1e-12 * max(float(std.max()), 1e-30)
@@ -359,13 +402,13 @@ def evaluate(
         notes.append(FEATURE_NOTE)
         if not 0.8 <= n / max(len(half_a), 1) <= 1.25:
             notes.append(f"frechet grows as sets shrink: the sampler rows use n={n}, the reference rows {len(half_a)} "
-                         f"images — compare sampler rows with each other, or use --n {len(half_a)} to compare with the references")
+                         f"images — compare sampler rows with each other, or draw {len(half_a)} faces per sampler to compare with the references")
         if len(half_b) < 128:
             notes.append(f"frechet: only {len(half_b)} held-out images per set; with fewer than ~128 the distance is "
                          "dominated by sampling noise — do not rank samplers by it here")
     else:
-        notes.append("no --data: face_rate of the held-out real row and every frechet value need the real images "
-                     "(give --data with the model's training folder); latent metrics and the other face rates are measured")
+        notes.append("no real images given (the model's training folder): face_rate of the held-out real row and every "
+                     "frechet value need them; latent metrics and the other face rates are measured")
     tick("reference statistics")
 
     def image_metrics(images: Optional[np.ndarray]) -> dict[str, float]:

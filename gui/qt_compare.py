@@ -1,6 +1,7 @@
 """Compare samplers: runs ``engine.evaluation.evaluate`` as a job and shows its table, a bar chart
 per metric and the curves of a parameter sweep; "apply best" sets the best swept value in the
-Sampler panel."""
+Sampler panel. Each metric's goal comes from the engine (``evaluation.METRIC_GOALS``), the sweep's
+default sampler and parameter from the samplers' own declarations."""
 from __future__ import annotations
 
 import math
@@ -14,41 +15,12 @@ from PySide6.QtWidgets import (
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from engine.evaluation import metric_goal, metric_target
+
 from . import plot_style as ps
 from .engine_bridge import EngineBridge, Job
 from .qt_widgets import flow, row, setup_plot
 from .session import Session
-
-
-def metric_goal(key: str, help_text: str, rows: list[dict]) -> tuple[str, object]:
-    """How to rank a metric, read from its help line: (description, score function; lower score = better).
-
-    "higher/lower is better" rank by value; "≈1 good" by the distance from 1 (on a log scale); "real faces
-    set the target" by the distance from the held-out real reference row."""
-    t = (help_text or "").lower()
-    if "higher is better" in t:
-        return "higher is better", lambda v: -v
-    if "lower is better" in t:
-        return "lower is better", lambda v: v
-    if "≈1" in t or "≈ 1" in t:
-        return "closest to 1", lambda v: abs(math.log(v)) if v > 0 else math.inf
-    if "target" in t:
-        ref = next((r.get(key) for r in rows if r.get("kind") == "reference" and isinstance(r.get(key), (int, float))
-                    and math.isfinite(r.get(key))), None)
-        if ref is not None:
-            return f"closest to held-out real ({ref:.3g})", lambda v, ref=ref: abs(v - ref)
-    return "lower is better", lambda v: v
-
-
-def metric_target(key: str, help_text: str, rows: list[dict]) -> Optional[float]:
-    """The value a metric aims at, when it aims at one (1 for ratios, the real row for fractions)."""
-    t = (help_text or "").lower()
-    if "≈1" in t or "≈ 1" in t:
-        return 1.0
-    if "target" in t:
-        return next((float(r[key]) for r in rows if r.get("kind") == "reference" and isinstance(r.get(key), (int, float))
-                     and math.isfinite(r[key])), None)
-    return None
 
 
 def parse_values(text: str) -> list[float]:
@@ -166,7 +138,9 @@ class ComparePanel(QWidget):
         self.apply_btn.clicked.connect(self.apply_best)
         self._job: Optional[Job] = None
         session.model_changed.connect(self._model_changed)
-        i = self.sweep_sampler.findData("pca-ellipse")
+        from engine.samplers import default_sweep_sampler
+
+        i = self.sweep_sampler.findData(default_sweep_sampler())
         if i >= 0:
             self.sweep_sampler.setCurrentIndex(i)
         self._sweep_sampler_changed()
@@ -180,15 +154,13 @@ class ComparePanel(QWidget):
             self.sweep_param.setEnabled(False)
             self.sweep_values.setEnabled(False)
             return
-        for p in SAMPLERS[name].params:
-            if p.type in (float, int) and not p.choices:
-                self.sweep_param.addItem(p.name, p.name)
-                self.sweep_param.setItemData(self.sweep_param.count() - 1, p.describe(), Qt.ItemDataRole.ToolTipRole)
+        cls = SAMPLERS[name]
+        for p in cls.sweep_params():
+            self.sweep_param.addItem(p.name, p.name)
+            self.sweep_param.setItemData(self.sweep_param.count() - 1, p.describe(), Qt.ItemDataRole.ToolTipRole)
         self.sweep_param.setEnabled(self.sweep_param.count() > 0)
         self.sweep_values.setEnabled(self.sweep_param.count() > 0)
-        preferred = {"pca-ellipse": "fact", "box": "fact", "normal": "scale", "gmm": "scale", "kde": "bandwidth",
-                     "uniform": "range"}.get(name)
-        i = self.sweep_param.findData(preferred)
+        i = self.sweep_param.findData(cls.preferred_sweep())
         if i >= 0:
             self.sweep_param.setCurrentIndex(i)
         self._default_values()
@@ -349,9 +321,9 @@ class ComparePanel(QWidget):
         ax = self.bar_plot.getPlotItem().getAxis("bottom")
         short = {"held-out real": "real", "reconstructions": "recon", "pca-ellipse": "pca-ell."}
         ax.setTicks([[(i, short.get(r.get("name", ""), r.get("name", ""))) for i, r in enumerate(rows)]])
-        goal, _ = metric_goal(m, rep.metric_help.get(m, ""), rep.rows)
+        goal, _ = metric_goal(m, rep.rows)
         self.bar_plot.getPlotItem().setTitle(f"{m}: {goal} (grey: reference rows)", size="8pt")
-        target = metric_target(m, rep.metric_help.get(m, ""), rep.rows)
+        target = metric_target(m, rep.rows)
         for line in (self.bar_target, self.sweep_target):
             line.setVisible(target is not None)
             if target is not None:
@@ -382,7 +354,7 @@ class ComparePanel(QWidget):
         ok = np.isfinite(ys)
         if not ok.any():
             return None
-        _, score = metric_goal(m, rep.metric_help.get(m, ""), rep.rows)
+        _, score = metric_goal(m, rep.rows)
         k = int(np.argmin([score(float(v)) if ok[i] else math.inf for i, v in enumerate(ys)]))
         return rep.sweep["values"][k]
 

@@ -423,3 +423,41 @@ def test_evaluate_where_reports_attribute_rates_on_default_model(tmp_path):
     assert smiling["attribute"] == "Smiling" and smiling["judge_accuracy"] > 0.75
     assert smiling["conditional_rate"] > smiling["unconditional_rate"] + 0.2
     assert male["attribute"] == "Male" and abs(male["conditional_rate"] - male["unconditional_rate"]) < 0.25
+
+
+# ---------------------------------------------------------------------------------------------
+# the ranking workflow (engine/workflows/rank_attributes.py): the Attributes panel's use case, cached
+
+
+def test_ranking_workflow_is_cached_by_z_points_and_labels(tmp_path, monkeypatch):
+    from engine.errors import Cancelled
+    from engine.progress import CancelToken
+    from engine.workflows import rank_attributes as wf
+
+    monkeypatch.setenv("LFS_CACHE_DIR", str(tmp_path / "cache"))
+    z, _, _, table = two_clusters(n=400, d=8)
+    steps = []
+    r = wf.rank_attributes(z, table, progress=steps.append)
+    assert not r.from_cache and r.order == ["A", "Noise"] and not r.complete and steps
+    expected = at.rank_attributes(z, table, probe=False)
+    assert [x.name for x in expected] == r.order and r.quick["A"].separation == expected[0].separation
+    path = wf.cache_path(r.key)
+    assert path.is_file() and path.parent == tmp_path / "cache" / "attributes"
+    row = wf.measure_probe(r, z, table, "A")
+    assert row.probe_accuracy > 0.9 and r.probe["A"] is row and r.row("A") is row and r.measured == 1
+    again = wf.rank_attributes(z, table)
+    assert again.from_cache and again.order == r.order and again.probe["A"].probe_accuracy == row.probe_accuracy
+    assert again.quick["A"].best_axes == r.quick["A"].best_axes
+    wf.measure_probe(again, z, table, "Noise")  # prepares its PCA and whitener on first use
+    assert again.complete and wf.rank_attributes(z, table).complete
+    # other labels or other z-points: another file
+    other = at.AttributeTable(table.names, -table.values, table.files)
+    assert wf.ranking_key(z, other) != r.key and wf.ranking_key(z[::-1], table) != r.key
+    # a damaged file is ignored and rewritten
+    path.write_text("{broken")
+    fresh = wf.rank_attributes(z, table)
+    assert not fresh.from_cache and json.loads(path.read_text())["format"] == wf.CACHE_FORMAT
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        wf.rank_attributes(z, other, cancel=token)

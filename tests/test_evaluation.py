@@ -62,7 +62,7 @@ def test_without_data_only_latent_metrics_and_a_note(tiny_model):
     real = r.rows[0]
     assert math.isnan(real["face_rate"]) and math.isnan(real["frechet"])
     assert not math.isnan(r.rows[1]["face_rate"])  # reconstructions are decoded: detectable without data
-    assert 0 <= real["inside_3s"] <= 1 and any("no --data" in note for note in r.notes)
+    assert 0 <= real["inside_3s"] <= 1 and any("no real images given" in note for note in r.notes)
     assert json.dumps(r.to_json())  # NaN → null, valid JSON
 
 
@@ -139,3 +139,24 @@ def test_cli_evaluate_writes_json_and_refuses_bad_flags(tiny_model, tmp_path):
     assert data["rows"][3]["parameters"]["fact"] == 0.5
     bad = subprocess.run(cmd[:-2] + ["--sweep", "bogus=1:2:3"], capture_output=True, text=True, timeout=240)
     assert bad.returncode == 2 and "bogus" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_every_metric_declares_its_goal_as_data():
+    from engine.evaluation import METRIC_GOALS, METRIC_HELP, metric_goal, metric_target
+
+    assert set(METRIC_GOALS) == set(METRICS)
+    words = {"higher": "higher is better", "lower": "lower is better", "one": "≈1", "reference": "target"}
+    for m, goal in METRIC_GOALS.items():
+        assert words[goal] in METRIC_HELP[m], m  # the help line says the same as the data
+    rows = [{"kind": "reference", "name": "held-out real", "inside_2s": 0.9, "nn_ratio": 1.0},
+            {"kind": "sampler", "name": "normal", "inside_2s": 0.7}]
+    assert metric_goal("face_rate", rows)[0] == "higher is better" and metric_goal("face_rate", rows)[1](0.9) < metric_goal("face_rate", rows)[1](0.5)
+    assert metric_goal("frechet", rows)[0] == "lower is better" and metric_target("frechet", rows) is None
+    text, score = metric_goal("inside_2s", rows)
+    assert text == "closest to held-out real (0.9)" and score(0.85) < score(0.99) < score(0.5)
+    assert metric_target("inside_2s", rows) == 0.9
+    text, score = metric_goal("nn_ratio", rows)
+    assert text == "closest to 1" and metric_target("nn_ratio", rows) == 1.0
+    assert math.isclose(score(2.0), score(0.5)) and score(0.0) == math.inf
+    # no reference row: a "reference" metric falls back to lower is better, and has no target
+    assert metric_goal("inside_2s", rows[1:])[0] == "lower is better" and metric_target("inside_2s", rows[1:]) is None

@@ -164,3 +164,27 @@ def test_dead_component_and_bad_input():
         ls.compute_stats(z, interval=0)
     with pytest.raises(DataError):
         ls.project(z, st, (("z", 9), ("z", 0)))
+
+
+def test_one_whitener_serves_samplers_probes_and_evaluate():
+    from engine.attributes import Whitener as ProbeWhitener
+    from engine.evaluation import LatentReference
+
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(2000, 6)) @ rng.normal(size=(6, 6)) + rng.normal(size=6)
+    wh = ls.Whitener(z)
+    u = wh.transform(z)
+    np.testing.assert_allclose(np.cov(u, rowvar=False), np.eye(6), atol=1e-8)
+    np.testing.assert_allclose(wh.colour(u), z, atol=1e-8)
+    np.testing.assert_allclose(wh.mahalanobis_sq(z), ls.mahalanobis_sq(z, wh.mean, wh.W), rtol=1e-10)
+    assert ProbeWhitener is ls.Whitener
+    ref = LatentReference(z[:1500], z[1500:])
+    np.testing.assert_allclose(ref.mahalanobis_sq(z[:5]), ls.Whitener(z[:1500].astype(np.float32)).mahalanobis_sq(z[:5]), rtol=1e-9)
+    # from an eigen-decomposition at hand (the statistics' PCA): the same whitening, up to eigenvector signs
+    pca = ls.pca_of(z)
+    W, R = ls.whitening_from_eigen(pca.explained_variance, pca.components.T)
+    np.testing.assert_allclose(W @ W.T, wh.W @ wh.W.T, rtol=1e-6, atol=1e-10)
+    np.testing.assert_allclose(R.T @ R, wh.cov, rtol=1e-6, atol=1e-10)
+    # a dead component is floored, never singular
+    z[:, 2] = 0.5
+    assert np.isfinite(ls.Whitener(z).mahalanobis_sq(z)).all()

@@ -167,3 +167,95 @@ def test_path_endpoints(cloud):
         make_sampler("path", {"mode": "points", "end": 99999}).fit(cloud)
     p.set_endpoints(np.zeros(10), np.ones(10))
     np.testing.assert_allclose(p.sample(3)[1], 0.5)
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 13: a sampler is one file; it declares what the rest of the program asks of it
+
+
+def test_samplers_declare_evaluate_defaults_sweeps_and_minimum_points():
+    from engine.evaluation import DEFAULT_SAMPLERS
+    from engine.samplers import compared_samplers, default_sweep_sampler
+
+    assert DEFAULT_SAMPLERS == compared_samplers() == tuple(NAMES)
+    assert default_sweep_sampler() == "pca-ellipse"
+    assert {n: c.preferred_sweep() for n, c in SAMPLERS.items()} == {
+        "uniform": "range", "box": "fact", "pca-ellipse": "fact", "normal": "scale", "gmm": "scale",
+        "kde": "bandwidth", "path": "axis"}
+    for cls in SAMPLERS.values():
+        assert sum(p.sweep for p in cls.params) <= 1, cls.name
+        assert all(p.type in (int, float) and not p.choices for p in cls.sweep_params())
+    # samplers that estimate a covariance or PCA need more z-points than dimensions
+    assert {n for n, c in SAMPLERS.items() if c.min_points(256) == 257} == {"pca-ellipse", "normal", "gmm"}
+    assert {c.min_points(256) for n, c in SAMPLERS.items() if n not in ("pca-ellipse", "normal", "gmm")} == {10}
+
+
+def test_one_new_file_adds_a_sampler_everywhere(tmp_path, monkeypatch):
+    import sys
+    import textwrap
+
+    import engine.samplers as pkg
+
+    (tmp_path / "zz_shift.py").write_text(textwrap.dedent('''
+        from engine.samplers.base import Param, Sampler
+
+        class ShiftSampler(Sampler):
+            name = "shift"
+            summary = "test only: a shifted Gaussian"
+            order = 35
+            fits_covariance = True
+            params = (Param("by", float, 1.0, "shift", minimum=0.0, maximum=5.0, sweep=True),
+                      Param("mode", str, "a", "a choice", choices=("a", "b")))
+
+            def _fit(self, latents):
+                self.mean = latents.mean(axis=0)
+
+            def _sample(self, n, rng):
+                return self.mean + self.values["by"] + rng.standard_normal((n, self.z_dim))
+    '''))
+    monkeypatch.setattr(pkg, "__path__", [*pkg.__path__, str(tmp_path)])
+    try:
+        registry = pkg._discover()
+    finally:
+        sys.modules.pop("engine.samplers.zz_shift", None)
+    assert list(registry) == NAMES[:3] + ["shift"] + NAMES[3:]  # placed by its declared order
+    cls = registry["shift"]
+    assert cls.compared and cls.preferred_sweep() == "by" and [p.name for p in cls.sweep_params()] == ["by"]
+    assert cls.min_points(20) == 21
+
+
+def test_a_subclass_outside_the_package_is_not_registered():
+    from engine.samplers import Sampler
+
+    class Elsewhere(Sampler):
+        name = "elsewhere"
+        summary = "test only"
+
+    assert "elsewhere" not in SAMPLERS and Elsewhere.name == "elsewhere"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_diagnostics_before_fit_are_empty_not_an_attribute_error(name):
+    assert make_sampler(name).diagnostics() == {}
+
+
+def test_fit_failures_are_sampler_errors_naming_the_sampler_and_the_points(cloud):
+    from engine.samplers import Sampler
+
+    class Broken(Sampler):
+        name = "broken"
+        summary = "test only"
+
+        def _fit(self, latents):
+            raise np.linalg.LinAlgError("Singular matrix")
+
+    with pytest.raises(SamplerError, match=r"the broken sampler cannot be fitted on these 5 z-points "
+                                           r"\(LinAlgError: Singular matrix\)"):
+        Broken().fit(np.ones((5, 3)))
+    # a real one: scikit-learn refuses 3-fold cross-validation on 2 points (a ValueError)
+    s = make_sampler("kde", {"rule": "cv"})
+    with pytest.raises(SamplerError, match="the kde sampler cannot be fitted on these 2 z-points"):
+        s.fit(cloud[:2])
+    assert not s.fitted
+    with pytest.raises(SamplerError, match="fit"):
+        s.sample(3)

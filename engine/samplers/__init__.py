@@ -1,22 +1,50 @@
-"""Samplers of new z-vectors, by name. ``SAMPLERS`` maps the fixed CLI/GUI names to classes."""
+"""Samplers of new z-vectors, by name. ``SAMPLERS`` maps the fixed CLI/GUI names to classes.
+
+The registry finds itself: every module of this package (but ``base``) is imported and each
+:class:`Sampler` subclass defined there with a ``name`` is registered, ordered by its ``order``. A new
+sampler is one new file here; its class declares what the rest of the program asks of it (see
+:mod:`engine.samplers.base`).
+"""
 from __future__ import annotations
 
-from typing import Any, Mapping
+import importlib
+import pkgutil
+from typing import Any, Mapping, Optional
 
 from ..errors import SamplerError
-from .base import Param, Sampler
-from .box import BoxSampler
-from .gmm import GMMSampler
-from .kde import KDESampler
-from .normal import NormalSampler
-from .path import PathSampler
-from .pca_ellipse import PCAEllipseSampler
-from .uniform import UniformSampler
+from .base import MIN_FIT_POINTS, Param, Sampler
 
-SAMPLERS: dict[str, type[Sampler]] = {
-    cls.name: cls
-    for cls in (UniformSampler, BoxSampler, PCAEllipseSampler, NormalSampler, GMMSampler, KDESampler, PathSampler)
-}
+
+def _discover() -> dict[str, type[Sampler]]:
+    found: list[type[Sampler]] = []
+    for info in pkgutil.iter_modules(__path__):
+        if info.name == "base" or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for obj in vars(module).values():
+            if (isinstance(obj, type) and issubclass(obj, Sampler) and obj.name
+                    and obj.__module__ == module.__name__):
+                found.append(obj)
+    found.sort(key=lambda cls: (cls.order, cls.name))
+    registry: dict[str, type[Sampler]] = {}
+    for cls in found:
+        if cls.name in registry:
+            raise ImportError(f"two samplers are named {cls.name!r}: {registry[cls.name].__module__} and {cls.__module__}")
+        registry[cls.name] = cls
+    return registry
+
+
+SAMPLERS: dict[str, type[Sampler]] = _discover()
+
+
+def compared_samplers() -> tuple[str, ...]:
+    """The samplers ``evaluate`` compares unless told otherwise (those declaring ``compared``)."""
+    return tuple(name for name, cls in SAMPLERS.items() if cls.compared)
+
+
+def default_sweep_sampler() -> Optional[str]:
+    """The sampler the comparison panel sweeps unless told otherwise (the one declaring ``default_sweep``)."""
+    return next((name for name, cls in SAMPLERS.items() if cls.default_sweep), None)
 
 
 def sampler_class(name: str) -> type[Sampler]:
@@ -42,4 +70,5 @@ def parse_settings(name: str, settings: list[str]) -> dict[str, Any]:
     return out
 
 
-__all__ = ["SAMPLERS", "Param", "Sampler", "make_sampler", "parse_settings", "sampler_class"]
+__all__ = ["MIN_FIT_POINTS", "SAMPLERS", "Param", "Sampler", "compared_samplers", "default_sweep_sampler", "make_sampler",
+           "parse_settings", "sampler_class"]

@@ -2,6 +2,12 @@
 
 Every sampler declares its parameters as :class:`Param` rows (name, type, default, range, one-line
 help); the CLI parses ``--set KEY=VALUE`` with them and the GUI builds its controls from them.
+
+A sampler is one file in ``engine/samplers/``: a :class:`Sampler` subclass with a ``name`` is found
+there by the registry (``engine.samplers.SAMPLERS``, ordered by ``order``) and with it by the CLI, the
+GUI, ``evaluate``'s default comparison (``compared``), the conditional minimum number of z-points
+(:meth:`Sampler.min_points`, from ``fits_covariance``) and the comparison panel's sweep
+(``Param(sweep=True)``, ``default_sweep``). Nothing outside the file names the sampler.
 """
 from __future__ import annotations
 
@@ -23,6 +29,13 @@ class Param:
     minimum: Optional[float] = None
     maximum: Optional[float] = None
     choices: Optional[Sequence[str]] = None
+    #: the parameter a sweep of this sampler varies unless told otherwise (at most one per sampler)
+    sweep: bool = False
+
+    @property
+    def sweepable(self) -> bool:
+        """Numeric and without a list of choices: a sweep can vary it."""
+        return self.type in (float, int) and not self.choices
 
     def describe(self) -> str:
         rng = ""
@@ -78,12 +91,25 @@ class Param:
         return value
 
 
+#: the fewest z-points a (conditional) fit of any sampler accepts
+MIN_FIT_POINTS = 10
+
+
 class Sampler:
-    """Base class. Subclasses set ``name``, ``summary``, ``params`` and implement ``_fit``/``_sample``."""
+    """Base class. Subclasses set ``name``, ``summary``, ``params`` and implement ``_fit``/``_sample``
+    (and ``_diagnostics`` when they have facts to report); the class attributes below declare the rest."""
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     params: ClassVar[tuple[Param, ...]] = ()
+    #: place in the registry (CLI listing, GUI menu, evaluate's rows): naive baselines first
+    order: ClassVar[int] = 1000
+    #: part of ``evaluate``'s default comparison
+    compared: ClassVar[bool] = True
+    #: the fit estimates a covariance or PCA of the cloud: it needs more z-points than dimensions
+    fits_covariance: ClassVar[bool] = False
+    #: the sampler the comparison panel sweeps unless told otherwise (one sampler sets it)
+    default_sweep: ClassVar[bool] = False
 
     def __init__(self, **values: Any) -> None:
         known = {p.name: p for p in self.params}
@@ -104,6 +130,23 @@ class Sampler:
                 return p
         raise SamplerError(f"{cls.name}: unknown parameter {name}; allowed: {', '.join(p.name for p in cls.params) or 'none'}")
 
+    @classmethod
+    def min_points(cls, z_dim: int) -> int:
+        """The fewest z-points a fit accepts in ``z_dim`` dimensions (conditional subsets are refused below it)."""
+        return max(MIN_FIT_POINTS, z_dim + 1) if cls.fits_covariance else MIN_FIT_POINTS
+
+    @classmethod
+    def sweep_params(cls) -> tuple[Param, ...]:
+        """The parameters a sweep can vary (numeric, no list of choices), in schema order."""
+        return tuple(p for p in cls.params if p.sweepable)
+
+    @classmethod
+    def preferred_sweep(cls) -> Optional[str]:
+        """The parameter declared ``Param(sweep=True)``, else the first sweepable one, else None."""
+        params = cls.sweep_params()
+        marked = [p.name for p in params if p.sweep]
+        return marked[0] if marked else (params[0].name if params else None)
+
     def fit(self, latents: np.ndarray) -> "Sampler":
         latents = np.asarray(latents, dtype=np.float32)
         if latents.ndim != 2 or len(latents) < 2:
@@ -113,7 +156,15 @@ class Sampler:
             rows = np.flatnonzero(bad)
             raise SamplerError(f"{self.name}: {len(rows)} z-point(s) hold NaN or Inf (first: row {rows[0]}); cannot fit")
         self.z_dim = latents.shape[1]
-        self._fit(latents)
+        self.fitted = False
+        try:
+            self._fit(latents)
+        except SamplerError:
+            raise
+        except (np.linalg.LinAlgError, ValueError, ArithmeticError) as exc:
+            # the one wrapper of numerical fit failures (a singular matrix, sklearn refusing the data, …)
+            raise SamplerError(f"the {self.name} sampler cannot be fitted on these {len(latents)} z-points "
+                               f"({type(exc).__name__}: {exc})") from exc
         self.fitted = True
         return self
 
@@ -130,8 +181,9 @@ class Sampler:
         return np.asarray(z, dtype=np.float32)
 
     def diagnostics(self) -> dict:
-        """Extra facts about the fitted sampler or its last sample (e.g. spread per axis); {} if none."""
-        return {}
+        """Extra facts about the fitted sampler or its last sample (e.g. spread per axis); {} if none
+        or before :meth:`fit`."""
+        return self._diagnostics() if self.fitted else {}
 
     # subclasses -------------------------------------------------------------------------
     def _fit(self, latents: np.ndarray) -> None:
@@ -139,3 +191,6 @@ class Sampler:
 
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
+
+    def _diagnostics(self) -> dict:
+        return {}

@@ -7,11 +7,13 @@ from .base import Param, Sampler
 
 class GMMSampler(Sampler):
     name = "gmm"
+    order = 50
+    fits_covariance = True
     summary = "Gaussian mixture fitted ex post (scikit-learn), the RAE paper's density for autoencoders"
     params = (
         Param("components", int, 10, "number of mixture components", minimum=1, maximum=200),
         Param("covariance", str, "full", "covariance type of each component", choices=("full", "diag")),
-        Param("scale", float, 1.0, "temperature: multiplies each component's spread", minimum=0.0, maximum=10.0),
+        Param("scale", float, 1.0, "temperature: multiplies each component's spread", minimum=0.0, maximum=10.0, sweep=True),
         Param("fit_seed", int, 0, "random state of the EM fit (k-means initialisation)", minimum=0, maximum=2**31 - 1),
     )
 
@@ -56,5 +58,5 @@ class GMMSampler(Sampler):
             dev = u * self.stds[which]
         return m.means_[which] + dev
 
-    def diagnostics(self) -> dict:
+    def _diagnostics(self) -> dict:
         return {"converged": self.converged, "weights": self.model.weights_.tolist()}

@@ -14,22 +14,22 @@ from .base import Param, Sampler
 
 class KDESampler(Sampler):
     name = "kde"
+    order = 60
     summary = "Gaussian kernel density fitted ex post (scikit-learn) in whitened coordinates"
     params = (
         Param("rule", str, "scott", "bandwidth selection", choices=("scott", "silverman", "cv")),
-        Param("bandwidth", float, 1.0, "factor on the selected bandwidth", minimum=1e-3, maximum=10.0),
+        Param("bandwidth", float, 1.0, "factor on the selected bandwidth", minimum=1e-3, maximum=10.0, sweep=True),
     )
 
     def _fit(self, latents: np.ndarray) -> None:
         from sklearn.neighbors import KernelDensity
 
-        from ..latent_stats import whitening
+        from ..latent_stats import Whitener
 
-        z = latents.astype(np.float64)
-        n, d = z.shape
-        self.mean = z.mean(axis=0)
-        self.whiten, self.colour = whitening(np.cov(z, rowvar=False).reshape(d, d))
-        u = (z - self.mean) @ self.whiten
+        n, d = latents.shape
+        cloud = Whitener(latents)
+        self.mean, self.whiten, self.colour = cloud.mean, cloud.W, cloud.R
+        u = cloud.transform(latents)
         rule = self.values["rule"]
         if rule == "scott":
             h = n ** (-1.0 / (d + 4))
@@ -55,5 +55,5 @@ class KDESampler(Sampler):
         u = self.model.sample(n, random_state=int(rng.integers(0, 2**31 - 1)))
         return self.mean + u @ self.colour
 
-    def diagnostics(self) -> dict:
+    def _diagnostics(self) -> dict:
         return {"selected_bandwidth": self.selected_bandwidth, "bandwidth_used": self.model.bandwidth_}

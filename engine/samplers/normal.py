@@ -13,19 +13,19 @@ from .base import Param, Sampler
 
 class NormalSampler(Sampler):
     name = "normal"
+    order = 40
+    fits_covariance = True
     summary = "full-covariance Gaussian fitted to the cloud; scale = temperature, optional truncation"
     params = (
-        Param("scale", float, 1.0, "temperature: multiplies the spread around the mean", minimum=0.0, maximum=10.0),
+        Param("scale", float, 1.0, "temperature: multiplies the spread around the mean", minimum=0.0, maximum=10.0, sweep=True),
         Param("truncate", float, 0.0, "keep only vectors within this σ-level of the cloud's Mahalanobis distance (0 = off)", minimum=0.0, maximum=10.0),
     )
 
     def _fit(self, latents: np.ndarray) -> None:
-        from ..latent_stats import whitening
+        from ..latent_stats import Whitener
 
-        z = latents.astype(np.float64)
-        self.mean = z.mean(axis=0)
-        self.cov = np.cov(z, rowvar=False).reshape(self.z_dim, self.z_dim)
-        self.whiten, self.colour = whitening(self.cov)
+        cloud = Whitener(latents)
+        self.mean, self.cov, self.whiten, self.colour = cloud.mean, cloud.cov, cloud.W, cloud.R
 
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         d = self.z_dim

@@ -15,6 +15,7 @@ from .base import Param, Sampler
 
 class PathSampler(Sampler):
     name = "path"
+    order = 70
     summary = "points along a straight path: a PCA axis through the centre, or between two training z-points"
     params = (
         Param("mode", str, "pca", "path along a PCA axis, or between two training z-points", choices=("pca", "points")),

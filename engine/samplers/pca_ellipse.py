@@ -74,11 +74,14 @@ def ellipse_values_loop(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
 
 class PCAEllipseSampler(Sampler):
     name = "pca-ellipse"
+    order = 30
+    fits_covariance = True
+    default_sweep = True  # the seed's sampler: the comparison panel sweeps its fact first
     summary = "seed part X: PCA coordinates inside every pairwise fact·level·σ ellipse, random order"
     params = (
         Param("components", int, 100, "number of PCA components drawn (the rest: see residual)", minimum=1, maximum=4096),
         Param("level", float, 2.35, "σ-level of the ellipses' half-axes", minimum=0.0, maximum=10.0),
-        Param("fact", float, 0.7, "factor on the half-axes level·σ", minimum=0.0, maximum=5.0),
+        Param("fact", float, 0.7, "factor on the half-axes level·σ", minimum=0.0, maximum=5.0, sweep=True),
         Param("residual", str, "centre", "dropped PCA components: at the centre (blog) or from their Gaussians", choices=("centre", "gaussian")),
     )
 
@@ -106,9 +109,9 @@ class PCAEllipseSampler(Sampler):
         self._last_v = v
         return self.pca.inverse_transform(v)  # uses only the first v.shape[1] axes
 
-    def diagnostics(self) -> dict:
+    def _diagnostics(self) -> dict:
         """Spread (std) of the last generated vectors per PCA axis relative to the cloud's σ on that axis."""
-        out = {"components_used": int(self.k) if self.fitted else None}
+        out = {"components_used": int(self.k)}
         if self._last_v is None or len(self._last_v) < 2:
             return out
         sig = np.where(self.sigmas > 0, self.sigmas, np.nan)

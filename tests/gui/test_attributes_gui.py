@@ -97,13 +97,17 @@ def test_attributes_panel_row_click_shows_best_axes_then_probe_fills_in(win, qtb
     assert acc["Smiling"] > 0.8, acc
     assert "…" not in [panel.table.item(r, 1).text() for r in range(2)]
     assert panel.names()[0] == max(acc, key=acc.get)
-    # kept in the user's cache folder: a new window shows the measured ranking without measuring again
-    from gui.qt_attributes import load_ranking
+    # kept in the user's cache folder (by the engine's workflow): a new window shows the measured ranking
+    # without measuring again
+    from engine.workflows.rank_attributes import load_ranking, rank_attributes as ranking_workflow, ranking_key
 
-    again = load_ranking(s)
+    again = load_ranking(ranking_key(s.latents, s.labels, s.model.config.model_id), s.labels.names)
     assert again is not None and again.complete
     assert {n: r.probe_accuracy for n, r in again.probe.items()} == acc
     assert again.quick["Smiling"].best_axes == tuple(expected["Smiling"].best_axes)
+    cached = ranking_workflow(s.latents, s.labels, pca=s.stats.pca, model_id=s.model.config.model_id)
+    assert cached.from_cache and cached.complete and cached.order == again.order
+    assert not hasattr(s.model, "_ranking_digest")  # the panel no longer patches the model
 
 
 def test_attribute_slider_changes_the_inspected_face(win, qtbot):
