@@ -32,18 +32,16 @@ from pathlib import Path
 from typing import Iterator, Optional, Protocol, Sequence
 
 import numpy as np
-import torch
 
 from . import atomic_io, model_store
-from .autoencoder import images_to_tensor, tensor_to_images
 from .errors import EngineError, ModelFileError
 from .image_data import (LINE_BREAK_REASON, FaceDataset, Preprocess, has_line_break, printable_name,
                          read_regular_file)
+from .model_codec import ModelCodec, TorchAutoencoderCodec, as_codec, open_model
 from .model_lock import model_writer
 from .progress import CancelToken, EtaClock, Progress, ProgressCallback, no_progress
 
 
-@torch.no_grad()
 def encode_images(
     model,
     images: np.ndarray,
@@ -52,23 +50,11 @@ def encode_images(
     progress: ProgressCallback = no_progress,
     cancel: Optional[CancelToken] = None,
 ) -> np.ndarray:
-    """N×S×S×3 uint8 → N×z_dim float32."""
-    cancel = cancel or CancelToken()
-    device = next(model.parameters()).device
-    model.eval()
-    n = len(images)
-    out = np.empty((n, model.arch.z_dim), dtype=np.float32)
-    clock = EtaClock(n)
-    for i in range(0, n, batch_size):
-        cancel.raise_if_cancelled()
-        x = images_to_tensor(images[i : i + batch_size], device)
-        out[i : i + len(x)] = model.encode(x).float().cpu().numpy()
-        done = min(n, i + batch_size)
-        progress(Progress("encode", done, n, "encoding", eta_s=clock.eta(done)))
-    return out
+    """N×S×S×3 uint8 → N×z_dim float32 with ``model`` (a :class:`~engine.model_codec.ModelCodec`, or a
+    bare torch autoencoder)."""
+    return as_codec(model).encode(images, batch_size=batch_size, progress=progress, cancel=cancel)
 
 
-@torch.no_grad()
 def decode_latents(
     model,
     z: np.ndarray,
@@ -77,33 +63,13 @@ def decode_latents(
     progress: ProgressCallback = no_progress,
     cancel: Optional[CancelToken] = None,
 ) -> np.ndarray:
-    """N×z_dim → N×S×S×3 uint8."""
-    cancel = cancel or CancelToken()
-    device = next(model.parameters()).device
-    model.eval()
-    z = np.asarray(z, dtype=np.float32)
-    if z.ndim != 2 or z.shape[1] != model.arch.z_dim:
-        raise EngineError(f"z-vectors of shape {list(z.shape)} do not fit this model (z_dim {model.arch.z_dim})")
-    s = model.arch.image_size
-    out = np.empty((len(z), s, s, 3), dtype=np.uint8)
-    for i in range(0, len(z), batch_size):
-        cancel.raise_if_cancelled()
-        zt = torch.from_numpy(z[i : i + batch_size]).to(device)
-        out[i : i + len(zt)] = tensor_to_images(model.decode(zt))
-        progress(Progress("decode", min(len(z), i + batch_size), len(z), "decoding"))
-    return out
+    """N×z_dim → N×S×S×3 uint8 with ``model`` (a codec, or a bare torch autoencoder)."""
+    return as_codec(model).decode(z, batch_size=batch_size, progress=progress, cancel=cancel)
 
 
-@torch.no_grad()
 def reconstruct_images(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """The model's reconstructions (uint8) of N×S×S×3 uint8 images."""
-    device = next(model.parameters()).device
-    model.eval()
-    out = np.empty_like(images)
-    for i in range(0, len(images), batch_size):
-        x = images_to_tensor(images[i : i + batch_size], device)
-        out[i : i + len(x)] = tensor_to_images(model(x))
-    return out
+    return as_codec(model).reconstruct(images, batch_size=batch_size)
 
 
 def mse(a: np.ndarray, b: np.ndarray) -> float:
@@ -129,13 +95,10 @@ def encode_dataset(
 
 
 def _encode_dataset(model_dir: Path, data: FaceDataset, model, dtype, progress, cancel) -> np.ndarray:
-    if model is None:
-        model, config = model_store.load_model(model_dir)
-    else:
-        config = model_store.read_config(model_dir)
-    if data.preprocess.to_dict() != config.preprocess.to_dict():
+    model = codec_for(model_dir, model)
+    if data.preprocess.to_dict() != model.preprocess.to_dict():
         raise EngineError(
-            f"{data.folder}: was loaded with preprocessing {data.preprocess.to_dict()}, the model needs {config.preprocess.to_dict()}"
+            f"{data.folder}: was loaded with preprocessing {data.preprocess.to_dict()}, the model needs {model.preprocess.to_dict()}"
         )
     broken = next((f for f in data.files if has_line_break(f)), None)
     if broken is not None:  # load_folder skips such files; a hand-made dataset may still hold one
@@ -407,17 +370,26 @@ def _non_finite_error(model_dir: Path, bad: int, seen: int, example: str, dtype:
     )
 
 
-def _encode_rows(model, images, batch_size, device, dtype, cancel) -> np.ndarray:
-    out = np.empty((len(images), model.arch.z_dim), dtype=dtype)
+def codec_for(model_dir: Path, model=None, config=None):
+    """The codec of the model in ``model_dir``: opened from the folder, or the one given (a bare torch
+    module is wrapped with the folder's config, so its framing and id are the model's own)."""
+    if model is None:
+        return open_model(model_dir)
+    if isinstance(model, ModelCodec):
+        return model
+    return TorchAutoencoderCodec(model, config or model_store.read_config(Path(model_dir)), Path(model_dir))
+
+
+def _encode_rows(codec, images, batch_size, dtype, cancel) -> np.ndarray:
+    out = np.empty((len(images), codec.z_dim), dtype=dtype)
     for i in range(0, len(images), batch_size):
         cancel.raise_if_cancelled()
-        x = images_to_tensor(images[i : i + batch_size], device)
+        batch = np.asarray(images[i : i + batch_size])
         with np.errstate(over="ignore"):  # float16 overflow becomes inf, refused by the caller
-            out[i : i + len(x)] = model.encode(x).float().cpu().numpy()
+            out[i : i + len(batch)] = codec.encode_batch(batch)
     return out
 
 
-@torch.no_grad()
 def encode_to_model(
     model_dir: str | os.PathLike,
     source: ImageSource,
@@ -450,16 +422,14 @@ def encode_to_model(
 def _encode_to_model(model_dir: Path, source: ImageSource, model, config, batch_size, chunk_size, dtype, fresh,
                      progress, cancel) -> EncodeResult:
     cancel = cancel or CancelToken()
-    if model is None:
-        model, config = model_store.load_model(model_dir)
-    elif config is None:
-        config = model_store.read_config(model_dir)
+    model = codec_for(model_dir, model, config)
+    config = model.config
     if dtype not in ("float32", "float16"):
         raise EngineError(f"latents dtype must be float32 or float16, got {dtype!r}")
     pre = getattr(source, "preprocess", None)
     if pre is not None and pre.to_dict() != config.preprocess.to_dict():
         raise EngineError(f"the images were prepared with {pre.to_dict()}, the model needs {config.preprocess.to_dict()}")
-    z_dim, size = config.arch.z_dim, config.arch.image_size
+    z_dim, size = model.z_dim, model.image_size
     n = len(source)
     if n == 0:
         raise EngineError("nothing to encode: the source holds no images")
@@ -515,8 +485,6 @@ def _encode_streaming(model_dir, source, model, config, n, z_dim, np_dtype, row_
     with open(names_path, "r+b") as fh:
         fh.truncate(state["names_bytes"])  # drop names written after the last recorded chunk
 
-    device = next(model.parameters()).device
-    model.eval()
     clock = EtaClock(max(1, n - resumed_from))
     done, rows, skipped = int(state["done"]), int(state["rows"]), [tuple(s) for s in state["skipped"]]
     if resumed_from:
@@ -530,12 +498,12 @@ def _encode_streaming(model_dir, source, model, config, n, z_dim, np_dtype, row_
             k = len(chunk.images)
             if rows + k > n:
                 raise EngineError(f"image source gave more than the {n} images it announced")
-            z = _encode_rows(model, chunk.images, batch_size, device, np_dtype, cancel)
+            z = _encode_rows(model, chunk.images, batch_size, np_dtype, cancel)
             finite = np.isfinite(z).all(axis=1)
             if not finite.all():
                 first = int(np.flatnonzero(~finite)[0])
                 in_f32 = np_dtype != np.float32 and bool(np.isfinite(
-                    _encode_rows(model, chunk.images[first : first + 1], 1, device, np.float32, cancel)).all())
+                    _encode_rows(model, chunk.images[first : first + 1], 1, np.float32, cancel)).all())
                 raise _non_finite_error(model_dir, int((~finite).sum()), rows + k, chunk.names[first], dtype, in_f32)
             _write_at(lat_fh, np.ascontiguousarray(z).tobytes(), NPY_HEADER_BYTES + rows * row_bytes)
             os.fsync(lat_fh.fileno())
@@ -583,10 +551,7 @@ def encode_folder(
 ) -> EncodeResult:
     """The CLI's ``encode``: stream a folder of images into the model folder's latents (reading the
     decode cache instead of the files when ``load_folder`` already cached this folder)."""
-    if model is None:
-        model, config = model_store.load_model(model_dir)
-    else:
-        config = model_store.read_config(Path(model_dir))
-    source = FolderSource(folder, config.preprocess, workers=workers, cache_dir=cache_dir)
-    return encode_to_model(model_dir, source, model=model, config=config, batch_size=batch_size, fresh=fresh,
+    codec = codec_for(model_dir, model)
+    source = FolderSource(folder, codec.preprocess, workers=workers, cache_dir=cache_dir)
+    return encode_to_model(model_dir, source, model=codec, batch_size=batch_size, fresh=fresh,
                            progress=progress, cancel=cancel)

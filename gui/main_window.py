@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from PySide6.QtCore import QByteArray, QEvent, QSettings, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
@@ -43,91 +43,16 @@ def unique_child(parent: Path, name: str) -> Path:
     return cand
 
 
-def load_model_bundle(folder: Path, progress, cancel) -> tuple[LoadedModel, Any]:
-    """Worker side of "open model": the validated model, its z-points and their statistics."""
-    from engine.errors import ModelFileError
-    from engine.model_store import LATENTS, load_latents, load_model
+def open_model_job(folder: Path, progress, cancel):
+    """Worker side of "open model": the engine's workflow, with statistics and the leading PCA coordinates."""
+    from engine.workflows.open_model import open_model
 
-    model, config = load_model(folder)
-    cancel.raise_if_cancelled()
-    latents, files, stats = None, [], None
-    if (folder / LATENTS).exists():
-        latents, files = load_latents(folder, config.arch.z_dim)
-        if len(latents) < 3:
-            raise ModelFileError(f"{folder / LATENTS}: only {len(latents)} z-points; statistics need at least 3")
-        from engine.latent_stats import load_or_compute_stats
+    loaded = open_model(folder, statistics=True, progress=progress, cancel=cancel)
+    if loaded.labels_problem:
+        import sys
 
-        stats = load_or_compute_stats(folder, latents, progress=progress, cancel=cancel)
-    loaded = LoadedModel(folder, model, config, latents, list(files))
-    if latents is not None:
-        from engine.attributes import load_labels
-        from engine.errors import EngineError
-
-        try:  # a broken labels.csv must not stop the model from opening: it only hides the attribute views
-            loaded.labels = load_labels(folder, files)
-        except (EngineError, OSError, ValueError) as exc:
-            import sys
-
-            print(f"{folder}: labels not loaded: {exc}", file=sys.stderr)
-    if stats is not None:
-        from .session import leading_pca_coords
-
-        loaded.pca_coords = leading_pca_coords(latents, stats)  # the pair plot's PCA axes, off the GUI thread
-    return loaded, stats
-
-
-class SampleMaker:
-    """Worker side of "Generate": fits samplers once per (model, sampler, values) and decodes."""
-
-    def __init__(self) -> None:
-        self._fitted: dict = {}
-
-    def __call__(self, loaded: LoadedModel, sampler: str, values: dict, n: int, seed: int, progress, cancel,
-                 where: str = ""):
-        from engine import __version__
-        from engine.encoding import decode_latents
-        from engine.errors import SamplerError
-        from engine.samplers import make_sampler
-
-        if loaded.latents is None:
-            raise SamplerError(f"{loaded.folder}: the model has no z-points yet; encode a dataset first")
-        conditions, fit_on = [], loaded.latents
-        if where:  # fit on the z-points whose labels match, exactly as `generate --where`
-            from engine.attributes import conditional_latents, describe_where, parse_where, require_labels
-
-            conditions = parse_where(where)
-            labels = loaded.labels if loaded.labels is not None else require_labels(loaded.folder, loaded.latent_files)
-            fit_on = conditional_latents(loaded.latents, labels, conditions, sampler)
-            where = describe_where(conditions)
-        key = (loaded.config.model_id, id(loaded.latents), sampler, tuple(sorted(values.items())), where)
-        s = self._fitted.get(key)
-        if s is None:
-            s = make_sampler(sampler, values)
-            try:
-                s.fit(fit_on)
-            except (ValueError, ArithmeticError) as exc:
-                if not conditions:
-                    raise
-                raise SamplerError(f"--where {where}: the {sampler} sampler cannot be fitted on the "
-                                   f"{len(fit_on)} matching z-points ({exc})") from None
-            self._fitted = {key: s}  # keep the last one: a second Generate is just sample+decode
-        cancel.raise_if_cancelled()
-        z = s.sample(n, seed)
-        images = decode_latents(loaded.model, z, progress=progress, cancel=cancel)
-        params = {  # exactly engine.generation.generate's params (the params.json of a set)
-            "sampler": sampler,
-            "parameters": dict(s.values),
-            "seed": int(seed),
-            "n": int(n),
-            "model_id": loaded.config.model_id,
-            "model_folder": str(loaded.folder),
-            "app_version": __version__,
-        }
-        if conditions:
-            params["where"] = where
-            params["where_points"] = int(len(fit_on))
-        diag = s.diagnostics() if hasattr(s, "diagnostics") else None
-        return Sample(z, images, params), diag
+        print(f"{folder}: labels not loaded: {loaded.labels_problem}", file=sys.stderr)
+    return loaded, loaded.stats
 
 
 class MainWindow(QMainWindow):
@@ -150,7 +75,9 @@ class MainWindow(QMainWindow):
         self.auto_generate = auto_generate
         self.session = Session(self)
         self.bridge = EngineBridge(self)
-        self.sample_maker = SampleMaker()
+        from engine.workflows.generate import SamplerFits
+
+        self.sampler_fits = SamplerFits()  # a second Generate with the same sampler only samples and decodes
         self.error_dialogs: list[QMessageBox] = []
         self.last_error: Optional[str] = None
         self.last_notice: Optional[str] = None
@@ -601,7 +528,7 @@ class MainWindow(QMainWindow):
             if gen and loaded.latents is not None:
                 self.generate_now()
 
-        return self.run_job("open model", lambda progress, cancel: load_model_bundle(folder, progress, cancel), done,
+        return self.run_job("open model", lambda progress, cancel: open_model_job(folder, progress, cancel), done,
                             key="open-model")
 
     def open_dataset_dialog(self) -> None:
@@ -634,13 +561,13 @@ class MainWindow(QMainWindow):
         if s.model is None or s.dataset is None:
             self.show_error("encoding needs an open model and an open dataset (File ▸ Open dataset folder…)")
             return None
-        folder, model, ds = s.model.folder, s.model.model, s.dataset
+        folder, codec, ds = s.model.folder, s.model.codec, s.dataset
 
         def fn(progress, cancel):
             from engine.encoding import encode_dataset
 
-            encode_dataset(folder, ds, model=model, progress=progress, cancel=cancel)
-            return load_model_bundle(folder, progress, cancel)
+            encode_dataset(folder, ds, model=codec, progress=progress, cancel=cancel)
+            return open_model_job(folder, progress, cancel)
 
         def done(result):
             loaded, stats = result
@@ -673,11 +600,14 @@ class MainWindow(QMainWindow):
             self.last_notice = note
         req = self.sampler_panel.request()
         loaded = s.model
-        maker = self.sample_maker
+        fits = self.sampler_fits
 
         def fn(progress, cancel):
-            return maker(loaded, req["sampler"], req["values"], req["n"], req["seed"], progress, cancel,
-                         where=req.get("where", ""))
+            from engine.workflows.generate import generate
+
+            gen = generate(loaded, req["sampler"], req["values"], req["n"], req["seed"], where=req.get("where") or None,
+                           fits=fits, progress=progress, cancel=cancel)
+            return Sample(gen.z, gen.images, gen.params), gen.diagnostics
 
         def done(result):
             sample, diag = result

@@ -498,13 +498,11 @@ class InspectorPanel(QWidget):
         s = self.session
         if z is None or s.model is None:
             return
-        model = s.model.model
+        codec = s.model.codec
         face_index = s.current
 
         def fn(progress, cancel):
-            from engine.encoding import decode_latents
-
-            return decode_latents(model, z[None, :], cancel=cancel)[0]
+            return codec.decode(z[None, :], cancel=cancel)[0]
 
         def done(img):
             self.decodes_done += 1

@@ -76,24 +76,16 @@ class ModelDataPanel(QWidget):
             self.train_curve.setData([], [])
             self.val_curve.setData([], [])
         else:
-            a, facts = m.config.arch, m.config.facts  # typed: a damaged training record never breaks the panel
+            facts = m.config.facts  # typed: a damaged training record never breaks the panel
             last = facts.last
             n = "none — encode a dataset" if m.latents is None else f"{len(m.latents):,}"
-            try:
-                from engine.autoencoder import count_parameters
-
-                params = f"{count_parameters(m.model):,}"
-            except Exception:  # noqa: BLE001
-                params = "?"
 
             def num(v, fmt=""):
                 return "?" if v is None else format(v, fmt)
 
-            rows = [
-                ("folder", html.escape(str(m.folder))),
-                ("image", f"{a.image_size}×{a.image_size} RGB"),
-                ("network", f"conv {list(a.channels)} → z {a.z_dim}; batch-norm {'on' if a.batch_norm else 'off'}"),
-                ("parameters", params),
+            rows = [("folder", html.escape(str(m.folder)))]
+            rows += [(k, html.escape(v)) for k, v in m.codec.describe()]  # what the model's format says of itself
+            rows += [
                 ("z-points", n),
                 ("training", f"{num(facts.epochs_done)} epochs on {num(facts.train_images)} images"
                  if facts.present else "no training record"),

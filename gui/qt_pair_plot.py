@@ -18,9 +18,11 @@ from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QSpinBox, QVBoxLayout, QWidget,
 )
 
+from engine.workflows.open_model import LEADING_PCS, leading_pca_coords
+
 from . import plot_style as ps
 from .qt_widgets import flow, row, setup_plot
-from .session import LEADING_PCS, Axis, Session, axis_label, leading_pca_coords
+from .session import Axis, Session, axis_label
 
 MAX_POINTS = 5000  # scatter symbols drawn for the training cloud; the density image shows the rest
 

@@ -212,7 +212,7 @@ class PCAPanel(QWidget):
         pre = getattr(s.model, "pca_coords", None)
         if pre is not None and len(pre) == len(s.latents) and pre.shape[1] >= 2:
             return np.asarray(pre[:, :2], float)
-        from .session import leading_pca_coords
+        from engine.workflows.open_model import leading_pca_coords
 
         return leading_pca_coords(s.latents, s.stats, 2)
 

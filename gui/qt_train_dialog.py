@@ -184,17 +184,9 @@ class TrainDialog(QDialog):
             self.settings.setValue("train/data", data)
 
         def fn(progress, cancel):
-            from engine.image_data import Preprocess, load_folder
-            from engine.training import train
+            from engine.workflows.train import train_model
 
-            ds = load_folder(data, Preprocess(image_size=arch.image_size), progress=progress)
-            cancel.raise_if_cancelled()
-            res = train(ds, out, arch, opts, progress=progress, cancel=cancel)
-            if encode:
-                from engine.encoding import encode_dataset
-
-                encode_dataset(out, ds, progress=progress, cancel=cancel)
-            return res
+            return train_model(data, out, arch, opts, encode=encode, progress=progress, cancel=cancel)
 
         self.epoch_history, self.batch_losses = [], []
         self.loss_plot.getPlotItem().setTitle("loss (MSE, log scale)", size="9pt")

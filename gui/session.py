@@ -7,33 +7,20 @@ state follows its signal.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from engine.workflows.open_model import OpenedModel
+
 Axis = tuple[str, int]
 
 
-@dataclass
-class LoadedModel:
-    folder: Path
-    model: Any  # ConvAutoencoder (eval mode)
-    config: Any  # engine.model_store.ModelConfig
-    latents: Optional[np.ndarray]  # N×z_dim float32 or None when not encoded yet
-    latent_files: list[str] = field(default_factory=list)
-    pca_coords: Optional[np.ndarray] = None  # (N, k) coordinates on the leading principal axes (worker-computed)
-    labels: Any = None  # engine.attributes.AttributeTable aligned with latents (the model's labels.csv), or None
-
-    @property
-    def z_dim(self) -> int:
-        return int(self.config.arch.z_dim)
-
-    @property
-    def image_size(self) -> int:
-        return int(self.config.arch.image_size)
+#: The open model, as the engine's "open a model" workflow returns it (codec, z-points, statistics, labels …).
+LoadedModel = OpenedModel
 
 
 @dataclass
@@ -41,19 +28,6 @@ class Sample:
     z: np.ndarray  # n×z_dim float32
     images: np.ndarray  # n×S×S×3 uint8
     params: dict  # as engine.generation.generate's GeneratedSet.params (the params.json of a set)
-
-
-LEADING_PCS = 16
-
-
-def leading_pca_coords(latents: np.ndarray, stats, k: int = LEADING_PCS) -> np.ndarray:
-    """(N, k) coordinates of the z-points on the k leading principal axes: one matrix product, the same
-    numbers as ``engine.latent_stats.project`` on ("pca", i) axes."""
-    pca = stats.pca
-    k = min(k, int(stats.z_dim))
-    comps = np.asarray(pca.components[:k], dtype=np.float64)
-    off = np.asarray(pca.mean, dtype=np.float64) @ comps.T
-    return (np.asarray(latents, dtype=np.float32) @ comps.T.astype(np.float32)).astype(np.float64) - off
 
 
 def axis_label(axis: Axis) -> str:

@@ -221,12 +221,12 @@ def test_disk_full_during_generate_is_one_line_naming_the_file(p, capsys, monkey
 
 
 def test_cancel_by_ctrl_c_is_one_line_and_exit_130(p, capsys, monkeypatch):
-    import engine.generation
+    import engine.workflows.generate
 
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(engine.generation, "generate", interrupted)
+    monkeypatch.setattr(engine.workflows.generate, "generate", interrupted)
     rc, _, err = cli(["generate", "--model", p["model"], "--n", "3", "--out", p["base"] / "ctrl-c"], capsys)
     assert rc == 130 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 

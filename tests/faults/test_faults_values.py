@@ -257,6 +257,7 @@ def test_the_model_panel_shows_untyped_training_facts_without_a_traceback(model_
     from PySide6.QtWidgets import QApplication
 
     from gui.qt_model_data import ModelDataPanel
+    from engine.model_codec import TorchAutoencoderCodec
     from gui.session import LoadedModel
 
     app = QApplication.instance() or QApplication([])  # noqa: F841 - keeps the application alive
@@ -275,7 +276,7 @@ def test_the_model_panel_shows_untyped_training_facts_without_a_traceback(model_
     for training in ({"history": "abc"}, {"history": [1, {"train_loss": "x"}], "epochs_done": [3]},
                      {"history": [{"epoch": 1, "train_loss": 0.02, "val_loss": None}], "train_images": "n"}):
         config.training = training  # in memory: bypasses the validation of config.json
-        s.model = LoadedModel(model_dir, model, config, None, [])
+        s.model = LoadedModel(model_dir, TorchAutoencoderCodec(model, config, model_dir))
         panel.refresh()
         assert "epochs on" in panel.model_label.text()
     panel.deleteLater()

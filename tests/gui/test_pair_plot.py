@@ -28,13 +28,11 @@ def test_170k_points_redraw_fast_and_capped(qtbot, cloud):
 
     z, stats = cloud
 
-    class _Cfg:
-        class arch:
-            z_dim = z.shape[1]
-            image_size = 8
+    class _Codec:  # only the facts the pair plot reads
+        z_dim, image_size, model_id = z.shape[1], 8, "test"
 
     s = Session()
-    s.model = LoadedModel(Path("."), None, _Cfg(), z, [])
+    s.model = LoadedModel(Path("."), _Codec(), z, [])
     s.stats = stats
     panel = PairPlotPanel(s)
     qtbot.addWidget(panel)

@@ -1,0 +1,250 @@
+"""One interface to a model, whatever format it came in: encode faces to z, decode z to faces.
+
+Every consumer — encoding a dataset, decoding a grid, the inspector's live sliders, the evaluation,
+the workflows and the GUI — reaches a model through a :class:`ModelCodec`. A codec knows its
+``z_dim``, its ``image_size``, how input faces are framed (``preprocess``: the crop box of the
+training images), its ``model_id``, and where it runs (``device``); it encodes N×S×S×3 uint8
+images into N×z_dim float32 vectors and decodes them back, in batches, with progress and cancel.
+
+A new model format is one more subclass registered with :func:`register_codec` under the
+``"format"`` its ``config.json`` names; :func:`open_model` dispatches on it. Today's format is the
+safetensors autoencoder trained here (:class:`TorchAutoencoderCodec`).
+"""
+from __future__ import annotations
+
+import json
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Optional
+
+import numpy as np
+
+from .errors import EngineError, ModelFileError
+from .progress import CancelToken, EtaClock, Progress, ProgressCallback, no_progress
+
+#: Images or z-vectors per batch when the caller does not say (what a CPU decodes fastest per face).
+DEFAULT_BATCH = 256
+
+
+class ModelCodec(ABC):
+    """A loaded model: its facts, and the two halves of the autoencoder as numpy-in, numpy-out calls."""
+
+    #: The ``"format"`` value of the config.json this codec reads.
+    format_name: ClassVar[str] = ""
+
+    def __init__(self, config, folder: Optional[Path] = None):
+        self.config = config  # the format's config (for the safetensors AE: model_store.ModelConfig)
+        self.folder = None if folder is None else Path(folder)
+
+    # ---- facts -------------------------------------------------------------------------------
+    @property
+    def z_dim(self) -> int:
+        return int(self.config.arch.z_dim)
+
+    @property
+    def image_size(self) -> int:
+        return int(self.config.arch.image_size)
+
+    @property
+    def preprocess(self):
+        """How faces are framed before encoding (``image_data.Preprocess``: crop box, size)."""
+        return self.config.preprocess
+
+    @property
+    def model_id(self) -> str:
+        return str(self.config.model_id)
+
+    @property
+    @abstractmethod
+    def device(self) -> str:
+        """Where it runs, in words ("cpu", "cuda:0", "onnxruntime cpu")."""
+
+    @property
+    def torch_module(self) -> Any:
+        """The torch ``nn.Module`` behind this codec, for what only a torch network allows (training,
+        reading the decoder's first layer); None for formats that have none."""
+        return None
+
+    def describe(self) -> list[tuple[str, str]]:
+        """(label, value) rows that say what this model is (``info``, the Model & data panel)."""
+        return [("format", self.format_name), ("image", self._image_row()), ("z_dim", str(self.z_dim)),
+                ("runs on", self.device)]
+
+    def _image_row(self) -> str:
+        pre = self.preprocess
+        return (f"{self.image_size}×{self.image_size} RGB, crop {list(pre.crop_box)} of "
+                f"{list(pre.reference_size)}")
+
+    # ---- one batch: what a format implements -------------------------------------------------
+    @abstractmethod
+    def encode_batch(self, images: np.ndarray) -> np.ndarray:
+        """B×S×S×3 uint8 → B×z_dim float32."""
+
+    @abstractmethod
+    def decode_batch(self, z: np.ndarray) -> np.ndarray:
+        """B×z_dim float32 → B×S×S×3 uint8."""
+
+    # ---- any number: shared ------------------------------------------------------------------
+    def encode(self, images: np.ndarray, *, batch_size: int = DEFAULT_BATCH, progress: ProgressCallback = no_progress,
+               cancel: Optional[CancelToken] = None) -> np.ndarray:
+        """N×S×S×3 uint8 (an array or a memmap) → N×z_dim float32, batch by batch."""
+        cancel = cancel or CancelToken()
+        n = len(images)
+        if n and tuple(images.shape[1:]) != (self.image_size, self.image_size, 3):
+            raise EngineError(f"images of shape {list(images.shape[1:])} do not fit this model "
+                              f"({self.image_size}×{self.image_size}×3)")
+        out = np.empty((n, self.z_dim), dtype=np.float32)
+        clock = EtaClock(n)
+        for i in range(0, n, batch_size):
+            cancel.raise_if_cancelled()
+            batch = np.asarray(images[i : i + batch_size])
+            out[i : i + len(batch)] = self.encode_batch(batch)
+            done = min(n, i + batch_size)
+            progress(Progress("encode", done, n, "encoding", eta_s=clock.eta(done)))
+        return out
+
+    def decode(self, z: np.ndarray, *, batch_size: int = DEFAULT_BATCH, progress: ProgressCallback = no_progress,
+               cancel: Optional[CancelToken] = None) -> np.ndarray:
+        """N×z_dim → N×S×S×3 uint8, batch by batch."""
+        cancel = cancel or CancelToken()
+        z = self.check_z(z)
+        s = self.image_size
+        out = np.empty((len(z), s, s, 3), dtype=np.uint8)
+        for i in range(0, len(z), batch_size):
+            cancel.raise_if_cancelled()
+            out[i : i + batch_size] = self.decode_batch(z[i : i + batch_size])
+            progress(Progress("decode", min(len(z), i + batch_size), len(z), "decoding"))
+        return out
+
+    def reconstruct(self, images: np.ndarray, *, batch_size: int = DEFAULT_BATCH,
+                    cancel: Optional[CancelToken] = None) -> np.ndarray:
+        """The model's reconstructions (uint8) of N×S×S×3 uint8 images."""
+        cancel = cancel or CancelToken()
+        out = np.empty_like(np.asarray(images[:0], dtype=np.uint8), shape=(len(images), self.image_size,
+                                                                              self.image_size, 3))
+        for i in range(0, len(images), batch_size):
+            cancel.raise_if_cancelled()
+            out[i : i + batch_size] = self.decode_batch(self.encode_batch(np.asarray(images[i : i + batch_size])))
+        return out
+
+    def check_z(self, z) -> np.ndarray:
+        z = np.asarray(z, dtype=np.float32)
+        if z.ndim != 2 or z.shape[1] != self.z_dim:
+            raise EngineError(f"z-vectors of shape {list(z.shape)} do not fit this model (z_dim {self.z_dim})")
+        return z
+
+
+class TorchAutoencoderCodec(ModelCodec):
+    """The 4 Conv2D + 4 Conv2DTranspose autoencoder trained by this app (``weights.safetensors``)."""
+
+    format_name = "latent-face-studio-model"
+
+    def __init__(self, module, config, folder: Optional[Path] = None):
+        super().__init__(config, folder)
+        self.module = module.eval()
+
+    @classmethod
+    def open(cls, folder: Path, device: str = "cpu") -> "TorchAutoencoderCodec":
+        from .model_store import load_model
+
+        module, config = load_model(folder, device=device)
+        return cls(module, config, folder)
+
+    @property
+    def device(self) -> str:
+        return str(next(self.module.parameters()).device)
+
+    @property
+    def torch_module(self):
+        return self.module
+
+    def describe(self) -> list[tuple[str, str]]:
+        from .autoencoder import count_parameters
+
+        a = self.config.arch
+        return [("image", self._image_row()),
+                ("network", f"4 conv {list(a.channels)} k{a.kernel_size} → z_dim {a.z_dim} → 4 conv-transpose; "
+                            f"batch_norm {a.batch_norm}; {count_parameters(self.module):,} parameters "
+                            f"({self.config.weights_dtype})")]
+
+    def encode_batch(self, images: np.ndarray) -> np.ndarray:
+        import torch
+
+        from .autoencoder import images_to_tensor
+
+        with torch.no_grad():
+            x = images_to_tensor(images, next(self.module.parameters()).device)
+            return self.module.encode(x).float().cpu().numpy()
+
+    def decode_batch(self, z: np.ndarray) -> np.ndarray:
+        import torch
+
+        from .autoencoder import tensor_to_images
+
+        with torch.no_grad():
+            zt = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32)).to(next(self.module.parameters()).device)
+            return tensor_to_images(self.module.decode(zt))
+
+
+# ------------------------------------------------------------------------------------------------
+# the registry: one entry per model format
+
+CODECS: dict[str, type[ModelCodec]] = {}
+
+
+def register_codec(cls: type[ModelCodec]) -> type[ModelCodec]:
+    """Make ``open_model`` open folders whose config.json says ``"format": cls.format_name``."""
+    CODECS[cls.format_name] = cls
+    return cls
+
+
+register_codec(TorchAutoencoderCodec)
+
+
+def config_format(folder: Path) -> str:
+    """The ``"format"`` a model folder's config.json names (validated by the codec that reads it)."""
+    from .model_store import CONFIG, MAX_CONFIG_BYTES
+
+    path = Path(folder) / CONFIG
+    if not Path(folder).exists():
+        raise ModelFileError(f"{folder}: no such model folder")
+    if not Path(folder).is_dir():
+        raise ModelFileError(f"{folder}: a model is a folder with config.json and weights.safetensors, not a file")
+    try:
+        if not path.is_file():
+            raise ModelFileError(f"{path}: missing (a model folder holds config.json and its weights)")
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ModelFileError(f"{path}: far too large for a model config (at most {MAX_CONFIG_BYTES:,} bytes)")
+        raw = json.loads(path.read_text("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return ""  # the codec's own reader names the problem
+    fmt = raw.get("format") if isinstance(raw, dict) else None
+    return fmt if isinstance(fmt, str) else ""
+
+
+def open_model(folder: str | os.PathLike, device: str = "cpu") -> ModelCodec:
+    """Open a model folder with the codec its config.json names (validated; ModelFileError otherwise)."""
+    folder = Path(folder)
+    fmt = config_format(folder)
+    cls = CODECS.get(fmt, TorchAutoencoderCodec)  # an unknown format: the default reader says what is wrong
+    return cls.open(folder, device)
+
+
+def as_codec(model) -> ModelCodec:
+    """A codec as it is, or a bare ``ConvAutoencoder`` (tests, training) wrapped in the torch codec."""
+    if isinstance(model, ModelCodec):
+        return model
+    return TorchAutoencoderCodec(model, _ModuleFacts(model))
+
+
+class _ModuleFacts:
+    """The config facts of a bare module (no folder): its architecture, default framing, no id."""
+
+    def __init__(self, module):
+        from .image_data import Preprocess
+
+        self.arch = module.arch
+        self.preprocess = Preprocess(image_size=module.arch.image_size)
+        self.model_id = ""
+        self.weights_dtype = "float32"

@@ -1,0 +1,181 @@
+"""Generate: fit a sampler on a model's z-points (or a labelled subset), draw z-vectors, decode faces.
+
+One home for the CLI's ``generate`` and the GUI's Generate: the one fit cache (a second Generate with
+the same sampler, values and condition only samples and decodes), the one ``params.json`` builder
+(enough to regenerate a set exactly), the size limit and the batched decode that keeps memory bounded
+for any number of faces.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Optional
+
+import numpy as np
+
+from .. import __version__
+from ..errors import EngineError, SamplerError
+from ..progress import CancelToken, Progress, ProgressCallback, no_progress
+from .open_model import OpenedModel
+
+#: The most vector components (n × z_dim) one run draws: the z-vectors are held in memory (float64 while
+#: sampling: 1 GiB at this ceiling, e.g. 524,288 vectors of 256); the faces are decoded and written in batches.
+MAX_GENERATE_VALUES = 2**27
+#: Faces decoded at a time when a set is written.
+DECODE_BATCH = 256
+
+
+@dataclass
+class GeneratedSet:
+    z: np.ndarray  # n×z_dim float32
+    images: Optional[np.ndarray]  # n×S×S×3 uint8, or None when not decoded
+    params: dict  # the params.json of the set
+    diagnostics: dict = field(default_factory=dict)  # what the sampler reports about its fit (e.g. spread)
+
+
+def check_size(n: int, z_dim: int, label: str = "the number of faces") -> None:
+    """Refuse, before any work, a run whose z-vectors would not fit the memory ceiling (``label`` names
+    the count as the caller's user knows it: ``--n`` on the command line)."""
+    if n < 0:
+        raise EngineError(f"{label} must be ≥ 0")
+    most = MAX_GENERATE_VALUES // z_dim
+    if n > most:
+        raise EngineError(f"{label} {n:,} is more than the {most:,} vectors of {z_dim} components one run holds in "
+                          "memory; split it over several runs with different seeds")
+
+
+class SamplerFits:
+    """Fitted samplers kept between calls, keyed by (model, z-points, sampler, values, condition)."""
+
+    def __init__(self, keep: int = 1):
+        self.keep = keep
+        self._fits: dict = {}
+
+    def fitted(self, opened: OpenedModel, sampler: str, values: Optional[dict], where=None):
+        """(the fitted sampler, the number of z-points it was fitted on, the condition's description or None)."""
+        from ..samplers import make_sampler
+
+        latents = opened.require_latents()
+        conditions, fit_on, described = [], latents, None
+        if where is not None:  # "" is refused by parse_where, never read as "no condition"
+            from ..attributes import conditional_latents, describe_where, parse_where, require_labels
+
+            conditions = parse_where(where) if isinstance(where, str) else list(where)
+            labels = opened.labels if opened.labels is not None else require_labels(opened.folder, opened.latent_files)
+            fit_on = conditional_latents(latents, labels, conditions, sampler)
+            described = describe_where(conditions)
+        values = dict(values or {})
+        key = (opened.model_id, id(latents), sampler, tuple(sorted(values.items())), described)
+        s = self._fits.get(key)
+        if s is None:
+            s = make_sampler(sampler, values)
+            try:
+                s.fit(fit_on)  # a fit that fails is a SamplerError naming the sampler and the points
+            except SamplerError as exc:
+                if described is None:
+                    raise
+                raise SamplerError(f"{exc} — the z-points matching {described}") from None
+            if len(self._fits) >= self.keep:
+                self._fits.pop(next(iter(self._fits)))
+            self._fits[key] = s
+        return s, len(fit_on), described
+
+
+def set_params(sampler, name: str, n: int, seed: int, opened: OpenedModel, described: Optional[str] = None,
+               fit_points: Optional[int] = None) -> dict:
+    """The params.json of a generated set: enough to regenerate it exactly."""
+    params = {
+        "sampler": name,
+        "parameters": dict(sampler.values),
+        "seed": int(seed),
+        "n": int(n),
+        "model_id": opened.model_id,
+        "model_folder": str(opened.folder),
+        "app_version": __version__,
+    }
+    if described is not None:
+        params["where"] = described
+        params["where_points"] = int(fit_points)
+    return params
+
+
+def generate(opened: OpenedModel, sampler: str, values: Optional[dict] = None, n: int = 16, seed: int = 0, *,
+             where=None, decode: bool = True, fits: Optional[SamplerFits] = None,
+             progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> GeneratedSet:
+    """Fit ``sampler`` (cached in ``fits``) on the z-points — only those matching ``where`` ("Smiling=1,Male=-1"
+    or a list of ``attributes.Condition``) when given — draw ``n`` vectors for ``seed``, and decode them."""
+    cancel = cancel or CancelToken()
+    check_size(n, opened.z_dim)
+    s, fit_points, described = (fits or SamplerFits()).fitted(opened, sampler, values, where)
+    cancel.raise_if_cancelled()
+    z = s.sample(n, seed).astype(np.float32, copy=False)
+    images = opened.codec.decode(z, progress=progress, cancel=cancel) if decode else None
+    try:
+        diag = s.diagnostics() or {}
+    except Exception:  # noqa: BLE001 - diagnostics are extra information, never a reason to fail
+        diag = {}
+    return GeneratedSet(z, images, set_params(s, sampler, n, seed, opened, described, fit_points), diag)
+
+
+def decoded_batches(opened: OpenedModel, z: np.ndarray, cancel: Optional[CancelToken] = None,
+                    progress: ProgressCallback = no_progress) -> Iterator[np.ndarray]:
+    """The faces of ``z`` decoded ``DECODE_BATCH`` at a time: a set of any size in bounded memory."""
+    cancel = cancel or CancelToken()
+    for i in range(0, len(z), DECODE_BATCH):
+        cancel.raise_if_cancelled()
+        yield opened.codec.decode(z[i : i + DECODE_BATCH])
+        progress(Progress("decode", min(len(z), i + DECODE_BATCH), len(z), "decoding"))
+
+
+@dataclass
+class WrittenSet:
+    folder: Path
+    generated: GeneratedSet
+
+
+def generate_to_folder(model_folder: str | os.PathLike, sampler: str, values: Optional[dict], n: int, seed: int,
+                       out: str | os.PathLike, *, where=None, z_only: bool = False, overwrite: bool = False,
+                       n_label: str = "the number of faces", progress: ProgressCallback = no_progress,
+                       cancel: Optional[CancelToken] = None) -> WrittenSet:
+    """The CLI's ``generate``: check ``out`` first, then open the model, generate and write the image set
+    (faces decoded and written batch by batch)."""
+    from ..image_sets import write_image_set
+    from ..output_folders import check_output_folder
+    from .open_model import open_model
+
+    inputs = [model_folder]
+    check_output_folder(out, inputs=inputs, overwrite=overwrite)  # before any work
+    opened = open_model(model_folder, labels=where is not None)
+    check_size(n, opened.z_dim, n_label)
+    gen = generate(opened, sampler, values, n, seed, where=where, decode=False, cancel=cancel)
+    images = None if z_only else decoded_batches(opened, gen.z, cancel, progress)
+    folder = write_image_set(out, gen.z, gen.params, images, overwrite=overwrite, inputs=inputs)
+    return WrittenSet(folder, gen)
+
+
+def generate_from_folder(model_dir, sampler: str, values=None, n: int = 16, seed: int = 0, *, decode: bool = True,
+                         model=None, config=None, latents=None, where=None, labels=None) -> GeneratedSet:
+    """``generate`` for a model folder (opened here) or an already loaded model/latents (kept for callers that
+    hold them: benchmarks, the attribute-rates experiment)."""
+    from ..model_codec import ModelCodec, TorchAutoencoderCodec, as_codec, open_model as open_codec
+    from ..model_store import load_latents
+    from .open_model import open_model
+
+    if model is None and latents is None:
+        opened = open_model(model_dir, labels=where is not None)
+    else:
+        if model is None:
+            codec = open_codec(model_dir)
+        elif config is not None and not isinstance(model, ModelCodec):
+            codec = TorchAutoencoderCodec(model, config, Path(model_dir))
+        else:
+            codec = as_codec(model)
+        opened = OpenedModel(Path(model_dir), codec)
+        if latents is None:
+            latents, files = load_latents(model_dir, codec.z_dim)
+            opened.latent_files = list(files)
+        opened.latents = np.asarray(latents, np.float32)
+    if labels is not None:
+        opened.labels = labels
+    return generate(opened, sampler, values, n, seed, where=where, decode=decode)

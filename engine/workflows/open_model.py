@@ -1,0 +1,117 @@
+"""Open a model: the codec, its z-points and their names, statistics, labels, leading PCA coordinates.
+
+One home for "open a model folder", used by ``info``, every CLI command that needs the z-points, and
+the GUI's File ▸ Open model (on its worker). Everything is validated by the readers it calls; a
+damaged ``labels.csv`` does not stop the model from opening (it only hides the attribute views and
+is reported in ``labels_problem``).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from ..errors import EngineError, ModelFileError
+from ..model_codec import ModelCodec, open_model as open_codec
+from ..progress import CancelToken, ProgressCallback, no_progress
+
+#: Leading principal axes whose coordinates are computed when a model opens (the pair plot's PCA axes).
+LEADING_PCS = 16
+
+
+@dataclass
+class OpenedModel:
+    """A model folder, opened: what every panel and command reads."""
+
+    folder: Path
+    codec: ModelCodec
+    latents: Optional[np.ndarray] = None  # N×z_dim float32, or None before the first encode
+    latent_files: list[str] = field(default_factory=list)
+    stats: Any = None  # engine.latent_stats.LatentStats of the z-points (when asked for)
+    labels: Any = None  # engine.attributes.AttributeTable aligned with the z-points, or None
+    labels_problem: Optional[str] = None  # why labels.csv could not be read
+    pca_coords: Optional[np.ndarray] = None  # (N, k) coordinates on the k leading principal axes
+
+    @property
+    def config(self):
+        return self.codec.config
+
+    @property
+    def z_dim(self) -> int:
+        return self.codec.z_dim
+
+    @property
+    def image_size(self) -> int:
+        return self.codec.image_size
+
+    @property
+    def model_id(self) -> str:
+        return self.codec.model_id
+
+    def require_latents(self) -> np.ndarray:
+        if self.latents is None:
+            from ..model_store import LATENTS
+
+            raise ModelFileError(f"{self.folder / LATENTS}: missing — encode a dataset into this model first")
+        return self.latents
+
+    def describe(self) -> list[tuple[str, str]]:
+        """(label, value) rows: what the model is, its training facts and its z-points."""
+        rows = [("model", str(self.folder)), ("model id", self.model_id)]
+        rows += self.codec.describe()
+        facts = getattr(self.config, "facts", None)
+        if facts is not None and facts.present:
+            rows.append(("training", facts.summary()))
+        rows.append(("z-points", "none (run encode)" if self.latents is None
+                     else f"{len(self.latents)} × {self.latents.shape[1]}"))
+        if self.labels is not None:
+            rows.append(("labels", f"{len(self.labels.names)} attributes"))
+        elif self.labels_problem:
+            rows.append(("labels", f"not loaded: {self.labels_problem}"))
+        return rows
+
+
+def open_model(folder: str | os.PathLike, *, device: str = "cpu", statistics: bool = False, labels: bool = True,
+               pca_axes: int = LEADING_PCS, progress: ProgressCallback = no_progress,
+               cancel: Optional[CancelToken] = None) -> OpenedModel:
+    """Open ``folder``: validate the model, read its z-points (if encoded) and labels; with ``statistics``
+    also compute (or read from the cache) their statistics and the leading PCA coordinates."""
+    from ..model_store import LATENTS, load_latents
+
+    cancel = cancel or CancelToken()
+    folder = Path(folder)
+    codec = open_codec(folder, device)
+    opened = OpenedModel(folder, codec)
+    cancel.raise_if_cancelled()
+    if not (folder / LATENTS).exists():
+        return opened
+    opened.latents, files = load_latents(folder, codec.z_dim)
+    opened.latent_files = list(files)
+    if labels:
+        from ..attributes import load_labels
+
+        try:  # a broken labels.csv must not stop the model from opening: it only hides the attribute views
+            opened.labels = load_labels(folder, files)
+        except (EngineError, OSError, ValueError) as exc:
+            opened.labels_problem = str(exc)
+    if statistics:
+        if len(opened.latents) < 3:
+            raise ModelFileError(f"{folder / LATENTS}: only {len(opened.latents)} z-points; statistics need at least 3")
+        from ..latent_stats import load_or_compute_stats
+
+        opened.stats = load_or_compute_stats(folder, opened.latents, progress=progress, cancel=cancel)
+        opened.pca_coords = leading_pca_coords(opened.latents, opened.stats, pca_axes)
+    return opened
+
+
+def leading_pca_coords(latents: np.ndarray, stats, k: int = LEADING_PCS) -> np.ndarray:
+    """(N, k) coordinates of the z-points on the k leading principal axes: one matrix product, the same
+    numbers as ``engine.latent_stats.project`` on ("pca", i) axes."""
+    pca = stats.pca
+    k = min(k, int(stats.z_dim))
+    comps = np.asarray(pca.components[:k], dtype=np.float64)
+    off = np.asarray(pca.mean, dtype=np.float64) @ comps.T
+    return (np.asarray(latents, dtype=np.float32) @ comps.T.astype(np.float32)).astype(np.float64) - off

@@ -1,0 +1,85 @@
+"""Train (or resume) a model on a folder of faces, then encode the folder into its z-points.
+
+One home for the CLI's ``train`` (also under torchrun) and the GUI's training dialog. The output
+folder rules come first (a new or empty folder, or the model to continue with ``resume``), then the
+model folder's writer lock is taken and held from before the images are read until the z-points
+are written, so no other writer slips in between training and encoding.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from ..progress import CancelToken, ProgressCallback, no_progress
+
+
+@dataclass
+class TrainedModel:
+    folder: Path
+    history: list[dict]
+    data_summary: str
+    encoded: bool
+    is_main: bool = True  # False on the other ranks of a torchrun job (rank 0 reports and encodes)
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.history)
+
+    @property
+    def val_loss(self) -> Optional[float]:
+        return self.history[-1].get("val_loss") if self.history else None
+
+
+def train_model(data_folder: str | os.PathLike, out: str | os.PathLike, arch=None, options=None, *,
+                resume: bool = False, encode: bool = True, encode_device: str = "cpu", dist_ctx=None,
+                progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None,
+                on_data=None) -> TrainedModel:
+    """Train ``arch`` (None with ``resume``: the folder's own) with ``options`` (``training.TrainOptions``)
+    on the faces of ``data_folder`` into ``out``; with ``encode`` also write their z-points.
+    ``on_data(dataset)`` is told once the images are loaded (the CLI prints the summary)."""
+    from .. import distributed
+    from ..autoencoder import check_architecture_limits
+    from ..model_lock import model_writer
+    from ..output_folders import check_model_output
+    from ..training import TrainOptions, _check_options
+
+    cancel = cancel or CancelToken()
+    ctx = dist_ctx or distributed.current()
+    options = options or TrainOptions()
+    out = check_model_output(out, data=data_folder, resume=resume)  # before any work
+    _check_options(options)
+    if arch is not None:
+        check_architecture_limits(arch.image_size, arch.z_dim, tuple(arch.channels), arch.kernel_size)
+    # a refusal on rank 0 alone would leave the other ranks of a torchrun job at a barrier: see docs/robustness.md
+    guard = contextlib.nullcontext() if ctx.distributed else model_writer(out, "train")
+    with guard:
+        return _run(data_folder, out, arch, options, resume, encode, encode_device, ctx, progress, cancel, on_data)
+
+
+def _run(data_folder, out: Path, arch, options, resume, encode, encode_device, ctx, progress, cancel, on_data):
+    from ..image_data import Preprocess, load_folder
+    from ..model_store import read_config
+    from ..training import train
+
+    pre = read_config(out).preprocess if resume else Preprocess(image_size=arch.image_size if arch else 64)
+    if ctx.distributed and ctx.local_rank != 0:
+        ctx.barrier()  # one decode per machine: local rank 0 fills the image cache, the others read it
+    data = load_folder(data_folder, pre, progress=progress if ctx.is_main else no_progress)
+    if ctx.distributed and ctx.local_rank == 0:
+        ctx.barrier()
+    if on_data is not None and ctx.is_main:
+        on_data(data)
+    cancel.raise_if_cancelled()
+    res = train(data, out, None if resume else arch, options, resume=resume, progress=progress, cancel=cancel,
+                dist_ctx=ctx)
+    if not ctx.is_main:
+        return TrainedModel(out, res.history, data.summary(), False, is_main=False)
+    if encode:
+        from ..encoding import encode_dataset
+        from ..model_codec import open_model
+
+        encode_dataset(out, data, model=open_model(out, device=encode_device), progress=progress, cancel=cancel)
+    return TrainedModel(out, res.history, data.summary(), encode)
