@@ -24,9 +24,6 @@ from pathlib import Path
 EXIT_BAD_INPUT = 2
 EXIT_CANCELLED = 130
 EXIT_INTERNAL = 1
-#: The most vector components (n × z_dim) one ``generate`` run draws: the z-vectors are held in
-#: memory (float64 while sampling: 1 GiB at this ceiling, e.g. 524,288 vectors of 256); images are streamed.
-MAX_GENERATE_VALUES = 2**27
 
 
 class TqdmProgress:
@@ -86,64 +83,30 @@ def cmd_train(a, progress) -> int:
 
 
 def _train(a, progress, ctx) -> int:
-    from engine.output_folders import check_model_output
+    from engine.autoencoder import CLI_NAMES, ArchitectureConfig, check_architecture_limits
+    from engine.training import TrainOptions
+    from engine.workflows.train import train_model
 
-    # a new or empty folder, or (--resume) a model of ours; never the user's files, never inside --data
-    out = check_model_output(a.out, data=a.data, resume=a.resume)
     if a.device.startswith("cuda") and not _cuda_ok(a.device):
         raise_bad(f"--device {a.device}: CUDA is not available on this machine (use --device cpu or auto)")
-    if not a.resume:  # sizes whose network could not be allocated: refused before any work starts
-        from engine.autoencoder import CLI_NAMES, check_architecture_limits
-
-        check_architecture_limits(a.image_size, a.z_dim, tuple(int(c) for c in a.channels.split(",")), names=CLI_NAMES)
-    if ctx.distributed:
-        return _train_run(a, out, progress, ctx)
-    from engine.model_lock import model_writer
-
-    with model_writer(out, "train"):  # held from before the images are read until the z-points are written
-        return _train_run(a, out, progress, ctx)
-
-
-def _train_run(a, out, progress, ctx) -> int:
-    from engine.autoencoder import ArchitectureConfig
-    from engine.image_data import Preprocess, load_folder
-    from engine.model_store import read_config
-    from engine.training import TrainOptions, train
-
-    if a.resume:
-        pre = read_config(out).preprocess
-    else:
-        pre = Preprocess(image_size=a.image_size)
-    if ctx.distributed and ctx.local_rank != 0:
-        ctx.barrier()  # one decode per machine: local rank 0 fills the image cache, the others read it
-    data = load_folder(a.data, pre, progress=progress)
-    if ctx.distributed and ctx.local_rank == 0:
-        ctx.barrier()
-    if ctx.is_main:
-        print(data.summary(), file=sys.stderr)
     arch = None
-    if not a.resume:
-        arch = ArchitectureConfig(
-            image_size=a.image_size, z_dim=a.z_dim, batch_norm=a.batch_norm,
-            channels=tuple(int(c) for c in a.channels.split(",")),
-        )
+    if not a.resume:  # sizes whose network could not be allocated: refused before any work starts
+        channels = tuple(int(c) for c in a.channels.split(","))
+        check_architecture_limits(a.image_size, a.z_dim, channels, names=CLI_NAMES)
+        arch = ArchitectureConfig(image_size=a.image_size, z_dim=a.z_dim, batch_norm=a.batch_norm, channels=channels)
     opts = TrainOptions(epochs=a.epochs, batch_size=a.batch_size, learning_rate=a.lr, seed=a.seed,
                         val_count=a.val_count, flip=not a.no_flip, device=a.device,
                         precision=a.precision, compile=a.compile)
-    res = train(data, out, arch, opts, resume=a.resume, progress=progress, dist_ctx=ctx)
+    res = train_model(a.data, a.out, arch, opts, resume=a.resume, encode=not a.no_encode,
+                      encode_device="cuda" if _cuda_ok(a.device) else "cpu", dist_ctx=ctx, progress=progress,
+                      on_data=lambda data: print(data.summary(), file=sys.stderr))
     progress.close()
-    if not ctx.is_main:
-        return 0  # rank 0 reports and encodes
+    if not res.is_main:
+        return 0  # rank 0 reports
     for h in res.history:
-        print(f"epoch {h['epoch']:3d}  train {h['train_loss']:.5f}  val {h['val_loss'] if h['val_loss'] is None else format(h['val_loss'], '.5f')}  {h['images_per_s']:.0f} img/s")
-    if not a.no_encode:
-        from engine.encoding import encode_dataset
-        from engine.model_store import load_model
-
-        model, _ = load_model(out, device="cuda" if _cuda_ok(a.device) else "cpu")
-        encode_dataset(out, data, model=model, progress=progress)
-        progress.close()
-    print(f"model written to {out}")
+        val = "None" if h["val_loss"] is None else format(h["val_loss"], ".5f")
+        print(f"epoch {h['epoch']:3d}  train {h['train_loss']:.5f}  val {val}  {h['images_per_s']:.0f} img/s")
+    print(f"model written to {res.folder}")
     return 0
 
 
@@ -157,111 +120,153 @@ def _cuda_ok(device: str) -> bool:
 
 def cmd_encode(a, progress) -> int:
     from engine.encoding import encode_folder
-    from engine.model_store import load_model
+    from engine.model_codec import open_model
 
-    model_dir = Path(a.model)
-    model, config = load_model(model_dir, device="cuda" if _cuda_ok(a.device) else "cpu")
+    codec = open_model(a.model, device="cuda" if _cuda_ok(a.device) else "cpu")
     # streams the folder in chunks (bounded memory) and resumes an interrupted run
-    res = encode_folder(model_dir, a.data, model=model, batch_size=a.batch_size, fresh=a.fresh, progress=progress)
+    res = encode_folder(a.model, a.data, model=codec, batch_size=a.batch_size, fresh=a.fresh, progress=progress)
     progress.close()
     print(res.summary())
     return 0
 
 
 def cmd_reconstruct(a, progress) -> int:
-    from engine import __version__
-    from engine.encoding import mse, reconstruct_images
-    from engine.image_data import load_folder
-    from engine.model_store import load_model
-    from engine.output_folders import check_output_folder
-    from engine.reconstructions import write_reconstructions
-    import numpy as np
+    from engine.workflows.reconstruct import reconstruct_folder
 
-    model_dir = _model_dir(a.model)
-    inputs = [a.data, model_dir]
-    check_output_folder(a.out, inputs=inputs, overwrite=a.overwrite, kind="reconstructions")  # before any work
-    model, config = load_model(model_dir)
-    data = load_folder(a.data, config.preprocess, progress=progress)
-    print(data.summary(), file=sys.stderr)
-    n = len(data) if a.n is None else max(0, min(a.n, len(data)))
-    images = np.asarray(data.images[:n])
-    recon = reconstruct_images(model, images)
-    err = mse(images, recon)
-    params = {"model_id": config.model_id, "model_folder": str(model_dir), "data": str(a.data), "n": n,
-              "mse": err, "app_version": __version__}
-    write_reconstructions(a.out, data.files[:n], images, recon, params, overwrite=a.overwrite, inputs=inputs)
+    res = reconstruct_folder(_model_dir(a.model), a.data, a.out, n=a.n, overwrite=a.overwrite, progress=progress)
     progress.close()
-    print(f"MSE {err:.6f} over {n} images")
+    print(res.data_summary, file=sys.stderr)
+    print(f"MSE {res.mse:.6f} over {res.n} images")
     return 0
 
 
 def cmd_generate(a, progress) -> int:
-    from engine.encoding import decode_latents
-    from engine.generation import generate
-    from engine.image_sets import write_image_set
-    from engine.model_store import load_model
     from engine.samplers import parse_settings
-
-    from engine.output_folders import check_output_folder
+    from engine.workflows.generate import generate_to_folder
 
     values = parse_settings(a.sampler, a.set or [])
-    if a.n < 0:
-        raise_bad("--n must be ≥ 0")
-    model_dir = _model_dir(a.model)
-    check_output_folder(a.out, inputs=[model_dir], overwrite=a.overwrite)  # before any work
-    model, config = load_model(model_dir)
-    most = MAX_GENERATE_VALUES // config.arch.z_dim
-    if a.n > most:
-        raise_bad(f"--n {a.n} is more than the {most:,} vectors of {config.arch.z_dim} components one run holds in "
-                  "memory; split it over several runs with different --seed")
-    result = generate(model_dir, a.sampler, values, a.n, a.seed, decode=False, where=a.where, model=model, config=config)
-    # faces are decoded and written batch by batch: memory stays bounded for any --n
-    images = None if a.z_only else (decode_latents(model, result.z[i : i + 256]) for i in range(0, len(result.z), 256))
-    write_image_set(a.out, result.z, result.params, images, overwrite=a.overwrite, inputs=[model_dir])
+    res = generate_to_folder(_model_dir(a.model), a.sampler, values, a.n, a.seed, a.out, where=a.where,
+                             z_only=a.z_only, overwrite=a.overwrite, n_label="--n", progress=progress)
+    progress.close()
+    p = res.generated.params
     what = "z-vectors" if a.z_only else "faces"
-    cond = f", fitted on {result.params['where_points']} z-points with {result.params['where']}" if "where" in result.params else ""
+    cond = f", fitted on {p['where_points']} z-points with {p['where']}" if "where" in p else ""
     print(f"wrote {a.n} {what} ({a.sampler}, seed {a.seed}{cond}) to {a.out}")
     return 0
 
 
 def cmd_edit(a, progress) -> int:
-    from engine import __version__
-    from engine.attributes import DEFAULT_EDIT_METHOD, attribute_direction, require_labels
-    from engine.editing import edit_strips, parse_amounts, write_edit_strips
-    from engine.encoding import encode_images
-    from engine.image_data import image_folder_listing, load_files
-    from engine.model_store import load_latents, load_model
+    from engine.editing import parse_amounts
+    from engine.workflows.edit import edit_folder
 
-    from engine.output_folders import check_output_folder
-
+    if (a.attribute is None) == (a.direction is None):
+        raise_bad("edit: give --attribute NAME or --direction FILE [--index K], not both and not neither")
+    if a.direction is None and (a.force or a.index != 1):
+        raise_bad("--index / --force: only with --direction FILE")
+    if a.direction is not None and a.method:
+        raise_bad("--method: only with --attribute (a saved direction is used as it was saved)")
     amounts = parse_amounts(a.amount)
-    if a.n is not None and a.n < 1:
-        raise_bad("--n must be ≥ 1")
-    model_dir = _model_dir(a.model)
-    inputs = [a.data, model_dir]
-    check_output_folder(a.out, inputs=inputs, overwrite=a.overwrite, kind="edit-strips")  # before any work
-    model, config = load_model(model_dir)
-    z_all, files = load_latents(model_dir, config.arch.z_dim)
-    table = require_labels(model_dir, files)
-    a.method = a.method or DEFAULT_EDIT_METHOD
-    direction = attribute_direction(z_all, table, a.attribute, a.method)
-    folder, paths, _ = image_folder_listing(a.data)
-    images, names, skipped = load_files(paths[: a.n or 8], config.preprocess)
-    for name, why in skipped:
+    res = edit_folder(_model_dir(a.model), a.data, a.attribute, amounts, a.out, n=a.n, method=a.method,
+                      direction_file=a.direction, index=a.index, force=a.force, overwrite=a.overwrite,
+                      progress=progress)
+    progress.close()
+    for name, why in res.skipped:
         print(f"skipped {name}: {why}", file=sys.stderr)
-    if not len(images):
-        raise_bad(f"{folder}: none of the first {len(paths[: a.n or 8])} images could be read")
-    z = encode_images(model, images)
-    strips = edit_strips(model, z, direction, amounts)
-    params = {
-        "command": "edit", "attribute": a.attribute, "method": a.method, "amounts": [float(x) for x in amounts],
-        "amount_unit": "class-mean gaps along the direction (1 = from the mean without to the mean with the attribute)",
-        "step": float(direction.step), "n_present": direction.n_present, "n_absent": direction.n_absent,
-        "columns": ["original"] + [f"{x:g}" for x in amounts], "data": str(folder),
-        "model_id": config.model_id, "model_folder": str(model_dir), "app_version": __version__,
-    }
-    write_edit_strips(a.out, names, strips, images, params, overwrite=a.overwrite, inputs=inputs)
-    print(f"wrote {len(names)} edit strip(s) of {a.attribute} ({a.method} direction, amounts {', '.join(f'{x:g}' for x in amounts)}) to {a.out}")
+    what = (f"{a.attribute} ({res.method} direction" if a.direction is None
+            else f"direction {a.index} of {a.direction} (σ units")
+    print(f"wrote {len(res.names)} edit strip(s) of {what}, amounts {', '.join(f'{x:g}' for x in res.amounts)}) "
+          f"to {a.out}")
+    return 0
+
+
+def cmd_photo(a, progress) -> int:
+    from engine import __version__
+    from engine.editing import parse_amounts
+    from engine.photo import check_photo_output, frame_and_encode_photos, stems_for, write_photo_results
+    from engine.workflows.open_model import open_model
+
+    if any(not str(p).strip() for p in a.photo):
+        raise_bad("--photo: an empty path; name the photo file")
+    if a.amount is not None and not a.attribute:
+        raise_bad("--amount: give --attribute NAME too (e.g. --attribute Smiling --amount -2:2:5)")
+    amounts = parse_amounts(a.amount or "-2:2:5") if a.attribute else None
+    model_dir = _model_dir(a.model)
+    inputs = [model_dir, *a.photo]
+    check_photo_output(a.out, stems_for(a.photo), inputs=inputs, overwrite=a.overwrite)  # before any work
+    opened = open_model(model_dir, labels=bool(a.attribute))
+    z_all = opened.require_latents()
+    direction = None
+    if a.attribute:
+        from engine.attributes import DEFAULT_EDIT_METHOD, attribute_direction, require_labels
+
+        direction = attribute_direction(z_all, require_labels(model_dir, opened.latent_files), a.attribute,
+                                        a.method or DEFAULT_EDIT_METHOD)
+    results = frame_and_encode_photos(opened.codec, opened.config, z_all, opened.latent_files, a.photo,
+                                      no_detect=a.no_detect, face_index=a.face, model_dir=model_dir, progress=progress)
+    params = {"model_id": opened.model_id, "model_folder": str(model_dir), "app_version": __version__}
+    folders = write_photo_results(a.out, results, model=opened.codec, direction=direction, attribute=a.attribute,
+                                  amounts=amounts, params=params, overwrite=a.overwrite, inputs=inputs)
+    progress.close()
+    for r, folder in zip(results, folders):
+        face = "whole image" if r.face_index is None else f"face {r.face_index} of {r.faces_found}"
+        print(f"{r.source}: {r.framing} ({face}), reconstruction MSE {r.mse:.4f}, Mahalanobis {r.mahalanobis:.1f} "
+              f"(percentile {r.percentile:.0f}: {r.verdict}) → {folder}")
+    return 0
+
+
+def cmd_directions(a, progress) -> int:
+    from engine import directions as D
+    from engine.attributes import require_labels
+    from engine.workflows.open_model import open_model
+
+    names = [s.strip() for s in (a.attribute or "").split(",") if s.strip()]
+    hold = [s.strip() for s in (a.hold or "").split(",") if s.strip()]
+    if a.method in D.SUPERVISED and not names:
+        raise_bad(f"--method {a.method}: name the attribute(s) to move with --attribute, e.g. --attribute Smiling")
+    if a.method == "conditional" and not hold:
+        raise_bad("--method conditional: name the attribute(s) to hold with --hold, e.g. --hold Male,Eyeglasses")
+    if hold and a.method != "conditional":
+        raise_bad(f"--hold: only with --method conditional (got --method {a.method})")
+    if names and a.method in D.UNSUPERVISED:
+        raise_bad(f"--attribute: only with --method attribute or conditional (got --method {a.method})")
+    if a.sort:
+        D.sort_rows([], a.sort)  # an unknown column is refused before any work
+    model_dir = _model_dir(a.model)
+    if a.out is not None:
+        D.check_set_output(a.out, overwrite=a.overwrite, inputs=[model_dir])  # before any work
+    opened = open_model(model_dir)
+    z = opened.require_latents()
+    table = require_labels(model_dir, opened.latent_files) if a.method in D.SUPERVISED else opened.labels
+    probes = D.attribute_probes(z, table, progress=progress) if table is not None else None
+    if a.method in D.UNSUPERVISED:
+        dirs = D.unsupervised_directions(z, a.method, a.k, model=opened.codec, seed=a.seed, progress=progress)
+    elif a.method == "attribute":
+        dirs = D.attribute_directions(z, table, names)
+    else:
+        dirs = [D.conditional_direction(z, table, nm, hold, probes=probes) for nm in names]
+    features = None
+    if not a.no_images:
+        from engine.errors import EngineError
+        from engine.feature_space import FeatureSpace
+
+        try:
+            features = FeatureSpace()
+        except EngineError as exc:
+            print(f"note: no feature-space column ({_one_line(exc)})", file=sys.stderr)
+    measures = D.measure_directions(z, dirs, probes=probes, model=None if a.no_images else opened.codec,
+                                    features=features, seed=a.seed, progress=progress)
+    progress.close()
+    rows = D.sort_rows(D.table_rows(dirs, measures), a.sort)
+    print(f"{len(dirs)} {a.method} direction(s) of {model_dir}; 1 unit = {D.UNIT_TEXT}")
+    print("effect = change of a logistic judge's log-odds of the attribute per unit; pix MSE / feat Δ: per unit, on "
+          "64 typical faces (feat Δ ÷ the median feature distance between two faces); out 2σ: share of typical "
+          "faces a ±2 move carries outside the 2σ ellipsoid; maha: Mahalanobis length of one unit"
+          + ("" if table is not None else "; no labels.csv, so no names"))
+    print(D.format_table(rows))
+    if a.out is not None:
+        dset = D.DirectionSet(a.name or f"{a.method} directions", opened.model_id, int(z.shape[1]), dirs)
+        jpath, npath = D.save_direction_set(a.out, dset, overwrite=a.overwrite, inputs=[model_dir])
+        print(f"wrote {len(dirs)} direction(s) to {jpath} (+ {npath.name})")
     return 0
 
 
@@ -315,8 +320,8 @@ def cmd_samplers(a, progress) -> int:
 
 
 def cmd_evaluate(a, progress) -> int:
-    from engine.evaluation import evaluate, parse_sweep_text, write_report
-    from engine.samplers import parse_settings, sampler_class
+    from engine.samplers import parse_settings
+    from engine.workflows.evaluate import evaluate_model, sweep_spec
 
     names = [x.strip() for x in a.samplers.split(",") if x.strip()] if a.samplers else None
     values: dict = {}
@@ -325,66 +330,28 @@ def cmd_evaluate(a, progress) -> int:
         if not rest or "=" not in rest:
             raise_bad(f"--set {item!r}: expected SAMPLER.KEY=VALUE, e.g. pca-ellipse.fact=0.8")
         values.setdefault(head, {}).update(parse_settings(head, [rest]))
-    sweep = None
-    if a.sweep:
-        key, vals = parse_sweep_text(a.sweep)
-        target = a.sweep_sampler or (names[0] if names and len(names) == 1 else "pca-ellipse")
-        sampler_class(target).param(key)
-        sweep = (target, key, vals)
-    if a.n < 2:
-        raise_bad("--n must be ≥ 2")
-    if a.out is not None:  # never over a file we did not write, never inside the model or data folder
-        from engine.evaluation import REPORT_KEYS
-        from engine.output_folders import check_output_file, json_file_with_keys
-
-        check_output_file(a.out, inputs=[_model_dir(a.model), a.data], overwrite=a.overwrite, what="report",
-                          is_ours=lambda path: json_file_with_keys(path, REPORT_KEYS))
-    report = evaluate(_model_dir(a.model), a.data, n=a.n, seed=a.seed, samplers=names, sweep=sweep,
-                      sampler_values=values, progress=progress)
+    sweep = sweep_spec(a.sweep, a.sweep_sampler, names)
+    res = evaluate_model(_model_dir(a.model), a.data, n=a.n, seed=a.seed, samplers=names, sweep=sweep,
+                         sampler_values=values, where=a.where,
+                         judge=[s for s in (a.judge or "").split(",") if s.strip()], out=a.out,
+                         overwrite=a.overwrite, progress=progress)
     progress.close()
-    print(report.table())
-    if a.where is not None:  # conditional sampling, measured (issue 9): engine/attributes.py attribute_rates
-        from engine.attributes import attribute_rates
-        from engine.errors import SamplerError
-
-        rates = []
-        for name in (names or ["normal"]):
-            try:
-                rep = attribute_rates(_model_dir(a.model), a.where, sampler=name, values=values.get(name), n=a.n,
-                                      seed=a.seed, attributes=[s for s in (a.judge or "").split(",") if s.strip()])
-            except SamplerError as exc:
-                if names and len(names) == 1:
-                    raise
-                print(f"{name}: no attribute rates ({exc})")
-                continue
-            print(rep.table())
-            rates.append(rep.to_json())
-        report.info["attribute_rates"] = rates
+    print(res.report.table())
+    for note in res.notes:
+        print(note)
+    for rep in res.rates:
+        print(rep.table())
     if a.out is not None:
-        write_report(a.out, report)
         print(f"report written to {a.out}")
     return 0
 
 
 def cmd_info(a, progress) -> int:
-    from engine.autoencoder import count_parameters
-    from engine.model_store import load_latents, load_model, LATENTS
+    from engine.workflows.open_model import open_model
 
-    model_dir = _model_dir(a.model)
-    model, config = load_model(model_dir)
-    arch = config.arch
-    t = config.training
-    print(f"model      {model_dir}")
-    print(f"model id   {config.model_id}")
-    print(f"image      {arch.image_size}×{arch.image_size} RGB, crop {list(config.preprocess.crop_box)} of {list(config.preprocess.reference_size)}")
-    print(f"network    4 conv {list(arch.channels)} k{arch.kernel_size} → z_dim {arch.z_dim} → 4 conv-transpose; batch_norm {arch.batch_norm}; {count_parameters(model):,} parameters ({config.weights_dtype})")
-    if t:
-        print(f"training   {config.facts.summary()}")
-    if (model_dir / LATENTS).exists():
-        z, _ = load_latents(model_dir, arch.z_dim)
-        print(f"z-points   {len(z)} × {z.shape[1]}")
-    else:
-        print("z-points   none (run encode)")
+    opened = open_model(_model_dir(a.model), labels=False)
+    for label, value in opened.describe():
+        print(f"{label:<10} {value}")
     return 0
 
 
@@ -529,7 +496,10 @@ def build_parser() -> argparse.ArgumentParser:
     ed = sub.add_parser("edit", help="move faces along an attribute direction and write a strip per face")
     ed.add_argument("--model")
     ed.add_argument("--data", required=True, help="folder of face images (the first --n by name are edited)")
-    ed.add_argument("--attribute", required=True, help="attribute name from the model's labels.csv, e.g. Smiling")
+    ed.add_argument("--attribute", help="attribute name from the model's labels.csv, e.g. Smiling")
+    ed.add_argument("--direction", metavar="FILE", help="a direction set written by `directions --out` (instead of --attribute)")
+    ed.add_argument("--index", type=_int_at_least(1), default=1, help="with --direction: which direction (the table's #, from 1)")
+    ed.add_argument("--force", action="store_true", help="with --direction: use a set saved for another model anyway")
     ed.add_argument("--amount", default="-2:2:5", help="START:STOP:COUNT or a list -1,0,1 (1 = the gap between the class means)")
     ed.add_argument("--out", required=True)
     ed.add_argument("--n", type=_int_at_least(1), default=None, help="faces to edit (default 8)")
@@ -551,6 +521,32 @@ def build_parser() -> argparse.ArgumentParser:
     at.add_argument("--set", action="append", metavar="KEY=VALUE")
     at.add_argument("--n", type=_int_at_least(2), default=256)
     at.add_argument("--seed", type=_seed, default=0)
+
+    di = sub.add_parser("directions", help="find, name and measure directions in the latent space; save them as a set")
+    di.add_argument("--model")
+    di.add_argument("--method", required=True, choices=("pca", "ica", "varimax", "decoder", "attribute", "conditional"))
+    di.add_argument("--attribute", metavar="NAME[,NAME…]", help="attribute / conditional: the attribute(s) to move")
+    di.add_argument("--hold", metavar="NAME[,NAME…]", help="conditional: attributes whose judges must not change")
+    di.add_argument("--k", type=_int_at_least(1), default=10, help="unsupervised: how many directions (default 10)")
+    di.add_argument("--seed", type=_seed, default=0)
+    di.add_argument("--sort", metavar="COLUMN", help="sort the table by a column (index, name, sigma, variance_share, "
+                    "top_effect, pixel_mse, feature_change, outside_2s, maha_per_unit, max_overlap, label; '+col' ascending)")
+    di.add_argument("--out", metavar="FILE", help="write the set as FILE.json + FILE.npy")
+    di.add_argument("--name", help="the set's name stored in FILE.json (default: the method)")
+    di.add_argument("--overwrite", action="store_true", help="replace a direction set written earlier to --out")
+    di.add_argument("--no-images", action="store_true", help="skip the decoded-face measures (pixel MSE, feature Δ)")
+
+    ph = sub.add_parser("photo", help="frame your own photo like the training faces, encode it and place it in the cloud")
+    ph.add_argument("--photo", action="append", required=True, metavar="FILE", help="a photo (repeat for several)")
+    ph.add_argument("--model", default=None)
+    ph.add_argument("--out", required=True)
+    ph.add_argument("--face", type=_int_at_least(0), default=None, help="which face when several are found (0 = the first: eyes found, largest)")
+    ph.add_argument("--no-detect", action="store_true", help="no face detection: frame the photo's centre square")
+    ph.add_argument("--attribute", default=None, help="also write an edit strip along this attribute (e.g. Smiling)")
+    ph.add_argument("--amount", default=None, help="edit amounts START:STOP:COUNT (default -2:2:5)")
+    ph.add_argument("--method", choices=["probe", "mean"], default=None)
+    ph.add_argument("--overwrite", action="store_true", help="replace photo results already in --out")
+    ph._negative_number_matcher = ed._negative_number_matcher
 
     sub.add_parser("samplers", help="list samplers with their parameters and defaults")
 
@@ -585,6 +581,8 @@ COMMANDS = {
 }
 
 COMMANDS["evaluate"] = cmd_evaluate
+COMMANDS["directions"] = cmd_directions
+COMMANDS["photo"] = cmd_photo
 
 
 def run(argv=None) -> int:
@@ -629,7 +627,8 @@ def run(argv=None) -> int:
 
 
 #: Arguments that name a file or folder: "" would silently mean the current folder (or the default model).
-PATH_ARGS = {"data": "--data", "out": "--out", "model": "--model", "import_file": "--import", "screenshot": "--screenshot"}
+PATH_ARGS = {"data": "--data", "out": "--out", "model": "--model", "import_file": "--import", "screenshot": "--screenshot",
+             "direction": "--direction"}
 
 
 def _refuse_empty_paths(a) -> None:

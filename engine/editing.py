@@ -40,7 +40,7 @@ def parse_amounts(text: str) -> np.ndarray:
     if len(out) == 0 or len(out) > 64 or not np.isfinite(out).all():
         raise EngineError(f"--amount {text!r}: expected 1 to 64 finite amounts (e.g. -2:2:5)")
     if np.abs(out).max() > 100:
-        raise EngineError(f"--amount {text!r}: amounts are in class-mean gaps; |amount| ≤ 100")
+        raise EngineError(f"--amount {text!r}: amounts are in direction units (class-mean gaps or σ); |amount| ≤ 100")
     return out.astype(np.float64)
 
 

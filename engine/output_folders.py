@@ -39,7 +39,8 @@ STAGE_PREFIX = ".saving-"
 STAGE_OWNER = ".owner"
 LOCK = ".image-set.lock"
 #: What each kind of set is called in messages.
-KIND_NAMES = {"image-set": "an image set", "edit-strips": "edit strips", "reconstructions": "reconstructions"}
+KIND_NAMES = {"image-set": "an image set", "edit-strips": "edit strips", "reconstructions": "reconstructions",
+              "photo": "a photo's results"}
 #: A params.json is a few kB (a huge set's file list: ~15 bytes a face); anything far larger is not ours.
 MAX_PARAMS_BYTES = 64 * 2**20
 
@@ -298,7 +299,7 @@ def unique_file_names(stems: Iterable[str], suffix: str = ".png", reserved: Iter
 
 #: The files a model folder of ours may hold (engine/model_store.py); hidden entries are ours too.
 MODEL_FILES = frozenset({"config.json", "weights.safetensors", "latents.npy", "latents_files.txt",
-                         "checkpoint.safetensors", "labels.csv", "stats_cache.npz"})
+                         "checkpoint.safetensors", "labels.csv", "stats_cache.npz", "photo_aligner.npz"})
 
 
 def holds_model(folder: Path) -> bool:

@@ -1,0 +1,539 @@
+"""Frame a face in an ordinary photo exactly as the model's training faces were framed (Qt-free).
+
+The default model was trained on CelebA's aligned images: the face rotated upright and scaled so
+that eyes and mouth sit at fixed places, then the preprocess crop box (140×140 of 178×218) resized
+to the model's size. A photo is brought into that framing in three steps:
+
+1. **Load** (:func:`load_photo`): EXIF orientation applied, alpha composited over white, grayscale,
+   palette, 16-bit and float images converted, memory bounded by the same decode budget as the
+   dataset loader (:data:`engine.image_data.MAX_DECODE_BYTES`), huge photos reduced to
+   :data:`MAX_PHOTO_SIDE` (JPEGs by the codec's draft mode, before a full-size pixel is decoded).
+2. **Detect** (:func:`detect_faces`): OpenCV's own Haar cascades (shipped in the opencv wheel, no
+   download): the frontal-face cascade on a ≤ 800 px copy, again on copies turned by ±10° and ±20° when
+   the upright pass finds nothing (the cascade misses faces tilted by more than ~12°), then the eye
+   cascade inside each face. The result is an initial similarity transform from the canonical
+   positions of the face box and the eyes *in the training crops*: :data:`CANONICAL` was measured
+   by running this very detector over the celeba-9k training images
+   (``scripts/learn_photo_framing.py``), so the detector's own biases cancel.
+3. **Refine** (:func:`refine_transform`): the autoencoder's z is extremely sensitive to framing (a
+   2-pixel shift of a 64-pixel crop moves z by 0.6 × the typical nearest-neighbour distance of the
+   training cloud), far finer than Haar boxes and eyes can place a face. A model may carry
+   ``photo_aligner.npz``: ridge regressions, learnt on its own training images, from the z of a
+   mis-framed crop to the shift/rotation/scale that mis-framed it. Applied as a cascade (encode,
+   predict, correct; four encodes), they halve the detection's error: on
+   benchmarks/photo_framing.py the median turn error falls from 6.4° to 1.3° and the median z distance
+   to the true crop's from 0.93 to 0.49 × the typical nearest-neighbour distance. A model without the file is framed by detection alone.
+
+Transforms are 2×3 float64 matrices mapping photo pixel centres to crop pixel centres (OpenCV's
+convention: pixel (i, j) has its centre at (j, i)).
+"""
+from __future__ import annotations
+
+import math
+import os
+import stat
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .errors import DataError, EngineError
+
+#: The longest side a photo is worked on at (a larger one is reduced when loaded).
+MAX_PHOTO_SIDE = 4096
+#: Face detection runs on a copy whose longest side is at most this (and at least DETECT_MIN_SIDE).
+DETECT_MAX_SIDE = 800
+DETECT_MIN_SIDE = 480
+#: Turns of the detection image tried when the upright pass finds no face (degrees).
+DETECT_TURNS = (10.0, -10.0, 20.0, -20.0)
+ALIGNER_FILE = "photo_aligner.npz"
+ALIGNER_FORMAT = 1
+
+#: Where this detector puts the face box and the eyes in a training crop, in crop units (0…1 from
+#: the crop's top-left corner, edge convention): medians over the celeba-9k training images
+#: (``scripts/learn_photo_framing.py``; preprocess crop box 140×140 of 178×218). "box" is
+#: (centre x, centre y, side) of the frontal-face cascade's square; the eyes are the subject's
+#: right eye (left in the picture) first.
+CANONICAL = {
+    "box": (0.5027, 0.609, 0.7513),
+    "eyes": ((0.3509, 0.5195), (0.6351, 0.5195)),
+    "source": "scripts/learn_photo_framing.py: medians over 2000 celeba-9k training images; faces found in 1935, "
+              "both eyes in 1505",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# loading a photo
+
+
+def _file_problem(path: Path) -> None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        broken = " (a link whose target is missing)" if os.path.islink(path) else ""
+        raise DataError(f"{path}: no such file{broken}") from None
+    except PermissionError:
+        raise DataError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise DataError(f"{path}: is a folder, not a photo")
+    if not stat.S_ISREG(st.st_mode):
+        raise DataError(f"{path}: not a regular file, cannot be read as a photo")
+    if st.st_size == 0:
+        raise DataError(f"{path}: empty file (0 bytes), not a photo")
+
+
+def load_photo(path: str | os.PathLike, max_side: int = MAX_PHOTO_SIDE) -> np.ndarray:
+    """An image file → H×W×3 uint8 RGB, upright (EXIF), longest side ≤ ``max_side``.
+
+    Raises :class:`DataError` (see :func:`load_photo_scaled`)."""
+    return load_photo_scaled(path, max_side)[0]
+
+
+def load_photo_scaled(path: str | os.PathLike, max_side: int = MAX_PHOTO_SIDE) -> tuple[np.ndarray, float]:
+    """``(pixels, scale)``: the photo as :func:`load_photo` gives it and its pixels per pixel of
+    the full-size upright photo (1.0 unless it was reduced).
+
+    Raises :class:`DataError` with one line naming the file and the problem (no such file, not an
+    image, truncated, too large to decode within the memory budget, …)."""
+    from PIL import Image
+
+    from . import image_data as idata
+
+    path = Path(path)
+    _file_problem(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                return _to_rgb(im, max_side, idata)
+    except DataError:
+        raise
+    except idata.ImageTooLarge as exc:
+        raise DataError(f"{path}: {exc}") from None
+    except MemoryError:
+        raise DataError(f"{path}: not enough memory to decode this image") from None
+    except Exception as exc:  # noqa: BLE001 - every decoder failure becomes one line
+        raise DataError(f"{path}: cannot be read as a photo ({idata._reason(exc)})") from None
+
+
+def _to_rgb(im, max_side: int, idata) -> tuple[np.ndarray, float]:
+    from PIL import Image
+
+    orientation = idata.exif_orientation(im)
+    w, h = im.size
+    full_w = h if orientation >= 5 else w  # upright width before any reduction
+    if im.format == "JPEG" and max(w, h) > max_side:
+        f = max_side / max(w, h)
+        im.draft("RGB", (int(w * f) + 1, int(h * f) + 1))
+    need = idata.decode_bytes(im)
+    if im.format == "TIFF" and orientation != 1:
+        need += im.size[0] * im.size[1] * idata._STORAGE_BYTES.get(im.mode, 4)
+    if need > idata.MAX_DECODE_BYTES:
+        w, h = im.size
+        raise idata.ImageTooLarge(f"image too large to decode: {w}×{h} {im.mode} needs {need / 2**20:,.0f} MB "
+                                  f"(limit {idata.MAX_DECODE_BYTES // 2**20} MB)")
+    if im.format == "TIFF" and orientation != 1:
+        im.load()
+        orientation = idata.exif_orientation(im)
+    w, h = im.size
+    f = min(1.0, max_side / max(w, h))
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+    mode = im.mode
+    if mode in idata._HIGH_BIT:
+        offset, gain = idata._value_scale(im)
+        small = im.resize(size, Image.Resampling.LANCZOS) if size != im.size else im
+        arr = (np.asarray(small, dtype=np.float32) - offset) * gain
+        arr = np.nan_to_num(arr, nan=0.0, posinf=255.0, neginf=0.0)
+        out = Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8), "L").convert("RGB")
+    else:
+        if mode == "P":
+            im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+        elif mode in ("PA", "La", "RGBa"):
+            im = im.convert("RGBA")
+        elif mode not in ("RGB", "L", "RGBA", "LA"):
+            im = im.convert("RGB")
+        small = im.resize(size, Image.Resampling.LANCZOS) if size != im.size else im
+        if small.mode in ("RGBA", "LA"):
+            rgba = small.convert("RGBA")
+            out = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
+        else:
+            out = small.convert("RGB") if small.mode != "RGB" else small
+    if orientation != 1:
+        out = out.transpose(idata._transpose_ops()[orientation])
+    arr = np.array(out, dtype=np.uint8)
+    if arr.ndim != 3 or arr.shape[2] != 3 or min(arr.shape[:2]) < 1:
+        raise ValueError(f"decoded to shape {arr.shape}")
+    return arr, arr.shape[1] / full_w
+
+
+def as_rgb_array(image) -> np.ndarray:
+    """An in-memory image (H×W, H×W×3 or H×W×4 uint8) → H×W×3 uint8 (alpha over white)."""
+    a = np.asarray(image)
+    if a.dtype != np.uint8:
+        raise EngineError(f"an image array must be uint8, got {a.dtype}")
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=2)
+    elif a.ndim == 3 and a.shape[2] == 4:
+        al = a[..., 3:4].astype(np.float32) / 255.0
+        a = (a[..., :3].astype(np.float32) * al + 255.0 * (1 - al) + 0.5).astype(np.uint8)
+    elif a.ndim == 3 and a.shape[2] == 1:
+        a = np.repeat(a, 3, axis=2)
+    if a.ndim != 3 or a.shape[2] != 3 or min(a.shape[:2]) < 1:
+        raise EngineError(f"an image array must be H×W, H×W×3 or H×W×4, got shape {list(np.shape(image))}")
+    return np.ascontiguousarray(a)
+
+
+# ---------------------------------------------------------------------------------------------
+# similarity transforms
+
+
+def similarity(scale: float, angle_deg: float, src_pt, dst_pt) -> np.ndarray:
+    """The 2×3 similarity turning by ``angle_deg`` (counter-clockwise on screen), scaling by
+    ``scale`` and taking ``src_pt`` to ``dst_pt``."""
+    a = math.radians(angle_deg)
+    c, s = scale * math.cos(a), scale * math.sin(a)
+    # y points down: a counter-clockwise turn on screen is [[c, s], [-s, c]]
+    m = np.array([[c, s, 0.0], [-s, c, 0.0]])
+    p = m[:, :2] @ np.asarray(src_pt, np.float64)
+    m[:, 2] = np.asarray(dst_pt, np.float64) - p
+    return m
+
+
+def two_point_similarity(src, dst) -> np.ndarray:
+    """The similarity taking the two points ``src`` (2×2) exactly onto ``dst`` (2×2)."""
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    vs, vd = src[1] - src[0], dst[1] - dst[0]
+    zs, zd = complex(*vs), complex(*vd)
+    if abs(zs) < 1e-9:
+        raise EngineError("two landmarks coincide")
+    r = zd / zs
+    m = np.array([[r.real, -r.imag, 0.0], [r.imag, r.real, 0.0]])
+    m[:, 2] = dst[0] - m[:, :2] @ src[0]
+    return m
+
+
+def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a∘b (b first) of two 2×3 affine maps."""
+    return (np.vstack([a, [0, 0, 1]]) @ np.vstack([b, [0, 0, 1]]))[:2]
+
+
+def invert(m: np.ndarray) -> np.ndarray:
+    full = np.linalg.inv(np.vstack([np.asarray(m, np.float64), [0, 0, 1]]))
+    return full[:2]
+
+
+def apply(m: np.ndarray, pts) -> np.ndarray:
+    pts = np.asarray(pts, np.float64).reshape(-1, 2)
+    return pts @ np.asarray(m)[:, :2].T + np.asarray(m)[:, 2]
+
+
+def transform_scale(m: np.ndarray) -> float:
+    return float(math.sqrt(abs(np.linalg.det(np.asarray(m)[:, :2]))))
+
+
+def transform_angle(m: np.ndarray) -> float:
+    """The turn of a similarity (degrees, counter-clockwise on screen) as :func:`similarity` defines it."""
+    m = np.asarray(m)
+    return float(math.degrees(math.atan2(m[0, 1], m[0, 0])))
+
+
+def canonical_crop_transform(width: int, height: int, preprocess) -> np.ndarray:
+    """The transform an aligned training image (width×height) gets: its preprocess box → the crop."""
+    x0, y0, x1, y1 = preprocess.box_for(width, height)
+    s = preprocess.image_size
+    sx, sy = s / (x1 - x0), s / (y1 - y0)
+    return np.array([[sx, 0.0, (0.5 - x0) * sx - 0.5], [0.0, sy, (0.5 - y0) * sy - 0.5]])
+
+
+def warp_to_crop(image: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
+    """The size×size crop ``m`` (photo → crop) takes from ``image``, anti-aliased when it shrinks.
+
+    Only the region the crop covers is touched (a 24-megapixel photo costs what a small one does);
+    outside the photo the edge pixels are repeated."""
+    import cv2
+
+    m = np.asarray(m, np.float64)
+    h, w = image.shape[:2]
+    inv = invert(m)
+    corners = apply(inv, [[-1, -1], [size, -1], [-1, size], [size, size]])
+    x0, y0 = np.floor(corners.min(0)).astype(int) - 2
+    x1, y1 = np.ceil(corners.max(0)).astype(int) + 3
+    x0, y0 = max(x0, 0), max(y0, 0)
+    x1, y1 = min(x1, w), min(y1, h)
+    if x1 <= x0 or y1 <= y0:  # the crop lies wholly outside the photo: the nearest edge pixels
+        x0, y0 = min(max(x0, 0), w - 1), min(max(y0, 0), h - 1)
+        x1, y1 = x0 + 1, y0 + 1
+    roi = image[y0:y1, x0:x1]
+    m = compose(m, np.array([[1.0, 0, x0], [0, 1.0, y0]]))  # roi pixel → photo pixel → crop
+    s = transform_scale(m)
+    if s < 0.8:  # shrink the region first (area average), then warp near 1:1
+        f = min(1.0, s * 1.25)
+        rw, rh = max(1, round(roi.shape[1] * f)), max(1, round(roi.shape[0] * f))
+        fx, fy = roi.shape[1] / rw, roi.shape[0] / rh
+        roi = cv2.resize(roi, (rw, rh), interpolation=cv2.INTER_AREA)
+        # small pixel centre (u) ↔ roi pixel centre: (u + 0.5)·f − 0.5
+        m = compose(m, np.array([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5]]))
+    return cv2.warpAffine(np.ascontiguousarray(roi), m, (size, size), flags=cv2.INTER_CUBIC,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def centre_square_transform(width: int, height: int, size: int) -> np.ndarray:
+    """The naive framing (``--no-detect``): the photo's centre square scaled to the model's size."""
+    side = min(width, height)
+    x0, y0 = (width - side) / 2, (height - side) / 2
+    s = size / side
+    return np.array([[s, 0.0, (0.5 - x0) * s - 0.5], [0.0, s, (0.5 - y0) * s - 0.5]])
+
+
+# ---------------------------------------------------------------------------------------------
+# detection
+
+
+@dataclass
+class Face:
+    """A detected face. ``frame`` maps the upright detection frame (in which the face box is an
+    axis-aligned square) to photo pixels; ``box`` is that square (x, y, side) in the frame."""
+
+    box: tuple[float, float, float]
+    frame: np.ndarray  # 2×3, detection frame → photo
+    eyes: Optional[np.ndarray] = None  # 2×2 in photo pixels (picture-left eye first), or None
+    neighbours: int = 0  # how many cascade windows agreed (a confidence)
+
+    @property
+    def corners(self) -> np.ndarray:
+        """The box's four corners in photo pixels (4×2; a turned square for a turned face)."""
+        x, y, s = self.box
+        return apply(self.frame, [[x, y], [x + s, y], [x + s, y + s], [x, y + s]])
+
+    @property
+    def centre(self) -> np.ndarray:
+        x, y, s = self.box
+        return apply(self.frame, [[x + s / 2, y + s / 2]])[0]
+
+    @property
+    def size(self) -> float:
+        return self.box[2] * transform_scale(self.frame)
+
+    @property
+    def angle(self) -> float:
+        """How far the face is turned in the photo (degrees, counter-clockwise on screen)."""
+        return transform_angle(self.frame)
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """Axis-aligned (x, y, w, h) of the box in photo pixels."""
+        c = self.corners
+        x0, y0 = c.min(0)
+        x1, y1 = c.max(0)
+        return float(x0), float(y0), float(x1 - x0), float(y1 - y0)
+
+
+_CASCADES: dict = {}
+
+
+def _cascade(name: str):
+    import cv2
+
+    if name not in _CASCADES:
+        path = os.path.join(cv2.data.haarcascades, name)
+        c = cv2.CascadeClassifier(path)
+        if c.empty():
+            raise EngineError(f"{path}: OpenCV's face detector data is missing or damaged (reinstall opencv-python-headless)")
+        _CASCADES[name] = c
+    return _CASCADES[name]
+
+
+def _gray(image: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+
+
+def detect_faces(image: np.ndarray, *, turns: Sequence[float] = DETECT_TURNS, min_face: int = 20,
+                 canonical: Optional[dict] = None) -> list[Face]:
+    """Faces in an RGB photo, the most face-like first: those whose two eyes were found, then the
+    others, each group largest first. Tries the upright photo, then each of ``turns``
+    (degrees) until one pass finds a face; eyes are looked for inside each face."""
+    import cv2
+
+    canonical = canonical or CANONICAL
+    image = as_rgb_array(image)
+    h, w = image.shape[:2]
+    f = DETECT_MAX_SIDE / max(h, w)
+    if f > 1:
+        f = min(f, DETECT_MIN_SIDE / max(h, w), 4.0)
+        f = max(f, 1.0)
+    gray = _gray(image)
+    det = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))),
+                     interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR) if f != 1 else gray
+    det = cv2.equalizeHist(det)
+    # detection image pixel ↔ photo pixel (centres): p = (d + 0.5)/f − 0.5
+    to_photo = np.array([[1 / f, 0, 0.5 / f - 0.5], [0, 1 / f, 0.5 / f - 0.5]])
+    faces: list[Face] = []
+    for turn in (0.0, *turns):
+        if turn == 0.0:
+            frame_img, frame = det, to_photo
+        else:
+            dh, dw = det.shape
+            side = int(math.ceil(math.hypot(dw, dh)))
+            r = similarity(1.0, turn, ((dw - 1) / 2, (dh - 1) / 2), ((side - 1) / 2, (side - 1) / 2))
+            frame_img = cv2.warpAffine(det, r, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            frame = compose(to_photo, invert(r))
+        found = _faces_in(frame_img, min_face)
+        for (x, y, s, n) in found:
+            eyes = _eyes_in(frame_img, (x, y, s), canonical)
+            faces.append(Face((float(x), float(y), float(s)), frame,
+                              None if eyes is None else apply(frame, eyes), int(n)))
+        if faces:
+            break
+    faces.sort(key=lambda fc: (fc.eyes is None, -fc.size))
+    return faces
+
+
+def _faces_in(gray: np.ndarray, min_face: int) -> list[tuple[int, int, int, int]]:
+    cas = _cascade("haarcascade_frontalface_default.xml")
+    rects, neighbours = cas.detectMultiScale2(gray, scaleFactor=1.1, minNeighbors=4, minSize=(min_face, min_face))
+    out = []
+    for (x, y, w, h), n in zip(np.asarray(rects).reshape(-1, 4), np.asarray(neighbours).reshape(-1)):
+        out.append((int(x), int(y), int(max(w, h)), int(n)))
+    # a face box whose centre lies inside another is the cascade firing twice on one face (a
+    # larger window around a small face, or a small one on a large face): keep the better supported
+    out.sort(key=lambda r: (-r[3], -r[2]))
+    kept: list[tuple[int, int, int, int]] = []
+    for r in out:
+        cx, cy = r[0] + r[2] / 2, r[1] + r[2] / 2
+        if not any(k[0] <= cx <= k[0] + k[2] and k[1] <= cy <= k[1] + k[2] for k in kept):
+            kept.append(r)
+    return kept
+
+
+def _expected_eyes(box, canonical) -> np.ndarray:
+    x, y, s = box
+    bx, by, bs = canonical["box"]
+    eyes = np.asarray(canonical["eyes"], np.float64)
+    return np.array([x + s / 2, y + s / 2]) + (eyes - [bx, by]) / bs * s
+
+
+def _eyes_in(gray: np.ndarray, box, canonical) -> Optional[np.ndarray]:
+    """Both eyes' centres in the detection frame, or None when the eye cascade does not find a
+    plausible pair (each eye within a third of the eye distance of where the box predicts it)."""
+    x, y, s = box
+    x0, y0 = max(0, int(x)), max(0, int(y + 0.1 * s))
+    x1, y1 = min(gray.shape[1], int(x + s)), min(gray.shape[0], int(y + 0.65 * s))
+    if x1 - x0 < 12 or y1 - y0 < 8:
+        return None
+    roi = gray[y0:y1, x0:x1]
+    lo, hi = max(6, int(s * 0.12)), max(8, int(s * 0.4))
+    rects = _cascade("haarcascade_eye.xml").detectMultiScale(roi, scaleFactor=1.08, minNeighbors=3,
+                                                             minSize=(lo, lo), maxSize=(hi, hi))
+    if len(rects) < 2:
+        return None
+    centres = np.array([[x0 + rx + rw / 2 - 0.5, y0 + ry + rh / 2 - 0.5] for rx, ry, rw, rh in rects])
+    expected = _expected_eyes(box, canonical)
+    gap = float(np.linalg.norm(expected[1] - expected[0]))
+    best = []
+    for e in expected:
+        d = np.linalg.norm(centres - e, axis=1)
+        i = int(np.argmin(d))
+        if d[i] > gap / 3:
+            return None
+        best.append(centres[i])
+    if np.allclose(best[0], best[1]):
+        return None
+    return np.array(best)
+
+
+def initial_transform(face: Face, size: int, canonical: Optional[dict] = None) -> np.ndarray:
+    """Photo → crop transform from a detection: the eyes onto their canonical places when both
+    were found (and agree with the box), else the face box onto its canonical place."""
+    canonical = canonical or CANONICAL
+    bx, by, bs = canonical["box"]
+    x, y, s = face.box
+    # in the detection frame: box → crop
+    k = bs * size / s
+    box_m = similarity(k, 0.0, (x + s / 2, y + s / 2), (bx * size - 0.5, by * size - 0.5))
+    m = compose(box_m, invert(face.frame))
+    if face.eyes is not None:
+        dst = np.asarray(canonical["eyes"], np.float64) * size - 0.5
+        eye_m = two_point_similarity(face.eyes, dst)
+        ratio = transform_scale(eye_m) / transform_scale(m)
+        turn = abs((transform_angle(eye_m) - transform_angle(m) + 180) % 360 - 180)
+        if 0.8 < ratio < 1.25 and turn < 15:
+            return eye_m
+    return m
+
+
+# ---------------------------------------------------------------------------------------------
+# refinement with the model's own encoder
+
+
+@dataclass
+class Aligner:
+    """A cascade of ridge regressions z → (dx, dy, turn°, log scale) of the crop's mis-framing,
+    learnt on the model's training images (``scripts/learn_photo_framing.py``)."""
+
+    model_id: str
+    image_size: int
+    stages: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    schedule: tuple[int, ...] = (0, 1, 2, 2)  # which stage each refinement step uses
+
+    def predict(self, stage: int, z: np.ndarray) -> np.ndarray:
+        mu, sd, coef, bias, scale = self.stages[stage]
+        return (((np.asarray(z, np.float64) - mu) / sd) @ coef + bias) * scale
+
+
+def misframing(p, size: int) -> np.ndarray:
+    """The crop-space similarity of a mis-framing p = (dx, dy, turn°, log scale): the framed crop
+    turned and scaled about its centre, then shifted by (dx, dy) pixels."""
+    c = (size - 1) / 2
+    dx, dy, turn, ls = (float(v) for v in p)
+    return similarity(math.exp(ls), turn, (c, c), (c + dx, c + dy))
+
+
+def load_aligner(model_dir, config) -> Optional[Aligner]:
+    """The model's ``photo_aligner.npz`` when it has one made for this model, else None."""
+    if model_dir is None:
+        return None
+    path = Path(model_dir) / ALIGNER_FILE
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if int(f["format"]) != ALIGNER_FORMAT or str(f["model_id"]) != config.model_id:
+                return None
+            n = int(f["n_stages"])
+            stages = [tuple(np.asarray(f[f"{k}{i}"], np.float64) for k in ("mu", "sd", "coef", "bias", "scale"))
+                      for i in range(n)]
+            schedule = tuple(int(v) for v in f["schedule"])
+            size = int(f["image_size"])
+    except (OSError, ValueError, KeyError, EOFError):
+        return None  # a damaged aligner costs precision, never the photo
+    z_dim = config.arch.z_dim
+    if size != config.preprocess.image_size or any(s[2].shape != (z_dim, 4) for s in stages) \
+            or not all(0 <= i < n for i in schedule):
+        return None
+    return Aligner(config.model_id, size, stages, schedule)
+
+
+def refine_transform(model, image: np.ndarray, m: np.ndarray, aligner: Aligner, *, encode=None) -> np.ndarray:
+    """Correct the photo → crop transform ``m`` by the aligner's cascade (one encode per step)."""
+    from .encoding import encode_images
+
+    encode = encode or (lambda crops: encode_images(model, crops))
+    size = aligner.image_size
+    for stage in aligner.schedule:
+        crop = warp_to_crop(image, m, size)
+        p = aligner.predict(stage, encode(crop[None]))[0]
+        p = np.clip(p, [-size / 8, -size / 8, -20, -0.2], [size / 8, size / 8, 20, 0.2])
+        m = compose(invert(misframing(p, size)), m)
+    return m
+
+
+def crop_landmarks(canonical: Optional[dict] = None, size: int = 64) -> np.ndarray:
+    """The canonical eye positions in crop pixels (2×2)."""
+    canonical = canonical or CANONICAL
+    return np.asarray(canonical["eyes"], np.float64) * size - 0.5

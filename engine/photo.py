@@ -1,0 +1,351 @@
+"""Your own photo in the latent space (issue 15): find the face, frame it like the training data,
+encode it, place it in the training cloud, and write the results.
+
+:func:`frame_and_encode_photos` is the use case (the CLI's ``photo`` and the GUI's File ▸ Open
+photo… call it); :func:`write_photo_results` writes one folder per photo::
+
+    OUT/<stem>/aligned.png          the model-size crop that was encoded
+    OUT/<stem>/reconstruction.png   its reconstruction
+    OUT/<stem>/z.npy                1 × z_dim float32
+    OUT/<stem>/photo.json           face box, landmarks, the transform, MSE, Mahalanobis percentile, neighbours
+    OUT/<stem>/edit-<attribute>.png optional: an edit strip like ``edit``'s
+    OUT/<stem>/params.json          the set's manifest (engine/output_folders.py)
+
+Each ``<stem>`` folder is an owned set (kind ``"photo"``) written by the rules of
+:mod:`engine.output_folders` (staged, moved into place, never over a user's file); ``OUT`` itself
+may be new, empty, or hold only photo folders we wrote. Framing: :mod:`engine.face_framing`.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from . import __version__, atomic_io, face_framing as ff, output_folders
+from .errors import EngineError
+from .progress import CancelToken, Progress, ProgressCallback, no_progress
+
+SET_KIND = "photo"
+PHOTO_JSON = "photo.json"
+NEIGHBOURS = 6
+#: Verdicts by the percentile of the face's Mahalanobis distance among the training z-points': above
+#: 95 % "unusual"; above 99.73 % "outside the 3σ ellipsoid" — the ellipsoid holding 99.73 % of the
+#: training cloud itself. (The cloud is heavier-tailed than a Gaussian: the χ²(d) 3σ radius holds
+#: only ~80 % of the default model's z-points, so it would call ordinary faces outliers; the χ²
+#: answer is still reported as ``inside_chi2_3sigma``.)
+UNUSUAL_PERCENTILE = 95.0
+THREE_SIGMA_PERCENTILE = 99.73
+
+
+@dataclass
+class PhotoResult:
+    """One photo framed, encoded and placed. Pixel coordinates are those of the upright photo
+    (EXIF applied) at its full size; ``transform`` maps them to the aligned crop's pixels."""
+
+    source: str
+    photo_size: tuple[int, int]  # (width, height) upright, full size
+    framing: str  # "detected and refined" | "detected" | "centre square (--no-detect)"
+    faces_found: int
+    face_index: Optional[int]
+    face_box: Optional[np.ndarray]  # 4×2 corners (a turned square for a turned face), or None
+    face_angle: float  # degrees, counter-clockwise on screen
+    landmarks: dict  # name → [x, y] in photo pixels: where the canonical eyes land ("eye_left", "eye_right")
+    detected_eyes: Optional[np.ndarray]  # 2×2 as the eye detector found them, or None
+    transform: np.ndarray  # 2×3 photo pixel → crop pixel
+    aligned: np.ndarray  # S×S×3 uint8
+    reconstruction: np.ndarray  # S×S×3 uint8
+    z: np.ndarray  # 1×z_dim float32
+    mse: float  # reconstruction MSE on the [0, 1] scale
+    mahalanobis: float  # d_M (not squared) in the training cloud
+    percentile: float  # % of the training z-points with a smaller d_M
+    verdict: str  # "typical" | "unusual" | "outside the 3σ ellipsoid" (see THREE_SIGMA_PERCENTILE)
+    inside_chi2_3sigma: bool = True  # d_M² within the χ²(z_dim) 3σ quantile
+    nearest: list[tuple[str, float]] = field(default_factory=list)  # (training file, Euclidean z distance)
+    photo: Optional[np.ndarray] = None  # the working copy of the photo (only with keep_photo)
+    photo_scale: float = 1.0  # working copy pixels per full-size pixel
+
+    def to_json(self) -> dict:
+        return {
+            "source": self.source, "photo_size": list(self.photo_size), "framing": self.framing,
+            "faces_found": self.faces_found, "face_index": self.face_index,
+            "face_box": None if self.face_box is None else np.round(self.face_box, 2).tolist(),
+            "face_angle_deg": round(self.face_angle, 2),
+            "landmarks": {k: [round(float(v[0]), 2), round(float(v[1]), 2)] for k, v in self.landmarks.items()},
+            "detected_eyes": None if self.detected_eyes is None else np.round(self.detected_eyes, 2).tolist(),
+            "transform": np.asarray(self.transform).round(6).tolist(),
+            "transform_note": "2×3 affine: crop pixel = T · [x, y, 1] of the upright full-size photo (pixel centres)",
+            "reconstruction_mse": round(self.mse, 6),
+            "mahalanobis": round(self.mahalanobis, 3), "mahalanobis_percentile": round(self.percentile, 2),
+            "verdict": self.verdict, "inside_chi2_3sigma": self.inside_chi2_3sigma,
+            "nearest": [{"file": f, "distance": round(d, 4)} for f, d in self.nearest],
+        }
+
+
+@dataclass
+class CloudReference:
+    """What placing a z-point in the training cloud needs (built once per batch of photos)."""
+
+    latents: np.ndarray
+    files: list[str]
+    mean: np.ndarray
+    whitener: np.ndarray
+    d2_sorted: np.ndarray  # the training points' squared Mahalanobis distances, sorted
+    d2_3sigma: float
+
+    @classmethod
+    def build(cls, latents: np.ndarray, files: Sequence[str], stats=None) -> "CloudReference":
+        from .latent_stats import chi2_threshold, mahalanobis_sq, whitening
+
+        z = np.asarray(latents)
+        if z.ndim != 2 or len(z) < 2:
+            raise EngineError(f"the model's z-points have shape {list(z.shape)}; encode its dataset first")
+        if stats is not None:
+            mean, cov = np.asarray(stats.mean, np.float64), np.asarray(stats.cov, np.float64)
+        else:
+            z64 = z.astype(np.float64)
+            mean, cov = z64.mean(0), np.cov(z64, rowvar=False)
+        W, _ = whitening(cov)
+        d2 = np.sort(mahalanobis_sq(z, mean, W))
+        return cls(z, list(files), mean, W, d2, float(chi2_threshold(3.0, z.shape[1])))
+
+    def place(self, z: np.ndarray, k: int = NEIGHBOURS) -> tuple[float, float, str, list[tuple[str, float]], bool]:
+        """``(d_M, percentile, verdict, nearest (file, distance), inside the χ² 3σ quantile)``."""
+        from .latent_stats import mahalanobis_sq
+
+        z = np.asarray(z, np.float64).reshape(1, -1)
+        d2 = float(mahalanobis_sq(z, self.mean, self.whitener)[0])
+        pct = 100.0 * float(np.searchsorted(self.d2_sorted, d2, side="left")) / len(self.d2_sorted)
+        if pct > THREE_SIGMA_PERCENTILE:
+            verdict = "outside the 3σ ellipsoid"
+        elif pct > UNUSUAL_PERCENTILE:
+            verdict = "unusual"
+        else:
+            verdict = "typical"
+        dist = np.sqrt(np.maximum(((self.latents.astype(np.float64) - z) ** 2).sum(1), 0))
+        k = min(k, len(dist))
+        idx = np.argpartition(dist, k - 1)[:k] if k < len(dist) else np.arange(len(dist))
+        idx = idx[np.argsort(dist[idx])]
+        names = [self.files[i] if i < len(self.files) else f"#{i}" for i in idx]
+        return (float(np.sqrt(d2)), pct, verdict, [(n, float(dist[i])) for n, i in zip(names, idx)],
+                d2 <= self.d2_3sigma)
+
+
+def _codec(model, config):
+    from .model_codec import as_codec
+
+    codec = as_codec(model)
+    cfg = config if config is not None else getattr(codec, "config", None)
+    return codec, cfg
+
+
+def frame_and_encode_photos(
+    model, config, latents: np.ndarray, files: Sequence[str], photos: Sequence[str | os.PathLike], *,
+    no_detect: bool = False, face_index: Optional[int] = None, model_dir: Optional[str | os.PathLike] = None,
+    aligner: Optional[ff.Aligner] = None, stats=None, keep_photo: bool = False, neighbours: int = NEIGHBOURS,
+    progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
+) -> list[PhotoResult]:
+    """Each photo: find the face (the largest, or ``face_index``-th largest), frame it as the
+    training faces were framed, encode, reconstruct and place it in the cloud ``latents``.
+
+    ``model`` is a codec (engine.model_codec) or a bare autoencoder; ``config`` its ModelConfig (its
+    preprocess gives the crop size). The aligner is read from ``model_dir`` (or the codec's folder)
+    unless given. ``no_detect`` frames the centre square of the whole photo. A photo that cannot be
+    read, or shows no face, raises :class:`EngineError` (one line naming it) before anything else
+    is done with the later photos; nothing is written here."""
+    progress = progress or no_progress
+    cancel = cancel or CancelToken()
+    codec, config = _codec(model, config)
+    if config is None:
+        raise EngineError("frame_and_encode_photos needs the model's config (its preprocess)")
+    size = int(config.preprocess.image_size)
+    if not photos:
+        raise EngineError("--photo: no photo given")
+    if face_index is not None and (not isinstance(face_index, int) or face_index < 0):
+        raise EngineError(f"--face {face_index!r}: a face index is a whole number ≥ 0 (0 = the largest face)")
+    if aligner is None and not no_detect:
+        folder = model_dir if model_dir is not None else getattr(codec, "folder", None)
+        aligner = ff.load_aligner(folder, config)
+    cloud = CloudReference.build(latents, files, stats)
+    results = []
+    for i, path in enumerate(photos):
+        cancel.raise_if_cancelled()
+        progress(Progress("photo", i, len(photos), f"framing {Path(path).name}"))
+        results.append(_one_photo(codec, config, size, cloud, path, no_detect, face_index, aligner, keep_photo,
+                                  neighbours))
+    progress(Progress("photo", len(photos), len(photos), "done"))
+    return results
+
+
+def frame_photo(image: np.ndarray, size: int, *, model=None, aligner: Optional[ff.Aligner] = None,
+                no_detect: bool = False, face_index: Optional[int] = None, source: str = "photo"):
+    """Frame one in-memory photo: ``(transform, face or None, faces_found, framing)``; the pure
+    framing step, without encoding (the benchmark and the GUI's preview use it)."""
+    h, w = image.shape[:2]
+    if no_detect:
+        return ff.centre_square_transform(w, h, size), None, 0, "centre square (--no-detect)"
+    faces = ff.detect_faces(image)
+    if not faces:
+        raise EngineError(f"{source}: no face found in the photo ({w}×{h}); --no-detect frames its centre square "
+                          "instead")
+    k = 0 if face_index is None else face_index
+    if k >= len(faces):
+        raise EngineError(f"{source}: face {k} asked for, but {len(faces)} face(s) found "
+                          f"(0 = the largest … {len(faces) - 1})")
+    face = faces[k]
+    m = ff.initial_transform(face, size)
+    framing = "detected"
+    if aligner is not None and model is not None and aligner.image_size == size:
+        from .model_codec import as_codec
+
+        codec = as_codec(model)
+        m = ff.refine_transform(None, image, m, aligner, encode=lambda crops: codec.encode(crops))
+        framing = "detected and refined"
+    return m, face, len(faces), framing
+
+
+def _one_photo(codec, config, size, cloud, path, no_detect, face_index, aligner, keep_photo, neighbours) -> PhotoResult:
+    image, scale = ff.load_photo_scaled(path)
+    m, face, found, framing = frame_photo(image, size, model=codec, aligner=aligner, no_detect=no_detect,
+                                          face_index=face_index, source=str(path))
+    aligned = ff.warp_to_crop(image, m, size)
+    z = codec.encode(aligned[None]).astype(np.float32)
+    if not np.isfinite(z).all():
+        raise EngineError(f"{path}: the model's encoder gave a non-finite z for this photo")
+    recon = codec.decode(z)
+    d = aligned.astype(np.float32) / 255.0 - recon[0].astype(np.float32) / 255.0
+    mse = float(np.mean(d * d))
+    dm, pct, verdict, near, inside = cloud.place(z[0], neighbours)
+    # photo pixel coordinates of the full-size upright photo: working pixel = (p + 0.5)·scale − 0.5
+    to_work = np.array([[scale, 0.0, 0.5 * scale - 0.5], [0.0, scale, 0.5 * scale - 0.5]])
+    to_full = ff.invert(to_work)
+    m_full = ff.compose(m, to_work)
+    eyes_crop = ff.crop_landmarks(size=size)
+    eyes_full = ff.apply(ff.invert(m_full), eyes_crop)
+    h, w = image.shape[:2]
+    return PhotoResult(
+        source=str(path), photo_size=(round(w / scale), round(h / scale)), framing=framing, faces_found=found,
+        face_index=None if face is None else (face_index or 0),
+        face_box=None if face is None else ff.apply(to_full, face.corners),
+        face_angle=ff.transform_angle(ff.invert(m_full)) if face is not None else 0.0,
+        landmarks={"eye_left": eyes_full[0], "eye_right": eyes_full[1]},
+        detected_eyes=None if face is None or face.eyes is None else ff.apply(to_full, face.eyes),
+        transform=m_full, aligned=aligned, reconstruction=recon[0], z=z, mse=mse, mahalanobis=dm,
+        percentile=pct, verdict=verdict, inside_chi2_3sigma=bool(inside), nearest=near, photo=image if keep_photo else None, photo_scale=scale,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+def stems_for(photos: Sequence[str | os.PathLike]) -> list[str]:
+    """One folder name per photo path: ``me.jpg`` and ``me.png`` → ``me``, ``me-1`` (known before any
+    work, so that the output folder can be checked first)."""
+    return output_folders.unique_file_names((Path(p).stem for p in photos), suffix="")
+
+
+def photo_stems(results: Sequence[PhotoResult]) -> list[str]:
+    return stems_for([r.source for r in results])
+
+
+def check_photo_output(out, stems: Sequence[str], *, inputs=(), overwrite: bool = False) -> Path:
+    """Refuse, before any work, an ``out`` that is not new, empty or a folder of our photo sets (and
+    a ``<stem>`` folder that is not a photo set we wrote, or is one and ``overwrite`` is off)."""
+    out = output_folders.check_path_text(out)
+    if out.exists() and not out.is_dir():
+        raise EngineError(f"{out}: exists and is not a folder")
+    output_folders.check_not_inside(out, inputs)
+    if out.is_dir():
+        try:
+            entries = sorted(n for n in os.listdir(out) if not n.startswith("."))
+        except OSError as exc:
+            raise EngineError(f"{out}: cannot read the folder ({exc.strerror or exc})") from None
+        foreign = [n for n in entries if not (out / n).is_dir() or (out / n).is_symlink()
+                   or (output_folders.read_manifest(out / n) or ("",))[0] != SET_KIND]
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+            raise EngineError(f"{out}: holds files that Latent Face Studio did not write ({shown}); "
+                              "choose a new or empty folder — nothing was written")
+    for stem in stems:
+        output_folders.check_output_folder(out / stem, inputs=inputs, overwrite=overwrite, kind=SET_KIND)
+    return out
+
+
+def write_photo_results(
+    out, results: Sequence[PhotoResult], *, model=None, direction=None, attribute: Optional[str] = None,
+    amounts: Optional[Sequence[float]] = None, params: Optional[dict] = None, overwrite: bool = False, inputs=(),
+    cancel: Optional[CancelToken] = None,
+) -> list[Path]:
+    """Write ``OUT/<stem>/`` per photo (see the module docstring). With ``direction`` (an
+    AttributeDirection), ``amounts`` and ``model`` an edit strip ``edit-<attribute>.png`` is added:
+    the aligned crop, a gap, then the decoded z moved by each amount. Returns the folders written."""
+    stems = photo_stems(results)
+    out = check_photo_output(out, stems, inputs=inputs, overwrite=overwrite)
+    strips = None
+    if direction is not None:
+        if model is None or amounts is None:
+            raise EngineError("an edit strip needs the model and the amounts")
+        from .editing import edit_strips
+
+        codec, _ = _codec(model, None)
+        strips = edit_strips(codec, np.concatenate([r.z for r in results]), direction, amounts, cancel=cancel)
+    attr = attribute or getattr(direction, "name", None) or "attribute"
+    safe_attr = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(attr))
+    written = []
+    for i, (stem, r) in enumerate(zip(stems, results)):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+
+        def fill(stage: Path, r=r, i=i) -> dict:
+            atomic_io.write_staged(stage / "aligned.png", atomic_io.png_bytes(r.aligned))
+            atomic_io.write_staged(stage / "reconstruction.png", atomic_io.png_bytes(r.reconstruction))
+            atomic_io.write_staged(stage / "z.npy", atomic_io.npy_bytes(np.asarray(r.z, np.float32).reshape(1, -1)))
+            record = r.to_json()
+            if strips is not None:
+                from .editing import strip_image
+
+                name = f"edit-{safe_attr}.png"
+                atomic_io.write_staged(stage / name, atomic_io.png_bytes(strip_image(strips[i], r.aligned)))
+                record["edit"] = {"file": name, "attribute": attr, "amounts": [float(a) for a in amounts],
+                                  "columns": ["aligned"] + [f"{a:g}" for a in amounts]}
+            record.update(params or {})
+            atomic_io.write_staged(stage / PHOTO_JSON, (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode())
+            return {"command": "photo", "source": r.source, "app_version": __version__, **(params or {})}
+
+        written.append(output_folders.write_owned_set(out / stem, SET_KIND, fill, overwrite=overwrite, inputs=inputs))
+    return written
+
+
+def result_picture(result: PhotoResult, height: int = 256) -> np.ndarray:
+    """One picture: the photo (working copy, needs ``keep_photo``) with the face box and the eyes
+    marked, the aligned crop and its reconstruction, side by side (uint8 RGB)."""
+    import cv2
+
+    if result.photo is None:
+        raise EngineError("result_picture needs the photo (frame_and_encode_photos(..., keep_photo=True))")
+    img = result.photo.copy()
+    s = result.photo_scale
+    lw = max(1, round(max(img.shape[:2]) / 300))
+    if result.face_box is not None:
+        box = (result.face_box + 0.5) * s - 0.5
+        cv2.polylines(img, [np.round(box).astype(np.int32)], True, (255, 200, 0), lw, cv2.LINE_AA)
+    if result.detected_eyes is not None:
+        for p in (result.detected_eyes + 0.5) * s - 0.5:
+            cv2.circle(img, tuple(int(round(v)) for v in p), 2 * lw, (0, 255, 255), -1, cv2.LINE_AA)
+    for p in (np.array(list(result.landmarks.values())) + 0.5) * s - 0.5:
+        cv2.drawMarker(img, tuple(int(round(v)) for v in p), (255, 0, 255), cv2.MARKER_CROSS, 5 * lw, lw)
+    crop_outline = ff.apply(ff.invert(result.transform), [[-0.5, -0.5], [result.aligned.shape[1] - 0.5, -0.5],
+                                                          [result.aligned.shape[1] - 0.5, result.aligned.shape[0] - 0.5],
+                                                          [-0.5, result.aligned.shape[0] - 0.5]])
+    cv2.polylines(img, [np.round((crop_outline + 0.5) * s - 0.5).astype(np.int32)], True, (0, 255, 0), lw,
+                  cv2.LINE_AA)
+    f = height / img.shape[0]
+    left = cv2.resize(img, (max(1, round(img.shape[1] * f)), height), interpolation=cv2.INTER_AREA)
+    tiles = [cv2.resize(t, (height, height), interpolation=cv2.INTER_NEAREST)
+             for t in (result.aligned, result.reconstruction)]
+    gap = np.full((height, 8, 3), 255, np.uint8)
+    return np.concatenate([left, gap, tiles[0], gap, tiles[1]], axis=1)
