@@ -16,12 +16,27 @@ from typing import Any, Iterator
 
 
 def _current_umask() -> int:
-    mask = os.umask(0)
+    """The process's umask, read without changing it where the system says it (Linux: /proc); elsewhere
+    set and restored once (os.umask has no read-only form)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
 
 
-_UMASK = _current_umask()
+_UMASK_CACHE: list[int] = []
+
+
+def _umask() -> int:
+    if not _UMASK_CACHE:
+        _UMASK_CACHE.append(_current_umask())
+    return _UMASK_CACHE[0]
 
 
 #: Bytes a temp name adds around the target's name: "." + name + "." + 8 random + ".tmp".
@@ -72,7 +87,7 @@ def atomic_paths(*paths: str | os.PathLike) -> Iterator[list[Path]]:
 
 
 def _fsync(tmp: Path) -> None:
-    os.chmod(tmp, 0o666 & ~_UMASK)  # a writer may have recreated the temp file with 0600
+    os.chmod(tmp, 0o666 & ~_umask())  # a writer may have recreated the temp file with 0600
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
 
@@ -92,7 +107,7 @@ def _temp_for(path: Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     os.close(fd)
-    os.chmod(tmp, 0o666 & ~_UMASK)
+    os.chmod(tmp, 0o666 & ~_umask())
     tmp_path = Path(tmp)
     try:
         yield tmp_path

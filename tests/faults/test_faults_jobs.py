@@ -304,7 +304,7 @@ def test_cancel_during_streaming_encode_keeps_the_previous_latents_then_resumes(
     z, files = model_store.load_latents(untrained_model, 8)
     assert z.shape == (40, 8) and files == [f"{i:06d}.png" for i in range(1, 41)]
     assert not leftovers(untrained_model) and not list(untrained_model.glob(".latents.partial*"))
-    assert res.skipped == [] if hasattr(res, "skipped") else True
+    assert res.skipped == [] and res.rows == 40 and res.resumed_from > 0
 
 
 def test_cancel_while_loading_a_folder_writes_no_cache(tmp_path):
@@ -333,10 +333,8 @@ def test_cancel_while_decoding_stops_between_batches(untrained_model):
 
 
 def test_cancel_during_evaluation(tiny_model, tiny_data):
-    evaluation = pytest.importorskip("engine.evaluation", reason="engine/evaluation.py (issue 4) not present yet")
-    run = getattr(evaluation, "evaluate", None) or getattr(evaluation, "evaluate_samplers", None)
-    if run is None:
-        pytest.skip("engine.evaluation has no evaluate() entry point yet")
+    from engine.evaluation import evaluate
+
     token = CancelToken()
     calls = []
 
@@ -344,20 +342,10 @@ def test_cancel_during_evaluation(tiny_model, tiny_data):
         calls.append(p)
         token.cancel()
 
-    import inspect
-
-    kwargs = {"progress": cancel_soon, "cancel": token}
-    params = inspect.signature(run).parameters
-    if "data" in params:
-        kwargs["data"] = tiny_data
-    if "n" in params:
-        kwargs["n"] = 64
-    if "samplers" in params:
-        kwargs["samplers"] = ["uniform"]
     started = time.perf_counter()
     with pytest.raises(Cancelled):
-        run(tiny_model, **kwargs)
-    assert calls and time.perf_counter() - started < 30
+        evaluate(tiny_model, tiny_data, n=64, samplers=["uniform"], progress=cancel_soon, cancel=token)
+    assert len(calls) == 1 and time.perf_counter() - started < 30  # stopped at the first unit of work
 
 
 # ---------------------------------------------------------------------------------------------
