@@ -32,7 +32,7 @@ import math
 import queue
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -369,7 +369,7 @@ def train(
 
 
 def _train(data, out, arch, options, resume, progress, cancel, ctx) -> TrainResult:
-    opts = options or TrainOptions()
+    opts = replace(options) if options is not None else TrainOptions()  # the caller's options stay as given
     cancel = cancel or CancelToken()
     if not ctx.is_main:
         progress = no_progress

@@ -71,6 +71,13 @@ def test_training_twice_into_one_folder_is_refused(small_data, tmp_path):
         train(small_data, tmp_path / "m", arch, TrainOptions(epochs=1, batch_size=8, val_count=4))
 
 
+def test_train_leaves_the_callers_options_as_given(small_data, tmp_path):
+    opts = TrainOptions(epochs=1, batch_size=8, val_count=None)
+    before = opts.to_dict()
+    train(small_data, tmp_path / "m", ArchitectureConfig(**TINY_ARCH), opts)
+    assert opts.to_dict() == before and opts.val_count is None
+
+
 def test_encode_gives_n_by_zdim_and_trained_beats_untrained(tiny_model, tiny_data):
     z, files = model_store.load_latents(tiny_model, 8)
     assert z.shape == (96, 8) and files[0] == "000001.png"
