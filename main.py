@@ -179,6 +179,31 @@ def cmd_edit(a, progress) -> int:
     return 0
 
 
+def cmd_report(a, progress) -> int:
+    from engine.workflows.report import ReportOptions, make_report
+
+    try:
+        comps = [int(c) for c in a.components.split(",") if c.strip()] if a.components else None
+    except ValueError:
+        raise_bad(f"--components {a.components!r}: expected component numbers, e.g. 0,1,2")
+    names = [s.strip() for s in a.samplers.split(",") if s.strip()] if a.samplers else None
+    opts = ReportOptions(components=comps, samplers=names, seed=a.seed, formats=("png", a.vector))
+    rep = make_report(_model_dir(a.model), a.out, data=a.data, options=opts, overwrite=a.overwrite, progress=progress)
+    progress.close()
+    print(f"report written to {rep.folder / 'report.html'} ({len(rep.figures)} figures, {rep.seconds:.1f} s)")
+    return 0
+
+
+def cmd_movie(a, progress) -> int:
+    from engine.workflows.movie import make_movie, movie_summary
+
+    m = make_movie(_model_dir(a.model), a.out, frm=a.from_, to=a.to, axis=a.axis, value_range=a.range,
+                   method=a.method, frames=a.frames, fps=a.fps, size=a.size, overwrite=a.overwrite, progress=progress)
+    progress.close()
+    print(movie_summary(m))
+    return 0
+
+
 def cmd_photo(a, progress) -> int:
     from engine import __version__
     from engine.editing import parse_amounts
@@ -548,6 +573,30 @@ def build_parser() -> argparse.ArgumentParser:
     ph.add_argument("--overwrite", action="store_true", help="replace photo results already in --out")
     ph._negative_number_matcher = ed._negative_number_matcher
 
+    rp = sub.add_parser("report", help="one HTML page + PNG/SVG figures + JSON of the latent space (the blog's figures)")
+    rp.add_argument("--model")
+    rp.add_argument("--data", help="the model's training image folder: adds the sampler comparison table")
+    rp.add_argument("--out", required=True, metavar="DIR")
+    rp.add_argument("--components", metavar="0,1,2", help="the histograms shown large (default: the first 6)")
+    rp.add_argument("--samplers", metavar="a,b", help="face grids of these samplers (default: all compared)")
+    rp.add_argument("--seed", type=_seed, default=0)
+    rp.add_argument("--vector", choices=("svg", "pdf"), default="svg", help="vector format of the figure files")
+    rp.add_argument("--overwrite", action="store_true", help="replace a report written earlier to --out")
+
+    mv = sub.add_parser("movie", help="a path between two faces or a sweep along an axis as MP4 or GIF")
+    mv.add_argument("--model")
+    mv.add_argument("--from", dest="from_", metavar="ROW|FILE.npy[:ROW]", help="start face: a training z-point's row or a .npy of z")
+    mv.add_argument("--to", metavar="ROW|FILE.npy[:ROW]")
+    mv.add_argument("--axis", metavar="PC1|z12", help="sweep along this axis instead of a path")
+    mv.add_argument("--range", default="-3:3", help="with --axis: START:STOP in σ around the cloud's centre")
+    mv.add_argument("--method", choices=("linear", "spherical"), default="linear", help="path interpolation")
+    mv.add_argument("--frames", type=_int_at_least(2), default=60)
+    mv.add_argument("--fps", type=_positive_float, default=20.0)
+    mv.add_argument("--size", type=_int_at_least(16), default=256, help="frame size in pixels (even for MP4)")
+    mv.add_argument("--out", required=True, metavar="FILE.mp4|FILE.gif")
+    mv.add_argument("--overwrite", action="store_true", help="replace a movie written earlier to --out")
+    mv._negative_number_matcher = ed._negative_number_matcher  # "--range -3:3" is a value
+
     sub.add_parser("samplers", help="list samplers with their parameters and defaults")
 
     ev = sub.add_parser("evaluate", help="measure samplers against held-out real faces (latent and image metrics)")
@@ -583,6 +632,8 @@ COMMANDS = {
 COMMANDS["evaluate"] = cmd_evaluate
 COMMANDS["directions"] = cmd_directions
 COMMANDS["photo"] = cmd_photo
+COMMANDS["report"] = cmd_report
+COMMANDS["movie"] = cmd_movie
 
 
 def run(argv=None) -> int:
@@ -628,7 +679,7 @@ def run(argv=None) -> int:
 
 #: Arguments that name a file or folder: "" would silently mean the current folder (or the default model).
 PATH_ARGS = {"data": "--data", "out": "--out", "model": "--model", "import_file": "--import", "screenshot": "--screenshot",
-             "direction": "--direction"}
+             "direction": "--direction", "from_": "--from", "to": "--to"}
 
 
 def _refuse_empty_paths(a) -> None:

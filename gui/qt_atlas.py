@@ -1,0 +1,193 @@
+"""The face atlas in the GUI: a layer of decoded faces tiled over a pyqtgraph plot's current view (the pair
+plot's, or the larger Atlas panel's), and click/drag to decode.
+
+All computing is the engine's (``engine.atlas``): :class:`AtlasLayer` only shows an ``Atlas`` as an image
+placed on its data extent; :class:`ClickDecoder` maps a scene position to plane coordinates and calls
+``engine.atlas.decode_at``. The atlas decode (≈0.7 s for 16×16 on 2 cores) should go through the worker
+(``submit``: a callable that runs ``work()`` off the GUI thread and then ``done(result)`` on it, e.g. a
+``Job`` of ``gui/engine_bridge.py``); without one it runs in place. A click decodes one face (~12 ms) on
+the GUI thread, so a drag follows the pointer live.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+Submit = Callable[[Callable[[], object], Callable[[object], None]], None]
+
+
+def run_in_place(work: Callable[[], object], done: Callable[[object], None]) -> None:
+    done(work())
+
+
+class AtlasLayer(QObject):
+    """An ImageItem of an atlas's faces over a PlotItem (z-value between the density and the points)."""
+
+    drawn = Signal(object)  # the engine.atlas.Atlas shown
+
+    def __init__(self, plot_item: pg.PlotItem, *, z_value: float = -8, opacity: float = 0.85) -> None:
+        super().__init__()
+        self.plot_item = plot_item
+        self.item = pg.ImageItem(axisOrder="row-major")
+        self.item.setZValue(z_value)
+        self.item.setOpacity(opacity)
+        plot_item.addItem(self.item)
+        self.atlas = None
+
+    def show_atlas(self, atlas) -> None:
+        x0, x1, y0, y1 = atlas.extent
+        self.item.setImage(np.ascontiguousarray(atlas.mosaic()[::-1]), autoLevels=False, levels=(0, 255))
+        self.item.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+        self.atlas = atlas
+        self.drawn.emit(atlas)
+
+    def clear(self) -> None:
+        self.item.clear()
+        self.atlas = None
+
+    def set_visible(self, on: bool) -> None:
+        self.item.setVisible(on)
+
+
+def view_extent(plot_item: pg.PlotItem) -> tuple[float, float, float, float]:
+    (x0, x1), (y0, y1) = plot_item.getViewBox().viewRange()
+    return float(x0), float(x1), float(y0), float(y1)
+
+
+class ClickDecoder(QObject):
+    """Click or drag in a plot → the decoded face at that data point (``engine.atlas.DecodedPoint``)."""
+
+    decoded = Signal(object)
+
+    def __init__(self, plot: pg.PlotWidget, plane_source: Callable[[], tuple]) -> None:
+        """``plane_source()`` → (codec, stats, engine.atlas.Plane) or None when nothing is open."""
+        super().__init__()
+        self.plot = plot
+        self.plane_source = plane_source
+        self.enabled = True
+        self._dragging = False
+        self.last_ms: list[float] = []  # per-update latencies (median / worst during a drag)
+        scene = plot.scene()
+        scene.sigMouseClicked.connect(self._clicked)
+        scene.sigMouseMoved.connect(self._moved)
+
+    def decode_scene_pos(self, pos):
+        import time
+
+        from engine.atlas import decode_at
+
+        src = self.plane_source()
+        if src is None or not self.enabled:
+            return None
+        codec, stats, plane = src
+        p = self.plot.getPlotItem().getViewBox().mapSceneToView(pos)
+        t0 = time.perf_counter()
+        out = decode_at(codec, stats, plane, (p.x(), p.y()))
+        self.last_ms.append((time.perf_counter() - t0) * 1000)
+        self.last_ms = self.last_ms[-500:]
+        self.decoded.emit(out)
+        return out
+
+    def _clicked(self, ev) -> None:
+        if ev.button() == Qt.MouseButton.LeftButton and ev.modifiers() & Qt.KeyboardModifier.AltModifier:
+            self.decode_scene_pos(ev.scenePos())
+
+    def _moved(self, pos) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        buttons = QApplication.mouseButtons()
+        mods = QApplication.keyboardModifiers()
+        if buttons & Qt.MouseButton.LeftButton and mods & Qt.KeyboardModifier.AltModifier:
+            self.decode_scene_pos(pos)
+
+
+class AtlasPanel(QWidget):
+    """A larger atlas of its own: a plot whose view is tiled with faces (redrawn after a pan/zoom), the grid
+    size, the base (cloud centre or a given z), and the decoded face under Alt+click/drag."""
+
+    def __init__(self, submit: Optional[Submit] = None, parent=None) -> None:
+        super().__init__(parent)
+        self.submit = submit or run_in_place
+        self.codec = self.stats = None
+        self.axes = (("pca", 0), ("pca", 1))
+        self.base_z: Optional[np.ndarray] = None
+        self.plot = pg.PlotWidget()
+        self.plot.setObjectName("atlasPlot")
+        self.layer = AtlasLayer(self.plot.getPlotItem(), z_value=0, opacity=1.0)
+        self.side = QSpinBox()
+        self.side.setRange(4, 32)
+        self.side.setValue(16)
+        self.side.setToolTip("faces per row and column")
+        self.base = QComboBox()
+        self.base.addItem("cloud centre", "centre")
+        self.base.addItem("inspected face", "z")
+        self.auto = QCheckBox("redraw on pan/zoom")
+        self.auto.setChecked(True)
+        self.info = QLabel(" ")
+        top = QHBoxLayout()
+        for w in (QLabel("grid"), self.side, QLabel("others at"), self.base, self.auto):
+            top.addWidget(w)
+        top.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(top)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.info)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(200)
+        self._timer.timeout.connect(self.redraw)
+        self._busy = False
+        self.plot.getPlotItem().getViewBox().sigRangeChangedManually.connect(lambda *_: self.auto.isChecked() and self._timer.start())
+        self.side.valueChanged.connect(lambda *_: self._timer.start())
+        self.base.currentIndexChanged.connect(lambda *_: self._timer.start())
+        self.clicks = ClickDecoder(self.plot, self.plane_source)
+        self.clicks.decoded.connect(lambda p: self.info.setText(
+            f"({p.xy[0]:.2f}, {p.xy[1]:.2f}): Mahalanobis {p.mahalanobis:.2f}, log-density {p.log_density:.1f}"))
+
+    def set_model(self, codec, stats, axes=None, base_z=None) -> None:
+        self.codec, self.stats = codec, stats
+        if axes is not None:
+            self.axes = tuple(axes)
+        self.base_z = base_z
+        if stats is None:
+            self.layer.clear()
+            return
+        from engine.atlas import default_extent
+
+        x0, x1, y0, y1 = default_extent(stats, self.plane())
+        self.plot.getPlotItem().getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        from engine.atlas import axis_label
+
+        self.plot.getPlotItem().setLabel("bottom", axis_label(self.axes[0]))
+        self.plot.getPlotItem().setLabel("left", axis_label(self.axes[1]))
+        self.redraw()
+
+    def plane(self):
+        from engine.atlas import make_plane
+
+        base = self.base_z if self.base.currentData() == "z" else None
+        return make_plane(self.stats, self.axes[0], self.axes[1], base_z=base)
+
+    def plane_source(self):
+        return None if self.stats is None else (self.codec, self.stats, self.plane())
+
+    def redraw(self) -> None:
+        if self.stats is None or self._busy:
+            return
+        from engine.atlas import atlas
+
+        codec, stats, plane, n = self.codec, self.stats, self.plane(), self.side.value()
+        extent = view_extent(self.plot.getPlotItem())
+        self._busy = True
+
+        def done(result) -> None:
+            self._busy = False
+            self.layer.show_atlas(result)
+            self.info.setText(f"{n}×{n} faces decoded in {1000 * result.decode_s:.0f} ms")
+
+        self.submit(lambda: atlas(codec, stats, plane=plane, rows=n, cols=n, extent=extent), done)

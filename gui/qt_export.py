@@ -1,0 +1,185 @@
+"""Export helpers for every plot panel: PNG (at a chosen scale), SVG, the plotted data as CSV, and the clipboard
+— pyqtgraph's exporters where they serve; face grids, atlases and strips (uint8 arrays) as PNG.
+
+Files are written through ``engine.atomic_io`` (temp → fsync → rename). A panel adds the actions with
+:func:`add_export_actions` (a context-menu entry list and/or a toolbar button menu)."""
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QAction, QImage
+from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QWidget
+
+from engine import atomic_io
+
+
+def _plot_item(plot) -> pg.PlotItem:
+    if isinstance(plot, pg.PlotWidget):
+        return plot.getPlotItem()
+    if isinstance(plot, pg.PlotItem):
+        return plot
+    raise TypeError(f"not a pyqtgraph plot: {type(plot).__name__}")
+
+
+def plot_png_bytes(plot, scale: float = 2.0) -> bytes:
+    """The plot rendered at ``scale`` × its on-screen size, as PNG bytes (pyqtgraph's ImageExporter)."""
+    from pyqtgraph.exporters import ImageExporter
+
+    item = _plot_item(plot)
+    ex = ImageExporter(item)
+    w = max(16, int(round(item.sceneBoundingRect().width() * float(scale))))
+    ex.parameters()["width"] = w
+    img: QImage = ex.export(toBytes=True)
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    ba = QByteArray()
+    buf = QBuffer(ba)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    img.save(buf, "PNG")
+    buf.close()
+    return bytes(ba.data())
+
+
+def plot_svg_bytes(plot) -> bytes:
+    """The plot as SVG: pyqtgraph's SVGExporter, or — where it cannot parse the paths this Qt writes
+    (pyqtgraph 0.14 with Qt 6.11 raises in its path rewriting) — Qt's own QSvgGenerator over the same scene rect."""
+    from pyqtgraph.exporters import SVGExporter
+
+    item = _plot_item(plot)
+    try:
+        out = SVGExporter(item).export(toBytes=True)
+        return out if isinstance(out, bytes) else bytes(out)
+    except (ValueError, IndexError):
+        pass
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    src = item.sceneBoundingRect()
+    ba = QByteArray()
+    buf = QBuffer(ba)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    gen = QSvgGenerator()
+    gen.setOutputDevice(buf)
+    gen.setSize(QSize(int(src.width()), int(src.height())))
+    gen.setViewBox(QRectF(0, 0, src.width(), src.height()))
+    gen.setTitle("Latent Face Studio plot")
+    painter = QPainter(gen)
+    try:
+        item.scene().render(painter, QRectF(0, 0, src.width(), src.height()), src)
+    finally:
+        painter.end()
+    buf.close()
+    return bytes(ba.data())
+
+
+def plot_series(plot) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, x, y) of every data item of the plot (curves, scatters and bar graphs), as drawn."""
+    out = []
+    for k, it in enumerate(_plot_item(plot).listDataItems()):
+        name = it.name() if hasattr(it, "name") and it.name() else f"series {k + 1}"
+        if isinstance(it, pg.BarGraphItem):
+            x, y = it.opts.get("x"), it.opts.get("height")
+        else:
+            x, y = it.getData()
+        if x is None or y is None:
+            continue
+        out.append((str(name), np.asarray(x, float), np.asarray(y, float)))
+    listed = set(map(id, _plot_item(plot).listDataItems()))
+    for k, it in enumerate(i for i in _plot_item(plot).items if isinstance(i, pg.BarGraphItem) and id(i) not in listed):
+        x, y = it.opts.get("x"), it.opts.get("height")
+        if x is not None and y is not None:
+            out.append((f"bars {k + 1}", np.asarray(x, float), np.asarray(y, float)))
+    return out
+
+
+def plot_csv_text(plot, x_label: Optional[str] = None, y_label: Optional[str] = None) -> str:
+    """Long-format CSV of the plotted data: ``series,x,y`` (full float precision; NaN gaps kept empty)."""
+    item = _plot_item(plot)
+    xl = x_label or item.getAxis("bottom").labelText or "x"
+    yl = y_label or item.getAxis("left").labelText or "y"
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["series", xl, yl])
+    for name, x, y in plot_series(plot):
+        for a, b in zip(x, y):
+            w.writerow([name, "" if not math.isfinite(a) else repr(float(a)), "" if not math.isfinite(b) else repr(float(b))])
+    return buf.getvalue()
+
+
+def save_plot(plot, path, scale: float = 2.0) -> Path:
+    """By the file's suffix: .png (at ``scale``), .svg, or .csv (the data)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".png":
+        atomic_io.write_bytes(path, plot_png_bytes(plot, scale))
+    elif suffix == ".svg":
+        atomic_io.write_bytes(path, plot_svg_bytes(plot))
+    elif suffix == ".csv":
+        atomic_io.write_text(path, plot_csv_text(plot))
+    else:
+        raise ValueError(f"{path}: export as .png, .svg or .csv")
+    return path
+
+
+def save_image(image: np.ndarray, path) -> Path:
+    """A face grid, atlas mosaic or strip (H×W×3 uint8) as PNG."""
+    atomic_io.save_png(path, np.asarray(image, np.uint8))
+    return Path(path)
+
+
+def copy_plot(plot, scale: float = 2.0) -> None:
+    """The plot as an image on the clipboard."""
+    img = QImage.fromData(plot_png_bytes(plot, scale), "PNG")
+    QApplication.clipboard().setImage(img)
+
+
+def copy_image(image: np.ndarray) -> None:
+    a = np.ascontiguousarray(np.asarray(image, np.uint8))
+    h, w = a.shape[:2]
+    QApplication.clipboard().setImage(QImage(a.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy())
+
+
+def export_actions(parent: QWidget, plot, name: str, start_dir: Callable[[], str] = lambda: "") -> list[QAction]:
+    """Actions "Export PNG…", "Export SVG…", "Export data (CSV)…", "Copy image" for ``plot``."""
+    acts = []
+
+    def ask(suffix: str, filt: str) -> Optional[str]:
+        base = str(Path(start_dir() or Path.home()) / f"{name}{suffix}")
+        path, _ = QFileDialog.getSaveFileName(parent, f"Export {name}", base, filt)
+        return path or None
+
+    for text, suffix, filt in (("Export PNG (2×)…", ".png", "PNG image (*.png)"),
+                               ("Export SVG…", ".svg", "SVG image (*.svg)"),
+                               ("Export data (CSV)…", ".csv", "CSV (*.csv)")):
+        a = QAction(text, parent)
+        a.triggered.connect(lambda _=False, s=suffix, f=filt: (lambda p: p and save_plot(plot, p))(ask(s, f)))
+        acts.append(a)
+    c = QAction("Copy image", parent)
+    c.triggered.connect(lambda _=False: copy_plot(plot))
+    acts.append(c)
+    return acts
+
+
+def add_export_actions(plot: pg.PlotWidget, parent: QWidget, name: str) -> QMenu:
+    """Add the export actions to the plot's right-click menu (the ViewBox menu when enabled, else a menu of
+    our own on the widget) and return a QMenu for a toolbar button."""
+    from PySide6.QtCore import Qt
+
+    menu = QMenu("Export", parent)
+    for a in export_actions(parent, plot, name):
+        menu.addAction(a)
+    vb_menu = plot.getPlotItem().getViewBox().menu
+    if plot.getPlotItem().menuEnabled() and vb_menu is not None:
+        vb_menu.addSeparator()
+        vb_menu.addMenu(menu)
+    else:
+        plot.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        plot.customContextMenuRequested.connect(lambda pos: menu.exec(plot.mapToGlobal(pos)))
+    return menu
