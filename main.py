@@ -296,8 +296,6 @@ def cmd_directions(a, progress) -> int:
 
 
 def cmd_attributes(a, progress) -> int:
-    import numpy as np
-
     from engine.attributes import attribute_rates, import_labels, load_labels, rank_attributes, ranking_table
     from engine.model_store import load_latents, read_config
 

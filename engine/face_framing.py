@@ -122,8 +122,6 @@ def load_photo_scaled(path: str | os.PathLike, max_side: int = MAX_PHOTO_SIDE) -
 
 
 def _to_rgb(im, max_side: int, idata) -> tuple[np.ndarray, float]:
-    from PIL import Image
-
     orientation = idata.exif_orientation(im)
     w, h = im.size
     full_w = h if orientation >= 5 else w  # upright width before any reduction
@@ -143,26 +141,7 @@ def _to_rgb(im, max_side: int, idata) -> tuple[np.ndarray, float]:
     w, h = im.size
     f = min(1.0, max_side / max(w, h))
     size = (max(1, round(w * f)), max(1, round(h * f)))
-    mode = im.mode
-    if mode in idata._HIGH_BIT:
-        offset, gain = idata._value_scale(im)
-        small = im.resize(size, Image.Resampling.LANCZOS) if size != im.size else im
-        arr = (np.asarray(small, dtype=np.float32) - offset) * gain
-        arr = np.nan_to_num(arr, nan=0.0, posinf=255.0, neginf=0.0)
-        out = Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8), "L").convert("RGB")
-    else:
-        if mode == "P":
-            im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-        elif mode in ("PA", "La", "RGBa"):
-            im = im.convert("RGBA")
-        elif mode not in ("RGB", "L", "RGBA", "LA"):
-            im = im.convert("RGB")
-        small = im.resize(size, Image.Resampling.LANCZOS) if size != im.size else im
-        if small.mode in ("RGBA", "LA"):
-            rgba = small.convert("RGBA")
-            out = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
-        else:
-            out = small.convert("RGB") if small.mode != "RGB" else small
+    out = idata.resize_to_rgb(im, size)  # the training images' decoding: alpha over white, high-bit scaled
     if orientation != 1:
         out = out.transpose(idata._transpose_ops()[orientation])
     arr = np.array(out, dtype=np.uint8)

@@ -393,17 +393,19 @@ def _value_scale(im) -> tuple[float, float]:
     return 0.0, 1.0  # a constant image outside 0…255: clipped
 
 
-def _resize_to_rgb(im, size: int, box):
-    """The region ``box`` of any Pillow image → a size×size RGB image. Alpha is composited over
-    white, 16-bit/32-bit/float values are scaled (see the module docstring), never clipped; the
-    full-size image is converted only where the mode needs it (see :func:`decode_bytes`)."""
+def resize_to_rgb(im, size, box=None):
+    """The region ``box`` (default: all) of any Pillow image → an RGB image of ``size`` (an int for a
+    square, or (width, height)). Alpha is composited over white, 16-bit/32-bit/float values are
+    scaled (see the module docstring), never clipped; the full-size image is converted only where the
+    mode needs it (see :func:`decode_bytes`)."""
     from PIL import Image
 
+    size = (size, size) if isinstance(size, int) else tuple(size)
     lanczos = Image.Resampling.LANCZOS
     mode = im.mode
     if mode in _HIGH_BIT:
         offset, gain = _value_scale(im)
-        small = im.resize((size, size), lanczos, box=box)
+        small = im.resize(size, lanczos, box=box)
         arr = (np.asarray(small, dtype=np.float64) - offset) * gain
         arr = np.nan_to_num(arr, nan=0.0, posinf=255.0, neginf=0.0)
         arr = np.clip(arr + 0.5, 0, 255).astype(np.uint8)
@@ -414,7 +416,7 @@ def _resize_to_rgb(im, size: int, box):
         im = im.convert("RGBA")
     elif mode not in ("RGB", "L", "RGBA", "LA"):
         im = im.convert("RGB")
-    small = im.resize((size, size), lanczos, box=box)
+    small = im.resize(size, lanczos, box=box)
     if small.mode in ("RGBA", "LA"):
         # resize works on premultiplied alpha, so compositing the small result over white equals
         # compositing first (up to rounding)
@@ -459,7 +461,7 @@ def decode_face(path: str | os.PathLike, pre: Preprocess) -> np.ndarray:
             box = pre.box_for(*((h, w) if turned else (w, h)))
             if orientation != 1:
                 box = _stored_box(box, orientation, w, h)
-            small = _resize_to_rgb(im, size, box)
+            small = resize_to_rgb(im, size, box)
             if orientation != 1:
                 small = small.transpose(_transpose_ops()[orientation])
             arr = np.asarray(small, dtype=np.uint8)
