@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 from PySide6.QtCore import QByteArray, QEvent, QSettings, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
@@ -12,10 +13,10 @@ from PySide6.QtWidgets import (
 )
 
 from .engine_bridge import EngineBridge, Job
-from .session import LoadedModel, Sample, Session
+from .session import LoadedModel, PhotoEntry, Sample, Session
 
 MAX_RECENT = 8
-STATE_VERSION = 3  # 3: docks with minimum sizes and the sampler column at its preferred width
+STATE_VERSION = 4  # 3: docks with minimum sizes and the sampler column at its preferred width; 4: photo + directions docks
 #: The first window size (when it fits the screen's available area; else that area, less a margin).
 FIRST_SIZE = (1600, 1000)
 #: Preferred width of the sampler column; a larger window gives the extra width to the faces and plots.
@@ -24,7 +25,7 @@ SAMPLER_WIDTH = 290
 DOCK_MINIMUM = {
     "samplerDock": (230, 200), "modelDataDock": (200, 150), "faceGridDock": (240, 150), "inspectorDock": (240, 160),
     "pairPlotDock": (280, 180), "componentsDock": (280, 150), "correlationsDock": (280, 150), "pcaDock": (280, 150),
-    "compareDock": (280, 150), "attributesDock": (280, 150),
+    "compareDock": (280, 150), "attributesDock": (280, 150), "photoDock": (240, 150), "directionsDock": (280, 150),
 }
 
 
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         self.last_notice: Optional[str] = None
         self.train_dialog = None
         self._closing = False
+        self.setAcceptDrops(True)  # image files dropped on the window are opened as photos
         self.setDockNestingEnabled(True)
         self.setDockOptions(QMainWindow.DockOption.AllowTabbedDocks | QMainWindow.DockOption.AllowNestedDocks
                             | QMainWindow.DockOption.AnimatedDocks)
@@ -147,7 +149,9 @@ class MainWindow(QMainWindow):
         from .qt_inspector import InspectorPanel
         from .qt_model_data import ModelDataPanel
         from .qt_pair_plot import PairPlotPanel
+        from .qt_directions import DirectionsPanel
         from .qt_pca import PCAPanel
+        from .qt_photo import PhotoPanel
         from .qt_sampler import SamplerPanel
 
         s = self.session
@@ -163,6 +167,8 @@ class MainWindow(QMainWindow):
         self.inspector.settings = self.settings
         self.compare = ComparePanel(s, self.bridge, self.sampler_panel)
         self.attributes = AttributesPanel(s, self.bridge)
+        self.photo_panel = PhotoPanel(s)
+        self.directions = DirectionsPanel(s, self.bridge)
         self._dock("samplerDock", "Sampler", self.sampler_panel)
         self._dock("modelDataDock", "Model && data", self.model_panel)
         self._dock("faceGridDock", "Faces", self.face_grid)
@@ -173,6 +179,8 @@ class MainWindow(QMainWindow):
         self._dock("pcaDock", "PCA", self.pca_panel)
         self._dock("compareDock", "Compare samplers", self.compare)
         self._dock("attributesDock", "Attributes", self.attributes)
+        self._dock("photoDock", "Your photo", self.photo_panel)
+        self._dock("directionsDock", "Directions", self.directions)
 
         self.sampler_panel.generate_requested.connect(self.generate_clicked)
         self.face_grid.inspect_requested.connect(self.inspect_face)
@@ -182,6 +190,13 @@ class MainWindow(QMainWindow):
         self.model_panel.encode_requested.connect(self.encode_dataset)
         self.attributes.show_in_pair_plot.connect(self._show_pair_plot)
         self.attributes.generate_requested.connect(self.generate_where)
+        self.photo_panel.open_requested.connect(self.open_photo_dialog)
+        self.photo_panel.face_requested.connect(self._photo_face_requested)
+        self.photo_panel.centre_square_requested.connect(lambda path: self.open_photo(Path(path), no_detect=True))
+        self.photo_panel.save_requested.connect(self.save_photo_dialog)
+        self.photo_panel.inspect_requested.connect(self.inspect_photo)
+        self.directions.add_slider_requested.connect(self._add_direction_slider)
+        self.directions.inspect_face_requested.connect(self._show_inspector)
         s.model_changed.connect(lambda: self.sampler_panel.set_attributes(s.labels.names if s.labels is not None else [], s.labels))
         self.pair_plot.redrawn.connect(lambda ms: self.redraw_label.setText(f"pair plot {ms:.0f} ms"))
 
@@ -202,8 +217,11 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(d["correlationsDock"], d["pcaDock"])
         self.tabifyDockWidget(d["pcaDock"], d["compareDock"])
         self.tabifyDockWidget(d["compareDock"], d["attributesDock"])
+        self.tabifyDockWidget(d["attributesDock"], d["directionsDock"])
+        self.tabifyDockWidget(d["faceGridDock"], d["photoDock"])  # a photo opened is shown in the grid's place
         for dock in d.values():
             dock.show()
+        d["faceGridDock"].raise_()
         d["componentsDock"].raise_()
         d["samplerDock"].raise_()
         self._sampler_pref = SAMPLER_WIDTH
@@ -319,12 +337,14 @@ class MainWindow(QMainWindow):
         self._action(f, "Open &model folder…", self.open_model_dialog, QKeySequence.StandardKey.Open)
         self.recent_menu = f.addMenu("Recent models")
         self._action(f, "Open &dataset folder…", self.open_dataset_dialog, "Ctrl+D")
+        self._action(f, "Open &photo…", self.open_photo_dialog, "Ctrl+P")
         f.addSeparator()
         self._action(f, "&Train a new model…", self.show_train_dialog, "Ctrl+T")
         self._action(f, "&Encode dataset", self.encode_dataset, "Ctrl+E")
         f.addSeparator()
         self._action(f, "&Save image set…", self.save_set_dialog, QKeySequence.StandardKey.Save)
         self._action(f, "Save &selected faces…", lambda: self.save_set_dialog(which="selection"), "Ctrl+Shift+S")
+        self._action(f, "Save p&hoto results…", lambda: self.save_photo_dialog(self.photo_panel.index()), None)
         f.addSeparator()
         self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         g = mb.addMenu("&Generate")
@@ -641,6 +661,171 @@ class MainWindow(QMainWindow):
         dock = self.docks["inspectorDock"]
         dock.show()
         dock.raise_()
+
+    # ------------------------------------------------------------------------------ your own photo
+    def open_photo_dialog(self) -> None:
+        from .qt_photo import PHOTO_FILTER
+
+        if self.session.model is None or self.session.latents is None:
+            self.show_error("open a model with encoded z-points first: a photo is placed in its cloud")
+            return
+        last = self.settings.value("photo/last", "") or str(pictures_folder())
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open photo (a face is found, framed and encoded)", str(last),
+                                                PHOTO_FILTER)
+        for path in paths:
+            self.open_photo(Path(path))
+
+    def open_photo(self, path: Path, face_index: Optional[int] = None, no_detect: Optional[bool] = None,
+                   replace: Optional[int] = None) -> Optional[Job]:
+        """Frame, encode and place one photo on the worker (engine.photo.frame_and_encode_photos); the face joins
+        the session (``session.photos``), is shown in the photo panel and inspected."""
+        s = self.session
+        if s.model is None or s.latents is None:
+            self.show_error("open a model with encoded z-points first: a photo is placed in its cloud")
+            return None
+        path = Path(path)
+        nd = self.photo_panel.no_detect.isChecked() if no_detect is None else bool(no_detect)
+        opened = s.model
+
+        def fn(progress, cancel):
+            from engine import face_framing as ff
+            from engine.photo import frame_and_encode_photos
+
+            (r,) = frame_and_encode_photos(opened.codec, opened.config, opened.latents, opened.latent_files, [path],
+                                           stats=opened.stats, keep_photo=True, model_dir=opened.folder,
+                                           no_detect=nd, face_index=face_index, progress=progress, cancel=cancel)
+            if r.faces_found > 1:  # all the faces, for the choice (working-copy pixels, largest first)
+                faces = [f.corners for f in ff.detect_faces(r.photo)]
+            elif r.face_box is not None:
+                faces = [(np.asarray(r.face_box) + 0.5) * r.photo_scale - 0.5]
+            else:
+                faces = []
+            index = {f: i for i, f in enumerate(opened.latent_files)}
+            rows = [index[f] for f, _d in r.nearest if f in index]
+            near = opened.codec.decode(opened.latents[rows]) if len(rows) == len(r.nearest) and rows else None
+            return PhotoEntry(r, faces, nd, near)
+
+        def done(entry):
+            if self.session.model is not opened:
+                return
+            self.settings.setValue("photo/last", str(path.parent))
+            i = self.session.add_photo(entry, replace=replace)
+            self.photo_panel.offer_centre_square(None)
+            self.photo_panel.show_photo(i)
+            self.inspect_photo(i, raise_panel=False)
+            dock = self.docks["photoDock"]
+            dock.show()
+            dock.raise_()
+            r = entry.result
+            self.statusBar().showMessage(f"{path.name}: {r.verdict} — farther out than {r.percentile:.1f} % of the "
+                                         f"training z-points ({r.framing})", 10000)
+
+        def failed(message):
+            self.show_error(message, title="open photo failed")
+            self.photo_panel.offer_centre_square(str(path) if "no face found" in message else None)
+
+        return self.run_job(f"open photo ({path.name})", fn, done, on_error=failed)
+
+    def _photo_face_requested(self, i: int, face_index: int) -> None:
+        if 0 <= i < len(self.session.photos):
+            e = self.session.photos[i]
+            self.open_photo(Path(e.result.source), face_index=face_index, no_detect=False, replace=i)
+
+    def inspect_photo(self, i: int, raise_panel: bool = True) -> None:
+        self.session.inspect_photo(i)
+        if raise_panel:
+            self._show_inspector()
+
+    def _show_inspector(self) -> None:
+        dock = self.docks["inspectorDock"]
+        dock.show()
+        dock.raise_()
+
+    def save_photo_dialog(self, i: int) -> None:
+        s = self.session
+        if not 0 <= i < len(s.photos):
+            self.show_error("no photo to save: File ▸ Open photo… first")
+            return
+        stem = Path(s.photos[i].result.source).stem
+        target = unique_child(self.save_parent(), f"photo-{stem}")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save photo results — name a new folder (it is created)", str(target), "Folder (*)",
+            options=QFileDialog.Option.DontConfirmOverwrite)
+        if path:
+            self.save_photo(Path(path), i)
+
+    def save_photo(self, folder: Path, i: int, interactive: bool = True) -> Optional[Job]:
+        """Write ``folder/<stem>/`` (engine.photo.write_photo_results: aligned.png, reconstruction.png, z.npy,
+        photo.json) for ``photos[i]``; the inspector's edited z goes into photo.json when it edits this photo."""
+        from engine.errors import EngineError
+        from engine.photo import check_photo_output, photo_stems
+
+        s = self.session
+        if not 0 <= i < len(s.photos) or s.model is None:
+            return None
+        entry = s.photos[i]
+        folder = Path(folder)
+        stems = photo_stems([entry.result])
+        try:  # the folder rules of engine.photo, checked before any work: never among the user's own files
+            check_photo_output(folder, stems)
+        except EngineError as exc:
+            holder = inspect_folder_quietly(folder)
+            if not interactive or holder is None or not holder.foreign:
+                self.show_error(str(exc))
+                return None
+            sub = unique_child(folder, f"photo-{stems[0]}")
+            ans = QMessageBox.question(
+                self, "Save photo results",
+                f"{exc}\n\nSave into a new folder inside it instead?\n{sub}",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+            if ans != QMessageBox.StandardButton.Yes:
+                self.statusBar().showMessage("not saved", 5000)
+                return None
+            folder = sub
+        params = {"model": str(s.model.folder), "model_id": s.model.model_id}
+        if s.photo_current == i and s.edited_z is not None:
+            params["edited_z"] = [round(float(v), 6) for v in np.asarray(s.edited_z).reshape(-1)]
+            params["edited_note"] = "the face inspector's edit of z (decode it with the model to see it)"
+        codec = s.model.codec
+
+        def fn(progress, cancel):
+            from engine.photo import write_photo_results
+            from engine.progress import Progress
+
+            progress(Progress("save photo", 0, 1, str(folder)))
+            return write_photo_results(folder, [entry.result], model=codec, params=params, cancel=cancel)
+
+        def done(written):
+            self.settings.setValue("save/last", str(folder))
+            self.statusBar().showMessage(f"saved {entry.name} to {written[0]}", 8000)
+
+        return self.run_job("save photo", fn, done)
+
+    def _add_direction_slider(self, d) -> None:
+        self.inspector.add_direction_slider(d)
+        self._show_inspector()
+
+    # ---- drag & drop of image files: opened as photos
+    def _dropped_photos(self, mime) -> list[Path]:
+        from .qt_photo import is_photo_path
+
+        if mime is None or not mime.hasUrls():
+            return []
+        return [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile() and is_photo_path(u.toLocalFile())]
+
+    def dragEnterEvent(self, ev) -> None:  # noqa: N802
+        if self._dropped_photos(ev.mimeData()):
+            ev.acceptProposedAction()
+        else:
+            super().dragEnterEvent(ev)
+
+    def dropEvent(self, ev) -> None:  # noqa: N802
+        paths = self._dropped_photos(ev.mimeData())
+        if not paths:
+            return super().dropEvent(ev)
+        ev.acceptProposedAction()
+        for p in paths:
+            self.open_photo(p)
 
     # ------------------------------------------------------------------------------ saving
     def save_set_dialog(self, which: str = "all") -> None:

@@ -52,13 +52,18 @@ class ComponentsPanel(QWidget):
                                         pen=ps.pen((200, 140, 0), 1, Qt.PenStyle.DashLine))
         self.band.setZValue(-20)
         self.ticks_item = pg.ScatterPlotItem(symbol="|", size=12, pen=ps.pen(ps.ORANGE, 2), brush=None)
-        for it in (self.band, self.hist_item, self.fit_item, self.centre_line, self.ticks_item):
+        from .qt_inspector import PHOTO_COLOUR
+
+        self.photo_item = pg.ScatterPlotItem(symbol="star", size=16, pen=ps.pen((70, 0, 40), 1), brush=ps.brush(PHOTO_COLOUR))
+        self.photo_item.setZValue(5)
+        for it in (self.band, self.hist_item, self.fit_item, self.centre_line, self.ticks_item, self.photo_item):
             pi.addItem(it)
         self.legend = pi.addLegend(offset=(-8, 8), labelTextSize="8pt")
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 200))
         self.legend.addItem(self.hist_item, "training z-points")
         self.legend.addItem(self.fit_item, "Gaussian fit")
         self.legend.addItem(self.ticks_item, "generated")
+        self._photo_in_legend = False
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -72,6 +77,7 @@ class ComponentsPanel(QWidget):
         self.pair_x.clicked.connect(self._to_pair)
         session.stats_changed.connect(self._stats_changed)
         session.sample_changed.connect(self._draw_ticks)
+        session.photos_changed.connect(self._draw_ticks)
 
     def component(self) -> int:
         return self.index.value()
@@ -110,6 +116,7 @@ class ComponentsPanel(QWidget):
             self.hist_item.setData([], [])
             self.fit_item.setData([], [])
             self.ticks_item.setData([], [])
+            self.photo_item.setData([], [])
             self.info.setText("no statistics yet: open a model with encoded z-points")
             return
         from engine.latent_stats import gaussian
@@ -135,9 +142,23 @@ class ComponentsPanel(QWidget):
 
     def _draw_ticks(self) -> None:
         s = self.session
+        self._draw_photos()
         if s.sample is None or s.stats is None or len(s.sample.z) == 0:
             self.ticks_item.setData([], [])
             return
         i = self.component()
         v = s.sample.z[:, i].astype(float)
         self.ticks_item.setData(v, np.zeros_like(v))
+
+    def _draw_photos(self) -> None:
+        """The user's photos as magenta stars on the axis (their value of this component)."""
+        s = self.session
+        if not s.photos or s.stats is None:
+            self.photo_item.setData([], [])
+            return
+        i = self.component()
+        v = s.photo_z()[:, i].astype(float)
+        self.photo_item.setData(v, np.zeros_like(v))
+        if not self._photo_in_legend:
+            self.legend.addItem(self.photo_item, "your photo")
+            self._photo_in_legend = True

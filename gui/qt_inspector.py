@@ -24,6 +24,7 @@ from .qt_widgets import ElidedLabel, setup_plot
 from .session import Session, axis_label
 
 SLIDER_STEPS = 100  # per σ
+PHOTO_COLOUR = (220, 20, 120)  # the user's photos: magenta stars (pair plot, components, inspector)
 ATTRIBUTE_RANGE = 2.0  # attribute sliders: ± this many class-mean gaps
 
 
@@ -159,6 +160,14 @@ class InspectorPanel(QWidget):
         self._attr_rows: dict[str, list[QWidget]] = {}
         self._directions: dict[str, object] = {}  # name -> engine AttributeDirection (this model)
         self._direction_jobs: dict[str, Job] = {}
+        # direction sliders (from the Directions panel: engine.directions.Direction, amount in σ)
+        self.dir_box = QGroupBox("edit along directions (amount in σ of the cloud)")
+        self.dir_box.setObjectName("directionSlidersBox")
+        self.dir_grid = QGridLayout(self.dir_box)
+        self.dir_grid.setVerticalSpacing(1)
+        self.dir_box.hide()
+        self.direction_sliders: dict[str, tuple] = {}  # key -> (Direction, QSlider)
+        self._dir_rows: dict[str, list[QWidget]] = {}
         self._decode_timer = QTimer(self)
         self._decode_timer.setSingleShot(True)
         self._decode_timer.setInterval(30)
@@ -200,6 +209,7 @@ class InspectorPanel(QWidget):
         side.addWidget(self.place_plot, 1)
         side.addWidget(self.sliders_box, 0)
         side.addWidget(self.attr_box, 0)
+        side.addWidget(self.dir_box, 0)
         upper.addLayout(side, 2)
         inner = QWidget()
         lay = QVBoxLayout(inner)
@@ -247,7 +257,7 @@ class InspectorPanel(QWidget):
 
     def show_current(self) -> None:
         s = self.session
-        z = None if s.sample is None or s.current is None else s.sample.z[s.current]
+        z = s.base_z()
         if z is None:
             self.face.set_image(None)
             self.title.setText("no face selected")
@@ -257,10 +267,15 @@ class InspectorPanel(QWidget):
             self._draw_place()
             self._draw_nearest()
             return
-        self.title.setText(f"face #{s.current} of {len(s.sample.z)} · {s.sample.params.get('sampler')} · seed {s.sample.params.get('seed')}")
+        ph = s.inspected_photo()
+        if ph is not None:
+            r = ph.result
+            self.title.setText(f"your photo {ph.name} · reconstruction · {r.verdict} ({r.percentile:.0f} %)")
+        else:
+            self.title.setText(f"face #{s.current} of {len(s.sample.z)} · {s.sample.params.get('sampler')} · seed {s.sample.params.get('seed')}")
         shown_z = s.current_z()
         if s.edited_z is None:
-            self.face.set_image(s.sample.images[s.current])
+            self.face.set_image(s.base_image())
             self._base_t = self._pca_coords(z)
             self._set_sliders(self._base_t)
         self._draw_z(shown_z)
@@ -281,6 +296,10 @@ class InspectorPanel(QWidget):
         for name, sl in self.attribute_sliders.items():  # a newly shown face starts un-edited
             sl.setValue(0)
             self._attr_label(name).setText("+0.00")
+            sl.setEnabled(t is not None)
+        for key, (_d, sl) in self.direction_sliders.items():
+            sl.setValue(0)
+            self._dir_rows[key][2].setText("+0.00σ")
             sl.setEnabled(t is not None)
         k_max = 0 if t is None else min(self.n_sliders, len(t))
         self._base_steps = np.zeros(k_max)
@@ -318,8 +337,12 @@ class InspectorPanel(QWidget):
         idx = getattr(self, "_place_idx", None)
         cloud = s.latents if idx is None else s.latents[idx]
         self.place_cloud.setData(pos=np.asarray(project(cloud, s.stats, ax), float))
-        if s.sample is not None and s.current is not None:
-            self.place_face.setData(pos=np.asarray(project(s.sample.z[[s.current]], s.stats, ax), float))
+        base = s.base_z()
+        if base is not None:
+            photo = s.inspected_photo() is not None
+            self.place_face.setData(pos=np.asarray(project(np.asarray(base)[None, :], s.stats, ax), float),
+                                    symbol="star" if photo else "o", size=18 if photo else 14,
+                                    brush=ps.brush(PHOTO_COLOUR if photo else ps.ORANGE))
         else:
             self.place_face.setData([], [])
         if s.edited_z is not None:
@@ -378,6 +401,8 @@ class InspectorPanel(QWidget):
                 lab.setText(f"{s.value() / SLIDER_STEPS:+.2f}σ")
         for name, sl in self.attribute_sliders.items():
             self._attr_label(name).setText(f"{sl.value() / SLIDER_STEPS:+.2f}")
+        for key, (_d, sl) in self.direction_sliders.items():
+            self._dir_rows[key][2].setText(f"{sl.value() / SLIDER_STEPS:+.2f}σ")
         self._decode_timer.start()
 
     # ---- attribute sliders
@@ -388,6 +413,8 @@ class InspectorPanel(QWidget):
             reset_view(plot)
         for name in list(self.attribute_sliders):
             self.remove_attribute_slider(name)
+        for key in list(self.direction_sliders):
+            self.remove_direction_slider(key)
         for job in self._direction_jobs.values():
             job.cancel.cancel()
         self._direction_jobs = {}
@@ -477,11 +504,56 @@ class InspectorPanel(QWidget):
         if moved and self._base_t is not None:
             self._decode_timer.start()
 
+    # ---- direction sliders (the Directions panel's "add as inspector slider")
+    def add_direction_slider(self, d, key: Optional[str] = None) -> str:
+        """A slider along ``d`` (engine.directions.Direction): ``d.apply(z, amount)``, amount in σ (±3)."""
+        key = key or d.name
+        if key in self.direction_sliders:
+            return key
+        sl = QSlider(Qt.Orientation.Horizontal)
+        sl.setObjectName(f"directionSlider-{key}")
+        sl.setRange(-3 * SLIDER_STEPS, 3 * SLIDER_STEPS)
+        tip = f"{d.name} ({d.method}): amount 1 = one σ of the cloud along it ({d.sigma:.3f} in z)"
+        if d.label:
+            tip += f"\nmoves most: {d.label}"
+        sl.setToolTip(tip)
+        sl.setEnabled(self._base_t is not None)
+        sl.valueChanged.connect(self._slider_moved)
+        name_lab = ElidedLabel(d.name)
+        name_lab.setMinimumWidth(60)
+        name_lab.setToolTip(tip)
+        val = QLabel("+0.00σ")
+        val.setMinimumWidth(48)
+        rm = QPushButton("×")
+        rm.setFixedWidth(24)
+        rm.setToolTip(f"remove the {d.name} slider")
+        rm.clicked.connect(lambda: self.remove_direction_slider(key))
+        r = self.dir_grid.rowCount()
+        for c, w in enumerate((name_lab, sl, val, rm)):
+            self.dir_grid.addWidget(w, r, c)
+        self.direction_sliders[key] = (d, sl)
+        self._dir_rows[key] = [name_lab, sl, val, rm]
+        self.dir_box.show()
+        return key
+
+    def remove_direction_slider(self, key: str) -> None:
+        entry = self.direction_sliders.pop(key, None)
+        if entry is None:
+            return
+        moved = entry[1].value() != 0
+        for w in self._dir_rows.pop(key):
+            self.dir_grid.removeWidget(w)
+            w.deleteLater()
+        self.dir_box.setVisible(bool(self.direction_sliders))
+        if moved and self._base_t is not None:
+            self._decode_timer.start()
+
     def edited_vector(self) -> Optional[np.ndarray]:
         s = self.session
-        if self._base_t is None or s.sample is None or s.current is None or s.stats is None:
+        base = s.base_z()
+        if self._base_t is None or base is None or s.stats is None:
             return None
-        z0 = np.asarray(s.sample.z[s.current], float)
+        z0 = np.asarray(base, float)
         k = len(self._base_steps)
         # move by what each slider moved since the face was shown (an unmoved slider changes nothing)
         delta = (self.slider_values()[:k] * SLIDER_STEPS - self._base_steps) / SLIDER_STEPS * self._sigmas()[:k]
@@ -491,6 +563,10 @@ class InspectorPanel(QWidget):
             d = self._directions.get(name)
             if d is not None and amount:
                 z = z + amount * np.asarray(d.vector, float)  # = direction.apply(z, amount)
+        for key, (d, sl) in self.direction_sliders.items():
+            amount = sl.value() / SLIDER_STEPS
+            if amount:
+                z = np.asarray(d.apply(z, amount), float)  # engine.directions.Direction: amount in σ
         return z.astype(np.float32)
 
     def _submit_decode(self) -> None:
@@ -499,14 +575,14 @@ class InspectorPanel(QWidget):
         if z is None or s.model is None:
             return
         codec = s.model.codec
-        face_index = s.current
+        face_index = s.focus()
 
         def fn(progress, cancel):
             return codec.decode(z[None, :], cancel=cancel)[0]
 
         def done(img):
             self.decodes_done += 1
-            if self.session.current != face_index:
+            if self.session.focus() != face_index:
                 return
             self.face.set_image(img)
             self.session.set_edited(z)
@@ -528,7 +604,11 @@ class InspectorPanel(QWidget):
         if self.face.image is None:
             return
         s = self.session
-        name = f"face-{s.current:04d}-seed{s.sample.params.get('seed')}.png" if s.sample and s.current is not None else "face.png"
+        ph = s.inspected_photo()
+        if ph is not None:
+            name = f"{Path(ph.name).stem}-edited.png"
+        else:
+            name = f"face-{s.current:04d}-seed{s.sample.params.get('seed')}.png" if s.sample and s.current is not None else "face.png"
         path, _ = QFileDialog.getSaveFileName(self, "Save this face", str(self.face_folder() / name), "PNG image (*.png)")
         if path:
             self.save_face(path)

@@ -155,7 +155,7 @@ class PairPlotPanel(QWidget):
             ("contours", "contours", True, "contour lines of the density"),
             ("ellipses", "ellipses", True, "confidence ellipses of the pair's covariance at the σ-levels"),
             ("centre", "centre", True, "the mean of the training cloud"),
-            ("generated", "generated", True, "the current sample's z-points (orange)"),
+            ("generated", "generated", True, "the current sample's z-points (orange) and your photos (magenta stars)"),
         ):
             cb = QCheckBox(text)
             cb.setChecked(on)
@@ -211,8 +211,15 @@ class PairPlotPanel(QWidget):
         self.edited_item.setZValue(7)
         self.selected_item = pg.ScatterPlotItem(size=18, pen=ps.pen(ps.SELECTED, 2.5), brush=None)
         self.selected_item.setZValue(6)
+        from .qt_inspector import PHOTO_COLOUR
+
+        # the user's photos (File ▸ Open photo…): stars, the inspected one ringed
+        self.photo_item = pg.ScatterPlotItem(size=20, symbol="star", pen=ps.pen((70, 0, 40), 1.0),
+                                             brush=ps.brush(PHOTO_COLOUR, 240))
+        self.photo_item.setZValue(8)
+        self._photo_xy = np.empty((0, 2))
         for it in (self.density_item, self.points_item, self.contour_item, self.centre_item,
-                   self.generated_item, self.selected_item, self.edited_item):
+                   self.generated_item, self.selected_item, self.edited_item, self.photo_item):
             pi.addItem(it)
         self.legend = pi.addLegend(offset=(-8, 8), labelTextSize="8pt")
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 200))
@@ -220,6 +227,7 @@ class PairPlotPanel(QWidget):
 
         self.attribute_layer = AttributeLayer(pi, self.legend)
         self.generated_item.sigClicked.connect(self._point_clicked)
+        self.photo_item.sigClicked.connect(self._photo_clicked)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
         self._home: Optional[tuple] = None  # the default view of the current axes
         setup_plot(self.plot, reset=self.reset_view)
@@ -247,6 +255,7 @@ class PairPlotPanel(QWidget):
         session.selection_changed.connect(self._update_selected)
         session.edited_changed.connect(self._update_selected)
         session.colour_by_changed.connect(self._redraw_attribute)
+        session.photos_changed.connect(self._update_photos)
         self._axes_from_session()
 
     def _stats_changed(self) -> None:
@@ -445,13 +454,29 @@ class PairPlotPanel(QWidget):
 
             self._gen_xy = np.asarray(project(s.sample.z, s.stats, s.axes), float)
         self.generated_item.setData(pos=self._gen_xy, data=np.arange(len(self._gen_xy)))
+        self._update_photos()
+
+    def _update_photos(self) -> None:
+        s = self.session
+        if not s.photos or s.stats is None:
+            self._photo_xy = np.empty((0, 2))
+        else:
+            from engine.latent_stats import project
+
+            self._photo_xy = np.asarray(project(s.photo_z(), s.stats, s.axes), float)
+        self.photo_item.setData(pos=self._photo_xy, data=np.arange(len(self._photo_xy)))
         self._update_selected()
 
     def _update_selected(self) -> None:
         s = self.session
         n = len(self._gen_xy)
         ring = [i for i in (s.selected or ([] if s.current is None else [s.current])) if i < n]
-        if ring:
+        photo = s.photo_current if s.photo_current is not None and s.photo_current < len(self._photo_xy) else None
+        if photo is not None:  # the inspected photo ringed; the selected faces thinly
+            pts = np.vstack([self._gen_xy[ring], self._photo_xy[[photo]]]) if ring else self._photo_xy[[photo]]
+            pens = [ps.pen(ps.SELECTED, 1.5) for _ in ring] + [ps.pen(ps.SELECTED, 3.0)]
+            self.selected_item.setData(pos=pts, pen=pens, size=[15 for _ in ring] + [26])
+        elif ring:
             # every selected face ringed; the current one (the inspector's) with a thicker ring
             pens = [ps.pen(ps.SELECTED, 3.0 if i == s.current else 1.5) for i in ring]
             self.selected_item.setData(pos=self._gen_xy[ring], pen=pens, size=[20 if i == s.current else 15 for i in ring])
@@ -486,6 +511,7 @@ class PairPlotPanel(QWidget):
         self.centre_item.setVisible(on["centre"])
         self.generated_item.setVisible(on["generated"])
         self.selected_item.setVisible(on["generated"])
+        self.photo_item.setVisible(on["generated"])
 
     # ---- interaction
     def generated_points(self) -> np.ndarray:
@@ -497,6 +523,15 @@ class PairPlotPanel(QWidget):
         if len(points):
             i = int(points[0].data())
             self.session.select(i)
+
+    def photo_points(self) -> np.ndarray:
+        """The photos' stars currently drawn (n, 2)."""
+        x, y = self.photo_item.getData()
+        return np.column_stack([x, y]) if x is not None else np.empty((0, 2))
+
+    def _photo_clicked(self, _item, points, *_) -> None:
+        if len(points):
+            self.session.inspect_photo(int(points[0].data()))
 
     def _mouse_moved(self, pos) -> None:
         vb = self.plot.getPlotItem().getViewBox()

@@ -30,6 +30,24 @@ class Sample:
     params: dict  # as engine.generation.generate's GeneratedSet.params (the params.json of a set)
 
 
+@dataclass
+class PhotoEntry:
+    """A photo of the user's, framed, encoded and placed by engine.photo (File ▸ Open photo…)."""
+
+    result: object  # engine.photo.PhotoResult (with keep_photo: the working copy of the photo)
+    faces: list  # corners (4×2, working-copy pixels) of every face found, for the choice among them
+    no_detect: bool = False
+    near_images: Optional[np.ndarray] = None  # the nearest training z-points decoded (result.nearest's order)
+
+    @property
+    def z(self) -> np.ndarray:
+        return np.asarray(self.result.z, np.float32).reshape(-1)
+
+    @property
+    def name(self) -> str:
+        return Path(self.result.source).name
+
+
 def axis_label(axis: Axis) -> str:
     kind, i = axis
     return f"PC{i + 1}" if kind == "pca" else f"z{i}"
@@ -44,6 +62,8 @@ class Session(QObject):
     axes_changed = Signal()
     edited_changed = Signal()  # the inspector's edited z for the current face (PCA sliders)
     colour_by_changed = Signal()  # the attribute the cloud is coloured by (None: no colouring)
+    photos_changed = Signal()  # a photo was added, replaced or removed (``photos``)
+    directions_changed = Signal()  # the direction lab's current set (``directions``)
 
     def __init__(self, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
@@ -56,6 +76,9 @@ class Session(QObject):
         self.axes: tuple[Axis, Axis] = (("pca", 0), ("pca", 1))
         self.edited_z: Optional[np.ndarray] = None  # (z_dim,) the inspected face after slider edits
         self.colour_by: Optional[str] = None  # an attribute of ``labels``: the cloud is split into its two groups
+        self.photos: list[PhotoEntry] = []  # the user's photos placed in this model's cloud
+        self.photo_current: Optional[int] = None  # the inspector shows photos[photo_current] instead of a face
+        self.directions: list = []  # the direction lab's set (engine.directions.Direction, origin set)
 
     # ---- setters (each emits once) -----------------------------------------------------
     def set_model(self, model: Optional[LoadedModel], stats=None) -> None:
@@ -66,12 +89,17 @@ class Session(QObject):
         self.selected = []
         self.edited_z = None
         self.colour_by = None
+        self.photos = []
+        self.photo_current = None
+        self.directions = []
         if model is not None:
             d = model.z_dim
             self.axes = tuple((k, min(i, d - 1)) for k, i in self.axes)  # type: ignore[assignment]
         self.model_changed.emit()
         self.colour_by_changed.emit()
         self.stats_changed.emit()
+        self.photos_changed.emit()
+        self.directions_changed.emit()
         self.sample_changed.emit()
         self.selection_changed.emit()
 
@@ -87,7 +115,8 @@ class Session(QObject):
         self.sample = sample
         self.current = 0 if sample is not None and len(sample.z) else None
         self.selected = [] if self.current is None else [0]
-        self.edited_z = None
+        if self.photo_current is None:  # a photo being inspected stays in the inspector
+            self.edited_z = None
         self.sample_changed.emit()
         self.selection_changed.emit()
 
@@ -96,12 +125,54 @@ class Session(QObject):
         if current is not None and not 0 <= current < n:
             current = None
         sel = sorted({int(i) for i in (selected if selected is not None else ([] if current is None else [current])) if 0 <= int(i) < n})
-        if current == self.current and sel == self.selected:
+        if current == self.current and sel == self.selected and self.photo_current is None:
             return
-        if current != self.current:
+        if current != self.current or self.photo_current is not None:
             self.edited_z = None
         self.current, self.selected = current, sel
+        self.photo_current = None  # a face picked in the grid or the plot replaces an inspected photo
         self.selection_changed.emit()
+
+    # ---- photos
+    def add_photo(self, entry: PhotoEntry, replace: Optional[int] = None) -> int:
+        """Add a photo (or replace ``photos[replace]``, e.g. another face of the same photo); its index."""
+        if replace is not None and 0 <= replace < len(self.photos):
+            self.photos[replace] = entry
+            i = replace
+            if self.photo_current == i:
+                self.edited_z = None
+        else:
+            self.photos.append(entry)
+            i = len(self.photos) - 1
+        self.photos_changed.emit()
+        if self.photo_current == i:
+            self.selection_changed.emit()
+        return i
+
+    def remove_photo(self, i: int) -> None:
+        if not 0 <= i < len(self.photos):
+            return
+        del self.photos[i]
+        was = self.photo_current
+        if was is not None:
+            self.photo_current = None if was == i else (was - 1 if was > i else was)
+            if was == i:
+                self.edited_z = None
+        self.photos_changed.emit()
+        if was is not None:
+            self.selection_changed.emit()
+
+    def inspect_photo(self, i: Optional[int]) -> None:
+        """Show ``photos[i]`` in the inspector (None: back to the current face)."""
+        if i is not None and not 0 <= i < len(self.photos):
+            i = None
+        self.photo_current = i
+        self.edited_z = None
+        self.selection_changed.emit()
+
+    def set_directions(self, directions: list) -> None:
+        self.directions = list(directions)
+        self.directions_changed.emit()
 
     def set_axes(self, x: Axis, y: Axis) -> None:
         axes = ((str(x[0]), int(x[1])), (str(y[0]), int(y[1])))
@@ -140,9 +211,44 @@ class Session(QObject):
             return None
         return labels.groups(name)
 
-    def current_z(self) -> Optional[np.ndarray]:
-        if self.edited_z is not None:
-            return self.edited_z
+    def inspected_photo(self) -> Optional[PhotoEntry]:
+        if self.photo_current is None or not 0 <= self.photo_current < len(self.photos):
+            return None
+        return self.photos[self.photo_current]
+
+    def focus(self) -> Optional[tuple]:
+        """What the inspector shows: ("photo", i), ("face", i) or None (a key, e.g. for stale decodes)."""
+        if self.inspected_photo() is not None:
+            return ("photo", self.photo_current)
+        if self.sample is None or self.current is None:
+            return None
+        return ("face", self.current)
+
+    def base_z(self) -> Optional[np.ndarray]:
+        """The inspected face's z before the inspector's edits (a photo's, or the current face's)."""
+        ph = self.inspected_photo()
+        if ph is not None:
+            return ph.z
         if self.sample is None or self.current is None:
             return None
         return self.sample.z[self.current]
+
+    def base_image(self) -> Optional[np.ndarray]:
+        """The inspected face's image before edits (a photo: its reconstruction)."""
+        ph = self.inspected_photo()
+        if ph is not None:
+            return ph.result.reconstruction
+        if self.sample is None or self.current is None:
+            return None
+        return self.sample.images[self.current]
+
+    def photo_z(self) -> np.ndarray:
+        """The photos' z-points (n, z_dim)."""
+        if not self.photos:
+            return np.zeros((0, self.model.z_dim if self.model is not None else 0), np.float32)
+        return np.stack([p.z for p in self.photos])
+
+    def current_z(self) -> Optional[np.ndarray]:
+        if self.edited_z is not None:
+            return self.edited_z
+        return self.base_z()
