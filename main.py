@@ -204,6 +204,26 @@ def cmd_movie(a, progress) -> int:
     return 0
 
 
+def cmd_import(a, progress) -> int:
+    from engine.workflows.import_model import import_model
+
+    res = import_model(a.encoder, a.decoder, a.out, model_file=a.model_file, architecture=a.architecture,
+                       image_size=a.image_size, framing=a.framing, channel_order=a.channel_order,
+                       value_range=a.value_range, split_layer=a.split_layer, progress=progress)
+    progress.close()
+    print(res.summary())
+    return 0
+
+
+def cmd_export(a, progress) -> int:
+    from engine.workflows.export_model import export_model
+
+    res = export_model(_model_dir(a.model), a.out, a.format, progress=progress)
+    progress.close()
+    print(f"exported {', '.join(res.files)} ({res.image_size}×{res.image_size}, z_dim {res.z_dim}) to {res.folder}")
+    return 0
+
+
 def cmd_photo(a, progress) -> int:
     from engine import __version__
     from engine.editing import parse_amounts
@@ -595,6 +615,25 @@ def build_parser() -> argparse.ArgumentParser:
     mv.add_argument("--overwrite", action="store_true", help="replace a movie written earlier to --out")
     mv._negative_number_matcher = ed._negative_number_matcher  # "--range -3:3" is a value
 
+    im = sub.add_parser("import", help="import an ONNX or Keras autoencoder as a model folder")
+    im.add_argument("--encoder", metavar="FILE", help="the encoder: .onnx, .keras or .h5")
+    im.add_argument("--decoder", metavar="FILE", help="the decoder: .onnx, .keras or .h5")
+    im.add_argument("--model-file", metavar="FILE", help="one Keras .keras/.h5 file holding the whole autoencoder")
+    im.add_argument("--architecture", metavar="JSON", help="the architecture (model.to_json()) of a weights-only .h5")
+    im.add_argument("--out", required=True, help="the model folder to write (new or empty)")
+    im.add_argument("--image-size", type=_int_at_least(1), default=None, help="when the model does not fix it")
+    im.add_argument("--framing", default=None, metavar="full|celeba|x0,y0,x1,y1@W×H",
+                    help="crop of the input faces (default full: the whole image, no crop)")
+    im.add_argument("--channel-order", choices=("nchw", "nhwc"), default=None, help="when the graph does not say")
+    im.add_argument("--value-range", choices=("0,1", "-1,1", "0,255"), default=None,
+                    help="pixel values the model takes and gives (default: from its last activation, else 0,1)")
+    im.add_argument("--split-layer", metavar="NAME", help="--model-file: the encoder's last layer (default: the bottleneck)")
+
+    ex = sub.add_parser("export", help="export a model as encoder.onnx + decoder.onnx + its card")
+    ex.add_argument("--model")
+    ex.add_argument("--format", default="onnx", choices=("onnx",))
+    ex.add_argument("--out", required=True, help="the folder to write (new or empty)")
+
     sub.add_parser("samplers", help="list samplers with their parameters and defaults")
 
     ev = sub.add_parser("evaluate", help="measure samplers against held-out real faces (latent and image metrics)")
@@ -630,6 +669,8 @@ COMMANDS = {
 COMMANDS["evaluate"] = cmd_evaluate
 COMMANDS["directions"] = cmd_directions
 COMMANDS["photo"] = cmd_photo
+COMMANDS["import"] = cmd_import
+COMMANDS["export"] = cmd_export
 COMMANDS["report"] = cmd_report
 COMMANDS["movie"] = cmd_movie
 
@@ -677,7 +718,8 @@ def run(argv=None) -> int:
 
 #: Arguments that name a file or folder: "" would silently mean the current folder (or the default model).
 PATH_ARGS = {"data": "--data", "out": "--out", "model": "--model", "import_file": "--import", "screenshot": "--screenshot",
-             "direction": "--direction", "from_": "--from", "to": "--to"}
+             "direction": "--direction", "from_": "--from", "to": "--to", "encoder": "--encoder", "decoder": "--decoder",
+             "model_file": "--model-file", "architecture": "--architecture"}
 
 
 def _refuse_empty_paths(a) -> None:

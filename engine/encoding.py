@@ -260,10 +260,9 @@ class EncodeResult:
         return text
 
 
-def _partial_identity(model_dir: Path, config, source, dtype: str) -> dict:
-    st = (model_dir / model_store.WEIGHTS).stat()
+def _partial_identity(model_dir: Path, model, config, source, dtype: str) -> dict:
     return {
-        "format": PARTIAL_FORMAT, "model_id": config.model_id, "weights": [st.st_size, st.st_mtime_ns],
+        "format": PARTIAL_FORMAT, "model_id": config.model_id, "weights": model.weights_identity(model_dir),
         "source": source.key, "inputs": len(source), "z_dim": config.arch.z_dim, "dtype": dtype,
     }
 
@@ -461,7 +460,7 @@ def _encode_to_model(model_dir: Path, source: ImageSource, model, config, batch_
 def _encode_streaming(model_dir, source, model, config, n, z_dim, np_dtype, row_bytes, batch_size, chunk_size,
                       dtype, fresh, progress, cancel) -> EncodeResult:
     state_path, lat_path, names_path = (model_dir / PARTIAL_STATE, model_dir / PARTIAL_LATENTS, model_dir / PARTIAL_NAMES)
-    ident = _partial_identity(model_dir, config, source, dtype)
+    ident = _partial_identity(model_dir, model, config, source, dtype)
     state = None
     if not fresh and state_path.is_file():
         try:

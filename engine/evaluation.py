@@ -343,7 +343,10 @@ def evaluate(
     sw = _parse_sweep(sweep)
 
     model_dir = Path(model_dir)
-    model, config = model_store.load_model(model_dir)
+    from .model_codec import open_model
+
+    model = open_model(model_dir)  # any format: the codec encodes and decodes
+    config = model.config
     z_all, files = model_store.load_latents(model_dir, config.arch.z_dim)
     held, split_note = held_out_rows(files, config.training, len(z_all))
     if len(held) < 4:

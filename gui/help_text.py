@@ -30,6 +30,12 @@ face-detector hit rate, and with a dataset open a Fréchet distance to real face
 parameter; <i>Apply best value</i> sets it in the Sampler panel.</td></tr>
 <tr><td valign="top"><b>Attributes</b></td><td>labelled attributes (smiling, male, glasses …) ranked by how
 well the cloud separates them; click one to colour the cloud by it.</td></tr>
+<tr><td valign="top"><b>Your photo</b></td><td>File ▸ Open photo (or drop an image on the window): the face
+found and framed like the training faces, its reconstruction, how typical it is (a percentile of the
+cloud), a star in the pair plot; <i>Inspect &amp; edit</i> moves it along any slider.</td></tr>
+<tr><td valign="top"><b>Directions</b></td><td>directions found in the cloud (PCA, ICA, varimax, the decoder's
+own, attribute and conditional ones), named by the attributes they move and measured; any one can become
+an inspector slider; sets can be saved; a t-SNE or PCA map coloured by an attribute (view only).</td></tr>
 <tr><td valign="top"><b>Model &amp; data</b></td><td>the model, its training history, training and encoding.</td></tr>
 </table>
 <p>Plots: the wheel zooms a plot once you have clicked it (before that it scrolls the panel); drag pans;

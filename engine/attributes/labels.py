@@ -386,8 +386,13 @@ def save_labels(model_dir: str | os.PathLike, table: AttributeTable) -> Path:
 def _latent_files(model_dir: Path) -> list[str]:
     from .. import model_store
 
-    config = model_store.read_config(model_dir)
-    _, files = model_store.load_latents(model_dir, config.arch.z_dim)
+    from ..model_codec import config_format, open_model
+
+    if config_format(model_dir) == model_store.FORMAT_NAME:  # the config alone says z_dim: no weights read
+        z_dim = model_store.read_config(model_dir).arch.z_dim
+    else:
+        z_dim = open_model(model_dir).z_dim  # another format's codec reads its own card
+    _, files = model_store.load_latents(model_dir, z_dim)
     return files
 
 

@@ -82,7 +82,10 @@ def attribute_rates(
     cancel = cancel or CancelToken()
     model_dir = Path(model_dir)
     if model is None or config is None:
-        model, config = model_store.load_model(model_dir)
+        from ..model_codec import open_model
+
+        model = open_model(model_dir)  # any format
+        config = model.config
     z, files = model_store.load_latents(model_dir, config.arch.z_dim)
     table = require_labels(model_dir, files)
     conds = parse_where(where) if isinstance(where, str) else list(where)

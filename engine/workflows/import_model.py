@@ -1,0 +1,258 @@
+"""Import: an autoencoder trained elsewhere → an ordinary model folder of this app (an ONNX model folder:
+``config.json`` = the model card, ``encoder.onnx``, ``decoder.onnx``; see ``engine/onnx_codec.py``).
+
+* ONNX: an encoder + decoder pair of any architecture, copied as they are (checked, probed).
+* Keras: ``.keras`` or ``.h5`` (whole model, or weights + architecture JSON), read without TensorFlow
+  (``engine/keras_reader.py``), translated into an equivalent torch network and exported to ONNX, so the imported
+  model runs in ONNX Runtime like any other ONNX model. A model saved whole is split at its bottleneck (or at
+  ``split_layer``); encoder and decoder files may also be given separately.
+
+The output folder must be new or empty; the files are staged and moved into place together under the model
+folder's writer lock; nothing is written when any check fails.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .. import __version__
+from ..errors import EngineError, ModelFileError
+from ..progress import CancelToken, Progress, ProgressCallback, no_progress
+
+
+@dataclass
+class Imported:
+    folder: Path
+    kind: str  # "onnx" or "keras"
+    image_size: int
+    z_dim: int
+    channel_order: str
+    value_range: tuple
+    notes: list
+
+    def summary(self) -> str:
+        lo, hi = self.value_range
+        what = "an ONNX" if self.kind == "onnx" else "a Keras"
+        text = (f"imported {what} autoencoder → {self.folder}: {self.image_size}×{self.image_size} faces, "
+                f"z_dim {self.z_dim}, {self.channel_order.upper()}, values [{lo:g}, {hi:g}]")
+        return text + "".join(f"; {n}" for n in self.notes)
+
+
+def parse_value_range(text) -> Optional[tuple]:
+    from ..onnx_codec import VALUE_RANGES
+
+    if text is None:
+        return None
+    if isinstance(text, (tuple, list)):
+        key = ",".join(f"{float(v):g}" for v in text)
+    else:
+        key = str(text).replace(" ", "")
+    if key not in VALUE_RANGES:
+        raise EngineError(f"--value-range {text!r}: expected one of {', '.join(VALUE_RANGES)}")
+    return VALUE_RANGES[key]
+
+
+def parse_framing(text, image_size: int):
+    """``full`` (no crop, the default), ``celeba`` (the CelebA aligned crop), ``x0,y0,x1,y1@W×H`` (a crop box in
+    an image of W×H reference pixels), or a Preprocess dict → a Preprocess for ``image_size``."""
+    from ..image_data import Preprocess
+    from ..onnx_codec import full_frame
+
+    if text is None or text == "full":
+        return full_frame(image_size)
+    if isinstance(text, dict):
+        d = dict(text)
+        d["image_size"] = image_size
+        try:
+            return Preprocess.from_dict(d)
+        except (EngineError, TypeError, ValueError) as exc:
+            raise EngineError(f"framing: {exc}") from None
+    if text == "celeba":
+        return Preprocess(image_size=image_size)
+    m = re.fullmatch(r"\s*(\d+),(\d+),(\d+),(\d+)\s*@\s*(\d+)\s*[x×X]\s*(\d+)\s*", str(text))
+    if not m:
+        raise EngineError(f"--framing {text!r}: expected full, celeba or x0,y0,x1,y1@W×H (a crop box in W×H pixels)")
+    x0, y0, x1, y1, w, h = (int(g) for g in m.groups())
+    try:
+        return Preprocess(image_size=image_size, reference_size=(w, h), crop_box=(x0, y0, x1, y1))
+    except EngineError as exc:
+        raise EngineError(f"--framing {text!r}: {exc}") from None
+
+
+def _kind(path: Path) -> str:
+    from ..keras_reader import HDF5_MAGIC, sniff
+
+    name = path.name.lower()
+    if name.endswith(".onnx"):
+        return "onnx"
+    try:
+        return "keras" if sniff(path) in ("keras", "h5") else "onnx"
+    except ModelFileError:
+        if name.endswith((".keras", ".h5", ".hdf5")):
+            raise
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+        if head[:8] == HDF5_MAGIC:
+            raise
+        return "onnx"  # the ONNX reader names what it is
+
+
+def import_model(encoder=None, decoder=None, out=None, *, model_file=None, architecture=None, image_size=None,
+                 framing=None, channel_order=None, value_range=None, split_layer=None,
+                 progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> Imported:
+    """Import an autoencoder into the new model folder ``out``.
+
+    Give ``encoder`` + ``decoder`` (two ONNX files, or two Keras files), or ``model_file`` (one Keras file holding
+    the whole autoencoder, split at its bottleneck or after ``split_layer``). ``architecture``: the JSON of a
+    weights-only Keras file. The card's facts (``image_size``, ``channel_order``, ``value_range``) are read from
+    the model where it says them; what is given here overrides (and is checked against) them."""
+    from .export_model import check_new_model_folder
+
+    cancel = cancel or CancelToken()
+    if out is None:
+        raise EngineError("--out: name the model folder to write")
+    if model_file is not None and (encoder is not None or decoder is not None):
+        raise EngineError("give either --model-file (one file holding both halves) or --encoder and --decoder")
+    if model_file is None and (encoder is None or decoder is None):
+        raise EngineError("give --encoder and --decoder (or --model-file for a Keras file holding the whole autoencoder)")
+    if channel_order is not None and channel_order not in ("nchw", "nhwc"):
+        raise EngineError(f"--channel-order {channel_order!r}: expected nchw or nhwc")
+    if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1):
+        raise EngineError(f"--image-size {image_size!r}: expected a whole number ≥ 1")
+    vrange = parse_value_range(value_range)
+    inputs = [p for p in (encoder, decoder, model_file, architecture) if p is not None]
+    out = check_new_model_folder(out, inputs)
+    progress(Progress("import", 0, 4, "reading the model"))
+    if model_file is not None:
+        kind = _kind(Path(model_file))
+        if kind != "keras":
+            raise EngineError(f"--model-file {model_file}: one file holding both halves must be a Keras .keras/.h5 "
+                              "file; give ONNX models as --encoder and --decoder")
+        enc, dec, facts = _keras_pair(Path(model_file), None, architecture, split_layer, cancel)
+    else:
+        ke, kd = _kind(Path(encoder)), _kind(Path(decoder))
+        if ke != kd:
+            raise EngineError(f"--encoder {encoder} is {ke.upper()} but --decoder {decoder} is {kd.upper()}; give two of one kind")
+        kind = ke
+        if kind == "keras":
+            enc, dec, facts = _keras_pair(Path(encoder), Path(decoder), architecture, split_layer, cancel)
+        else:
+            if split_layer:
+                raise EngineError("--split-layer applies to a Keras file holding the whole autoencoder")
+            enc, dec, facts = _onnx_pair(Path(encoder), Path(decoder))
+    cancel.raise_if_cancelled()
+    progress(Progress("import", 2, 4, "checking the model"))
+    return _finish(out, kind, enc, dec, facts, image_size, framing, channel_order, vrange, progress, cancel)
+
+
+def _onnx_pair(encoder: Path, decoder: Path):
+    from ..onnx_codec import final_activation_range, graph_shapes, inference_session, read_onnx_bytes
+
+    enc = read_onnx_bytes(encoder, "ONNX encoder")
+    dec = read_onnx_bytes(decoder, "ONNX decoder")
+    shapes = graph_shapes(inference_session(enc, encoder), inference_session(dec, decoder), encoder, decoder)
+    facts = {"image_size": shapes.image_size, "z_dim": shapes.z_dim, "channel_order": shapes.channel_order,
+             "value_range": final_activation_range(dec),
+             "source": {"imported_from": "onnx", "encoder": str(encoder), "decoder": str(decoder)}}
+    return enc, dec, facts
+
+
+def _keras_pair(first: Path, second: Optional[Path], architecture, split_layer, cancel):
+    import torch
+
+    from ..keras_reader import read_keras, split_point, torch_network
+    from .export_model import torch_to_onnx_bytes
+
+    m1 = read_keras(first, architecture)
+    source = {"imported_from": f"keras {m1.keras_version}"}
+    if second is None:
+        k = split_point(m1, split_layer)
+        enc_layers, dec_layers = m1.layers[:k], m1.layers[k:]
+        source["model_file"] = str(first)
+        source["split_after"] = enc_layers[-1].name if enc_layers else "?"
+        if not dec_layers:
+            raise ModelFileError(f"{first}: the split after {source['split_after']!r} leaves no decoder layers")
+        in_shape = m1.input_shape
+        enc_net, z_shape = torch_network(enc_layers, in_shape, str(first))
+        dec_net, out_shape = torch_network(dec_layers, z_shape, str(first))
+    else:
+        if split_layer:
+            raise EngineError("--split-layer applies to one Keras file holding the whole autoencoder (--model-file)")
+        m2 = read_keras(second, None)
+        source.update(encoder=str(first), decoder=str(second))
+        in_shape = m1.input_shape
+        enc_net, z_shape = torch_network(m1.layers, in_shape, str(first))
+        if len(m2.input_shape) != 1 or len(z_shape) != 1 or m2.input_shape[0] != z_shape[0]:
+            raise ModelFileError(f"{second}: the decoder takes input of shape {list(m2.input_shape)}, the encoder gives "
+                                 f"{list(z_shape)}; they are not two halves of one autoencoder")
+        dec_layers = m2.layers
+        dec_net, out_shape = torch_network(dec_layers, m2.input_shape, str(second))
+    where = second or first
+    if len(in_shape) != 3 or in_shape[2] != 3 or in_shape[0] != in_shape[1]:
+        raise ModelFileError(f"{first}: the encoder takes input of shape {list(in_shape)}; square RGB images (S, S, 3) are needed")
+    if len(z_shape) != 1:
+        raise ModelFileError(f"{first}: the encoder gives output of shape {list(z_shape)}; a z-vector (flat) is needed "
+                             "(end the encoder with Flatten or Dense, or name the split layer)")
+    if tuple(out_shape) != tuple(in_shape):
+        raise ModelFileError(f"{where}: the decoder gives output of shape {list(out_shape)}; the encoder takes "
+                             f"{list(in_shape)}")
+    cancel.raise_if_cancelled()
+    s = in_shape[0]
+    enc = torch_to_onnx_bytes(enc_net, torch.rand(2, s, s, 3), "image", "z")
+    dec = torch_to_onnx_bytes(dec_net, torch.randn(2, z_shape[0]), "z", "image")
+    last = [L for L in dec_layers if L.cls not in ("Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout")]
+    act = None
+    if last:
+        L = last[-1]
+        act = L.config.get("activation") if L.cls != "ReLU" else "relu"
+    vr = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}.get(act)
+    facts = {"image_size": s, "z_dim": z_shape[0], "channel_order": "nhwc", "value_range": vr, "source": source,
+             "torch": (enc_net, dec_net)}
+    return enc, dec, facts
+
+
+def _finish(out: Path, kind: str, enc: bytes, dec: bytes, facts: dict, image_size, framing, channel_order, vrange,
+            progress, cancel) -> Imported:
+    from ..model_store import new_model_id
+    from ..onnx_codec import DECODER, ENCODER, OnnxArch, OnnxAutoencoderCodec, OnnxConfig, sha256
+    from .export_model import write_onnx_folder
+
+    notes = []
+    size = facts["image_size"]
+    if image_size is not None:
+        if size and size != image_size:
+            raise EngineError(f"--image-size {image_size}: the model takes {size}×{size} images")
+        size = image_size
+    if not size:
+        raise EngineError("the model's graph does not fix its image size; give --image-size")
+    order = facts["channel_order"]
+    if channel_order is not None:
+        if order and order != channel_order:
+            raise EngineError(f"--channel-order {channel_order}: the model's graph takes {order.upper()} images")
+        order = channel_order
+    if not order:
+        order = "nchw"
+        notes.append("channel order assumed NCHW (the graph does not say; --channel-order overrides)")
+    vr = vrange or facts["value_range"]
+    if vr is None:
+        vr = (0.0, 1.0)
+        notes.append("value range assumed [0, 1] (the decoder's last operator does not say; --value-range overrides)")
+    z_dim = facts["z_dim"]
+    if not z_dim:
+        raise EngineError("the model's graphs do not fix the z size")
+    pre = parse_framing(framing, size)
+    source = dict(facts["source"])
+    source["imported_at_app_version"] = __version__
+    config = OnnxConfig(OnnxArch(int(size), int(z_dim)), pre, new_model_id(), order, tuple(vr), source,
+                        {ENCODER: {"sha256": sha256(enc), "bytes": len(enc)}, DECODER: {"sha256": sha256(dec), "bytes": len(dec)}})
+    OnnxAutoencoderCodec.from_bytes(config, enc, dec, where=out)  # what open would refuse is never written
+    cancel.raise_if_cancelled()
+    progress(Progress("import", 3, 4, "writing the model folder"))
+    write_onnx_folder(out, config, enc, dec)
+    progress(Progress("import", 4, 4, "imported"))
+    return Imported(out, kind, int(size), int(z_dim), order, tuple(vr), notes)
