@@ -600,15 +600,27 @@ def confidence_ellipse(mean2, cov2, level: float, scaling: str = "sigma", points
     return out
 
 
-def fraction_inside_ellipse(xy, mean2, cov2, level: float, scaling: str = "sigma") -> float:
-    """Fraction of the points ``xy`` (N, 2) inside the ellipse of :func:`confidence_ellipse`."""
+def pair_mahalanobis_sq(xy, mean2, cov2) -> np.ndarray:
+    """Squared 2-D Mahalanobis distance of each point ``xy`` (N, 2) under the pair's moments (see
+    :func:`pair_moments`); compute it once per pair, then :func:`fraction_within` for every level."""
     xy = np.asarray(xy, dtype=np.float64)
-    if len(xy) == 0:
-        return float("nan")
     W, _ = whitening(cov2, 1e-12)
     y = (xy - np.asarray(mean2, dtype=np.float64)) @ W
+    return np.einsum("ij,ij->i", y, y)
+
+
+def fraction_within(r2: np.ndarray, level: float, scaling: str = "sigma") -> float:
+    """Fraction of the squared distances ``r2`` inside the ellipse of :func:`confidence_ellipse` at ``level``."""
+    r2 = np.asarray(r2)
+    if len(r2) == 0:
+        return float("nan")
     r = ellipse_radius(level, scaling)
-    return float(np.mean(np.einsum("ij,ij->i", y, y) <= r * r))
+    return float(np.mean(r2 <= r * r))
+
+
+def fraction_inside_ellipse(xy, mean2, cov2, level: float, scaling: str = "sigma") -> float:
+    """Fraction of the points ``xy`` (N, 2) inside the ellipse of :func:`confidence_ellipse`."""
+    return fraction_within(pair_mahalanobis_sq(xy, mean2, cov2), level, scaling)
 
 
 @dataclass

@@ -314,7 +314,7 @@ class PairPlotPanel(QWidget):
             self.attribute_layer.clear()
             self._update_generated()
             return
-        from engine.latent_stats import density_contours, density_grid, pair_moments
+        from engine.latent_stats import density_contours, density_grid, pair_mahalanobis_sq, pair_moments
 
         axes = s.axes
         xy = np.column_stack([self._coords(axes[0]), self._coords(axes[1])])
@@ -339,7 +339,7 @@ class PairPlotPanel(QWidget):
         cx, cy = ps.polylines_to_curve(lines)
         self.contour_item.setData(cx, cy, connect="finite")
         self._moments = pair_moments(s.stats, axes)
-        self._r2 = self._mahalanobis_sq(xy, *self._moments)
+        self._r2 = pair_mahalanobis_sq(xy, *self._moments)  # once per pair; each level is then a comparison
         self.centre_item.setData(pos=np.asarray(self._moments[0], float)[None, :])
         pi = self.plot.getPlotItem()
         pi.setLabel("bottom", axis_label(axes[0]))
@@ -399,12 +399,6 @@ class PairPlotPanel(QWidget):
         self._coord_cache = {}
         self._pca_coords = None
 
-    @staticmethod
-    def _mahalanobis_sq(xy: np.ndarray, mean2, cov2) -> np.ndarray:
-        inv = np.linalg.pinv(np.asarray(cov2, dtype=np.float64))
-        dx, dy = xy[:, 0] - mean2[0], xy[:, 1] - mean2[1]
-        return inv[0, 0] * dx * dx + 2 * inv[0, 1] * dx * dy + inv[1, 1] * dy * dy
-
     def _clear_ellipses(self) -> None:
         pi = self.plot.getPlotItem()
         for it in self.ellipse_items:
@@ -416,15 +410,14 @@ class PairPlotPanel(QWidget):
         self._clear_ellipses()
         if self._moments is None or self._xy is None:
             return
-        from engine.latent_stats import confidence_ellipse, ellipse_radius
+        from engine.latent_stats import confidence_ellipse, fraction_within
 
         mean2, cov2 = self._moments
         scaling = self.scaling.currentData()
         pi = self.plot.getPlotItem()
         for k, level in enumerate(self.levels()):
             poly = confidence_ellipse(mean2, cov2, level, scaling=scaling)
-            r = ellipse_radius(level, scaling)
-            inside = float(np.mean(self._r2 <= r * r))  # = engine fraction_inside_ellipse, one pass for all levels
+            inside = fraction_within(self._r2, level, scaling)
             colour = ps.ELLIPSE_COLOURS[k % len(ps.ELLIPSE_COLOURS)]
             item = pg.PlotDataItem(poly[:, 0], poly[:, 1], pen=ps.pen(colour, 2.0, Qt.PenStyle.DashLine),
                                    name=f"{level:g}σ ellipse: {100 * inside:.1f}% inside")
