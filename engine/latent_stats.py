@@ -600,6 +600,30 @@ def confidence_ellipse(mean2, cov2, level: float, scaling: str = "sigma", points
     return out
 
 
+def pca_sigmas(stats: "LatentStats") -> np.ndarray:
+    """The standard deviation of the cloud along each principal axis (the unit of a PCA slider)."""
+    return np.sqrt(np.maximum(np.asarray(stats.pca.explained_variance, np.float64), 1e-12))
+
+
+def move_along_pcs(z: np.ndarray, stats: "LatentStats", amounts) -> np.ndarray:
+    """``z`` moved by ``amounts[k]`` standard deviations along principal axis k (k = 0 … len(amounts)-1)."""
+    a = np.asarray(amounts, np.float64)
+    comps = np.asarray(stats.pca.components, np.float64)[: len(a)]
+    return np.asarray(z, np.float64) + (a * pca_sigmas(stats)[: len(a)]) @ comps
+
+
+def nearest_points(latents: np.ndarray, z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` z-points nearest to ``z`` (Euclidean), nearest first: (row indices, distances)."""
+    latents = np.asarray(latents)
+    d = np.sqrt(np.einsum("ij,ij->i", latents - z[None, :], latents - z[None, :], dtype=np.float64))
+    k = min(int(k), len(d))
+    if k <= 0:
+        return np.empty(0, int), np.empty(0)
+    order = np.argpartition(d, k - 1)[:k]
+    order = order[np.argsort(d[order], kind="stable")]
+    return order, d[order]
+
+
 def pair_mahalanobis_sq(xy, mean2, cov2) -> np.ndarray:
     """Squared 2-D Mahalanobis distance of each point ``xy`` (N, 2) under the pair's moments (see
     :func:`pair_moments`); compute it once per pair, then :func:`fraction_within` for every level."""

@@ -289,7 +289,9 @@ class InspectorPanel(QWidget):
         return np.asarray(st.pca.transform(np.asarray(z, float)[None, :]), float)[0]
 
     def _sigmas(self) -> np.ndarray:
-        return np.sqrt(np.maximum(np.asarray(self.session.stats.pca.explained_variance, float), 1e-12))
+        from engine.latent_stats import pca_sigmas
+
+        return pca_sigmas(self.session.stats)
 
     def _set_sliders(self, t: Optional[np.ndarray]) -> None:
         self._block = True
@@ -361,14 +363,28 @@ class InspectorPanel(QWidget):
             self.near_note.setText("open a dataset (File ▸ Open dataset folder) to see them" if ds is None else "")
             return
         # the nearest among all the model's z-points (not only those whose image is open): the same face gets
-        # the same neighbours whichever folder is open; a neighbour whose image is missing says so
+        # the same neighbours whichever folder is open; a neighbour whose image is missing says so. The search
+        # runs on the worker (a pass over every z-point); the newest request replaces an older one.
+        latents, count = s.latents, self.near_count
+
+        def fn(progress, cancel):
+            from engine.latent_stats import nearest_points
+
+            return nearest_points(latents, np.asarray(z, np.float32), count)
+
+        def done(found):
+            if self.session.latents is latents and self.session.dataset is ds:
+                self._show_nearest(*found, files, ds)
+
+        self.bridge.submit(Job("nearest faces", fn, on_done=done, key="inspector-nearest", quiet=True))
+
+    def _show_nearest(self, order: np.ndarray, dist: np.ndarray, files: list, ds) -> None:
         from engine.image_data import name_problem, printable_name
 
+        s = self.session
         index = {f: i for i, f in enumerate(ds.files)}  # stored names are plain file names of the folder
-        d = np.sqrt(((s.latents - z[None, :]) ** 2).sum(axis=1))
-        k = min(self.near_count, len(d))
-        order = np.argpartition(d, k - 1)[:k]
-        order = order[np.argsort(d[order])]
+        d = dict(zip(order.tolist(), dist.tolist()))
+        k = len(order)
         missing = 0
         for lab, i in zip(self.near_labels, order):
             name = files[i] if i < len(files) and name_problem(files[i]) is None else f"z-point {i}"
@@ -555,14 +571,14 @@ class InspectorPanel(QWidget):
             return None
         z0 = np.asarray(base, float)
         k = len(self._base_steps)
+        from engine.latent_stats import move_along_pcs
+
         # move by what each slider moved since the face was shown (an unmoved slider changes nothing)
-        delta = (self.slider_values()[:k] * SLIDER_STEPS - self._base_steps) / SLIDER_STEPS * self._sigmas()[:k]
-        comps = np.asarray(s.stats.pca.components, float)[:k]
-        z = z0 + delta @ comps
+        z = move_along_pcs(z0, s.stats, (self.slider_values()[:k] * SLIDER_STEPS - self._base_steps) / SLIDER_STEPS)
         for name, amount in self.attribute_amounts().items():
             d = self._directions.get(name)
             if d is not None and amount:
-                z = z + amount * np.asarray(d.vector, float)  # = direction.apply(z, amount)
+                z = np.asarray(d.apply(z, amount), float)
         for key, (d, sl) in self.direction_sliders.items():
             amount = sl.value() / SLIDER_STEPS
             if amount:

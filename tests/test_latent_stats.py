@@ -188,3 +188,18 @@ def test_one_whitener_serves_samplers_probes_and_evaluate():
     # a dead component is floored, never singular
     z[:, 2] = 0.5
     assert np.isfinite(ls.Whitener(z).mahalanobis_sq(z)).all()
+
+
+def test_move_along_pcs_and_nearest_points():
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(500, 6)) * np.array([5, 3, 2, 1, 0.5, 0.2])
+    st = ls.compute_stats(z)
+    sig = ls.pca_sigmas(st)
+    moved = ls.move_along_pcs(z[0], st, [1.5, -2.0])
+    expect = z[0] + 1.5 * sig[0] * st.pca.components[0] - 2.0 * sig[1] * st.pca.components[1]
+    np.testing.assert_allclose(moved, expect, atol=1e-9)
+    np.testing.assert_allclose(ls.move_along_pcs(z[0], st, []), z[0])
+    idx, dist = ls.nearest_points(z, z[7] + 1e-3, 3)
+    assert idx[0] == 7 and len(idx) == 3 and np.all(np.diff(dist) >= 0)
+    brute = np.sort(np.linalg.norm(z - (z[7] + 1e-3), axis=1))[:3]
+    np.testing.assert_allclose(dist, brute, rtol=1e-9)
