@@ -88,6 +88,10 @@ class TrainDialog(QDialog):
         self.flip.setChecked(True)
         self.encode = QCheckBox("encode the dataset afterwards (needed for statistics and sampling)")
         self.encode.setChecked(True)
+        self.resume = QCheckBox("continue the model in that folder (resume; the architecture is the folder's own)")
+        self.resume.setToolTip("for a training that was cancelled or stopped, or to train a finished model more "
+                               "epochs: set epochs to the total wanted")
+        self.resume.toggled.connect(self._resume_toggled)
         form = QFormLayout()
         form.addRow("dataset folder", self.data)
         form.addRow("new model folder", self.out)
@@ -101,6 +105,7 @@ class TrainDialog(QDialog):
         form.addRow("", self.batch_norm)
         form.addRow("", self.flip)
         form.addRow("", self.encode)
+        form.addRow("", self.resume)
 
         self.loss_plot = pg.PlotWidget()
         self.loss_plot.setMenuEnabled(False)
@@ -151,6 +156,10 @@ class TrainDialog(QDialog):
         self.close_btn.clicked.connect(self.close)
         self.resize(980, 560)
 
+    def _resume_toggled(self, on: bool) -> None:
+        for w in (self.image_size, self.z_dim, self.channels, self.batch_norm):  # a resumed model keeps its own
+            w.setEnabled(not on)
+
     # ---- running
     def options(self):
         from engine.autoencoder import ArchitectureConfig
@@ -174,10 +183,17 @@ class TrainDialog(QDialog):
         if not data or not out:
             self.status.setText("choose a dataset folder and a new model folder")
             return None
+        resume = self.resume.isChecked()
         try:
             arch, opts = self.options()
+            from engine.output_folders import check_model_output
+
+            check_model_output(out, data=data, resume=resume, label="model folder")  # the CLI's rules, before any work
         except (EngineError, ValueError) as exc:
-            self.status.setText(str(exc))
+            msg = str(exc)
+            if "already holds a model" in msg:
+                msg = f"{out} already holds a model: tick “continue the model in that folder” to resume it, or choose a new folder"
+            self.status.setText(msg)
             return None
         encode = self.encode.isChecked()
         if self.settings is not None:
@@ -186,7 +202,8 @@ class TrainDialog(QDialog):
         def fn(progress, cancel):
             from engine.workflows.train import train_model
 
-            return train_model(data, out, arch, opts, encode=encode, progress=progress, cancel=cancel)
+            return train_model(data, out, None if resume else arch, opts, resume=resume, encode=encode,
+                               progress=progress, cancel=cancel)
 
         self.epoch_history, self.batch_losses = [], []
         self.loss_plot.getPlotItem().setTitle("loss (MSE, log scale)", size="9pt")
@@ -216,7 +233,8 @@ class TrainDialog(QDialog):
 
     def _cancelled(self) -> None:
         self._finish()
-        self.status.setText("cancelled: the model folder keeps the last finished epoch (resume with the CLI --resume)")
+        self.resume.setChecked(True)  # the natural next step: continue it
+        self.status.setText("cancelled: the model folder keeps the last finished epoch; Start continues it (resume is ticked)")
 
     def _failed(self, message: str) -> None:
         self._finish()
