@@ -16,7 +16,7 @@ from .engine_bridge import EngineBridge, Job
 from .session import LoadedModel, PhotoEntry, Sample, Session
 
 MAX_RECENT = 8
-STATE_VERSION = 4  # 3: docks with minimum sizes and the sampler column at its preferred width; 4: photo + directions docks
+STATE_VERSION = 5  # 3: docks with minimum sizes and the sampler column at its preferred width; 4: photo + directions docks; 5: path + atlas docks
 #: The first window size (when it fits the screen's available area; else that area, less a margin).
 FIRST_SIZE = (1600, 1000)
 #: Preferred width of the sampler column; a larger window gives the extra width to the faces and plots.
@@ -26,6 +26,7 @@ DOCK_MINIMUM = {
     "samplerDock": (230, 200), "modelDataDock": (200, 150), "faceGridDock": (240, 150), "inspectorDock": (240, 160),
     "pairPlotDock": (280, 180), "componentsDock": (280, 150), "correlationsDock": (280, 150), "pcaDock": (280, 150),
     "compareDock": (280, 150), "attributesDock": (280, 150), "photoDock": (240, 150), "directionsDock": (280, 150),
+    "pathDock": (280, 150), "atlasDock": (280, 150),
 }
 
 
@@ -169,6 +170,12 @@ class MainWindow(QMainWindow):
         self.attributes = AttributesPanel(s, self.bridge)
         self.photo_panel = PhotoPanel(s)
         self.directions = DirectionsPanel(s, self.bridge)
+        from .qt_atlas import AtlasPanel
+        from .qt_path import PathPanel
+
+        self.pair_plot.bridge = self.bridge
+        self.path_panel = PathPanel(s, self.bridge)
+        self.atlas_panel = AtlasPanel(submit=self._atlas_panel_submit)
         self._dock("samplerDock", "Sampler", self.sampler_panel)
         self._dock("modelDataDock", "Model && data", self.model_panel)
         self._dock("faceGridDock", "Faces", self.face_grid)
@@ -181,6 +188,12 @@ class MainWindow(QMainWindow):
         self._dock("attributesDock", "Attributes", self.attributes)
         self._dock("photoDock", "Your photo", self.photo_panel)
         self._dock("directionsDock", "Directions", self.directions)
+        self._dock("pathDock", "Path", self.path_panel)
+        self._dock("atlasDock", "Atlas", self.atlas_panel)
+        self.docks["atlasDock"].visibilityChanged.connect(lambda on: on and self._atlas_panel_follow())
+        for sig in (s.stats_changed, s.axes_changed, s.selection_changed):
+            sig.connect(self._atlas_panel_follow)
+        self._wire_exports()
 
         self.sampler_panel.generate_requested.connect(self.generate_clicked)
         self.face_grid.inspect_requested.connect(self.inspect_face)
@@ -218,6 +231,8 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(d["pcaDock"], d["compareDock"])
         self.tabifyDockWidget(d["compareDock"], d["attributesDock"])
         self.tabifyDockWidget(d["attributesDock"], d["directionsDock"])
+        self.tabifyDockWidget(d["directionsDock"], d["pathDock"])
+        self.tabifyDockWidget(d["pathDock"], d["atlasDock"])
         self.tabifyDockWidget(d["faceGridDock"], d["photoDock"])  # a photo opened is shown in the grid's place
         for dock in d.values():
             dock.show()
@@ -345,6 +360,9 @@ class MainWindow(QMainWindow):
         self._action(f, "&Save image set…", self.save_set_dialog, QKeySequence.StandardKey.Save)
         self._action(f, "Save &selected faces…", lambda: self.save_set_dialog(which="selection"), "Ctrl+Shift+S")
         self._action(f, "Save p&hoto results…", lambda: self.save_photo_dialog(self.photo_panel.index()), None)
+        f.addSeparator()
+        self._action(f, "Export &report…", self.export_report_dialog, None)
+        self._action(f, "Export mo&vie…", self.export_movie_dialog, None)
         f.addSeparator()
         self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         g = mb.addMenu("&Generate")
@@ -925,6 +943,182 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"saved {len(z)} faces to {out}", 8000)
 
         return self.run_job("save image set", fn, done)
+
+    # ------------------------------------------------------------------------------ atlas panel, exports
+    def _atlas_panel_submit(self, work, done) -> None:
+        panel = self.atlas_panel
+
+        def reset(*_):
+            panel._busy = False
+
+        self.bridge.submit(Job("atlas panel", lambda progress, cancel: work(), on_done=done, on_error=reset,
+                               on_cancelled=reset, key="atlas-panel", quiet=True))
+
+    def _atlas_panel_follow(self, *_) -> None:
+        """The Atlas panel follows the session's axes, statistics and inspected face (only while shown)."""
+        s = self.session
+        if not self.docks["atlasDock"].isVisible() or self.docks["atlasDock"].visibleRegion().isEmpty():
+            return
+        if s.stats is None or s.model is None:
+            self.atlas_panel.set_model(None, None)
+            return
+        key = (id(s.stats), s.axes, None if s.current_z() is None else s.current_z().tobytes())
+        if key == getattr(self, "_atlas_panel_key", None):
+            return
+        self._atlas_panel_key = key
+        self.atlas_panel.set_model(s.model.codec, s.stats, s.axes, s.current_z())
+
+    def _wire_exports(self) -> None:
+        """PNG (1×/2×/4×), SVG, CSV and the clipboard on every plot's right-click menu and a corner button;
+        the face grid, the atlas and the path strip as PNG."""
+        from .qt_export import add_export_actions, image_actions
+
+        plots = [(self.pair_plot.plot, "pair-plot"), (self.components.plot, "component-histogram"),
+                 (self.correlations.plot, "correlations"), (self.pca_panel.var_plot, "pca-explained-variance"),
+                 (self.pca_panel.norm_plot, "normality-check"), (self.pca_panel.md_plot, "mahalanobis-histogram"),
+                 (self.pca_panel.cloud_plot, "pca-cloud"), (self.compare.bar_plot, "sampler-comparison"),
+                 (self.compare.sweep_plot, "sampler-sweep"), (self.model_panel.loss_plot, "training-loss"),
+                 (self.inspector.z_plot, "inspector-z"), (self.inspector.place_plot, "inspector-place"),
+                 (self.path_panel.plot, "path-mahalanobis"), (self.atlas_panel.plot, "atlas")]
+        self.export_menus = {}
+        for plot, name in plots:
+            self.export_menus[name] = add_export_actions(plot, self, name)
+        from engine.image_sets import make_grid
+
+        def grid_image():
+            s = self.session
+            return None if s.sample is None else make_grid(s.sample.images, self.face_grid.columns.value() or None)
+
+        def atlas_image():
+            a = self.atlas_panel.layer.atlas or self.pair_plot.atlas_layer.atlas
+            return None if a is None else a.mosaic()
+
+        for menu_name, src, name in (("pair-plot", atlas_image, "atlas"), ("atlas", atlas_image, "atlas"),
+                                     ("path-mahalanobis", self.path_panel.strip_image, "path-strip")):
+            menu = self.export_menus[menu_name]
+            sub = menu.addMenu(f"Faces ({name}) as PNG")
+            for a in image_actions(self, src, name):
+                sub.addAction(a)
+        from PySide6.QtWidgets import QMenu
+
+        grid_menu = QMenu(self.face_grid)
+        for a in image_actions(self, grid_image, "faces"):
+            grid_menu.addAction(a)
+        self.face_grid_export_menu = grid_menu
+        lst = self.face_grid.list
+        lst.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        lst.customContextMenuRequested.connect(lambda pos: grid_menu.exec(lst.mapToGlobal(pos)))
+
+    # ------------------------------------------------------------------------------ report, movie
+    def export_report_dialog(self) -> None:
+        s = self.session
+        if s.model is None:
+            self.show_error("open a model first")
+            return
+        target = unique_child(self.save_parent(), f"report-{s.model.folder.name}")
+        path, _ = QFileDialog.getSaveFileName(self, "Export report — name a new folder (it is created)", str(target),
+                                              "Folder (*)", options=QFileDialog.Option.DontConfirmOverwrite)
+        if path:
+            self.export_report(Path(path))
+
+    def export_report(self, folder: Path) -> Optional[Job]:
+        """File ▸ Export report: engine.workflows.report.make_report on the worker, into a new folder (never into
+        a folder of the user's own files; the engine's folder rules)."""
+        from engine.errors import EngineError
+        from engine.output_folders import check_output_folder
+        from engine.workflows.report import REPORT_KIND
+
+        s = self.session
+        if s.model is None:
+            self.show_error("open a model first")
+            return None
+        folder = Path(folder)
+        data = getattr(s.dataset, "folder", None)
+        try:
+            check_output_folder(folder, inputs=[i for i in (s.model.folder, data) if i is not None], overwrite=False,
+                                kind=REPORT_KIND)
+        except EngineError as exc:
+            self.show_error(str(exc))
+            return None
+        model = s.model
+
+        def fn(progress, cancel):
+            from engine.workflows.report import make_report
+
+            return make_report(model.folder, folder, data=data, opened=model, progress=progress, cancel=cancel)
+
+        def done(report):
+            self.last_notice = f"report written to {report.folder} ({report.seconds:.1f} s)"
+            self.statusBar().showMessage(self.last_notice, 10000)
+
+        return self.run_job("export report", fn, done, key="export-report")
+
+    def export_movie_dialog(self) -> None:
+        from .qt_movie_dialog import MovieDialog
+
+        s = self.session
+        if s.model is None or s.stats is None:
+            self.show_error("open a model with z-points first")
+            return
+        dlg = MovieDialog(self, can_path=self._movie_ends() is not None, axis=s.axes[0])
+        if dlg.exec():
+            o = dlg.options()
+            suffix = ".mp4" if o["format"] == "mp4" else ".gif"
+            target = unique_child(self.save_parent(), f"movie-{s.model.folder.name}{suffix}")
+            path, _ = QFileDialog.getSaveFileName(self, "Export movie", str(target), f"{o['format'].upper()} (*{suffix})")
+            if path:
+                if not path.lower().endswith(suffix):
+                    path += suffix
+                self.export_movie(Path(path), **{k: v for k, v in o.items() if k != "format"})
+
+    def _movie_ends(self):
+        s = self.session
+        a = s.current_z()
+        others = [i for i in s.selected if i != s.current] if s.sample is not None else []
+        if a is None or not others:
+            return None
+        return a, s.sample.z[others[0]]
+
+    def export_movie(self, out: Path, kind: str = "sweep", frames: int = 60, fps: float = 20.0, size: int = 256,
+                     method: str = "linear", value_range: str = "-3:3") -> Optional[Job]:
+        """File ▸ Export movie: engine.workflows.movie.make_movie on the worker — a sweep along the pair plot's x
+        axis, or the path from the inspected face to the other selected face."""
+        import tempfile
+
+        from engine.latent_paths import parse_axis  # noqa: F401 - the CLI's axis names
+        from .session import axis_label
+
+        s = self.session
+        if s.model is None or s.stats is None:
+            self.show_error("open a model with z-points first")
+            return None
+        kw: dict = {}
+        if kind == "path":
+            ends = self._movie_ends()
+            if ends is None:
+                self.show_error("a path movie needs two faces: inspect one and Ctrl+click a second one in the grid")
+                return None
+            tmp = Path(tempfile.mkdtemp(prefix="lfs-movie-"))
+            np.save(tmp / "from.npy", np.asarray(ends[0], np.float32))
+            np.save(tmp / "to.npy", np.asarray(ends[1], np.float32))
+            kw = {"frm": str(tmp / "from.npy"), "to": str(tmp / "to.npy"), "method": method}
+        else:
+            kw = {"axis": axis_label(s.axes[0]), "value_range": value_range}
+        model = s.model
+
+        def fn(progress, cancel):
+            from engine.workflows.movie import make_movie
+
+            return make_movie(model.folder, out, frames=int(frames), fps=float(fps), size=int(size), opened=model,
+                              progress=progress, cancel=cancel, **kw)
+
+        def done(movie):
+            from engine.workflows.movie import movie_summary
+
+            self.last_notice = movie_summary(movie)
+            self.statusBar().showMessage(self.last_notice, 10000)
+
+        return self.run_job("export movie", fn, done, key="export-movie")
 
     # ------------------------------------------------------------------------------ training
     def show_train_dialog(self) -> None:

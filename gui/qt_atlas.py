@@ -53,6 +53,14 @@ class AtlasLayer(QObject):
         self.item.setVisible(on)
 
 
+def grid_for_view(plot_item: pg.PlotItem, cols: int = 16, lo: int = 4, hi: int = 32) -> tuple[int, int]:
+    """(rows, cols): ``cols`` faces across and as many rows as keep the cells square on screen (undistorted faces)."""
+    r = plot_item.getViewBox().sceneBoundingRect()
+    if r.width() < 8 or r.height() < 8:
+        return cols, cols
+    return max(lo, min(hi, int(round(cols * r.height() / r.width())))), cols
+
+
 def view_extent(plot_item: pg.PlotItem) -> tuple[float, float, float, float]:
     (x0, x1), (y0, y1) = plot_item.getViewBox().viewRange()
     return float(x0), float(x1), float(y0), float(y1)
@@ -117,6 +125,9 @@ class AtlasPanel(QWidget):
         self.base_z: Optional[np.ndarray] = None
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("atlasPlot")
+        from .qt_widgets import setup_plot
+
+        setup_plot(self.plot, reset=lambda: self.set_model(self.codec, self.stats, self.axes, self.base_z))
         self.layer = AtlasLayer(self.plot.getPlotItem(), z_value=0, opacity=1.0)
         self.side = QSpinBox()
         self.side.setRange(4, 32)
@@ -181,13 +192,14 @@ class AtlasPanel(QWidget):
             return
         from engine.atlas import atlas
 
-        codec, stats, plane, n = self.codec, self.stats, self.plane(), self.side.value()
+        codec, stats, plane = self.codec, self.stats, self.plane()
+        rows, n = grid_for_view(self.plot.getPlotItem(), self.side.value(), 2, 64)
         extent = view_extent(self.plot.getPlotItem())
         self._busy = True
 
         def done(result) -> None:
             self._busy = False
             self.layer.show_atlas(result)
-            self.info.setText(f"{n}×{n} faces decoded in {1000 * result.decode_s:.0f} ms")
+            self.info.setText(f"{rows}×{n} faces decoded in {1000 * result.decode_s:.0f} ms")
 
-        self.submit(lambda: atlas(codec, stats, plane=plane, rows=n, cols=n, extent=extent), done)
+        self.submit(lambda: atlas(codec, stats, plane=plane, rows=rows, cols=n, extent=extent), done)

@@ -13,6 +13,7 @@ from typing import Callable, Optional
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QWidget
 
@@ -147,7 +148,7 @@ def copy_image(image: np.ndarray) -> None:
 
 
 def export_actions(parent: QWidget, plot, name: str, start_dir: Callable[[], str] = lambda: "") -> list[QAction]:
-    """Actions "Export PNG…", "Export SVG…", "Export data (CSV)…", "Copy image" for ``plot``."""
+    """Actions "Export PNG (1×/2×/4×)…", "Export SVG…", "Export data (CSV)…", "Copy image" for ``plot``."""
     acts = []
 
     def ask(suffix: str, filt: str) -> Optional[str]:
@@ -155,11 +156,20 @@ def export_actions(parent: QWidget, plot, name: str, start_dir: Callable[[], str
         path, _ = QFileDialog.getSaveFileName(parent, f"Export {name}", base, filt)
         return path or None
 
-    for text, suffix, filt in (("Export PNG (2×)…", ".png", "PNG image (*.png)"),
-                               ("Export SVG…", ".svg", "SVG image (*.svg)"),
-                               ("Export data (CSV)…", ".csv", "CSV (*.csv)")):
+    def save(suffix: str, filt: str, scale: float) -> None:
+        p = ask(suffix, filt)
+        if p:
+            if Path(p).suffix.lower() != suffix:
+                p += suffix
+            save_plot(plot, p, scale)
+
+    for text, suffix, filt, scale in (("Export PNG (1×)…", ".png", "PNG image (*.png)", 1.0),
+                                      ("Export PNG (2×)…", ".png", "PNG image (*.png)", 2.0),
+                                      ("Export PNG (4×)…", ".png", "PNG image (*.png)", 4.0),
+                                      ("Export SVG…", ".svg", "SVG image (*.svg)", 1.0),
+                                      ("Export data (CSV)…", ".csv", "CSV (*.csv)", 1.0)):
         a = QAction(text, parent)
-        a.triggered.connect(lambda _=False, s=suffix, f=filt: (lambda p: p and save_plot(plot, p))(ask(s, f)))
+        a.triggered.connect(lambda _=False, s=suffix, f=filt, k=scale: save(s, f, k))
         acts.append(a)
     c = QAction("Copy image", parent)
     c.triggered.connect(lambda _=False: copy_plot(plot))
@@ -167,19 +177,90 @@ def export_actions(parent: QWidget, plot, name: str, start_dir: Callable[[], str
     return acts
 
 
-def add_export_actions(plot: pg.PlotWidget, parent: QWidget, name: str) -> QMenu:
-    """Add the export actions to the plot's right-click menu (the ViewBox menu when enabled, else a menu of
-    our own on the widget) and return a QMenu for a toolbar button."""
+def image_actions(parent: QWidget, image_source: Callable[[], Optional[np.ndarray]], name: str) -> list[QAction]:
+    """"Export PNG…" and "Copy image" for a face grid / atlas / strip (``image_source()`` → H×W×3 uint8 or None)."""
+    def save() -> None:
+        img = image_source()
+        if img is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(parent, f"Export {name}", str(Path.home() / f"{name}.png"), "PNG image (*.png)")
+        if path:
+            save_image(img, path if path.lower().endswith(".png") else path + ".png")
+
+    a = QAction("Export PNG…", parent)
+    a.triggered.connect(lambda _=False: save())
+    c = QAction("Copy image", parent)
+    c.triggered.connect(lambda _=False: (lambda img: img is not None and copy_image(img))(image_source()))
+    return [a, c]
+
+
+def _place_export_button(plot) -> None:
+    btn = getattr(plot, "export_button", None)
+    if btn is None:
+        return
+    btn.adjustSize()
+    reset = getattr(plot, "reset_button", None)
+    below = reset.height() + 4 if reset is not None else 2
+    btn.move(2, max(0, plot.height() - below - btn.height()))
+    btn.raise_()
+
+
+class _ExportButtonPlacer(QObject):
+    def __init__(self, plot) -> None:
+        super().__init__(plot)
+        self.plot = plot
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802
+        from PySide6.QtCore import QEvent
+
+        if ev.type() in (QEvent.Type.Resize, QEvent.Type.Show) and obj is self.plot:
+            _place_export_button(self.plot)
+        return False
+
+
+def add_export_actions(plot: pg.PlotWidget, parent: QWidget, name: str, *, button: bool = True) -> QMenu:
+    """Add the export actions to the plot's right-click menu and a small "⤓" button in its corner (above the
+    reset-view button); return the QMenu. Plots set up with ``qt_widgets.setup_plot`` (whose right-click
+    menu is built per click) get the export menu appended to that menu; others get pyqtgraph's ViewBox
+    menu or a context menu of their own."""
     from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QToolButton
 
     menu = QMenu("Export", parent)
     for a in export_actions(parent, plot, name):
         menu.addAction(a)
+    plot.export_menu = menu
     vb_menu = plot.getPlotItem().getViewBox().menu
-    if plot.getPlotItem().menuEnabled() and vb_menu is not None:
+    if hasattr(plot, "reset_view") and hasattr(plot, "_wheel_guard"):  # setup_plot's per-click menu
+        def extend(ev) -> None:
+            m = getattr(plot, "_context_menu", None)
+            if ev.button() == Qt.MouseButton.RightButton and m is not None and not getattr(m, "_has_export", False):
+                m.addSeparator()
+                for a in menu.actions():
+                    m.addAction(a)
+                m._has_export = True
+        plot.scene().sigMouseClicked.connect(extend)
+    elif plot.getPlotItem().menuEnabled() and vb_menu is not None:
         vb_menu.addSeparator()
         vb_menu.addMenu(menu)
     else:
         plot.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         plot.customContextMenuRequested.connect(lambda pos: menu.exec(plot.mapToGlobal(pos)))
+    if button:
+        btn = QToolButton(plot)
+        btn.setText("⤓")
+        btn.setObjectName("exportButton")
+        btn.setToolTip(f"export this plot ({name}): PNG, SVG, the plotted data as CSV, or copy it")
+        btn.setAutoRaise(True)
+        btn.setStyleSheet("QToolButton { background: rgba(255,255,255,200); border: 1px solid #bbb; border-radius: 3px;"
+                          " padding: 0px 3px; font-size: 12px; } QToolButton:hover { background: #e8f0fa; }"
+                          " QToolButton::menu-indicator { image: none; }")
+        btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        btn.setMenu(menu)
+        btn.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        plot.export_button = btn
+        placer = _ExportButtonPlacer(plot)
+        plot.installEventFilter(placer)
+        plot._export_placer = placer
+        _place_export_button(plot)
     return menu

@@ -226,6 +226,7 @@ class InspectorPanel(QWidget):
         outer.addWidget(scroll)
 
         session.selection_changed.connect(self.show_current)
+        session.probe_changed.connect(self._probe_dropped)
         session.sample_changed.connect(self.show_current)
         session.stats_changed.connect(self._stats_changed)
         session.axes_changed.connect(self._draw_place)
@@ -608,6 +609,20 @@ class InspectorPanel(QWidget):
 
         self.decodes_submitted += 1
         self.bridge.submit(Job("edit face", fn, on_done=done, key="inspector-decode", quiet=True))
+
+    def _probe_dropped(self) -> None:
+        """A point decoded in a plot (Alt+click) dropped here: shown as the inspected face moved to that z
+        (its marker follows in the plots; "reset edits" goes back; Save this face writes it)."""
+        p = self.session.probe
+        if p is None or p.image is None or self.session.base_z() is None:
+            return
+        z = np.asarray(p.z, np.float32)
+        self.face.set_image(p.image)
+        self.session.set_edited(z)
+        self.title.setText(f"point dropped from the plot · Mahalanobis {p.mahalanobis:.2f}")
+        self._draw_z(z)
+        self._draw_place()
+        self._draw_nearest()
 
     def reset_sliders(self) -> None:
         if self._base_t is None:

@@ -13,9 +13,9 @@ from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QSpinBox, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from engine.workflows.open_model import LEADING_PCS, leading_pca_coords
@@ -156,6 +156,7 @@ class PairPlotPanel(QWidget):
             ("ellipses", "ellipses", True, "confidence ellipses of the pair's covariance at the σ-levels"),
             ("centre", "centre", True, "the mean of the training cloud"),
             ("generated", "generated", True, "the current sample's z-points (orange) and your photos (magenta stars)"),
+            ("atlas", "faces", False, "decoded faces tiled over the view"),
         ):
             cb = QCheckBox(text)
             cb.setChecked(on)
@@ -188,7 +189,7 @@ class PairPlotPanel(QWidget):
         self.levels_note.setWordWrap(True)
         self.levels_note.hide()
         controls = flow(self.x_pick, self.y_pick, row("σ-levels", self.levels_edit, self.scaling),
-                        row(*layer_widgets[:3]), row(*layer_widgets[3:]), self.colour_by, spacing=10)
+                        row(*layer_widgets[:3]), row(*layer_widgets[3:6]), row(layer_widgets[6]), self.colour_by, spacing=10)
 
         # ---- plot
         self.plot = pg.PlotWidget()
@@ -232,6 +233,55 @@ class PairPlotPanel(QWidget):
         self._home: Optional[tuple] = None  # the default view of the current axes
         setup_plot(self.plot, reset=self.reset_view)
 
+        # ---- the face atlas layer, click to decode, the drawn path (engine.atlas / engine.latent_paths)
+        from .qt_atlas import AtlasLayer, ClickDecoder
+
+        self.bridge = None  # set by the window: the atlas decodes on its worker
+        self.atlas_layer = AtlasLayer(pi, z_value=-7, opacity=0.9)  # above the density (-10), under the points (-5)
+        self.atlas_layer.set_visible(False)
+        self.atlas_ms: list[float] = []  # request → shown, per atlas redraw
+        self._atlas_t0 = None
+        self._atlas_timer = QTimer(self)
+        self._atlas_timer.setSingleShot(True)
+        self._atlas_timer.setInterval(200)
+        self._atlas_timer.timeout.connect(self.redraw_atlas)
+        vb = pi.getViewBox()
+        vb.sigRangeChangedManually.connect(lambda *_: self._schedule_atlas())
+        self.layer_boxes["atlas"].toggled.connect(lambda on: self._schedule_atlas() if on else None)
+        self._plane_key = None
+        self._plane = None
+        self.clicks = ClickDecoder(self.plot, self.plane_source)
+        self.clicks.decoded.connect(self._show_probe)
+        self._last_scene_pos = None
+        _drag = vb.mouseDragEvent
+
+        def drag(ev, axis=None):  # Alt+drag decodes instead of panning
+            if ev.modifiers() & Qt.KeyboardModifier.AltModifier:
+                ev.accept()  # the decoder follows the pointer through the scene's sigMouseMoved
+                return
+            return _drag(ev, axis=axis) if axis is not None else _drag(ev)
+        vb.mouseDragEvent = drag
+        self.probe_float = QLabel(self.plot)  # the decoded face following the pointer
+        self.probe_float.setObjectName("probeFloat")
+        self.probe_float.setStyleSheet("QLabel#probeFloat { background: rgba(255,255,255,230); border: 1px solid #888;"
+                                       " padding: 2px; font-size: 10px; }")
+        self.probe_float.hide()
+        self.probe = None  # the last engine.atlas.DecodedPoint
+        self.probe_thumb = QLabel()
+        self.probe_thumb.setFixedSize(36, 36)
+        self.probe_text = QLabel("Alt+click / Alt+drag: decode a point · Shift+click: draw a path")
+        self.probe_text.setStyleSheet("color: #555;")
+        self.probe_btn = QPushButton("→ inspector")
+        self.probe_btn.setToolTip("show the decoded point in the face inspector")
+        self.probe_btn.setEnabled(False)
+        self.probe_btn.clicked.connect(lambda *_: self.probe is not None and self.session.set_probe(self.probe))
+        self.path_item = pg.PlotDataItem(pen=ps.pen((20, 20, 20), 2.0, Qt.PenStyle.DashLine), symbol="o", symbolSize=7,
+                                         symbolBrush=ps.brush((255, 255, 255)), symbolPen=ps.pen((20, 20, 20), 1.5))
+        self.path_item.setZValue(9)
+        pi.addItem(self.path_item)
+        self.plot.scene().sigMouseClicked.connect(self._scene_clicked)
+        session.path_changed.connect(self._update_path)
+
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.setSpacing(3)
@@ -242,6 +292,12 @@ class PairPlotPanel(QWidget):
         status.addWidget(self.swap_btn)
         status.addWidget(self.coords, 1)
         lay.addLayout(status)
+        probe_row = QHBoxLayout()
+        probe_row.addWidget(self.probe_thumb)
+        probe_row.addWidget(self.probe_text, 1)
+        probe_row.addWidget(self.probe_btn)
+        lay.addLayout(probe_row)
+        self.probe_text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         self.x_pick.changed.connect(self._picked)
         self.y_pick.changed.connect(self._picked)
@@ -312,6 +368,7 @@ class PairPlotPanel(QWidget):
             self.density_item.clear()
             self._clear_ellipses()
             self.attribute_layer.clear()
+            self.atlas_layer.clear()
             self._update_generated()
             return
         from engine.latent_stats import density_contours, density_grid, pair_mahalanobis_sq, pair_moments
@@ -351,6 +408,9 @@ class PairPlotPanel(QWidget):
         self.reset_view()
         self.last_redraw_ms = (time.perf_counter() - t0) * 1000
         self.redrawn.emit(self.last_redraw_ms)
+        if self.atlas_layer.atlas is not None and self.atlas_layer.atlas.plane.axes != tuple(axes):
+            self.atlas_layer.clear()  # faces of other axes
+        self._schedule_atlas()
 
     def reset_view(self) -> None:
         """The default view of the current axes: the cloud's 0.1–99.9 % range, padded."""
@@ -505,6 +565,7 @@ class PairPlotPanel(QWidget):
         self.generated_item.setVisible(on["generated"])
         self.selected_item.setVisible(on["generated"])
         self.photo_item.setVisible(on["generated"])
+        self.atlas_layer.set_visible(on["atlas"])
 
     # ---- interaction
     def generated_points(self) -> np.ndarray:
@@ -541,3 +602,106 @@ class PairPlotPanel(QWidget):
             if d[k] < 12:
                 text += f"   · face #{k}"
         self.coords.setText(text)
+
+    # ---- the face atlas layer
+    def _schedule_atlas(self) -> None:
+        if self.layer_boxes["atlas"].isChecked() and self.session.stats is not None:
+            if self._atlas_t0 is None:
+                self._atlas_t0 = time.perf_counter()
+            self._atlas_timer.start()
+
+    def plane(self):
+        """The pair plot's plane (engine.atlas.Plane) through the inspected face (or the cloud's centre)."""
+        s = self.session
+        if s.stats is None:
+            return None
+        base = s.current_z()
+        key = (id(s.stats), s.axes, None if base is None else base.tobytes())
+        if key != self._plane_key:
+            from engine.atlas import make_plane
+
+            self._plane = make_plane(s.stats, *s.axes, base_z=base)
+            self._plane_key = key
+        return self._plane
+
+    def plane_source(self):
+        s = self.session
+        if s.stats is None or s.model is None:
+            return None
+        return (s.model.codec, s.stats, self.plane())
+
+    def redraw_atlas(self) -> None:
+        """Decode an atlas of 16 faces across (rows: square cells) over the current view (a Job on the worker; key "atlas", quiet)."""
+        s = self.session
+        if s.stats is None or s.model is None or not self.layer_boxes["atlas"].isChecked():
+            self._atlas_t0 = None
+            return
+        from engine.atlas import atlas
+
+        from .qt_atlas import grid_for_view, view_extent
+
+        codec, stats, axes = s.model.codec, s.stats, s.axes
+        rows, cols = grid_for_view(self.plot.getPlotItem(), 16)  # 16 across, square cells (undistorted faces)
+        base = s.current_z()
+        extent = view_extent(self.plot.getPlotItem())
+        t0 = self._atlas_t0 if self._atlas_t0 is not None else time.perf_counter()
+
+        def fn(progress, cancel):
+            return atlas(codec, stats, *axes, rows=rows, cols=cols, extent=extent, base_z=base, progress=progress, cancel=cancel)
+
+        def done(result) -> None:
+            self._atlas_t0 = None
+            if result.plane.axes != tuple(self.session.axes) or self.session.stats is not stats:
+                return  # stale: the axes or the model changed meanwhile
+            self.atlas_layer.show_atlas(result)
+            self.atlas_layer.set_visible(self.layer_boxes["atlas"].isChecked())
+            self.atlas_ms.append((time.perf_counter() - t0) * 1000)
+
+        if self.bridge is None:
+            done(fn(lambda p: None, None))
+            return
+        from .engine_bridge import Job
+
+        self.bridge.submit(Job("atlas", fn, on_done=done, key="atlas", quiet=True))
+
+    # ---- click to decode
+    def _show_probe(self, p) -> None:
+        from .qt_images import to_pixmap
+
+        self.probe = p
+        self.probe_btn.setEnabled(True)
+        self.probe_thumb.setPixmap(to_pixmap(p.image, 36))
+        ax = self.session.axes
+        self.probe_text.setText(f"{axis_label(ax[0])} = {p.xy[0]:.2f}, {axis_label(ax[1])} = {p.xy[1]:.2f}: "
+                                f"Mahalanobis {p.mahalanobis:.2f}")
+        self.probe_float.setPixmap(to_pixmap(p.image, 72))
+        self.probe_float.setToolTip(f"Mahalanobis {p.mahalanobis:.2f}")
+        self.probe_float.adjustSize()
+        vb = self.plot.getPlotItem().getViewBox()
+        pos = self.plot.mapFromScene(vb.mapViewToScene(pg.Point(float(p.xy[0]), float(p.xy[1]))))
+        w, h = self.plot.width(), self.plot.height()
+        x = pos.x() + 14 if pos.x() + 14 + self.probe_float.width() < w else pos.x() - 14 - self.probe_float.width()
+        y = min(max(0, pos.y() - self.probe_float.height() // 2), max(0, h - self.probe_float.height()))
+        self.probe_float.move(QPoint(int(x), int(y)))
+        self.probe_float.show()
+        self.probe_float.raise_()
+
+    # ---- the drawn path (Shift+click adds a vertex; the Path panel decodes it)
+    def _scene_clicked(self, ev) -> None:
+        mods = ev.modifiers()
+        if ev.button() == Qt.MouseButton.LeftButton and not mods & Qt.KeyboardModifier.AltModifier:
+            self.probe_float.hide()
+        if ev.button() != Qt.MouseButton.LeftButton or not mods & Qt.KeyboardModifier.ShiftModifier:
+            return
+        if self.session.stats is None:
+            return
+        p = self.plot.getPlotItem().getViewBox().mapSceneToView(ev.scenePos())
+        self.add_path_vertex(p.x(), p.y())
+        ev.accept()
+
+    def add_path_vertex(self, x: float, y: float) -> None:
+        self.session.set_path_vertices(list(self.session.path_vertices) + [(float(x), float(y))])
+
+    def _update_path(self) -> None:
+        v = np.asarray(self.session.path_vertices, float).reshape(-1, 2)
+        self.path_item.setData(v[:, 0], v[:, 1]) if len(v) else self.path_item.setData([], [])

@@ -64,6 +64,8 @@ class Session(QObject):
     colour_by_changed = Signal()  # the attribute the cloud is coloured by (None: no colouring)
     photos_changed = Signal()  # a photo was added, replaced or removed (``photos``)
     directions_changed = Signal()  # the direction lab's current set (``directions``)
+    probe_changed = Signal()  # a point decoded in a plot (Alt+click) dropped for the inspector (``probe``)
+    path_changed = Signal()  # the polyline drawn in the pair plot (``path_vertices``)
 
     def __init__(self, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
@@ -79,6 +81,8 @@ class Session(QObject):
         self.photos: list[PhotoEntry] = []  # the user's photos placed in this model's cloud
         self.photo_current: Optional[int] = None  # the inspector shows photos[photo_current] instead of a face
         self.directions: list = []  # the direction lab's set (engine.directions.Direction, origin set)
+        self.probe = None  # engine.atlas.DecodedPoint dropped from a plot ("Show in inspector"), or None
+        self.path_vertices: list = []  # (x, y) vertices in the pair plot's current axes (Shift+click)
 
     # ---- setters (each emits once) -----------------------------------------------------
     def set_model(self, model: Optional[LoadedModel], stats=None) -> None:
@@ -92,6 +96,8 @@ class Session(QObject):
         self.photos = []
         self.photo_current = None
         self.directions = []
+        self.probe = None
+        self.path_vertices = []
         if model is not None:
             d = model.z_dim
             self.axes = tuple((k, min(i, d - 1)) for k, i in self.axes)  # type: ignore[assignment]
@@ -100,8 +106,20 @@ class Session(QObject):
         self.stats_changed.emit()
         self.photos_changed.emit()
         self.directions_changed.emit()
+        self.probe_changed.emit()
+        self.path_changed.emit()
         self.sample_changed.emit()
         self.selection_changed.emit()
+
+    def set_probe(self, point) -> None:
+        """Drop a decoded plot point (``engine.atlas.DecodedPoint``) for the inspector; None clears it.
+        (Hook for the inspector: show ``probe.image`` / ``probe.z`` with ``probe.mahalanobis``.)"""
+        self.probe = point
+        self.probe_changed.emit()
+
+    def set_path_vertices(self, vertices) -> None:
+        self.path_vertices = [(float(x), float(y)) for x, y in vertices]
+        self.path_changed.emit()
 
     def set_stats(self, stats) -> None:
         self.stats = stats
@@ -178,6 +196,9 @@ class Session(QObject):
         axes = ((str(x[0]), int(x[1])), (str(y[0]), int(y[1])))
         if axes != self.axes:
             self.axes = axes  # type: ignore[assignment]
+            if self.path_vertices:  # a line drawn in other axes means nothing in these
+                self.path_vertices = []
+                self.path_changed.emit()
             self.axes_changed.emit()
 
     def set_edited(self, z: Optional[np.ndarray]) -> None:

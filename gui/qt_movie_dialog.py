@@ -1,0 +1,58 @@
+"""File ▸ Export movie…: what to film (a sweep along the pair plot's x axis, or the path between the inspected
+face and another selected face), frames, fps, size and format. The movie itself is the engine's
+(``engine.workflows.movie.make_movie``), written by the window on the worker."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLineEdit, QSpinBox,
+)
+
+from .session import axis_label
+
+
+class MovieDialog(QDialog):
+    def __init__(self, parent=None, *, can_path: bool = False, axis=("pca", 0)) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export movie")
+        self.kind = QComboBox()
+        self.kind.addItem(f"sweep along {axis_label(axis)} (the pair plot's x axis)", "sweep")
+        self.kind.addItem("path: inspected face → other selected face", "path")
+        if not can_path:
+            self.kind.model().item(1).setEnabled(False)
+            self.kind.setToolTip("a path needs two faces: inspect one and Ctrl+click a second one in the grid")
+        self.range = QLineEdit("-3:3")
+        self.range.setToolTip("sweep range in σ of the cloud along the axis, START:STOP")
+        self.method = QComboBox()
+        self.method.addItem("straight", "linear")
+        self.method.addItem("along the ellipse", "spherical")
+        self.frames = QSpinBox()
+        self.frames.setRange(2, 2000)
+        self.frames.setValue(60)
+        self.fps = QDoubleSpinBox()
+        self.fps.setRange(1, 60)
+        self.fps.setValue(20)
+        self.size = QSpinBox()
+        self.size.setRange(32, 1024)
+        self.size.setSingleStep(32)
+        self.size.setValue(256)
+        self.size.setSuffix(" px")
+        self.format = QComboBox()
+        self.format.addItem("MP4 (H.264)", "mp4")
+        self.format.addItem("GIF", "gif")
+        form = QFormLayout(self)
+        form.addRow("film", self.kind)
+        form.addRow("sweep range (σ)", self.range)
+        form.addRow("path interpolation", self.method)
+        form.addRow("frames", self.frames)
+        form.addRow("frames per second", self.fps)
+        form.addRow("size", self.size)
+        form.addRow("format", self.format)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def options(self) -> dict:
+        return {"kind": self.kind.currentData(), "frames": self.frames.value(), "fps": self.fps.value(),
+                "size": self.size.value(), "method": self.method.currentData(), "value_range": self.range.text(),
+                "format": self.format.currentData()}
