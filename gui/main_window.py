@@ -356,6 +356,7 @@ class MainWindow(QMainWindow):
         f.addSeparator()
         self._action(f, "&Train a new model…", self.show_train_dialog, "Ctrl+T")
         self._action(f, "&Encode dataset", self.encode_dataset, "Ctrl+E")
+        self._action(f, "Import &labels…", self.import_labels_dialog, None)
         f.addSeparator()
         self._action(f, "&Save image set…", self.save_set_dialog, QKeySequence.StandardKey.Save)
         self._action(f, "Save &selected faces…", lambda: self.save_set_dialog(which="selection"), "Ctrl+Shift+S")
@@ -594,12 +595,26 @@ class MainWindow(QMainWindow):
 
         return self.run_job("load dataset", fn, done, key="load-dataset")
 
-    def encode_dataset(self) -> Optional[Job]:
+    def encode_dataset(self, confirm: Optional[bool] = None) -> Optional[Job]:
         s = self.session
         if s.model is None or s.dataset is None:
             self.show_error("encoding needs an open model and an open dataset (File ▸ Open dataset folder…)")
             return None
         folder, codec, ds = s.model.folder, s.model.codec, s.dataset
+        known = set(s.model.latent_files)
+        if known and confirm is not True:  # the model has z-points: encoding another folder replaces them
+            shared = sum(1 for f in ds.files if f in known)
+            if shared < 0.5 * len(known):
+                text = (f"{getattr(ds, 'folder', 'this folder')} is not this model's training set: {shared:,} of its "
+                        f"{len(ds):,} images are among the model's {len(known):,} z-points. Encoding replaces the "
+                        "z-points (and labels.csv no longer matches them). Encode anyway?")
+                if confirm is False:
+                    self.show_error(text.replace(" Encode anyway?", " Not encoded."))
+                    return None
+                ans = QMessageBox.question(self, "Encode dataset", text, QMessageBox.StandardButton.Yes |
+                                           QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+                if ans != QMessageBox.StandardButton.Yes:
+                    return None
 
         def fn(progress, cancel):
             from engine.encoding import encode_dataset
@@ -615,6 +630,36 @@ class MainWindow(QMainWindow):
                 self.generate_now()
 
         return self.run_job("encode dataset", fn, done)
+
+    def import_labels_dialog(self) -> None:
+        if self.session.model is None or self.session.latents is None:
+            self.show_error("labels are attached to a model's z-points: open a model and encode its dataset first")
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Import labels (CelebA list_attr_celeba.txt or a CSV file,label1,…)",
+                                              str(Path.home()), "Label files (*.txt *.csv);;All files (*)")
+        if path:
+            self.import_labels(Path(path))
+
+    def import_labels(self, path: Path) -> Optional[Job]:
+        """Attach a label file to the open model (labels.csv beside it), then reopen it so every panel sees them."""
+        s = self.session
+        if s.model is None:
+            return None
+        folder, files = s.model.folder, list(s.model.latent_files)
+
+        def fn(progress, cancel):
+            from engine.attributes import import_labels
+
+            table = import_labels(folder, path, files)
+            return table.report.summary(), open_model_job(folder, progress, cancel)
+
+        def done(result):
+            summary, (loaded, stats) = result
+            self.session.set_model(loaded, stats)
+            self.statusBar().showMessage(f"labels imported: {summary}", 10000)
+            self.last_notice = summary
+
+        return self.run_job("import labels", fn, done)
 
     # ------------------------------------------------------------------------------ generating
     def generate_clicked(self) -> Optional[Job]:

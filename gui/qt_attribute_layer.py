@@ -56,7 +56,7 @@ class ColourByPicker(QWidget):
             self.combo.addItem(n, n)
         self.combo.setEnabled(bool(names))
         if not names:
-            self.combo.setToolTip("the model has no labels.csv (attach labels with `main.py attributes --import FILE`)")
+            self.combo.setToolTip("the model has no labels.csv (attach labels with File ▸ Import labels…)")
         self._block = False
         self._from_session()
 

@@ -160,8 +160,8 @@ class AttributesPanel(QWidget):
         if c is None:
             m = self.session.model
             self.info.setText("no model open" if m is None else
-                              "this model has no labels.csv: attach labels with "
-                              "`python main.py attributes --model DIR --import LABEL_FILE`")
+                              "this model has no labels.csv: attach labels with File ▸ Import labels… "
+                              "(CelebA's list_attr_celeba.txt or a CSV file,label1,…)")
             return
         if c.order:
             self._fill()

@@ -325,7 +325,7 @@ class SamplerPanel(QWidget):
         for w in (self.where_has, self.where_attr, self.where_add, self.where_list, self.where_remove, self.where_clear):
             w.setEnabled(bool(names))
         self.where_box.setToolTip("" if names else "the model has no labels.csv: attach labels with "
-                                  "`python main.py attributes --model DIR --import LABEL_FILE`")
+                                  "File ▸ Import labels…")
         self._update_count()
 
     def add_condition(self, name: str, has: bool = True) -> bool:

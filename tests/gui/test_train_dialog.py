@@ -49,3 +49,36 @@ def test_an_existing_model_is_resumed_not_trained_over(window, qtbot, tmp_path, 
 
     assert read_config(out).training["epochs_done"] == 2
     QApplication.processEvents()
+
+
+def test_labels_are_imported_from_the_file_menu_and_a_foreign_folder_is_not_encoded_silently(window, qtbot,
+                                                                                          tmp_path, tiny_data):
+    import shutil
+
+    w = window
+    s = w.session
+    files = list(s.model.latent_files)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("file,Big\n" + "".join(f"{f},{i % 2}\n" for i, f in enumerate(files)))
+    before = s.latents.copy()
+    # a folder that is not the model's training set: encoding would replace the z-points, so it asks first
+    other = tmp_path / "other"
+    other.mkdir()
+    for p in sorted(tiny_data.iterdir())[:5]:
+        shutil.copy(p, other / ("x" + p.name))
+    w.open_dataset(other)
+    qtbot.waitUntil(lambda: s.dataset is not None and not w.bridge.busy(), timeout=30000)
+    assert w.encode_dataset(confirm=False) is None
+    assert w.last_error and "is not this model's training set: 0 of its 5 images" in w.last_error
+    # File ▸ Import labels…: the model is reopened with them (a copy of the session's tiny model is not needed:
+    # labels.csv is written beside it and removed again)
+    model_dir = s.model.folder
+    try:
+        w.import_labels(labels)
+        qtbot.waitUntil(lambda: not w.bridge.busy() and s.labels is not None, timeout=30000)
+        assert "Big" in s.labels.names and "matched" in (w.last_notice or "")
+        import numpy as np
+
+        np.testing.assert_array_equal(s.latents, before)
+    finally:
+        (model_dir / "labels.csv").unlink(missing_ok=True)
