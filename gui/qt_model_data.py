@@ -106,6 +106,8 @@ class ModelDataPanel(QWidget):
             ok = np.isfinite(va) & (va > 0)
             self.val_curve.setData(ep[ok], va[ok])
             ps.set_log_ticks(self.loss_plot.getPlotItem().getAxis("left"), np.concatenate([tr[ok_tr], va[ok]]))
+        # no training record (an imported model): no empty plot with meaningless ticks
+        self.loss_plot.setVisible(m is not None and bool(m.config.facts.history))
         ds = s.dataset
         if ds is None:
             self.data_label.setText("<b>dataset:</b> none open (File ▸ Open dataset folder… shows nearest training images)")
