@@ -12,7 +12,7 @@ from .base import Param, Sampler
 class BoxSampler(Sampler):
     name = "box"
     order = 20
-    summary = "each component uniform in centre ± fact·half-width of its fitted Gaussian (seed part VII)"
+    summary = "each component drawn on its own, uniform in centre ± fact·half-width of its fitted Gaussian (correlations ignored)"
     params = (
         Param("fact", float, 1.0, "multiple of each component's half-width (HWHM) used as the half-side of the box", minimum=0.0, maximum=10.0, sweep=True),
         Param("interval", float, 0.25, "histogram sampling interval of the Gaussian fits", minimum=1e-4, maximum=10.0),
