@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import math
 import os
-import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,20 +68,9 @@ CANONICAL = {
 
 
 def _file_problem(path: Path) -> None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        broken = " (a link whose target is missing)" if os.path.islink(path) else ""
-        raise DataError(f"{path}: no such file{broken}") from None
-    except PermissionError:
-        raise DataError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise DataError(f"{path}: is a folder, not a photo")
-    if not stat.S_ISREG(st.st_mode):
-        raise DataError(f"{path}: not a regular file, cannot be read as a photo")
-    if st.st_size == 0:
+    from .image_data import check_regular_file
+
+    if check_regular_file(path, "photo") == 0:
         raise DataError(f"{path}: empty file (0 bytes), not a photo")
 
 

@@ -248,6 +248,35 @@ def file_in_folder(folder: str | os.PathLike, name: str) -> Optional[Path]:
     return Path(folder) / name
 
 
+def check_regular_file(path: str | os.PathLike, what: str = "file", limit: Optional[int] = None,
+                       error: type = DataError) -> int:
+    """The size of a file the user handed over, refusing, from its metadata alone (nothing is opened),
+    anything but a regular file (after following links) of at most ``limit`` bytes: a folder, a FIFO,
+    a device, a missing file or a link loop is one line naming the file. For large files read by a
+    library (photos, Keras models); small ones are read whole by :func:`read_regular_file`."""
+    import stat
+
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        broken = " (a link whose target is missing)" if os.path.islink(path) else ""
+        raise error(f"{path}: no such {what}{broken}") from None
+    except PermissionError:
+        raise error(f"{path}: permission denied") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise error(f"{path}: symbolic link loop") from None
+        raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise error(f"{path}: is a folder, not a {what}")
+    if not stat.S_ISREG(st.st_mode):
+        raise error(f"{path}: not a regular file; a {what} must be a regular file")
+    if limit is not None and st.st_size > limit:
+        raise error(f"{path}: {st.st_size / 2**20:,.0f} MB is too large for a {what} (at most {limit // 2**20} MB)")
+    return st.st_size
+
+
 def read_regular_file(path: str | os.PathLike, what: str = "file", limit: int = MAX_SMALL_FILE_BYTES,
                       error: type = DataError) -> bytes:
     """The bytes of a small file the user handed over, refusing anything but a regular file (after

@@ -20,7 +20,6 @@ import io
 import math
 import os
 import re
-import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,20 +71,9 @@ class KerasModel:
 
 
 def _open_checked(path: Path, what: str) -> int:
-    path = Path(path)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: no such {what}") from None
-    except OSError as exc:
-        raise ModelFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ModelFileError(f"{path}: is a folder, not a {what}")
-    if not stat.S_ISREG(st.st_mode):
-        raise ModelFileError(f"{path}: not a regular file; a {what} must be a regular file")
-    if st.st_size > MAX_KERAS_BYTES:
-        raise ModelFileError(f"{path}: {st.st_size / 2**20:,.0f} MB is too large for a {what}")
-    return st.st_size
+    from .image_data import check_regular_file
+
+    return check_regular_file(path, what, MAX_KERAS_BYTES, error=ModelFileError)
 
 
 def _head(path: Path) -> bytes:
