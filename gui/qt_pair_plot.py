@@ -566,6 +566,9 @@ class PairPlotPanel(QWidget):
         self.selected_item.setVisible(on["generated"])
         self.photo_item.setVisible(on["generated"])
         self.atlas_layer.set_visible(on["atlas"])
+        # with the faces on, the density lies over them, translucent: where the decoder breaks shows against the cloud
+        self.density_item.setZValue(-6 if on["atlas"] else -10)
+        self.density_item.setOpacity(0.45 if on["atlas"] else 1.0)
 
     # ---- interaction
     def generated_points(self) -> np.ndarray:
