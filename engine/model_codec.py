@@ -12,7 +12,6 @@ safetensors autoencoder trained here (:class:`TorchAutoencoderCodec`).
 """
 from __future__ import annotations
 
-import json
 import os
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -241,21 +240,16 @@ LAZY_CODECS = {"onnx-autoencoder": ".onnx_codec"}
 
 def config_format(folder: Path) -> str:
     """The ``"format"`` a model folder's config.json names (validated by the codec that reads it)."""
-    from .model_store import CONFIG, MAX_CONFIG_BYTES
+    from .model_store import read_config_json
 
-    path = Path(folder) / CONFIG
     if not Path(folder).exists():
         raise ModelFileError(f"{folder}: no such model folder")
     if not Path(folder).is_dir():
         raise ModelFileError(f"{folder}: a model is a folder with config.json and weights.safetensors, not a file")
     try:
-        if not path.is_file():
-            raise ModelFileError(f"{path}: missing (a model folder holds config.json and its weights)")
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise ModelFileError(f"{path}: far too large for a model config (at most {MAX_CONFIG_BYTES:,} bytes)")
-        raw = json.loads(path.read_text("utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return ""  # the codec's own reader names the problem
+        raw = read_config_json(folder)
+    except ModelFileError:
+        return ""  # the default codec's reader reads it again and names the problem
     fmt = raw.get("format") if isinstance(raw, dict) else None
     return fmt if isinstance(fmt, str) else ""
 

@@ -459,20 +459,28 @@ def _save_safetensors(tmp: Path, tensors: dict, metadata: Optional[dict]) -> Non
 # model folders
 
 
-def read_config(folder: Path) -> ModelConfig:
+def read_config_json(folder: Path):
+    """The parsed ``config.json`` of a model folder, whatever its format: a regular file of sane size (a FIFO
+    or a device never blocks), valid UTF-8 JSON of sane depth; otherwise a ModelFileError naming the file."""
+    from .image_data import read_regular_file
+
     path = Path(folder) / CONFIG
-    if not path.is_file():
-        raise ModelFileError(f"{path}: missing (a model folder holds config.json and weights.safetensors)")
+    if not path.is_file():  # also a FIFO or a device named config.json: never opened
+        raise ModelFileError(f"{path}: missing (a model folder holds config.json and its weights)")
     size = path.stat().st_size
     if size > MAX_CONFIG_BYTES:
         raise ModelFileError(f"{path}: {size:,} bytes is far too large for a model config (at most {MAX_CONFIG_BYTES:,})")
+    raw = read_regular_file(path, "model config", limit=MAX_CONFIG_BYTES, error=ModelFileError)
     try:
-        raw = parse_json(path.read_text("utf-8"), str(path))
+        return parse_json(raw.decode("utf-8"), str(path))
     except UnicodeDecodeError:
         raise ModelFileError(f"{path}: not a text file") from None
     except ValueError as exc:
         raise ModelFileError(f"{path}: not valid JSON ({exc})") from None
-    return ModelConfig.from_dict(raw, str(path))
+
+
+def read_config(folder: Path) -> ModelConfig:
+    return ModelConfig.from_dict(read_config_json(folder), str(Path(folder) / CONFIG))
 
 
 def check_state_dict(state: dict, arch, source: Path) -> dict:

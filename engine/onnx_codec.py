@@ -476,20 +476,11 @@ class OnnxAutoencoderCodec(ModelCodec):
 
 
 def read_onnx_config(folder: Path) -> OnnxConfig:
-    from .model_store import CONFIG, MAX_CONFIG_BYTES, parse_json
-    from .image_data import read_regular_file
+    from .model_store import CONFIG, read_config_json
 
-    path = Path(folder) / CONFIG
     if not Path(folder).is_dir():
         raise ModelFileError(f"{folder}: no such model folder")
-    raw = read_regular_file(path, "model config", limit=MAX_CONFIG_BYTES, error=ModelFileError)
-    try:
-        d = parse_json(raw.decode("utf-8"), str(path))
-    except UnicodeDecodeError:
-        raise ModelFileError(f"{path}: not a text file") from None
-    except ValueError as exc:
-        raise ModelFileError(f"{path}: not valid JSON ({exc})") from None
-    return OnnxConfig.from_dict(d, str(path))
+    return OnnxConfig.from_dict(read_config_json(folder), str(Path(folder) / CONFIG))
 
 
 register_codec(OnnxAutoencoderCodec)
