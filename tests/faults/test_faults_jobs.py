@@ -32,7 +32,7 @@ from engine.image_sets import write_image_set
 from engine.progress import CancelToken
 from engine.training import TrainOptions, train
 
-from faults_support import ROOT, TINY_ARCH, write_faces
+from faults_support import ROOT, TINY_ARCH, fill_disk, mounted_tmpfs, write_faces
 
 PRE = Preprocess(image_size=32, reference_size=(48, 48), crop_box=(0, 0, 48, 48))
 OPTS = dict(batch_size=8, learning_rate=3e-3, val_count=4, seed=5)
@@ -506,30 +506,7 @@ def test_disk_full_while_writing_a_new_image_set_leaves_nothing_that_looks_compl
 @pytest.fixture
 def small_disk(tmp_path):
     """A real 3 MB tmpfs (needs root and mount rights; skipped elsewhere)."""
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)], capture_output=True, text=True)
-    if res.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
-
-
-def _fill(disk: Path) -> None:
-    fd = os.open(disk / "filler.bin", os.O_WRONLY | os.O_CREAT)
-    try:
-        for chunk in (65536, 512, 1):  # down to the last byte
-            try:
-                while True:
-                    os.write(fd, b"\0" * chunk)
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC
-    finally:
-        os.close(fd)
+    yield from mounted_tmpfs(tmp_path / "disk", "3m")
 
 
 def test_a_really_full_disk_keeps_the_model_latents_and_image_set(small_disk, faces, capsys):
@@ -548,7 +525,7 @@ def test_a_really_full_disk_keeps_the_model_latents_and_image_set(small_disk, fa
                              [f"{i}.png" for i in range(20)])
     assert main.run(["generate", "--model", str(model_dir), "--n", "4", "--out", str(small_disk / "set")]) == 0
     model_before, set_before = snapshot(model_dir), snapshot(small_disk / "set")
-    _fill(small_disk)
+    fill_disk(small_disk)
     filler = small_disk / "filler.bin"
     os.truncate(filler, filler.stat().st_size - 4096)  # one free page: room for a lock file, not for weights
 

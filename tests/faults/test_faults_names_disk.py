@@ -33,7 +33,7 @@ from engine.errors import DataError, EngineError, ModelFileError
 from engine.image_data import (LINE_BREAK_REASON, Preprocess, decode_face, file_in_folder, load_files, load_folder,
                                name_problem)
 
-from faults_support import ROOT, TINY_ARCH, synthetic_face, write_faces
+from faults_support import ROOT, TINY_ARCH, fill_disk, mounted_tmpfs, synthetic_face, write_faces
 
 PRE = Preprocess(image_size=32, reference_size=(48, 48), crop_box=(0, 0, 48, 48))
 Z = TINY_ARCH["z_dim"]
@@ -232,34 +232,7 @@ def test_evaluate_never_reads_a_file_outside_data(tiny_model, tiny_data, tmp_pat
 @pytest.fixture
 def small_disk(tmp_path):
     """A real 2 MB tmpfs (needs root and mount rights; skipped elsewhere), as in test_faults_jobs."""
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True, text=True)
-    if res.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
-
-
-def fill(disk: Path, leave: int = 0) -> None:
-    """Fill the file system to the last byte, then give back ``leave`` bytes."""
-    path = disk / "filler.bin"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
-    try:
-        for chunk in (65536, 512, 1):
-            try:
-                while True:
-                    os.write(fd, b"\0" * chunk)
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC
-    finally:
-        os.close(fd)
-    if leave:
-        os.truncate(path, max(0, path.stat().st_size - leave))
+    yield from mounted_tmpfs(tmp_path / "disk", "2m")
 
 
 def model_on(disk: Path, src: Path) -> Path:
@@ -274,7 +247,7 @@ def test_encode_cli_on_a_really_full_disk_is_one_line_and_keeps_the_latents(smal
     write_faces(folder, 8)
     model = model_on(small_disk, model_dir)
     before = snapshot(model)
-    fill(small_disk)
+    fill_disk(small_disk)
     res = subprocess.run([sys.executable, str(ROOT / "main.py"), "encode", "--model", str(model), "--data", str(folder),
                           "--device", "cpu"], capture_output=True, text=True, timeout=120,
                          env={**os.environ, "LFS_CACHE_DIR": str(tmp_path / "cache")})
@@ -293,7 +266,7 @@ def test_encode_with_little_room_left_either_succeeds_or_keeps_everything(small_
     images = np.random.default_rng(1).integers(0, 255, (1000, 32, 32, 3), dtype=np.uint8)  # 1000×8 float32: 32 KB
     names = [f"{i:05d}.png" for i in range(1000)]
     before = snapshot(model)
-    fill(small_disk, leave=pages * 4096)
+    fill_disk(small_disk, leave=pages * 4096)
     try:
         res = encode_to_model(model, ArraySource(images, names), chunk_size=300)
     except EngineError as exc:
@@ -311,7 +284,7 @@ def test_encode_with_little_room_left_either_succeeds_or_keeps_everything(small_
 
 def test_a_disk_too_small_for_the_latents_is_refused_before_any_image_is_encoded(small_disk, model_dir, monkeypatch):
     model = model_on(small_disk, model_dir)
-    fill(small_disk, leave=3 * 4096)
+    fill_disk(small_disk, leave=3 * 4096)
     encoded = []
     real = encoding._encode_rows
     monkeypatch.setattr(encoding, "_encode_rows", lambda *a, **k: encoded.append(1) or real(*a, **k))
