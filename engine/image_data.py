@@ -254,7 +254,6 @@ def check_regular_file(path: str | os.PathLike, what: str = "file", limit: Optio
     anything but a regular file (after following links) of at most ``limit`` bytes: a folder, a FIFO,
     a device, a missing file or a link loop is one line naming the file. For large files read by a
     library (photos, Keras models); small ones are read whole by :func:`read_regular_file`."""
-    import stat
 
     path = Path(path)
     try:
@@ -268,13 +267,23 @@ def check_regular_file(path: str | os.PathLike, what: str = "file", limit: Optio
         if exc.errno == errno.ELOOP:
             raise error(f"{path}: symbolic link loop") from None
         raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
+    _refuse_unless_regular(st, path, what, limit, error)
+    return st.st_size
+
+
+def _refuse_unless_regular(st: os.stat_result, path: Path, what: str, limit: Optional[int], error: type) -> None:
+    """The one check of a user file's kind and size, for :func:`check_regular_file` and :func:`read_regular_file`."""
+    import stat
+
     if stat.S_ISDIR(st.st_mode):
         raise error(f"{path}: is a folder, not a {what}")
     if not stat.S_ISREG(st.st_mode):
-        raise error(f"{path}: not a regular file; a {what} must be a regular file")
+        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else
+                "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
+                "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+        raise error(f"{path}: is {kind}, not a regular file; a {what} must be a regular file")
     if limit is not None and st.st_size > limit:
         raise error(f"{path}: {st.st_size / 2**20:,.0f} MB is too large for a {what} (at most {limit // 2**20} MB)")
-    return st.st_size
 
 
 def read_regular_file(path: str | os.PathLike, what: str = "file", limit: int = MAX_SMALL_FILE_BYTES,
@@ -283,7 +292,6 @@ def read_regular_file(path: str | os.PathLike, what: str = "file", limit: int = 
     following links) of at most ``limit`` bytes: a FIFO would block for ever, ``/dev/zero`` or a
     huge file would fill the memory. Raises ``error`` (a :class:`DataError` by default) with one
     line naming the file."""
-    import stat
 
     path = Path(path)
     try:
@@ -303,16 +311,7 @@ def read_regular_file(path: str | os.PathLike, what: str = "file", limit: int = 
             raise error(f"{path}: not a regular file, cannot be read as a {what}") from None
         raise error(f"{path}: cannot open ({exc.strerror or exc})") from None
     try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise error(f"{path}: is a folder, not a {what}")
-        if not stat.S_ISREG(st.st_mode):
-            kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else
-                    "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
-                    "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
-            raise error(f"{path}: is {kind}, not a regular file; a {what} must be a regular file")
-        if st.st_size > limit:
-            raise error(f"{path}: {st.st_size / 2**20:,.0f} MB is too large for a {what} (at most {limit // 2**20} MB)")
+        _refuse_unless_regular(os.fstat(fd), path, what, limit, error)
         if hasattr(os, "O_NONBLOCK"):
             os.set_blocking(fd, True)
         with os.fdopen(fd, "rb", closefd=True) as fh:
