@@ -487,28 +487,35 @@ class InspectorPanel(QWidget):
         self._direction_jobs[name] = job
         return self.bridge.submit(job)
 
-    def _add_row(self, name: str) -> None:
-        d = self._directions[name]
+    def _slider_row(self, grid, object_name: str, span: float, tip: str, name_lab, zero: str, remove) -> list:
+        """One edit row (name, slider of ±``span`` amounts, value, ×) appended to ``grid``; the row's widgets."""
         sl = QSlider(Qt.Orientation.Horizontal)
-        sl.setObjectName(f"attributeSlider-{name}")
-        sl.setRange(int(-ATTRIBUTE_RANGE * SLIDER_STEPS), int(ATTRIBUTE_RANGE * SLIDER_STEPS))
-        sl.setToolTip(f"{name}: right = more, left = less (the {d.method} direction; amount 1 = "
-                      f"{d.step:.2f} in z, the gap between the {d.n_present} faces with and {d.n_absent} without it)")
+        sl.setObjectName(object_name)
+        sl.setRange(int(-span * SLIDER_STEPS), int(span * SLIDER_STEPS))
+        sl.setToolTip(tip)
         sl.setEnabled(self._base_t is not None)
         sl.valueChanged.connect(self._slider_moved)
-        name_lab = QLabel(name)
-        name_lab.setToolTip(sl.toolTip())
-        val = QLabel("+0.00")
+        name_lab.setToolTip(tip)
+        val = QLabel(zero)
         val.setMinimumWidth(48)
         rm = QPushButton("×")
         rm.setFixedWidth(24)
-        rm.setToolTip(f"remove the {name} slider")
-        rm.clicked.connect(lambda: self.remove_attribute_slider(name))
-        r = self.attr_grid.rowCount()
-        for c, w in enumerate((name_lab, sl, val, rm)):
-            self.attr_grid.addWidget(w, r, c)
-        self.attribute_sliders[name] = sl
-        self._attr_rows[name] = [name_lab, sl, val, rm]
+        rm.setToolTip(f"remove the {name_lab.text()} slider")
+        rm.clicked.connect(remove)
+        r = grid.rowCount()
+        row = [name_lab, sl, val, rm]
+        for c, w in enumerate(row):
+            grid.addWidget(w, r, c)
+        return row
+
+    def _add_row(self, name: str) -> None:
+        d = self._directions[name]
+        tip = (f"{name}: right = more, left = less (the {d.method} direction; amount 1 = {d.step:.2f} in z, the gap "
+               f"between the {d.n_present} faces with and {d.n_absent} without it)")
+        row = self._slider_row(self.attr_grid, f"attributeSlider-{name}", ATTRIBUTE_RANGE, tip, QLabel(name), "+0.00",
+                               lambda: self.remove_attribute_slider(name))
+        self.attribute_sliders[name] = row[1]
+        self._attr_rows[name] = row
 
     def remove_attribute_slider(self, name: str) -> None:
         sl = self.attribute_sliders.pop(name, None)
@@ -527,29 +534,15 @@ class InspectorPanel(QWidget):
         key = key or d.name
         if key in self.direction_sliders:
             return key
-        sl = QSlider(Qt.Orientation.Horizontal)
-        sl.setObjectName(f"directionSlider-{key}")
-        sl.setRange(-3 * SLIDER_STEPS, 3 * SLIDER_STEPS)
         tip = f"{d.name} ({d.method}): amount 1 = one σ of the cloud along it ({d.sigma:.3f} in z)"
         if d.label:
             tip += f"\nmoves most: {d.label}"
-        sl.setToolTip(tip)
-        sl.setEnabled(self._base_t is not None)
-        sl.valueChanged.connect(self._slider_moved)
         name_lab = ElidedLabel(d.name)
         name_lab.setMinimumWidth(60)
-        name_lab.setToolTip(tip)
-        val = QLabel("+0.00σ")
-        val.setMinimumWidth(48)
-        rm = QPushButton("×")
-        rm.setFixedWidth(24)
-        rm.setToolTip(f"remove the {d.name} slider")
-        rm.clicked.connect(lambda: self.remove_direction_slider(key))
-        r = self.dir_grid.rowCount()
-        for c, w in enumerate((name_lab, sl, val, rm)):
-            self.dir_grid.addWidget(w, r, c)
-        self.direction_sliders[key] = (d, sl)
-        self._dir_rows[key] = [name_lab, sl, val, rm]
+        row = self._slider_row(self.dir_grid, f"directionSlider-{key}", 3, tip, name_lab, "+0.00σ",
+                               lambda: self.remove_direction_slider(key))
+        self.direction_sliders[key] = (d, row[1])
+        self._dir_rows[key] = row
         self.dir_box.show()
         return key
 
