@@ -33,6 +33,8 @@ from ..errors import DataError, SamplerError
 
 LABELS = "labels.csv"
 _EXAMPLES = 5  # examples kept per kind of problem
+_MEMO_CELLS = 4096  # distinct accepted cells remembered per file (a numeric column may hold millions)
+_ROW_BLOCK = 4096  # matched rows stored into the table at a time (bounded memory)
 _TRUE = {"true", "yes", "y", "t", "present"}
 _FALSE = {"false", "no", "n", "f", "absent"}
 
@@ -210,24 +212,47 @@ def _parse_value(text: str) -> float:
 
 
 class _Matcher:
-    """File name of a label row → index of the z-point (exact name, base name, then unique stem)."""
+    """File name of a label row → index of the z-point (exact name, base name, then unique stem).
+
+    Only the exact-name map is built up front; the base-name and stem maps (``os.path.basename`` and
+    ``Path.stem`` of every z-point's file, ~0.1 s for 9,000 names) are built the first time a row needs
+    them — never for a ``labels.csv`` written by :func:`save_labels`, whose names are the z-points' own."""
 
     def __init__(self, files: Sequence[str]) -> None:
+        self.files = files
         self.exact: dict[str, int] = {}
-        self.base: dict[str, int] = {}
-        stems: dict[str, list[int]] = {}
         for i, f in enumerate(files):
-            self.exact.setdefault(f, i)
-            self.base.setdefault(os.path.basename(f.replace("\\", "/")), i)
-            stems.setdefault(Path(f).stem, []).append(i)
-        self.stem = {s: v[0] for s, v in stems.items() if len(v) == 1}
+            self.exact.setdefault(f, i)  # the first z-point of a name wins
+        self._base: Optional[dict[str, int]] = None
+        self._stem: Optional[dict[str, int]] = None
+
+    @property
+    def base(self) -> dict[str, int]:
+        if self._base is None:
+            base: dict[str, int] = {}
+            for i, f in enumerate(self.files):
+                base.setdefault(os.path.basename(f.replace("\\", "/")), i)
+            self._base = base
+        return self._base
+
+    @property
+    def stem(self) -> dict[str, int]:
+        """Stem → z-point, for stems that only one z-point has."""
+        if self._stem is None:
+            stems: dict[str, list[int]] = {}
+            for i, f in enumerate(self.files):
+                stems.setdefault(Path(f).stem, []).append(i)
+            self._stem = {s: v[0] for s, v in stems.items() if len(v) == 1}
+        return self._stem
 
     def __call__(self, name: str) -> Optional[int]:
-        if name in self.exact:
-            return self.exact[name]
+        i = self.exact.get(name)
+        if i is not None:
+            return i
         b = os.path.basename(name.replace("\\", "/"))
-        if b in self.base:
-            return self.base[b]
+        i = self.base.get(b)
+        if i is not None:
+            return i
         return self.stem.get(Path(b).stem)
 
 
@@ -274,7 +299,7 @@ def read_label_file(path: str | os.PathLike, latent_files: Sequence[str]) -> Att
         def csv_rows():
             try:
                 for row in reader:
-                    if any(c.strip() for c in row):
+                    if "".join(row).strip():  # a cell that is not all white space
                         yield first + reader.line_num, row
             except csv.Error as exc:
                 raise DataError(f"{path}: line {first + reader.line_num}: broken CSV ({exc})") from None
@@ -284,39 +309,61 @@ def read_label_file(path: str | os.PathLike, latent_files: Sequence[str]) -> Att
     rep = LabelReport(str(path), fmt, attributes=len(names), z_points=n)
     values = np.full((n, len(names)), np.nan, dtype=np.float32)
     want = len(names) + 1
+    celeba = fmt == "celeba"
+    # cell text → its value, for cells already parsed and accepted: a label file repeats a few cells
+    # ("1", "-1", "0", "") hundreds of thousands of times. Keyed by the raw cell, so " 1" and "1" are
+    # parsed separately (to the same value); a refused cell is never stored, it is reported per row.
+    accepted: dict[str, float] = {}
+    known = accepted.__getitem__
+    rows_at: list[int] = []  # z-point of each matched row …
+    rows_values: list[list[float]] = []  # … and its values (stored _ROW_BLOCK rows at a time)
+
+    def store_rows() -> None:
+        if rows_at:
+            block = np.array(rows_values, dtype=np.float32).reshape(len(rows_at), len(names))
+            values[rows_at] = block
+            rep.blank_cells += int(np.count_nonzero(np.isnan(block)))  # blanks are the only NaN cells
+            rows_at.clear()
+            rows_values.clear()
+
+    def bad(lineno: int, reason: str) -> None:
+        rep.malformed += 1
+        if len(rep.malformed_examples) < _EXAMPLES:
+            rep.malformed_examples.append(f"line {lineno}: {reason}")
+
+    def parse_row(cells: list[str]) -> tuple[list[float], Optional[str]]:
+        """The row's values, or the first cell's problem (in column order)."""
+        row = []
+        for a, cell in enumerate(cells):
+            v = accepted.get(cell)
+            if v is None:
+                try:
+                    v = _parse_value(cell)
+                except ValueError:
+                    return row, f"{names[a]}={cell.strip()!r} is not a number"
+                if celeba and v not in (-1.0, 0.0, 1.0):
+                    return row, f"{names[a]}={cell.strip()!r} (CelebA values are 1 or -1)"
+                if len(accepted) < _MEMO_CELLS:
+                    accepted[cell] = v
+            row.append(v)
+        return row, None
+
     for lineno, cells in rows:
         rep.rows += 1
-
-        def bad(reason: str) -> None:
-            rep.malformed += 1
-            if len(rep.malformed_examples) < _EXAMPLES:
-                rep.malformed_examples.append(f"line {lineno}: {reason}")
-
         if len(cells) != want:
-            bad(f"{len(cells) - 1} value(s) for {len(names)} attribute(s)")
+            bad(lineno, f"{len(cells) - 1} value(s) for {len(names)} attribute(s)")
             continue
         name = cells[0].strip()
         if not name:
-            bad("no file name")
+            bad(lineno, "no file name")
             continue
-        row = np.empty(len(names), dtype=np.float32)
-        problem = None
-        blanks = 0
-        for a, cell in enumerate(cells[1:]):
-            try:
-                v = _parse_value(cell)
-            except ValueError:
-                problem = f"{names[a]}={cell.strip()!r} is not a number"
-                break
-            if fmt == "celeba" and v not in (-1.0, 0.0, 1.0):
-                problem = f"{names[a]}={cell.strip()!r} (CelebA values are 1 or -1)"
-                break
-            if math.isnan(v):
-                blanks += 1
-            row[a] = v
-        if problem:
-            bad(problem)
-            continue
+        try:
+            row = list(map(known, cells[1:]))  # every cell seen before: no parsing
+        except KeyError:
+            row, problem = parse_row(cells[1:])
+            if problem:
+                bad(lineno, problem)
+                continue
         idx = matcher(name)
         if idx is None:
             rep.unmatched += 1
@@ -329,9 +376,12 @@ def read_label_file(path: str | os.PathLike, latent_files: Sequence[str]) -> Att
                 rep.duplicate_examples.append(f"line {lineno}: {name}")
             continue
         labelled[idx] = True
-        values[idx] = row
+        rows_at.append(idx)
+        rows_values.append(row)
         rep.matched += 1
-        rep.blank_cells += blanks
+        if len(rows_at) >= _ROW_BLOCK:
+            store_rows()
+    store_rows()
     missing = np.flatnonzero(~labelled)
     rep.missing = len(missing)
     rep.missing_examples = [latent_files[i] for i in missing[:_EXAMPLES]]
