@@ -1,10 +1,18 @@
-"""Start-up timeline of the desktop app: process start → window shown → model open → first grid.
+"""Start-up timeline of the desktop app: process start → window shown → model open → first grid → all panels.
 
 Each run is a fresh process (``python -c`` with the app's own start-up code, offscreen), so imports are
 measured as a user's launch pays them; the parent takes the time before it starts the child, the child
-prints wall-clock stamps at each step. Prints each step's median over the runs (and min–max).
+prints wall-clock stamps at each step. A warm machine is measured: one unrecorded run first writes the
+bytecode caches and the model's verified ONNX Runtime export (the cache a user's first launch leaves).
 
-    python benchmarks/startup_timeline.py [--runs 5] [--model MODEL_DIR]
+Side by side in one run, alternating:
+- ``staged``: the app as it starts (the window with the sampler and the face grid first, the plots built once
+  the first faces are on screen);
+- ``eager``: every panel built before the window is shown (how the app started before).
+
+Prints each step's median over the runs (and min–max) for both, and the ratios.
+
+    python benchmarks/startup_timeline.py [--runs 5] [--model MODEL_DIR] [--cache DIR]
 """
 from __future__ import annotations
 
@@ -14,6 +22,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,15 +32,15 @@ CHILD = r"""
 import json, sys, time
 stamps = {}
 def mark(name):
-    stamps[name] = time.time()
+    stamps.setdefault(name, time.time())
 sys.path.insert(0, ROOT)
 mark("python up")
 from gui.app import make_app
-mark("Qt imported")
 app = make_app()
+mark("Qt imported")
 from gui.main_window import MainWindow
 mark("GUI modules imported")
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 import tempfile, pathlib
 settings = QSettings(str(pathlib.Path(tempfile.mkdtemp()) / "s.ini"), QSettings.Format.IniFormat)
 model_dir = MODEL or None
@@ -39,39 +48,77 @@ if model_dir is None:
     from engine.resources import default_model_dir
     model_dir = default_model_dir()
 w = MainWindow(model_dir=pathlib.Path(model_dir), settings=settings, restore_state=False)
+if EAGER:
+    w.build_late_panels()
+done = {"grid": False, "panels": False}
+def finish(what):
+    done[what] = True
+    mark("first grid" if what == "grid" else "all panels")
+    if all(done.values()):
+        QTimer.singleShot(0, app.quit)
 w.model_loaded.connect(lambda: mark("model open"))
-w.sample_ready.connect(lambda: (mark("first grid"), app.quit()))
+w.sample_ready.connect(lambda: finish("grid"))
+w.panels_built.connect(lambda: finish("panels"))
+if w.panels_ready():
+    finish("panels")
+w.resize(1600, 1000)
 w.show()
 app.processEvents()
 mark("window shown")
+QTimer.singleShot(120000, app.quit)
 app.exec()
+stamps["torch imported"] = float("torch" in sys.modules)
 print("STAMPS " + json.dumps(stamps))
 """
 
+STEPS = ("python up", "Qt imported", "GUI modules imported", "window shown", "model open", "first grid", "all panels")
 
-def run_once(model: str | None) -> dict[str, float]:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+
+def run_once(model: str | None, eager: bool, cache: str) -> dict[str, float]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # a user's Python writes .pyc
+    env.update(QT_QPA_PLATFORM="offscreen", LFS_CACHE_DIR=cache)
     t0 = time.time()
-    code = f"ROOT = {str(ROOT)!r}\nMODEL = {model!r}\n" + CHILD
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                         text=True, env=env, timeout=300)
+    code = f"ROOT = {str(ROOT)!r}\nMODEL = {model!r}\nEAGER = {eager!r}\n" + CHILD
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     line = next((ln for ln in res.stdout.splitlines() if ln.startswith("STAMPS ")), None)
     if line is None:
         raise SystemExit(f"the child failed:\n{res.stderr[-2000:]}")
-    return {k: v - t0 for k, v in json.loads(line[7:]).items()}
+    stamps = json.loads(line[7:])
+    torch = stamps.pop("torch imported")
+    out = {k: v - t0 for k, v in stamps.items()}
+    out["torch imported"] = torch
+    return out
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--model")
+    p.add_argument("--cache", help="the cache folder (default: a new temporary one, warmed by one unrecorded run)")
     a = p.parse_args()
-    runs = [run_once(a.model) for _ in range(a.runs)]
-    print(f"start-up timeline, {a.runs} fresh processes (offscreen), seconds since the process was started:")
-    for step in ("python up", "Qt imported", "GUI modules imported", "window shown", "model open", "first grid"):
-        vals = [r[step] for r in runs if step in r]
-        if vals:
-            print(f"  {step:<22} median {statistics.median(vals):5.2f}   ({min(vals):.2f}–{max(vals):.2f})")
+    cache = a.cache or tempfile.mkdtemp(prefix="lfs-startup-cache-")
+    run_once(a.model, False, cache)  # warm-up: .pyc files and the verified ONNX Runtime export
+    runs: dict[str, list] = {"staged": [], "eager": []}
+    for _ in range(a.runs):
+        for mode in runs:
+            runs[mode].append(run_once(a.model, mode == "eager", cache))
+    print(f"start-up timeline, {a.runs} fresh processes per mode (offscreen, warm caches), "
+          "seconds since the process was started: median (min–max)")
+    print(f"  {'step':<22} {'staged':>20} {'eager':>20}   staged ÷ eager")
+    for step in STEPS:
+        med = {}
+        cells = []
+        for mode, rs in runs.items():
+            vals = [r[step] for r in rs if step in r]
+            if vals:
+                med[mode] = statistics.median(vals)
+                cells.append(f"{med[mode]:5.2f} ({min(vals):.2f}–{max(vals):.2f})")
+            else:
+                cells.append("—")
+        ratio = f"{med['staged'] / med['eager']:.2f}" if len(med) == 2 and med["eager"] > 0 else ""
+        print(f"  {step:<22} {cells[0]:>20} {cells[1]:>20}   {ratio}")
+    for mode, rs in runs.items():
+        print(f"  torch imported ({mode}): {sum(r['torch imported'] for r in rs):.0f} of {len(rs)} runs")
 
 
 if __name__ == "__main__":

@@ -64,12 +64,14 @@ class _Worker(QThread):
         self.bridge = bridge
 
     def run(self) -> None:  # noqa: D401 - QThread API
-        self.bridge._configure_torch()
+        self.bridge._lower_priority()
         while True:
             job = self.bridge._next_job()
             if job is None:
                 return
+            self.bridge._configure_torch()
             self.bridge._run_job(job)
+            self.bridge._configure_torch()
 
 
 class EngineBridge(QObject):
@@ -96,6 +98,7 @@ class EngineBridge(QObject):
         self._outstanding: set[int] = set()  # submitted jobs whose outcome has not reached the GUI thread yet
         self._stopping = False
         self._torch_threads = torch_threads
+        self._torch_configured = False
         self._progress_out.connect(self._on_progress)
         self._done_out.connect(self._on_done)
         self._worker = _Worker(self)
@@ -166,9 +169,9 @@ class EngineBridge(QObject):
         return self._worker.isRunning()
 
     # ---- worker side ------------------------------------------------------------------
-    def _configure_torch(self) -> None:
-        # The worker yields the CPU to the GUI thread: a lower scheduling priority for this thread
-        # (Linux nice values are per thread, and threads it starts inherit them) ...
+    def _lower_priority(self) -> None:
+        """The worker yields the CPU to the GUI thread: a lower scheduling priority for this thread (Linux nice
+        values are per thread, and threads it starts, torch's and ONNX Runtime's among them, inherit them)."""
         try:
             import os
 
@@ -176,8 +179,15 @@ class EngineBridge(QObject):
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         except OSError:
             pass
-        # ... and leaves a core free: torch ops release the GIL, but a worker using every core
-        # would still starve the event loop on a small machine.
+
+    def _configure_torch(self) -> None:
+        """Leave a core free for the GUI once torch is in use: torch ops release the GIL, but a worker using every
+        core would still starve the event loop on a small machine. torch is never imported for this (1.5 s at
+        start-up; the first faces come from ONNX Runtime): checked before and after each job and at each progress
+        report."""
+        if self._torch_configured or "torch" not in sys.modules:
+            return
+        self._torch_configured = True
         try:
             import os
 
@@ -202,6 +212,7 @@ class EngineBridge(QObject):
         last = [0.0]
 
         def progress(p: Progress) -> None:
+            self._configure_torch()  # a job that loaded torch: from its first progress on, a core stays free
             now = time.monotonic()
             event = bool(p.extra) or p.done >= p.total > 0
             if event or now - last[0] >= self.progress_interval_s:

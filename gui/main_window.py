@@ -29,6 +29,27 @@ DOCK_MINIMUM = {
     "pathDock": (280, 150), "atlasDock": (280, 150),
 }
 
+#: Every dock, in the order they are created: (object name, title).
+PANEL_TITLES = (
+    ("samplerDock", "Sampler"), ("modelDataDock", "Model && data"), ("faceGridDock", "Faces"),
+    ("inspectorDock", "Face inspector"), ("pairPlotDock", "Pair plot"), ("componentsDock", "Components"),
+    ("correlationsDock", "Correlations"), ("pcaDock", "PCA"), ("compareDock", "Compare samplers"),
+    ("attributesDock", "Attributes"), ("photoDock", "Your photo"), ("directionsDock", "Directions"),
+    ("pathDock", "Path"), ("atlasDock", "Atlas"),
+)
+#: Panels built once the first faces are on screen (window attribute, dock): the window shows at once, the faces
+#: come first, the plots (pyqtgraph) follow (benchmarks/startup_timeline.py).
+LATE_PANELS = (
+    ("model_panel", "modelDataDock"), ("inspector", "inspectorDock"), ("pair_plot", "pairPlotDock"),
+    ("components", "componentsDock"), ("correlations", "correlationsDock"), ("pca_panel", "pcaDock"),
+    ("compare", "compareDock"), ("attributes", "attributesDock"), ("photo_panel", "photoDock"),
+    ("directions", "directionsDock"), ("path_panel", "pathDock"), ("atlas_panel", "atlasDock"),
+)
+#: After the first grid (or an idle worker): the event loop paints the faces before the panels are built.
+LATE_BUILD_DELAY_MS = 30
+#: The panels are built this long after the window was created even while the first faces are still coming.
+LATE_BUILD_FALLBACK_MS = 1500
+
 
 def pictures_folder() -> Path:
     """The user's pictures folder (or home): where saved faces and sets go unless the user chose before."""
@@ -43,6 +64,14 @@ def unique_child(parent: Path, name: str) -> Path:
     while cand.exists():
         cand, k = parent / f"{name}-{k}", k + 1
     return cand
+
+
+def _placeholder(title: str) -> QLabel:
+    """What a dock shows until its panel is built (a moment after the first faces)."""
+    label = QLabel(f"{title.replace('&&', '&')} …")
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setStyleSheet("color: #888;")
+    return label
 
 
 def open_model_job(folder: Path, progress, cancel):
@@ -61,6 +90,7 @@ class MainWindow(QMainWindow):
     model_loaded = Signal()
     sample_ready = Signal()
     error_shown = Signal(str)
+    panels_built = Signal()  # every panel exists (build_late_panels)
 
     def __init__(self, model_dir: Optional[Path] = None, sampler: Optional[str] = None, *,
                  settings: Optional[QSettings] = None, auto_generate: bool = True, restore_state: bool = True) -> None:
@@ -85,6 +115,9 @@ class MainWindow(QMainWindow):
         self.last_notice: Optional[str] = None
         self.train_dialog = None
         self._closing = False
+        self._late_building = False
+        self._late_scheduled = False
+        self.late_panels_ms: Optional[float] = None  # how long building the late panels took
         self.setAcceptDrops(True)  # image files dropped on the window are opened as photos
         self.setDockNestingEnabled(True)
         self.setDockOptions(QMainWindow.DockOption.AllowTabbedDocks | QMainWindow.DockOption.AllowNestedDocks
@@ -117,6 +150,9 @@ class MainWindow(QMainWindow):
         self.bridge.idle.connect(self._idle)
         self.bridge.job_finished.connect(lambda *_: self._status_done())
         self.bridge.job_cancelled.connect(lambda job: self._status_done(f"{job.name}: cancelled"))
+        self.sample_ready.connect(self._late_build_due)
+        self.bridge.idle.connect(self._late_build_due)
+        QTimer.singleShot(LATE_BUILD_FALLBACK_MS, self._late_build_due)
 
         from engine.resources import default_model_dir
 
@@ -130,73 +166,102 @@ class MainWindow(QMainWindow):
     def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
+        self._fit_minimum(name, widget)
         dock.setWidget(widget)
-        # a floor under panels whose content could shrink to nothing (never below what the content needs:
-        # an explicit minimum smaller than the layout's would squeeze and clip the controls)
-        w, h = DOCK_MINIMUM.get(name, (200, 120))
-        hint = widget.minimumSizeHint()
-        widget.setMinimumSize(w if hint.width() < w else 0, h if hint.height() < h else 0)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.docks[name] = dock
         return dock
 
+    @staticmethod
+    def _fit_minimum(name: str, widget: QWidget) -> None:
+        """A floor under panels whose content could shrink to nothing (never below what the content needs:
+        an explicit minimum smaller than the layout's would squeeze and clip the controls)."""
+        w, h = DOCK_MINIMUM.get(name, (200, 120))
+        hint = widget.minimumSizeHint()
+        widget.setMinimumSize(w if hint.width() < w else 0, h if hint.height() < h else 0)
+
     def _build_panels(self) -> None:
-        from .qt_attributes import AttributesPanel
-        from .qt_compare import ComparePanel
-        from .qt_components import ComponentsPanel
-        from .qt_correlations import CorrelationsPanel
+        """What the first faces need (the sampler and the face grid), and every dock: the other panels hold a
+        placeholder until :meth:`build_late_panels` (they import pyqtgraph and build ~15 plots: about a second)."""
         from .qt_face_grid import FaceGrid
-        from .qt_inspector import InspectorPanel
-        from .qt_model_data import ModelDataPanel
-        from .qt_pair_plot import PairPlotPanel
-        from .qt_directions import DirectionsPanel
-        from .qt_pca import PCAPanel
-        from .qt_photo import PhotoPanel
         from .qt_sampler import SamplerPanel
 
         s = self.session
         self.docks: dict[str, QDockWidget] = {}
         self.sampler_panel = SamplerPanel()
-        self.model_panel = ModelDataPanel(s)
         self.face_grid = FaceGrid(s)
-        self.pair_plot = PairPlotPanel(s)
-        self.components = ComponentsPanel(s)
-        self.correlations = CorrelationsPanel(s)
-        self.pca_panel = PCAPanel(s)
-        self.inspector = InspectorPanel(s, self.bridge)
-        self.inspector.settings = self.settings
-        self.compare = ComparePanel(s, self.bridge, self.sampler_panel)
-        self.attributes = AttributesPanel(s, self.bridge)
-        self.photo_panel = PhotoPanel(s)
-        self.directions = DirectionsPanel(s, self.bridge)
-        from .qt_atlas import AtlasPanel
-        from .qt_path import PathPanel
+        titles = dict(PANEL_TITLES)
+        for name, title in PANEL_TITLES:
+            widget = {"samplerDock": self.sampler_panel, "faceGridDock": self.face_grid}.get(name)
+            self._dock(name, title, widget if widget is not None else _placeholder(titles[name]))
+        self.sampler_panel.generate_requested.connect(self.generate_clicked)
+        self.face_grid.inspect_requested.connect(self.inspect_face)
+        s.model_changed.connect(lambda: self.sampler_panel.set_attributes(s.labels.names if s.labels is not None else [], s.labels))
 
-        self.pair_plot.bridge = self.bridge
-        self.path_panel = PathPanel(s, self.bridge)
-        self.atlas_panel = AtlasPanel(submit=self._atlas_panel_submit)
-        self._dock("samplerDock", "Sampler", self.sampler_panel)
-        self._dock("modelDataDock", "Model && data", self.model_panel)
-        self._dock("faceGridDock", "Faces", self.face_grid)
-        self._dock("inspectorDock", "Face inspector", self.inspector)
-        self._dock("pairPlotDock", "Pair plot", self.pair_plot)
-        self._dock("componentsDock", "Components", self.components)
-        self._dock("correlationsDock", "Correlations", self.correlations)
-        self._dock("pcaDock", "PCA", self.pca_panel)
-        self._dock("compareDock", "Compare samplers", self.compare)
-        self._dock("attributesDock", "Attributes", self.attributes)
-        self._dock("photoDock", "Your photo", self.photo_panel)
-        self._dock("directionsDock", "Directions", self.directions)
-        self._dock("pathDock", "Path", self.path_panel)
-        self._dock("atlasDock", "Atlas", self.atlas_panel)
+    def panels_ready(self) -> bool:
+        """True once every panel is built (:meth:`build_late_panels`)."""
+        return self.__dict__.get("_late") is not None and not self._late_building
+
+    def _late_build_due(self) -> None:
+        """The first faces are on screen, the worker has nothing to do, or the window waited long enough:
+        build the other panels (next turn of the event loop, so that the faces are painted first)."""
+        if self.__dict__.get("_late") is None and not self._late_scheduled and not self._closing:
+            self._late_scheduled = True
+            QTimer.singleShot(LATE_BUILD_DELAY_MS, self._build_late_unless_closing)
+
+    def _build_late_unless_closing(self) -> None:
+        if not self._closing:
+            self.build_late_panels()
+
+    def build_late_panels(self) -> None:
+        """Build the panels behind the placeholders, wire them, and bring them up to the session's state (the
+        model, its statistics, the faces and the selection they missed). Called once; any use of such a
+        panel (``window.pair_plot`` …) before then builds them at once."""
+        if self.__dict__.get("_late") is not None:
+            return
+        t0 = time.perf_counter()
+        self._late_building = True
+        from .qt_atlas import AtlasPanel
+        from .qt_attributes import AttributesPanel
+        from .qt_compare import ComparePanel
+        from .qt_components import ComponentsPanel
+        from .qt_correlations import CorrelationsPanel
+        from .qt_directions import DirectionsPanel
+        from .qt_inspector import InspectorPanel
+        from .qt_model_data import ModelDataPanel
+        from .qt_pair_plot import PairPlotPanel
+        from .qt_path import PathPanel
+        from .qt_pca import PCAPanel
+        from .qt_photo import PhotoPanel
+
+        s, late = self.session, {}
+        self.__dict__["_late"] = late
+        state = self.saveState(STATE_VERSION)  # the layout as restored or arranged around the placeholders
+        late["model_panel"] = ModelDataPanel(s)
+        late["pair_plot"] = PairPlotPanel(s)
+        late["components"] = ComponentsPanel(s)
+        late["correlations"] = CorrelationsPanel(s)
+        late["pca_panel"] = PCAPanel(s)
+        late["inspector"] = InspectorPanel(s, self.bridge)
+        late["inspector"].settings = self.settings
+        late["compare"] = ComparePanel(s, self.bridge, self.sampler_panel)
+        late["attributes"] = AttributesPanel(s, self.bridge)
+        late["photo_panel"] = PhotoPanel(s)
+        late["directions"] = DirectionsPanel(s, self.bridge)
+        late["pair_plot"].bridge = self.bridge
+        late["path_panel"] = PathPanel(s, self.bridge)
+        late["atlas_panel"] = AtlasPanel(submit=self._atlas_panel_submit)
+        for attr, name in LATE_PANELS:
+            dock = self.docks[name]
+            old = dock.widget()
+            self._fit_minimum(name, late[attr])
+            dock.setWidget(late[attr])
+            if old is not None:
+                old.deleteLater()
         self.docks["atlasDock"].visibilityChanged.connect(lambda on: on and self._atlas_panel_follow())
         for sig in (s.stats_changed, s.axes_changed, s.selection_changed):
             sig.connect(self._atlas_panel_follow)
-        self._wire_exports()
-
-        self.sampler_panel.generate_requested.connect(self.generate_clicked)
-        self.face_grid.inspect_requested.connect(self.inspect_face)
         self.model_panel.open_model_requested.connect(self.open_model_dialog)
         self.model_panel.open_dataset_requested.connect(self.open_dataset_dialog)
         self.model_panel.train_requested.connect(self.show_train_dialog)
@@ -210,8 +275,31 @@ class MainWindow(QMainWindow):
         self.photo_panel.inspect_requested.connect(self.inspect_photo)
         self.directions.add_slider_requested.connect(self._add_direction_slider)
         self.directions.inspect_face_requested.connect(self._show_inspector)
-        s.model_changed.connect(lambda: self.sampler_panel.set_attributes(s.labels.names if s.labels is not None else [], s.labels))
         self.pair_plot.redrawn.connect(lambda ms: self.redraw_label.setText(f"pair plot {ms:.0f} ms"))
+        self._wire_exports()
+        self.restoreState(state, STATE_VERSION)
+        self._late_building = False
+        if s.model is not None:
+            s.replay()  # what the new panels missed: model, statistics, faces, selection, axes
+        self.late_panels_ms = 1000 * (time.perf_counter() - t0)
+        self.panels_built.emit()
+        self._preload_torch()
+
+    def _preload_torch(self) -> None:
+        """Load torch on the worker once the window is complete: the first faces come from ONNX Runtime without
+        it, but training, exports and the torch fallback need it, and loading it (about 1.5 s) stalls the GUI
+        thread once for ~0.25 s while its libraries initialise: better now than when the user starts a job."""
+        import sys
+
+        if "torch" in sys.modules or self._closing:
+            return
+
+        def load(progress, cancel):
+            import importlib
+
+            importlib.import_module("torch")
+
+        self.bridge.submit(Job("load torch", load, quiet=True, key="preload-torch", on_error=lambda _message: None))
 
     def _default_layout(self) -> None:
         d = self.docks
@@ -558,7 +646,8 @@ class MainWindow(QMainWindow):
             self.session.set_model(loaded, stats)
             self.setWindowTitle(f"{self.app_name} — {loaded.folder.name}")
             self._remember_model(loaded.folder)
-            self.pair_plot._axes_from_session()
+            if self.panels_ready():
+                self.pair_plot._axes_from_session()
             msg = f"opened {loaded.folder}"
             if loaded.latents is None:
                 msg += " — no z-points yet: open the training dataset and encode it"
@@ -1180,6 +1269,7 @@ class MainWindow(QMainWindow):
         """Process events until the worker is idle (for the screenshot mode and tests)."""
         from PySide6.QtWidgets import QApplication
 
+        self.build_late_panels()
         end = time.monotonic() + timeout_s
         while time.monotonic() < end:
             QApplication.processEvents()
@@ -1219,3 +1309,18 @@ def _accepts_cancel(fn) -> bool:
         return "cancel" in inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
+
+
+def _late_panel(attr: str) -> property:
+    def get(self):
+        late = self.__dict__.get("_late")
+        if late is None:
+            self.build_late_panels()
+            late = self.__dict__["_late"]
+        return late[attr]
+
+    return property(get, doc=f"The {attr.replace('_', ' ')} (built with the late panels on first use).")
+
+
+for _attr, _dock_name in LATE_PANELS:
+    setattr(MainWindow, _attr, _late_panel(_attr))

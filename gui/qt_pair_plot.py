@@ -99,12 +99,12 @@ class AxisPicker(QWidget):
 
     def _kind_changed(self, *_, emit: bool = True) -> None:
         pca = self.kind.currentData() == "pca"
-        self._block = True
+        was, self._block = self._block, True  # set_axis blocks across this call: no half-set axis is emitted
         v = self.axis()[1]
         self.index.setPrefix("PC" if pca else "z")
         self.index.setRange(1 if pca else 0, self._dim if pca else self._dim - 1)
         self.index.setValue(v + 1 if pca else v)
-        self._block = False
+        self._block = was
         if emit:
             self._emit()
 
@@ -312,9 +312,12 @@ class PairPlotPanel(QWidget):
         session.edited_changed.connect(self._update_selected)
         session.colour_by_changed.connect(self._redraw_attribute)
         session.photos_changed.connect(self._update_photos)
+        self._drawn = None  # (statistics, z-points, axes) of the drawn cloud
         self._axes_from_session()
 
     def _stats_changed(self) -> None:
+        if self._is_drawn():  # the same statistics again (a replay for panels built late)
+            return
         self.invalidate()
         self._sample_idx = None
         self.recompute()
@@ -325,7 +328,13 @@ class PairPlotPanel(QWidget):
         for pick, axis in zip((self.x_pick, self.y_pick), self.session.axes):
             pick.set_dim(d)
             pick.set_axis(axis)
-        self.recompute()
+        if not self._is_drawn():  # the same cloud on the same axes is drawn already
+            self.recompute()
+
+    def _is_drawn(self) -> bool:
+        """True when the plot shows the session's statistics and z-points on its axes (nothing to recompute)."""
+        s, d = self.session, self._drawn
+        return d is not None and d[0] is s.stats and d[1] is s.latents and d[2] == tuple(s.axes)
 
     def _picked(self, _axis) -> None:
         self.session.set_axes(self.x_pick.axis(), self.y_pick.axis())
@@ -360,6 +369,7 @@ class PairPlotPanel(QWidget):
         """Project the cloud onto the current axes and rebuild every data layer (density, contours, …)."""
         t0 = time.perf_counter()
         s = self.session
+        self._drawn = (s.stats, s.latents, tuple(s.axes))
         if s.stats is None or s.latents is None:
             self._xy = None
             for it in (self.points_item, self.centre_item):
@@ -456,6 +466,7 @@ class PairPlotPanel(QWidget):
         return self._pca_coords
 
     def invalidate(self) -> None:
+        self._drawn = None
         self._coord_cache = {}
         self._pca_coords = None
 

@@ -166,10 +166,10 @@ class PCAPanel(QWidget):
             lo, hi = min(lo, d - 4 * np.sqrt(2 * d)), max(hi, d + 4 * np.sqrt(2 * d))
             counts, edges = np.histogram(md, bins=80, range=(max(0.0, lo), hi), density=True)
             self.md_hist.setData(edges, counts)
-            from scipy.stats import chi2
+            from engine.latent_stats import chi2_pdf
 
             xs = np.linspace(edges[0], edges[-1], 300)
-            self.md_pdf.setData(xs, chi2.pdf(xs, d))
+            self.md_pdf.setData(xs, chi2_pdf(xs, d))
         text = (
             f"{st.n} z-points, d = {d}. Components for "
             + ", ".join(f"{q}%: {need[q]}" for q in need)

@@ -111,6 +111,15 @@ class Session(QObject):
         self.sample_changed.emit()
         self.selection_changed.emit()
 
+    def replay(self) -> None:
+        """Emit every signal once, in set_model's order, for panels built after the state was set (the late
+        panels of the main window): each shows the model, statistics, dataset, faces, selection and axes it
+        missed. Panels that saw them already only redraw the same state."""
+        for sig in (self.model_changed, self.colour_by_changed, self.stats_changed, self.dataset_changed,
+                    self.photos_changed, self.directions_changed, self.probe_changed, self.path_changed,
+                    self.sample_changed, self.selection_changed, self.axes_changed, self.edited_changed):
+            sig.emit()
+
     def set_probe(self, point) -> None:
         """Drop a decoded plot point (``engine.atlas.DecodedPoint``) for the inspector; None clears it.
         (Hook for the inspector: show ``probe.image`` / ``probe.z`` with ``probe.mahalanobis``.)"""

@@ -203,3 +203,14 @@ def test_move_along_pcs_and_nearest_points():
     assert idx[0] == 7 and len(idx) == 3 and np.all(np.diff(dist) >= 0)
     brute = np.sort(np.linalg.norm(z - (z[7] + 1e-3), axis=1))[:3]
     np.testing.assert_allclose(dist, brute, rtol=1e-9)
+
+
+@pytest.mark.parametrize("dof", [1, 2, 3, 16, 256, 4096])
+def test_chi2_pdf_is_scipys_density(dof):
+    """The PCA panel's χ² curve: the same density as scipy.stats.chi2.pdf, without importing scipy.stats."""
+    from scipy.stats import chi2
+
+    from engine.latent_stats import chi2_pdf
+
+    xs = np.concatenate([[-1.0, 0.0], np.linspace(1e-3, dof + 10 * np.sqrt(2 * dof) + 10, 400)])
+    np.testing.assert_allclose(chi2_pdf(xs, dof), chi2.pdf(xs, dof), rtol=1e-9, atol=1e-300)

@@ -38,8 +38,8 @@ def make_window(qtbot, gui_settings):
 
 @pytest.fixture
 def window(make_window, qtbot, tiny_model):
-    """The window on the tiny model after its first grid (32 faces) has been generated."""
+    """The window on the tiny model after its first grid (32 faces) has been generated and every panel is built."""
     w = make_window(tiny_model)
-    qtbot.waitUntil(lambda: not w.bridge.busy(), timeout=60000)
+    qtbot.waitUntil(lambda: w.panels_ready() and not w.bridge.busy(), timeout=60000)
     assert w.session.sample is not None, w.last_error
     return w

@@ -98,7 +98,8 @@ def test_wheel_over_a_plot_in_a_scrolling_panel_scrolls_the_panel(window, qtbot)
     dock.setFloating(True)
     dock.resize(420, 300)  # smaller than its content: the inspector scrolls
     dock.show()
-    qtbot.wait(50)
+    dock.activateWindow()  # the user's click on the floating panel
+    qtbot.waitUntil(dock.isActiveWindow, timeout=2000)
     plot = w.inspector.z_plot
     from gui.qt_widgets import scroll_area_of
 
