@@ -1,0 +1,103 @@
+"""Start-up: the window first, the faces next, the plot panels last — and nothing they show differs from a window
+built all at once."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QLabel
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_window_comes_before_the_plot_panels_which_catch_up(make_window, qtbot, tiny_model):
+    from gui.main_window import LATE_PANELS
+
+    w = make_window(tiny_model)
+    assert not w.panels_ready()
+    # the first faces need only the sampler and the grid; every other dock holds a placeholder meanwhile
+    assert w.docks["faceGridDock"].widget() is w.face_grid
+    assert w.docks["samplerDock"].widget() is w.sampler_panel
+    for _attr, dock in LATE_PANELS:
+        assert isinstance(w.docks[dock].widget(), QLabel), dock
+    qtbot.waitUntil(lambda: w.panels_ready() and w.session.sample is not None and not w.bridge.busy(), timeout=60000)
+    for attr, dock in LATE_PANELS:
+        assert w.docks[dock].widget() is getattr(w, attr), dock
+    assert w.late_panels_ms is not None and w.late_panels_ms > 0
+
+    # the late panels show what a window built at once shows
+    eager = make_window(tiny_model)
+    eager.build_late_panels()
+    assert eager.panels_ready()
+    qtbot.waitUntil(lambda: eager.session.sample is not None and not eager.bridge.busy(), timeout=60000)
+    s = w.session
+    assert w.pair_plot._xy is not None and len(w.pair_plot._xy) == len(s.latents)
+    np.testing.assert_array_equal(w.pair_plot._xy, eager.pair_plot._xy)
+    assert w.inspector.title.text() == eager.inspector.title.text() and "#0" in w.inspector.title.text()
+    np.testing.assert_array_equal(w.pca_panel.bars.opts["height"], eager.pca_panel.bars.opts["height"])
+    assert w.correlations.image.image is not None
+    assert w.correlations.image.image.shape == (s.model.z_dim, s.model.z_dim)
+
+
+def test_using_a_late_panel_builds_every_panel_at_once(make_window, qtbot, tiny_model):
+    w = make_window(tiny_model)
+    assert not w.panels_ready()
+    built = []
+    w.panels_built.connect(lambda: built.append(1))
+    plot = w.pair_plot  # e.g. a test, a menu action or a script that reaches for a panel early
+    assert w.panels_ready() and built == [1]
+    assert w.docks["pairPlotDock"].widget() is plot
+    w.build_late_panels()  # once only
+    assert built == [1]
+    qtbot.waitUntil(lambda: w.session.sample is not None and not w.bridge.busy(), timeout=60000)
+    assert w.pair_plot._xy is not None  # the model that arrived after the build is drawn as usual
+
+
+def test_a_window_without_a_model_builds_its_panels_too(make_window, qtbot, tmp_path):
+    w = make_window(tmp_path / "no-such-model")
+    qtbot.waitUntil(w.panels_ready, timeout=10000)  # the failed open leaves the worker idle: the panels follow
+    assert w.session.model is None and w.last_error
+
+
+def test_the_pair_plot_draws_a_cloud_once_per_axes(window, qtbot):
+    w = window
+    redraws = []
+    w.pair_plot.redrawn.connect(redraws.append)
+    w.session.replay()  # the same model, statistics and axes again: nothing to recompute
+    assert redraws == []
+    w.session.set_axes(("pca", 2), ("z", 1))  # both axes at once: one redraw, not one per half-set picker
+    assert len(redraws) == 1
+    assert w.pair_plot.x_pick.axis() == ("pca", 2) and w.pair_plot.y_pick.axis() == ("z", 1)
+    w.pair_plot.x_pick.set_axis(("z", 3))  # set from code: no half-set axis is emitted to the session
+    assert w.session.axes == (("pca", 2), ("z", 1)) and len(redraws) == 1
+
+
+STAGE_ONE = r"""
+import pathlib, sys
+sys.path.insert(0, ROOT)
+from gui.app import make_app
+app = make_app()
+from PySide6.QtCore import QSettings
+from gui.main_window import MainWindow
+w = MainWindow(model_dir=pathlib.Path(SETTINGS).parent / "no-model", settings=QSettings(SETTINGS, QSettings.Format.IniFormat), restore_state=False,
+               auto_generate=False)
+w.show()
+app.processEvents()
+print("HEAVY", [m for m in ("pyqtgraph", "torch", "scipy.stats", "sklearn", "matplotlib") if m in sys.modules])
+w._closing = True
+w.bridge.shutdown()
+"""
+
+
+def test_the_first_window_imports_no_plotting_or_torch(tmp_path):
+    """The window at once: what is on screen before the first faces needs neither pyqtgraph nor torch."""
+    code = f"ROOT = {str(ROOT)!r}\nSETTINGS = {str(tmp_path / 's.ini')!r}\n" + STAGE_ONE
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "LFS_CACHE_DIR": str(tmp_path / "cache")}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    line = next((ln for ln in res.stdout.splitlines() if ln.startswith("HEAVY ")), None)
+    assert line is not None, res.stderr[-2000:]
+    assert line == "HEAVY []"
