@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
     def __init__(self, model_dir: Optional[Path] = None, sampler: Optional[str] = None, *,
                  settings: Optional[QSettings] = None, auto_generate: bool = True, restore_state: bool = True) -> None:
         super().__init__()
+        self._tabs_pending = False
         from engine import APP_NAME
         from engine.resources import icon_path
 
@@ -117,6 +118,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._late_building = False
         self._late_scheduled = False
+        self._torch_asked = False
         self.late_panels_ms: Optional[float] = None  # how long building the late panels took
         self.setAcceptDrops(True)  # image files dropped on the window are opened as photos
         self.setDockNestingEnabled(True)
@@ -152,7 +154,8 @@ class MainWindow(QMainWindow):
         self.bridge.job_cancelled.connect(lambda job: self._status_done(f"{job.name}: cancelled"))
         self.sample_ready.connect(self._late_build_due)
         self.bridge.idle.connect(self._late_build_due)
-        QTimer.singleShot(LATE_BUILD_FALLBACK_MS, self._late_build_due)
+        self.bridge.idle.connect(self._preload_torch)
+        QTimer.singleShot(LATE_BUILD_FALLBACK_MS, self._late_build_fallback)
 
         from engine.resources import default_model_dir
 
@@ -210,6 +213,14 @@ class MainWindow(QMainWindow):
             self._late_scheduled = True
             QTimer.singleShot(LATE_BUILD_DELAY_MS, self._build_late_unless_closing)
 
+    def _late_build_fallback(self) -> None:
+        """The model takes long to open (the first launch exports it for ONNX Runtime): build the panels now,
+        unless its first faces are being generated (they come first; sample_ready builds the panels then)."""
+        cur = self.bridge.current
+        if cur is not None and cur.key == "generate" and self.session.sample is None:
+            return
+        self._late_build_due()
+
     def _build_late_unless_closing(self) -> None:
         if not self._closing:
             self.build_late_panels()
@@ -237,7 +248,6 @@ class MainWindow(QMainWindow):
 
         s, late = self.session, {}
         self.__dict__["_late"] = late
-        state = self.saveState(STATE_VERSION)  # the layout as restored or arranged around the placeholders
         late["model_panel"] = ModelDataPanel(s)
         late["pair_plot"] = PairPlotPanel(s)
         late["components"] = ComponentsPanel(s)
@@ -277,7 +287,6 @@ class MainWindow(QMainWindow):
         self.directions.inspect_face_requested.connect(self._show_inspector)
         self.pair_plot.redrawn.connect(lambda ms: self.redraw_label.setText(f"pair plot {ms:.0f} ms"))
         self._wire_exports()
-        self.restoreState(state, STATE_VERSION)
         self._late_building = False
         if s.model is not None:
             s.replay()  # what the new panels missed: model, statistics, faces, selection, axes
@@ -286,12 +295,16 @@ class MainWindow(QMainWindow):
         self._preload_torch()
 
     def _preload_torch(self) -> None:
-        """Load torch on the worker once the window is complete: the first faces come from ONNX Runtime without
-        it, but training, exports and the torch fallback need it, and loading it (about 1.5 s) stalls the GUI
-        thread once for ~0.25 s while its libraries initialise: better now than when the user starts a job."""
+        """Load torch on the worker once the window is complete and the worker has nothing else to do (the first
+        faces are there): they come from ONNX Runtime without it, but training, exports and the torch fallback
+        need it, and loading it (about 1.5 s) stalls the GUI thread once for ~0.25 s while its libraries
+        initialise: better now than when the user starts a job."""
         import sys
 
-        if "torch" in sys.modules or self._closing:
+        if self._torch_asked or not self.panels_ready() or self.bridge.busy() or self._closing:
+            return
+        self._torch_asked = True
+        if "torch" in sys.modules:
             return
 
         def load(progress, cancel):
@@ -362,6 +375,22 @@ class MainWindow(QMainWindow):
         h = min(FIRST_SIZE[1], max(480, avail.height() - 48))
         self.resize(w, h)
         self.move(avail.x() + max(0, (avail.width() - w) // 2), avail.y() + max(0, (avail.height() - h) // 3))
+
+    # ---- tabbed docks show their whole titles ("Correlations", not "Correlatio…"), with scroll arrows when needed
+    def childEvent(self, ev) -> None:  # noqa: N802
+        super().childEvent(ev)
+        if ev.type() == QEvent.Type.ChildAdded and not self._tabs_pending:
+            self._tabs_pending = True  # the main window makes a tab bar for each group of tabbed docks
+            QTimer.singleShot(0, self._whole_tab_titles)
+
+    def _whole_tab_titles(self) -> None:
+        from PySide6.QtWidgets import QTabBar
+
+        self._tabs_pending = False
+        for bar in self.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            if bar.elideMode() != Qt.TextElideMode.ElideNone:
+                bar.setElideMode(Qt.TextElideMode.ElideNone)
+                bar.setUsesScrollButtons(True)
 
     # ---- the sampler column keeps its width when the window is resized (the faces and plots get the rest)
     def eventFilter(self, obj, ev) -> bool:  # noqa: N802
