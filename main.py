@@ -83,7 +83,7 @@ def cmd_train(a, progress) -> int:
 
 
 def _train(a, progress, ctx) -> int:
-    from engine.autoencoder import CLI_NAMES, ArchitectureConfig, check_architecture_limits
+    from engine.architecture import CLI_NAMES, ArchitectureConfig, check_architecture_limits
     from engine.training import TrainOptions
     from engine.workflows.train import train_model
 

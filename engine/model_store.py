@@ -288,7 +288,7 @@ def new_model_id() -> str:
 class ModelConfig:
     """Everything in ``config.json``: architecture, preprocessing and training facts."""
 
-    arch: "object"  # ArchitectureConfig (imported lazily: torch)
+    arch: "object"  # engine.architecture.ArchitectureConfig
     preprocess: Preprocess
     model_id: str = field(default_factory=new_model_id)
     training: dict = field(default_factory=dict)
@@ -314,7 +314,7 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict, source: str = CONFIG) -> "ModelConfig":
-        from .autoencoder import ArchitectureConfig
+        from .architecture import ArchitectureConfig
 
         if not isinstance(d, dict):
             raise ModelFileError(f"{source}: expected a JSON object")
@@ -481,6 +481,30 @@ def read_config_json(folder: Path):
 
 def read_config(folder: Path) -> ModelConfig:
     return ModelConfig.from_dict(read_config_json(folder), str(Path(folder) / CONFIG))
+
+
+def weights_file_limit(arch) -> int:
+    """The most bytes a weights.safetensors for ``arch`` can hold: every tensor as float64, plus the largest header."""
+    from .architecture import parameter_count
+
+    n = parameter_count(arch.image_size, arch.z_dim, arch.channels, arch.kernel_size, arch.batch_norm)
+    return 8 + MAX_SAFETENSORS_HEADER + 8 * (n + 16)  # + the batch-norm counters
+
+
+def network_key(folder: str | os.PathLike, config: ModelConfig) -> str:
+    """The identity of a model folder's network, without torch: sha256 of the weights.safetensors bytes and of
+    the canonical JSON of ``config``'s architecture and weights_dtype (64 hex digits). Raises ModelFileError."""
+    import hashlib
+
+    from .image_data import read_regular_file
+
+    data = read_regular_file(Path(folder) / WEIGHTS, "weights file", limit=weights_file_limit(config.arch),
+                             error=ModelFileError)
+    network = json.dumps({"architecture": config.arch.to_dict(), "weights_dtype": config.weights_dtype},
+                         sort_keys=True, separators=(",", ":"))
+    h = hashlib.sha256(b"latent-face-studio network key 1\0")
+    h.update(hashlib.sha256(data).hexdigest().encode("ascii") + b"\0" + network.encode("utf-8"))
+    return h.hexdigest()
 
 
 def check_state_dict(state: dict, arch, source: Path) -> dict:

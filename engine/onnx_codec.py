@@ -170,13 +170,15 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def inference_session(data: bytes, path, threads: int = 0):
-    """An ONNX Runtime CPU session for the model ``data`` (refused in one line when it cannot be loaded)."""
+def inference_session(data: bytes, path, threads: int = 0, *, ours: bool = False):
+    """An ONNX Runtime CPU session for the model ``data`` (refused in one line when it cannot be loaded); ``ours``:
+    a graph this app exported itself, known by its sha256 (the fast path's cache), is not parsed again with onnx."""
     try:
         import onnxruntime as ort
     except ImportError:
         raise ModelFileError(f"{path}: ONNX models need the onnxruntime package (pip install onnxruntime)") from None
-    _refuse_external_data(data, path)
+    if not ours:
+        _refuse_external_data(data, path)
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
     if threads:
@@ -497,11 +499,16 @@ __all__ = ["OnnxAutoencoderCodec", "OnnxConfig", "OnnxArch", "FORMAT_NAME", "ENC
 FAST_PATH_ENV = "LFS_ONNX_RUNTIME"
 #: Largest |difference| from torch on the check batch for the fast path to be used.
 FAST_PATH_TOLERANCE = 1e-4
+#: The marker in a fast path's cache folder: its two graphs were checked against torch for the network of a key.
+VERIFIED = "verified.json"
+VERIFIED_VERSION = 1
+#: A marker is a few hundred bytes; anything this large is not one.
+MAX_VERIFIED_BYTES = 64 * 1024
 
 
 class FastPath:
     """ONNX Runtime sessions for a native ConvAutoencoder (CPU, eval mode): exported once into the user's cache
-    folder (``<cache>/onnx/<model_id>-<weights hash>/``), checked against torch on a probe batch before use."""
+    folder (``<cache>/onnx/<model_id>-<key>/``), checked against torch on a probe batch before use."""
 
     def __init__(self, enc_sess, dec_sess):
         self.enc, self.dec = enc_sess, dec_sess
@@ -513,6 +520,11 @@ class FastPath:
         return self.dec.run(None, {"z": np.ascontiguousarray(z, dtype=np.float32)})[0]
 
 
+def fast_path_enabled() -> bool:
+    """False when LFS_ONNX_RUNTIME=0 keeps the native format on torch."""
+    return os.environ.get(FAST_PATH_ENV, "1") != "0"
+
+
 def weights_hash(module) -> str:
     h = hashlib.sha256()
     for k, v in module.state_dict().items():
@@ -521,10 +533,64 @@ def weights_hash(module) -> str:
     return h.hexdigest()[:24]
 
 
-def fast_path_for(module, model_id: str) -> Optional[FastPath]:
+def fast_cache_folder(model_id: str, key: str) -> Path:
+    """The cache folder of one network's fast path: ``<cache>/onnx/<model id>-<key>``."""
+    from .image_data import default_cache_dir
+
+    return default_cache_dir("onnx") / f"{''.join(c for c in model_id if c.isalnum())[:32] or 'model'}-{key[:24]}"
+
+
+def verified_fast_path(model_id: str, key: str) -> Optional[FastPath]:
+    """The cached fast path of the network whose ``model_store.network_key`` is ``key``, built without torch, when
+    its verified.json says that these very graphs (by sha256) matched torch within FAST_PATH_TOLERANCE under this
+    onnxruntime and app version; None otherwise (no marker, a garbled one, changed files, an ORT error)."""
+    if not fast_path_enabled():
+        return None
+    try:
+        import onnxruntime as ort
+
+        from .image_data import read_regular_file
+        from .model_store import parse_json
+
+        folder = fast_cache_folder(model_id, key)
+        marker = parse_json(read_regular_file(folder / VERIFIED, "fast path marker", limit=MAX_VERIFIED_BYTES,
+                                              error=EngineError), str(folder / VERIFIED))
+        if not isinstance(marker, dict) or not isinstance(marker.get("files"), dict):
+            return None
+        tolerance = marker.get("tolerance")
+        if (marker.get("version") != VERIFIED_VERSION or marker.get("key") != key
+                or marker.get("onnxruntime") != ort.__version__ or marker.get("app_version") != __version__
+                or isinstance(tolerance, bool) or not isinstance(tolerance, (int, float))
+                or not 0 <= tolerance <= FAST_PATH_TOLERANCE):
+            return None
+        sessions = []
+        for name in (ENCODER, DECODER):
+            data = read_onnx_bytes(folder / name, "cached ONNX model")
+            if sha256(data) != marker["files"].get(name):
+                return None
+            sessions.append(inference_session(data, folder / name, ours=True))
+        return FastPath(*sessions)
+    except Exception:  # noqa: BLE001 - any problem with the cache leaves the model on torch, never an error
+        return None
+
+
+def write_verified(folder: Path, key: str, enc: bytes, dec: bytes) -> None:
+    """Write ``folder``'s verified.json (atomically): ``enc`` and ``dec`` matched torch for the network of ``key``."""
+    import onnxruntime as ort
+
+    from . import atomic_io
+
+    atomic_io.write_json(Path(folder) / VERIFIED, {
+        "version": VERIFIED_VERSION, "key": key, "files": {ENCODER: sha256(enc), DECODER: sha256(dec)},
+        "onnxruntime": ort.__version__, "tolerance": FAST_PATH_TOLERANCE, "app_version": __version__})
+
+
+def fast_path_for(module, model_id: str, key: Optional[str] = None) -> Optional[FastPath]:
     """The ONNX Runtime fast path for ``module``, or None (onnxruntime missing, switched off, the export failed,
-    or the outputs differ from torch's beyond FAST_PATH_TOLERANCE): the caller then stays on torch."""
-    if os.environ.get(FAST_PATH_ENV, "1") == "0":
+    or the outputs differ from torch's beyond FAST_PATH_TOLERANCE): the caller then stays on torch. With ``key``
+    (``model_store.network_key`` of the folder the module was loaded from) the cache folder is named by it and,
+    once the check against torch passed, verified.json lets the next open skip torch."""
+    if not fast_path_enabled():
         return None
     try:
         import onnxruntime  # noqa: F401
@@ -534,18 +600,17 @@ def fast_path_for(module, model_id: str) -> Optional[FastPath]:
         import torch
 
         from . import atomic_io
-        from .image_data import default_cache_dir
 
         if module.training or next(module.parameters()).device.type != "cpu" \
                 or next(module.parameters()).dtype != torch.float32:
             return None
-        folder = default_cache_dir("onnx") / f"{''.join(c for c in model_id if c.isalnum())[:32] or 'model'}-{weights_hash(module)}"
+        folder = fast_cache_folder(model_id, key or weights_hash(module))
         enc_p, dec_p = folder / ENCODER, folder / DECODER
         fast = None
         if enc_p.is_file() and dec_p.is_file():
             try:
-                fast = FastPath(inference_session(read_onnx_bytes(enc_p, "cached ONNX model"), enc_p),
-                                inference_session(read_onnx_bytes(dec_p, "cached ONNX model"), dec_p))
+                enc, dec = read_onnx_bytes(enc_p, "cached ONNX model"), read_onnx_bytes(dec_p, "cached ONNX model")
+                fast = FastPath(inference_session(enc, enc_p), inference_session(dec, dec_p))
                 if not _matches_torch(fast, module):
                     fast = None
             except EngineError:
@@ -562,7 +627,12 @@ def fast_path_for(module, model_id: str) -> Optional[FastPath]:
                 atomic_io.write_bytes(enc_p, enc)
                 atomic_io.write_bytes(dec_p, dec)
             except OSError:
-                pass  # a read-only or full cache: the sessions work all the same, this time
+                return fast  # a read-only or full cache: the sessions work all the same, this time
+        if key is not None:
+            try:
+                write_verified(folder, key, enc, dec)
+            except OSError:
+                pass  # the next open checks against torch again
         return fast
     except Exception:  # noqa: BLE001 - any failure of the fast path leaves the model on torch
         return None

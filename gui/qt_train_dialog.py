@@ -162,7 +162,7 @@ class TrainDialog(QDialog):
 
     # ---- running
     def options(self):
-        from engine.autoencoder import ArchitectureConfig
+        from engine.architecture import ArchitectureConfig
         from engine.errors import EngineError
         from engine.training import TrainOptions
 

@@ -41,7 +41,7 @@ def train_model(data_folder: str | os.PathLike, out: str | os.PathLike, arch=Non
     on the faces of ``data_folder`` into ``out``; with ``encode`` also write their z-points.
     ``on_data(dataset)`` is told once the images are loaded (the CLI prints the summary)."""
     from .. import distributed
-    from ..autoencoder import check_architecture_limits
+    from ..architecture import check_architecture_limits
     from ..model_lock import model_writer
     from ..output_folders import check_model_output
     from ..training import TrainOptions, _check_options
