@@ -130,3 +130,15 @@ def test_many_rows_in_blocks_keep_their_z_points(tmp_path, limits):
     want[order] = np.where(vals == "", np.nan, np.where(vals == "", "nan", vals).astype(np.float64))
     np.testing.assert_array_equal(t.values, want)
     assert t.report.blank_cells == int((vals == "").sum()) and t.report.missing == 5
+
+
+def test_a_value_beyond_float32_is_a_malformed_row_not_an_infinity(tmp_path):
+    """1e300 is finite as a Python float but would be stored as inf in the float32 table: the row is refused."""
+    from engine.attributes import read_label_file
+
+    p = tmp_path / "labels.csv"
+    p.write_text("file,Age,Smiling\na.png,1e300,1\nb.png,42,0\nc.png,-3.5e38,1\n")
+    table = read_label_file(p, ["a.png", "b.png", "c.png"])
+    assert table.report.matched == 1 and table.report.malformed == 2
+    assert any("Age='1e300' is too large" in e for e in table.report.malformed_examples)
+    assert np.isfinite(np.nan_to_num(table.values, nan=0.0)).all()

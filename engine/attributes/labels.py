@@ -33,6 +33,7 @@ from ..errors import DataError, SamplerError
 
 LABELS = "labels.csv"
 _EXAMPLES = 5  # examples kept per kind of problem
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _MEMO_CELLS = 4096  # distinct accepted cells remembered per file (a numeric column may hold millions)
 _ROW_BLOCK = 4096  # matched rows stored into the table at a time (bounded memory)
 _TRUE = {"true", "yes", "y", "t", "present"}
@@ -343,6 +344,8 @@ def read_label_file(path: str | os.PathLike, latent_files: Sequence[str]) -> Att
                     return row, f"{names[a]}={cell.strip()!r} is not a number"
                 if celeba and v not in (-1.0, 0.0, 1.0):
                     return row, f"{names[a]}={cell.strip()!r} (CelebA values are 1 or -1)"
+                if abs(v) > _FLOAT32_MAX:  # stored as float32: it would become ±inf
+                    return row, f"{names[a]}={cell.strip()!r} is too large (a label value is at most ±3.4e38)"
                 if len(accepted) < _MEMO_CELLS:
                     accepted[cell] = v
             row.append(v)
