@@ -12,7 +12,9 @@ Side by side in one run, alternating:
 
 Prints each step's median over the runs (and min–max) for both, and the ratios.
 
-    python benchmarks/startup_timeline.py [--runs 5] [--model MODEL_DIR] [--cache DIR]
+    python benchmarks/startup_timeline.py [--runs 5] [--model MODEL_DIR] [--cache DIR] [--xvfb]
+
+``--xvfb`` measures a real X11 window (Qt's xcb plugin) on a virtual screen started for the run (Debian's ``xvfb``).
 """
 from __future__ import annotations
 
@@ -75,9 +77,11 @@ print("STAMPS " + json.dumps(stamps))
 STEPS = ("python up", "Qt imported", "GUI modules imported", "window shown", "model open", "first grid", "all panels")
 
 
-def run_once(model: str | None, eager: bool, cache: str) -> dict[str, float]:
+def run_once(model: str | None, eager: bool, cache: str, display: str | None = None) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # a user's Python writes .pyc
     env.update(QT_QPA_PLATFORM="offscreen", LFS_CACHE_DIR=cache)
+    if display:
+        env.update(QT_QPA_PLATFORM="xcb", DISPLAY=display, LFS_SKIP_DISPLAY_CHECK="1")
     t0 = time.time()
     code = f"ROOT = {str(ROOT)!r}\nMODEL = {model!r}\nEAGER = {eager!r}\n" + CHILD
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
@@ -96,14 +100,26 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--model")
     p.add_argument("--cache", help="the cache folder (default: a new temporary one, warmed by one unrecorded run)")
+    p.add_argument("--xvfb", action="store_true", help="a real X11 window on a virtual screen (Xvfb) instead of offscreen")
     a = p.parse_args()
     cache = a.cache or tempfile.mkdtemp(prefix="lfs-startup-cache-")
-    run_once(a.model, False, cache)  # warm-up: .pyc files and the verified ONNX Runtime export
-    runs: dict[str, list] = {"staged": [], "eager": []}
-    for _ in range(a.runs):
-        for mode in runs:
-            runs[mode].append(run_once(a.model, mode == "eager", cache))
-    print(f"start-up timeline, {a.runs} fresh processes per mode (offscreen, warm caches), "
+    xvfb, display = None, None
+    if a.xvfb:
+        display = ":93"
+        xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+    try:
+        run_once(a.model, False, cache, display)  # warm-up: .pyc files and the verified ONNX Runtime export
+        runs: dict[str, list] = {"staged": [], "eager": []}
+        for _ in range(a.runs):
+            for mode in runs:
+                runs[mode].append(run_once(a.model, mode == "eager", cache, display))
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+    where = "an X11 window on Xvfb" if a.xvfb else "offscreen"
+    print(f"start-up timeline, {a.runs} fresh processes per mode ({where}, warm caches), "
           "seconds since the process was started: median (min–max)")
     print(f"  {'step':<22} {'staged':>20} {'eager':>20}   staged ÷ eager")
     for step in STEPS:

@@ -68,7 +68,7 @@ def unique_child(parent: Path, name: str) -> Path:
 
 def _placeholder(title: str) -> QLabel:
     """What a dock shows until its panel is built (a moment after the first faces)."""
-    label = QLabel(f"{title.replace('&&', '&')} …")
+    label = QLabel(f"{title.replace('&&', '&')}: loading…")
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
     label.setStyleSheet("color: #888;")
     return label
