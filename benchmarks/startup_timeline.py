@@ -10,7 +10,8 @@ Side by side in one run, alternating:
   the first faces are on screen);
 - ``eager``: every panel built before the window is shown (how the app started before).
 
-Prints each step's median over the runs (and min–max) for both, and the ratios.
+Prints each step's median over the runs (and min–max) for both, and the ratios; "longest stall" is the longest the
+window could not answer (a 10 ms heartbeat on the GUI thread) between being shown and having every panel.
 
     python benchmarks/startup_timeline.py [--runs 5] [--model MODEL_DIR] [--cache DIR] [--xvfb]
 
@@ -53,13 +54,17 @@ w = MainWindow(model_dir=pathlib.Path(model_dir), settings=settings, restore_sta
 if EAGER:
     w.build_late_panels()
 done = {"grid": False, "panels": False}
+beats = []
+heart = QTimer()
+heart.setInterval(10)
+heart.timeout.connect(lambda: beats.append(time.time()))
 def finish(what):
     if what == "grid":
         stamps["torch at first grid"] = float("torch" in sys.modules)
     done[what] = True
     mark("first grid" if what == "grid" else "all panels")
     if all(done.values()):
-        QTimer.singleShot(0, app.quit)
+        QTimer.singleShot(50, app.quit)
 w.model_loaded.connect(lambda: mark("model open"))
 w.sample_ready.connect(lambda: finish("grid"))
 w.panels_built.connect(lambda: finish("panels"))
@@ -69,12 +74,16 @@ w.resize(1600, 1000)
 w.show()
 app.processEvents()
 mark("window shown")
+heart.start()  # the longest the window could not answer, from now to the end
 QTimer.singleShot(120000, app.quit)
 app.exec()
+gaps = [b - a for a, b in zip(beats, beats[1:])]
+stamps["longest stall"] = max(gaps) if gaps else 0.0
 print("STAMPS " + json.dumps(stamps))
 """
 
-STEPS = ("python up", "Qt imported", "GUI modules imported", "window shown", "model open", "first grid", "all panels")
+STEPS = ("python up", "Qt imported", "GUI modules imported", "window shown", "model open", "first grid", "all panels",
+         "longest stall")
 
 
 def run_once(model: str | None, eager: bool, cache: str, display: str | None = None) -> dict[str, float]:
@@ -90,8 +99,10 @@ def run_once(model: str | None, eager: bool, cache: str, display: str | None = N
         raise SystemExit(f"the child failed:\n{res.stderr[-2000:]}")
     stamps = json.loads(line[7:])
     torch = stamps.pop("torch at first grid")
+    stall = stamps.pop("longest stall")
     out = {k: v - t0 for k, v in stamps.items()}
     out["torch at first grid"] = torch
+    out["longest stall"] = stall
     return out
 
 

@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._late_building = False
         self._late_scheduled = False
+        self._late_steps = None  # the late build in progress (a generator of its steps)
         self._torch_asked = False
         self.late_panels_ms: Optional[float] = None  # how long building the late panels took
         self.setAcceptDrops(True)  # image files dropped on the window are opened as photos
@@ -207,11 +208,12 @@ class MainWindow(QMainWindow):
         return self.__dict__.get("_late") is not None and not self._late_building
 
     def _late_build_due(self) -> None:
-        """The first faces are on screen, the worker has nothing to do, or the window waited long enough:
-        build the other panels (next turn of the event loop, so that the faces are painted first)."""
+        """The first faces are on screen, the worker has nothing to do, or the window waited long enough: build
+        the other panels, one per turn of the event loop (the faces are painted first, and the window answers
+        clicks between two panels)."""
         if self.__dict__.get("_late") is None and not self._late_scheduled and not self._closing:
             self._late_scheduled = True
-            QTimer.singleShot(LATE_BUILD_DELAY_MS, self._build_late_unless_closing)
+            QTimer.singleShot(LATE_BUILD_DELAY_MS, self._late_step)
 
     def _late_build_fallback(self) -> None:
         """The model takes long to open (the first launch exports it for ONNX Runtime): build the panels now,
@@ -221,18 +223,37 @@ class MainWindow(QMainWindow):
             return
         self._late_build_due()
 
-    def _build_late_unless_closing(self) -> None:
-        if not self._closing:
-            self.build_late_panels()
+    def _late_step(self) -> None:
+        """One piece of the late build; the next one on the next turn of the event loop."""
+        if self._closing or self.__dict__.get("_late") is not None:
+            return
+        if self._late_steps is None:
+            self._late_steps = self._late_build_steps()
+        try:
+            next(self._late_steps)
+        except StopIteration:
+            return
+        QTimer.singleShot(0, self._late_step)
 
     def build_late_panels(self) -> None:
-        """Build the panels behind the placeholders, wire them, and bring them up to the session's state (the
-        model, its statistics, the faces and the selection they missed). Called once; any use of such a
-        panel (``window.pair_plot`` …) before then builds them at once."""
+        """Build the panels behind the placeholders (the rest of them, when a stepwise build has begun), wire them,
+        and bring them up to the session's state. Any use of such a panel (``window.pair_plot`` …) before then
+        calls this: they are all there at once."""
         if self.__dict__.get("_late") is not None:
             return
+        if self._late_steps is None:
+            self._late_steps = self._late_build_steps()
+        for _ in self._late_steps:
+            pass
+
+    def _late_build_steps(self):
+        """The late build as a generator: it yields after importing pyqtgraph and after each panel; the last step
+        puts them all in their docks, wires them and replays the session's state to them."""
         t0 = time.perf_counter()
         self._late_building = True
+        import pyqtgraph  # noqa: F401 - the plots' library (a few hundred ms): a step of its own
+
+        yield
         from .qt_atlas import AtlasPanel
         from .qt_attributes import AttributesPanel
         from .qt_compare import ComparePanel
@@ -247,21 +268,21 @@ class MainWindow(QMainWindow):
         from .qt_photo import PhotoPanel
 
         s, late = self.session, {}
-        self.__dict__["_late"] = late
-        late["model_panel"] = ModelDataPanel(s)
-        late["pair_plot"] = PairPlotPanel(s)
-        late["components"] = ComponentsPanel(s)
-        late["correlations"] = CorrelationsPanel(s)
-        late["pca_panel"] = PCAPanel(s)
-        late["inspector"] = InspectorPanel(s, self.bridge)
+        makers = (
+            ("model_panel", lambda: ModelDataPanel(s)), ("pair_plot", lambda: PairPlotPanel(s)),
+            ("components", lambda: ComponentsPanel(s)), ("correlations", lambda: CorrelationsPanel(s)),
+            ("pca_panel", lambda: PCAPanel(s)), ("inspector", lambda: InspectorPanel(s, self.bridge)),
+            ("compare", lambda: ComparePanel(s, self.bridge, self.sampler_panel)),
+            ("attributes", lambda: AttributesPanel(s, self.bridge)), ("photo_panel", lambda: PhotoPanel(s)),
+            ("directions", lambda: DirectionsPanel(s, self.bridge)), ("path_panel", lambda: PathPanel(s, self.bridge)),
+            ("atlas_panel", lambda: AtlasPanel(submit=self._atlas_panel_submit)),
+        )
+        for attr, make in makers:
+            late[attr] = make()
+            yield
         late["inspector"].settings = self.settings
-        late["compare"] = ComparePanel(s, self.bridge, self.sampler_panel)
-        late["attributes"] = AttributesPanel(s, self.bridge)
-        late["photo_panel"] = PhotoPanel(s)
-        late["directions"] = DirectionsPanel(s, self.bridge)
         late["pair_plot"].bridge = self.bridge
-        late["path_panel"] = PathPanel(s, self.bridge)
-        late["atlas_panel"] = AtlasPanel(submit=self._atlas_panel_submit)
+        self.__dict__["_late"] = late
         for attr, name in LATE_PANELS:
             dock = self.docks[name]
             old = dock.widget()
