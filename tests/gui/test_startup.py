@@ -101,3 +101,25 @@ def test_the_first_window_imports_no_plotting_or_torch(tmp_path):
     line = next((ln for ln in res.stdout.splitlines() if ln.startswith("HEAVY ")), None)
     assert line is not None, res.stderr[-2000:]
     assert line == "HEAVY []"
+
+
+def test_the_late_build_goes_step_by_step_and_any_use_finishes_it(make_window, qtbot, tiny_model):
+    """One panel per turn of the event loop: the window answers between two panels; a panel asked for in the
+    middle of it finishes the build at once (the same panels, not a second set)."""
+    w = make_window(tiny_model)
+    w._late_scheduled = True  # the window's own triggers are held back: this test steps by hand
+    qtbot.waitUntil(lambda: w.session.sample is not None and not w.bridge.busy(), timeout=60000)
+    w._late_steps = w._late_build_steps()
+    next(w._late_steps)  # pyqtgraph
+    next(w._late_steps)  # the first panel
+    assert not w.panels_ready() and isinstance(w.docks["pairPlotDock"].widget(), QLabel)
+    ticks = []
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(0, lambda: ticks.append(1))
+    qtbot.wait(20)
+    assert ticks == [1]  # the event loop ran between two steps
+    inspector = w.inspector  # asked for in the middle: the rest is built now
+    assert w.panels_ready() and w.docks["inspectorDock"].widget() is inspector
+    assert "#0" in inspector.title.text()  # and brought up to the session's state
+    assert next(w._late_steps, "done") == "done"
