@@ -82,6 +82,7 @@ class ComparePanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.bar_plot = pg.PlotWidget()
         self.bar_plot.setMenuEnabled(False)
+        self.bar_plot.setToolTip("orange: the samplers; grey: the reference rows (held-out real faces, reconstructions)")
         from PySide6.QtGui import QFont
 
         small = QFont()
@@ -264,20 +265,23 @@ class ComparePanel(QWidget):
     def show_report(self, report) -> None:
         self.report = report
         metrics = list(report.metrics)
-        cols = ["sampler", "kind", "parameters"] + metrics
+        # the metrics beside the sampler's name, the long parameter lists last (in a narrow dock they hid the numbers)
+        cols = ["sampler"] + metrics + ["kind", "parameters"]
         self.table.clear()
         self.table.setColumnCount(len(cols))
         self.table.setRowCount(len(report.rows))
         self.table.setHorizontalHeaderLabels(cols)
-        for c, m in enumerate(metrics, start=3):
+        for c, m in enumerate(metrics, start=1):
             self.table.horizontalHeaderItem(c).setToolTip(report.metric_help.get(m, ""))
         for r, row in enumerate(report.rows):
             params = row.get("parameters") or {}
-            cells = [row.get("name", ""), row.get("kind", ""),
-                     ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())]
-            for c, text in enumerate(cells):
+            params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
+            name = QTableWidgetItem(str(row.get("name", "")))
+            name.setToolTip(params)
+            self.table.setItem(r, 0, name)
+            for c, text in enumerate((row.get("kind", ""), params), start=1 + len(metrics)):
                 self.table.setItem(r, c, QTableWidgetItem(str(text)))
-            for c, m in enumerate(metrics, start=3):
+            for c, m in enumerate(metrics, start=1):
                 v = row.get(m)
                 item = QTableWidgetItem("—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.4g}")
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -322,7 +326,8 @@ class ComparePanel(QWidget):
         short = {"held-out real": "real", "reconstructions": "recon", "pca-ellipse": "pca-ell."}
         ax.setTicks([[(i, short.get(r.get("name", ""), r.get("name", ""))) for i, r in enumerate(rows)]])
         goal, _ = metric_goal(m, rep.rows)
-        self.bar_plot.getPlotItem().setTitle(f"{m}: {goal} (grey: reference rows)", size="8pt")
+        # a short title: pyqtgraph makes a title's width the plot's minimum (a long one pushed the bars out of view)
+        self.bar_plot.getPlotItem().setTitle(f"{m}: {goal}", size="8pt")
         target = metric_target(m, rep.rows)
         for line in (self.bar_target, self.sweep_target):
             line.setVisible(target is not None)

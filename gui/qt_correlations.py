@@ -40,6 +40,7 @@ class CorrelationsPanel(QWidget):
         self.top = QListWidget()
         self.top.setToolTip("the strongest correlations between different components")
         self.top.setMinimumWidth(120)
+        self.top.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.top.itemClicked.connect(self._top_clicked)
         left = QWidget()
         ll = QVBoxLayout(left)
@@ -85,7 +86,16 @@ class CorrelationsPanel(QWidget):
             it = QListWidgetItem(f"z{i} – z{j}:  r = {corr[i, j]:+.3f}")
             it.setData(Qt.ItemDataRole.UserRole, (i, j))
             self.top.addItem(it)
+        self._fit_list()
         self._mark()
+
+    def _fit_list(self) -> None:
+        """The list as wide as its widest entry (its r values were cut off beside the matrix, which is square
+        and leaves room to spare)."""
+        fm = self.top.fontMetrics()
+        text = max((self.top.item(k).text() for k in range(self.top.count())), key=fm.horizontalAdvance, default="")
+        bar = self.top.verticalScrollBar().sizeHint().width()
+        self.top.setMinimumWidth(max(120, fm.horizontalAdvance(text) + bar + 2 * self.top.frameWidth() + 12))
 
     def _cell_at(self, scene_pos):
         st = self.session.stats

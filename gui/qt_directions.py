@@ -128,6 +128,11 @@ class DirectionsPanel(QWidget):
         hh.setStretchLastSection(True)
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.sectionClicked.connect(self._header_clicked)
+        # what a direction does, next to its name (as the last column it was out of view in a docked panel);
+        # a short header, the whole explanation in its tooltip
+        keys = [k for k, _h, _f in D.COLUMNS]
+        self.table.horizontalHeaderItem(keys.index("label")).setText("moves most")
+        hh.moveSection(hh.visualIndex(keys.index("label")), hh.visualIndex(keys.index("name")) + 1)
         self.table.doubleClicked.connect(lambda *_: self.add_slider())
         self.slider_btn = QPushButton("Add as inspector slider")
         self.slider_btn.setObjectName("directionSlider")
@@ -396,6 +401,8 @@ class DirectionsPanel(QWidget):
         for c, (key, _h, _f) in enumerate(COLUMNS):
             if key == "name":
                 t.setColumnWidth(c, min(t.columnWidth(c), 150))
+            elif key == "label":
+                t.setColumnWidth(c, min(t.columnWidth(c), 240))  # the whole text is the cell's tooltip
         hh = t.horizontalHeader()
         if self.sort_key is None:
             hh.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)

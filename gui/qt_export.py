@@ -13,7 +13,7 @@ from typing import Callable, Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QPoint
 from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QWidget
 
@@ -195,14 +195,30 @@ def image_actions(parent: QWidget, image_source: Callable[[], Optional[np.ndarra
 
 
 def _place_export_button(plot) -> None:
+    """Where no tick label lies: beside the reset-view button in the bottom axis' label row when that axis has a
+    label (it is centred), else in the title row's left end when the plot has a title, else above the reset
+    button (above it, in a small plot without either, it covered the left axis' lowest tick labels)."""
     btn = getattr(plot, "export_button", None)
     if btn is None:
         return
-    btn.adjustSize()
     reset = getattr(plot, "reset_button", None)
-    below = reset.height() + 4 if reset is not None else 2
-    btn.move(2, max(0, plot.height() - below - btn.height()))
-    btn.raise_()
+    pi = _plot_item(plot)
+    bottom = pi.getAxis("bottom")
+    has_label = bottom.isVisible() and bottom.label.isVisible() and bool(str(getattr(bottom, "labelText", "")).strip())
+    has_title = pi.titleLabel.isVisible() and bool(str(pi.titleLabel.text).strip())
+    if btn.size() != btn.sizeHint():
+        btn.adjustSize()
+    if reset is not None and has_label:
+        # (qt_widgets.place_reset_button's spot: this filter may run before the reset button has moved)
+        pos = QPoint(2 + reset.width() + 2, max(0, plot.height() - reset.height() - 2))
+    elif has_title:
+        pos = QPoint(2, 2)
+    else:
+        below = reset.height() + 4 if reset is not None else 2
+        pos = QPoint(2, max(0, plot.height() - below - btn.height()))
+    if btn.pos() != pos:
+        btn.move(pos)
+        btn.raise_()
 
 
 class _ExportButtonPlacer(QObject):
@@ -215,6 +231,8 @@ class _ExportButtonPlacer(QObject):
 
         if ev.type() in (QEvent.Type.Resize, QEvent.Type.Show) and obj is self.plot:
             _place_export_button(self.plot)
+        elif ev.type() == QEvent.Type.Paint and obj is self.plot.viewport():
+            _place_export_button(self.plot)  # a title or an axis label set since (no event of its own says so)
         return False
 
 
@@ -259,8 +277,10 @@ def add_export_actions(plot: pg.PlotWidget, parent: QWidget, name: str, *, butto
         btn.setMenu(menu)
         btn.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         plot.export_button = btn
+        btn.show()  # a child made after its plot was shown stays hidden unless shown (the late panels' plots)
         placer = _ExportButtonPlacer(plot)
         plot.installEventFilter(placer)
+        plot.viewport().installEventFilter(placer)
         plot._export_placer = placer
         _place_export_button(plot)
     return menu

@@ -34,7 +34,7 @@ class FaceView(QLabel):
     def __init__(self) -> None:
         super().__init__()
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumSize(128, 128)
+        self.setMinimumSize(132, 132)  # a 64-pixel face at twice its size (whole multiples, less the border)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setStyleSheet("background: #f4f4f4; border: 1px solid #ccc;")
         self.image: Optional[np.ndarray] = None
@@ -137,7 +137,7 @@ class InspectorPanel(QWidget):
             self.sliders.append(s)
             self.slider_labels.append(lab)
         # attribute sliders (one per chosen attribute)
-        self.attr_box = QGroupBox("edit along attributes (amount in class-mean gaps)")
+        self.attr_box = QGroupBox("edit along attributes (in class-mean gaps)")
         self.attr_box.setObjectName("attributeSlidersBox")
         self.attr_grid = QGridLayout(self.attr_box)
         self.attr_grid.setVerticalSpacing(1)
@@ -161,7 +161,7 @@ class InspectorPanel(QWidget):
         self._directions: dict[str, object] = {}  # name -> engine AttributeDirection (this model)
         self._direction_jobs: dict[str, Job] = {}
         # direction sliders (from the Directions panel: engine.directions.Direction, amount in σ)
-        self.dir_box = QGroupBox("edit along directions (amount in σ of the cloud)")
+        self.dir_box = QGroupBox("edit along directions (in σ of the cloud)")
         self.dir_box.setObjectName("directionSlidersBox")
         self.dir_grid = QGridLayout(self.dir_box)
         self.dir_grid.setVerticalSpacing(1)

@@ -223,7 +223,7 @@ class PairPlotPanel(QWidget):
                    self.generated_item, self.selected_item, self.edited_item, self.photo_item):
             pi.addItem(it)
         self.legend = pi.addLegend(offset=(-8, 8), labelTextSize="8pt")
-        self.legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+        self.legend.setBrush(pg.mkBrush(255, 255, 255, 160))  # the faces and ellipses under it still show
         from .qt_attribute_layer import AttributeLayer
 
         self.attribute_layer = AttributeLayer(pi, self.legend)
@@ -269,8 +269,9 @@ class PairPlotPanel(QWidget):
         self.probe = None  # the last engine.atlas.DecodedPoint
         self.probe_thumb = QLabel()
         self.probe_thumb.setFixedSize(36, 36)
-        self.probe_text = QLabel("Alt+click / Alt+drag: decode a point · Shift+click: draw a path")
+        self.probe_text = QLabel("Alt+click/drag: decode a point · Shift+click: draw a path")
         self.probe_text.setStyleSheet("color: #555;")
+        self.probe_text.setWordWrap(True)  # a narrow dock wraps it (it was cut off mid-word)
         self.probe_btn = QPushButton("→ inspector")
         self.probe_btn.setToolTip("show the decoded point in the face inspector")
         self.probe_btn.setEnabled(False)
@@ -491,7 +492,7 @@ class PairPlotPanel(QWidget):
             inside = fraction_within(self._r2, level, scaling)
             colour = ps.ELLIPSE_COLOURS[k % len(ps.ELLIPSE_COLOURS)]
             item = pg.PlotDataItem(poly[:, 0], poly[:, 1], pen=ps.pen(colour, 2.0, Qt.PenStyle.DashLine),
-                                   name=f"{level:g}σ ellipse: {100 * inside:.1f}% inside")
+                                   name=f"{level:g}σ: {100 * inside:.1f}% inside")  # short: it lies over the cloud
             item.setZValue(3)
             pi.addItem(item)
             self.ellipse_items.append(item)

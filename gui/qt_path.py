@@ -10,13 +10,18 @@ from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget
 
 from . import plot_style as ps
 from .qt_images import to_pixmap
 from .qt_widgets import flow, row, setup_plot
 from .session import Session
+
+#: Height of the strip of faces: with two rows of controls and the curve, the panel fits the dock of a 1280×720 window.
+STRIP_HEIGHT = 80
+#: The curve's plot shows its rotated "Mahalanobis" label from this height on.
+LEFT_LABEL_MIN_HEIGHT = 120
 
 
 class PathPanel(QWidget):
@@ -54,11 +59,11 @@ class PathPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidget(self.strip)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumHeight(112)
-        scroll.setMaximumHeight(118)
+        scroll.setMinimumHeight(STRIP_HEIGHT + 20)  # the faces and a horizontal scroll bar
+        scroll.setMaximumHeight(STRIP_HEIGHT + 26)
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("pathPlot")
-        self.plot.setMinimumHeight(110)
+        self.plot.setMinimumHeight(80)
         pi = self.plot.getPlotItem()
         pi.setLabel("bottom", "position along the path")
         pi.setLabel("left", "Mahalanobis")
@@ -66,15 +71,25 @@ class PathPanel(QWidget):
                                      symbolBrush=ps.brush(ps.SELECTED), name="Mahalanobis distance")
         pi.addItem(self.curve)
         setup_plot(self.plot)
+        self.plot.installEventFilter(self)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(flow(row("path", self.source), row("interpolation", self.method), row("faces", self.n),
+        lay.setSpacing(3)
+        # two rows in a dock ~420 px wide (a third row pushed the curve under the dock's tab bar at 1280×720)
+        lay.addWidget(flow(row("path", self.source), row("faces", self.n), row("interpolation", self.method),
                            row(self.go, self.clear_btn), spacing=10))
         lay.addWidget(self.info)
         lay.addWidget(scroll)
         lay.addWidget(self.plot, 1)
         session.path_changed.connect(self._vertices_changed)
         session.model_changed.connect(self.clear)
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802
+        if obj is self.plot and ev.type() == QEvent.Type.Resize:
+            # in a short dock the rotated "Mahalanobis" no longer fits beside the curve (it was cut to "Mahalanol"):
+            # the line above the strip names the distance then (the label stays the CSV export's column name)
+            self.plot.getPlotItem().getAxis("left").showLabel(self.plot.height() >= LEFT_LABEL_MIN_HEIGHT)
+        return super().eventFilter(obj, ev)
 
     def _vertices_changed(self) -> None:
         k = len(self.session.path_vertices)
@@ -145,7 +160,7 @@ class PathPanel(QWidget):
     def show_path(self, path) -> None:
         self.path = path
         strip = path.strip()
-        h = 92
+        h = STRIP_HEIGHT
         scale = h / strip.shape[0]
         self.strip.setPixmap(to_pixmap(strip).scaledToHeight(h, Qt.TransformationMode.SmoothTransformation))
         self.strip.setMinimumWidth(int(strip.shape[1] * scale))

@@ -61,13 +61,16 @@ def test_window_fits_1280x720_after_a_conditional_generate(make_window, qtbot, l
                 assert dock.widget().width() >= dock.widget().minimumSizeHint().width() - 1, name
     # the sampler column keeps its width when the window shrinks and grows again: the extra width goes
     # to the faces and the plots
+    # (the window narrows the sampler column a turn of the event loop after a resize: wait for it, not 50 ms —
+    # after other tests in the same process 50 ms were sometimes too few and caught the column still 524 px wide)
+    narrow = lambda: w.docks["samplerDock"].width() < 0.3 * w.width()  # noqa: E731
     w.resize(1600, 1000)
-    qtbot.wait(50)
+    qtbot.waitUntil(narrow, timeout=3000)
     sampler_w = w.docks["samplerDock"].width()
     w.resize(900, 600)
     qtbot.wait(50)
     w.resize(1600, 1000)
-    qtbot.wait(50)
+    qtbot.waitUntil(narrow, timeout=3000)
     assert abs(w.docks["samplerDock"].width() - sampler_w) <= 8
     assert w.docks["samplerDock"].width() < 0.3 * w.width()
 
@@ -139,6 +142,58 @@ def test_every_plot_has_a_reset_view_button(window):
     missing = [p.objectName() or type(p.parent()).__name__ for p in plots if getattr(p, "reset_button", None) is None
                and not _inside_model_panel(p)]
     assert not missing
+
+
+def test_export_buttons_are_shown_beside_no_tick_labels(window, qtbot):
+    """The ⤓ buttons of plots built after the window was shown (the late panels) are visible, and none lies over
+    the left axis' tick labels (it covered the inspector's small place plot's "-50")."""
+    from PySide6.QtCore import QRect
+
+    w = window
+    w.resize(1280, 720)
+    qtbot.wait(100)
+    w.docks["componentsDock"].raise_()
+    qtbot.wait(100)
+    checked = 0
+    for plot in (w.pair_plot.plot, w.components.plot, w.inspector.place_plot, w.inspector.z_plot):
+        btn, reset = plot.export_button, plot.reset_button
+        assert btn.isVisibleTo(plot), plot.objectName()
+        assert not btn.geometry().intersects(reset.geometry())
+        assert plot.rect().contains(btn.geometry())
+        pi = plot.getPlotItem()
+        vb = plot.mapFromScene(pi.getViewBox().sceneBoundingRect()).boundingRect()
+        ticks = QRect(0, vb.top() - 7, vb.left(), vb.height() + 14)  # the left axis' tick labels
+        assert not btn.geometry().intersects(ticks), (plot.objectName(), btn.geometry(), ticks)
+        checked += 1
+    assert checked == 4
+
+
+def test_docked_panels_fit_a_1280x720_window(window, qtbot):
+    """In the default layout of a 1280×720 window: the path panel's curve lies above the dock's tab bar, the
+    inspector needs no horizontal scroll bar, the strongest correlations are listed whole, the comparison's
+    metrics come right after the sampler's name and a direction's effect right after its name."""
+    w = window
+    w.resize(1280, 720)
+    qtbot.wait(100)
+    w.docks["pathDock"].raise_()
+    qtbot.wait(100)
+    path = w.path_panel
+    assert path.plot.geometry().bottom() <= path.height(), (path.plot.geometry(), path.size())
+    from PySide6.QtWidgets import QScrollArea
+
+    scroll = w.inspector.findChild(QScrollArea)
+    assert not scroll.horizontalScrollBar().isVisible()
+    w.docks["correlationsDock"].raise_()
+    qtbot.wait(100)
+    top = w.correlations.top
+    assert top.count() > 0
+    fm = top.fontMetrics()
+    assert max(fm.horizontalAdvance(top.item(k).text()) for k in range(top.count())) <= top.viewport().width()
+    from engine import directions as D
+
+    hh = w.directions.table.horizontalHeader()
+    keys = [k for k, _h, _f in D.COLUMNS]
+    assert hh.visualIndex(keys.index("label")) == hh.visualIndex(keys.index("name")) + 1
 
 
 def _inside_model_panel(plot) -> bool:

@@ -408,6 +408,9 @@ def test_compare_samplers_runs_evaluate_and_applies_best(window, qtbot):
     rep = cmp.report
     assert cmp.table.rowCount() == len(rep.rows) >= 7
     assert cmp.table.columnCount() == 3 + len(rep.metrics)
+    # the metrics right after the sampler's name (the long parameter lists last: they hid the numbers)
+    headers = [cmp.table.horizontalHeaderItem(c).text() for c in range(cmp.table.columnCount())]
+    assert headers == ["sampler", *rep.metrics, "kind", "parameters"]
     names = {cmp.table.item(r, 0).text() for r in range(cmp.table.rowCount())}
     assert {"uniform", "pca-ellipse", "held-out real"} <= names
     # the bar chart shows one bar per row with a finite value of the chosen metric
