@@ -131,6 +131,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._sampler_pref = SAMPLER_WIDTH  # the sampler column's width, as the user last dragged it
         self._last_size = None
+        self._split: Optional[tuple] = None  # (faces share of the width, faces share of its column, plots share of theirs)
+        self._defaults_pending = False
         self._adjusting = False  # True while the window itself resizes docks (not the user)
         self._adjust_timer = QTimer(self)
         self._adjust_timer.setSingleShot(True)
@@ -363,7 +365,13 @@ class MainWindow(QMainWindow):
         d["samplerDock"].raise_()
         self._sampler_pref = SAMPLER_WIDTH
         self._default_sizes()
-        QTimer.singleShot(0, self._default_sizes)  # once more after the window got its size
+        self._defaults_pending = True
+        QTimer.singleShot(0, self._pending_default_sizes)  # once more after the window got its size
+
+    def _pending_default_sizes(self) -> None:
+        if self._defaults_pending:  # (not when a saved layout was restored meanwhile)
+            self._defaults_pending = False
+            self._default_sizes()
 
     def _default_sizes(self) -> None:
         """Split the window's size between the docks: the sampler column at its preferred width, the rest
@@ -380,6 +388,7 @@ class MainWindow(QMainWindow):
                          Qt.Orientation.Vertical)
         self.resizeDocks([d["pairPlotDock"], d["componentsDock"]], [int(0.55 * col), col - int(0.55 * col)],
                          Qt.Orientation.Vertical)
+        self._split = (0.5, 0.45, 0.55)
 
     def reset_layout(self) -> None:
         self._default_layout()
@@ -413,7 +422,9 @@ class MainWindow(QMainWindow):
                 bar.setElideMode(Qt.TextElideMode.ElideNone)
                 bar.setUsesScrollButtons(True)
 
-    # ---- the sampler column keeps its width when the window is resized (the faces and plots get the rest)
+    # ---- a resized window keeps the layout's proportions: the sampler column its width, the faces and plots
+    # columns their share of the rest, each column its split between top and bottom (as the user last dragged
+    # them; a shrink that squeezed them to their minimums is undone when the window grows back)
     def eventFilter(self, obj, ev) -> bool:  # noqa: N802
         if ev.type() == QEvent.Type.Resize and obj is self.docks.get("samplerDock"):
             # a sampler dock resized while the window kept its size: the user dragged the separator
@@ -422,36 +433,85 @@ class MainWindow(QMainWindow):
                 self._sampler_pref = max(DOCK_MINIMUM["samplerDock"][0], obj.width())
         return super().eventFilter(obj, ev)
 
+    def event(self, ev) -> bool:  # noqa: D102
+        if ev.type() == QEvent.Type.MouseButtonRelease:
+            # the end of a drag of a separator between docks (the main window handles those itself): the
+            # proportions the user wants (a window resize, a dock shown or a panel built only follow them)
+            QTimer.singleShot(0, self._remember_split)
+        return super().event(ev)
+
     def _sampler_docked(self) -> bool:
         dock = self.docks["samplerDock"]
         return (dock.isVisible() and not dock.isFloating()
                 and self.dockWidgetArea(dock) in (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea))
 
+    def _shown_in_group(self, name: str) -> Optional[QDockWidget]:
+        """The dock shown in ``name``'s place: itself, or the raised tab of its tab group (docked, not floating)."""
+        dock = self.docks[name]
+        for d in [dock, *self.tabifiedDockWidgets(dock)]:
+            if d.isVisible() and not d.isFloating():
+                return d
+        return None
+
+    def _grid(self) -> Optional[tuple]:
+        """(faces, inspector, plots, analysis) docks as they are shown when the four stand as the default layout
+        puts them (faces left of plots, each above its partner); None after the user rearranged them."""
+        docks = [self._shown_in_group(n) for n in ("faceGridDock", "inspectorDock", "pairPlotDock", "componentsDock")]
+        if any(d is None for d in docks) or len({id(d) for d in docks}) < 4:
+            return None
+        f, i, p, c = (d.geometry() for d in docks)
+        side_by_side = f.right() < p.left() and abs(f.top() - p.top()) <= 8
+        stacked = (abs(i.left() - f.left()) <= 8 and i.top() >= f.bottom() - 8
+                   and abs(c.left() - p.left()) <= 8 and c.top() >= p.bottom() - 8)
+        return tuple(docks) if side_by_side and stacked else None
+
+    def _docks_bottom(self) -> int:
+        """The y where the docks end (the status bar's top): a column's lower group, tab bar included, ends there."""
+        sb = self.statusBar()
+        return sb.geometry().top() if sb.isVisible() else self.height()
+
+    def _remember_split(self) -> None:
+        """The faces column's share of the width and each column's upper share of its height, measured from the
+        groups' positions (a group's tab bar belongs to its share, as ``resizeDocks`` counts it)."""
+        grid = self._grid()
+        if grid is None:
+            return
+        f, i, p, c = (d.geometry() for d in grid)
+        bottom = self._docks_bottom()
+        self._split = (f.width() / max(1, f.width() + p.width()), (i.top() - f.top()) / max(1, bottom - f.top()),
+                       (c.top() - p.top()) / max(1, bottom - p.top()))
+
     def resizeEvent(self, ev) -> None:  # noqa: N802
         super().resizeEvent(ev)
         if self._last_size is not None and self._last_size != self.size():
-            QTimer.singleShot(0, self._keep_sampler_width)
+            self._hold_adjusting()  # the docks' resizes that follow are the window's doing, not a drag
+            QTimer.singleShot(0, self._keep_proportions)
         self._last_size = self.size()
 
-    def _keep_sampler_width(self) -> None:
-        if not self._sampler_docked():
-            return
-        dock = self.docks["samplerDock"]
-        want = max(DOCK_MINIMUM["samplerDock"][0], min(self._sampler_pref, int(0.35 * self.width())))
-        if abs(dock.width() - want) <= 4:
-            return
+    def _keep_proportions(self) -> None:
+        """After a window resize: the sampler column back at its width (at most 35 % of the window), the faces and
+        plots columns at their remembered share of the rest, each column's top/bottom split as remembered."""
         self._hold_adjusting()
-        # without a central widget the width taken from one dock must be given to others explicitly: the
-        # columns beside the sampler share it in their current proportion
-        others = [d for d in (self.docks["faceGridDock"], self.docks["pairPlotDock"])
-                  if d.isVisible() and not d.isFloating() and self.dockWidgetArea(d) != self.dockWidgetArea(dock)]
-        total = sum(d.width() for d in others)
-        if len(others) == 2 and total > 0:
-            spare = total + dock.width() - want
-            first = int(spare * others[0].width() / total)
-            self.resizeDocks([dock, *others], [want, first, spare - first], Qt.Orientation.Horizontal)
+        sampler = self.docks["samplerDock"]
+        want = max(DOCK_MINIMUM["samplerDock"][0], min(self._sampler_pref, int(0.35 * self.width())))
+        grid = self._grid()
+        if grid is None or self._split is None:
+            if self._sampler_docked() and abs(sampler.width() - want) > 4:
+                self.resizeDocks([sampler], [want], Qt.Orientation.Horizontal)
+            return
+        faces, insp, plots, analysis = grid
+        wf, hf, hp = self._split
+        if self._sampler_docked() and self.dockWidgetArea(sampler) != self.dockWidgetArea(faces):
+            spare = faces.width() + plots.width() + sampler.width() - want
+            self.resizeDocks([sampler, faces, plots], [want, int(spare * wf), spare - int(spare * wf)],
+                             Qt.Orientation.Horizontal)
         else:
-            self.resizeDocks([dock], [want], Qt.Orientation.Horizontal)
+            spare = faces.width() + plots.width()
+            self.resizeDocks([faces, plots], [int(spare * wf), spare - int(spare * wf)], Qt.Orientation.Horizontal)
+        bottom = self._docks_bottom()
+        for top, low, share in ((faces, insp, hf), (plots, analysis, hp)):
+            col = bottom - top.geometry().top()
+            self.resizeDocks([top, low], [int(col * share), col - int(col * share)], Qt.Orientation.Vertical)
 
     def _hold_adjusting(self) -> None:
         """Dock resizes during the next moments are the window's doing, not the user's drag."""
@@ -571,12 +631,16 @@ class MainWindow(QMainWindow):
                     self._fit_to_screen()
         state = st.value("window/state")
         if isinstance(state, (QByteArray, bytes)) and int(st.value("window/stateVersion", 0) or 0) == STATE_VERSION:
-            self.restoreState(QByteArray(state), STATE_VERSION)
+            if self.restoreState(QByteArray(state), STATE_VERSION):
+                self._defaults_pending = False
             pref = st.value("window/samplerWidth")
             try:
                 self._sampler_pref = max(DOCK_MINIMUM["samplerDock"][0], int(pref)) if pref is not None else SAMPLER_WIDTH
             except (TypeError, ValueError):
                 pass
+            split = parse_split(st.value("window/split"))
+            if split is not None:
+                self._split = split
         values = st.value("sampler/values")
         if isinstance(values, str):
             import json
@@ -596,6 +660,8 @@ class MainWindow(QMainWindow):
         st.setValue("window/stateVersion", STATE_VERSION)
         st.setValue("sampler/name", self.sampler_panel.sampler_name())
         st.setValue("window/samplerWidth", int(self._sampler_pref))
+        if self._split is not None:
+            st.setValue("window/split", ",".join(f"{v:.4f}" for v in self._split))
         import json
 
         st.setValue("sampler/values", json.dumps(self.sampler_panel.kept_values()))
@@ -1339,6 +1405,15 @@ class MainWindow(QMainWindow):
             self.train_dialog.close()
         self.bridge.shutdown()
         super().closeEvent(ev)
+
+
+def parse_split(value) -> Optional[tuple]:
+    """A saved ``window/split`` ("0.5,0.45,0.55": three shares between 0.05 and 0.95), or None when it is not one."""
+    try:
+        parts = tuple(float(v) for v in str(value).split(","))
+    except (TypeError, ValueError):
+        return None
+    return parts if len(parts) == 3 and all(0.05 <= v <= 0.95 for v in parts) else None
 
 
 def inspect_folder_quietly(folder: Path):

@@ -405,3 +405,69 @@ def test_nearest_images_search_every_z_point_and_name_the_missing(window, qtbot,
     # the same neighbours whichever folder is open (those whose image is missing are named, not skipped)
     assert [s.split(":")[0] for s in shown_part] == shown_full
     assert "lacks" not in insp.near_note.text()
+
+
+def _layout(w) -> dict:
+    return {n: w.docks[n].geometry().getRect() for n in ("samplerDock", "faceGridDock", "inspectorDock",
+                                                         "pairPlotDock", "componentsDock")}
+
+
+def _close(a: dict, b: dict, tol: int = 8) -> bool:
+    return all(abs(x - y) <= tol for k in a for x, y in zip(a[k], b[k]))
+
+
+def _shrink_and_grow(w, qtbot, size) -> None:
+    w.resize(900, 600)
+    qtbot.wait(250)
+    w.resize(*size)
+    qtbot.wait(250)
+
+
+def test_shrink_and_grow_back_restores_the_layout(window, qtbot):
+    """Item 4: a window shrunk (docks squeezed to their minimums) and grown back gets its layout back."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    w = window
+    w.resize(1400, 900)
+    qtbot.wait(300)
+    default = _layout(w)
+    _shrink_and_grow(w, qtbot, (1400, 900))
+    assert _close(_layout(w), default), (_layout(w), default)
+    # the user's own split (separators dragged, the drag ends with a release on the window) is what comes back
+    d = w.docks
+    w.resizeDocks([d["faceGridDock"], d["pairPlotDock"]], [380, 700], Qt.Orientation.Horizontal)
+    w.resizeDocks([d["faceGridDock"], d["inspectorDock"]], [250, 550], Qt.Orientation.Vertical)
+    qtbot.wait(100)
+    QTest.mouseRelease(w, Qt.MouseButton.LeftButton, pos=d["faceGridDock"].geometry().topRight())
+    qtbot.wait(100)
+    mine = _layout(w)
+    assert abs(mine["faceGridDock"][2] - default["faceGridDock"][2]) > 40  # really another split
+    _shrink_and_grow(w, qtbot, (1400, 900))
+    assert _close(_layout(w), mine), (_layout(w), mine)
+
+
+def test_the_split_is_remembered_with_the_layout(make_window, qtbot, tiny_model, gui_settings):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    w = make_window(tiny_model)
+    w.resize(1400, 900)
+    qtbot.wait(300)
+    d = w.docks
+    w.resizeDocks([d["faceGridDock"], d["pairPlotDock"]], [380, 700], Qt.Orientation.Horizontal)
+    qtbot.wait(100)
+    QTest.mouseRelease(w, Qt.MouseButton.LeftButton, pos=d["faceGridDock"].geometry().topRight())
+    qtbot.wait(100)
+    mine = _layout(w)
+    w.save_settings()
+    assert gui_settings.value("window/split")
+    w2 = make_window(tiny_model, restore_state=True)
+    w2.resize(1400, 900)
+    qtbot.wait(300)
+    _shrink_and_grow(w2, qtbot, (1400, 900))
+    assert abs(_layout(w2)["faceGridDock"][2] - mine["faceGridDock"][2]) <= 8
+    from gui.main_window import parse_split
+
+    assert parse_split("0.3,0.4,0.5") == (0.3, 0.4, 0.5)
+    assert parse_split("nan,0.4,0.5") is None and parse_split("2,0.4,0.5") is None and parse_split(None) is None
