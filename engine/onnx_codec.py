@@ -540,6 +540,40 @@ def fast_cache_folder(model_id: str, key: str) -> Path:
     return default_cache_dir("onnx") / f"{''.join(c for c in model_id if c.isalnum())[:32] or 'model'}-{key[:24]}"
 
 
+#: Fast-path folders kept per model id (a model resumed or retrained in place gets a new key, and a folder of ~14 MB
+#: for the default model, each time it is opened): the newest ones, the one just written among them.
+FAST_CACHE_KEEP = 3
+#: The files a fast-path cache folder holds (and the temporaries of their atomic writes): nothing else is removed.
+_FAST_CACHE_FILES = (ENCODER, DECODER, VERIFIED)
+
+
+def prune_fast_cache(current: Path, keep: int = FAST_CACHE_KEEP) -> list[Path]:
+    """Remove the older fast-path folders of ``current``'s model id, beyond the ``keep`` newest (``current``
+    always kept). Only folders holding nothing but a fast path's own files are touched; any error leaves the
+    rest as it is (a cache is never worth a failure). Returns the folders removed."""
+    import shutil
+
+    removed: list[Path] = []
+    try:
+        current = Path(current)
+        prefix = current.name.rsplit("-", 1)[0] + "-"
+        candidates = []
+        for entry in current.parent.iterdir():
+            if entry == current or not entry.name.startswith(prefix) or entry.is_symlink() or not entry.is_dir():
+                continue
+            if entry.name[len(prefix):].count("-") or not all(
+                    f.name in _FAST_CACHE_FILES or f.name.endswith(".tmp") for f in entry.iterdir()):
+                continue  # another model's id that shares this prefix, or a folder that is not only ours
+            candidates.append((entry.stat().st_mtime, entry))
+        candidates.sort(reverse=True)
+        for _mtime, entry in candidates[max(0, keep - 1):]:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    except OSError:
+        pass
+    return removed
+
+
 def verified_fast_path(model_id: str, key: str) -> Optional[FastPath]:
     """The cached fast path of the network whose ``model_store.network_key`` is ``key``, built without torch, when
     its verified.json says that these very graphs (by sha256) matched torch within FAST_PATH_TOLERANCE under this
@@ -633,6 +667,7 @@ def fast_path_for(module, model_id: str, key: Optional[str] = None) -> Optional[
                 write_verified(folder, key, enc, dec)
             except OSError:
                 pass  # the next open checks against torch again
+            prune_fast_cache(folder)
         return fast
     except Exception:  # noqa: BLE001 - any failure of the fast path leaves the model on torch
         return None

@@ -321,3 +321,34 @@ def test_a_bare_module_writes_no_marker(tmp_path, cache):
     assert not _markers(cache)
     with pytest.raises(ValueError):
         TorchAutoencoderCodec(None, config, folder)
+
+
+def test_old_fast_paths_of_a_model_are_pruned_and_nothing_else(tmp_path, cache):
+    """A model retrained in place gets a new key (and a ~14 MB folder) at each open: only the newest
+    FAST_CACHE_KEEP folders of its id stay; other models' folders and folders holding other files are kept."""
+    import os
+    import time
+
+    from engine.model_codec import open_model
+    from engine.onnx_codec import FAST_CACHE_KEEP
+
+    onnx = cache / "onnx"
+    other = onnx / "othermodel-0123456789abcdef01234567"
+    other.mkdir(parents=True)
+    (other / "encoder.onnx").write_bytes(b"x")
+    stranger = onnx / "fastopen0001-feedfeedfeedfeedfeedfeed"  # same id, but a file that is not a fast path's
+    stranger.mkdir()
+    (stranger / "notes.txt").write_text("mine")
+    folder = tmp_path / "model"
+    for seed in range(FAST_CACHE_KEEP + 2):
+        _save_tiny(folder, seed=seed)
+        open_model(folder).decode(_z())
+        time.sleep(0.02)  # distinct modification times
+    ours = [p for p in onnx.iterdir() if p.name.startswith("fastopen0001-") and p != stranger]
+    assert len(ours) == FAST_CACHE_KEEP
+    assert other.is_dir() and (stranger / "notes.txt").read_text() == "mine"
+    newest = max(ours, key=lambda p: os.stat(p).st_mtime)
+    assert (newest / "verified.json").is_file()
+    # the newest weights still open without torch
+    fast = open_model(folder)
+    assert fast._module is None and fast.fast_path() is not None
