@@ -1,7 +1,13 @@
 """Compare samplers: runs ``engine.evaluation.evaluate`` as a job and shows its table, a bar chart
 per metric and the curves of a parameter sweep; "apply best" sets the best swept value in the
 Sampler panel. Each metric's goal comes from the engine (``evaluation.METRIC_GOALS``), the sweep's
-default sampler and parameter from the samplers' own declarations."""
+default sampler and parameter from the samplers' own declarations.
+
+The table and the two charts are arranged for the room the panel has (:meth:`ComparePanel.resizeEvent`):
+the table beside the two charts stacked when the panel is large, the three side by side when it is wide
+but low (docked at the bottom), and one at a time behind tabs ("table", "bars", "sweep") when it is small
+(docked in a 1280×720 window), so that no chart is squeezed to a few pixels. The bar chart's sampler
+names are shortened, or only every k-th shown, so that they never run into each other."""
 from __future__ import annotations
 
 import math
@@ -10,8 +16,9 @@ from typing import Optional
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter,
+    QAbstractItemView, QComboBox, QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter, QTabBar,
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
@@ -39,6 +46,40 @@ def parse_values(text: str) -> list[float]:
         except ValueError:
             continue
     return [float(v) for v in out if math.isfinite(v)]
+
+
+#: shorter names for the bar chart's labels, used when the whole name does not fit under its bar
+SHORT_NAMES = {"held-out real": "real", "reconstructions": "recon", "pca-ellipse": "pca-ell."}
+
+
+def label_forms(name: str) -> list[str]:
+    """The ways a bar's label can be written, longest first: the name, its short form, its first four letters."""
+    short = SHORT_NAMES.get(name, name)
+    tiny = short[:4].rstrip("-.") or short[:4]
+    out: list[str] = []
+    for f in (name, short, tiny):
+        if f not in out:
+            out.append(f)
+    return out
+
+
+def fit_labels(names: list[str], px_per_bar: float, text_width) -> list[str]:
+    """A label for each bar that fits the ``px_per_bar`` it has (``text_width(str)`` measures one): each
+    bar's longest form that fits; when even the shortest forms do not, those of every k-th bar only
+    (the others "") so that no two labels overlap."""
+    gap = 4.0
+    out = []
+    for n in names:
+        fits = [f for f in label_forms(n) if text_width(f) + gap <= px_per_bar]
+        if not fits:
+            break
+        out.append(fits[0])
+    else:
+        return out
+    tiny = [label_forms(n)[-1] for n in names]
+    widest = max(text_width(f) for f in tiny) + gap
+    step = max(2, int(math.ceil(widest / max(px_per_bar, 1e-6))))
+    return [f if i % step == 0 else "" for i, f in enumerate(tiny)]
 
 
 class ComparePanel(QWidget):
@@ -83,10 +124,12 @@ class ComparePanel(QWidget):
         self.bar_plot = pg.PlotWidget()
         self.bar_plot.setMenuEnabled(False)
         self.bar_plot.setToolTip("orange: the samplers; grey: the reference rows (held-out real faces, reconstructions)")
-        from PySide6.QtGui import QFont
-
         small = QFont()
         small.setPointSize(7)
+        self._tick_font = small
+        self._bar_names: list[str] = []  # the bars' sampler names, left to right
+        self._bar_ticks: Optional[list] = None  # the labels shown under them
+        self._bar_px = 40.0  # the room one bar had when the chart was last visible
         self.bar_plot.getPlotItem().getAxis("bottom").setStyle(tickFont=small)
         self.bar_plot.getPlotItem().setTitle("one bar per sampler: press Run comparison", size="8pt")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=ps.brush(ps.BLUE, 200), pen=None)
@@ -111,25 +154,45 @@ class ComparePanel(QWidget):
 
         self.sweep_values.setMinimumWidth(110)
         self.metric.setMinimumContentsLength(10)
-        controls = flow(row("faces", self.n, "seed", self.seed), row(self.run_btn, self.cancel_btn),
-                        row("sweep", self.sweep_sampler, self.sweep_param), self.sweep_values,
-                        row("metric", self.metric, self.apply_btn), spacing=12)
+        # in a small panel one of the three at a time: these tabs choose which (at the end of the controls, just
+        # above what they show; hidden when the panel has room for all three)
+        self.view_tabs = QTabBar()
+        self.view_tabs.setObjectName("compareTabs")
+        self.view_tabs.setDocumentMode(True)
+        self.view_tabs.setExpanding(False)
+        self.view_tabs.setDrawBase(False)
+        for title, tip in (("table", "every metric of every sampler"),
+                           ("bars", "the chosen metric per sampler"),
+                           ("sweep", "the chosen metric along the swept parameter")):
+            self.view_tabs.setTabToolTip(self.view_tabs.addTab(title), tip)
+        self.view_tabs.setCurrentIndex(1)  # the bars: what the metric and its goal mean at a glance
+        self.controls = flow(row("faces", self.n, "seed", self.seed), row(self.run_btn, self.cancel_btn),
+                             row("sweep", self.sweep_sampler, self.sweep_param), self.sweep_values,
+                             row("metric", self.metric, self.apply_btn), self.view_tabs, spacing=12)
         # the table beside the charts, so that it keeps the panel's whole height (all the rows at once)
-        plots = QSplitter(Qt.Orientation.Vertical)
-        plots.addWidget(self.bar_plot)
-        plots.addWidget(self.sweep_plot)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.table)
-        split.addWidget(plots)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        self.plots = QSplitter(Qt.Orientation.Vertical)
+        self.plots.setChildrenCollapsible(False)
+        self.plots.addWidget(self.bar_plot)
+        self.plots.addWidget(self.sweep_plot)
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.setChildrenCollapsible(False)
+        self.split.addWidget(self.table)
+        self.split.addWidget(self.plots)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 2)
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.note.setStyleSheet("color: #444;")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(controls)
-        lay.addWidget(split, 1)
+        lay.addWidget(self.controls)
+        lay.addWidget(self.split, 1)
         lay.addWidget(self.note)
+        self._mode: Optional[str] = None
+        self._arrange("tabs")
+        self.view_tabs.currentChanged.connect(self._show_view)
+        vb = self.bar_plot.getPlotItem().getViewBox()
+        vb.sigResized.connect(self._fit_bar_labels)
+        vb.sigXRangeChanged.connect(self._fit_bar_labels)
 
         self.sweep_sampler.currentIndexChanged.connect(self._sweep_sampler_changed)
         self.sweep_param.activated.connect(self._default_values)
@@ -145,6 +208,73 @@ class ComparePanel(QWidget):
         if i >= 0:
             self.sweep_sampler.setCurrentIndex(i)
         self._sweep_sampler_changed()
+
+    # ---- the arrangement for the room the panel has
+    #: at least this size: the table beside the two charts one above the other (each chart ≥ ~120 px tall)
+    SPLIT_MIN = (560, 370)
+    #: narrower or lower than SPLIT_MIN but at least this wide: table, bars and sweep side by side
+    ROW_MIN_WIDTH = 900
+
+    def mode_for(self, width: int, height: int) -> str:
+        if width >= self.SPLIT_MIN[0] and height >= self.SPLIT_MIN[1]:
+            return "split"
+        return "row" if width >= self.ROW_MIN_WIDTH else "tabs"
+
+    def mode(self) -> Optional[str]:
+        """"split", "row" or "tabs" (see the module's docstring)."""
+        return self._mode
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        self._arrange(self.mode_for(self.width(), self.height()))
+
+    def _arrange(self, mode: str) -> None:
+        if mode == self._mode:
+            return
+        self._mode = mode
+        self.view_tabs.setVisible(mode == "tabs")
+        self.plots.setOrientation(Qt.Orientation.Horizontal if mode == "row" else Qt.Orientation.Vertical)
+        self._show_view()
+        if mode == "row":  # a third each
+            self.split.setSizes([1000, 2000])
+            self.plots.setSizes([1000, 1000])
+        elif mode == "split":
+            self.plots.setSizes([1000, 1000])
+
+    def _show_view(self, *_) -> None:
+        """All three in "split" and "row"; in "tabs" the one its tab chooses."""
+        k = self.view_tabs.currentIndex() if self._mode == "tabs" else -1
+        self.table.setVisible(k in (-1, 0))
+        self.plots.setVisible(k != 0)
+        self.bar_plot.setVisible(k in (-1, 1))
+        self.sweep_plot.setVisible(k in (-1, 2))
+
+    def show_view(self, name: str) -> None:
+        """Bring "table", "bars" or "sweep" into view (its tab, when the panel shows one at a time)."""
+        self.view_tabs.setCurrentIndex(["table", "bars", "sweep"].index(name))
+
+    def _fit_bar_labels(self, *_) -> None:
+        """The bar chart's sampler names, each as long as fits under its bar, never overlapping."""
+        ax = self.bar_plot.getPlotItem().getAxis("bottom")
+        if not self._bar_names:
+            ax.setTicks(None)
+            return
+        vb = self.bar_plot.getPlotItem().getViewBox()
+        if vb.width() >= 2:
+            (x0, x1), _ = vb.viewRange()
+            self._bar_px = vb.width() / max(x1 - x0, 1e-9)
+        # else hidden behind another tab: fitted to the room it had until it is shown again (sigResized)
+        px = self._bar_px
+        fm = QFontMetrics(self._tick_font)
+        labels = fit_labels(self._bar_names, px, fm.horizontalAdvance)
+        ticks = [(i, t) for i, t in enumerate(labels) if t]
+        if ticks != self._bar_ticks:
+            self._bar_ticks = ticks
+            ax.setTicks([ticks])
+
+    def bar_labels(self) -> list[tuple[float, str]]:
+        """The labels under the bars now: (x, text)."""
+        return list(self._bar_ticks or [])
 
     def _sweep_sampler_changed(self, *_) -> None:
         from engine.samplers import SAMPLERS
@@ -251,6 +381,8 @@ class ComparePanel(QWidget):
         self.metric.clear()
         self.metric.blockSignals(False)
         self.bars.setOpts(x=[], height=[])
+        self._bar_names = []
+        self._bar_ticks = None
         self.bar_plot.getPlotItem().getAxis("bottom").setTicks(None)
         self.sweep_curve.setData([], [])
         for item in (self.best_marker, self.bar_target, self.sweep_target):
@@ -322,9 +454,9 @@ class ComparePanel(QWidget):
         h = np.array([float(r[m]) for r in rows])
         brushes = [ps.brush(ps.ORANGE if r.get("kind") == "sampler" else (150, 150, 150), 220) for r in rows]
         self.bars.setOpts(x=x, height=h, width=0.7, brushes=brushes)
-        ax = self.bar_plot.getPlotItem().getAxis("bottom")
-        short = {"held-out real": "real", "reconstructions": "recon", "pca-ellipse": "pca-ell."}
-        ax.setTicks([[(i, short.get(r.get("name", ""), r.get("name", ""))) for i, r in enumerate(rows)]])
+        self._bar_names = [str(r.get("name", "")) for r in rows]
+        self._bar_ticks = None
+        self._fit_bar_labels()
         goal, _ = metric_goal(m, rep.rows)
         # a short title: pyqtgraph makes a title's width the plot's minimum (a long one pushed the bars out of view)
         self.bar_plot.getPlotItem().setTitle(f"{m}: {goal}", size="8pt")
