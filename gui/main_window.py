@@ -49,6 +49,9 @@ LATE_PANELS = (
 LATE_BUILD_DELAY_MS = 30
 #: The panels are built this long after the window was created even while the first faces are still coming.
 LATE_BUILD_FALLBACK_MS = 1500
+#: torch is loaded on the worker once the window is complete and the worker has been idle this long (loading it
+#: takes ~1.5 s of the worker: a Generate clicked meanwhile would wait for it).
+TORCH_PRELOAD_IDLE_MS = 2000
 
 
 def pictures_folder() -> Path:
@@ -157,7 +160,12 @@ class MainWindow(QMainWindow):
         self.bridge.job_cancelled.connect(lambda job: self._status_done(f"{job.name}: cancelled"))
         self.sample_ready.connect(self._late_build_due)
         self.bridge.idle.connect(self._late_build_due)
-        self.bridge.idle.connect(self._preload_torch)
+        self._torch_timer = QTimer(self)  # torch is loaded after the worker has been idle this long
+        self._torch_timer.setSingleShot(True)
+        self._torch_timer.setInterval(TORCH_PRELOAD_IDLE_MS)
+        self._torch_timer.timeout.connect(self._preload_torch)
+        self.bridge.idle.connect(self._torch_due)
+        self.bridge.job_started.connect(lambda _job: self._torch_timer.stop())  # the user's work goes first
         QTimer.singleShot(LATE_BUILD_FALLBACK_MS, self._late_build_fallback)
 
         from engine.resources import default_model_dir
@@ -315,13 +323,18 @@ class MainWindow(QMainWindow):
             s.replay()  # what the new panels missed: model, statistics, faces, selection, axes
         self.late_panels_ms = 1000 * (time.perf_counter() - t0)
         self.panels_built.emit()
-        self._preload_torch()
+        self._torch_due()
+
+    def _torch_due(self) -> None:
+        if not self._torch_asked and self.panels_ready() and not self.bridge.busy():
+            self._torch_timer.start()
 
     def _preload_torch(self) -> None:
-        """Load torch on the worker once the window is complete and the worker has nothing else to do (the first
-        faces are there): they come from ONNX Runtime without it, but training, exports and the torch fallback
-        need it, and loading it (about 1.5 s) stalls the GUI thread once for ~0.25 s while its libraries
-        initialise: better now than when the user starts a job."""
+        """Load torch on the worker once the window is complete and the worker has had nothing to do for a moment
+        (the first faces are there): they come from ONNX Runtime without it, but training, exports and the torch
+        fallback need it, and loading it (about 1.5 s) stalls the GUI thread once for ~0.25 s while its libraries
+        initialise: better now than when the user starts a job. (On the worker, not a thread of its own: two
+        threads importing torch and the engine at once can deadlock on Python's import locks.)"""
         import sys
 
         if self._torch_asked or not self.panels_ready() or self.bridge.busy() or self._closing:

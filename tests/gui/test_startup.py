@@ -123,3 +123,43 @@ def test_the_late_build_goes_step_by_step_and_any_use_finishes_it(make_window, q
     assert w.panels_ready() and w.docks["inspectorDock"].widget() is inspector
     assert "#0" in inspector.title.text()  # and brought up to the session's state
     assert next(w._late_steps, "done") == "done"
+
+
+FIRST_FACES = r"""
+import pathlib, sys, time
+sys.path.insert(0, ROOT)
+from gui.app import make_app
+app = make_app()
+from PySide6.QtCore import QSettings, QTimer
+import gui.main_window as mw
+mw.TORCH_PRELOAD_IDLE_MS = 200
+w = mw.MainWindow(model_dir=pathlib.Path(MODEL), settings=QSettings(SETTINGS, QSettings.Format.IniFormat),
+                  restore_state=False)
+seen = {}
+w.sample_ready.connect(lambda: seen.setdefault("torch at first grid", "torch" in sys.modules))
+w.show()
+end = time.monotonic() + 60
+while time.monotonic() < end and not ("torch" in sys.modules and w.panels_ready() and not w.bridge.busy()):
+    app.processEvents()
+    time.sleep(0.01)
+print("RESULT", seen.get("torch at first grid"), "torch" in sys.modules, w.panels_ready(), w.last_error)
+w._closing = True
+w.bridge.shutdown()
+"""
+
+
+def test_the_first_faces_come_without_torch_which_loads_afterwards(tmp_path, tiny_model):
+    """A warm start (the model's export verified in the cache by an earlier launch): no torch before the first
+    grid; torch is loaded once the window is complete and idle."""
+    code = (f"ROOT = {str(ROOT)!r}\nMODEL = {str(tiny_model)!r}\nSETTINGS = {str(tmp_path / 's.ini')!r}\n"
+            + FIRST_FACES)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "LFS_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("LFS_ONNX_RUNTIME", None)
+    results = []
+    for _launch in range(2):  # the first launch exports and verifies (torch), the second one is the warm start
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=180)
+        line = next((ln for ln in res.stdout.splitlines() if ln.startswith("RESULT ")), None)
+        assert line is not None, res.stderr[-2000:]
+        results.append(line)
+    assert results[0] == "RESULT True True True None"
+    assert results[1] == "RESULT False True True None"
