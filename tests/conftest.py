@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # against each other; subprocesses started by tests inherit the setting through the environment.
 os.environ.setdefault("OMP_NUM_THREADS", os.environ.get("LFS_TEST_THREADS", "1"))
 os.environ.setdefault("MKL_NUM_THREADS", os.environ["OMP_NUM_THREADS"])
+# The user's cache (decoded images, statistics, verified ONNX exports …) is never written by the tests, not even by
+# session fixtures, which are set up before the per-test fixture below: one private cache for the whole run.
+_RUN_CACHE = tempfile.mkdtemp(prefix="lfs-test-cache-")
+os.environ["LFS_CACHE_DIR"] = _RUN_CACHE
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_RUN_CACHE, ignore_errors=True)
 
 TINY_ARCH = dict(image_size=32, channels=(8, 16, 16, 32), z_dim=8)
 
