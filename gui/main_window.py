@@ -123,7 +123,7 @@ class MainWindow(QMainWindow):
         self._late_scheduled = False
         self._late_steps = None  # the late build in progress (a generator of its steps)
         self._torch_asked = False
-        self.late_panels_ms: Optional[float] = None  # how long building the late panels took
+        self.late_panels_ms: Optional[float] = None  # ms from the late build's first step to the panels in place
         self.setAcceptDrops(True)  # image files dropped on the window are opened as photos
         self.setDockNestingEnabled(True)
         self.setDockOptions(QMainWindow.DockOption.AllowTabbedDocks | QMainWindow.DockOption.AllowNestedDocks
@@ -205,10 +205,9 @@ class MainWindow(QMainWindow):
         self.docks: dict[str, QDockWidget] = {}
         self.sampler_panel = SamplerPanel()
         self.face_grid = FaceGrid(s)
-        titles = dict(PANEL_TITLES)
+        first = {"samplerDock": self.sampler_panel, "faceGridDock": self.face_grid}
         for name, title in PANEL_TITLES:
-            widget = {"samplerDock": self.sampler_panel, "faceGridDock": self.face_grid}.get(name)
-            self._dock(name, title, widget if widget is not None else _placeholder(titles[name]))
+            self._dock(name, title, first[name] if name in first else _placeholder(title))
         self.sampler_panel.generate_requested.connect(self.generate_clicked)
         self.face_grid.inspect_requested.connect(self.inspect_face)
         s.model_changed.connect(lambda: self.sampler_panel.set_attributes(s.labels.names if s.labels is not None else [], s.labels))
