@@ -258,17 +258,27 @@ def check_regular_file(path: str | os.PathLike, what: str = "file", limit: Optio
     path = Path(path)
     try:
         st = os.stat(path)
-    except FileNotFoundError:
-        broken = " (a link whose target is missing)" if os.path.islink(path) else ""
-        raise error(f"{path}: no such {what}{broken}") from None
-    except PermissionError:
-        raise error(f"{path}: permission denied") from None
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise error(f"{path}: symbolic link loop") from None
-        raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise error(_unopenable(exc, path, what, "read")) from None
     _refuse_unless_regular(st, path, what, limit, error)
     return st.st_size
+
+
+def _unopenable(exc: OSError, path: Path, what: str, verb: str) -> str:
+    """The one line for a user file that could not be looked at (``os.stat``) or opened (``os.open``), for
+    :func:`check_regular_file` and :func:`read_regular_file`."""
+    if isinstance(exc, FileNotFoundError):
+        broken = " (a link whose target is missing)" if os.path.islink(path) else ""
+        return f"{path}: no such {what}{broken}"
+    if isinstance(exc, IsADirectoryError):
+        return f"{path}: is a folder, not a {what}"
+    if isinstance(exc, PermissionError):
+        return f"{path}: permission denied"
+    if exc.errno == errno.ELOOP:
+        return f"{path}: symbolic link loop"
+    if exc.errno == errno.ENXIO:  # a socket or a FIFO without a writer on some systems
+        return f"{path}: not a regular file, cannot be read as a {what}"
+    return f"{path}: cannot {verb} ({exc.strerror or exc})"
 
 
 def _refuse_unless_regular(st: os.stat_result, path: Path, what: str, limit: Optional[int], error: type) -> None:
@@ -297,19 +307,8 @@ def read_regular_file(path: str | os.PathLike, what: str = "file", limit: int = 
     try:
         # O_NONBLOCK: opening a FIFO for reading must not wait for a writer
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        broken = " (a link whose target is missing)" if os.path.islink(path) else ""
-        raise error(f"{path}: no such {what}{broken}") from None
-    except IsADirectoryError:
-        raise error(f"{path}: is a folder, not a {what}") from None
-    except PermissionError:
-        raise error(f"{path}: permission denied") from None
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise error(f"{path}: symbolic link loop") from None
-        if exc.errno == errno.ENXIO:  # a socket or a FIFO without a writer on some systems
-            raise error(f"{path}: not a regular file, cannot be read as a {what}") from None
-        raise error(f"{path}: cannot open ({exc.strerror or exc})") from None
+        raise error(_unopenable(exc, path, what, "open")) from None
     try:
         _refuse_unless_regular(os.fstat(fd), path, what, limit, error)
         if hasattr(os, "O_NONBLOCK"):
