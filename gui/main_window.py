@@ -40,8 +40,8 @@ PANEL_TITLES = (
 #: Panels built once the first faces are on screen (window attribute, dock): the window shows at once, the faces
 #: come first, the plots (pyqtgraph) follow (benchmarks/startup_timeline.py).
 LATE_PANELS = (
-    ("model_panel", "modelDataDock"), ("inspector", "inspectorDock"), ("pair_plot", "pairPlotDock"),
-    ("components", "componentsDock"), ("correlations", "correlationsDock"), ("pca_panel", "pcaDock"),
+    ("model_panel", "modelDataDock"), ("pair_plot", "pairPlotDock"), ("components", "componentsDock"),
+    ("correlations", "correlationsDock"), ("pca_panel", "pcaDock"), ("inspector", "inspectorDock"),
     ("compare", "compareDock"), ("attributes", "attributesDock"), ("photo_panel", "photoDock"),
     ("directions", "directionsDock"), ("path_panel", "pathDock"), ("atlas_panel", "atlasDock"),
 )
@@ -277,17 +277,17 @@ class MainWindow(QMainWindow):
         from .qt_photo import PhotoPanel
 
         s, late = self.session, {}
-        makers = (
-            ("model_panel", lambda: ModelDataPanel(s)), ("pair_plot", lambda: PairPlotPanel(s)),
-            ("components", lambda: ComponentsPanel(s)), ("correlations", lambda: CorrelationsPanel(s)),
-            ("pca_panel", lambda: PCAPanel(s)), ("inspector", lambda: InspectorPanel(s, self.bridge)),
-            ("compare", lambda: ComparePanel(s, self.bridge, self.sampler_panel)),
-            ("attributes", lambda: AttributesPanel(s, self.bridge)), ("photo_panel", lambda: PhotoPanel(s)),
-            ("directions", lambda: DirectionsPanel(s, self.bridge)), ("path_panel", lambda: PathPanel(s, self.bridge)),
-            ("atlas_panel", lambda: AtlasPanel(submit=self._atlas_panel_submit)),
-        )
-        for attr, make in makers:
-            late[attr] = make()
+        makers = {
+            "model_panel": lambda: ModelDataPanel(s), "pair_plot": lambda: PairPlotPanel(s),
+            "components": lambda: ComponentsPanel(s), "correlations": lambda: CorrelationsPanel(s),
+            "pca_panel": lambda: PCAPanel(s), "inspector": lambda: InspectorPanel(s, self.bridge),
+            "compare": lambda: ComparePanel(s, self.bridge, self.sampler_panel),
+            "attributes": lambda: AttributesPanel(s, self.bridge), "photo_panel": lambda: PhotoPanel(s),
+            "directions": lambda: DirectionsPanel(s, self.bridge), "path_panel": lambda: PathPanel(s, self.bridge),
+            "atlas_panel": lambda: AtlasPanel(submit=self._atlas_panel_submit),
+        }
+        for attr, _dock in LATE_PANELS:  # one list of the late panels: their order, docks and properties
+            late[attr] = makers[attr]()
             yield
         late["inspector"].settings = self.settings
         late["pair_plot"].bridge = self.bridge
@@ -1053,15 +1053,9 @@ class MainWindow(QMainWindow):
             if not interactive or holder is None or not holder.foreign:
                 self.show_error(str(exc))
                 return None
-            sub = unique_child(folder, f"photo-{stems[0]}")
-            ans = QMessageBox.question(
-                self, "Save photo results",
-                f"{exc}\n\nSave into a new folder inside it instead?\n{sub}",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
-            if ans != QMessageBox.StandardButton.Yes:
-                self.statusBar().showMessage("not saved", 5000)
+            folder = self._offer_subfolder("Save photo results", str(exc), unique_child(folder, f"photo-{stems[0]}"))
+            if folder is None:
                 return None
-            folder = sub
         params = {"model": str(s.model.folder), "model_id": s.model.model_id}
         if s.photo_current == i and s.edited_z is not None:
             params["edited_z"] = [round(float(v), 6) for v in np.asarray(s.edited_z).reshape(-1)]
@@ -1124,6 +1118,17 @@ class MainWindow(QMainWindow):
         if path:
             self.save_image_set(Path(path), which=which)
 
+    def _offer_subfolder(self, title: str, problem: str, sub: Path) -> Optional[Path]:
+        """Results refused a folder of the user's own files: ask to save into the new folder ``sub`` inside it
+        instead; ``sub``, or None (and "not saved") when the user declines."""
+        ans = QMessageBox.question(self, title, f"{problem}\n\nSave into a new folder inside it instead?\n{sub}",
+                                   QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                   QMessageBox.StandardButton.Yes)
+        if ans != QMessageBox.StandardButton.Yes:
+            self.statusBar().showMessage("not saved", 5000)
+            return None
+        return sub
+
     def save_parent(self) -> Path:
         """Where new sets go: beside the last saved set, else the user's pictures folder."""
         last = self.settings.value("save/last", "")
@@ -1161,15 +1166,11 @@ class MainWindow(QMainWindow):
             if overwrite is not None:  # not interactive
                 self.show_error(str(exc))
                 return None
-            ans = QMessageBox.question(
-                self, "Save image set",
-                f"{folder} holds files that {self.app_name} did not write ({shown}); a set is never saved "
-                f"among them.\n\nSave into a new folder inside it instead?\n{sub}",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
-            if ans != QMessageBox.StandardButton.Yes:
-                self.statusBar().showMessage("not saved", 5000)
+            folder = self._offer_subfolder(
+                "Save image set", f"{folder} holds files that {self.app_name} did not write ({shown}); a set is "
+                "never saved among them.", sub)
+            if folder is None:
                 return None
-            folder = sub
             state = check_output_folder(folder, overwrite=True, label="save into")
         if state.ours and not overwrite:
             if overwrite is None:
