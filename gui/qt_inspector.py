@@ -13,14 +13,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QScrollArea,
+    QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
     QSizePolicy, QSlider, QVBoxLayout, QWidget,
 )
 
 from . import plot_style as ps
 from .engine_bridge import EngineBridge, Job
 from .qt_images import to_pixmap
-from .qt_widgets import ElidedLabel, setup_plot
+from .qt_widgets import ElidedLabel, scrolled_body, setup_plot
 from .session import Session, axis_label
 
 SLIDER_STEPS = 100  # per σ
@@ -211,19 +211,7 @@ class InspectorPanel(QWidget):
         side.addWidget(self.attr_box, 0)
         side.addWidget(self.dir_box, 0)
         upper.addLayout(side, 2)
-        inner = QWidget()
-        lay = QVBoxLayout(inner)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addLayout(head)
-        lay.addLayout(upper, 3)
-        lay.addWidget(self.z_plot, 1)
-        lay.addWidget(self.near_box)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        scrolled_body(self, head, (upper, 3), (self.z_plot, 1), self.near_box)
 
         session.selection_changed.connect(self.show_current)
         session.probe_changed.connect(self._probe_dropped)

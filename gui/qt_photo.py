@@ -16,13 +16,13 @@ import numpy as np
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
+    QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
     QVBoxLayout, QWidget,
 )
 
 from .qt_images import to_pixmap
 from .qt_inspector import PHOTO_COLOUR, FaceView
-from .qt_widgets import ElidedLabel, flow, row
+from .qt_widgets import ElidedLabel, flow, row, scrolled_body
 from .session import PhotoEntry, Session
 
 #: Image files File ▸ Open photo… and drag & drop accept.
@@ -227,18 +227,7 @@ class PhotoPanel(QWidget):
         upper = QHBoxLayout()
         upper.addWidget(self.view, 3)
         upper.addLayout(right, 2)
-        inner = QWidget()
-        lay = QVBoxLayout(inner)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(controls)
-        lay.addLayout(upper, 1)
-        lay.addWidget(self.near_box)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        scrolled_body(self, controls, (upper, 1), self.near_box)
 
         session.photos_changed.connect(self._photos_changed)
         session.dataset_changed.connect(self._show)

@@ -13,7 +13,8 @@ from typing import Callable, Optional
 from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
-    QAbstractScrollArea, QApplication, QHBoxLayout, QLabel, QLayout, QMenu, QSizePolicy, QToolButton, QWidget,
+    QAbstractScrollArea, QApplication, QHBoxLayout, QLabel, QLayout, QMenu, QScrollArea, QSizePolicy, QToolButton,
+    QVBoxLayout, QWidget,
 )
 
 
@@ -63,6 +64,28 @@ class ElidedLabel(QLabel):
         h = super().sizeHint()
         h.setWidth(min(h.width(), 200))
         return h
+
+
+def scrolled_body(panel: QWidget, *parts, margins: int = 4) -> QVBoxLayout:
+    """Fill ``panel`` with a scroll area whose content stacks ``parts`` (a widget, a layout, or either with its
+    stretch as ``(part, stretch)``): a panel taller than its dock scrolls instead of squeezing. Returns the
+    content's layout."""
+    inner = QWidget()
+    lay = QVBoxLayout(inner)
+    lay.setContentsMargins(margins, margins, margins, margins)
+    for part in parts:
+        part, stretch = part if isinstance(part, tuple) else (part, 0)
+        if isinstance(part, QLayout):
+            lay.addLayout(part, stretch)
+        else:
+            lay.addWidget(part, stretch)
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setWidget(inner)
+    outer = QVBoxLayout(panel)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(scroll)
+    return lay
 
 
 def scroll_area_of(widget: QWidget) -> Optional[QAbstractScrollArea]:
