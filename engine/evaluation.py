@@ -32,7 +32,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from .errors import DataError, EngineError, SamplerError
-from .progress import CancelToken, Progress, ProgressCallback, no_progress
+from .progress import CancelToken, Progress, ProgressCallback, StepTicker, no_progress
 from .samplers import compared_samplers
 
 METRICS = ["inside_2s", "inside_3s", "pairs_2s", "nn_ratio", "face_rate", "frechet"]
@@ -361,13 +361,7 @@ def evaluate(
              f"and {len(half_b)} comparison points/images (half B); samplers are fitted on the {len(train_z)} training z-points"]
 
     total = len(names) + 2 + (len(sw[2]) if sw else 0) + 1
-    step = 0
-
-    def tick(msg):
-        nonlocal step
-        step += 1
-        cancel.raise_if_cancelled()
-        progress(Progress("evaluate", min(step, total), total, msg))
+    tick = StepTicker("evaluate", total, progress, cancel)
 
     progress(Progress("evaluate", 0, total, "reference statistics"))
     ref = LatentReference(train_z, z_all[half_b])

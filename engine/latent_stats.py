@@ -21,7 +21,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .errors import DataError
-from .progress import CancelToken, Progress, ProgressCallback, no_progress
+from .progress import CancelToken, Progress, ProgressCallback, StepTicker, no_progress
 
 Axis = tuple[str, int]
 
@@ -389,13 +389,7 @@ def _compute_stats(z, interval, progress, cancel) -> LatentStats:
         raise DataError(f"sampling interval must be > 0, got {interval}")
     n, d = z.shape
     steps = 2 * math.ceil(n / _CHUNK) + 1
-    done = 0
-
-    def tick(msg):
-        nonlocal done
-        done += 1
-        cancel.raise_if_cancelled()
-        progress(Progress("latent statistics", min(done, steps), steps, msg))
+    tick = StepTicker("latent statistics", steps, progress, cancel)
 
     # pass 1: mean, range (cheap reductions), then Gram matrix + histograms chunk by chunk
     mean = z.mean(axis=0, dtype=np.float64)

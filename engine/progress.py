@@ -59,6 +59,20 @@ class CancelToken:
             raise Cancelled("cancelled by the user")
 
 
+class StepTicker:
+    """The progress of a job made of ``total`` unequal steps: each call checks the cancel token, counts one more
+    step and reports it with ``message`` (never past ``total``)."""
+
+    def __init__(self, job: str, total: int, progress: ProgressCallback, cancel: CancelToken) -> None:
+        self.job, self.total, self.progress, self.cancel = job, total, progress, cancel
+        self.done = 0
+
+    def __call__(self, message: str) -> None:
+        self.done += 1
+        self.cancel.raise_if_cancelled()
+        self.progress(Progress(self.job, min(self.done, self.total), self.total, message))
+
+
 class EtaClock:
     """Estimates remaining time from units done so far."""
 

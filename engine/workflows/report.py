@@ -28,7 +28,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from ..errors import EngineError
-from ..progress import CancelToken, Progress, ProgressCallback, no_progress
+from ..progress import CancelToken, Progress, ProgressCallback, StepTicker, no_progress
 
 REPORT_KIND = "report"
 REPORT_HTML = "report.html"
@@ -525,13 +525,7 @@ def build_report(opened, *, data=None, options: Optional[ReportOptions] = None, 
     t_start = time.perf_counter()
     timings: dict = {}
     total = 9 + (1 if data is not None else 0)
-    step = 0
-
-    def tick(msg):
-        nonlocal step
-        step += 1
-        cancel.raise_if_cancelled()
-        progress(Progress("report", min(step, total), total, msg))
+    tick = StepTicker("report", total, progress, cancel)
 
     def timed(key: str, fn: Callable):
         t0 = time.perf_counter()
