@@ -244,7 +244,25 @@ class TorchAutoencoderCodec(ModelCodec):
         n = parameter_count(a.image_size, a.z_dim, a.channels, a.kernel_size, a.batch_norm)
         return [("image", self._image_row()),
                 ("network", f"4 conv {list(a.channels)} k{a.kernel_size} → z_dim {a.z_dim} → 4 conv-transpose; "
-                            f"batch_norm {a.batch_norm}; {n:,} parameters ({self.config.weights_dtype})")]
+                            f"batch_norm {a.batch_norm}; {n:,} parameters ({self.config.weights_dtype})"),
+                ("runs on", self._engine_row())]
+
+    def _engine_row(self) -> str:
+        """Which engine runs encode/decode now, and from where (``info``, the model panel)."""
+        import sys
+
+        if self._fast is not None:
+            from .onnx_codec import fast_cache_folder
+
+            ort = sys.modules.get("onnxruntime")
+            where = fast_cache_folder(self.model_id, self.key) if self.key else "the cache"
+            return (f"ONNX Runtime {getattr(ort, '__version__', '')} (CPU): this model's export, checked against "
+                    f"torch and sealed, in {where}")
+        torch = sys.modules.get("torch")
+        row = f"torch {getattr(torch, '__version__', '')} on {self.device}"
+        if self._fast_wanted:
+            row += "; on first use an ONNX Runtime export is made, checked against torch and used (CPU)"
+        return row
 
     def encode_batch(self, images: np.ndarray) -> np.ndarray:
         fast = self.fast_path()

@@ -501,7 +501,7 @@ FAST_PATH_ENV = "LFS_ONNX_RUNTIME"
 FAST_PATH_TOLERANCE = 1e-4
 #: The marker in a fast path's cache folder: its two graphs were checked against torch for the network of a key.
 VERIFIED = "verified.json"
-VERIFIED_VERSION = 1
+VERIFIED_VERSION = 2  # 2: sealed with the installation key (engine/fast_path_seal.py)
 #: A marker is a few hundred bytes; anything this large is not one.
 MAX_VERIFIED_BYTES = 64 * 1024
 
@@ -591,8 +591,11 @@ def verified_fast_path(model_id: str, key: str) -> Optional[FastPath]:
                                               error=EngineError), str(folder / VERIFIED))
         if not isinstance(marker, dict) or not isinstance(marker.get("files"), dict):
             return None
+        from . import fast_path_seal
+
         tolerance = marker.get("tolerance")
-        if (marker.get("version") != VERIFIED_VERSION or marker.get("key") != key
+        if (not fast_path_seal.check({k: v for k, v in marker.items() if k != "seal"}, marker.get("seal"))
+                or marker.get("version") != VERIFIED_VERSION or marker.get("key") != key
                 or marker.get("onnxruntime") != ort.__version__ or marker.get("app_version") != __version__
                 or isinstance(tolerance, bool) or not isinstance(tolerance, (int, float))
                 or not 0 <= tolerance <= FAST_PATH_TOLERANCE):
@@ -612,11 +615,13 @@ def write_verified(folder: Path, key: str, enc: bytes, dec: bytes) -> None:
     """Write ``folder``'s verified.json (atomically): ``enc`` and ``dec`` matched torch for the network of ``key``."""
     import onnxruntime as ort
 
-    from . import atomic_io
+    from . import atomic_io, fast_path_seal
 
-    atomic_io.write_json(Path(folder) / VERIFIED, {
-        "version": VERIFIED_VERSION, "key": key, "files": {ENCODER: sha256(enc), DECODER: sha256(dec)},
-        "onnxruntime": ort.__version__, "tolerance": FAST_PATH_TOLERANCE, "app_version": __version__})
+    fields = {"version": VERIFIED_VERSION, "key": key, "files": {ENCODER: sha256(enc), DECODER: sha256(dec)},
+              "onnxruntime": ort.__version__, "tolerance": FAST_PATH_TOLERANCE, "app_version": __version__}
+    mac = fast_path_seal.seal(fields)
+    if mac is not None:  # no key (a read-only config folder): no marker, the next open checks against torch again
+        atomic_io.write_json(Path(folder) / VERIFIED, {**fields, "seal": mac})
 
 
 def fast_path_for(module, model_id: str, key: Optional[str] = None) -> Optional[FastPath]:

@@ -21,6 +21,8 @@ os.environ.setdefault("MKL_NUM_THREADS", os.environ["OMP_NUM_THREADS"])
 # session fixtures, which are set up before the per-test fixture below: one private cache for the whole run.
 _RUN_CACHE = tempfile.mkdtemp(prefix="lfs-test-cache-")
 os.environ["LFS_CACHE_DIR"] = _RUN_CACHE
+# The same for the user's config folder (the fast path's installation key, engine/fast_path_seal.py).
+os.environ["LFS_CONFIG_DIR"] = os.path.join(_RUN_CACHE, "config")
 
 
 def pytest_sessionfinish(session, exitstatus):
