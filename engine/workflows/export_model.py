@@ -92,6 +92,7 @@ def write_onnx_folder(out: Path, config, enc: bytes, dec: bytes) -> None:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with model_writer(out, "write the model"):
+        _check_empty(out)  # again under the lock: another import or export may have filled it since the check
         stage = Path(tempfile.mkdtemp(prefix=".importing-", dir=out))
         try:
             for name, data in ((ENCODER, enc), (DECODER, dec),
@@ -116,12 +117,16 @@ def check_new_model_folder(out, inputs=()) -> Path:
             raise EngineError(f"--out {out}: {parent} is a file, not a folder")
     check_not_inside(out, [i for i in inputs if i is not None], "--out")
     if out.is_dir():
-        visible = sorted(n for n in os.listdir(out) if not n.startswith("."))
-        if visible:
-            shown = ", ".join(visible[:3]) + (f" and {len(visible) - 3} more" if len(visible) > 3 else "")
-            raise EngineError(f"--out {out}: is not empty ({shown}); a model is written only into a new or empty "
-                              "folder — nothing was written")
+        _check_empty(out)
     return out
+
+
+def _check_empty(out: Path) -> None:
+    visible = sorted(n for n in os.listdir(out) if not n.startswith("."))
+    if visible:
+        shown = ", ".join(visible[:3]) + (f" and {len(visible) - 3} more" if len(visible) > 3 else "")
+        raise EngineError(f"--out {out}: is not empty ({shown}); a model is written only into a new or empty "
+                          "folder — nothing was written")
 
 
 def export_model(model_folder: str | os.PathLike, out: str | os.PathLike, format: str = "onnx", *,

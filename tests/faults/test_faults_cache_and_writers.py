@@ -169,3 +169,30 @@ def test_info_says_which_engine_runs_the_model_and_from_where(tmp_path, cache):
     open_model(folder).decode(_z())  # verifies and seals the export
     second = info()
     assert "ONNX Runtime" in second and str(_folder_of(cache, "sealtest0001")) in second
+
+
+# ------------------------------------------------------------------------------------------------
+# A model writer re-checks under its lock that the folder is still new (issue 22, item 4: an import and an export
+# into the same new folder, started a second apart, both exited 0 and one model silently replaced the other).
+
+
+def test_export_into_a_folder_filled_since_its_check_is_refused_and_keeps_the_other_model(tiny_model, tmp_path,
+                                                                                         monkeypatch):
+    from engine.errors import EngineError
+    from engine.workflows import export_model as ex
+
+    out = tmp_path / "new-model"
+    real = ex.native_onnx_pair
+
+    def the_other_writer_lands_meanwhile(module):
+        pair = real(module)
+        out.mkdir()
+        (out / "config.json").write_text('{"written": "by the other import"}')
+        return pair
+
+    monkeypatch.setattr(ex, "native_onnx_pair", the_other_writer_lands_meanwhile)
+    with pytest.raises(EngineError, match=r"is not empty \(config\.json\).*nothing was written"):
+        ex.export_model(tiny_model, out)
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["config.json"]
+    assert json.loads((out / "config.json").read_text()) == {"written": "by the other import"}
+    assert not [p for p in out.iterdir() if p.name.startswith(".importing-")]
