@@ -27,7 +27,7 @@ LoadedModel = OpenedModel
 class Sample:
     z: np.ndarray  # n×z_dim float32
     images: np.ndarray  # n×S×S×3 uint8
-    params: dict  # as engine.generation.generate's GeneratedSet.params (the params.json of a set)
+    params: dict  # as engine.workflows.generate.GeneratedSet.params (the params.json of a set)
 
 
 @dataclass

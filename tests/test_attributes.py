@@ -311,7 +311,7 @@ def labelled_tiny(tiny_model, tmp_path):
 
 
 def test_generate_where_fits_on_the_subset(labelled_tiny, gauss_sampler):
-    from engine.generation import generate
+    from engine.workflows.generate import generate_from_folder as generate
 
     m, z, big = labelled_tiny
     res = generate(m, gauss_sampler, {}, 64, 0, where="Big=1", decode=False)

@@ -265,7 +265,7 @@ def test_folder_of_one_image_trains_without_validation_but_cannot_fit_a_sampler(
     from engine.autoencoder import ArchitectureConfig
     from engine.encoding import encode_dataset
     from engine.errors import SamplerError
-    from engine.generation import generate
+    from engine.workflows.generate import generate_from_folder as generate
     from engine.training import TrainOptions, train
 
 

@@ -135,7 +135,7 @@ def test_attribute_slider_changes_the_inspected_face(win, qtbot):
 
 
 def test_conditional_generate_fits_the_subset_and_reports_a_too_small_one(win, qtbot):
-    from engine.generation import generate
+    from engine.workflows.generate import generate_from_folder as generate
 
     sp, s = win.sampler_panel, win.session
     assert sp.set_sampler("normal")
