@@ -256,12 +256,11 @@ class TorchAutoencoderCodec(ModelCodec):
 
             ort = sys.modules.get("onnxruntime")
             where = fast_cache_folder(self.model_id, self.key) if self.key else "the cache"
-            return (f"ONNX Runtime {getattr(ort, '__version__', '')} (CPU): this model's export, checked against "
-                    f"torch and sealed, in {where}")
+            return f"ONNX Runtime {getattr(ort, '__version__', '')} (CPU), its checked export in {where}"
         torch = sys.modules.get("torch")
         row = f"torch {getattr(torch, '__version__', '')} on {self.device}"
         if self._fast_wanted:
-            row += "; on first use an ONNX Runtime export is made, checked against torch and used (CPU)"
+            row += "; ONNX Runtime (CPU) once its export is checked, on first use"
         return row
 
     def encode_batch(self, images: np.ndarray) -> np.ndarray:
