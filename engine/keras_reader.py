@@ -166,7 +166,10 @@ def read_keras(path: str | os.PathLike, architecture: Optional[str | os.PathLike
     with fh, open_hdf5(fh, size, str(path)) as f:
         version = _attr_text(f.attrs.get("keras_version", "?"))
         if "model_config" in f.attrs:
-            config = arch or _json(_attr_text(f.attrs["model_config"]), f"{path}: model_config")
+            text = "" if arch else _attr_text(f.attrs["model_config"])
+            if len(text) > MAX_JSON_BYTES:
+                raise ModelFileError(f"{path}: model_config holds {len(text):,} characters; at most {MAX_JSON_BYTES:,}")
+            config = arch or _json(text, f"{path}: model_config")
             if "model_weights" not in f:
                 raise ModelFileError(f"{path}: holds a model config but no model_weights group")
             return _build(path, config, lambda: _LegacyWeights(f["model_weights"], path), version, check)
@@ -209,7 +212,15 @@ class _LegacyWeights:
         missing = [v for v in want if v not in found]
         if missing:
             raise ModelFileError(f"{self.source}: layer {layer.name!r} lacks its weight(s) {', '.join(missing)}")
-        return {v: (g.get(found[v]), f"{layer.name}/{v}") for v in want}
+        return {v: (_member(g, found[v]), f"{layer.name}/{v}") for v in want}
+
+
+def _member(g, name: str):
+    """``g[name]`` or None (a name from the file may be no valid HDF5 path)."""
+    try:
+        return g.get(name)
+    except Exception:  # noqa: BLE001 - h5py's ValueError/KeyError for a malformed path
+        return None
 
 
 def _snake(name: str) -> str:
@@ -254,7 +265,7 @@ class _Keras3Weights:
         if n != len(want):
             raise ModelFileError(f"{self.source}: layer {layer.name!r} has {n} weight arrays; its config needs {len(want)} "
                                  f"({', '.join(want)})")
-        return {w: (v.get(str(i)), f"{layer.name}/{w}") for i, w in enumerate(want)}
+        return {w: (_member(v, str(i)), f"{layer.name}/{w}") for i, w in enumerate(want)}
 
 
 def _read_weights(layers: list, plan: Plan, weights, source) -> None:
