@@ -16,6 +16,7 @@ the activations relu, sigmoid, tanh, linear, leaky_relu, elu, selu, softplus, si
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 import zipfile
@@ -27,14 +28,15 @@ from typing import Callable, Optional
 import numpy as np
 
 from .errors import ModelFileError
-from .hdf5_safety import MAX_WEIGHT_MAGNITUDE, open_hdf5, open_hdf5_bytes, open_user_file, read_weight  # noqa: F401
+from .hdf5_safety import MAX_WEIGHT_MAGNITUDE, open_hdf5, open_user_file, read_weight  # noqa: F401
 from .keras_limits import Plan, check_input, pair, plan_layers, same_pads, transpose_dims
 
 MAX_KERAS_BYTES = 2**31 - 1
 MAX_JSON_BYTES = 16 * 2**20
-#: A .keras zip's members: Keras stores them uncompressed; a member that inflates more than this many times
-#: its compressed size (and to more than ZIP_RATIO_FREE bytes) is a zip bomb, refused before it is inflated.
-MAX_ZIP_RATIO = 100
+#: A .keras zip's members: Keras stores them uncompressed (float32 weights deflate by ~1.1×); a member that
+#: declares more than this many times its compressed size (and more than ZIP_RATIO_FREE bytes) is a zip bomb,
+#: refused before it is inflated. A header that lies is caught while inflating: never more than it declares.
+MAX_ZIP_RATIO = 10
 ZIP_RATIO_FREE = 16 * 2**20
 MAX_ZIP_MEMBERS = 10_000
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -116,12 +118,18 @@ def _zip_member(zf: zipfile.ZipFile, name: str, limit: int, path: Path) -> bytes
     if info.file_size > ZIP_RATIO_FREE and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
         raise ModelFileError(f"{path}: {name} would inflate {info.compress_size:,} bytes to {info.file_size:,} "
                              f"(more than {MAX_ZIP_RATIO}×): a zip bomb, not inflated")
-    with zf.open(info) as member:
-        data = member.read(info.file_size + 1)
-    if len(data) != info.file_size:
-        raise ModelFileError(f"{path}: {name} inflates to {'more' if len(data) > info.file_size else 'less'} than "
+    out = io.BytesIO()
+    with zf.open(info) as member:  # in pieces of 1 MB: the inflated bytes never exceed the declared size + 1 MB
+        while out.tell() <= info.file_size:
+            piece = member.read(min(2**20, info.file_size + 1 - out.tell()))
+            if not piece:
+                break
+            out.write(piece)
+    if out.tell() != info.file_size:
+        raise ModelFileError(f"{path}: {name} inflates to {'more' if out.tell() > info.file_size else 'less'} than "
                              f"the {info.file_size:,} bytes its header declares: damaged or a zip bomb")
-    return data
+    out.seek(0)
+    return out
 
 
 def _read_zip(path: Path):
@@ -136,7 +144,7 @@ def _read_zip(path: Path):
             for need in ("config.json", "model.weights.h5"):
                 if need not in names:
                     raise ModelFileError(f"{path}: a .keras file holds config.json and model.weights.h5; {need} is missing")
-            config = _json(_zip_member(zf, "config.json", MAX_JSON_BYTES, path), f"{path}: config.json")
+            config = _json(_zip_member(zf, "config.json", MAX_JSON_BYTES, path).getvalue(), f"{path}: config.json")
             return config, _zip_member(zf, "model.weights.h5", MAX_KERAS_BYTES, path)
     except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile, NotImplementedError, RuntimeError,
             ValueError, zlib.error) as exc:
@@ -159,8 +167,8 @@ def read_keras(path: str | os.PathLike, architecture: Optional[str | os.PathLike
         arch = _json(read_regular_file(architecture, "architecture JSON", limit=MAX_JSON_BYTES, error=ModelFileError),
                      str(architecture))
     if kind == "keras":
-        config, wbytes = _read_zip(path)
-        with open_hdf5_bytes(wbytes, f"{path}: model.weights.h5") as f:
+        config, weights = _read_zip(path)
+        with open_hdf5(weights, len(weights.getbuffer()), f"{path}: model.weights.h5") as f:
             return _build(path, arch or config, lambda: _Keras3Weights(f, path), "3", check)
     fh, size = open_user_file(path, "Keras model file", MAX_KERAS_BYTES)
     with fh, open_hdf5(fh, size, str(path)) as f:

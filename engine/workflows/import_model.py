@@ -165,9 +165,8 @@ def _onnx_pair(encoder: Path, decoder: Path):
 def _keras_pair(first: Path, second: Optional[Path], architecture, split_layer, cancel):
     """The ONNX encoder and decoder of a Keras autoencoder (one file split at its bottleneck, or two halves).
     Each file's sizes, and the pair's, are checked against the app's limits from the configs alone before
-    that file's weights are read or a network is built (``engine/keras_limits.py``)."""
-    import torch
-
+    that file's weights are read or a network is built (``engine/keras_limits.py``); torch is imported only
+    then (a refused file costs neither its time nor its memory)."""
     from ..keras_limits import MAX_Z_DIM, check_pair, plan_layers
     from ..keras_reader import read_keras, split_point, torch_network
     from .export_model import torch_to_onnx_bytes
@@ -221,6 +220,8 @@ def _keras_pair(first: Path, second: Optional[Path], architecture, split_layer, 
 
         dec_layers = read_keras(second, None, check=decoder).layers
         source = {"imported_from": f"keras {m1.keras_version}", "encoder": str(first), "decoder": str(second)}
+    import torch
+
     enc_net, _ = torch_network(enc_layers, in_shape, str(first))
     dec_net, _ = torch_network(dec_layers, z_shape, str(second or first))
     cancel.raise_if_cancelled()
