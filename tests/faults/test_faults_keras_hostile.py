@@ -502,3 +502,18 @@ def test_weights_are_read_once_as_float32_never_widened(tmp_path):
     assert k.dtype == np.float32 and k.shape == (256, n)
     assert peak < 1.5 * k.nbytes, f"reading a {k.nbytes / 2**20:.0f} MB kernel peaked at {peak / 2**20:.0f} MB"
 
+
+
+def test_the_walk_of_a_file_is_bounded_and_ends_on_cycles(tmp_path, monkeypatch):
+    """Hard links that form a cycle are walked once; more objects than a model file holds are refused (here with
+    the cap lowered to 50, the real one being 100,000)."""
+    from engine import hdf5_safety
+    from engine.errors import ModelFileError
+
+    path = make(tmp_path, "cycle", "h5", lambda f, p: f["model_weights"].__setitem__("loop", f["model_weights"]))
+    with open(path, "rb") as fh, hdf5_safety.open_hdf5(fh, path.stat().st_size, str(path)):
+        pass  # the cycle model_weights/loop → model_weights ends
+    many = make(tmp_path, "many", "h5", lambda f, p: [f.create_group(f"g{i}") for i in range(60)])
+    monkeypatch.setattr(hdf5_safety, "MAX_OBJECTS", 50)
+    with open(many, "rb") as fh, pytest.raises(ModelFileError, match="(holds 61|more than 50) objects; a model file holds far fewer"):
+        hdf5_safety.open_hdf5(fh, many.stat().st_size, str(many))
