@@ -17,21 +17,28 @@ the activations relu, sigmoid, tanh, linear, leaky_relu, elu, selu, softplus, si
 from __future__ import annotations
 
 import io
-import math
 import os
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
 from .errors import ModelFileError
+from .hdf5_safety import MAX_WEIGHT_MAGNITUDE, open_hdf5, open_user_file, read_weight  # noqa: F401
+from .keras_limits import Plan, check_input, pair, plan_layers, same_pads, transpose_dims
 
 MAX_KERAS_BYTES = 2**31 - 1
 MAX_JSON_BYTES = 16 * 2**20
-MAX_WEIGHT_MAGNITUDE = 1e6
+#: A .keras zip's members: Keras stores them uncompressed (float32 weights deflate by ~1.1×); a member that
+#: declares more than this many times its compressed size (and more than ZIP_RATIO_FREE bytes) is a zip bomb,
+#: refused before it is inflated. A header that lies is caught while inflating: never more than it declares.
+MAX_ZIP_RATIO = 10
+ZIP_RATIO_FREE = 16 * 2**20
+MAX_ZIP_MEMBERS = 10_000
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
 IDENTITY_LAYERS = ("Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "ActivityRegularization",
@@ -64,27 +71,18 @@ class KerasModel:
     input_shape: tuple  # without the batch dimension (H, W, C) or (D,)
     top_groups: list = field(default_factory=list)  # indices in ``layers`` where a top-level nested model ends
     keras_version: str = "?"
+    plan: Optional[Plan] = None  # shapes, weight shapes and costs, from the config alone
 
 
 # ------------------------------------------------------------------------------------------------
 # files
 
 
-def _open_checked(path: Path, what: str) -> int:
-    from .image_data import check_regular_file
-
-    return check_regular_file(path, what, MAX_KERAS_BYTES, error=ModelFileError)
-
-
-def _head(path: Path) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read(16)
-
-
 def sniff(path: Path) -> str:
     """"keras" (zip), "h5" (HDF5), or a ModelFileError naming what the file is instead."""
-    size = _open_checked(path, "Keras model file")
-    head = _head(path)
+    fh, size = open_user_file(path, "Keras model file", MAX_KERAS_BYTES)
+    with fh:
+        head = fh.read(16)
     if head[:1] == b"\x80" and len(head) > 1 and head[1] in range(2, 6):
         raise ModelFileError(f"{path}: this is a Python pickle, not a Keras model; pickles are never unpickled")
     if head[:2] == b"PK":
@@ -107,20 +105,59 @@ def _json(data: bytes, source: str):
         raise ModelFileError(f"{source}: not valid JSON ({exc})") from None
 
 
-def _h5file(obj, source):
-    try:
-        import h5py
-    except ImportError:
-        raise ModelFileError(f"{source}: reading Keras files needs the h5py package (pip install h5py)") from None
-    try:
-        return h5py.File(obj, "r")
-    except Exception as exc:  # noqa: BLE001 - h5py's OSError for a truncated or damaged file
-        text = " ".join(str(exc).split())[:200]
-        raise ModelFileError(f"{source}: truncated or damaged HDF5 file ({text})") from None
+def _zip_member(zf: zipfile.ZipFile, name: str, limit: int, path: Path) -> bytes:
+    """One member of a .keras zip: its declared size and ratio checked before inflating, and the inflated bytes
+    capped at the declared size while reading (a header may lie)."""
+    info = zf.getinfo(name)
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise ModelFileError(f"{path}: {name} is compressed with method {info.compress_type}; a .keras file's members "
+                             "are stored or deflated")
+    if info.file_size > limit:
+        raise ModelFileError(f"{path}: {name} declares {info.file_size / 2**20:,.0f} MB; at most {limit // 2**20} MB "
+                             "are read")
+    if info.file_size > ZIP_RATIO_FREE and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
+        raise ModelFileError(f"{path}: {name} would inflate {info.compress_size:,} bytes to {info.file_size:,} "
+                             f"(more than {MAX_ZIP_RATIO}×): a zip bomb, not inflated")
+    out = io.BytesIO()
+    with zf.open(info) as member:  # in pieces of 1 MB: the inflated bytes never exceed the declared size + 1 MB
+        while out.tell() <= info.file_size:
+            piece = member.read(min(2**20, info.file_size + 1 - out.tell()))
+            if not piece:
+                break
+            out.write(piece)
+    if out.tell() != info.file_size:
+        raise ModelFileError(f"{path}: {name} inflates to {'more' if out.tell() > info.file_size else 'less'} than "
+                             f"the {info.file_size:,} bytes its header declares: damaged or a zip bomb")
+    out.seek(0)
+    return out
 
 
-def read_keras(path: str | os.PathLike, architecture: Optional[str | os.PathLike] = None) -> KerasModel:
-    """Read a Keras model file (and, for a weights-only file, its architecture JSON): layers + weights."""
+def _read_zip(path: Path):
+    """config.json and the bytes of model.weights.h5 of a .keras zip."""
+    fh, _ = open_user_file(path, "Keras model file", MAX_KERAS_BYTES)
+    try:
+        with fh, zipfile.ZipFile(fh) as zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_ZIP_MEMBERS:
+                raise ModelFileError(f"{path}: {len(infos):,} members; a .keras file holds a few")
+            names = {i.filename for i in infos}
+            for need in ("config.json", "model.weights.h5"):
+                if need not in names:
+                    raise ModelFileError(f"{path}: a .keras file holds config.json and model.weights.h5; {need} is missing")
+            config = _json(_zip_member(zf, "config.json", MAX_JSON_BYTES, path).getvalue(), f"{path}: config.json")
+            return config, _zip_member(zf, "model.weights.h5", MAX_KERAS_BYTES, path)
+    except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile, NotImplementedError, RuntimeError,
+            ValueError, zlib.error) as exc:
+        raise ModelFileError(f"{path}: truncated or damaged .keras file ({' '.join(str(exc).split())[:200]})") from None
+
+
+def read_keras(path: str | os.PathLike, architecture: Optional[str | os.PathLike] = None,
+               check: Optional[Callable[[KerasModel], None]] = None) -> KerasModel:
+    """Read a Keras model file (and, for a weights-only file, its architecture JSON): layers + weights.
+
+    The file is audited (``engine/hdf5_safety.py``) and the config's sizes checked against the app's limits
+    (``engine/keras_limits.py``) before any weight is read; ``check`` (the caller's own checks of the layers
+    and shapes) runs then too."""
     path = Path(path)
     kind = sniff(path)
     arch = None
@@ -130,34 +167,26 @@ def read_keras(path: str | os.PathLike, architecture: Optional[str | os.PathLike
         arch = _json(read_regular_file(architecture, "architecture JSON", limit=MAX_JSON_BYTES, error=ModelFileError),
                      str(architecture))
     if kind == "keras":
-        try:
-            with zipfile.ZipFile(path) as zf:
-                names = set(zf.namelist())
-                for need in ("config.json", "model.weights.h5"):
-                    if need not in names:
-                        raise ModelFileError(f"{path}: a .keras file holds config.json and model.weights.h5; {need} is missing")
-                cinfo, winfo = zf.getinfo("config.json"), zf.getinfo("model.weights.h5")
-                if cinfo.file_size > MAX_JSON_BYTES or winfo.file_size > MAX_KERAS_BYTES:
-                    raise ModelFileError(f"{path}: an entry is too large for a model file")
-                config = _json(zf.read("config.json"), f"{path}: config.json")
-                wbytes = zf.read("model.weights.h5")
-        except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile, NotImplementedError) as exc:
-            raise ModelFileError(f"{path}: truncated or damaged .keras file ({exc})") from None
-        with _h5file(io.BytesIO(wbytes), f"{path}: model.weights.h5") as f:
-            return _build(path, arch or config, _Keras3Weights(f, path), "3")
-    with _h5file(str(path), str(path)) as f:
+        config, weights = _read_zip(path)
+        with open_hdf5(weights, len(weights.getbuffer()), f"{path}: model.weights.h5") as f:
+            return _build(path, arch or config, lambda: _Keras3Weights(f, path), "3", check)
+    fh, size = open_user_file(path, "Keras model file", MAX_KERAS_BYTES)
+    with fh, open_hdf5(fh, size, str(path)) as f:
         version = _attr_text(f.attrs.get("keras_version", "?"))
         if "model_config" in f.attrs:
-            config = arch or _json(_attr_text(f.attrs["model_config"]), f"{path}: model_config")
+            text = "" if arch else _attr_text(f.attrs["model_config"])
+            if len(text) > MAX_JSON_BYTES:
+                raise ModelFileError(f"{path}: model_config holds {len(text):,} characters; at most {MAX_JSON_BYTES:,}")
+            config = arch or _json(text, f"{path}: model_config")
             if "model_weights" not in f:
                 raise ModelFileError(f"{path}: holds a model config but no model_weights group")
-            return _build(path, config, _LegacyWeights(f["model_weights"], path), version)
+            return _build(path, config, lambda: _LegacyWeights(f["model_weights"], path), version, check)
         if arch is None:
             raise ModelFileError(f"{path}: holds weights only; give the architecture JSON too (model.to_json(), "
                                  "--architecture FILE)")
         if "layers" in f and "model_weights" not in f:
-            return _build(path, arch, _Keras3Weights(f, path), version)
-        return _build(path, arch, _LegacyWeights(f, path), version)
+            return _build(path, arch, lambda: _Keras3Weights(f, path), version, check)
+        return _build(path, arch, lambda: _LegacyWeights(f, path), version, check)
 
 
 def _attr_text(v) -> str:
@@ -168,43 +197,13 @@ def _attr_text(v) -> str:
     return str(v)
 
 
-def _numeric(ds, source, name) -> np.ndarray:
-    import h5py
-
-    if not isinstance(ds, h5py.Dataset):
-        raise ModelFileError(f"{source}: {name} is not a dataset")
-    if ds.dtype.kind != "f" or ds.dtype.itemsize not in (2, 4, 8):
-        raise ModelFileError(f"{source}: weight {name} has dtype {ds.dtype}; only float16/32/64 weights are read")
-    if ds.size > 2**31:
-        raise ModelFileError(f"{source}: weight {name} is far too large")
-    try:
-        a = np.asarray(ds[()], dtype=np.float64)
-    except Exception as exc:  # noqa: BLE001 - a truncated dataset
-        raise ModelFileError(f"{source}: cannot read weight {name} (truncated or damaged: {' '.join(str(exc).split())[:120]})") from None
-    if a.size and not np.isfinite(a).all():
-        raise ModelFileError(f"{source}: weight {name} holds NaN or Inf values")
-    if a.size and np.abs(a).max() > MAX_WEIGHT_MAGNITUDE:
-        raise ModelFileError(f"{source}: weight {name} holds values up to {np.abs(a).max():.3g} (damaged or scaled weights)")
-    return a.astype(np.float32)
-
-
-def _var_names(cls: str, cfg: dict) -> list[str]:
-    if cls in ("Conv2D", "Conv2DTranspose", "Dense"):
-        return ["kernel"] + (["bias"] if cfg.get("use_bias", True) else [])
-    if cls == "BatchNormalization":
-        return (["gamma"] if cfg.get("scale", True) else []) + (["beta"] if cfg.get("center", True) else []) \
-            + ["moving_mean", "moving_variance"]
-    return []
-
-
 class _LegacyWeights:
     """Keras 2 / legacy HDF5: a group per top-level layer with a ``weight_names`` attribute."""
 
     def __init__(self, root, source):
         self.root, self.source = root, source
 
-    def get(self, layer: KLayer) -> dict:
-        want = _var_names(layer.cls, layer.config)
+    def get(self, layer: KLayer, want: dict) -> dict:
         if not want:
             return {}
         top = layer.path[0]
@@ -212,16 +211,24 @@ class _LegacyWeights:
             raise ModelFileError(f"{self.source}: no weights for layer {layer.name!r} (the file has no group {top!r})")
         g = self.root[top]
         names = [_attr_text(n) for n in g.attrs.get("weight_names", [])]
-        out = {}
+        found = {}
         for n in names:
             parts = n.split("/")
             var = parts[-1].split(":")[0]
             if len(parts) >= 2 and parts[-2] == layer.path[-1] and var in want:
-                out[var] = _numeric(g[n], self.source, n)
-        missing = [v for v in want if v not in out]
+                found[var] = n
+        missing = [v for v in want if v not in found]
         if missing:
             raise ModelFileError(f"{self.source}: layer {layer.name!r} lacks its weight(s) {', '.join(missing)}")
-        return out
+        return {v: (_member(g, found[v]), f"{layer.name}/{v}") for v in want}
+
+
+def _member(g, name: str):
+    """``g[name]`` or None (a name from the file may be no valid HDF5 path)."""
+    try:
+        return g.get(name)
+    except Exception:  # noqa: BLE001 - h5py's ValueError/KeyError for a malformed path
+        return None
 
 
 def _snake(name: str) -> str:
@@ -248,15 +255,14 @@ class _Keras3Weights:
                 if not isinstance(sub, h5py.Group):
                     continue
                 v = sub.get("vars")
-                lname = _attr_text(v.attrs["name"]) if v is not None and "name" in v.attrs else None
-                entry = (sub, v)
+                lname = _attr_text(v.attrs["name"]) if isinstance(v, h5py.Group) and "name" in v.attrs else None
+                entry = (sub, v if isinstance(v, h5py.Group) else None)
                 self.by_key[keys + (key,)] = entry
                 if lname is not None:
                     self.by_name[names + (lname,)] = entry
                 stack.append((names + ((lname or key),), keys + (key,), sub))
 
-    def get(self, layer: KLayer) -> dict:
-        want = _var_names(layer.cls, layer.config)
+    def get(self, layer: KLayer, want: dict) -> dict:
         if not want:
             return {}
         entry = self.by_name.get(layer.path) or self.by_key.get(layer.keys)
@@ -267,7 +273,20 @@ class _Keras3Weights:
         if n != len(want):
             raise ModelFileError(f"{self.source}: layer {layer.name!r} has {n} weight arrays; its config needs {len(want)} "
                                  f"({', '.join(want)})")
-        return {w: _numeric(v[str(i)], self.source, f"{layer.name}/{w}") for i, w in enumerate(want)}
+        return {w: (_member(v, str(i)), f"{layer.name}/{w}") for i, w in enumerate(want)}
+
+
+def _read_weights(layers: list, plan: Plan, weights, source) -> None:
+    """Every layer's datasets located and their declared shapes compared with the config first, then read."""
+    located = [weights.get(L, want) for L, want in zip(layers, plan.weights)]
+    for L, want, found in zip(layers, plan.weights, located):
+        for var, (ds, name) in found.items():
+            shape = getattr(ds, "shape", None)
+            if shape is not None and tuple(shape) != tuple(want[var]):
+                raise ModelFileError(f"{source}: weight {name} has shape {list(shape)}; its layer's config needs "
+                                     f"{list(want[var])}")
+    for L, want, found in zip(layers, plan.weights, located):
+        L.weights = {var: read_weight(ds, want[var], source, name) for var, (ds, name) in found.items()}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -391,7 +410,9 @@ def _flatten(entry: dict, where: str, path: tuple, keys: tuple, out: list, input
         out.append(layer)
 
 
-def _build(path: Path, config, weights, version: str) -> KerasModel:
+def _build(path: Path, config, weights, version: str, check=None) -> KerasModel:
+    """The model of ``config``: its layers, its sizes checked (and ``check`` run) from the config alone, then the
+    weights of ``weights()`` read."""
     where = str(path)
     if isinstance(config, dict) and "class_name" not in config and "config" in config:
         config = config["config"]
@@ -406,32 +427,20 @@ def _build(path: Path, config, weights, version: str) -> KerasModel:
         if item is None:
             groups.append(len(layers))
         else:
-            item.weights = weights.get(item)
             layers.append(item)
-    if not shape or any(not isinstance(d, int) or d <= 0 for d in shape):
+    if not shape or any(not isinstance(d, int) or isinstance(d, bool) or d <= 0 for d in shape):
         raise ModelFileError(f"{where}: the model's input shape {shape or '?'} is not fixed; give the model an Input "
                              "with a fixed size")
-    return KerasModel(path, layers, tuple(shape), sorted(set(groups)), version)
+    model = KerasModel(path, layers, tuple(shape), sorted(set(groups)), version)
+    model.plan = plan_layers(layers, model.input_shape, where)
+    if check is not None:
+        check(model)
+    _read_weights(layers, model.plan, weights(), where)
+    return model
 
 
 # ------------------------------------------------------------------------------------------------
 # translation to torch
-
-
-def _pair(v, what, layer) -> tuple:
-    if isinstance(v, int) and not isinstance(v, bool):
-        return (v, v)
-    if isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in v):
-        return tuple(v)
-    raise ModelFileError(f"layer {layer.name!r}: {what} {v!r} is not one or two positive whole numbers")
-
-
-def _same_pads(n: int, k: int, s: int, d: int) -> tuple[int, int]:
-    """TF's 'same' padding (the extra pixel at the end)."""
-    keff = (k - 1) * d + 1
-    out = -(-n // s)
-    total = max((out - 1) * s + keff - n, 0)
-    return total // 2, total - total // 2
 
 
 def _activation(name, layer):
@@ -450,168 +459,114 @@ def _activation(name, layer):
 
 def torch_network(layers: list, input_shape: tuple, source="model"):
     """The torch network equivalent to ``layers`` (Keras semantics: N×H×W×C images, channels-last flattening),
-    and its output shape (without the batch dimension). The network takes and gives channels-last tensors."""
-    import torch
+    and its output shape (without the batch dimension). The network takes and gives channels-last tensors.
+    The sizes are checked against the app's limits (``keras_limits.plan_layers``) before a module is built."""
     from torch import nn
 
-    mods: list = []
+    plan = plan_layers(layers, input_shape, source)
     shape = tuple(input_shape)
-    if len(shape) == 3:
-        mods.append(_ToNCHW())
-    elif len(shape) != 1:
-        raise ModelFileError(f"{source}: input of shape {list(shape)}; an image (H, W, C) or a vector is needed")
-
-    def t(a):
-        return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
-
-    def expect(arr, want, what, layer):
-        if tuple(arr.shape) != tuple(want):
-            raise ModelFileError(f"{source}: layer {layer.name!r}: {what} has shape {list(arr.shape)}, the layer needs {list(want)}")
-
-    for L in layers:
-        c, cfg = L.cls, L.config
-        if c in ("Conv2D", "Conv2DTranspose"):
-            if len(shape) != 3:
-                raise ModelFileError(f"{source}: layer {L.name!r} ({c}) gets input of shape {list(shape)}, not an image")
-            if cfg.get("data_format") not in (None, "channels_last"):
-                raise ModelFileError(f"{source}: layer {L.name!r}: data_format {cfg.get('data_format')!r}; only channels_last is imported")
-            if cfg.get("groups", 1) != 1:
-                raise ModelFileError(f"{source}: layer {L.name!r}: grouped convolutions are not supported")
-            k = _pair(cfg.get("kernel_size"), "kernel_size", L)
-            s = _pair(cfg.get("strides", 1), "strides", L)
-            d = _pair(cfg.get("dilation_rate", 1), "dilation_rate", L)
-            pad = cfg.get("padding", "valid")
-            if pad not in ("same", "valid"):
-                raise ModelFileError(f"{source}: layer {L.name!r}: padding {pad!r}; 'same' or 'valid' is imported")
-            f = cfg.get("filters")
-            if not isinstance(f, int) or f <= 0:
-                raise ModelFileError(f"{source}: layer {L.name!r}: filters {f!r} is not a positive whole number")
-            h, w, cin = shape
-            kern = L.weights["kernel"]
-            bias = L.weights.get("bias")
-            if bias is not None:
-                expect(bias, (f,), "bias", L)
-            if c == "Conv2D":
-                expect(kern, (k[0], k[1], cin, f), "kernel", L)
-                conv = nn.Conv2d(cin, f, k, stride=s, dilation=d, bias=bias is not None)
-                conv.weight.data = t(kern.transpose(3, 2, 0, 1))
-                if bias is not None:
-                    conv.bias.data = t(bias)
-                if pad == "same":
-                    (pt, pb), (pl, pr) = _same_pads(h, k[0], s[0], d[0]), _same_pads(w, k[1], s[1], d[1])
-                    if pt == pb and pl == pr:
-                        conv.padding = (pt, pl)
-                        mods.append(conv)
-                    else:
-                        mods += [nn.ZeroPad2d((pl, pr, pt, pb)), conv]
-                    oh, ow = -(-h // s[0]), -(-w // s[1])
-                else:
-                    mods.append(conv)
-                    oh = (h - ((k[0] - 1) * d[0] + 1)) // s[0] + 1
-                    ow = (w - ((k[1] - 1) * d[1] + 1)) // s[1] + 1
-                if oh <= 0 or ow <= 0:
-                    raise ModelFileError(f"{source}: layer {L.name!r} gets a {h}×{w} image, too small for its kernel")
-            else:
-                if cfg.get("output_padding") is not None:
-                    raise ModelFileError(f"{source}: layer {L.name!r}: Conv2DTranspose with output_padding is not supported")
-                expect(kern, (k[0], k[1], f, cin), "kernel", L)
-                conv = nn.ConvTranspose2d(cin, f, k, stride=s, dilation=d, bias=False)
-                conv.weight.data = t(kern.transpose(3, 2, 0, 1))
-                dims = []
-                for n_, k_, s_, d_ in ((h, k[0], s[0], d[0]), (w, k[1], s[1], d[1])):
-                    keff = (k_ - 1) * d_ + 1
-                    full = (n_ - 1) * s_ + keff
-                    o = n_ * s_ if pad == "same" else n_ * s_ + max(keff - s_, 0)
-                    before = max(full - o, 0) // 2 if pad == "same" else 0
-                    dims.append((full, o, before))
-                (fh, oh, bh), (fw, ow, bw) = dims
-                if all(fu - o_ == 2 * b for fu, o_, b in dims):  # symmetric crop: torch's own padding
-                    conv.padding = (bh, bw)
-                    if bias is not None:
-                        conv.bias = nn.Parameter(t(bias))
-                    mods.append(conv)
-                else:
-                    mods += [conv, _CropPad((bh, oh), (bw, ow)), ]
-                    if bias is not None:
-                        mods.append(_Bias(t(bias)))
-            shape = (oh, ow, f)
-            act = _activation(cfg.get("activation"), L)
-            if act is not None:
-                mods.append(act)
-        elif c == "Dense":
-            if len(shape) != 1:
-                raise ModelFileError(f"{source}: layer {L.name!r} (Dense) gets input of shape {list(shape)}; put a Flatten "
-                                     "before it (Dense on images is not imported)")
-            units = cfg.get("units")
-            kern, bias = L.weights["kernel"], L.weights.get("bias")
-            expect(kern, (shape[0], units), "kernel", L)
-            lin = nn.Linear(shape[0], units, bias=bias is not None)
-            lin.weight.data = t(kern.T)
-            if bias is not None:
-                expect(bias, (units,), "bias", L)
-                lin.bias.data = t(bias)
-            mods.append(lin)
-            shape = (units,)
-            act = _activation(cfg.get("activation"), L)
-            if act is not None:
-                mods.append(act)
-        elif c == "Flatten":
-            if cfg.get("data_format") not in (None, "channels_last"):
-                raise ModelFileError(f"{source}: layer {L.name!r}: data_format {cfg.get('data_format')!r}; only channels_last is imported")
-            if len(shape) == 3:
-                mods.append(_FlattenNHWC())
-            shape = (math.prod(shape),)
-        elif c == "Reshape":
-            target = list(cfg.get("target_shape") or [])
-            total = math.prod(shape)
-            if target.count(-1) == 1:
-                rest = math.prod(v for v in target if v != -1)
-                target[target.index(-1)] = total // rest if rest else 0
-            if not all(isinstance(v, int) and v > 0 for v in target) or math.prod(target) != total:
-                raise ModelFileError(f"{source}: layer {L.name!r}: cannot reshape {list(shape)} to {cfg.get('target_shape')}")
-            if len(target) not in (1, 3):
-                raise ModelFileError(f"{source}: layer {L.name!r}: reshape to rank {len(target)}; an image (H, W, C) or a "
-                                     "vector is imported")
-            if len(shape) == 3:
-                mods.append(_FlattenNHWC())
-            if len(target) == 3:
-                mods.append(_Unflatten(tuple(target)))
-            shape = tuple(target)
-        elif c == "BatchNormalization":
-            axis = cfg.get("axis", -1)
-            if isinstance(axis, list) and len(axis) == 1:
-                axis = axis[0]
-            if axis not in (-1, len(shape)):
-                raise ModelFileError(f"{source}: layer {L.name!r}: batch normalisation over axis {axis}; only the channel "
-                                     "(last) axis is imported")
-            ch = shape[-1]
-            bn = (nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d)(ch, eps=float(cfg.get("epsilon", 1e-3)))
-            for key, attr in (("gamma", "weight"), ("beta", "bias"), ("moving_mean", "running_mean"),
-                              ("moving_variance", "running_var")):
-                if key in L.weights:
-                    expect(L.weights[key], (ch,), key, L)
-                    getattr(bn, attr).data = t(L.weights[key])
-            if (bn.running_var < 0).any():
-                raise ModelFileError(f"{source}: layer {L.name!r}: a negative moving variance")
-            mods.append(bn.eval())
-        elif c == "Activation":
-            act = _activation(cfg.get("activation"), L)
-            if act is not None:
-                mods.append(act)
-        elif c == "ReLU":
-            if float(cfg.get("threshold") or 0) != 0:
-                raise ModelFileError(f"{source}: layer {L.name!r}: ReLU with a threshold is not supported")
-            mods.append(_ReLU(float(cfg.get("negative_slope") or 0), cfg.get("max_value")))
-        elif c == "LeakyReLU":
-            slope = cfg.get("negative_slope", cfg.get("alpha", 0.3))
-            mods.append(nn.LeakyReLU(float(slope)))
-        elif c in IDENTITY_LAYERS:
-            pass
-        else:  # pragma: no cover - refused when read
-            raise ModelFileError(f"{source}: layer {L.name!r} ({c}) is not supported")
+    mods: list = [_ToNCHW()] if len(shape) == 3 else []
+    for L, out, want in zip(layers, plan.shapes, plan.weights):
+        for var, wshape in want.items():
+            arr = L.weights.get(var)
+            if arr is None or tuple(arr.shape) != tuple(wshape):
+                got = "missing" if arr is None else f"of shape {list(arr.shape)}"
+                raise ModelFileError(f"{source}: layer {L.name!r}: {var} is {got}, the layer needs {list(wshape)}")
+        mods += _modules(L, shape, out, source)
+        shape = out
     if len(shape) == 3:
         mods.append(_ToNHWC())
     return nn.Sequential(*mods).eval(), shape
+
+
+def _t(a):
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+
+
+def _modules(L: KLayer, shape: tuple, out: tuple, source) -> list:
+    """The torch modules of one layer (its config already checked by ``plan_layers``)."""
+    from torch import nn
+
+    c, cfg = L.cls, L.config
+    if c == "Conv2D":
+        mods = _conv2d(L, shape)
+    elif c == "Conv2DTranspose":
+        mods = _conv2d_transpose(L, shape, out)
+    elif c == "Dense":
+        lin = nn.Linear(shape[0], out[0], bias="bias" in L.weights)
+        lin.weight.data = _t(L.weights["kernel"].T)
+        if "bias" in L.weights:
+            lin.bias.data = _t(L.weights["bias"])
+        mods = [lin]
+    elif c == "Flatten":
+        return [_FlattenNHWC()] if len(shape) == 3 else []
+    elif c == "Reshape":
+        return ([_FlattenNHWC()] if len(shape) == 3 else []) + ([_Unflatten(out)] if len(out) == 3 else [])
+    elif c == "BatchNormalization":
+        bn = (nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d)(shape[-1], eps=float(cfg.get("epsilon", 1e-3)))
+        for key, attr in (("gamma", "weight"), ("beta", "bias"), ("moving_mean", "running_mean"),
+                          ("moving_variance", "running_var")):
+            if key in L.weights:
+                getattr(bn, attr).data = _t(L.weights[key])
+        if (bn.running_var < 0).any():
+            raise ModelFileError(f"{source}: layer {L.name!r}: a negative moving variance")
+        return [bn.eval()]
+    elif c == "ReLU":
+        if float(cfg.get("threshold") or 0) != 0:
+            raise ModelFileError(f"{source}: layer {L.name!r}: ReLU with a threshold is not supported")
+        return [_ReLU(float(cfg.get("negative_slope") or 0), cfg.get("max_value"))]
+    elif c == "LeakyReLU":
+        return [nn.LeakyReLU(float(cfg.get("negative_slope", cfg.get("alpha", 0.3))))]
+    elif c == "Activation":
+        mods = []
+    elif c in IDENTITY_LAYERS:
+        return []
+    else:  # pragma: no cover - refused when read
+        raise ModelFileError(f"{source}: layer {L.name!r} ({c}) is not supported")
+    act = _activation(cfg.get("activation"), L)
+    return mods + ([act] if act is not None else [])
+
+
+def _conv2d(L: KLayer, shape: tuple) -> list:
+    from torch import nn
+
+    cfg = L.config
+    k, s, d = (pair(cfg.get(key, 1), key, L) for key in ("kernel_size", "strides", "dilation_rate"))
+    h, w, cin = shape
+    kern, bias = L.weights["kernel"], L.weights.get("bias")
+    conv = nn.Conv2d(cin, kern.shape[3], k, stride=s, dilation=d, bias=bias is not None)
+    conv.weight.data = _t(kern.transpose(3, 2, 0, 1))
+    if bias is not None:
+        conv.bias.data = _t(bias)
+    if cfg.get("padding", "valid") != "same":
+        return [conv]
+    (pt, pb), (pl, pr) = same_pads(h, k[0], s[0], d[0]), same_pads(w, k[1], s[1], d[1])
+    if pt == pb and pl == pr:
+        conv.padding = (pt, pl)
+        return [conv]
+    return [nn.ZeroPad2d((pl, pr, pt, pb)), conv]
+
+
+def _conv2d_transpose(L: KLayer, shape: tuple, out: tuple) -> list:
+    from torch import nn
+
+    cfg = L.config
+    k, s, d = (pair(cfg.get(key, 1), key, L) for key in ("kernel_size", "strides", "dilation_rate"))
+    pad = cfg.get("padding", "valid")
+    h, w, cin = shape
+    kern, bias = L.weights["kernel"], L.weights.get("bias")
+    conv = nn.ConvTranspose2d(cin, kern.shape[2], k, stride=s, dilation=d, bias=False)
+    conv.weight.data = _t(kern.transpose(3, 2, 0, 1))
+    dims = [transpose_dims(h, k[0], s[0], d[0], pad), transpose_dims(w, k[1], s[1], d[1], pad)]
+    (_, oh, bh), (_, ow, bw) = dims
+    if all(fu - o_ == 2 * b for fu, o_, b in dims):  # symmetric crop: torch's own padding
+        conv.padding = (bh, bw)
+        if bias is not None:
+            conv.bias = nn.Parameter(_t(bias))
+        return [conv]
+    return [conv, _CropPad((bh, oh), (bw, ow))] + ([_Bias(_t(bias))] if bias is not None else [])
 
 
 def _torch_classes():
@@ -690,11 +645,8 @@ _ToNCHW, _ToNHWC, _FlattenNHWC, _Unflatten, _CropPad, _Bias, _ReLU = (_Lazy(i) f
 
 
 def output_shapes(layers: list, input_shape: tuple) -> list:
-    """The output shape after each layer (by building the network prefix by prefix: cheap for AEs)."""
-    shapes = []
-    for i in range(len(layers)):
-        shapes.append(torch_network(layers[: i + 1], input_shape)[1])
-    return shapes
+    """The output shape after each layer (from the config alone: nothing is built)."""
+    return list(plan_layers(layers, input_shape).shapes)
 
 
 def split_point(model: KerasModel, split_layer: Optional[str] = None) -> int:
@@ -710,7 +662,7 @@ def split_point(model: KerasModel, split_layer: Optional[str] = None) -> int:
         return hits[0] + 1
     if len(model.top_groups) == 2 and model.top_groups[-1] == len(layers):
         return model.top_groups[0]
-    shapes = _shapes_fast(layers, model.input_shape)
+    shapes = (model.plan or plan_layers(layers, model.input_shape, str(model.source))).shapes
     best = None
     for i, L in enumerate(layers):
         if L.cls in ("Dense", "Flatten") and len(shapes[i]) == 1 and i < len(layers) - 1:
@@ -723,13 +675,6 @@ def split_point(model: KerasModel, split_layer: Optional[str] = None) -> int:
     while end < len(layers) - 1 and layers[end].cls in ELEMENTWISE:
         end += 1
     return end
-
-
-def _shapes_fast(layers, input_shape) -> list:
-    net_shapes = []
-    for i in range(len(layers)):
-        net_shapes.append(torch_network(layers[: i + 1], input_shape, "model")[1])
-    return net_shapes
 
 
 __all__ = ["read_keras", "torch_network", "split_point", "KerasModel", "KLayer", "LAYERS", "ACTIVATIONS", "sniff"]

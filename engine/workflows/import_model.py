@@ -163,44 +163,67 @@ def _onnx_pair(encoder: Path, decoder: Path):
 
 
 def _keras_pair(first: Path, second: Optional[Path], architecture, split_layer, cancel):
-    import torch
-
+    """The ONNX encoder and decoder of a Keras autoencoder (one file split at its bottleneck, or two halves).
+    Each file's sizes, and the pair's, are checked against the app's limits from the configs alone before
+    that file's weights are read or a network is built (``engine/keras_limits.py``); torch is imported only
+    then (a refused file costs neither its time nor its memory)."""
+    from ..keras_limits import MAX_Z_DIM, check_pair, plan_layers
     from ..keras_reader import read_keras, split_point, torch_network
     from .export_model import torch_to_onnx_bytes
 
-    m1 = read_keras(first, architecture)
-    source = {"imported_from": f"keras {m1.keras_version}"}
+    def encoder_input(m):
+        s = m.input_shape
+        if len(s) != 3 or s[2] != 3 or s[0] != s[1]:
+            raise ModelFileError(f"{first}: the encoder takes input of shape {list(s)}; square RGB images (S, S, 3) are "
+                                 "needed")
+
+    def check_halves(enc_layers, dec_layers, in_shape, z_shape, where):
+        if len(z_shape) != 1:
+            raise ModelFileError(f"{first}: the encoder gives output of shape {list(z_shape)}; a z-vector (flat) is "
+                                 "needed (end the encoder with Flatten or Dense, or name the split layer)")
+        if z_shape[0] > MAX_Z_DIM:
+            raise ModelFileError(f"{first}: the encoder gives z-vectors of {z_shape[0]} values; at most {MAX_Z_DIM}")
+        enc_plan, dec_plan = plan_layers(enc_layers, in_shape, str(first)), plan_layers(dec_layers, z_shape, str(where))
+        out_shape = dec_plan.shapes[-1] if dec_plan.shapes else z_shape
+        if tuple(out_shape) != tuple(in_shape):
+            raise ModelFileError(f"{where}: the decoder gives output of shape {list(out_shape)}; the encoder takes "
+                                 f"{list(in_shape)}")
+        check_pair(enc_plan, dec_plan, where)
+
+    def whole(m):  # the whole autoencoder in one file: checked before its weights are read
+        encoder_input(m)
+        k = split_point(m, split_layer)
+        if not 0 < k < len(m.layers):
+            raise ModelFileError(f"{first}: the split after layer {k} of {len(m.layers)} leaves no "
+                                 f"{'encoder' if k == 0 else 'decoder'} layers")
+        check_halves(m.layers[:k], m.layers[k:], m.input_shape, m.plan.shapes[k - 1], first)
+
     if second is None:
+        m1 = read_keras(first, architecture, check=whole)
         k = split_point(m1, split_layer)
         enc_layers, dec_layers = m1.layers[:k], m1.layers[k:]
-        source["model_file"] = str(first)
-        source["split_after"] = enc_layers[-1].name if enc_layers else "?"
-        if not dec_layers:
-            raise ModelFileError(f"{first}: the split after {source['split_after']!r} leaves no decoder layers")
-        in_shape = m1.input_shape
-        enc_net, z_shape = torch_network(enc_layers, in_shape, str(first))
-        dec_net, out_shape = torch_network(dec_layers, z_shape, str(first))
+        source = {"imported_from": f"keras {m1.keras_version}", "model_file": str(first),
+                  "split_after": enc_layers[-1].name}
+        in_shape, z_shape = m1.input_shape, m1.plan.shapes[k - 1]
     else:
         if split_layer:
             raise EngineError("--split-layer applies to one Keras file holding the whole autoencoder (--model-file)")
-        m2 = read_keras(second, None)
-        source.update(encoder=str(first), decoder=str(second))
-        in_shape = m1.input_shape
-        enc_net, z_shape = torch_network(m1.layers, in_shape, str(first))
-        if len(m2.input_shape) != 1 or len(z_shape) != 1 or m2.input_shape[0] != z_shape[0]:
-            raise ModelFileError(f"{second}: the decoder takes input of shape {list(m2.input_shape)}, the encoder gives "
-                                 f"{list(z_shape)}; they are not two halves of one autoencoder")
-        dec_layers = m2.layers
-        dec_net, out_shape = torch_network(dec_layers, m2.input_shape, str(second))
-    where = second or first
-    if len(in_shape) != 3 or in_shape[2] != 3 or in_shape[0] != in_shape[1]:
-        raise ModelFileError(f"{first}: the encoder takes input of shape {list(in_shape)}; square RGB images (S, S, 3) are needed")
-    if len(z_shape) != 1:
-        raise ModelFileError(f"{first}: the encoder gives output of shape {list(z_shape)}; a z-vector (flat) is needed "
-                             "(end the encoder with Flatten or Dense, or name the split layer)")
-    if tuple(out_shape) != tuple(in_shape):
-        raise ModelFileError(f"{where}: the decoder gives output of shape {list(out_shape)}; the encoder takes "
-                             f"{list(in_shape)}")
+        m1 = read_keras(first, architecture, check=encoder_input)
+        enc_layers, in_shape = m1.layers, m1.input_shape
+        z_shape = m1.plan.shapes[-1] if m1.plan.shapes else in_shape
+
+        def decoder(m2):  # before the decoder's weights are read
+            if len(m2.input_shape) != 1 or len(z_shape) != 1 or m2.input_shape[0] != z_shape[0]:
+                raise ModelFileError(f"{second}: the decoder takes input of shape {list(m2.input_shape)}, the encoder "
+                                     f"gives {list(z_shape)}; they are not two halves of one autoencoder")
+            check_halves(enc_layers, m2.layers, in_shape, z_shape, second)
+
+        dec_layers = read_keras(second, None, check=decoder).layers
+        source = {"imported_from": f"keras {m1.keras_version}", "encoder": str(first), "decoder": str(second)}
+    import torch
+
+    enc_net, _ = torch_network(enc_layers, in_shape, str(first))
+    dec_net, _ = torch_network(dec_layers, z_shape, str(second or first))
     cancel.raise_if_cancelled()
     s = in_shape[0]
     enc = torch_to_onnx_bytes(enc_net, torch.rand(2, s, s, 3), "image", "z")
