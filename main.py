@@ -260,7 +260,7 @@ def cmd_photo(a, progress) -> int:
 
 
 def cmd_directions(a, progress) -> int:
-    from engine import directions as D
+    from engine import lab as D
     from engine.attributes import require_labels
     from engine.workflows.open_model import open_model
 

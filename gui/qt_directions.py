@@ -3,7 +3,7 @@ attribute and conditional directions), see them named and measured in a table so
 them (save / load a set), edit faces along them (an inspector slider), and a 2-D map of the cloud
 (t-SNE / PCA, view only) coloured by an attribute.
 
-Everything is computed by ``engine.directions`` on the worker; this panel only renders its rows.
+Everything is computed by ``engine.lab`` on the worker; this panel only renders its rows.
 """
 from __future__ import annotations
 
@@ -52,22 +52,22 @@ def _cell_text(key: str, value, fmt: str) -> str:
 
 
 class DirectionsPanel(QWidget):
-    add_slider_requested = Signal(object)  # an engine.directions.Direction
+    add_slider_requested = Signal(object)  # an engine.lab.Direction
     inspect_face_requested = Signal()
 
     def __init__(self, session: Session, bridge: EngineBridge, parent=None) -> None:
         super().__init__(parent)
-        from engine import directions as D
+        from engine import lab as D
 
         self.session = session
         self.bridge = bridge
         self.setObjectName("directionsPanel")
-        self.rows: list[dict] = []  # engine.directions.table_rows, in the shown order
+        self.rows: list[dict] = []  # engine.lab.table_rows, in the shown order
         self.sort_key: Optional[str] = None
         self.sort_descending: Optional[bool] = None
         self.job: Optional[Job] = None
         self.map_job: Optional[Job] = None
-        self.latent_map = None  # engine.directions.LatentMap
+        self.latent_map = None  # engine.lab.LatentMap
         self.set_name = "directions"
 
         # ---- the lab: method, k, attributes, compute
@@ -306,7 +306,7 @@ class DirectionsPanel(QWidget):
         move, held = self.move_pick.currentText(), self.checked_attributes()
 
         def fn(progress, cancel):
-            from engine import directions as D
+            from engine import lab as D
             from engine.errors import EngineError
 
             usable = labels is not None and len(labels) == len(z)
@@ -325,7 +325,7 @@ class DirectionsPanel(QWidget):
 
     @staticmethod
     def _measured(dirs, z, probes, codec, progress, cancel):
-        from engine import directions as D
+        from engine import lab as D
 
         measures = D.measure_directions(z, dirs, probes=probes, model=codec, progress=progress, cancel=cancel)
         for d, ms in zip(dirs, measures):
@@ -384,7 +384,7 @@ class DirectionsPanel(QWidget):
 
     # ---- the table
     def _fill_table(self) -> None:
-        from engine.directions import COLUMNS
+        from engine.lab import COLUMNS
 
         t = self.table
         t.setRowCount(len(self.rows))
@@ -415,13 +415,13 @@ class DirectionsPanel(QWidget):
             t.selectRow(0)
 
     def _header_clicked(self, col: int) -> None:
-        from engine.directions import COLUMNS
+        from engine.lab import COLUMNS
 
         self.sort_by(COLUMNS[col][0])
 
     def sort_by(self, key: str, descending: Optional[bool] = None) -> None:
-        """Sort the table by ``key`` (engine.directions.sort_rows); the same column again reverses it."""
-        from engine.directions import sort_rows
+        """Sort the table by ``key`` (engine.lab.sort_rows); the same column again reverses it."""
+        from engine.lab import sort_rows
 
         if descending is None:
             if key == self.sort_key and self.sort_descending is not None:
@@ -466,13 +466,13 @@ class DirectionsPanel(QWidget):
         s = self.session
         if s.model is None or not s.directions:
             return None
-        from engine.directions import DirectionSet
+        from engine.lab import DirectionSet
 
         dset = DirectionSet(Path(path).stem if Path(path).suffix.lower() == ".json" else Path(path).name,
                             s.model.model_id, s.model.z_dim, list(s.directions))
 
         def fn(progress, cancel):
-            from engine.directions import save_direction_set
+            from engine.lab import save_direction_set
 
             return save_direction_set(path, dset, overwrite=overwrite, label="save set")
 
@@ -499,7 +499,7 @@ class DirectionsPanel(QWidget):
         model_id, z_dim = s.model.model_id, s.model.z_dim
 
         def fn(progress, cancel):
-            from engine import directions as D
+            from engine import lab as D
 
             dset = D.load_direction_set(path, model_id=model_id, z_dim=z_dim, force=force)
             usable = labels is not None and len(labels) == len(z)
@@ -546,7 +546,7 @@ class DirectionsPanel(QWidget):
         z, model = s.latents, s.model
 
         def fn(progress, cancel):
-            from engine.directions import compute_map
+            from engine.lab import compute_map
 
             return compute_map(z, m, progress=progress, cancel=cancel)
 
