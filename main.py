@@ -260,58 +260,27 @@ def cmd_photo(a, progress) -> int:
 
 
 def cmd_directions(a, progress) -> int:
-    from engine import directions as D
-    from engine.attributes import require_labels
-    from engine.workflows.open_model import open_model
+    from engine.lab import UNIT_TEXT
+    from engine.workflows.directions import DirectionOptions, directions_of_model
 
     names = [s.strip() for s in (a.attribute or "").split(",") if s.strip()]
     hold = [s.strip() for s in (a.hold or "").split(",") if s.strip()]
-    if a.method in D.SUPERVISED and not names:
-        raise_bad(f"--method {a.method}: name the attribute(s) to move with --attribute, e.g. --attribute Smiling")
-    if a.method == "conditional" and not hold:
-        raise_bad("--method conditional: name the attribute(s) to hold with --hold, e.g. --hold Male,Eyeglasses")
-    if hold and a.method != "conditional":
-        raise_bad(f"--hold: only with --method conditional (got --method {a.method})")
-    if names and a.method in D.UNSUPERVISED:
-        raise_bad(f"--attribute: only with --method attribute or conditional (got --method {a.method})")
-    if a.sort:
-        D.sort_rows([], a.sort)  # an unknown column is refused before any work
+    options = DirectionOptions(a.method, a.k, names, hold, a.seed, decode=not a.no_images, feature_space=True,
+                               sort=a.sort)
     model_dir = _model_dir(a.model)
-    if a.out is not None:
-        D.check_set_output(a.out, overwrite=a.overwrite, inputs=[model_dir])  # before any work
-    opened = open_model(model_dir)
-    z = opened.require_latents()
-    table = require_labels(model_dir, opened.latent_files) if a.method in D.SUPERVISED else opened.labels
-    probes = D.attribute_probes(z, table, progress=progress) if table is not None else None
-    if a.method in D.UNSUPERVISED:
-        dirs = D.unsupervised_directions(z, a.method, a.k, model=opened.codec, seed=a.seed, progress=progress)
-    elif a.method == "attribute":
-        dirs = D.attribute_directions(z, table, names)
-    else:
-        dirs = [D.conditional_direction(z, table, nm, hold, probes=probes) for nm in names]
-    features = None
-    if not a.no_images:
-        from engine.errors import EngineError
-        from engine.feature_space import FeatureSpace
-
-        try:
-            features = FeatureSpace()
-        except EngineError as exc:
-            print(f"note: no feature-space column ({_one_line(exc)})", file=sys.stderr)
-    measures = D.measure_directions(z, dirs, probes=probes, model=None if a.no_images else opened.codec,
-                                    features=features, seed=a.seed, progress=progress)
+    res = directions_of_model(model_dir, options, out=a.out, set_name=a.name, overwrite=a.overwrite,
+                              progress=progress)
     progress.close()
-    rows = D.sort_rows(D.table_rows(dirs, measures), a.sort)
-    print(f"{len(dirs)} {a.method} direction(s) of {model_dir}; 1 unit = {D.UNIT_TEXT}")
+    for note in res.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"{len(res.directions)} {a.method} direction(s) of {model_dir}; 1 unit = {UNIT_TEXT}")
     print("effect = change of a logistic judge's log-odds of the attribute per unit; pix MSE / feat Δ: per unit, on "
           "64 typical faces (feat Δ ÷ the median feature distance between two faces); out 2σ: share of typical "
           "faces a ±2 move carries outside the 2σ ellipsoid; maha: Mahalanobis length of one unit"
-          + ("" if table is not None else "; no labels.csv, so no names"))
-    print(D.format_table(rows))
-    if a.out is not None:
-        dset = D.DirectionSet(a.name or f"{a.method} directions", opened.model_id, int(z.shape[1]), dirs)
-        jpath, npath = D.save_direction_set(a.out, dset, overwrite=a.overwrite, inputs=[model_dir])
-        print(f"wrote {len(dirs)} direction(s) to {jpath} (+ {npath.name})")
+          + ("" if res.named else "; no labels.csv, so no names"))
+    print(res.table())
+    if res.saved is not None:
+        print(f"wrote {len(res.directions)} direction(s) to {res.saved[0]} (+ {res.saved[1].name})")
     return 0
 
 
@@ -567,9 +536,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     di = sub.add_parser("directions", help="find, name and measure directions in the latent space; save them as a set")
     di.add_argument("--model")
-    di.add_argument("--method", required=True, choices=("pca", "ica", "varimax", "decoder", "attribute", "conditional"))
-    di.add_argument("--attribute", metavar="NAME[,NAME…]", help="attribute / conditional: the attribute(s) to move")
-    di.add_argument("--hold", metavar="NAME[,NAME…]", help="conditional: attributes whose judges must not change")
+    from engine.lab import method_specs, methods_taking
+
+    di.add_argument("--method", required=True, choices=[m.name for m in method_specs()],
+                    help="; ".join(f"{m.name}: {m.help}" for m in method_specs()).replace("%", "%%"))
+    di.add_argument("--attribute", metavar="NAME[,NAME…]",
+                    help=f"{' / '.join(methods_taking('attributes'))}: the attribute(s) to move")
+    di.add_argument("--hold", metavar="NAME[,NAME…]",
+                    help=f"{' / '.join(methods_taking('hold'))}: attributes whose judges must not change")
     di.add_argument("--k", type=_int_at_least(1), default=10, help="unsupervised: how many directions (default 10)")
     di.add_argument("--seed", type=_seed, default=0)
     di.add_argument("--sort", metavar="COLUMN", help="sort the table by a column (index, name, sigma, variance_share, "

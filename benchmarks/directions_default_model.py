@@ -4,7 +4,7 @@ with silhouette scores per attribute on the z-points and on 2-D maps.
 
     .venv/bin/python benchmarks/directions_default_model.py [--no-maps] [--umap] [--k 10] > out.txt
 
-``--umap`` needs umap-learn importable (an optional extra; see engine/directions.py). Caches are bypassed
+``--umap`` needs umap-learn importable (an optional extra; see engine/lab/maps.py). Caches are bypassed
 for the timed steps.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import directions as D  # noqa: E402
+from engine import lab as D  # noqa: E402
 from engine.attributes import cross_fitted_separation, load_labels  # noqa: E402
 from engine.model_store import load_latents, load_model  # noqa: E402
 from engine.resources import default_model_dir  # noqa: E402

@@ -3,7 +3,8 @@ attribute and conditional directions), see them named and measured in a table so
 them (save / load a set), edit faces along them (an inspector slider), and a 2-D map of the cloud
 (t-SNE / PCA, view only) coloured by an attribute.
 
-Everything is computed by ``engine.directions`` on the worker; this panel only renders its rows.
+Everything is computed by ``engine.workflows.directions`` on the worker; this panel only renders its rows.
+The method list and the map list are the registries' (``engine.lab.method_specs``, ``engine.lab.map_specs``).
 """
 from __future__ import annotations
 
@@ -25,20 +26,6 @@ from .qt_inspector import FaceView
 from .qt_widgets import ElidedLabel, flow, row, setup_plot
 from .session import Session
 
-METHOD_HELP = {
-    "pca": "principal axes of the cloud (the app's PCA)",
-    "ica": "independent components (scikit-learn FastICA), sorted by σ",
-    "varimax": "varimax-rotated principal axes, sorted by σ",
-    "decoder": "closed form from the decoder's first dense layer (SeFa): eigenvectors of WᵀW",
-    "attribute": "one labelled direction per ticked attribute (the logistic probe)",
-    "conditional": "move one attribute while the ticked ones are held (their judges do not change)",
-}
-MAP_NOTE = {
-    "tsne": "t-SNE takes minutes on 9,000 z-points on 2 cores (cancellable; cached once computed)",
-    "pca": "the first two principal coordinates (instant)",
-    "umap": "UMAP (umap-learn), about a minute",
-}
-
 
 def _cell_text(key: str, value, fmt: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -52,30 +39,30 @@ def _cell_text(key: str, value, fmt: str) -> str:
 
 
 class DirectionsPanel(QWidget):
-    add_slider_requested = Signal(object)  # an engine.directions.Direction
+    add_slider_requested = Signal(object)  # an engine.lab.Direction
     inspect_face_requested = Signal()
 
     def __init__(self, session: Session, bridge: EngineBridge, parent=None) -> None:
         super().__init__(parent)
-        from engine import directions as D
+        from engine import lab as D
 
         self.session = session
         self.bridge = bridge
         self.setObjectName("directionsPanel")
-        self.rows: list[dict] = []  # engine.directions.table_rows, in the shown order
+        self.rows: list[dict] = []  # engine.lab.table_rows, in the shown order
         self.sort_key: Optional[str] = None
         self.sort_descending: Optional[bool] = None
         self.job: Optional[Job] = None
         self.map_job: Optional[Job] = None
-        self.latent_map = None  # engine.directions.LatentMap
+        self.latent_map = None  # engine.lab.LatentMap
         self.set_name = "directions"
 
         # ---- the lab: method, k, attributes, compute
         self.method = QComboBox()
         self.method.setObjectName("directionMethod")
-        for m in D.METHODS:
-            self.method.addItem(m, m)
-            self.method.setItemData(self.method.count() - 1, METHOD_HELP.get(m, ""), Qt.ItemDataRole.ToolTipRole)
+        for spec in D.method_specs():
+            self.method.addItem(spec.name, spec.name)
+            self.method.setItemData(self.method.count() - 1, spec.help, Qt.ItemDataRole.ToolTipRole)
         self.k = QSpinBox()
         self.k.setObjectName("directionK")
         self.k.setRange(1, 64)
@@ -155,10 +142,9 @@ class DirectionsPanel(QWidget):
         # ---- the map (view only)
         self.map_method = QComboBox()
         self.map_method.setObjectName("mapMethod")
-        self.map_method.addItem("t-SNE", "tsne")
-        self.map_method.addItem("PCA", "pca")
-        if D.umap_available():
-            self.map_method.addItem("UMAP", "umap")
+        for spec in D.map_specs():
+            if spec.available():
+                self.map_method.addItem(spec.label, spec.name)
         self.map_method.currentIndexChanged.connect(self._map_method_changed)
         self.map_btn = QPushButton("Compute map")
         self.map_btn.setObjectName("mapCompute")
@@ -262,10 +248,11 @@ class DirectionsPanel(QWidget):
         if "Smiling" in names:
             self.map_colour.setCurrentIndex(self.map_colour.findData("Smiling"))
         self.map_colour.blockSignals(False)
-        for m in ("attribute", "conditional"):
-            i = self.method.findData(m)
-            item = self.method.model().item(i)
-            if item is not None:
+        from engine.lab import method_specs
+
+        for spec in method_specs():
+            item = self.method.model().item(self.method.findData(spec.name))
+            if item is not None and spec.needs_labels:
                 item.setEnabled(bool(names))
         has = self.session.latents is not None
         self.compute_btn.setEnabled(has)
@@ -275,12 +262,16 @@ class DirectionsPanel(QWidget):
         self._method_changed()
 
     def _method_changed(self, *_) -> None:
+        from engine.lab import method_names, method_spec
+
         m = self.method.currentData()
-        self.k.setEnabled(m in ("pca", "ica", "varimax", "decoder"))
-        self.move_row.setVisible(m == "conditional")
-        self.attr_widget.setVisible(m in ("attribute", "conditional"))
-        self.attr_caption.setText("hold" if m == "conditional" else "attributes")
-        self.method.setToolTip(METHOD_HELP.get(m, ""))
+        spec = method_spec(m) if m in method_names() else None
+        takes = spec.takes if spec is not None else (lambda _what: False)
+        self.k.setEnabled(takes("k"))
+        self.move_row.setVisible(takes("hold"))  # one attribute moved, the ticked ones held
+        self.attr_widget.setVisible(takes("attributes"))
+        self.attr_caption.setText("hold" if takes("hold") else "attributes")
+        self.method.setToolTip(spec.help if spec is not None else "")
 
     def checked_attributes(self) -> list[str]:
         return [self.attr_list.item(i).text() for i in range(self.attr_list.count())
@@ -306,32 +297,21 @@ class DirectionsPanel(QWidget):
         move, held = self.move_pick.currentText(), self.checked_attributes()
 
         def fn(progress, cancel):
-            from engine import directions as D
-            from engine.errors import EngineError
+            from engine.lab import method_spec
+            from engine.workflows.directions import DirectionOptions, compute_directions
 
-            usable = labels is not None and len(labels) == len(z)
-            if m in D.UNSUPERVISED:
-                dirs = D.unsupervised_directions(z, m, k, model=codec, progress=progress, cancel=cancel)
-            elif not usable:
-                raise EngineError(f"--method {m}: the model has no labels.csv for its z-points")
-            elif m == "attribute":
-                dirs = D.attribute_directions(z, labels, held or list(labels.names))
-            else:
-                dirs = [D.conditional_direction(z, labels, move, held)]
-            probes = D.attribute_probes(z, labels, progress=progress, cancel=cancel) if usable else None
-            return self._measured(dirs, z, probes, codec, progress, cancel)
+            spec = method_spec(m)
+            table = labels if labels is not None and len(labels) == len(z) else None
+            moved, hold = [], []
+            if spec.takes("hold"):  # the move pick is moved, the ticked attributes are held
+                moved, hold = [move], held
+            elif spec.takes("attributes") and table is not None:  # the ticked attributes, or all of them
+                moved = held or list(table.names)
+            res = compute_directions(z, DirectionOptions(m, k, moved, hold), model=codec, table=table,
+                                     progress=progress, cancel=cancel)
+            return res.directions, res.rows
 
         return self._run(f"directions ({m})", fn, f"{m}-directions")
-
-    @staticmethod
-    def _measured(dirs, z, probes, codec, progress, cancel):
-        from engine import directions as D
-
-        measures = D.measure_directions(z, dirs, probes=probes, model=codec, progress=progress, cancel=cancel)
-        for d, ms in zip(dirs, measures):
-            if ms.label and not d.label:
-                d.label = ms.label
-        return dirs, D.table_rows(dirs, measures)
 
     def _run(self, title: str, fn, set_name: str) -> Job:
         model = self.session.model
@@ -384,7 +364,7 @@ class DirectionsPanel(QWidget):
 
     # ---- the table
     def _fill_table(self) -> None:
-        from engine.directions import COLUMNS
+        from engine.lab import COLUMNS
 
         t = self.table
         t.setRowCount(len(self.rows))
@@ -415,13 +395,13 @@ class DirectionsPanel(QWidget):
             t.selectRow(0)
 
     def _header_clicked(self, col: int) -> None:
-        from engine.directions import COLUMNS
+        from engine.lab import COLUMNS
 
         self.sort_by(COLUMNS[col][0])
 
     def sort_by(self, key: str, descending: Optional[bool] = None) -> None:
-        """Sort the table by ``key`` (engine.directions.sort_rows); the same column again reverses it."""
-        from engine.directions import sort_rows
+        """Sort the table by ``key`` (engine.lab.sort_rows); the same column again reverses it."""
+        from engine.lab import sort_rows
 
         if descending is None:
             if key == self.sort_key and self.sort_descending is not None:
@@ -466,18 +446,15 @@ class DirectionsPanel(QWidget):
         s = self.session
         if s.model is None or not s.directions:
             return None
-        from engine.directions import DirectionSet
-
-        dset = DirectionSet(Path(path).stem if Path(path).suffix.lower() == ".json" else Path(path).name,
-                            s.model.model_id, s.model.z_dim, list(s.directions))
+        dirs, model_id, z_dim = list(s.directions), s.model.model_id, s.model.z_dim
 
         def fn(progress, cancel):
-            from engine.directions import save_direction_set
+            from engine.workflows.directions import save_set
 
-            return save_direction_set(path, dset, overwrite=overwrite, label="save set")
+            return save_set(path, dirs, model_id=model_id, z_dim=z_dim, overwrite=overwrite, label="save set")
 
         def done(paths):
-            self.status.setText(f"saved {len(dset.directions)} direction(s) to {paths[0]}")
+            self.status.setText(f"saved {len(dirs)} direction(s) to {paths[0]}")
 
         return self.bridge.submit(Job("save direction set", fn, on_done=done))
 
@@ -499,12 +476,12 @@ class DirectionsPanel(QWidget):
         model_id, z_dim = s.model.model_id, s.model.z_dim
 
         def fn(progress, cancel):
-            from engine import directions as D
+            from engine.workflows.directions import load_and_measure
 
-            dset = D.load_direction_set(path, model_id=model_id, z_dim=z_dim, force=force)
-            usable = labels is not None and len(labels) == len(z)
-            probes = D.attribute_probes(z, labels, progress=progress, cancel=cancel) if usable else None
-            return self._measured(dset.directions, z, probes, codec, progress, cancel)
+            table = labels if labels is not None and len(labels) == len(z) else None
+            res = load_and_measure(path, z, model_id=model_id, z_dim=z_dim, force=force, model=codec, table=table,
+                                   progress=progress, cancel=cancel)
+            return res.directions, res.rows
 
         job = self._run("load direction set", fn, Path(path).stem)
         plain_fail = job.on_error
@@ -534,7 +511,10 @@ class DirectionsPanel(QWidget):
 
     # ---- the map (view only)
     def _map_method_changed(self, *_) -> None:
-        self.map_note.setText(MAP_NOTE.get(self.map_method.currentData(), ""))
+        from engine.lab import map_specs
+
+        notes = {spec.name: spec.note for spec in map_specs()}
+        self.map_note.setText(notes.get(self.map_method.currentData(), ""))
 
     def compute_map(self, method: Optional[str] = None) -> Optional[Job]:
         s = self.session
@@ -546,9 +526,9 @@ class DirectionsPanel(QWidget):
         z, model = s.latents, s.model
 
         def fn(progress, cancel):
-            from engine.directions import compute_map
+            from engine.workflows.directions import latent_map
 
-            return compute_map(z, m, progress=progress, cancel=cancel)
+            return latent_map(z, m, progress=progress, cancel=cancel)
 
         def done(lm):
             self.map_job = None

@@ -1,4 +1,4 @@
-"""Direction lab (engine/directions.py): recovery of known axes, conditional directions, names, keeping sets."""
+"""Direction lab (engine/lab/): recovery of known axes, conditional directions, names, keeping sets."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ import types
 import numpy as np
 import pytest
 
-from engine import directions as D
+from engine import lab as D
 from engine.attributes import AttributeTable
 from engine.errors import EngineError
 

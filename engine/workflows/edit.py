@@ -42,7 +42,7 @@ def edit_folder(model_folder: str | os.PathLike, data: str | os.PathLike, attrib
     opened = open_model(model_folder, labels=False)
     z_all = opened.require_latents()
     if direction_file is not None:
-        from ..directions import direction_for_edit, edit_params
+        from ..lab import direction_for_edit, edit_params
 
         direction = direction_for_edit(direction_file, index, model_id=opened.model_id, z_dim=opened.z_dim,
                                        force=force, z=z_all)

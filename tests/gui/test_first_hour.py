@@ -189,7 +189,7 @@ def test_docked_panels_fit_a_1280x720_window(window, qtbot):
     assert top.count() > 0
     fm = top.fontMetrics()
     assert max(fm.horizontalAdvance(top.item(k).text()) for k in range(top.count())) <= top.viewport().width()
-    from engine import directions as D
+    from engine import lab as D
 
     hh = w.directions.table.horizontalHeader()
     keys = [k for k, _h, _f in D.COLUMNS]

@@ -154,7 +154,7 @@ def _header_click(qtbot, table, col):
 def test_direction_lab_computes_sorts_saves_loads_and_edits(window, qtbot, tmp_path):
     from PySide6.QtCore import Qt
 
-    from engine.directions import COLUMN_KEYS, load_direction_set, sort_rows
+    from engine.lab import COLUMN_KEYS, load_direction_set, sort_rows
 
     w, s = window, window.session
     lab = w.directions

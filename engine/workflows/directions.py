@@ -1,0 +1,162 @@
+"""The direction lab's use cases: directions found by a method (any of the registry's), measured and named;
+a saved set loaded and measured; a set saved; a 2-D map of the cloud — what ``main.py directions`` and the
+GUI's Directions panel call. They take domain values (z-points, the codec, the labels, an options
+dataclass) and return a :class:`LabDirections`; the callers only render it.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ..errors import EngineError
+from ..progress import CancelToken, ProgressCallback, no_progress
+
+
+@dataclass
+class DirectionOptions:
+    """What to compute: ``method`` (a name of the method registry) and the inputs it reads."""
+
+    method: str
+    k: int = 10  # unsupervised: how many directions
+    attributes: Sequence[str] = ()  # attribute / conditional: the attribute(s) to move
+    hold: Sequence[str] = ()  # conditional: the attributes whose judges must not change
+    seed: int = 0
+    decode: bool = True  # the decoded-face measures (pixel MSE; feature Δ with feature_space)
+    feature_space: bool = False  # the feature-Δ column (loads evaluate's feature network)
+    sort: Optional[str] = None  # a table column, '+col' / '-col' to force the order
+
+    def check(self):
+        """Refuse, before any work, a combination the method does not take; returns its MethodSpec."""
+        from ..lab import method_spec, methods_taking, sort_rows
+
+        m = self.method
+        spec = method_spec(m)
+        if spec.takes("attributes") and not self.attributes:
+            raise EngineError(f"--method {m}: name the attribute(s) to move with --attribute, e.g. --attribute Smiling")
+        if spec.takes("hold") and not self.hold:
+            raise EngineError(f"--method {m}: name the attribute(s) to hold with --hold, e.g. --hold Male,Eyeglasses")
+        if self.hold and not spec.takes("hold"):
+            raise EngineError(f"--hold: only with --method {' or '.join(methods_taking('hold'))} (got --method {m})")
+        if self.attributes and not spec.takes("attributes"):
+            raise EngineError(f"--attribute: only with --method {' or '.join(methods_taking('attributes'))} "
+                              f"(got --method {m})")
+        if self.sort:
+            sort_rows([], self.sort)  # an unknown column is refused before any work
+        return spec
+
+
+@dataclass
+class LabDirections:
+    """Directions with their measures and the table's rows (sorted as asked)."""
+
+    method: str
+    directions: list  # engine.lab.Direction
+    measures: list  # engine.lab.DirectionMeasures
+    rows: list[dict]  # engine.lab.table_rows, sorted
+    named: bool  # attribute judges named them (the model has labels)
+    notes: list[str] = field(default_factory=list)  # what was left out and why, one line each
+    saved: Optional[tuple[Path, Path]] = None  # (NAME.json, NAME.npy) when written
+
+    def table(self) -> str:
+        from ..lab import format_table
+
+        return format_table(self.rows)
+
+
+def compute_directions(z: np.ndarray, options: DirectionOptions, *, model=None, table=None,
+                       progress: ProgressCallback = no_progress,
+                       cancel: Optional[CancelToken] = None) -> LabDirections:
+    """The directions of ``options.method`` on the z-points, named (when ``table``, labels aligned with ``z``,
+    is given) and measured (``model``: the codec that decodes the faces and holds the decoder's weights)."""
+    from ..lab import attribute_probes, find_directions, method_spec
+
+    if method_spec(options.method).needs_labels and table is None:
+        raise EngineError(f"--method {options.method}: the model has no labels.csv for its z-points")
+    options.check()
+    probes = attribute_probes(z, table, progress=progress, cancel=cancel) if table is not None else None
+    dirs = find_directions(z, options.method, k=options.k, seed=options.seed, model=model, table=table,
+                           attributes=options.attributes, hold=options.hold, probes=probes, progress=progress,
+                           cancel=cancel)
+    return measure(z, dirs, options, model=model, probes=probes, progress=progress, cancel=cancel)
+
+
+def measure(z: np.ndarray, directions: list, options: DirectionOptions, *, model=None, probes=None,
+            progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> LabDirections:
+    """Measure and name ``directions`` (engine.lab.measure_directions) and make the table's rows."""
+    from ..lab import measure_directions, sort_rows, table_rows
+
+    notes = []
+    features = None
+    if options.decode and options.feature_space:
+        from ..feature_space import FeatureSpace
+
+        try:
+            features = FeatureSpace()
+        except EngineError as exc:
+            notes.append(f"no feature-space column ({' '.join(str(exc).split())})")
+    measures = measure_directions(z, directions, probes=probes, model=model if options.decode else None,
+                                  features=features, seed=options.seed, progress=progress, cancel=cancel)
+    for d, ms in zip(directions, measures):
+        if ms.label and not d.label:
+            d.label = ms.label
+    rows = sort_rows(table_rows(directions, measures), options.sort)
+    return LabDirections(options.method, list(directions), measures, rows, probes is not None, notes)
+
+
+def load_and_measure(path, z: np.ndarray, *, model_id: str, z_dim: int, force: bool = False, model=None,
+                     table=None, progress: ProgressCallback = no_progress,
+                     cancel: Optional[CancelToken] = None) -> LabDirections:
+    """A saved set (refused when it is another model's, unless ``force``), measured and named on this model."""
+    from ..lab import attribute_probes, load_direction_set
+
+    dset = load_direction_set(path, model_id=model_id, z_dim=z_dim, force=force)
+    probes = attribute_probes(z, table, progress=progress, cancel=cancel) if table is not None else None
+    return measure(z, dset.directions, DirectionOptions("saved set"), model=model, probes=probes,
+                   progress=progress, cancel=cancel)
+
+
+def save_set(path, directions: list, *, model_id: str, z_dim: int, name: Optional[str] = None,
+             overwrite: bool = False, inputs: Sequence = (), label: str = "--out") -> tuple[Path, Path]:
+    """Write ``directions`` as a set (``NAME.json`` + ``NAME.npy``); its name defaults to the file's."""
+    from ..lab import DirectionSet, save_direction_set
+
+    p = Path(path)
+    name = name or (p.stem if p.suffix.lower() == ".json" else p.name)
+    dset = DirectionSet(name, model_id, int(z_dim), list(directions))
+    return save_direction_set(path, dset, overwrite=overwrite, inputs=inputs, label=label)
+
+
+def directions_of_model(model_folder: str | os.PathLike, options: DirectionOptions, *,
+                        out: Optional[str | os.PathLike] = None, set_name: Optional[str] = None,
+                        overwrite: bool = False, progress: ProgressCallback = no_progress,
+                        cancel: Optional[CancelToken] = None) -> LabDirections:
+    """A model folder's directions by ``options`` (labels from its ``labels.csv``; required by supervised
+    methods), measured, and written to ``out`` as a set when asked (checked before any work)."""
+    from ..attributes import require_labels
+    from ..lab import check_set_output
+    from .open_model import open_model
+
+    spec = options.check()
+    if out is not None:
+        check_set_output(out, overwrite=overwrite, inputs=[model_folder])  # before any work
+    opened = open_model(model_folder)
+    z = opened.require_latents()
+    table = require_labels(model_folder, opened.latent_files) if spec.needs_labels else opened.labels
+    result = compute_directions(z, options, model=opened.codec, table=table, progress=progress, cancel=cancel)
+    if out is not None:
+        result.saved = save_set(out, result.directions, model_id=opened.model_id, z_dim=int(z.shape[1]),
+                                name=set_name or f"{options.method} directions", overwrite=overwrite,
+                                inputs=[model_folder])
+    return result
+
+
+def latent_map(z: np.ndarray, method: str, *, seed: int = 0, progress: ProgressCallback = no_progress,
+               cancel: Optional[CancelToken] = None) -> Any:
+    """A 2-D map of the cloud by a map method of the registry (engine.lab.maps; view only, cached)."""
+    from ..lab import compute_map
+
+    return compute_map(z, method, seed=seed, progress=progress, cancel=cancel)
