@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QEvent, QSettings, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QWidget,
 )
 
+from .dialogs import inspect_folder_quietly, offer_subfolder, pictures_folder, unique_child
 from .engine_bridge import EngineBridge, Job
 from .session import LoadedModel, PhotoEntry, Sample, Session
 
@@ -52,21 +53,6 @@ LATE_BUILD_FALLBACK_MS = 1500
 #: torch is loaded on the worker once the window is complete and the worker has been idle this long (loading it
 #: takes ~1.5 s of the worker: a Generate clicked meanwhile would wait for it).
 TORCH_PRELOAD_IDLE_MS = 2000
-
-
-def pictures_folder() -> Path:
-    """The user's pictures folder (or home): where saved faces and sets go unless the user chose before."""
-    loc = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
-    p = Path(loc) if loc else Path.home()
-    return p if p.is_dir() else Path.home()
-
-
-def unique_child(parent: Path, name: str) -> Path:
-    """``parent/name``, or ``parent/name-2`` … when that exists already."""
-    cand, k = parent / name, 2
-    while cand.exists():
-        cand, k = parent / f"{name}-{k}", k + 1
-    return cand
 
 
 def _placeholder(title: str) -> QLabel:
@@ -1119,15 +1105,8 @@ class MainWindow(QMainWindow):
             self.save_image_set(Path(path), which=which)
 
     def _offer_subfolder(self, title: str, problem: str, sub: Path) -> Optional[Path]:
-        """Results refused a folder of the user's own files: ask to save into the new folder ``sub`` inside it
-        instead; ``sub``, or None (and "not saved") when the user declines."""
-        ans = QMessageBox.question(self, title, f"{problem}\n\nSave into a new folder inside it instead?\n{sub}",
-                                   QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                   QMessageBox.StandardButton.Yes)
-        if ans != QMessageBox.StandardButton.Yes:
-            self.statusBar().showMessage("not saved", 5000)
-            return None
-        return sub
+        """"Save into a new folder inside it instead?" (gui.dialogs.offer_subfolder): ``sub``, or None."""
+        return offer_subfolder(self, title, problem, sub)
 
     def save_parent(self) -> Path:
         """Where new sets go: beside the last saved set, else the user's pictures folder."""
@@ -1427,17 +1406,6 @@ def parse_split(value) -> Optional[tuple]:
     except (TypeError, ValueError):
         return None
     return parts if len(parts) == 3 and all(0.05 <= v <= 0.95 for v in parts) else None
-
-
-def inspect_folder_quietly(folder: Path):
-    """What ``folder`` holds (engine.output_folders.inspect_folder), or None when it cannot be read."""
-    from engine.errors import EngineError
-    from engine.output_folders import inspect_folder
-
-    try:
-        return inspect_folder(folder) if Path(folder).is_dir() else None
-    except (EngineError, OSError):
-        return None
 
 
 def _accepts_cancel(fn) -> bool:
