@@ -8,27 +8,15 @@ from typing import Optional
 import numpy as np
 from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
-from PySide6.QtWidgets import (
-    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QWidget,
-)
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
 from .dialogs import inspect_folder_quietly, offer_subfolder, pictures_folder, unique_child
 from .engine_bridge import EngineBridge, Job
 from .session import LoadedModel, PhotoEntry, Sample, Session
+from .window_layout import DOCK_MINIMUM, DockLayout
 
 MAX_RECENT = 8
 STATE_VERSION = 5  # 3: docks with minimum sizes and the sampler column at its preferred width; 4: photo + directions docks; 5: path + atlas docks
-#: The first window size (when it fits the screen's available area; else that area, less a margin).
-FIRST_SIZE = (1600, 1000)
-#: Preferred width of the sampler column; a larger window gives the extra width to the faces and plots.
-SAMPLER_WIDTH = 290
-#: Smallest useful widths/heights of the docks' contents: together they fit a 1280×720 screen.
-DOCK_MINIMUM = {
-    "samplerDock": (230, 200), "modelDataDock": (200, 150), "faceGridDock": (240, 150), "inspectorDock": (240, 160),
-    "pairPlotDock": (280, 180), "componentsDock": (280, 150), "correlationsDock": (280, 150), "pcaDock": (280, 150),
-    "compareDock": (280, 150), "attributesDock": (280, 150), "photoDock": (240, 150), "directionsDock": (280, 150),
-    "pathDock": (280, 150), "atlasDock": (280, 150),
-}
 
 #: Every dock, in the order they are created: (object name, title).
 PANEL_TITLES = (
@@ -118,16 +106,8 @@ class MainWindow(QMainWindow):
         self._build_panels()
         self._build_status_bar()
         self._build_menus()
-        self._sampler_pref = SAMPLER_WIDTH  # the sampler column's width, as the user last dragged it
-        self._last_size = None
-        self._split: Optional[tuple] = None  # (faces share of the width, faces share of its column, plots share of theirs)
-        self._defaults_pending = False
-        self._adjusting = False  # True while the window itself resizes docks (not the user)
-        self._adjust_timer = QTimer(self)
-        self._adjust_timer.setSingleShot(True)
-        self._adjust_timer.setInterval(150)
-        self._adjust_timer.timeout.connect(self._end_adjusting)
-        self._fit_to_screen()
+        self.dock_layout = DockLayout(self)  # the default layout, and the proportions a resize keeps
+        self.dock_layout.fit_to_screen()
         self._default_layout()
         if restore_state:
             self._restore_settings()
@@ -138,10 +118,8 @@ class MainWindow(QMainWindow):
 
                 self.show_error(f"unknown sampler {sampler!r}; available: {', '.join(SAMPLERS)}")
 
-        self.bridge.job_started.connect(self._job_started)
-        self.bridge.job_progress.connect(self._job_progress)
+        self.job_status.follow(self.bridge)
         self.bridge.job_failed.connect(self._job_failed)
-        self.bridge.idle.connect(self._idle)
         self.bridge.job_finished.connect(lambda *_: self._status_done())
         self.bridge.job_cancelled.connect(lambda job: self._status_done(f"{job.name}: cancelled"))
         self.sample_ready.connect(self._late_build_due)
@@ -335,75 +313,6 @@ class MainWindow(QMainWindow):
 
         self.bridge.submit(Job("load torch", load, quiet=True, key="preload-torch", on_error=lambda _message: None))
 
-    def _default_layout(self) -> None:
-        d = self.docks
-        for dock in d.values():
-            dock.setFloating(False)
-            self.removeDockWidget(dock)
-        L, R = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
-        self.addDockWidget(L, d["samplerDock"])
-        # the sampler needs the whole left column (parameters, conditions, diagnostics): model & data is a tab
-        self.tabifyDockWidget(d["samplerDock"], d["modelDataDock"])
-        self.addDockWidget(R, d["faceGridDock"])
-        self.splitDockWidget(d["faceGridDock"], d["pairPlotDock"], Qt.Orientation.Horizontal)
-        self.splitDockWidget(d["faceGridDock"], d["inspectorDock"], Qt.Orientation.Vertical)
-        self.splitDockWidget(d["pairPlotDock"], d["componentsDock"], Qt.Orientation.Vertical)
-        self.tabifyDockWidget(d["componentsDock"], d["correlationsDock"])
-        self.tabifyDockWidget(d["correlationsDock"], d["pcaDock"])
-        self.tabifyDockWidget(d["pcaDock"], d["compareDock"])
-        self.tabifyDockWidget(d["compareDock"], d["attributesDock"])
-        self.tabifyDockWidget(d["attributesDock"], d["directionsDock"])
-        self.tabifyDockWidget(d["directionsDock"], d["pathDock"])
-        self.tabifyDockWidget(d["pathDock"], d["atlasDock"])
-        self.tabifyDockWidget(d["faceGridDock"], d["photoDock"])  # a photo opened is shown in the grid's place
-        for dock in d.values():
-            dock.show()
-        d["faceGridDock"].raise_()
-        d["componentsDock"].raise_()
-        d["samplerDock"].raise_()
-        self._sampler_pref = SAMPLER_WIDTH
-        self._default_sizes()
-        self._defaults_pending = True
-        QTimer.singleShot(0, self._pending_default_sizes)  # once more after the window got its size
-
-    def _pending_default_sizes(self) -> None:
-        if self._defaults_pending:  # (not when a saved layout was restored meanwhile)
-            self._defaults_pending = False
-            self._default_sizes()
-
-    def _default_sizes(self) -> None:
-        """Split the window's size between the docks: the sampler column at its preferred width, the rest
-        shared by the faces/inspector and the plots columns; nothing below its minimum."""
-        d = self.docks
-        self._hold_adjusting()
-        W, H = max(self.width(), 800), max(self.height(), 500)
-        left = min(self._sampler_pref, int(0.3 * W))
-        rest = max(2 * 260, W - left - 16)
-        self.resizeDocks([d["samplerDock"], d["faceGridDock"], d["pairPlotDock"]], [left, rest // 2, rest - rest // 2],
-                         Qt.Orientation.Horizontal)
-        col = max(2 * 180, H - 90)
-        self.resizeDocks([d["faceGridDock"], d["inspectorDock"]], [int(0.45 * col), col - int(0.45 * col)],
-                         Qt.Orientation.Vertical)
-        self.resizeDocks([d["pairPlotDock"], d["componentsDock"]], [int(0.55 * col), col - int(0.55 * col)],
-                         Qt.Orientation.Vertical)
-        self._split = (0.5, 0.45, 0.55)
-
-    def reset_layout(self) -> None:
-        self._default_layout()
-
-    def _fit_to_screen(self) -> None:
-        """The first size: FIRST_SIZE where the screen's available area holds it, else that area (less a margin),
-        centred on it, so the status bar and its Cancel button are on the screen."""
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        if screen is None:
-            self.resize(*FIRST_SIZE)
-            return
-        avail = screen.availableGeometry()
-        w = min(FIRST_SIZE[0], max(640, avail.width() - 24))
-        h = min(FIRST_SIZE[1], max(480, avail.height() - 48))
-        self.resize(w, h)
-        self.move(avail.x() + max(0, (avail.width() - w) // 2), avail.y() + max(0, (avail.height() - h) // 3))
-
     # ---- tabbed docks show their whole titles ("Correlations", not "Correlatio…"), with scroll arrows when needed
     def childEvent(self, ev) -> None:  # noqa: N802
         super().childEvent(ev)
@@ -420,127 +329,38 @@ class MainWindow(QMainWindow):
                 bar.setElideMode(Qt.TextElideMode.ElideNone)
                 bar.setUsesScrollButtons(True)
 
-    # ---- a resized window keeps the layout's proportions: the sampler column its width, the faces and plots
-    # columns their share of the rest, each column its split between top and bottom (as the user last dragged
-    # them; a shrink that squeezed them to their minimums is undone when the window grows back)
+    # ---- the layout: the default one, and its proportions kept across resizes (gui/window_layout.py)
+    def _default_layout(self) -> None:
+        self.dock_layout.default_layout()
+
+    def reset_layout(self) -> None:
+        self._default_layout()
+
     def eventFilter(self, obj, ev) -> bool:  # noqa: N802
         if ev.type() == QEvent.Type.Resize and obj is self.docks.get("samplerDock"):
-            # a sampler dock resized while the window kept its size: the user dragged the separator
-            if (self._last_size is not None and self.size() == self._last_size and not self._adjusting
-                    and self._sampler_docked()):
-                self._sampler_pref = max(DOCK_MINIMUM["samplerDock"][0], obj.width())
+            self.dock_layout.sampler_resized(obj)
         return super().eventFilter(obj, ev)
 
     def event(self, ev) -> bool:  # noqa: D102
         if ev.type() == QEvent.Type.MouseButtonRelease:
             # the end of a drag of a separator between docks (the main window handles those itself): the
             # proportions the user wants (a window resize, a dock shown or a panel built only follow them)
-            QTimer.singleShot(0, self._remember_split)
+            QTimer.singleShot(0, self.dock_layout.remember_split)
         return super().event(ev)
-
-    def _sampler_docked(self) -> bool:
-        dock = self.docks["samplerDock"]
-        return (dock.isVisible() and not dock.isFloating()
-                and self.dockWidgetArea(dock) in (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea))
-
-    def _shown_in_group(self, name: str) -> Optional[QDockWidget]:
-        """The dock shown in ``name``'s place: itself, or the raised tab of its tab group (docked, not floating)."""
-        dock = self.docks[name]
-        for d in [dock, *self.tabifiedDockWidgets(dock)]:
-            if d.isVisible() and not d.isFloating():
-                return d
-        return None
-
-    def _grid(self) -> Optional[tuple]:
-        """(faces, inspector, plots, analysis) docks as they are shown when the four stand as the default layout
-        puts them (faces left of plots, each above its partner); None after the user rearranged them."""
-        docks = [self._shown_in_group(n) for n in ("faceGridDock", "inspectorDock", "pairPlotDock", "componentsDock")]
-        if any(d is None for d in docks) or len({id(d) for d in docks}) < 4:
-            return None
-        f, i, p, c = (d.geometry() for d in docks)
-        side_by_side = f.right() < p.left() and abs(f.top() - p.top()) <= 8
-        stacked = (abs(i.left() - f.left()) <= 8 and i.top() >= f.bottom() - 8
-                   and abs(c.left() - p.left()) <= 8 and c.top() >= p.bottom() - 8)
-        return tuple(docks) if side_by_side and stacked else None
-
-    def _docks_bottom(self) -> int:
-        """The y where the docks end (the status bar's top): a column's lower group, tab bar included, ends there."""
-        sb = self.statusBar()
-        return sb.geometry().top() if sb.isVisible() else self.height()
-
-    def _remember_split(self) -> None:
-        """The faces column's share of the width and each column's upper share of its height, measured from the
-        groups' positions (a group's tab bar belongs to its share, as ``resizeDocks`` counts it)."""
-        grid = self._grid()
-        if grid is None:
-            return
-        f, i, p, c = (d.geometry() for d in grid)
-        bottom = self._docks_bottom()
-        self._split = (f.width() / max(1, f.width() + p.width()), (i.top() - f.top()) / max(1, bottom - f.top()),
-                       (c.top() - p.top()) / max(1, bottom - p.top()))
 
     def resizeEvent(self, ev) -> None:  # noqa: N802
         super().resizeEvent(ev)
-        if self._last_size is not None and self._last_size != self.size():
-            self._hold_adjusting()  # the docks' resizes that follow are the window's doing, not a drag
-            QTimer.singleShot(0, self._keep_proportions)
-        self._last_size = self.size()
-
-    def _keep_proportions(self) -> None:
-        """After a window resize: the sampler column back at its width (at most 35 % of the window), the faces and
-        plots columns at their remembered share of the rest, each column's top/bottom split as remembered."""
-        self._hold_adjusting()
-        sampler = self.docks["samplerDock"]
-        want = max(DOCK_MINIMUM["samplerDock"][0], min(self._sampler_pref, int(0.35 * self.width())))
-        grid = self._grid()
-        if grid is None or self._split is None:
-            if self._sampler_docked() and abs(sampler.width() - want) > 4:
-                self.resizeDocks([sampler], [want], Qt.Orientation.Horizontal)
-            return
-        faces, insp, plots, analysis = grid
-        wf, hf, hp = self._split
-        if self._sampler_docked() and self.dockWidgetArea(sampler) != self.dockWidgetArea(faces):
-            spare = faces.width() + plots.width() + sampler.width() - want
-            self.resizeDocks([sampler, faces, plots], [want, int(spare * wf), spare - int(spare * wf)],
-                             Qt.Orientation.Horizontal)
-        else:
-            spare = faces.width() + plots.width()
-            self.resizeDocks([faces, plots], [int(spare * wf), spare - int(spare * wf)], Qt.Orientation.Horizontal)
-        bottom = self._docks_bottom()
-        for top, low, share in ((faces, insp, hf), (plots, analysis, hp)):
-            col = bottom - top.geometry().top()
-            self.resizeDocks([top, low], [int(col * share), col - int(col * share)], Qt.Orientation.Vertical)
-
-    def _hold_adjusting(self) -> None:
-        """Dock resizes during the next moments are the window's doing, not the user's drag."""
-        self._adjusting = True
-        self._adjust_timer.start()
-
-    def _end_adjusting(self) -> None:
-        self._adjusting = False
+        self.dock_layout.window_resized()
 
     def _build_status_bar(self) -> None:
-        sb = self.statusBar()
-        from .qt_widgets import ElidedLabel
+        from .qt_widgets import JobStatus
 
-        self.job_label = ElidedLabel("")
-        self.job_label.setMinimumWidth(120)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setMaximumWidth(220)
-        self.progress_bar.setTextVisible(False)
-        self.cancel_btn = QPushButton("Cancel")
-        self.cancel_btn.setToolTip("cancel the running job (Esc)")
-        self.cancel_btn.clicked.connect(self.bridge.cancel_current)
         self.redraw_label = QLabel("")
         self.redraw_label.setStyleSheet("color: #666;")
-        sb.addPermanentWidget(self.redraw_label)
-        sb.addPermanentWidget(self.job_label)
-        sb.addPermanentWidget(self.progress_bar)
-        sb.addPermanentWidget(self.cancel_btn)
-        # always there (idle: empty and disabled): showing/hiding them would re-lay out every panel
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.cancel_btn.setEnabled(False)
+        self.statusBar().addPermanentWidget(self.redraw_label)
+        self.job_status = JobStatus(self.statusBar(), self.bridge.cancel_current)  # the running job, Cancel
+        self.job_label, self.progress_bar, self.cancel_btn = (self.job_status.label, self.job_status.progress_bar,
+                                                              self.job_status.cancel_btn)
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
@@ -622,23 +442,16 @@ class MainWindow(QMainWindow):
         if isinstance(geo, (QByteArray, bytes)) and self.restoreGeometry(QByteArray(geo)):
             screen = QGuiApplication.screenAt(self.frameGeometry().center())
             if screen is None:  # saved on a screen that is gone
-                self._fit_to_screen()
+                self.dock_layout.fit_to_screen()
             elif not self.isMaximized():  # saved on a larger screen: shrink onto this one
                 avail = screen.availableGeometry()
                 if self.width() > avail.width() or self.height() > avail.height():
-                    self._fit_to_screen()
+                    self.dock_layout.fit_to_screen()
         state = st.value("window/state")
         if isinstance(state, (QByteArray, bytes)) and int(st.value("window/stateVersion", 0) or 0) == STATE_VERSION:
             if self.restoreState(QByteArray(state), STATE_VERSION):
-                self._defaults_pending = False
-            pref = st.value("window/samplerWidth")
-            try:
-                self._sampler_pref = max(DOCK_MINIMUM["samplerDock"][0], int(pref)) if pref is not None else SAMPLER_WIDTH
-            except (TypeError, ValueError):
-                pass
-            split = parse_split(st.value("window/split"))
-            if split is not None:
-                self._split = split
+                self.dock_layout.defaults_pending = False
+            self.dock_layout.restore(st)  # the sampler column's width, the split proportions
         values = st.value("sampler/values")
         if isinstance(values, str):
             import json
@@ -657,9 +470,7 @@ class MainWindow(QMainWindow):
         st.setValue("window/state", self.saveState(STATE_VERSION))
         st.setValue("window/stateVersion", STATE_VERSION)
         st.setValue("sampler/name", self.sampler_panel.sampler_name())
-        st.setValue("window/samplerWidth", int(self._sampler_pref))
-        if self._split is not None:
-            st.setValue("window/split", ",".join(f"{v:.4f}" for v in self._split))
+        self.dock_layout.save(st)
         import json
 
         st.setValue("sampler/values", json.dumps(self.sampler_panel.kept_values()))
@@ -685,39 +496,9 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(recent))
 
     # ------------------------------------------------------------------------------ jobs + status
-    def _job_started(self, job: Job) -> None:
-        if job.quiet:
-            return
-        self.job_label.setText(job.name)
-        self.progress_bar.setRange(0, 0)
-        self.progress_bar.setTextVisible(True)
-        self.cancel_btn.setEnabled(True)
-
-    def _job_progress(self, job: Job, p) -> None:
-        if job.quiet:
-            return
-        if p.total > 0:
-            self.progress_bar.setRange(0, 1000)
-            self.progress_bar.setValue(int(1000 * p.fraction))
-        text = job.name if p.job == job.name or not p.job else f"{job.name}: {p.job}"
-        if p.message:
-            text += f" — {p.message}"
-        if p.loss is not None:
-            text += f" — loss {p.loss:.5f}"
-        if p.eta_s:
-            text += f" — {p.eta_s:.0f} s left"
-        self.job_label.setText(text)
-
     def _status_done(self, message: str = "") -> None:
         if message:
             self.statusBar().showMessage(message, 5000)
-
-    def _idle(self) -> None:
-        self.job_label.setText("")
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setTextVisible(False)
-        self.cancel_btn.setEnabled(False)
 
     def _job_failed(self, job: Job, message: str) -> None:
         if job.on_error is None:
@@ -1397,15 +1178,6 @@ class MainWindow(QMainWindow):
             self.train_dialog.close()
         self.bridge.shutdown()
         super().closeEvent(ev)
-
-
-def parse_split(value) -> Optional[tuple]:
-    """A saved ``window/split`` ("0.5,0.45,0.55": three shares between 0.05 and 0.95), or None when it is not one."""
-    try:
-        parts = tuple(float(v) for v in str(value).split(","))
-    except (TypeError, ValueError):
-        return None
-    return parts if len(parts) == 3 and all(0.05 <= v <= 0.95 for v in parts) else None
 
 
 def _accepts_cancel(fn) -> bool:
