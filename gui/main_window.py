@@ -1,18 +1,24 @@
-"""The main window: dockable panels around one session, one engine worker, menus and settings."""
+"""The main window: dockable panels around one session, one engine worker, menus and settings.
+
+The window holds the docks (``PANEL_TITLES``), the staged start (placeholders; ``LATE_PANELS`` built by
+``build_late_panels`` once the first faces are on screen), the layout and its memory (``gui/window_layout.py``), the
+menus, the status bar and the settings. What a menu item or a panel's request does is a handler of its one actions
+object (``window.window_actions``: ``gui/actions.py``, ``gui/actions_save.py``).
+"""
 from __future__ import annotations
 
 import time
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
 
-from .dialogs import inspect_folder_quietly, offer_subfolder, pictures_folder, unique_child
+from .actions import WindowActions
+from .dialogs import offer_subfolder, pictures_folder  # noqa: F401 - pictures_folder: gui/qt_directions.py's old import
 from .engine_bridge import EngineBridge, Job
-from .session import LoadedModel, PhotoEntry, Sample, Session
+from .session import Session
 from .window_layout import DOCK_MINIMUM, DockLayout
 
 MAX_RECENT = 8
@@ -51,18 +57,6 @@ def _placeholder(title: str) -> QLabel:
     return label
 
 
-def open_model_job(folder: Path, progress, cancel):
-    """Worker side of "open model": the engine's workflow, with statistics and the leading PCA coordinates."""
-    from engine.workflows.open_model import open_model
-
-    loaded = open_model(folder, statistics=True, progress=progress, cancel=cancel)
-    if loaded.labels_problem:
-        import sys
-
-        print(f"{folder}: labels not loaded: {loaded.labels_problem}", file=sys.stderr)
-    return loaded, loaded.stats
-
-
 class MainWindow(QMainWindow):
     model_loaded = Signal()
     sample_ready = Signal()
@@ -85,9 +79,7 @@ class MainWindow(QMainWindow):
         self.auto_generate = auto_generate
         self.session = Session(self)
         self.bridge = EngineBridge(self)
-        from engine.workflows.generate import SamplerFits
-
-        self.sampler_fits = SamplerFits()  # a second Generate with the same sampler only samples and decodes
+        self.window_actions = WindowActions(self)  # what the menus and the panels' requests do
         self.error_dialogs: list[QMessageBox] = []
         self.last_error: Optional[str] = None
         self.last_notice: Optional[str] = None
@@ -117,7 +109,19 @@ class MainWindow(QMainWindow):
                 from engine.samplers import SAMPLERS
 
                 self.show_error(f"unknown sampler {sampler!r}; available: {', '.join(SAMPLERS)}")
+        self._connect_bridge()
+        QTimer.singleShot(LATE_BUILD_FALLBACK_MS, self._late_build_fallback)
 
+        from engine.resources import default_model_dir
+
+        start = Path(model_dir) if model_dir else default_model_dir()
+        if model_dir is not None or start.exists():
+            self.window_actions.open_model(start)
+        else:
+            self.statusBar().showMessage(f"no default model at {start}: open or train one (File menu)", 10000)
+
+    def _connect_bridge(self) -> None:
+        """The status bar follows the worker's jobs; the staged start and the torch preload follow its idling."""
         self.job_status.follow(self.bridge)
         self.bridge.job_failed.connect(self._job_failed)
         self.bridge.job_finished.connect(lambda *_: self._status_done())
@@ -130,15 +134,6 @@ class MainWindow(QMainWindow):
         self._torch_timer.timeout.connect(self._preload_torch)
         self.bridge.idle.connect(self._torch_due)
         self.bridge.job_started.connect(lambda _job: self._torch_timer.stop())  # the user's work goes first
-        QTimer.singleShot(LATE_BUILD_FALLBACK_MS, self._late_build_fallback)
-
-        from engine.resources import default_model_dir
-
-        start = Path(model_dir) if model_dir else default_model_dir()
-        if model_dir is not None or start.exists():
-            self.open_model(start)
-        else:
-            self.statusBar().showMessage(f"no default model at {start}: open or train one (File menu)", 10000)
 
     # ------------------------------------------------------------------------------ panels
     def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
@@ -172,8 +167,8 @@ class MainWindow(QMainWindow):
         first = {"samplerDock": self.sampler_panel, "faceGridDock": self.face_grid}
         for name, title in PANEL_TITLES:
             self._dock(name, title, first[name] if name in first else _placeholder(title))
-        self.sampler_panel.generate_requested.connect(self.generate_clicked)
-        self.face_grid.inspect_requested.connect(self.inspect_face)
+        self.sampler_panel.generate_requested.connect(self.window_actions.generate_clicked)
+        self.face_grid.inspect_requested.connect(self.window_actions.inspect_face)
         s.model_changed.connect(lambda: self.sampler_panel.set_attributes(s.labels.names if s.labels is not None else [], s.labels))
 
     def panels_ready(self) -> bool:
@@ -248,7 +243,7 @@ class MainWindow(QMainWindow):
             "compare": lambda: ComparePanel(s, self.bridge, self.sampler_panel),
             "attributes": lambda: AttributesPanel(s, self.bridge), "photo_panel": lambda: PhotoPanel(s),
             "directions": lambda: DirectionsPanel(s, self.bridge), "path_panel": lambda: PathPanel(s, self.bridge),
-            "atlas_panel": lambda: AtlasPanel(submit=self._atlas_panel_submit),
+            "atlas_panel": lambda: AtlasPanel(submit=self.window_actions.atlas_panel_submit),
         }
         for attr, _dock in LATE_PANELS:  # one list of the late panels: their order, docks and properties
             late[attr] = makers[attr]()
@@ -263,24 +258,8 @@ class MainWindow(QMainWindow):
             dock.setWidget(late[attr])
             if old is not None:
                 old.deleteLater()
-        self.docks["atlasDock"].visibilityChanged.connect(lambda on: on and self._atlas_panel_follow())
-        for sig in (s.stats_changed, s.axes_changed, s.selection_changed):
-            sig.connect(self._atlas_panel_follow)
-        self.model_panel.open_model_requested.connect(self.open_model_dialog)
-        self.model_panel.open_dataset_requested.connect(self.open_dataset_dialog)
-        self.model_panel.train_requested.connect(self.show_train_dialog)
-        self.model_panel.encode_requested.connect(self.encode_dataset)
-        self.attributes.show_in_pair_plot.connect(self._show_pair_plot)
-        self.attributes.generate_requested.connect(self.generate_where)
-        self.photo_panel.open_requested.connect(self.open_photo_dialog)
-        self.photo_panel.face_requested.connect(self._photo_face_requested)
-        self.photo_panel.centre_square_requested.connect(lambda path: self.open_photo(Path(path), no_detect=True))
-        self.photo_panel.save_requested.connect(self.save_photo_dialog)
-        self.photo_panel.inspect_requested.connect(self.inspect_photo)
-        self.directions.add_slider_requested.connect(self._add_direction_slider)
-        self.directions.inspect_face_requested.connect(self._show_inspector)
+        self.window_actions.wire_late_panels()  # their requests, the Atlas panel following the session, the exports
         self.pair_plot.redrawn.connect(lambda ms: self.redraw_label.setText(f"pair plot {ms:.0f} ms"))
-        self._wire_exports()
         self._late_building = False
         if s.model is not None:
             s.replay()  # what the new panels missed: model, statistics, faces, selection, axes
@@ -336,6 +315,15 @@ class MainWindow(QMainWindow):
     def reset_layout(self) -> None:
         self._default_layout()
 
+    def raise_dock(self, name: str) -> None:
+        """Show the dock ``name`` and raise it above its tab group."""
+        dock = self.docks[name]
+        dock.show()
+        dock.raise_()
+
+    def _show_inspector(self) -> None:
+        self.raise_dock("inspectorDock")
+
     def eventFilter(self, obj, ev) -> bool:  # noqa: N802
         if ev.type() == QEvent.Type.Resize and obj is self.docks.get("samplerDock"):
             self.dock_layout.sampler_resized(obj)
@@ -363,27 +351,27 @@ class MainWindow(QMainWindow):
                                                               self.job_status.cancel_btn)
 
     def _build_menus(self) -> None:
-        mb = self.menuBar()
+        mb, a = self.menuBar(), self.window_actions
         f = mb.addMenu("&File")
-        self._action(f, "Open &model folder…", self.open_model_dialog, QKeySequence.StandardKey.Open)
+        self._action(f, "Open &model folder…", a.open_model_dialog, QKeySequence.StandardKey.Open)
         self.recent_menu = f.addMenu("Recent models")
-        self._action(f, "Open &dataset folder…", self.open_dataset_dialog, "Ctrl+D")
-        self._action(f, "Open &photo…", self.open_photo_dialog, "Ctrl+P")
+        self._action(f, "Open &dataset folder…", a.open_dataset_dialog, "Ctrl+D")
+        self._action(f, "Open &photo…", a.open_photo_dialog, "Ctrl+P")
         f.addSeparator()
-        self._action(f, "&Train a new model…", self.show_train_dialog, "Ctrl+T")
-        self._action(f, "&Encode dataset", self.encode_dataset, "Ctrl+E")
-        self._action(f, "Import &labels…", self.import_labels_dialog, None)
+        self._action(f, "&Train a new model…", a.show_train_dialog, "Ctrl+T")
+        self._action(f, "&Encode dataset", a.encode_dataset, "Ctrl+E")
+        self._action(f, "Import &labels…", a.import_labels_dialog, None)
         f.addSeparator()
-        self._action(f, "&Save image set…", self.save_set_dialog, QKeySequence.StandardKey.Save)
-        self._action(f, "Save &selected faces…", lambda: self.save_set_dialog(which="selection"), "Ctrl+Shift+S")
-        self._action(f, "Save p&hoto results…", lambda: self.save_photo_dialog(self.photo_panel.index()), None)
+        self._action(f, "&Save image set…", a.save_set_dialog, QKeySequence.StandardKey.Save)
+        self._action(f, "Save &selected faces…", lambda: a.save_set_dialog(which="selection"), "Ctrl+Shift+S")
+        self._action(f, "Save p&hoto results…", lambda: a.save_photo_dialog(self.photo_panel.index()), None)
         f.addSeparator()
-        self._action(f, "Export &report…", self.export_report_dialog, None)
-        self._action(f, "Export mo&vie…", self.export_movie_dialog, None)
+        self._action(f, "Export &report…", a.export_report_dialog, None)
+        self._action(f, "Export mo&vie…", a.export_movie_dialog, None)
         f.addSeparator()
         self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         g = mb.addMenu("&Generate")
-        self.generate_action = self._action(g, "&Generate", self.generate_clicked, None)
+        self.generate_action = self._action(g, "&Generate", a.generate_clicked, None)
         self.generate_action.setShortcuts([QKeySequence("Ctrl+G"), QKeySequence("F5")])
         self._action(g, "Cancel running job", self.bridge.cancel_current, "Esc")
         v = mb.addMenu("&View")
@@ -492,7 +480,7 @@ class MainWindow(QMainWindow):
         recent = self.recent_models()
         for r in recent:
             a = self.recent_menu.addAction(r)
-            a.triggered.connect(lambda *_, p=r: self.open_model(Path(p)))
+            a.triggered.connect(lambda *_, p=r: self.window_actions.open_model(Path(p)))
         self.recent_menu.setEnabled(bool(recent))
 
     # ------------------------------------------------------------------------------ jobs + status
@@ -522,636 +510,24 @@ class MainWindow(QMainWindow):
             self.error_dialogs.remove(box)
             box.deleteLater()
 
-    def run_job(self, name: str, fn, on_done=None, **kw) -> Job:
-        return self.bridge.submit(Job(name, fn, on_done=on_done, **kw))
-
-    # ------------------------------------------------------------------------------ model + data
-    def open_model_dialog(self) -> None:
-        start = str(self.session.model.folder.parent) if self.session.model else str(Path.home())
-        path = QFileDialog.getExistingDirectory(self, "Open model folder", start)
-        if path:
-            self.open_model(Path(path))
-
-    def open_model(self, folder: Path, generate: Optional[bool] = None) -> Job:
-        folder = Path(folder)
-        gen = self.auto_generate if generate is None else generate
-
-        def done(result):
-            loaded, stats = result
-            self.session.set_model(loaded, stats)
-            self.setWindowTitle(f"{self.app_name} — {loaded.folder.name}")
-            self._remember_model(loaded.folder)
-            if self.panels_ready():
-                self.pair_plot._axes_from_session()
-            msg = f"opened {loaded.folder}"
-            if loaded.latents is None:
-                msg += " — no z-points yet: open the training dataset and encode it"
-            self.statusBar().showMessage(msg, 8000)
-            self.model_loaded.emit()
-            if gen and loaded.latents is not None:
-                self.generate_now()
-
-        return self.run_job("open model", lambda progress, cancel: open_model_job(folder, progress, cancel), done,
-                            key="open-model")
-
-    def open_dataset_dialog(self) -> None:
-        last = self.settings.value("data/last", "") or str(Path.home())
-        path = QFileDialog.getExistingDirectory(self, "Open dataset folder (face images)", str(last))
-        if path:
-            self.open_dataset(Path(path))
-
-    def open_dataset(self, folder: Path) -> Optional[Job]:
-        if self.session.model is None:
-            self.show_error("open a model first: the dataset is cropped and resized the way the model expects")
-            return None
-        pre = self.session.model.config.preprocess
-        folder = Path(folder)
-
-        def fn(progress, cancel):
-            from engine.image_data import load_folder
-
-            return load_folder(folder, pre, progress=progress, cancel=cancel) if _accepts_cancel(load_folder) else load_folder(folder, pre, progress=progress)
-
-        def done(ds):
-            self.session.set_dataset(ds)
-            self.settings.setValue("data/last", str(folder))
-            self.statusBar().showMessage(ds.summary() if hasattr(ds, "summary") else f"{len(ds)} images", 8000)
-
-        return self.run_job("load dataset", fn, done, key="load-dataset")
-
-    def encode_dataset(self, confirm: Optional[bool] = None) -> Optional[Job]:
-        s = self.session
-        if s.model is None or s.dataset is None:
-            self.show_error("encoding needs an open model and an open dataset (File ▸ Open dataset folder…)")
-            return None
-        folder, codec, ds = s.model.folder, s.model.codec, s.dataset
-        known = set(s.model.latent_files)
-        if known and confirm is not True:  # the model has z-points: encoding another folder replaces them
-            shared = sum(1 for f in ds.files if f in known)
-            if shared < 0.5 * len(known):
-                text = (f"{getattr(ds, 'folder', 'this folder')} is not this model's training set: {shared:,} of its "
-                        f"{len(ds):,} images are among the model's {len(known):,} z-points. Encoding replaces the "
-                        "z-points (and labels.csv no longer matches them). Encode anyway?")
-                if confirm is False:
-                    self.show_error(text.replace(" Encode anyway?", " Not encoded."))
-                    return None
-                ans = QMessageBox.question(self, "Encode dataset", text, QMessageBox.StandardButton.Yes |
-                                           QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-                if ans != QMessageBox.StandardButton.Yes:
-                    return None
-
-        def fn(progress, cancel):
-            from engine.encoding import encode_dataset
-
-            encode_dataset(folder, ds, model=codec, progress=progress, cancel=cancel)
-            return open_model_job(folder, progress, cancel)
-
-        def done(result):
-            loaded, stats = result
-            self.session.set_model(loaded, stats)
-            self.session.set_dataset(ds)
-            if self.auto_generate:
-                self.generate_now()
-
-        return self.run_job("encode dataset", fn, done)
-
-    def import_labels_dialog(self) -> None:
-        if self.session.model is None or self.session.latents is None:
-            self.show_error("labels are attached to a model's z-points: open a model and encode its dataset first")
-            return
-        path, _ = QFileDialog.getOpenFileName(self, "Import labels (CelebA list_attr_celeba.txt or a CSV file,label1,…)",
-                                              str(Path.home()), "Label files (*.txt *.csv);;All files (*)")
-        if path:
-            self.import_labels(Path(path))
-
-    def import_labels(self, path: Path) -> Optional[Job]:
-        """Attach a label file to the open model (labels.csv beside it), then reopen it so every panel sees them."""
-        s = self.session
-        if s.model is None:
-            return None
-        folder, files = s.model.folder, list(s.model.latent_files)
-
-        def fn(progress, cancel):
-            from engine.attributes import import_labels
-
-            table = import_labels(folder, path, files)
-            return table.report.summary(), open_model_job(folder, progress, cancel)
-
-        def done(result):
-            summary, (loaded, stats) = result
-            self.session.set_model(loaded, stats)
-            self.statusBar().showMessage(f"labels imported: {summary}", 10000)
-            self.last_notice = summary
-
-        return self.run_job("import labels", fn, done)
-
-    # ------------------------------------------------------------------------------ generating
-    def generate_clicked(self) -> Optional[Job]:
-        """Generate asked for by the user (button, Ctrl+G, F5, Enter): says so when it has to wait."""
-        return self.generate_now(notify=True)
-
-    def generate_now(self, notify: bool = False) -> Optional[Job]:
-        s = self.session
-        if s.model is None:
-            self.statusBar().showMessage("no model open", 5000)
-            return None
-        if notify and self.bridge.busy():  # say what happens to this request instead of queueing it silently
-            cur = self.bridge.current
-            if cur is not None and cur.key == "generate":
-                note = "Generate: the new request replaces the one running"
-            elif cur is not None and not cur.quiet:
-                note = f"Generate queued: it starts when “{cur.name}” has finished (Esc cancels that job)"
-            else:
-                note = "Generate queued: it starts in a moment"
-            self.statusBar().showMessage(note, 6000)
-            self.last_notice = note
-        req = self.sampler_panel.request()
-        loaded = s.model
-        fits = self.sampler_fits
-
-        def fn(progress, cancel):
-            from engine.workflows.generate import generate
-
-            gen = generate(loaded, req["sampler"], req["values"], req["n"], req["seed"], where=req.get("where") or None,
-                           fits=fits, progress=progress, cancel=cancel)
-            return Sample(gen.z, gen.images, gen.params), gen.diagnostics
-
-        def done(result):
-            sample, diag = result
-            if self.session.model is not loaded:
-                return
-            self.session.set_sample(sample)
-            self.sampler_panel.show_diagnostics(diag)
-            if sample.params.get("where"):
-                self.statusBar().showMessage(f"{len(sample.z)} faces from the {sample.params['sampler']} sampler fitted on the "
-                                             f"{sample.params['where_points']:,} z-points where {sample.params['where']}", 8000)
-            self.sample_ready.emit()
-
-        return self.run_job("generate", fn, done, key="generate")
-
-    def generate_where(self, name: str, has: bool = True) -> Optional[Job]:
-        """One click: a grid from the current sampler fitted only on the faces that have (lack) ``name``."""
-        sp = self.sampler_panel
-        sp.clear_conditions()
-        if not sp.add_condition(name, has):
-            self.show_error(f"unknown attribute {name!r}")
-            return None
-        return self.generate_now()
-
-    def _show_pair_plot(self) -> None:
-        dock = self.docks["pairPlotDock"]
-        dock.show()
-        dock.raise_()
-
-    def inspect_face(self, i: int) -> None:
-        self.session.select(i, [i])
-        dock = self.docks["inspectorDock"]
-        dock.show()
-        dock.raise_()
-
-    # ------------------------------------------------------------------------------ your own photo
-    def open_photo_dialog(self) -> None:
-        from .qt_photo import PHOTO_FILTER
-
-        if self.session.model is None or self.session.latents is None:
-            self.show_error("open a model with encoded z-points first: a photo is placed in its cloud")
-            return
-        last = self.settings.value("photo/last", "") or str(pictures_folder())
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open photo (a face is found, framed and encoded)", str(last),
-                                                PHOTO_FILTER)
-        for path in paths:
-            self.open_photo(Path(path))
-
-    def open_photo(self, path: Path, face_index: Optional[int] = None, no_detect: Optional[bool] = None,
-                   replace: Optional[int] = None) -> Optional[Job]:
-        """Frame, encode and place one photo on the worker (engine.photo.frame_and_encode_photos); the face joins
-        the session (``session.photos``), is shown in the photo panel and inspected."""
-        s = self.session
-        if s.model is None or s.latents is None:
-            self.show_error("open a model with encoded z-points first: a photo is placed in its cloud")
-            return None
-        path = Path(path)
-        nd = self.photo_panel.no_detect.isChecked() if no_detect is None else bool(no_detect)
-        opened = s.model
-
-        def fn(progress, cancel):
-            from engine import face_framing as ff
-            from engine.photo import frame_and_encode_photos
-
-            (r,) = frame_and_encode_photos(opened.codec, opened.config, opened.latents, opened.latent_files, [path],
-                                           stats=opened.stats, keep_photo=True, model_dir=opened.folder,
-                                           no_detect=nd, face_index=face_index, progress=progress, cancel=cancel)
-            if r.faces_found > 1:  # all the faces, for the choice (working-copy pixels, largest first)
-                faces = [f.corners for f in ff.detect_faces(r.photo)]
-            elif r.face_box is not None:
-                faces = [(np.asarray(r.face_box) + 0.5) * r.photo_scale - 0.5]
-            else:
-                faces = []
-            index = {f: i for i, f in enumerate(opened.latent_files)}
-            rows = [index[f] for f, _d in r.nearest if f in index]
-            near = opened.codec.decode(opened.latents[rows]) if len(rows) == len(r.nearest) and rows else None
-            return PhotoEntry(r, faces, nd, near)
-
-        def done(entry):
-            if self.session.model is not opened:
-                return
-            self.settings.setValue("photo/last", str(path.parent))
-            i = self.session.add_photo(entry, replace=replace)
-            self.photo_panel.offer_centre_square(None)
-            self.photo_panel.show_photo(i)
-            self.inspect_photo(i, raise_panel=False)
-            dock = self.docks["photoDock"]
-            dock.show()
-            dock.raise_()
-            r = entry.result
-            self.statusBar().showMessage(f"{path.name}: {r.verdict} — farther out than {r.percentile:.1f} % of the "
-                                         f"training z-points ({r.framing})", 10000)
-
-        def failed(message):
-            self.show_error(message, title="open photo failed")
-            self.photo_panel.offer_centre_square(str(path) if "no face found" in message else None)
-
-        return self.run_job(f"open photo ({path.name})", fn, done, on_error=failed)
-
-    def _photo_face_requested(self, i: int, face_index: int) -> None:
-        if 0 <= i < len(self.session.photos):
-            e = self.session.photos[i]
-            self.open_photo(Path(e.result.source), face_index=face_index, no_detect=False, replace=i)
-
-    def inspect_photo(self, i: int, raise_panel: bool = True) -> None:
-        self.session.inspect_photo(i)
-        if raise_panel:
-            self._show_inspector()
-
-    def _show_inspector(self) -> None:
-        dock = self.docks["inspectorDock"]
-        dock.show()
-        dock.raise_()
-
-    def save_photo_dialog(self, i: int) -> None:
-        s = self.session
-        if not 0 <= i < len(s.photos):
-            self.show_error("no photo to save: File ▸ Open photo… first")
-            return
-        stem = Path(s.photos[i].result.source).stem
-        target = unique_child(self.save_parent(), f"photo-{stem}")
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save photo results — name a new folder (it is created)", str(target), "Folder (*)",
-            options=QFileDialog.Option.DontConfirmOverwrite)
-        if path:
-            self.save_photo(Path(path), i)
-
-    def save_photo(self, folder: Path, i: int, interactive: bool = True) -> Optional[Job]:
-        """Write ``folder/<stem>/`` (engine.photo.write_photo_results: aligned.png, reconstruction.png, z.npy,
-        photo.json) for ``photos[i]``; the inspector's edited z goes into photo.json when it edits this photo."""
-        from engine.errors import EngineError
-        from engine.photo import check_photo_output, photo_stems
-
-        s = self.session
-        if not 0 <= i < len(s.photos) or s.model is None:
-            return None
-        entry = s.photos[i]
-        folder = Path(folder)
-        stems = photo_stems([entry.result])
-        try:  # the folder rules of engine.photo, checked before any work: never among the user's own files
-            check_photo_output(folder, stems)
-        except EngineError as exc:
-            holder = inspect_folder_quietly(folder)
-            if not interactive or holder is None or not holder.foreign:
-                self.show_error(str(exc))
-                return None
-            folder = self._offer_subfolder("Save photo results", str(exc), unique_child(folder, f"photo-{stems[0]}"))
-            if folder is None:
-                return None
-        params = {"model": str(s.model.folder), "model_id": s.model.model_id}
-        if s.photo_current == i and s.edited_z is not None:
-            params["edited_z"] = [round(float(v), 6) for v in np.asarray(s.edited_z).reshape(-1)]
-            params["edited_note"] = "the face inspector's edit of z (decode it with the model to see it)"
-        codec = s.model.codec
-
-        def fn(progress, cancel):
-            from engine.photo import write_photo_results
-            from engine.progress import Progress
-
-            progress(Progress("save photo", 0, 1, str(folder)))
-            return write_photo_results(folder, [entry.result], model=codec, params=params, cancel=cancel)
-
-        def done(written):
-            self.settings.setValue("save/last", str(folder))
-            self.statusBar().showMessage(f"saved {entry.name} to {written[0]}", 8000)
-
-        return self.run_job("save photo", fn, done)
-
-    def _add_direction_slider(self, d) -> None:
-        self.inspector.add_direction_slider(d)
-        self._show_inspector()
+    def _offer_subfolder(self, title: str, problem: str, sub: Path) -> Optional[Path]:
+        """"Save into a new folder inside it instead?" (gui.dialogs.offer_subfolder): ``sub``, or None."""
+        return offer_subfolder(self, title, problem, sub)
 
     # ---- drag & drop of image files: opened as photos
-    def _dropped_photos(self, mime) -> list[Path]:
-        from .qt_photo import is_photo_path
-
-        if mime is None or not mime.hasUrls():
-            return []
-        return [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile() and is_photo_path(u.toLocalFile())]
-
     def dragEnterEvent(self, ev) -> None:  # noqa: N802
-        if self._dropped_photos(ev.mimeData()):
+        if self.window_actions.dropped_photos(ev.mimeData()):
             ev.acceptProposedAction()
         else:
             super().dragEnterEvent(ev)
 
     def dropEvent(self, ev) -> None:  # noqa: N802
-        paths = self._dropped_photos(ev.mimeData())
+        paths = self.window_actions.dropped_photos(ev.mimeData())
         if not paths:
             return super().dropEvent(ev)
         ev.acceptProposedAction()
         for p in paths:
-            self.open_photo(p)
-
-    # ------------------------------------------------------------------------------ saving
-    def save_set_dialog(self, which: str = "all") -> None:
-        s = self.session
-        if s.sample is None:
-            self.show_error("nothing to save yet: generate faces first")
-            return
-        if which == "selection" and not s.selected:
-            self.show_error("no faces selected (click, Ctrl+click or Shift+click faces in the grid)")
-            return
-        # a new folder is the normal case: the dialog proposes one beside the last set (or in Pictures)
-        target = unique_child(self.save_parent(), self.set_folder_name())
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save image set — name a new folder (it is created)", str(target), "Folder (*)",
-            options=QFileDialog.Option.DontConfirmOverwrite)
-        if path:
-            self.save_image_set(Path(path), which=which)
-
-    def _offer_subfolder(self, title: str, problem: str, sub: Path) -> Optional[Path]:
-        """"Save into a new folder inside it instead?" (gui.dialogs.offer_subfolder): ``sub``, or None."""
-        return offer_subfolder(self, title, problem, sub)
-
-    def save_parent(self) -> Path:
-        """Where new sets go: beside the last saved set, else the user's pictures folder."""
-        last = self.settings.value("save/last", "")
-        if last:
-            parent = Path(str(last)).parent
-            if parent.is_dir():
-                return parent
-        return pictures_folder()
-
-    def set_folder_name(self) -> str:
-        p = self.session.sample.params if self.session.sample is not None else {}
-        return f"faces-{p.get('sampler', 'set')}-seed{p.get('seed', 0)}"
-
-    def save_image_set(self, folder: Path, which: str = "all", overwrite: Optional[bool] = None) -> Optional[Job]:
-        """Write the grid (``which="all"``) or the selection as an image set in the CLI format."""
-        from engine.errors import EngineError
-        from engine.output_folders import check_output_folder
-
-        s = self.session
-        if s.sample is None:
-            return None
-        folder = Path(folder)
-        try:  # the CLI's folder rules: never into a folder of the user's own files
-            state = check_output_folder(folder, overwrite=True, label="save into")
-        except EngineError as exc:
-            state = None
-            holder = inspect_folder_quietly(folder)
-            if holder is None or not holder.foreign or holder.ours:
-                self.show_error(str(exc))
-                return None
-            # a folder of the user's own files (e.g. the parent of the set typed by mistake): never written
-            # into; a new subfolder inside it is offered instead
-            sub = unique_child(folder, self.set_folder_name())
-            shown = ", ".join(holder.foreign[:3]) + (f" and {len(holder.foreign) - 3} more" if len(holder.foreign) > 3 else "")
-            if overwrite is not None:  # not interactive
-                self.show_error(str(exc))
-                return None
-            folder = self._offer_subfolder(
-                "Save image set", f"{folder} holds files that {self.app_name} did not write ({shown}); a set is "
-                "never saved among them.", sub)
-            if folder is None:
-                return None
-            state = check_output_folder(folder, overwrite=True, label="save into")
-        if state.ours and not overwrite:
-            if overwrite is None:
-                ans = QMessageBox.question(self, "Save image set", f"{folder} already holds {state.what}.\n"
-                                           "Replace its files? (files you added there are kept)",
-                                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                           QMessageBox.StandardButton.No)
-                if ans != QMessageBox.StandardButton.Yes:
-                    return None
-            else:
-                self.show_error(f"{folder}: already holds {state.what}; not overwritten")
-                return None
-        sample = s.sample
-        params = dict(sample.params)
-        if which == "selection":
-            idx = list(s.selected)
-            z, images = sample.z[idx], sample.images[idx]
-            params["selection"] = idx  # regenerate: the full set for seed/n, then these rows
-        else:
-            z, images = sample.z, sample.images
-        cols = self.face_grid.columns.value() or None
-
-        def fn(progress, cancel):
-            # staged and moved into place by the engine: a failed write leaves the previous set intact
-            from engine.image_sets import write_image_set
-            from engine.progress import Progress
-
-            progress(Progress("save image set", 0, 1, str(folder)))
-            return write_image_set(folder, z, params, images, overwrite=True, grid_columns=cols)
-
-        def done(out):
-            self.settings.setValue("save/last", str(folder))
-            self.statusBar().showMessage(f"saved {len(z)} faces to {out}", 8000)
-
-        return self.run_job("save image set", fn, done)
-
-    # ------------------------------------------------------------------------------ atlas panel, exports
-    def _atlas_panel_submit(self, work, done) -> None:
-        panel = self.atlas_panel
-
-        def reset(*_):
-            panel._busy = False
-
-        self.bridge.submit(Job("atlas panel", lambda progress, cancel: work(), on_done=done, on_error=reset,
-                               on_cancelled=reset, key="atlas-panel", quiet=True))
-
-    def _atlas_panel_follow(self, *_) -> None:
-        """The Atlas panel follows the session's axes, statistics and inspected face (only while shown)."""
-        s = self.session
-        if not self.docks["atlasDock"].isVisible() or self.docks["atlasDock"].visibleRegion().isEmpty():
-            return
-        if s.stats is None or s.model is None:
-            self.atlas_panel.set_model(None, None)
-            return
-        key = (id(s.stats), s.axes, None if s.current_z() is None else s.current_z().tobytes())
-        if key == getattr(self, "_atlas_panel_key", None):
-            return
-        self._atlas_panel_key = key
-        self.atlas_panel.set_model(s.model.codec, s.stats, s.axes, s.current_z())
-
-    def _wire_exports(self) -> None:
-        """PNG (1×/2×/4×), SVG, CSV and the clipboard on every plot's right-click menu and a corner button;
-        the face grid, the atlas and the path strip as PNG."""
-        from .qt_export import add_export_actions, image_actions
-
-        plots = [(self.pair_plot.plot, "pair-plot"), (self.components.plot, "component-histogram"),
-                 (self.correlations.plot, "correlations"), (self.pca_panel.var_plot, "pca-explained-variance"),
-                 (self.pca_panel.norm_plot, "normality-check"), (self.pca_panel.md_plot, "mahalanobis-histogram"),
-                 (self.pca_panel.cloud_plot, "pca-cloud"), (self.compare.bar_plot, "sampler-comparison"),
-                 (self.compare.sweep_plot, "sampler-sweep"), (self.model_panel.loss_plot, "training-loss"),
-                 (self.inspector.z_plot, "inspector-z"), (self.inspector.place_plot, "inspector-place"),
-                 (self.path_panel.plot, "path-mahalanobis"), (self.atlas_panel.plot, "atlas")]
-        self.export_menus = {}
-        for plot, name in plots:
-            self.export_menus[name] = add_export_actions(plot, self, name)
-        from engine.image_sets import make_grid
-
-        def grid_image():
-            s = self.session
-            return None if s.sample is None else make_grid(s.sample.images, self.face_grid.columns.value() or None)
-
-        def atlas_image():
-            a = self.atlas_panel.layer.atlas or self.pair_plot.atlas_layer.atlas
-            return None if a is None else a.mosaic()
-
-        for menu_name, src, name in (("pair-plot", atlas_image, "atlas"), ("atlas", atlas_image, "atlas"),
-                                     ("path-mahalanobis", self.path_panel.strip_image, "path-strip")):
-            menu = self.export_menus[menu_name]
-            sub = menu.addMenu(f"Faces ({name}) as PNG")
-            for a in image_actions(self, src, name):
-                sub.addAction(a)
-        from PySide6.QtWidgets import QMenu
-
-        grid_menu = QMenu(self.face_grid)
-        for a in image_actions(self, grid_image, "faces"):
-            grid_menu.addAction(a)
-        self.face_grid_export_menu = grid_menu
-        lst = self.face_grid.list
-        lst.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        lst.customContextMenuRequested.connect(lambda pos: grid_menu.exec(lst.mapToGlobal(pos)))
-
-    # ------------------------------------------------------------------------------ report, movie
-    def export_report_dialog(self) -> None:
-        s = self.session
-        if s.model is None:
-            self.show_error("open a model first")
-            return
-        target = unique_child(self.save_parent(), f"report-{s.model.folder.name}")
-        path, _ = QFileDialog.getSaveFileName(self, "Export report — name a new folder (it is created)", str(target),
-                                              "Folder (*)", options=QFileDialog.Option.DontConfirmOverwrite)
-        if path:
-            self.export_report(Path(path))
-
-    def export_report(self, folder: Path) -> Optional[Job]:
-        """File ▸ Export report: engine.workflows.report.make_report on the worker, into a new folder (never into
-        a folder of the user's own files; the engine's folder rules)."""
-        from engine.errors import EngineError
-        from engine.output_folders import check_output_folder
-        from engine.workflows.report import REPORT_KIND
-
-        s = self.session
-        if s.model is None:
-            self.show_error("open a model first")
-            return None
-        folder = Path(folder)
-        data = getattr(s.dataset, "folder", None)
-        try:
-            check_output_folder(folder, inputs=[i for i in (s.model.folder, data) if i is not None], overwrite=False,
-                                kind=REPORT_KIND)
-        except EngineError as exc:
-            self.show_error(str(exc))
-            return None
-        model = s.model
-
-        def fn(progress, cancel):
-            from engine.workflows.report import make_report
-
-            return make_report(model.folder, folder, data=data, opened=model, progress=progress, cancel=cancel)
-
-        def done(report):
-            self.last_notice = f"report written to {report.folder} ({report.seconds:.1f} s)"
-            self.statusBar().showMessage(self.last_notice, 10000)
-
-        return self.run_job("export report", fn, done, key="export-report")
-
-    def export_movie_dialog(self) -> None:
-        from .qt_movie_dialog import MovieDialog
-
-        s = self.session
-        if s.model is None or s.stats is None:
-            self.show_error("open a model with z-points first")
-            return
-        dlg = MovieDialog(self, can_path=self._movie_ends() is not None, axis=s.axes[0])
-        if dlg.exec():
-            o = dlg.options()
-            suffix = ".mp4" if o["format"] == "mp4" else ".gif"
-            target = unique_child(self.save_parent(), f"movie-{s.model.folder.name}{suffix}")
-            path, _ = QFileDialog.getSaveFileName(self, "Export movie", str(target), f"{o['format'].upper()} (*{suffix})")
-            if path:
-                if not path.lower().endswith(suffix):
-                    path += suffix
-                self.export_movie(Path(path), **{k: v for k, v in o.items() if k != "format"})
-
-    def _movie_ends(self):
-        s = self.session
-        a = s.current_z()
-        others = [i for i in s.selected if i != s.current] if s.sample is not None else []
-        if a is None or not others:
-            return None
-        return a, s.sample.z[others[0]]
-
-    def export_movie(self, out: Path, kind: str = "sweep", frames: int = 60, fps: float = 20.0, size: int = 256,
-                     method: str = "linear", value_range: str = "-3:3") -> Optional[Job]:
-        """File ▸ Export movie: engine.workflows.movie.make_movie on the worker — a sweep along the pair plot's x
-        axis, or the path from the inspected face to the other selected face."""
-        import tempfile
-
-        from engine.latent_paths import parse_axis  # noqa: F401 - the CLI's axis names
-        from .session import axis_label
-
-        s = self.session
-        if s.model is None or s.stats is None:
-            self.show_error("open a model with z-points first")
-            return None
-        kw: dict = {}
-        if kind == "path":
-            ends = self._movie_ends()
-            if ends is None:
-                self.show_error("a path movie needs two faces: inspect one and Ctrl+click a second one in the grid")
-                return None
-            tmp = Path(tempfile.mkdtemp(prefix="lfs-movie-"))
-            np.save(tmp / "from.npy", np.asarray(ends[0], np.float32))
-            np.save(tmp / "to.npy", np.asarray(ends[1], np.float32))
-            kw = {"frm": str(tmp / "from.npy"), "to": str(tmp / "to.npy"), "method": method}
-        else:
-            kw = {"axis": axis_label(s.axes[0]), "value_range": value_range}
-        model = s.model
-
-        def fn(progress, cancel):
-            from engine.workflows.movie import make_movie
-
-            return make_movie(model.folder, out, frames=int(frames), fps=float(fps), size=int(size), opened=model,
-                              progress=progress, cancel=cancel, **kw)
-
-        def done(movie):
-            from engine.workflows.movie import movie_summary
-
-            self.last_notice = movie_summary(movie)
-            self.statusBar().showMessage(self.last_notice, 10000)
-
-        return self.run_job("export movie", fn, done, key="export-movie")
-
-    # ------------------------------------------------------------------------------ training
-    def show_train_dialog(self) -> None:
-        from .qt_train_dialog import TrainDialog
-
-        if self.train_dialog is None:
-            self.train_dialog = TrainDialog(self.bridge, self.settings, self)
-            self.train_dialog.model_trained.connect(lambda p: self.open_model(Path(p)))
-        self.train_dialog.show()
-        self.train_dialog.raise_()
+            self.window_actions.open_photo(p)
 
     # ------------------------------------------------------------------------------ shutdown
     def wait_idle(self, timeout_s: float = 60.0) -> bool:
@@ -1180,15 +556,6 @@ class MainWindow(QMainWindow):
         super().closeEvent(ev)
 
 
-def _accepts_cancel(fn) -> bool:
-    import inspect
-
-    try:
-        return "cancel" in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def _late_panel(attr: str) -> property:
     def get(self):
         late = self.__dict__.get("_late")
@@ -1202,3 +569,27 @@ def _late_panel(attr: str) -> property:
 
 for _attr, _dock_name in LATE_PANELS:
     setattr(MainWindow, _attr, _late_panel(_attr))
+
+
+#: The handlers callers use on the window (tests, ``gui/screenshots.py``, ``benchmarks/``): each a method of the window
+#: that calls the same-named handler of ``window.window_actions``.
+WINDOW_ACTIONS = (
+    "open_model", "open_model_dialog", "open_dataset", "open_dataset_dialog", "encode_dataset", "import_labels",
+    "import_labels_dialog", "generate_clicked", "generate_now", "generate_where", "inspect_face", "open_photo",
+    "open_photo_dialog", "inspect_photo", "save_photo", "save_photo_dialog", "save_image_set", "save_set_dialog",
+    "save_parent", "set_folder_name", "export_report", "export_report_dialog", "export_movie", "export_movie_dialog",
+    "show_train_dialog", "run_job",
+)
+
+
+def _delegate(name: str):
+    def call(self, *args, **kw):
+        return getattr(self.window_actions, name)(*args, **kw)
+
+    call.__name__, call.__qualname__ = name, f"MainWindow.{name}"
+    call.__doc__ = f"``window.window_actions.{name}``: {getattr(WindowActions, name).__doc__ or ''}".rstrip()
+    return call
+
+
+for _name in WINDOW_ACTIONS:
+    setattr(MainWindow, _name, _delegate(_name))
