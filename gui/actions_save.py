@@ -83,7 +83,8 @@ class SaveActions:
             self.show_error(problem)
             return None
         sub = unique_child(folder, self.set_folder_name())
-        shown = ", ".join(holder.foreign[:3]) + (f" and {len(holder.foreign) - 3} more" if len(holder.foreign) > 3 else "")
+        more = len(holder.foreign) - 3
+        shown = ", ".join(holder.foreign[:3]) + (f" and {more} more" if more > 0 else "")
         return offer_subfolder(
             self.window, "Save image set", f"{folder} holds files that {self.window.app_name} did not write ({shown}); "
             "a set is never saved among them.", sub)
@@ -202,8 +203,9 @@ class SaveActions:
             self.show_error("open a model first")
             return
         target = unique_child(self.save_parent(), f"report-{s.model.folder.name}")
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export report — name a new folder (it is created)",
-                                              str(target), "Folder (*)", options=QFileDialog.Option.DontConfirmOverwrite)
+        path, _ = QFileDialog.getSaveFileName(
+            self.window, "Export report — name a new folder (it is created)", str(target), "Folder (*)",
+            options=QFileDialog.Option.DontConfirmOverwrite)
         if path:
             self.export_report(Path(path))
 

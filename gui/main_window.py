@@ -511,7 +511,7 @@ class MainWindow(QMainWindow):
             box.deleteLater()
 
     def _offer_subfolder(self, title: str, problem: str, sub: Path) -> Optional[Path]:
-        """"Save into a new folder inside it instead?" (gui.dialogs.offer_subfolder): ``sub``, or None."""
+        """Ask to save into the new folder ``sub`` instead (gui.dialogs.offer_subfolder): ``sub``, or None."""
         return offer_subfolder(self, title, problem, sub)
 
     # ---- drag & drop of image files: opened as photos

@@ -43,7 +43,8 @@ class DockLayout:
         self.window = window
         self.sampler_pref = SAMPLER_WIDTH  # the sampler column's width, as the user last dragged it
         self.last_size = None
-        self.split: Optional[tuple] = None  # (faces share of the width, faces share of its column, plots share of theirs)
+        # (faces share of the width, faces share of its column, plots share of theirs)
+        self.split: Optional[tuple] = None
         self.defaults_pending = False
         self.adjusting = False  # True while the window itself resizes docks (not the user)
         self._adjust_timer = QTimer(window)

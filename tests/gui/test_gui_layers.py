@@ -89,6 +89,8 @@ def test_the_finder_sees_function_level_imports_and_cycles():
     assert find_cycles(graph) == [["a", "b", "c"]]
     assert find_cycles({"a": {"b"}, "b": set()}) == []
     assert "gui.qt_widgets" in gui_imports(GUI / "qt_sampler.py")  # imported inside a method only
+    assert "gui.plot_style" in gui_imports(GUI / "qt_attribute_layer.py")  # "from . import plot_style"
+    assert "gui.main_window" in gui_imports(GUI / "app.py")
 
 
 def test_nothing_below_the_window_imports_it():
