@@ -1,33 +1,28 @@
-"""The main window: dockable panels around one session, one engine worker, menus and settings."""
+"""The main window: dockable panels around one session, one engine worker, menus and settings.
+
+The window holds the docks (``PANEL_TITLES``), the staged start (placeholders; ``LATE_PANELS`` built by
+``build_late_panels`` once the first faces are on screen), the layout and its memory (``gui/window_layout.py``), the
+menus, the status bar and the settings. What a menu item or a panel's request does is a handler of its one actions
+object (``window.window_actions``: ``gui/actions.py``, ``gui/actions_save.py``).
+"""
 from __future__ import annotations
 
 import time
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
-from PySide6.QtCore import QByteArray, QEvent, QSettings, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
-from PySide6.QtWidgets import (
-    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QWidget,
-)
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
 
+from .actions import WindowActions
+from .dialogs import offer_subfolder, pictures_folder  # noqa: F401 - pictures_folder: gui/qt_directions.py's old import
 from .engine_bridge import EngineBridge, Job
-from .session import LoadedModel, PhotoEntry, Sample, Session
+from .session import Session
+from .window_layout import DOCK_MINIMUM, DockLayout
 
 MAX_RECENT = 8
 STATE_VERSION = 5  # 3: docks with minimum sizes and the sampler column at its preferred width; 4: photo + directions docks; 5: path + atlas docks
-#: The first window size (when it fits the screen's available area; else that area, less a margin).
-FIRST_SIZE = (1600, 1000)
-#: Preferred width of the sampler column; a larger window gives the extra width to the faces and plots.
-SAMPLER_WIDTH = 290
-#: Smallest useful widths/heights of the docks' contents: together they fit a 1280×720 screen.
-DOCK_MINIMUM = {
-    "samplerDock": (230, 200), "modelDataDock": (200, 150), "faceGridDock": (240, 150), "inspectorDock": (240, 160),
-    "pairPlotDock": (280, 180), "componentsDock": (280, 150), "correlationsDock": (280, 150), "pcaDock": (280, 150),
-    "compareDock": (280, 150), "attributesDock": (280, 150), "photoDock": (240, 150), "directionsDock": (280, 150),
-    "pathDock": (280, 150), "atlasDock": (280, 150),
-}
 
 #: Every dock, in the order they are created: (object name, title).
 PANEL_TITLES = (
@@ -54,39 +49,12 @@ LATE_BUILD_FALLBACK_MS = 1500
 TORCH_PRELOAD_IDLE_MS = 2000
 
 
-def pictures_folder() -> Path:
-    """The user's pictures folder (or home): where saved faces and sets go unless the user chose before."""
-    loc = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
-    p = Path(loc) if loc else Path.home()
-    return p if p.is_dir() else Path.home()
-
-
-def unique_child(parent: Path, name: str) -> Path:
-    """``parent/name``, or ``parent/name-2`` … when that exists already."""
-    cand, k = parent / name, 2
-    while cand.exists():
-        cand, k = parent / f"{name}-{k}", k + 1
-    return cand
-
-
 def _placeholder(title: str) -> QLabel:
     """What a dock shows until its panel is built (a moment after the first faces)."""
     label = QLabel(f"{title.replace('&&', '&')}: loading…")
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
     label.setStyleSheet("color: #888;")
     return label
-
-
-def open_model_job(folder: Path, progress, cancel):
-    """Worker side of "open model": the engine's workflow, with statistics and the leading PCA coordinates."""
-    from engine.workflows.open_model import open_model
-
-    loaded = open_model(folder, statistics=True, progress=progress, cancel=cancel)
-    if loaded.labels_problem:
-        import sys
-
-        print(f"{folder}: labels not loaded: {loaded.labels_problem}", file=sys.stderr)
-    return loaded, loaded.stats
 
 
 class MainWindow(QMainWindow):
@@ -111,9 +79,7 @@ class MainWindow(QMainWindow):
         self.auto_generate = auto_generate
         self.session = Session(self)
         self.bridge = EngineBridge(self)
-        from engine.workflows.generate import SamplerFits
-
-        self.sampler_fits = SamplerFits()  # a second Generate with the same sampler only samples and decodes
+        self.window_actions = WindowActions(self)  # what the menus and the panels' requests do
         self.error_dialogs: list[QMessageBox] = []
         self.last_error: Optional[str] = None
         self.last_notice: Optional[str] = None
@@ -132,16 +98,8 @@ class MainWindow(QMainWindow):
         self._build_panels()
         self._build_status_bar()
         self._build_menus()
-        self._sampler_pref = SAMPLER_WIDTH  # the sampler column's width, as the user last dragged it
-        self._last_size = None
-        self._split: Optional[tuple] = None  # (faces share of the width, faces share of its column, plots share of theirs)
-        self._defaults_pending = False
-        self._adjusting = False  # True while the window itself resizes docks (not the user)
-        self._adjust_timer = QTimer(self)
-        self._adjust_timer.setSingleShot(True)
-        self._adjust_timer.setInterval(150)
-        self._adjust_timer.timeout.connect(self._end_adjusting)
-        self._fit_to_screen()
+        self.dock_layout = DockLayout(self)  # the default layout, and the proportions a resize keeps
+        self.dock_layout.fit_to_screen()
         self._default_layout()
         if restore_state:
             self._restore_settings()
@@ -151,11 +109,21 @@ class MainWindow(QMainWindow):
                 from engine.samplers import SAMPLERS
 
                 self.show_error(f"unknown sampler {sampler!r}; available: {', '.join(SAMPLERS)}")
+        self._connect_bridge()
+        QTimer.singleShot(LATE_BUILD_FALLBACK_MS, self._late_build_fallback)
 
-        self.bridge.job_started.connect(self._job_started)
-        self.bridge.job_progress.connect(self._job_progress)
+        from engine.resources import default_model_dir
+
+        start = Path(model_dir) if model_dir else default_model_dir()
+        if model_dir is not None or start.exists():
+            self.window_actions.open_model(start)
+        else:
+            self.statusBar().showMessage(f"no default model at {start}: open or train one (File menu)", 10000)
+
+    def _connect_bridge(self) -> None:
+        """The status bar follows the worker's jobs; the staged start and the torch preload follow its idling."""
+        self.job_status.follow(self.bridge)
         self.bridge.job_failed.connect(self._job_failed)
-        self.bridge.idle.connect(self._idle)
         self.bridge.job_finished.connect(lambda *_: self._status_done())
         self.bridge.job_cancelled.connect(lambda job: self._status_done(f"{job.name}: cancelled"))
         self.sample_ready.connect(self._late_build_due)
@@ -166,15 +134,6 @@ class MainWindow(QMainWindow):
         self._torch_timer.timeout.connect(self._preload_torch)
         self.bridge.idle.connect(self._torch_due)
         self.bridge.job_started.connect(lambda _job: self._torch_timer.stop())  # the user's work goes first
-        QTimer.singleShot(LATE_BUILD_FALLBACK_MS, self._late_build_fallback)
-
-        from engine.resources import default_model_dir
-
-        start = Path(model_dir) if model_dir else default_model_dir()
-        if model_dir is not None or start.exists():
-            self.open_model(start)
-        else:
-            self.statusBar().showMessage(f"no default model at {start}: open or train one (File menu)", 10000)
 
     # ------------------------------------------------------------------------------ panels
     def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
@@ -208,8 +167,8 @@ class MainWindow(QMainWindow):
         first = {"samplerDock": self.sampler_panel, "faceGridDock": self.face_grid}
         for name, title in PANEL_TITLES:
             self._dock(name, title, first[name] if name in first else _placeholder(title))
-        self.sampler_panel.generate_requested.connect(self.generate_clicked)
-        self.face_grid.inspect_requested.connect(self.inspect_face)
+        self.sampler_panel.generate_requested.connect(self.window_actions.generate_clicked)
+        self.face_grid.inspect_requested.connect(self.window_actions.inspect_face)
         s.model_changed.connect(lambda: self.sampler_panel.set_attributes(s.labels.names if s.labels is not None else [], s.labels))
 
     def panels_ready(self) -> bool:
@@ -284,7 +243,7 @@ class MainWindow(QMainWindow):
             "compare": lambda: ComparePanel(s, self.bridge, self.sampler_panel),
             "attributes": lambda: AttributesPanel(s, self.bridge), "photo_panel": lambda: PhotoPanel(s),
             "directions": lambda: DirectionsPanel(s, self.bridge), "path_panel": lambda: PathPanel(s, self.bridge),
-            "atlas_panel": lambda: AtlasPanel(submit=self._atlas_panel_submit),
+            "atlas_panel": lambda: AtlasPanel(submit=self.window_actions.atlas_panel_submit),
         }
         for attr, _dock in LATE_PANELS:  # one list of the late panels: their order, docks and properties
             late[attr] = makers[attr]()
@@ -299,24 +258,8 @@ class MainWindow(QMainWindow):
             dock.setWidget(late[attr])
             if old is not None:
                 old.deleteLater()
-        self.docks["atlasDock"].visibilityChanged.connect(lambda on: on and self._atlas_panel_follow())
-        for sig in (s.stats_changed, s.axes_changed, s.selection_changed):
-            sig.connect(self._atlas_panel_follow)
-        self.model_panel.open_model_requested.connect(self.open_model_dialog)
-        self.model_panel.open_dataset_requested.connect(self.open_dataset_dialog)
-        self.model_panel.train_requested.connect(self.show_train_dialog)
-        self.model_panel.encode_requested.connect(self.encode_dataset)
-        self.attributes.show_in_pair_plot.connect(self._show_pair_plot)
-        self.attributes.generate_requested.connect(self.generate_where)
-        self.photo_panel.open_requested.connect(self.open_photo_dialog)
-        self.photo_panel.face_requested.connect(self._photo_face_requested)
-        self.photo_panel.centre_square_requested.connect(lambda path: self.open_photo(Path(path), no_detect=True))
-        self.photo_panel.save_requested.connect(self.save_photo_dialog)
-        self.photo_panel.inspect_requested.connect(self.inspect_photo)
-        self.directions.add_slider_requested.connect(self._add_direction_slider)
-        self.directions.inspect_face_requested.connect(self._show_inspector)
+        self.window_actions.wire_late_panels()  # their requests, the Atlas panel following the session, the exports
         self.pair_plot.redrawn.connect(lambda ms: self.redraw_label.setText(f"pair plot {ms:.0f} ms"))
-        self._wire_exports()
         self._late_building = False
         if s.model is not None:
             s.replay()  # what the new panels missed: model, statistics, faces, selection, axes
@@ -349,75 +292,6 @@ class MainWindow(QMainWindow):
 
         self.bridge.submit(Job("load torch", load, quiet=True, key="preload-torch", on_error=lambda _message: None))
 
-    def _default_layout(self) -> None:
-        d = self.docks
-        for dock in d.values():
-            dock.setFloating(False)
-            self.removeDockWidget(dock)
-        L, R = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
-        self.addDockWidget(L, d["samplerDock"])
-        # the sampler needs the whole left column (parameters, conditions, diagnostics): model & data is a tab
-        self.tabifyDockWidget(d["samplerDock"], d["modelDataDock"])
-        self.addDockWidget(R, d["faceGridDock"])
-        self.splitDockWidget(d["faceGridDock"], d["pairPlotDock"], Qt.Orientation.Horizontal)
-        self.splitDockWidget(d["faceGridDock"], d["inspectorDock"], Qt.Orientation.Vertical)
-        self.splitDockWidget(d["pairPlotDock"], d["componentsDock"], Qt.Orientation.Vertical)
-        self.tabifyDockWidget(d["componentsDock"], d["correlationsDock"])
-        self.tabifyDockWidget(d["correlationsDock"], d["pcaDock"])
-        self.tabifyDockWidget(d["pcaDock"], d["compareDock"])
-        self.tabifyDockWidget(d["compareDock"], d["attributesDock"])
-        self.tabifyDockWidget(d["attributesDock"], d["directionsDock"])
-        self.tabifyDockWidget(d["directionsDock"], d["pathDock"])
-        self.tabifyDockWidget(d["pathDock"], d["atlasDock"])
-        self.tabifyDockWidget(d["faceGridDock"], d["photoDock"])  # a photo opened is shown in the grid's place
-        for dock in d.values():
-            dock.show()
-        d["faceGridDock"].raise_()
-        d["componentsDock"].raise_()
-        d["samplerDock"].raise_()
-        self._sampler_pref = SAMPLER_WIDTH
-        self._default_sizes()
-        self._defaults_pending = True
-        QTimer.singleShot(0, self._pending_default_sizes)  # once more after the window got its size
-
-    def _pending_default_sizes(self) -> None:
-        if self._defaults_pending:  # (not when a saved layout was restored meanwhile)
-            self._defaults_pending = False
-            self._default_sizes()
-
-    def _default_sizes(self) -> None:
-        """Split the window's size between the docks: the sampler column at its preferred width, the rest
-        shared by the faces/inspector and the plots columns; nothing below its minimum."""
-        d = self.docks
-        self._hold_adjusting()
-        W, H = max(self.width(), 800), max(self.height(), 500)
-        left = min(self._sampler_pref, int(0.3 * W))
-        rest = max(2 * 260, W - left - 16)
-        self.resizeDocks([d["samplerDock"], d["faceGridDock"], d["pairPlotDock"]], [left, rest // 2, rest - rest // 2],
-                         Qt.Orientation.Horizontal)
-        col = max(2 * 180, H - 90)
-        self.resizeDocks([d["faceGridDock"], d["inspectorDock"]], [int(0.45 * col), col - int(0.45 * col)],
-                         Qt.Orientation.Vertical)
-        self.resizeDocks([d["pairPlotDock"], d["componentsDock"]], [int(0.55 * col), col - int(0.55 * col)],
-                         Qt.Orientation.Vertical)
-        self._split = (0.5, 0.45, 0.55)
-
-    def reset_layout(self) -> None:
-        self._default_layout()
-
-    def _fit_to_screen(self) -> None:
-        """The first size: FIRST_SIZE where the screen's available area holds it, else that area (less a margin),
-        centred on it, so the status bar and its Cancel button are on the screen."""
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        if screen is None:
-            self.resize(*FIRST_SIZE)
-            return
-        avail = screen.availableGeometry()
-        w = min(FIRST_SIZE[0], max(640, avail.width() - 24))
-        h = min(FIRST_SIZE[1], max(480, avail.height() - 48))
-        self.resize(w, h)
-        self.move(avail.x() + max(0, (avail.width() - w) // 2), avail.y() + max(0, (avail.height() - h) // 3))
-
     # ---- tabbed docks show their whole titles ("Correlations", not "Correlatio…"), with scroll arrows when needed
     def childEvent(self, ev) -> None:  # noqa: N802
         super().childEvent(ev)
@@ -434,150 +308,70 @@ class MainWindow(QMainWindow):
                 bar.setElideMode(Qt.TextElideMode.ElideNone)
                 bar.setUsesScrollButtons(True)
 
-    # ---- a resized window keeps the layout's proportions: the sampler column its width, the faces and plots
-    # columns their share of the rest, each column its split between top and bottom (as the user last dragged
-    # them; a shrink that squeezed them to their minimums is undone when the window grows back)
+    # ---- the layout: the default one, and its proportions kept across resizes (gui/window_layout.py)
+    def _default_layout(self) -> None:
+        self.dock_layout.default_layout()
+
+    def reset_layout(self) -> None:
+        self._default_layout()
+
+    def raise_dock(self, name: str) -> None:
+        """Show the dock ``name`` and raise it above its tab group."""
+        dock = self.docks[name]
+        dock.show()
+        dock.raise_()
+
+    def _show_inspector(self) -> None:
+        self.raise_dock("inspectorDock")
+
     def eventFilter(self, obj, ev) -> bool:  # noqa: N802
         if ev.type() == QEvent.Type.Resize and obj is self.docks.get("samplerDock"):
-            # a sampler dock resized while the window kept its size: the user dragged the separator
-            if (self._last_size is not None and self.size() == self._last_size and not self._adjusting
-                    and self._sampler_docked()):
-                self._sampler_pref = max(DOCK_MINIMUM["samplerDock"][0], obj.width())
+            self.dock_layout.sampler_resized(obj)
         return super().eventFilter(obj, ev)
 
     def event(self, ev) -> bool:  # noqa: D102
         if ev.type() == QEvent.Type.MouseButtonRelease:
             # the end of a drag of a separator between docks (the main window handles those itself): the
             # proportions the user wants (a window resize, a dock shown or a panel built only follow them)
-            QTimer.singleShot(0, self._remember_split)
+            QTimer.singleShot(0, self.dock_layout.remember_split)
         return super().event(ev)
-
-    def _sampler_docked(self) -> bool:
-        dock = self.docks["samplerDock"]
-        return (dock.isVisible() and not dock.isFloating()
-                and self.dockWidgetArea(dock) in (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea))
-
-    def _shown_in_group(self, name: str) -> Optional[QDockWidget]:
-        """The dock shown in ``name``'s place: itself, or the raised tab of its tab group (docked, not floating)."""
-        dock = self.docks[name]
-        for d in [dock, *self.tabifiedDockWidgets(dock)]:
-            if d.isVisible() and not d.isFloating():
-                return d
-        return None
-
-    def _grid(self) -> Optional[tuple]:
-        """(faces, inspector, plots, analysis) docks as they are shown when the four stand as the default layout
-        puts them (faces left of plots, each above its partner); None after the user rearranged them."""
-        docks = [self._shown_in_group(n) for n in ("faceGridDock", "inspectorDock", "pairPlotDock", "componentsDock")]
-        if any(d is None for d in docks) or len({id(d) for d in docks}) < 4:
-            return None
-        f, i, p, c = (d.geometry() for d in docks)
-        side_by_side = f.right() < p.left() and abs(f.top() - p.top()) <= 8
-        stacked = (abs(i.left() - f.left()) <= 8 and i.top() >= f.bottom() - 8
-                   and abs(c.left() - p.left()) <= 8 and c.top() >= p.bottom() - 8)
-        return tuple(docks) if side_by_side and stacked else None
-
-    def _docks_bottom(self) -> int:
-        """The y where the docks end (the status bar's top): a column's lower group, tab bar included, ends there."""
-        sb = self.statusBar()
-        return sb.geometry().top() if sb.isVisible() else self.height()
-
-    def _remember_split(self) -> None:
-        """The faces column's share of the width and each column's upper share of its height, measured from the
-        groups' positions (a group's tab bar belongs to its share, as ``resizeDocks`` counts it)."""
-        grid = self._grid()
-        if grid is None:
-            return
-        f, i, p, c = (d.geometry() for d in grid)
-        bottom = self._docks_bottom()
-        self._split = (f.width() / max(1, f.width() + p.width()), (i.top() - f.top()) / max(1, bottom - f.top()),
-                       (c.top() - p.top()) / max(1, bottom - p.top()))
 
     def resizeEvent(self, ev) -> None:  # noqa: N802
         super().resizeEvent(ev)
-        if self._last_size is not None and self._last_size != self.size():
-            self._hold_adjusting()  # the docks' resizes that follow are the window's doing, not a drag
-            QTimer.singleShot(0, self._keep_proportions)
-        self._last_size = self.size()
-
-    def _keep_proportions(self) -> None:
-        """After a window resize: the sampler column back at its width (at most 35 % of the window), the faces and
-        plots columns at their remembered share of the rest, each column's top/bottom split as remembered."""
-        self._hold_adjusting()
-        sampler = self.docks["samplerDock"]
-        want = max(DOCK_MINIMUM["samplerDock"][0], min(self._sampler_pref, int(0.35 * self.width())))
-        grid = self._grid()
-        if grid is None or self._split is None:
-            if self._sampler_docked() and abs(sampler.width() - want) > 4:
-                self.resizeDocks([sampler], [want], Qt.Orientation.Horizontal)
-            return
-        faces, insp, plots, analysis = grid
-        wf, hf, hp = self._split
-        if self._sampler_docked() and self.dockWidgetArea(sampler) != self.dockWidgetArea(faces):
-            spare = faces.width() + plots.width() + sampler.width() - want
-            self.resizeDocks([sampler, faces, plots], [want, int(spare * wf), spare - int(spare * wf)],
-                             Qt.Orientation.Horizontal)
-        else:
-            spare = faces.width() + plots.width()
-            self.resizeDocks([faces, plots], [int(spare * wf), spare - int(spare * wf)], Qt.Orientation.Horizontal)
-        bottom = self._docks_bottom()
-        for top, low, share in ((faces, insp, hf), (plots, analysis, hp)):
-            col = bottom - top.geometry().top()
-            self.resizeDocks([top, low], [int(col * share), col - int(col * share)], Qt.Orientation.Vertical)
-
-    def _hold_adjusting(self) -> None:
-        """Dock resizes during the next moments are the window's doing, not the user's drag."""
-        self._adjusting = True
-        self._adjust_timer.start()
-
-    def _end_adjusting(self) -> None:
-        self._adjusting = False
+        self.dock_layout.window_resized()
 
     def _build_status_bar(self) -> None:
-        sb = self.statusBar()
-        from .qt_widgets import ElidedLabel
+        from .qt_widgets import JobStatus
 
-        self.job_label = ElidedLabel("")
-        self.job_label.setMinimumWidth(120)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setMaximumWidth(220)
-        self.progress_bar.setTextVisible(False)
-        self.cancel_btn = QPushButton("Cancel")
-        self.cancel_btn.setToolTip("cancel the running job (Esc)")
-        self.cancel_btn.clicked.connect(self.bridge.cancel_current)
         self.redraw_label = QLabel("")
         self.redraw_label.setStyleSheet("color: #666;")
-        sb.addPermanentWidget(self.redraw_label)
-        sb.addPermanentWidget(self.job_label)
-        sb.addPermanentWidget(self.progress_bar)
-        sb.addPermanentWidget(self.cancel_btn)
-        # always there (idle: empty and disabled): showing/hiding them would re-lay out every panel
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.cancel_btn.setEnabled(False)
+        self.statusBar().addPermanentWidget(self.redraw_label)
+        self.job_status = JobStatus(self.statusBar(), self.bridge.cancel_current)  # the running job, Cancel
+        self.job_label, self.progress_bar, self.cancel_btn = (self.job_status.label, self.job_status.progress_bar,
+                                                              self.job_status.cancel_btn)
 
     def _build_menus(self) -> None:
-        mb = self.menuBar()
+        mb, a = self.menuBar(), self.window_actions
         f = mb.addMenu("&File")
-        self._action(f, "Open &model folder…", self.open_model_dialog, QKeySequence.StandardKey.Open)
+        self._action(f, "Open &model folder…", a.open_model_dialog, QKeySequence.StandardKey.Open)
         self.recent_menu = f.addMenu("Recent models")
-        self._action(f, "Open &dataset folder…", self.open_dataset_dialog, "Ctrl+D")
-        self._action(f, "Open &photo…", self.open_photo_dialog, "Ctrl+P")
+        self._action(f, "Open &dataset folder…", a.open_dataset_dialog, "Ctrl+D")
+        self._action(f, "Open &photo…", a.open_photo_dialog, "Ctrl+P")
         f.addSeparator()
-        self._action(f, "&Train a new model…", self.show_train_dialog, "Ctrl+T")
-        self._action(f, "&Encode dataset", self.encode_dataset, "Ctrl+E")
-        self._action(f, "Import &labels…", self.import_labels_dialog, None)
+        self._action(f, "&Train a new model…", a.show_train_dialog, "Ctrl+T")
+        self._action(f, "&Encode dataset", a.encode_dataset, "Ctrl+E")
+        self._action(f, "Import &labels…", a.import_labels_dialog, None)
         f.addSeparator()
-        self._action(f, "&Save image set…", self.save_set_dialog, QKeySequence.StandardKey.Save)
-        self._action(f, "Save &selected faces…", lambda: self.save_set_dialog(which="selection"), "Ctrl+Shift+S")
-        self._action(f, "Save p&hoto results…", lambda: self.save_photo_dialog(self.photo_panel.index()), None)
+        self._action(f, "&Save image set…", a.save_set_dialog, QKeySequence.StandardKey.Save)
+        self._action(f, "Save &selected faces…", lambda: a.save_set_dialog(which="selection"), "Ctrl+Shift+S")
+        self._action(f, "Save p&hoto results…", lambda: a.save_photo_dialog(self.photo_panel.index()), None)
         f.addSeparator()
-        self._action(f, "Export &report…", self.export_report_dialog, None)
-        self._action(f, "Export mo&vie…", self.export_movie_dialog, None)
+        self._action(f, "Export &report…", a.export_report_dialog, None)
+        self._action(f, "Export mo&vie…", a.export_movie_dialog, None)
         f.addSeparator()
         self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         g = mb.addMenu("&Generate")
-        self.generate_action = self._action(g, "&Generate", self.generate_clicked, None)
+        self.generate_action = self._action(g, "&Generate", a.generate_clicked, None)
         self.generate_action.setShortcuts([QKeySequence("Ctrl+G"), QKeySequence("F5")])
         self._action(g, "Cancel running job", self.bridge.cancel_current, "Esc")
         v = mb.addMenu("&View")
@@ -636,23 +430,16 @@ class MainWindow(QMainWindow):
         if isinstance(geo, (QByteArray, bytes)) and self.restoreGeometry(QByteArray(geo)):
             screen = QGuiApplication.screenAt(self.frameGeometry().center())
             if screen is None:  # saved on a screen that is gone
-                self._fit_to_screen()
+                self.dock_layout.fit_to_screen()
             elif not self.isMaximized():  # saved on a larger screen: shrink onto this one
                 avail = screen.availableGeometry()
                 if self.width() > avail.width() or self.height() > avail.height():
-                    self._fit_to_screen()
+                    self.dock_layout.fit_to_screen()
         state = st.value("window/state")
         if isinstance(state, (QByteArray, bytes)) and int(st.value("window/stateVersion", 0) or 0) == STATE_VERSION:
             if self.restoreState(QByteArray(state), STATE_VERSION):
-                self._defaults_pending = False
-            pref = st.value("window/samplerWidth")
-            try:
-                self._sampler_pref = max(DOCK_MINIMUM["samplerDock"][0], int(pref)) if pref is not None else SAMPLER_WIDTH
-            except (TypeError, ValueError):
-                pass
-            split = parse_split(st.value("window/split"))
-            if split is not None:
-                self._split = split
+                self.dock_layout.defaults_pending = False
+            self.dock_layout.restore(st)  # the sampler column's width, the split proportions
         values = st.value("sampler/values")
         if isinstance(values, str):
             import json
@@ -671,9 +458,7 @@ class MainWindow(QMainWindow):
         st.setValue("window/state", self.saveState(STATE_VERSION))
         st.setValue("window/stateVersion", STATE_VERSION)
         st.setValue("sampler/name", self.sampler_panel.sampler_name())
-        st.setValue("window/samplerWidth", int(self._sampler_pref))
-        if self._split is not None:
-            st.setValue("window/split", ",".join(f"{v:.4f}" for v in self._split))
+        self.dock_layout.save(st)
         import json
 
         st.setValue("sampler/values", json.dumps(self.sampler_panel.kept_values()))
@@ -695,43 +480,13 @@ class MainWindow(QMainWindow):
         recent = self.recent_models()
         for r in recent:
             a = self.recent_menu.addAction(r)
-            a.triggered.connect(lambda *_, p=r: self.open_model(Path(p)))
+            a.triggered.connect(lambda *_, p=r: self.window_actions.open_model(Path(p)))
         self.recent_menu.setEnabled(bool(recent))
 
     # ------------------------------------------------------------------------------ jobs + status
-    def _job_started(self, job: Job) -> None:
-        if job.quiet:
-            return
-        self.job_label.setText(job.name)
-        self.progress_bar.setRange(0, 0)
-        self.progress_bar.setTextVisible(True)
-        self.cancel_btn.setEnabled(True)
-
-    def _job_progress(self, job: Job, p) -> None:
-        if job.quiet:
-            return
-        if p.total > 0:
-            self.progress_bar.setRange(0, 1000)
-            self.progress_bar.setValue(int(1000 * p.fraction))
-        text = job.name if p.job == job.name or not p.job else f"{job.name}: {p.job}"
-        if p.message:
-            text += f" — {p.message}"
-        if p.loss is not None:
-            text += f" — loss {p.loss:.5f}"
-        if p.eta_s:
-            text += f" — {p.eta_s:.0f} s left"
-        self.job_label.setText(text)
-
     def _status_done(self, message: str = "") -> None:
         if message:
             self.statusBar().showMessage(message, 5000)
-
-    def _idle(self) -> None:
-        self.job_label.setText("")
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setTextVisible(False)
-        self.cancel_btn.setEnabled(False)
 
     def _job_failed(self, job: Job, message: str) -> None:
         if job.on_error is None:
@@ -755,643 +510,24 @@ class MainWindow(QMainWindow):
             self.error_dialogs.remove(box)
             box.deleteLater()
 
-    def run_job(self, name: str, fn, on_done=None, **kw) -> Job:
-        return self.bridge.submit(Job(name, fn, on_done=on_done, **kw))
-
-    # ------------------------------------------------------------------------------ model + data
-    def open_model_dialog(self) -> None:
-        start = str(self.session.model.folder.parent) if self.session.model else str(Path.home())
-        path = QFileDialog.getExistingDirectory(self, "Open model folder", start)
-        if path:
-            self.open_model(Path(path))
-
-    def open_model(self, folder: Path, generate: Optional[bool] = None) -> Job:
-        folder = Path(folder)
-        gen = self.auto_generate if generate is None else generate
-
-        def done(result):
-            loaded, stats = result
-            self.session.set_model(loaded, stats)
-            self.setWindowTitle(f"{self.app_name} — {loaded.folder.name}")
-            self._remember_model(loaded.folder)
-            if self.panels_ready():
-                self.pair_plot._axes_from_session()
-            msg = f"opened {loaded.folder}"
-            if loaded.latents is None:
-                msg += " — no z-points yet: open the training dataset and encode it"
-            self.statusBar().showMessage(msg, 8000)
-            self.model_loaded.emit()
-            if gen and loaded.latents is not None:
-                self.generate_now()
-
-        return self.run_job("open model", lambda progress, cancel: open_model_job(folder, progress, cancel), done,
-                            key="open-model")
-
-    def open_dataset_dialog(self) -> None:
-        last = self.settings.value("data/last", "") or str(Path.home())
-        path = QFileDialog.getExistingDirectory(self, "Open dataset folder (face images)", str(last))
-        if path:
-            self.open_dataset(Path(path))
-
-    def open_dataset(self, folder: Path) -> Optional[Job]:
-        if self.session.model is None:
-            self.show_error("open a model first: the dataset is cropped and resized the way the model expects")
-            return None
-        pre = self.session.model.config.preprocess
-        folder = Path(folder)
-
-        def fn(progress, cancel):
-            from engine.image_data import load_folder
-
-            return load_folder(folder, pre, progress=progress, cancel=cancel) if _accepts_cancel(load_folder) else load_folder(folder, pre, progress=progress)
-
-        def done(ds):
-            self.session.set_dataset(ds)
-            self.settings.setValue("data/last", str(folder))
-            self.statusBar().showMessage(ds.summary() if hasattr(ds, "summary") else f"{len(ds)} images", 8000)
-
-        return self.run_job("load dataset", fn, done, key="load-dataset")
-
-    def encode_dataset(self, confirm: Optional[bool] = None) -> Optional[Job]:
-        s = self.session
-        if s.model is None or s.dataset is None:
-            self.show_error("encoding needs an open model and an open dataset (File ▸ Open dataset folder…)")
-            return None
-        folder, codec, ds = s.model.folder, s.model.codec, s.dataset
-        known = set(s.model.latent_files)
-        if known and confirm is not True:  # the model has z-points: encoding another folder replaces them
-            shared = sum(1 for f in ds.files if f in known)
-            if shared < 0.5 * len(known):
-                text = (f"{getattr(ds, 'folder', 'this folder')} is not this model's training set: {shared:,} of its "
-                        f"{len(ds):,} images are among the model's {len(known):,} z-points. Encoding replaces the "
-                        "z-points (and labels.csv no longer matches them). Encode anyway?")
-                if confirm is False:
-                    self.show_error(text.replace(" Encode anyway?", " Not encoded."))
-                    return None
-                ans = QMessageBox.question(self, "Encode dataset", text, QMessageBox.StandardButton.Yes |
-                                           QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-                if ans != QMessageBox.StandardButton.Yes:
-                    return None
-
-        def fn(progress, cancel):
-            from engine.encoding import encode_dataset
-
-            encode_dataset(folder, ds, model=codec, progress=progress, cancel=cancel)
-            return open_model_job(folder, progress, cancel)
-
-        def done(result):
-            loaded, stats = result
-            self.session.set_model(loaded, stats)
-            self.session.set_dataset(ds)
-            if self.auto_generate:
-                self.generate_now()
-
-        return self.run_job("encode dataset", fn, done)
-
-    def import_labels_dialog(self) -> None:
-        if self.session.model is None or self.session.latents is None:
-            self.show_error("labels are attached to a model's z-points: open a model and encode its dataset first")
-            return
-        path, _ = QFileDialog.getOpenFileName(self, "Import labels (CelebA list_attr_celeba.txt or a CSV file,label1,…)",
-                                              str(Path.home()), "Label files (*.txt *.csv);;All files (*)")
-        if path:
-            self.import_labels(Path(path))
-
-    def import_labels(self, path: Path) -> Optional[Job]:
-        """Attach a label file to the open model (labels.csv beside it), then reopen it so every panel sees them."""
-        s = self.session
-        if s.model is None:
-            return None
-        folder, files = s.model.folder, list(s.model.latent_files)
-
-        def fn(progress, cancel):
-            from engine.attributes import import_labels
-
-            table = import_labels(folder, path, files)
-            return table.report.summary(), open_model_job(folder, progress, cancel)
-
-        def done(result):
-            summary, (loaded, stats) = result
-            self.session.set_model(loaded, stats)
-            self.statusBar().showMessage(f"labels imported: {summary}", 10000)
-            self.last_notice = summary
-
-        return self.run_job("import labels", fn, done)
-
-    # ------------------------------------------------------------------------------ generating
-    def generate_clicked(self) -> Optional[Job]:
-        """Generate asked for by the user (button, Ctrl+G, F5, Enter): says so when it has to wait."""
-        return self.generate_now(notify=True)
-
-    def generate_now(self, notify: bool = False) -> Optional[Job]:
-        s = self.session
-        if s.model is None:
-            self.statusBar().showMessage("no model open", 5000)
-            return None
-        if notify and self.bridge.busy():  # say what happens to this request instead of queueing it silently
-            cur = self.bridge.current
-            if cur is not None and cur.key == "generate":
-                note = "Generate: the new request replaces the one running"
-            elif cur is not None and not cur.quiet:
-                note = f"Generate queued: it starts when “{cur.name}” has finished (Esc cancels that job)"
-            else:
-                note = "Generate queued: it starts in a moment"
-            self.statusBar().showMessage(note, 6000)
-            self.last_notice = note
-        req = self.sampler_panel.request()
-        loaded = s.model
-        fits = self.sampler_fits
-
-        def fn(progress, cancel):
-            from engine.workflows.generate import generate
-
-            gen = generate(loaded, req["sampler"], req["values"], req["n"], req["seed"], where=req.get("where") or None,
-                           fits=fits, progress=progress, cancel=cancel)
-            return Sample(gen.z, gen.images, gen.params), gen.diagnostics
-
-        def done(result):
-            sample, diag = result
-            if self.session.model is not loaded:
-                return
-            self.session.set_sample(sample)
-            self.sampler_panel.show_diagnostics(diag)
-            if sample.params.get("where"):
-                self.statusBar().showMessage(f"{len(sample.z)} faces from the {sample.params['sampler']} sampler fitted on the "
-                                             f"{sample.params['where_points']:,} z-points where {sample.params['where']}", 8000)
-            self.sample_ready.emit()
-
-        return self.run_job("generate", fn, done, key="generate")
-
-    def generate_where(self, name: str, has: bool = True) -> Optional[Job]:
-        """One click: a grid from the current sampler fitted only on the faces that have (lack) ``name``."""
-        sp = self.sampler_panel
-        sp.clear_conditions()
-        if not sp.add_condition(name, has):
-            self.show_error(f"unknown attribute {name!r}")
-            return None
-        return self.generate_now()
-
-    def _show_pair_plot(self) -> None:
-        dock = self.docks["pairPlotDock"]
-        dock.show()
-        dock.raise_()
-
-    def inspect_face(self, i: int) -> None:
-        self.session.select(i, [i])
-        dock = self.docks["inspectorDock"]
-        dock.show()
-        dock.raise_()
-
-    # ------------------------------------------------------------------------------ your own photo
-    def open_photo_dialog(self) -> None:
-        from .qt_photo import PHOTO_FILTER
-
-        if self.session.model is None or self.session.latents is None:
-            self.show_error("open a model with encoded z-points first: a photo is placed in its cloud")
-            return
-        last = self.settings.value("photo/last", "") or str(pictures_folder())
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open photo (a face is found, framed and encoded)", str(last),
-                                                PHOTO_FILTER)
-        for path in paths:
-            self.open_photo(Path(path))
-
-    def open_photo(self, path: Path, face_index: Optional[int] = None, no_detect: Optional[bool] = None,
-                   replace: Optional[int] = None) -> Optional[Job]:
-        """Frame, encode and place one photo on the worker (engine.photo.frame_and_encode_photos); the face joins
-        the session (``session.photos``), is shown in the photo panel and inspected."""
-        s = self.session
-        if s.model is None or s.latents is None:
-            self.show_error("open a model with encoded z-points first: a photo is placed in its cloud")
-            return None
-        path = Path(path)
-        nd = self.photo_panel.no_detect.isChecked() if no_detect is None else bool(no_detect)
-        opened = s.model
-
-        def fn(progress, cancel):
-            from engine import face_framing as ff
-            from engine.photo import frame_and_encode_photos
-
-            (r,) = frame_and_encode_photos(opened.codec, opened.config, opened.latents, opened.latent_files, [path],
-                                           stats=opened.stats, keep_photo=True, model_dir=opened.folder,
-                                           no_detect=nd, face_index=face_index, progress=progress, cancel=cancel)
-            if r.faces_found > 1:  # all the faces, for the choice (working-copy pixels, largest first)
-                faces = [f.corners for f in ff.detect_faces(r.photo)]
-            elif r.face_box is not None:
-                faces = [(np.asarray(r.face_box) + 0.5) * r.photo_scale - 0.5]
-            else:
-                faces = []
-            index = {f: i for i, f in enumerate(opened.latent_files)}
-            rows = [index[f] for f, _d in r.nearest if f in index]
-            near = opened.codec.decode(opened.latents[rows]) if len(rows) == len(r.nearest) and rows else None
-            return PhotoEntry(r, faces, nd, near)
-
-        def done(entry):
-            if self.session.model is not opened:
-                return
-            self.settings.setValue("photo/last", str(path.parent))
-            i = self.session.add_photo(entry, replace=replace)
-            self.photo_panel.offer_centre_square(None)
-            self.photo_panel.show_photo(i)
-            self.inspect_photo(i, raise_panel=False)
-            dock = self.docks["photoDock"]
-            dock.show()
-            dock.raise_()
-            r = entry.result
-            self.statusBar().showMessage(f"{path.name}: {r.verdict} — farther out than {r.percentile:.1f} % of the "
-                                         f"training z-points ({r.framing})", 10000)
-
-        def failed(message):
-            self.show_error(message, title="open photo failed")
-            self.photo_panel.offer_centre_square(str(path) if "no face found" in message else None)
-
-        return self.run_job(f"open photo ({path.name})", fn, done, on_error=failed)
-
-    def _photo_face_requested(self, i: int, face_index: int) -> None:
-        if 0 <= i < len(self.session.photos):
-            e = self.session.photos[i]
-            self.open_photo(Path(e.result.source), face_index=face_index, no_detect=False, replace=i)
-
-    def inspect_photo(self, i: int, raise_panel: bool = True) -> None:
-        self.session.inspect_photo(i)
-        if raise_panel:
-            self._show_inspector()
-
-    def _show_inspector(self) -> None:
-        dock = self.docks["inspectorDock"]
-        dock.show()
-        dock.raise_()
-
-    def save_photo_dialog(self, i: int) -> None:
-        s = self.session
-        if not 0 <= i < len(s.photos):
-            self.show_error("no photo to save: File ▸ Open photo… first")
-            return
-        stem = Path(s.photos[i].result.source).stem
-        target = unique_child(self.save_parent(), f"photo-{stem}")
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save photo results — name a new folder (it is created)", str(target), "Folder (*)",
-            options=QFileDialog.Option.DontConfirmOverwrite)
-        if path:
-            self.save_photo(Path(path), i)
-
-    def save_photo(self, folder: Path, i: int, interactive: bool = True) -> Optional[Job]:
-        """Write ``folder/<stem>/`` (engine.photo.write_photo_results: aligned.png, reconstruction.png, z.npy,
-        photo.json) for ``photos[i]``; the inspector's edited z goes into photo.json when it edits this photo."""
-        from engine.errors import EngineError
-        from engine.photo import check_photo_output, photo_stems
-
-        s = self.session
-        if not 0 <= i < len(s.photos) or s.model is None:
-            return None
-        entry = s.photos[i]
-        folder = Path(folder)
-        stems = photo_stems([entry.result])
-        try:  # the folder rules of engine.photo, checked before any work: never among the user's own files
-            check_photo_output(folder, stems)
-        except EngineError as exc:
-            holder = inspect_folder_quietly(folder)
-            if not interactive or holder is None or not holder.foreign:
-                self.show_error(str(exc))
-                return None
-            folder = self._offer_subfolder("Save photo results", str(exc), unique_child(folder, f"photo-{stems[0]}"))
-            if folder is None:
-                return None
-        params = {"model": str(s.model.folder), "model_id": s.model.model_id}
-        if s.photo_current == i and s.edited_z is not None:
-            params["edited_z"] = [round(float(v), 6) for v in np.asarray(s.edited_z).reshape(-1)]
-            params["edited_note"] = "the face inspector's edit of z (decode it with the model to see it)"
-        codec = s.model.codec
-
-        def fn(progress, cancel):
-            from engine.photo import write_photo_results
-            from engine.progress import Progress
-
-            progress(Progress("save photo", 0, 1, str(folder)))
-            return write_photo_results(folder, [entry.result], model=codec, params=params, cancel=cancel)
-
-        def done(written):
-            self.settings.setValue("save/last", str(folder))
-            self.statusBar().showMessage(f"saved {entry.name} to {written[0]}", 8000)
-
-        return self.run_job("save photo", fn, done)
-
-    def _add_direction_slider(self, d) -> None:
-        self.inspector.add_direction_slider(d)
-        self._show_inspector()
+    def _offer_subfolder(self, title: str, problem: str, sub: Path) -> Optional[Path]:
+        """Ask to save into the new folder ``sub`` instead (gui.dialogs.offer_subfolder): ``sub``, or None."""
+        return offer_subfolder(self, title, problem, sub)
 
     # ---- drag & drop of image files: opened as photos
-    def _dropped_photos(self, mime) -> list[Path]:
-        from .qt_photo import is_photo_path
-
-        if mime is None or not mime.hasUrls():
-            return []
-        return [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile() and is_photo_path(u.toLocalFile())]
-
     def dragEnterEvent(self, ev) -> None:  # noqa: N802
-        if self._dropped_photos(ev.mimeData()):
+        if self.window_actions.dropped_photos(ev.mimeData()):
             ev.acceptProposedAction()
         else:
             super().dragEnterEvent(ev)
 
     def dropEvent(self, ev) -> None:  # noqa: N802
-        paths = self._dropped_photos(ev.mimeData())
+        paths = self.window_actions.dropped_photos(ev.mimeData())
         if not paths:
             return super().dropEvent(ev)
         ev.acceptProposedAction()
         for p in paths:
-            self.open_photo(p)
-
-    # ------------------------------------------------------------------------------ saving
-    def save_set_dialog(self, which: str = "all") -> None:
-        s = self.session
-        if s.sample is None:
-            self.show_error("nothing to save yet: generate faces first")
-            return
-        if which == "selection" and not s.selected:
-            self.show_error("no faces selected (click, Ctrl+click or Shift+click faces in the grid)")
-            return
-        # a new folder is the normal case: the dialog proposes one beside the last set (or in Pictures)
-        target = unique_child(self.save_parent(), self.set_folder_name())
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save image set — name a new folder (it is created)", str(target), "Folder (*)",
-            options=QFileDialog.Option.DontConfirmOverwrite)
-        if path:
-            self.save_image_set(Path(path), which=which)
-
-    def _offer_subfolder(self, title: str, problem: str, sub: Path) -> Optional[Path]:
-        """Results refused a folder of the user's own files: ask to save into the new folder ``sub`` inside it
-        instead; ``sub``, or None (and "not saved") when the user declines."""
-        ans = QMessageBox.question(self, title, f"{problem}\n\nSave into a new folder inside it instead?\n{sub}",
-                                   QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                   QMessageBox.StandardButton.Yes)
-        if ans != QMessageBox.StandardButton.Yes:
-            self.statusBar().showMessage("not saved", 5000)
-            return None
-        return sub
-
-    def save_parent(self) -> Path:
-        """Where new sets go: beside the last saved set, else the user's pictures folder."""
-        last = self.settings.value("save/last", "")
-        if last:
-            parent = Path(str(last)).parent
-            if parent.is_dir():
-                return parent
-        return pictures_folder()
-
-    def set_folder_name(self) -> str:
-        p = self.session.sample.params if self.session.sample is not None else {}
-        return f"faces-{p.get('sampler', 'set')}-seed{p.get('seed', 0)}"
-
-    def save_image_set(self, folder: Path, which: str = "all", overwrite: Optional[bool] = None) -> Optional[Job]:
-        """Write the grid (``which="all"``) or the selection as an image set in the CLI format."""
-        from engine.errors import EngineError
-        from engine.output_folders import check_output_folder
-
-        s = self.session
-        if s.sample is None:
-            return None
-        folder = Path(folder)
-        try:  # the CLI's folder rules: never into a folder of the user's own files
-            state = check_output_folder(folder, overwrite=True, label="save into")
-        except EngineError as exc:
-            state = None
-            holder = inspect_folder_quietly(folder)
-            if holder is None or not holder.foreign or holder.ours:
-                self.show_error(str(exc))
-                return None
-            # a folder of the user's own files (e.g. the parent of the set typed by mistake): never written
-            # into; a new subfolder inside it is offered instead
-            sub = unique_child(folder, self.set_folder_name())
-            shown = ", ".join(holder.foreign[:3]) + (f" and {len(holder.foreign) - 3} more" if len(holder.foreign) > 3 else "")
-            if overwrite is not None:  # not interactive
-                self.show_error(str(exc))
-                return None
-            folder = self._offer_subfolder(
-                "Save image set", f"{folder} holds files that {self.app_name} did not write ({shown}); a set is "
-                "never saved among them.", sub)
-            if folder is None:
-                return None
-            state = check_output_folder(folder, overwrite=True, label="save into")
-        if state.ours and not overwrite:
-            if overwrite is None:
-                ans = QMessageBox.question(self, "Save image set", f"{folder} already holds {state.what}.\n"
-                                           "Replace its files? (files you added there are kept)",
-                                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                           QMessageBox.StandardButton.No)
-                if ans != QMessageBox.StandardButton.Yes:
-                    return None
-            else:
-                self.show_error(f"{folder}: already holds {state.what}; not overwritten")
-                return None
-        sample = s.sample
-        params = dict(sample.params)
-        if which == "selection":
-            idx = list(s.selected)
-            z, images = sample.z[idx], sample.images[idx]
-            params["selection"] = idx  # regenerate: the full set for seed/n, then these rows
-        else:
-            z, images = sample.z, sample.images
-        cols = self.face_grid.columns.value() or None
-
-        def fn(progress, cancel):
-            # staged and moved into place by the engine: a failed write leaves the previous set intact
-            from engine.image_sets import write_image_set
-            from engine.progress import Progress
-
-            progress(Progress("save image set", 0, 1, str(folder)))
-            return write_image_set(folder, z, params, images, overwrite=True, grid_columns=cols)
-
-        def done(out):
-            self.settings.setValue("save/last", str(folder))
-            self.statusBar().showMessage(f"saved {len(z)} faces to {out}", 8000)
-
-        return self.run_job("save image set", fn, done)
-
-    # ------------------------------------------------------------------------------ atlas panel, exports
-    def _atlas_panel_submit(self, work, done) -> None:
-        panel = self.atlas_panel
-
-        def reset(*_):
-            panel._busy = False
-
-        self.bridge.submit(Job("atlas panel", lambda progress, cancel: work(), on_done=done, on_error=reset,
-                               on_cancelled=reset, key="atlas-panel", quiet=True))
-
-    def _atlas_panel_follow(self, *_) -> None:
-        """The Atlas panel follows the session's axes, statistics and inspected face (only while shown)."""
-        s = self.session
-        if not self.docks["atlasDock"].isVisible() or self.docks["atlasDock"].visibleRegion().isEmpty():
-            return
-        if s.stats is None or s.model is None:
-            self.atlas_panel.set_model(None, None)
-            return
-        key = (id(s.stats), s.axes, None if s.current_z() is None else s.current_z().tobytes())
-        if key == getattr(self, "_atlas_panel_key", None):
-            return
-        self._atlas_panel_key = key
-        self.atlas_panel.set_model(s.model.codec, s.stats, s.axes, s.current_z())
-
-    def _wire_exports(self) -> None:
-        """PNG (1×/2×/4×), SVG, CSV and the clipboard on every plot's right-click menu and a corner button;
-        the face grid, the atlas and the path strip as PNG."""
-        from .qt_export import add_export_actions, image_actions
-
-        plots = [(self.pair_plot.plot, "pair-plot"), (self.components.plot, "component-histogram"),
-                 (self.correlations.plot, "correlations"), (self.pca_panel.var_plot, "pca-explained-variance"),
-                 (self.pca_panel.norm_plot, "normality-check"), (self.pca_panel.md_plot, "mahalanobis-histogram"),
-                 (self.pca_panel.cloud_plot, "pca-cloud"), (self.compare.bar_plot, "sampler-comparison"),
-                 (self.compare.sweep_plot, "sampler-sweep"), (self.model_panel.loss_plot, "training-loss"),
-                 (self.inspector.z_plot, "inspector-z"), (self.inspector.place_plot, "inspector-place"),
-                 (self.path_panel.plot, "path-mahalanobis"), (self.atlas_panel.plot, "atlas")]
-        self.export_menus = {}
-        for plot, name in plots:
-            self.export_menus[name] = add_export_actions(plot, self, name)
-        from engine.image_sets import make_grid
-
-        def grid_image():
-            s = self.session
-            return None if s.sample is None else make_grid(s.sample.images, self.face_grid.columns.value() or None)
-
-        def atlas_image():
-            a = self.atlas_panel.layer.atlas or self.pair_plot.atlas_layer.atlas
-            return None if a is None else a.mosaic()
-
-        for menu_name, src, name in (("pair-plot", atlas_image, "atlas"), ("atlas", atlas_image, "atlas"),
-                                     ("path-mahalanobis", self.path_panel.strip_image, "path-strip")):
-            menu = self.export_menus[menu_name]
-            sub = menu.addMenu(f"Faces ({name}) as PNG")
-            for a in image_actions(self, src, name):
-                sub.addAction(a)
-        from PySide6.QtWidgets import QMenu
-
-        grid_menu = QMenu(self.face_grid)
-        for a in image_actions(self, grid_image, "faces"):
-            grid_menu.addAction(a)
-        self.face_grid_export_menu = grid_menu
-        lst = self.face_grid.list
-        lst.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        lst.customContextMenuRequested.connect(lambda pos: grid_menu.exec(lst.mapToGlobal(pos)))
-
-    # ------------------------------------------------------------------------------ report, movie
-    def export_report_dialog(self) -> None:
-        s = self.session
-        if s.model is None:
-            self.show_error("open a model first")
-            return
-        target = unique_child(self.save_parent(), f"report-{s.model.folder.name}")
-        path, _ = QFileDialog.getSaveFileName(self, "Export report — name a new folder (it is created)", str(target),
-                                              "Folder (*)", options=QFileDialog.Option.DontConfirmOverwrite)
-        if path:
-            self.export_report(Path(path))
-
-    def export_report(self, folder: Path) -> Optional[Job]:
-        """File ▸ Export report: engine.workflows.report.make_report on the worker, into a new folder (never into
-        a folder of the user's own files; the engine's folder rules)."""
-        from engine.errors import EngineError
-        from engine.output_folders import check_output_folder
-        from engine.workflows.report import REPORT_KIND
-
-        s = self.session
-        if s.model is None:
-            self.show_error("open a model first")
-            return None
-        folder = Path(folder)
-        data = getattr(s.dataset, "folder", None)
-        try:
-            check_output_folder(folder, inputs=[i for i in (s.model.folder, data) if i is not None], overwrite=False,
-                                kind=REPORT_KIND)
-        except EngineError as exc:
-            self.show_error(str(exc))
-            return None
-        model = s.model
-
-        def fn(progress, cancel):
-            from engine.workflows.report import make_report
-
-            return make_report(model.folder, folder, data=data, opened=model, progress=progress, cancel=cancel)
-
-        def done(report):
-            self.last_notice = f"report written to {report.folder} ({report.seconds:.1f} s)"
-            self.statusBar().showMessage(self.last_notice, 10000)
-
-        return self.run_job("export report", fn, done, key="export-report")
-
-    def export_movie_dialog(self) -> None:
-        from .qt_movie_dialog import MovieDialog
-
-        s = self.session
-        if s.model is None or s.stats is None:
-            self.show_error("open a model with z-points first")
-            return
-        dlg = MovieDialog(self, can_path=self._movie_ends() is not None, axis=s.axes[0])
-        if dlg.exec():
-            o = dlg.options()
-            suffix = ".mp4" if o["format"] == "mp4" else ".gif"
-            target = unique_child(self.save_parent(), f"movie-{s.model.folder.name}{suffix}")
-            path, _ = QFileDialog.getSaveFileName(self, "Export movie", str(target), f"{o['format'].upper()} (*{suffix})")
-            if path:
-                if not path.lower().endswith(suffix):
-                    path += suffix
-                self.export_movie(Path(path), **{k: v for k, v in o.items() if k != "format"})
-
-    def _movie_ends(self):
-        s = self.session
-        a = s.current_z()
-        others = [i for i in s.selected if i != s.current] if s.sample is not None else []
-        if a is None or not others:
-            return None
-        return a, s.sample.z[others[0]]
-
-    def export_movie(self, out: Path, kind: str = "sweep", frames: int = 60, fps: float = 20.0, size: int = 256,
-                     method: str = "linear", value_range: str = "-3:3") -> Optional[Job]:
-        """File ▸ Export movie: engine.workflows.movie.make_movie on the worker — a sweep along the pair plot's x
-        axis, or the path from the inspected face to the other selected face."""
-        import tempfile
-
-        from engine.latent_paths import parse_axis  # noqa: F401 - the CLI's axis names
-        from .session import axis_label
-
-        s = self.session
-        if s.model is None or s.stats is None:
-            self.show_error("open a model with z-points first")
-            return None
-        kw: dict = {}
-        if kind == "path":
-            ends = self._movie_ends()
-            if ends is None:
-                self.show_error("a path movie needs two faces: inspect one and Ctrl+click a second one in the grid")
-                return None
-            tmp = Path(tempfile.mkdtemp(prefix="lfs-movie-"))
-            np.save(tmp / "from.npy", np.asarray(ends[0], np.float32))
-            np.save(tmp / "to.npy", np.asarray(ends[1], np.float32))
-            kw = {"frm": str(tmp / "from.npy"), "to": str(tmp / "to.npy"), "method": method}
-        else:
-            kw = {"axis": axis_label(s.axes[0]), "value_range": value_range}
-        model = s.model
-
-        def fn(progress, cancel):
-            from engine.workflows.movie import make_movie
-
-            return make_movie(model.folder, out, frames=int(frames), fps=float(fps), size=int(size), opened=model,
-                              progress=progress, cancel=cancel, **kw)
-
-        def done(movie):
-            from engine.workflows.movie import movie_summary
-
-            self.last_notice = movie_summary(movie)
-            self.statusBar().showMessage(self.last_notice, 10000)
-
-        return self.run_job("export movie", fn, done, key="export-movie")
-
-    # ------------------------------------------------------------------------------ training
-    def show_train_dialog(self) -> None:
-        from .qt_train_dialog import TrainDialog
-
-        if self.train_dialog is None:
-            self.train_dialog = TrainDialog(self.bridge, self.settings, self)
-            self.train_dialog.model_trained.connect(lambda p: self.open_model(Path(p)))
-        self.train_dialog.show()
-        self.train_dialog.raise_()
+            self.window_actions.open_photo(p)
 
     # ------------------------------------------------------------------------------ shutdown
     def wait_idle(self, timeout_s: float = 60.0) -> bool:
@@ -1420,35 +556,6 @@ class MainWindow(QMainWindow):
         super().closeEvent(ev)
 
 
-def parse_split(value) -> Optional[tuple]:
-    """A saved ``window/split`` ("0.5,0.45,0.55": three shares between 0.05 and 0.95), or None when it is not one."""
-    try:
-        parts = tuple(float(v) for v in str(value).split(","))
-    except (TypeError, ValueError):
-        return None
-    return parts if len(parts) == 3 and all(0.05 <= v <= 0.95 for v in parts) else None
-
-
-def inspect_folder_quietly(folder: Path):
-    """What ``folder`` holds (engine.output_folders.inspect_folder), or None when it cannot be read."""
-    from engine.errors import EngineError
-    from engine.output_folders import inspect_folder
-
-    try:
-        return inspect_folder(folder) if Path(folder).is_dir() else None
-    except (EngineError, OSError):
-        return None
-
-
-def _accepts_cancel(fn) -> bool:
-    import inspect
-
-    try:
-        return "cancel" in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def _late_panel(attr: str) -> property:
     def get(self):
         late = self.__dict__.get("_late")
@@ -1462,3 +569,27 @@ def _late_panel(attr: str) -> property:
 
 for _attr, _dock_name in LATE_PANELS:
     setattr(MainWindow, _attr, _late_panel(_attr))
+
+
+#: The handlers callers use on the window (tests, ``gui/screenshots.py``, ``benchmarks/``): each a method of the window
+#: that calls the same-named handler of ``window.window_actions``.
+WINDOW_ACTIONS = (
+    "open_model", "open_model_dialog", "open_dataset", "open_dataset_dialog", "encode_dataset", "import_labels",
+    "import_labels_dialog", "generate_clicked", "generate_now", "generate_where", "inspect_face", "open_photo",
+    "open_photo_dialog", "inspect_photo", "save_photo", "save_photo_dialog", "save_image_set", "save_set_dialog",
+    "save_parent", "set_folder_name", "export_report", "export_report_dialog", "export_movie", "export_movie_dialog",
+    "show_train_dialog", "run_job",
+)
+
+
+def _delegate(name: str):
+    def call(self, *args, **kw):
+        return getattr(self.window_actions, name)(*args, **kw)
+
+    call.__name__, call.__qualname__ = name, f"MainWindow.{name}"
+    call.__doc__ = f"``window.window_actions.{name}``: {getattr(WindowActions, name).__doc__ or ''}".rstrip()
+    return call
+
+
+for _name in WINDOW_ACTIONS:
+    setattr(MainWindow, _name, _delegate(_name))

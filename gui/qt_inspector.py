@@ -628,7 +628,7 @@ class InspectorPanel(QWidget):
     def face_folder(self) -> Path:
         """Where "Save this face" starts: the folder of the last saved face, else the user's pictures folder
         (never the process's working directory)."""
-        from .main_window import pictures_folder
+        from .dialogs import pictures_folder
 
         last = self.settings.value("save/faces", "") if self.settings is not None else ""
         if last and Path(str(last)).is_dir():

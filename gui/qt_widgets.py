@@ -4,7 +4,11 @@
   width it gets; the whole text is its tooltip), for captions and titles that grow with the data;
 * :func:`setup_plot` — an embedded plot that does not steal the scroll wheel from the panel it sits in
   (the wheel zooms only after the plot was clicked), with a visible "reset view" button and a
-  right-click menu ("Reset view").
+  right-click menu ("Reset view");
+* :class:`JobStatus` — the running engine job in the window's status bar (name and progress, Cancel).
+
+Where results go and the questions asked before writing them (``pictures_folder``, "a new folder inside it
+instead?") are in :mod:`gui.dialogs`.
 """
 from __future__ import annotations
 
@@ -13,8 +17,8 @@ from typing import Callable, Optional
 from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
-    QAbstractScrollArea, QApplication, QHBoxLayout, QLabel, QLayout, QMenu, QScrollArea, QSizePolicy, QToolButton,
-    QVBoxLayout, QWidget,
+    QAbstractScrollArea, QApplication, QHBoxLayout, QLabel, QLayout, QMenu, QProgressBar, QPushButton, QScrollArea,
+    QSizePolicy, QStatusBar, QToolButton, QVBoxLayout, QWidget,
 )
 
 
@@ -282,3 +286,59 @@ def row(*widgets, spacing: int = 3) -> QWidget:
             w = QLabel(w)
         lay.addWidget(w)
     return box
+
+
+class JobStatus(QObject):
+    """The running engine job in a status bar: its name and progress (an elided label), a progress bar and a
+    Cancel button. They are always there (idle: empty and disabled): showing/hiding them would re-lay out every
+    panel. Quiet jobs (live decodes) leave them alone."""
+
+    def __init__(self, status_bar: QStatusBar, cancel: Callable[[], None]) -> None:
+        super().__init__(status_bar)
+        self.label = ElidedLabel("")
+        self.label.setMinimumWidth(120)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setMaximumWidth(220)
+        self.cancel_btn = QPushButton("Cancel")
+        self.cancel_btn.setToolTip("cancel the running job (Esc)")
+        self.cancel_btn.clicked.connect(lambda *_: cancel())
+        for w in (self.label, self.progress_bar, self.cancel_btn):
+            status_bar.addPermanentWidget(w)
+        self.idle()
+
+    def follow(self, bridge) -> None:
+        """Follow an engine bridge's jobs (``gui.engine_bridge.EngineBridge``'s signals)."""
+        bridge.job_started.connect(self.started)
+        bridge.job_progress.connect(self.progress)
+        bridge.idle.connect(self.idle)
+
+    def started(self, job) -> None:
+        if job.quiet:
+            return
+        self.label.setText(job.name)
+        self.progress_bar.setRange(0, 0)
+        self.progress_bar.setTextVisible(True)
+        self.cancel_btn.setEnabled(True)
+
+    def progress(self, job, p) -> None:
+        """An engine ``Progress`` record of ``job``: the bar, and its step, message, loss and time left."""
+        if job.quiet:
+            return
+        if p.total > 0:
+            self.progress_bar.setRange(0, 1000)
+            self.progress_bar.setValue(int(1000 * p.fraction))
+        text = job.name if p.job == job.name or not p.job else f"{job.name}: {p.job}"
+        if p.message:
+            text += f" — {p.message}"
+        if p.loss is not None:
+            text += f" — loss {p.loss:.5f}"
+        if p.eta_s:
+            text += f" — {p.eta_s:.0f} s left"
+        self.label.setText(text)
+
+    def idle(self) -> None:
+        self.label.setText("")
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setTextVisible(False)
+        self.cancel_btn.setEnabled(False)

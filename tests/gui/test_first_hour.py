@@ -467,7 +467,7 @@ def test_the_split_is_remembered_with_the_layout(make_window, qtbot, tiny_model,
     qtbot.wait(300)
     _shrink_and_grow(w2, qtbot, (1400, 900))
     assert abs(_layout(w2)["faceGridDock"][2] - mine["faceGridDock"][2]) <= 8
-    from gui.main_window import parse_split
+    from gui.window_layout import parse_split
 
     assert parse_split("0.3,0.4,0.5") == (0.3, 0.4, 0.5)
     assert parse_split("nan,0.4,0.5") is None and parse_split("2,0.4,0.5") is None and parse_split(None) is None

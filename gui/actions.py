@@ -1,0 +1,389 @@
+"""The window's use cases: what a menu item, a shortcut or a panel's request does — open a model, a dataset or a
+photo, encode, import labels, generate, inspect, train — and, through its base :class:`~gui.actions_save.SaveActions`,
+save and export.
+
+The window owns one :class:`WindowActions` (``window.window_actions``); its menus and the panels' request signals call
+it. A handler asks what it must (a file dialog, a question), submits one :class:`~gui.engine_bridge.Job` to the
+engine bridge, and puts the result into the session (which every panel follows) and the window's status bar.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from .actions_save import SaveActions
+from .dialogs import pictures_folder
+from .engine_bridge import Job
+from .session import PhotoEntry, Sample
+
+
+def open_model_job(folder: Path, progress, cancel):
+    """Worker side of "open model": the engine's workflow, with statistics and the leading PCA coordinates."""
+    from engine.workflows.open_model import open_model
+
+    loaded = open_model(folder, statistics=True, progress=progress, cancel=cancel)
+    if loaded.labels_problem:
+        import sys
+
+        print(f"{folder}: labels not loaded: {loaded.labels_problem}", file=sys.stderr)
+    return loaded, loaded.stats
+
+
+def _accepts_cancel(fn) -> bool:
+    import inspect
+
+    try:
+        return "cancel" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class WindowActions(SaveActions):
+    """Every use case of ``window`` (a :class:`gui.main_window.MainWindow`)."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        from engine.workflows.generate import SamplerFits
+
+        self.sampler_fits = SamplerFits()  # a second Generate with the same sampler only samples and decodes
+        self._atlas_panel_key = None
+
+    def wire_late_panels(self) -> None:
+        """The late panels' requests to the handlers, the Atlas panel following the session, the exports."""
+        w, s = self.window, self.session
+        w.docks["atlasDock"].visibilityChanged.connect(lambda on: on and self.atlas_panel_follow())
+        for sig in (s.stats_changed, s.axes_changed, s.selection_changed):
+            sig.connect(self.atlas_panel_follow)
+        w.model_panel.open_model_requested.connect(self.open_model_dialog)
+        w.model_panel.open_dataset_requested.connect(self.open_dataset_dialog)
+        w.model_panel.train_requested.connect(self.show_train_dialog)
+        w.model_panel.encode_requested.connect(self.encode_dataset)
+        w.attributes.show_in_pair_plot.connect(lambda *_: w.raise_dock("pairPlotDock"))
+        w.attributes.generate_requested.connect(self.generate_where)
+        w.photo_panel.open_requested.connect(self.open_photo_dialog)
+        w.photo_panel.face_requested.connect(self._photo_face_requested)
+        w.photo_panel.centre_square_requested.connect(lambda path: self.open_photo(Path(path), no_detect=True))
+        w.photo_panel.save_requested.connect(self.save_photo_dialog)
+        w.photo_panel.inspect_requested.connect(self.inspect_photo)
+        w.directions.add_slider_requested.connect(self._add_direction_slider)
+        w.directions.inspect_face_requested.connect(lambda *_: w.raise_dock("inspectorDock"))
+        self.wire_exports()
+
+    # ---- model + data
+    def open_model_dialog(self) -> None:
+        start = str(self.session.model.folder.parent) if self.session.model else str(Path.home())
+        path = QFileDialog.getExistingDirectory(self.window, "Open model folder", start)
+        if path:
+            self.open_model(Path(path))
+
+    def open_model(self, folder: Path, generate: Optional[bool] = None) -> Job:
+        folder = Path(folder)
+        w = self.window
+        gen = w.auto_generate if generate is None else generate
+
+        def done(result):
+            loaded, stats = result
+            self.session.set_model(loaded, stats)
+            w.setWindowTitle(f"{w.app_name} — {loaded.folder.name}")
+            w._remember_model(loaded.folder)
+            if w.panels_ready():
+                w.pair_plot._axes_from_session()
+            msg = f"opened {loaded.folder}"
+            if loaded.latents is None:
+                msg += " — no z-points yet: open the training dataset and encode it"
+            self.status(msg, 8000)
+            w.model_loaded.emit()
+            if gen and loaded.latents is not None:
+                self.generate_now()
+
+        return self.run_job("open model", lambda progress, cancel: open_model_job(folder, progress, cancel), done,
+                            key="open-model")
+
+    def open_dataset_dialog(self) -> None:
+        last = self.settings.value("data/last", "") or str(Path.home())
+        path = QFileDialog.getExistingDirectory(self.window, "Open dataset folder (face images)", str(last))
+        if path:
+            self.open_dataset(Path(path))
+
+    def open_dataset(self, folder: Path) -> Optional[Job]:
+        if self.session.model is None:
+            self.show_error("open a model first: the dataset is cropped and resized the way the model expects")
+            return None
+        pre = self.session.model.config.preprocess
+        folder = Path(folder)
+
+        def fn(progress, cancel):
+            from engine.image_data import load_folder
+
+            return load_folder(folder, pre, progress=progress, cancel=cancel) if _accepts_cancel(load_folder) else load_folder(folder, pre, progress=progress)
+
+        def done(ds):
+            self.session.set_dataset(ds)
+            self.settings.setValue("data/last", str(folder))
+            self.status(ds.summary() if hasattr(ds, "summary") else f"{len(ds)} images", 8000)
+
+        return self.run_job("load dataset", fn, done, key="load-dataset")
+
+    def _encoding_agreed(self, confirm: Optional[bool]) -> bool:
+        """The model has z-points: encoding a folder that is not its training set replaces them; asked (or refused
+        with ``confirm=False``) when less than half of the z-points are among the folder's images."""
+        s = self.session
+        ds, known = s.dataset, set(s.model.latent_files)
+        if not known or confirm is True:
+            return True
+        shared = sum(1 for f in ds.files if f in known)
+        if shared >= 0.5 * len(known):
+            return True
+        text = (f"{getattr(ds, 'folder', 'this folder')} is not this model's training set: {shared:,} of its "
+                f"{len(ds):,} images are among the model's {len(known):,} z-points. Encoding replaces the "
+                "z-points (and labels.csv no longer matches them). Encode anyway?")
+        if confirm is False:
+            self.show_error(text.replace(" Encode anyway?", " Not encoded."))
+            return False
+        ans = QMessageBox.question(self.window, "Encode dataset", text, QMessageBox.StandardButton.Yes |
+                                   QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return ans == QMessageBox.StandardButton.Yes
+
+    def encode_dataset(self, confirm: Optional[bool] = None) -> Optional[Job]:
+        s = self.session
+        if s.model is None or s.dataset is None:
+            self.show_error("encoding needs an open model and an open dataset (File ▸ Open dataset folder…)")
+            return None
+        folder, codec, ds = s.model.folder, s.model.codec, s.dataset
+        if not self._encoding_agreed(confirm):
+            return None
+
+        def fn(progress, cancel):
+            from engine.encoding import encode_dataset
+
+            encode_dataset(folder, ds, model=codec, progress=progress, cancel=cancel)
+            return open_model_job(folder, progress, cancel)
+
+        def done(result):
+            loaded, stats = result
+            self.session.set_model(loaded, stats)
+            self.session.set_dataset(ds)
+            if self.window.auto_generate:
+                self.generate_now()
+
+        return self.run_job("encode dataset", fn, done)
+
+    def import_labels_dialog(self) -> None:
+        if self.session.model is None or self.session.latents is None:
+            self.show_error("labels are attached to a model's z-points: open a model and encode its dataset first")
+            return
+        path, _ = QFileDialog.getOpenFileName(self.window,
+                                              "Import labels (CelebA list_attr_celeba.txt or a CSV file,label1,…)",
+                                              str(Path.home()), "Label files (*.txt *.csv);;All files (*)")
+        if path:
+            self.import_labels(Path(path))
+
+    def import_labels(self, path: Path) -> Optional[Job]:
+        """Attach a label file to the open model (labels.csv beside it), then reopen it so every panel sees them."""
+        s = self.session
+        if s.model is None:
+            return None
+        folder, files = s.model.folder, list(s.model.latent_files)
+
+        def fn(progress, cancel):
+            from engine.attributes import import_labels
+
+            table = import_labels(folder, path, files)
+            return table.report.summary(), open_model_job(folder, progress, cancel)
+
+        def done(result):
+            summary, (loaded, stats) = result
+            self.session.set_model(loaded, stats)
+            self.status(f"labels imported: {summary}", 10000)
+            self.window.last_notice = summary
+
+        return self.run_job("import labels", fn, done)
+
+    # ---- generating
+    def generate_clicked(self) -> Optional[Job]:
+        """Generate asked for by the user (button, Ctrl+G, F5, Enter): says so when it has to wait."""
+        return self.generate_now(notify=True)
+
+    def _say_generate_waits(self) -> None:
+        """What happens to a Generate asked for while the worker is busy (instead of queueing it silently)."""
+        cur = self.bridge.current
+        if cur is not None and cur.key == "generate":
+            note = "Generate: the new request replaces the one running"
+        elif cur is not None and not cur.quiet:
+            note = f"Generate queued: it starts when “{cur.name}” has finished (Esc cancels that job)"
+        else:
+            note = "Generate queued: it starts in a moment"
+        self.notice(note, 6000)
+
+    def generate_now(self, notify: bool = False) -> Optional[Job]:
+        s, w = self.session, self.window
+        if s.model is None:
+            self.status("no model open", 5000)
+            return None
+        if notify and self.bridge.busy():
+            self._say_generate_waits()
+        req = w.sampler_panel.request()
+        loaded = s.model
+        fits = self.sampler_fits
+
+        def fn(progress, cancel):
+            from engine.workflows.generate import generate
+
+            gen = generate(loaded, req["sampler"], req["values"], req["n"], req["seed"], where=req.get("where") or None,
+                           fits=fits, progress=progress, cancel=cancel)
+            return Sample(gen.z, gen.images, gen.params), gen.diagnostics
+
+        def done(result):
+            sample, diag = result
+            if self.session.model is not loaded:
+                return
+            self.session.set_sample(sample)
+            w.sampler_panel.show_diagnostics(diag)
+            if sample.params.get("where"):
+                self.status(f"{len(sample.z)} faces from the {sample.params['sampler']} sampler fitted on the "
+                            f"{sample.params['where_points']:,} z-points where {sample.params['where']}", 8000)
+            w.sample_ready.emit()
+
+        return self.run_job("generate", fn, done, key="generate")
+
+    def generate_where(self, name: str, has: bool = True) -> Optional[Job]:
+        """One click: a grid from the current sampler fitted only on the faces that have (lack) ``name``."""
+        sp = self.window.sampler_panel
+        sp.clear_conditions()
+        if not sp.add_condition(name, has):
+            self.show_error(f"unknown attribute {name!r}")
+            return None
+        return self.generate_now()
+
+    def inspect_face(self, i: int) -> None:
+        self.session.select(i, [i])
+        self.window.raise_dock("inspectorDock")
+
+    # ---- your own photo
+    def open_photo_dialog(self) -> None:
+        from .qt_photo import PHOTO_FILTER
+
+        if self.session.model is None or self.session.latents is None:
+            self.show_error("open a model with encoded z-points first: a photo is placed in its cloud")
+            return
+        last = self.settings.value("photo/last", "") or str(pictures_folder())
+        paths, _ = QFileDialog.getOpenFileNames(self.window, "Open photo (a face is found, framed and encoded)",
+                                                str(last), PHOTO_FILTER)
+        for path in paths:
+            self.open_photo(Path(path))
+
+    def open_photo(self, path: Path, face_index: Optional[int] = None, no_detect: Optional[bool] = None,
+                   replace: Optional[int] = None) -> Optional[Job]:
+        """Frame, encode and place one photo on the worker (engine.photo.frame_and_encode_photos); the face joins
+        the session (``session.photos``), is shown in the photo panel and inspected."""
+        s, w = self.session, self.window
+        if s.model is None or s.latents is None:
+            self.show_error("open a model with encoded z-points first: a photo is placed in its cloud")
+            return None
+        path = Path(path)
+        nd = w.photo_panel.no_detect.isChecked() if no_detect is None else bool(no_detect)
+        opened = s.model
+
+        def fn(progress, cancel):
+            return _frame_photo(opened, path, nd, face_index, progress, cancel)
+
+        def done(entry):
+            if self.session.model is not opened:
+                return
+            self.settings.setValue("photo/last", str(path.parent))
+            i = self.session.add_photo(entry, replace=replace)
+            w.photo_panel.offer_centre_square(None)
+            w.photo_panel.show_photo(i)
+            self.inspect_photo(i, raise_panel=False)
+            w.raise_dock("photoDock")
+            r = entry.result
+            self.status(f"{path.name}: {r.verdict} — farther out than {r.percentile:.1f} % of the "
+                        f"training z-points ({r.framing})", 10000)
+
+        def failed(message):
+            self.show_error(message, title="open photo failed")
+            w.photo_panel.offer_centre_square(str(path) if "no face found" in message else None)
+
+        return self.run_job(f"open photo ({path.name})", fn, done, on_error=failed)
+
+    def _photo_face_requested(self, i: int, face_index: int) -> None:
+        if 0 <= i < len(self.session.photos):
+            e = self.session.photos[i]
+            self.open_photo(Path(e.result.source), face_index=face_index, no_detect=False, replace=i)
+
+    def inspect_photo(self, i: int, raise_panel: bool = True) -> None:
+        self.session.inspect_photo(i)
+        if raise_panel:
+            self.window.raise_dock("inspectorDock")
+
+    def _add_direction_slider(self, d) -> None:
+        self.window.inspector.add_direction_slider(d)
+        self.window.raise_dock("inspectorDock")
+
+    @staticmethod
+    def dropped_photos(mime) -> list[Path]:
+        """The image files of a drag & drop (opened as photos)."""
+        from .qt_photo import is_photo_path
+
+        if mime is None or not mime.hasUrls():
+            return []
+        return [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile() and is_photo_path(u.toLocalFile())]
+
+    # ---- training
+    def show_train_dialog(self) -> None:
+        from .qt_train_dialog import TrainDialog
+
+        w = self.window
+        if w.train_dialog is None:
+            w.train_dialog = TrainDialog(self.bridge, self.settings, w)
+            w.train_dialog.model_trained.connect(lambda p: self.open_model(Path(p)))
+        w.train_dialog.show()
+        w.train_dialog.raise_()
+
+    # ---- the Atlas panel
+    def atlas_panel_submit(self, work, done) -> None:
+        panel = self.window.atlas_panel
+
+        def reset(*_):
+            panel._busy = False
+
+        self.bridge.submit(Job("atlas panel", lambda progress, cancel: work(), on_done=done, on_error=reset,
+                               on_cancelled=reset, key="atlas-panel", quiet=True))
+
+    def atlas_panel_follow(self, *_) -> None:
+        """The Atlas panel follows the session's axes, statistics and inspected face (only while shown)."""
+        s, w = self.session, self.window
+        if not w.docks["atlasDock"].isVisible() or w.docks["atlasDock"].visibleRegion().isEmpty():
+            return
+        if s.stats is None or s.model is None:
+            w.atlas_panel.set_model(None, None)
+            return
+        key = (id(s.stats), s.axes, None if s.current_z() is None else s.current_z().tobytes())
+        if key == self._atlas_panel_key:
+            return
+        self._atlas_panel_key = key
+        w.atlas_panel.set_model(s.model.codec, s.stats, s.axes, s.current_z())
+
+
+def _frame_photo(opened, path: Path, no_detect: bool, face_index: Optional[int], progress, cancel) -> PhotoEntry:
+    """Worker side of "open photo": frame, encode and place it; every face found (for the choice among them) and
+    the nearest training z-points decoded."""
+    from engine import face_framing as ff
+    from engine.photo import frame_and_encode_photos
+
+    (r,) = frame_and_encode_photos(opened.codec, opened.config, opened.latents, opened.latent_files, [path],
+                                   stats=opened.stats, keep_photo=True, model_dir=opened.folder,
+                                   no_detect=no_detect, face_index=face_index, progress=progress, cancel=cancel)
+    if r.faces_found > 1:  # all the faces, for the choice (working-copy pixels, largest first)
+        faces = [f.corners for f in ff.detect_faces(r.photo)]
+    elif r.face_box is not None:
+        faces = [(np.asarray(r.face_box) + 0.5) * r.photo_scale - 0.5]
+    else:
+        faces = []
+    index = {f: i for i, f in enumerate(opened.latent_files)}
+    rows = [index[f] for f, _d in r.nearest if f in index]
+    near = opened.codec.decode(opened.latents[rows]) if len(rows) == len(r.nearest) and rows else None
+    return PhotoEntry(r, faces, no_detect, near)
