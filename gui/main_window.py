@@ -16,7 +16,7 @@ from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
 
 from .actions import WindowActions
-from .dialogs import offer_subfolder, pictures_folder  # noqa: F401 - pictures_folder: gui/qt_directions.py's old import
+from .dialogs import offer_subfolder
 from .engine_bridge import EngineBridge, Job
 from .session import Session
 from .window_layout import DOCK_MINIMUM, DockLayout
@@ -251,6 +251,7 @@ class MainWindow(QMainWindow):
         late["inspector"].settings = self.settings
         late["pair_plot"].bridge = self.bridge
         self.__dict__["_late"] = late
+        self.dock_layout.hold_adjusting()  # the docks' resizes as the panels replace their placeholders: not a drag
         for attr, name in LATE_PANELS:
             dock = self.docks[name]
             old = dock.widget()

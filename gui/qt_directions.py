@@ -434,7 +434,7 @@ class DirectionsPanel(QWidget):
     def save_dialog(self) -> None:
         if not self.session.directions:
             return
-        from .main_window import pictures_folder
+        from .dialogs import pictures_folder
 
         start = str(pictures_folder() / f"{self.set_name}.json")
         path, _ = QFileDialog.getSaveFileName(self, "Save direction set (NAME.json + NAME.npy)", start,
@@ -459,7 +459,7 @@ class DirectionsPanel(QWidget):
         return self.bridge.submit(Job("save direction set", fn, on_done=done))
 
     def load_dialog(self) -> None:
-        from .main_window import pictures_folder
+        from .dialogs import pictures_folder
 
         path, _ = QFileDialog.getOpenFileName(self, "Load direction set", str(pictures_folder()),
                                               "Direction set (*.json)")

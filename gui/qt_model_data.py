@@ -83,8 +83,11 @@ class ModelDataPanel(QWidget):
             def num(v, fmt=""):
                 return "?" if v is None else format(v, fmt)
 
-            rows = [("folder", html.escape(str(m.folder)))]
-            rows += [(k, html.escape(v)) for k, v in m.codec.describe()]  # what the model's format says of itself
+            def breakable(text: str) -> str:  # a long path may wrap after any '/' or '-' (the column stays narrow)
+                return html.escape(text).replace("/", "/\u200b").replace("-", "-\u200b")
+
+            rows = [("folder", breakable(str(m.folder)))]
+            rows += [(k, breakable(v)) for k, v in m.codec.describe()]  # what the model's format says of itself
             rows += [
                 ("z-points", n),
                 ("training", f"{num(facts.epochs_done)} epochs on {num(facts.train_images)} images"
