@@ -332,20 +332,20 @@ class OnnxAutoencoderCodec(ModelCodec):
         """A codec on two graphs in memory: read, checked against the card and bounded in memory
         (``onnx_safety``) before ONNX Runtime loads them, then probed with every run watched (time, ``cancel``).
         ``paths``: the files the graphs came from, as messages name them (default: ``where``'s)."""
-        safety = onnx_safety
         where = Path(where or folder or ".")
         enc_path, dec_path = paths or (where / ENCODER, where / DECODER)
-        em, dm = safety.check_structure(enc, enc_path), safety.check_structure(dec, dec_path)
-        shapes = graph_shapes(safety.Signature(em), safety.Signature(dm), enc_path, dec_path)
+        em, dm = onnx_safety.check_structure(enc, enc_path), onnx_safety.check_structure(dec, dec_path)
+        shapes = graph_shapes(onnx_safety.Signature(em), onnx_safety.Signature(dm), enc_path, dec_path)
         cls._check_card(config, shapes, enc_path)
         s = config.arch.image_size
-        safety.check_memory(em, enc_path, (3, s, s) if config.channel_order == "nchw" else (s, s, 3),
-                            safety.batches(shapes.encoder_batch))
-        safety.check_memory(dm, dec_path, shapes.decoder_z_shape or (config.arch.z_dim,),
-                            safety.batches(shapes.decoder_batch))
+        onnx_safety.check_memory(em, enc_path, (3, s, s) if config.channel_order == "nchw" else (s, s, 3),
+                                 onnx_safety.batches(shapes.encoder_batch))
+        onnx_safety.check_memory(dm, dec_path, shapes.decoder_z_shape or (config.arch.z_dim,),
+                                 onnx_safety.batches(shapes.decoder_batch))
         del em, dm
         es, ds = inference_session(enc, enc_path, checked=True), inference_session(dec, dec_path, checked=True)
         codec = cls(config, es, ds, graph_shapes(es, ds, enc_path, dec_path), folder)
+        codec._paths = (enc_path, dec_path)  # what a refused probe run names
         codec.probe(where, cancel)
         return codec
 
@@ -404,7 +404,8 @@ class OnnxAutoencoderCodec(ModelCodec):
 
     def _call(self, sess, name, x: np.ndarray) -> np.ndarray:
         if self._guard is not None:
-            return onnx_safety.guarded_run(sess, {name: x}, self._guard[0], cancel=self._guard[1])[0]
+            where = getattr(self, "_paths", (self._guard[0],) * 2)[0 if sess is self.enc_sess else 1]
+            return onnx_safety.guarded_run(sess, {name: x}, where, cancel=self._guard[1])[0]
         return sess.run(None, {name: x}, self._run_opts)[0]
 
     def _run(self, sess, name, x: np.ndarray, fixed: Optional[int]) -> np.ndarray:
@@ -650,7 +651,10 @@ def fast_path_for(module, model_id: str, key: Optional[str] = None) -> Optional[
         if enc_p.is_file() and dec_p.is_file():
             try:
                 enc, dec = read_onnx_bytes(enc_p, "cached ONNX model"), read_onnx_bytes(dec_p, "cached ONNX model")
-                fast = FastPath(inference_session(enc, enc_p), inference_session(dec, dec_p))
+                a = module.arch  # files in a cache folder, not yet verified: bounded like any user's graph
+                onnx_safety.bounded(enc, enc_p, (3, a.image_size, a.image_size))
+                onnx_safety.bounded(dec, dec_p, (a.z_dim,))
+                fast = FastPath(inference_session(enc, enc_p, checked=True), inference_session(dec, dec_p, checked=True))
                 if not _matches_torch(fast, module):
                     fast = None
             except EngineError:
@@ -688,8 +692,8 @@ def _matches_torch(fast: FastPath, module) -> bool:
     with torch.no_grad():
         z = module.encode(x)
         y = module.decode(z)
-    zo = fast.encode(x.numpy())
-    yo = fast.decode(z.numpy())
+    zo = onnx_safety.guarded_run(fast.enc, {"image": x.numpy()}, "the fast path's encoder")[0]
+    yo = onnx_safety.guarded_run(fast.dec, {"z": z.numpy()}, "the fast path's decoder")[0]
     return zo.shape == tuple(z.shape) and yo.shape == tuple(y.shape) \
         and float(np.abs(zo - z.numpy()).max()) <= FAST_PATH_TOLERANCE \
         and float(np.abs(yo - y.numpy()).max()) <= FAST_PATH_TOLERANCE

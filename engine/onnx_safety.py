@@ -448,3 +448,8 @@ class Signature:
 def batches(fixed: Optional[int]) -> tuple:
     """The batch sizes a graph's memory is bounded at: its fixed batch, else 1 and the largest the app runs."""
     return (fixed,) if fixed else (1, LARGEST_BATCH)
+
+
+def bounded(data: bytes, path, input_dims: tuple) -> None:
+    """``check_structure`` and ``check_memory`` (at batch 1 and LARGEST_BATCH): fit to hand to ONNX Runtime."""
+    check_memory(check_structure(data, path), path, input_dims, batches(None))

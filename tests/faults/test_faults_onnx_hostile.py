@@ -93,10 +93,10 @@ def _init(name, arr):
     return onnx.numpy_helper.from_array(np.asarray(arr), name)
 
 
-def encoder(size=16, z=4, hostile=(), extra_inits=(), hostile_out=None, functions=(), sparse=(), channels=3):
+def encoder(size=16, z=4, hostile=(), extra_inits=(), hostile_out=None, functions=(), sparse=(), channels=3, name="x"):
     """x [N,3,S,S] → mean over the pixels [N,3] → MatMul → z [N,z]; ``hostile`` nodes run beside it and their scalar
     ``hostile_out`` is added (× 0) to z, so that the graph still gives the right z."""
-    nodes = [h.make_node("ReduceMean", ["x"], ["m"], axes=[2, 3], keepdims=0),
+    nodes = [h.make_node("ReduceMean", [name], ["m"], axes=[2, 3], keepdims=0),
              h.make_node("MatMul", ["m", "W"], ["z0"])]
     inits = [_init("W", np.random.default_rng(0).normal(size=(channels, z)).astype(np.float32)), *extra_inits]
     if hostile_out:
@@ -105,7 +105,7 @@ def encoder(size=16, z=4, hostile=(), extra_inits=(), hostile_out=None, function
         inits.append(_init("zero", np.float32(0)))
     else:
         nodes += list(hostile) + [h.make_node("Identity", ["z0"], ["z"])]
-    return _model(nodes, [h.make_tensor_value_info("x", T.FLOAT, ["N", channels, size, size])],
+    return _model(nodes, [h.make_tensor_value_info(name, T.FLOAT, ["N", channels, size, size])],
                   [h.make_tensor_value_info("z", T.FLOAT, ["N", z])], inits, functions, sparse)
 
 
@@ -359,6 +359,43 @@ def test_a_model_folder_with_a_hostile_graph_is_refused_by_info_and_open(tmp_pat
         open_model(folder, statistics=True)  # what File ▸ Open runs on the GUI's worker
     assert time.monotonic() - t0 < 5
     assert sorted(p.name for p in folder.iterdir()) == before
+
+
+_FAST = r"""
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from engine.model_codec import open_model
+codec = open_model(sys.argv[2])
+t0 = time.monotonic()
+fast = codec.fast_path()
+print(fast is not None, round(time.monotonic() - t0, 1))
+"""
+
+
+def test_a_hostile_graph_planted_in_the_fast_path_cache_is_bounded_too(tmp_path, tiny_model, monkeypatch):
+    """The fast path's cache folder (~/.cache/…/onnx/<model>-<key>/) holds graphs the app exported; files found there
+    without a valid marker are checked against torch by running them. A Loop planted there hung that check; now
+    such files are bounded like a user's graph, refused, and the network exported afresh."""
+    from engine.model_codec import open_model
+    from engine.onnx_codec import DECODER, ENCODER, fast_cache_folder
+
+    monkeypatch.setenv("LFS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LFS_ONNX_RUNTIME", "1")
+    codec = open_model(tiny_model)
+    folder = fast_cache_folder(codec.model_id, codec.key)
+    folder.mkdir(parents=True)
+    nodes, inits = _loop(10**15)
+    s, z = codec.image_size, codec.z_dim
+    (folder / ENCODER).write_bytes(encoder(size=s, z=z, hostile=nodes, extra_inits=inits, hostile_out="vf", name="image"))
+    (folder / DECODER).write_bytes(decoder(size=s, z=z))
+    cmd = ["prlimit", f"--as={AS_LIMIT}", sys.executable, "-c", _FAST, str(ROOT), str(tiny_model)]
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the fast path's check ran the planted Loop (still running after 60 s)")
+    assert res.returncode == 0 and res.stdout.split()[0] == "True", res.stdout + res.stderr[-2000:]
+    assert float(res.stdout.split()[1]) < 20
+    assert b"Loop" not in (folder / ENCODER).read_bytes()  # replaced by the app's own export
 
 
 def test_cancel_stops_a_probe_in_flight(tmp_path):
