@@ -243,9 +243,11 @@ def _strip_weights(model) -> None:
                 t.ClearField(name)
 
 
-def _with_input(model, dims) -> None:
+def _with_input(model, dims, path) -> None:
     inits = {t.name for t in model.graph.initializer}
     ins = [i for i in model.graph.input if i.name not in inits]
+    if len(ins) != 1 or not ins[0].type.HasField("tensor_type"):
+        raise ModelFileError(f"{path}: the graph has {len(ins)} inputs; an encoder or decoder has exactly one tensor input")
     shape = ins[0].type.tensor_type.shape
     del shape.dim[:]
     for d in dims:
@@ -352,7 +354,7 @@ def check_memory(model, path, input_dims: tuple, batches=(1, LARGEST_BATCH)) -> 
             raise ModelFileError(f"{path}: its functions cannot be expanded ({' '.join(str(exc).split())[:200]})") from None
     per_image, folded = 0, False
     for batch in batches:
-        _with_input(model, (batch,) + tuple(input_dims))
+        _with_input(model, (batch,) + tuple(input_dims), path)
         total = _tensor_bytes(model, path, batch, unknown_ok=not folded)
         if total is None:  # exporters compute pads and shapes from constants: fold them, then infer again
             folded = _fold_constants(model) or True
