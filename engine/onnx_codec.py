@@ -405,7 +405,8 @@ class OnnxAutoencoderCodec(ModelCodec):
     def _call(self, sess, name, x: np.ndarray) -> np.ndarray:
         if self._guard is not None:
             where = getattr(self, "_paths", (self._guard[0],) * 2)[0 if sess is self.enc_sess else 1]
-            return onnx_safety.guarded_run(sess, {name: x}, where, cancel=self._guard[1])[0]
+            return onnx_safety.guarded_run(sess, {name: x}, where, cancel=self._guard[1],
+                                           memory=onnx_safety.probe_memory_cap(len(x)))[0]
         return sess.run(None, {name: x}, self._run_opts)[0]
 
     def _run(self, sess, name, x: np.ndarray, fixed: Optional[int]) -> np.ndarray:

@@ -20,9 +20,11 @@ So nothing is handed to ONNX Runtime before this module has read the graph from 
   batch-independent giant, e.g. a huge ``Range``/``ConstantOfShape``/``Expand``/``Tile``/``Resize``) and at the
   largest batch the app runs (a tensor growing faster than the batch). A tensor whose shape depends on the data
   (``NonZero``, a ``Range`` of computed limits …) cannot be bounded and is refused;
-* **time** (``guarded_run``): every run of an untrusted graph during the open/import probe happens on a helper
-  thread while the caller watches the clock (``run_seconds()``, 30 s by default, ``LFS_ONNX_RUN_SECONDS``) and the
-  cancel token; past the budget or on a cancel, ``RunOptions.terminate`` stops ONNX Runtime at the next node.
+* **time, and memory enforced** (``guarded_run``): every run of an untrusted graph during the open/import probe
+  happens on a helper thread while the caller watches, every 20 ms, the clock (``run_seconds()``, 30 s by default,
+  ``LFS_ONNX_RUN_SECONDS``), the process's resident memory (``probe_memory_cap``: the batch's budget + 256 MB) and
+  the cancel token; past either budget or on a cancel, ``RunOptions.terminate`` stops ONNX Runtime before its
+  next node. (One node's own allocation is already bounded by the static check.)
 
 ONNX Runtime's own log lines are silenced for every session (``quiet_onnxruntime``): its errors reach the user
 as the one line of the ``ModelFileError`` that names the file.
@@ -372,11 +374,32 @@ def check_memory(model, path, input_dims: tuple, batches=(1, LARGEST_BATCH)) -> 
 # time: a watched run
 
 
-def guarded_run(sess, feeds: dict, where, *, cancel=None, seconds: Optional[float] = None):
-    """``sess.run(None, feeds)`` on a helper thread, watched: past ``seconds`` (default ``run_seconds()``) or on
-    ``cancel`` (or the ``cancel_scope``'s token), ONNX Runtime is told to terminate; a graph that does not stop
-    within TERMINATE_GRACE_S is left to finish on its own thread (a daemon) and the caller goes on."""
+#: Memory a probe run may take beyond the budget of its images (ONNX Runtime's own working memory, other threads).
+RUN_MEMORY_SLACK = 256 * 2**20
+
+
+def _rss() -> Optional[int]:
+    """This process's resident memory in bytes (Linux; None elsewhere)."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def probe_memory_cap(batch: int) -> int:
+    """What a probe run of ``batch`` images may add to the process's resident memory."""
+    return batch * MAX_ACTIVATION_BYTES_PER_IMAGE + RUN_MEMORY_SLACK
+
+
+def guarded_run(sess, feeds: dict, where, *, cancel=None, seconds: Optional[float] = None,
+                memory: Optional[int] = None):
+    """``sess.run(None, feeds)`` on a helper thread, watched every 20 ms: past ``seconds`` (default
+    ``run_seconds()``), once the process's resident memory grew by more than ``memory`` bytes (when given), or on
+    ``cancel`` (or the ``cancel_scope``'s token), ONNX Runtime is told to terminate (it stops before its next node);
+    a graph that does not stop within TERMINATE_GRACE_S is left to finish on its own thread (a daemon)."""
     seconds = run_seconds() if seconds is None else seconds
+    base = _rss() if memory is not None else None
     cancel = cancel if cancel is not None else _cancel_scope.get()
     ro = run_options()
     box: dict = {}
@@ -399,12 +422,17 @@ def guarded_run(sess, feeds: dict, where, *, cancel=None, seconds: Optional[floa
             stopped = "cancel"
         elif time.monotonic() - start > seconds:
             stopped = "time"
+        elif base is not None and (_rss() or 0) - base > memory:
+            stopped = "memory"
         if stopped:
             ro.terminate = True
             worker.join(TERMINATE_GRACE_S)
             break
     if stopped == "cancel":
         raise Cancelled("cancelled by the user")
+    if stopped == "memory":
+        raise ModelFileError(f"{where}: one run of the graph on a probe batch took more than {memory / 2**20:,.0f} MB of "
+                             "memory (the budget of its images); refused")
     if stopped == "time":
         raise ModelFileError(f"{where}: one run of the graph on a probe batch took longer than the {seconds:g} s "
                              "budget (a graph that loops or computes far more than an autoencoder); refused")

@@ -318,6 +318,28 @@ def test_a_graph_running_past_the_time_budget_is_stopped_and_refused(tmp_path):
     _nothing_written(tmp_path)
 
 
+def test_a_probe_run_is_stopped_past_its_memory_cap():
+    """The backstop behind the static bound: a probe run is watched for the process's memory too. A graph whose
+    size the shape check could not see (here its session is made directly, past the gate) is terminated once the
+    resident memory grew beyond the cap (50 MB here; ``probe_memory_cap`` for a real probe)."""
+    import onnxruntime as ort
+
+    from engine import onnx_safety
+
+    nodes = [h.make_node("Cast", ["n"], ["ni"], to=T.INT64),
+             h.make_node("ConstantOfShape", ["ni"], ["b0"], value=h.make_tensor("v", T.FLOAT, [1], [1.0]))]
+    nodes += [h.make_node("Neg", [f"b{i}"], [f"b{i + 1}"]) for i in range(60)]
+    nodes.append(h.make_node("ReduceSum", ["b60"], ["s"], keepdims=0))
+    data = _model(nodes, [h.make_tensor_value_info("n", T.FLOAT, [1])], [h.make_tensor_value_info("s", T.FLOAT, [])])
+    sess = ort.InferenceSession(data, onnx_safety.session_options(ort), providers=["CPUExecutionProvider"])
+    t0 = time.monotonic()
+    with pytest.raises(ModelFileError, match="more than 50 MB of memory"):
+        onnx_safety.guarded_run(sess, {"n": np.array([3e7], np.float32)}, "t.onnx", memory=50 * 2**20)
+    assert time.monotonic() - t0 < 10
+    small = onnx_safety.guarded_run(sess, {"n": np.array([1000], np.float32)}, "t.onnx", memory=50 * 2**20)
+    assert float(small[0]) == 1000.0  # 60 negations
+
+
 def test_onnxruntime_log_lines_never_reach_stderr(tmp_path):
     """A graph that fails inside ONNX Runtime at run time (a Gather index beyond its axis, which shape inference
     cannot see) used to print ONNX Runtime's coloured [E:onnxruntime:…] line beside the app's error."""
