@@ -6,9 +6,7 @@ instead of the machine; their peak memory is read by a wrapper (``ru_maxrss`` of
 """
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -23,7 +21,7 @@ onnx = pytest.importorskip("onnx")
 from onnx import TensorProto as T  # noqa: E402
 from onnx import helper as h  # noqa: E402
 
-from engine.errors import Cancelled, EngineError, ModelFileError  # noqa: E402
+from engine.errors import Cancelled, ModelFileError  # noqa: E402
 
 from faults_support import ROOT  # noqa: E402
 
