@@ -11,11 +11,11 @@ Any architecture works: the two graphs run in ONNX Runtime (CPU). The card says 
 * ``source`` — where the model came from (free text fields); ``files`` — each file's size and sha256.
 
 Opening validates everything before it is used (like the native format): the config by a declarative
-schema, each .onnx file as a regular, size-capped file whose sha256 matches the card, self-contained
-(no external data files), one input and one output per graph with shapes that fit the card; then a
-probe batch must give finite outputs. A batch dimension fixed in the graph (1, or any k) still works:
-batches are cut (and padded) to it. Nothing from a file is executed but the ONNX graph itself, by ONNX
-Runtime's own operators (a graph that needs a custom operator library is refused by ONNX Runtime).
+schema, each .onnx file as a regular, size-capped file whose sha256 matches the card, one input and one output
+per graph with shapes that fit the card, then ``onnx_safety``'s gate (self-contained, no control flow, bounded
+nodes and memory) before ONNX Runtime loads it; then a probe batch, every run under a time budget, must give
+finite outputs. A batch dimension fixed in the graph (1, or any k) still works: batches are cut (and padded)
+to it. Nothing from a file is executed but the ONNX graph itself, by ONNX Runtime's own operators.
 """
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ from typing import Optional
 
 import numpy as np
 
-from . import __version__
-from .errors import EngineError, ModelFileError
+from . import __version__, onnx_safety
+from .errors import Cancelled, EngineError, ModelFileError
 from .image_data import Preprocess
 from .model_codec import ModelCodec, register_codec
 
@@ -37,8 +37,9 @@ FORMAT_NAME = "onnx-autoencoder"
 FORMAT_VERSION = 1
 ENCODER = "encoder.onnx"
 DECODER = "decoder.onnx"
-#: protobuf cannot hold a self-contained ONNX file above 2 GiB; ours are a few MB.
-MAX_ONNX_BYTES = 2**31 - 1
+#: One graph file: 1 GiB = the 250 M float32 parameters the native format allows (``architecture.MAX_PARAMETERS``);
+#: ours are a few MB. Checking and loading one holds it about three times (bytes, parsed, ONNX Runtime's copy).
+MAX_ONNX_BYTES = 2**30
 CHANNEL_ORDERS = ("nchw", "nhwc")
 #: The value ranges a card may name, as written on the command line.
 VALUE_RANGES = {"0,1": (0.0, 1.0), "-1,1": (-1.0, 1.0), "0,255": (0.0, 255.0)}
@@ -170,50 +171,26 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def inference_session(data: bytes, path, threads: int = 0, *, ours: bool = False):
-    """An ONNX Runtime CPU session for the model ``data`` (refused in one line when it cannot be loaded); ``ours``:
-    a graph this app exported itself, known by its sha256 (the fast path's cache), is not parsed again with onnx."""
+def inference_session(data: bytes, path, threads: int = 0, *, ours: bool = False, checked: bool = False):
+    """An ONNX Runtime CPU session for the model ``data`` (refused in one line when it cannot be loaded). A user's
+    graph first passes ``onnx_safety.check_structure`` (self-contained, bounded, no control flow) unless the caller
+    did (``checked``); ``ours``: a graph this app exported itself, known by its sha256 (the fast path's cache), is
+    not parsed again with onnx. ONNX Runtime's own log is silenced for every session."""
     try:
         import onnxruntime as ort
     except ImportError:
         raise ModelFileError(f"{path}: ONNX models need the onnxruntime package (pip install onnxruntime)") from None
-    if not ours:
-        _refuse_external_data(data, path)
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
-    if threads:
-        opts.intra_op_num_threads = threads
+    onnx_safety.quiet_onnxruntime(ort)
+    if not (ours or checked):
+        onnx_safety.check_structure(data, path)
     try:
-        return ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(data, sess_options=onnx_safety.session_options(ort, threads),
+                                    providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - onnxruntime's own error types; its message is passed on
         text = " ".join(str(exc).split())
         if len(text) > 300:
             text = text[:297] + "…"
         raise ModelFileError(f"{path}: not a usable ONNX model (truncated, damaged or an unsupported operator): {text}") from None
-
-
-def _refuse_external_data(data: bytes, path) -> None:
-    """A self-contained graph only: external tensor files could name any path on the disk."""
-    try:
-        import onnx
-    except ImportError:  # onnxruntime alone: it refuses external data when loading from bytes
-        return
-    try:
-        model = onnx.load_from_string(data)
-    except Exception:  # noqa: BLE001 - onnxruntime names the damage
-        return
-    graphs = [model.graph]
-    while graphs:
-        g = graphs.pop()
-        for t in g.initializer:
-            if t.data_location == onnx.TensorProto.EXTERNAL:
-                raise ModelFileError(f"{path}: tensor {t.name!r} is stored in an external file; only self-contained "
-                                     ".onnx files are read (re-save with onnx.save(model, path, save_as_external_data=False))")
-        for node in g.node:
-            for a in node.attribute:
-                if a.g is not None and a.HasField("g"):
-                    graphs.append(a.g)
-                graphs.extend(a.graphs)
 
 
 def final_activation_range(data: bytes) -> Optional[tuple[float, float]]:
@@ -331,9 +308,11 @@ class OnnxAutoencoderCodec(ModelCodec):
         self.enc_sess, self.dec_sess, self.shapes = enc_sess, dec_sess, shapes
         self._ein = enc_sess.get_inputs()[0].name
         self._din = dec_sess.get_inputs()[0].name
+        self._run_opts = onnx_safety.run_options()
+        self._guard = None  # (where, cancel) while the probe runs: every run watched (onnx_safety.guarded_run)
 
     @classmethod
-    def open(cls, folder: Path, device: str = "cpu") -> "OnnxAutoencoderCodec":
+    def open(cls, folder: Path, device: str = "cpu", cancel=None) -> "OnnxAutoencoderCodec":
         folder = Path(folder)
         config = read_onnx_config(folder)
         blobs = {}
@@ -345,16 +324,33 @@ class OnnxAutoencoderCodec(ModelCodec):
                 raise ModelFileError(f"{path}: its checksum differs from config.json's (files.{name}.sha256): the file "
                                      "was changed or damaged after import")
             blobs[name] = data
-        return cls.from_bytes(config, blobs[ENCODER], blobs[DECODER], folder)
+        return cls.from_bytes(config, blobs[ENCODER], blobs[DECODER], folder, cancel=cancel)
 
     @classmethod
     def from_bytes(cls, config: OnnxConfig, enc: bytes, dec: bytes, folder: Optional[Path] = None,
-                   where: Optional[Path] = None) -> "OnnxAutoencoderCodec":
-        """A codec on two graphs in memory, checked against the card and probed."""
+                   where: Optional[Path] = None, cancel=None, paths: Optional[tuple] = None) -> "OnnxAutoencoderCodec":
+        """A codec on two graphs in memory: read, checked against the card and bounded in memory
+        (``onnx_safety``) before ONNX Runtime loads them, then probed with every run watched (time, ``cancel``).
+        ``paths``: the files the graphs came from, as messages name them (default: ``where``'s)."""
         where = Path(where or folder or ".")
-        enc_path, dec_path = where / ENCODER, where / DECODER
-        es, ds = inference_session(enc, enc_path), inference_session(dec, dec_path)
-        shapes = graph_shapes(es, ds, enc_path, dec_path)
+        enc_path, dec_path = paths or (where / ENCODER, where / DECODER)
+        em, dm = onnx_safety.check_structure(enc, enc_path), onnx_safety.check_structure(dec, dec_path)
+        shapes = graph_shapes(onnx_safety.Signature(em), onnx_safety.Signature(dm), enc_path, dec_path)
+        cls._check_card(config, shapes, enc_path)
+        s = config.arch.image_size
+        onnx_safety.check_memory(em, enc_path, (3, s, s) if config.channel_order == "nchw" else (s, s, 3),
+                                 onnx_safety.batches(shapes.encoder_batch))
+        onnx_safety.check_memory(dm, dec_path, shapes.decoder_z_shape or (config.arch.z_dim,),
+                                 onnx_safety.batches(shapes.decoder_batch))
+        del em, dm
+        es, ds = inference_session(enc, enc_path, checked=True), inference_session(dec, dec_path, checked=True)
+        codec = cls(config, es, ds, graph_shapes(es, ds, enc_path, dec_path), folder)
+        codec._paths = (enc_path, dec_path)  # what a refused probe run names
+        codec.probe(where, cancel)
+        return codec
+
+    @staticmethod
+    def _check_card(config: OnnxConfig, shapes: GraphShapes, enc_path) -> None:
         a = config.arch
         if shapes.image_size and shapes.image_size != a.image_size:
             raise ModelFileError(f"{enc_path}: the graph takes {shapes.image_size}×{shapes.image_size} images; "
@@ -364,9 +360,6 @@ class OnnxAutoencoderCodec(ModelCodec):
         if shapes.channel_order and shapes.channel_order != config.channel_order:
             raise ModelFileError(f"{enc_path}: the graph takes {shapes.channel_order.upper()} images; the card says "
                                  f"{config.channel_order.upper()}")
-        codec = cls(config, es, ds, shapes, folder)
-        codec.probe(where)
-        return codec
 
     # ---- facts ---------------------------------------------------------------------------------
     @property
@@ -409,16 +402,23 @@ class OnnxAutoencoderCodec(ModelCodec):
         f = (y - np.float32(lo)) * np.float32(1.0 / (hi - lo))
         return (np.clip(f, 0.0, 1.0) * np.float32(255.0) + np.float32(0.5)).astype(np.uint8)
 
+    def _call(self, sess, name, x: np.ndarray) -> np.ndarray:
+        if self._guard is not None:
+            where = getattr(self, "_paths", (self._guard[0],) * 2)[0 if sess is self.enc_sess else 1]
+            return onnx_safety.guarded_run(sess, {name: x}, where, cancel=self._guard[1],
+                                           memory=onnx_safety.probe_memory_cap(len(x)))[0]
+        return sess.run(None, {name: x}, self._run_opts)[0]
+
     def _run(self, sess, name, x: np.ndarray, fixed: Optional[int]) -> np.ndarray:
         if not fixed:
-            return sess.run(None, {name: x})[0]
+            return self._call(sess, name, x)
         parts = []
         for i in range(0, len(x), fixed):
             chunk = x[i : i + fixed]
             n = len(chunk)
             if n < fixed:  # pad the last chunk to the graph's batch size
                 chunk = np.concatenate([chunk, np.repeat(chunk[-1:], fixed - n, axis=0)])
-            parts.append(sess.run(None, {name: chunk})[0][:n])
+            parts.append(self._call(sess, name, chunk)[:n])
         return np.concatenate(parts) if parts else np.empty((0,), np.float32)
 
     def encode_raw(self, x: np.ndarray) -> np.ndarray:
@@ -449,8 +449,16 @@ class OnnxAutoencoderCodec(ModelCodec):
             raise ModelFileError(f"{self.folder}: the decoder gave images of shape {list(y.shape)}; the card needs {list(want)}")
         return self.from_model_values(y)
 
-    def probe(self, where) -> None:
-        """Refuse graphs whose outputs on a fixed probe batch are NaN/Inf, absurd or of the wrong shape."""
+    def probe(self, where, cancel=None) -> None:
+        """Refuse graphs whose outputs on a fixed probe batch are NaN/Inf, absurd or of the wrong shape; every run is
+        watched (``onnx_safety.guarded_run``: the time budget, ``cancel``)."""
+        self._guard = (where, cancel)
+        try:
+            self._probe(where)
+        finally:
+            self._guard = None
+
+    def _probe(self, where) -> None:
         s = self.image_size
         rng = np.random.default_rng(20240601)
         imgs = np.stack([np.full((s, s, 3), 128, np.uint8), rng.integers(0, 256, (s, s, 3), dtype=np.uint8)])
@@ -465,7 +473,7 @@ class OnnxAutoencoderCodec(ModelCodec):
                                      f"{float(np.abs(z).max()):.3g}")
             zz = np.concatenate([z[:1], rng.standard_normal((1, self.z_dim)).astype(np.float32)])
             y = self.decode_raw(zz)
-        except ModelFileError:
+        except (ModelFileError, Cancelled):
             raise
         except Exception as exc:  # noqa: BLE001 - onnxruntime's run errors (a shape the graph cannot take)
             text = " ".join(str(exc).split())[:300]
@@ -649,7 +657,10 @@ def fast_path_for(module, model_id: str, key: Optional[str] = None) -> Optional[
         if enc_p.is_file() and dec_p.is_file():
             try:
                 enc, dec = read_onnx_bytes(enc_p, "cached ONNX model"), read_onnx_bytes(dec_p, "cached ONNX model")
-                fast = FastPath(inference_session(enc, enc_p), inference_session(dec, dec_p))
+                a = module.arch  # files in a cache folder, not yet verified: bounded like any user's graph
+                onnx_safety.bounded(enc, enc_p, (3, a.image_size, a.image_size))
+                onnx_safety.bounded(dec, dec_p, (a.z_dim,))
+                fast = FastPath(inference_session(enc, enc_p, checked=True), inference_session(dec, dec_p, checked=True))
                 if not _matches_torch(fast, module):
                     fast = None
             except EngineError:
@@ -687,8 +698,8 @@ def _matches_torch(fast: FastPath, module) -> bool:
     with torch.no_grad():
         z = module.encode(x)
         y = module.decode(z)
-    zo = fast.encode(x.numpy())
-    yo = fast.decode(z.numpy())
+    zo = onnx_safety.guarded_run(fast.enc, {"image": x.numpy()}, "the fast path's encoder")[0]
+    yo = onnx_safety.guarded_run(fast.dec, {"z": z.numpy()}, "the fast path's decoder")[0]
     return zo.shape == tuple(z.shape) and yo.shape == tuple(y.shape) \
         and float(np.abs(zo - z.numpy()).max()) <= FAST_PATH_TOLERANCE \
         and float(np.abs(yo - y.numpy()).max()) <= FAST_PATH_TOLERANCE

@@ -151,11 +151,16 @@ def import_model(encoder=None, decoder=None, out=None, *, model_file=None, archi
 
 
 def _onnx_pair(encoder: Path, decoder: Path):
-    from ..onnx_codec import final_activation_range, graph_shapes, inference_session, read_onnx_bytes
+    """The two graphs' bytes and what their signatures say, read from the files alone: nothing runs here (the
+    graphs are checked by ``onnx_safety`` and their signatures read from the protobuf, before any session)."""
+    from ..onnx_codec import final_activation_range, graph_shapes, read_onnx_bytes
+    from ..onnx_safety import Signature, check_structure
 
     enc = read_onnx_bytes(encoder, "ONNX encoder")
     dec = read_onnx_bytes(decoder, "ONNX decoder")
-    shapes = graph_shapes(inference_session(enc, encoder), inference_session(dec, decoder), encoder, decoder)
+    em, dm = check_structure(enc, encoder), check_structure(dec, decoder)
+    shapes = graph_shapes(Signature(em), Signature(dm), encoder, decoder)
+    del em, dm
     facts = {"image_size": shapes.image_size, "z_dim": shapes.z_dim, "channel_order": shapes.channel_order,
              "value_range": final_activation_range(dec),
              "source": {"imported_from": "onnx", "encoder": str(encoder), "decoder": str(decoder)}}
@@ -268,14 +273,33 @@ def _finish(out: Path, kind: str, enc: bytes, dec: bytes, facts: dict, image_siz
     z_dim = facts["z_dim"]
     if not z_dim:
         raise EngineError("the model's graphs do not fix the z size")
+    _check_app_limits(int(size), int(z_dim), facts["source"].get("encoder") or facts["source"].get("model_file"), out)
     pre = parse_framing(framing, size)
     source = dict(facts["source"])
     source["imported_at_app_version"] = __version__
     config = OnnxConfig(OnnxArch(int(size), int(z_dim)), pre, new_model_id(), order, tuple(vr), source,
                         {ENCODER: {"sha256": sha256(enc), "bytes": len(enc)}, DECODER: {"sha256": sha256(dec), "bytes": len(dec)}})
-    OnnxAutoencoderCodec.from_bytes(config, enc, dec, where=out)  # what open would refuse is never written
+    # what open would refuse is never written: the card through open's own reader, then the graphs through its gate
+    # and probe (every run watched: the time budget and this job's cancel)
+    OnnxConfig.from_dict(config.to_dict(), f"{out / 'config.json'} (the model card to write)")
+    paths = tuple(Path(source.get(k) or source.get("model_file") or out / name) for k, name in (("encoder", ENCODER),
+                                                                                                ("decoder", DECODER)))
+    OnnxAutoencoderCodec.from_bytes(config, enc, dec, where=out, cancel=cancel, paths=paths)
     cancel.raise_if_cancelled()
     progress(Progress("import", 3, 4, "writing the model folder"))
     write_onnx_folder(out, config, enc, dec)
     progress(Progress("import", 4, 4, "imported"))
     return Imported(out, kind, int(size), int(z_dim), order, tuple(vr), notes)
+
+
+def _check_app_limits(size: int, z_dim: int, where, out: Path) -> None:
+    """An imported model must fit the limits of the models this app builds and loads (``architecture``): faces of at
+    most MAX_IMAGE_SIZE pixels a side, z-vectors of at most MAX_Z_DIM values; checked before anything runs."""
+    from ..architecture import MAX_IMAGE_SIZE, MAX_Z_DIM
+
+    if size > MAX_IMAGE_SIZE:
+        raise ModelFileError(f"{where}: the model takes {size}×{size} images; this app works with faces of at most "
+                             f"{MAX_IMAGE_SIZE}×{MAX_IMAGE_SIZE} pixels — nothing was written to {out}")
+    if z_dim > MAX_Z_DIM:
+        raise ModelFileError(f"{where}: the model's z-vectors have {z_dim:,} values; this app works with at most {MAX_Z_DIM:,} "
+                             f"— nothing was written to {out}")
