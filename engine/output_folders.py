@@ -16,11 +16,18 @@ The rules (:func:`check_output_folder`, :func:`write_owned_set`):
   lock only when all are complete (``params.json`` last), so a full disk, a crash or a cancel leaves
   the previous set exactly as it was, and two saves racing into one folder never mix their files.
 
-Single-file outputs (``evaluate --out report.json``) follow the same rules through
-:func:`check_output_file`.
+Single-file outputs (``evaluate --out report.json``, ``movie --out x.gif``) follow the same rules through
+:func:`check_output_file`. Which single files are ours is recorded in the hidden ``OWNED_FILES`` manifest of
+the file's folder (name → kind, size, sha256 at write time, :func:`writing_owned_file`): a user's file of the
+same name is never ours, whatever it holds, and neither is a file of ours the user changed since.
+
+Every check also makes sure, before any work, that the destination can be written: the missing folders are
+created and a probe file is made there, then both are removed (:func:`check_can_write`).
 """
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
 import shutil
@@ -159,7 +166,44 @@ def check_output_folder(folder, *, inputs: Iterable = (), overwrite: bool = Fals
     check_not_inside(folder, inputs, label)
     state = inspect_folder(folder)
     _refuse_unless_writable(state, overwrite, kind)
+    check_can_write(folder, label)
     return state
+
+
+def check_can_write(folder, label: str = "--out", shown=None, name: Optional[str] = None) -> None:
+    """Refuse, before any work, a destination that cannot be written: create the missing folders up to
+    ``folder``, make and delete a probe file in it, and check that ``name`` fits the file system's limit;
+    whatever was created is removed again. The message names ``shown`` (the user's path), never the probe."""
+    folder = Path(folder)
+    shown = folder if shown is None else shown
+    missing, created = [], []
+    p = folder
+    while not (p.exists() or p.is_symlink()) and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    try:
+        for d in reversed(missing):
+            os.mkdir(d)
+            created.append(d)
+        fd, probe = tempfile.mkstemp(prefix=".lfs-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+        if name is not None:
+            try:
+                limit = os.pathconf(folder, "PC_NAME_MAX")
+            except (OSError, ValueError):
+                limit = 255
+            if len(os.fsencode(name)) > limit:
+                raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
+    except OSError as exc:
+        raise EngineError(f"{label} {shown}: cannot be written ({exc.strerror or exc}); choose another place — "
+                          "nothing was done") from None
+    finally:
+        for d in reversed(created):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
 
 
 def _refuse_unless_writable(state: FolderState, overwrite: bool, kind: str) -> None:
@@ -173,10 +217,14 @@ def _refuse_unless_writable(state: FolderState, overwrite: bool, kind: str) -> N
 
 
 def check_output_file(path, *, inputs: Iterable = (), overwrite: bool = False, label: str = "--out",
-                      is_ours: Callable[[Path], bool] = lambda p: False, what: str = "file") -> Path:
-    """The rules for a single output file: never a folder, never inside an input, and an existing file
-    is replaced only when ``overwrite`` is asked and ``is_ours(path)`` says we wrote it."""
+                      is_ours: Optional[Callable[[Path], bool]] = None, what: str = "file",
+                      kind: Optional[str] = None) -> Path:
+    """The rules for a single output file: never a folder, never inside an input, a place that can be written,
+    and an existing file is replaced only when ``overwrite`` is asked and it is ours: ``is_ours(path)``, or by
+    default the folder's record of the files we wrote as ``kind`` (:func:`is_owned_file`)."""
     path = check_path_text(path, label)
+    if is_ours is None:
+        is_ours = (lambda p: is_owned_file(p, kind)) if kind else (lambda p: False)
     if path.is_dir():
         raise EngineError(f"{label} {path}: is a folder; give the {what}'s file name, e.g. {path / 'report.json'}")
     for parent in path.parents:
@@ -189,7 +237,83 @@ def check_output_file(path, *, inputs: Iterable = (), overwrite: bool = False, l
                               "choose a new file name — nothing was written")
         if not overwrite:
             raise EngineError(f"{label} {path}: already exists; choose a new file name or allow overwriting (--overwrite)")
+    check_can_write(path.parent, label, shown=path, name=path.name)
     return path
+
+
+# ----------------------------------------------------------------------------------------------
+# single files we wrote: a hidden record in their folder (name → kind, size, sha256)
+
+OWNED_FILES = ".latent-face-studio-files.json"
+OWNED_FILES_LOCK = ".latent-face-studio-files.lock"
+MAX_OWNED_RECORDS = 10_000
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    """(size, sha256 hex) of a file, read in 1 MB pieces."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(2**20)
+            if not chunk:
+                break
+            h.update(chunk)
+            size += len(chunk)
+    return size, h.hexdigest()
+
+
+def _owned_records(folder: Path) -> dict:
+    path = Path(folder) / OWNED_FILES
+    try:
+        if not path.is_file() or path.is_symlink() or path.stat().st_size > MAX_PARAMS_BYTES:
+            return {}
+        obj = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    files = obj.get("files") if isinstance(obj, dict) and obj.get("written_by") == WRITTEN_BY else None
+    return {k: v for k, v in files.items() if isinstance(v, dict)} if isinstance(files, dict) else {}
+
+
+def owned_file_record(path) -> Optional[dict]:
+    """The record of ``path`` in its folder's manifest (kind, size, sha256), or None."""
+    path = Path(path)
+    return _owned_records(path.parent).get(path.name)
+
+
+def is_owned_file(path, kind: Optional[str]) -> bool:
+    """True when ``path`` is a regular file we wrote as ``kind`` and unchanged since (same size and sha256)."""
+    path = Path(path)
+    rec = owned_file_record(path)
+    if rec is None or kind is None or rec.get("kind") != kind:
+        return False
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size != rec.get("size"):
+            return False
+        return file_digest(path) == (rec.get("size"), rec.get("sha256"))
+    except OSError:
+        return False
+
+
+def _record_owned_file(path: Path, kind: str, size: int, sha: str) -> None:
+    folder = path.parent
+    with atomic_io.FolderLock(folder, OWNED_FILES_LOCK, wait_s=30.0):
+        files = {n: r for n, r in _owned_records(folder).items() if n != path.name and (folder / n).is_file()}
+        files = dict(list(files.items())[-(MAX_OWNED_RECORDS - 1):])
+        files[path.name] = {"kind": kind, "size": int(size), "sha256": sha, "app_version": __version__}
+        atomic_io.write_json(folder / OWNED_FILES, {"written_by": WRITTEN_BY, "files": files})
+
+
+@contextmanager
+def writing_owned_file(path, kind: str) -> Iterator[Path]:
+    """Yield a temp path for a writer; when the ``with`` body ends without an error (the writer finished and
+    closed the file), the file is fsynced, fingerprinted, renamed into place and recorded in the folder's
+    manifest as ours (``kind``). Check the destination first with :func:`check_output_file`."""
+    path = Path(path)
+    digest: list = []
+    with atomic_io.atomic_path(path, before_replace=lambda tmp: digest.append(file_digest(tmp))) as tmp:
+        yield tmp
+    _record_owned_file(path, kind, *digest[0])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -239,7 +363,7 @@ def write_owned_set(folder, kind: str, fill: Callable[[Path], dict], *, overwrit
                     p.unlink()
                 except OSError:
                     pass
-    except BaseException:
+    except BaseException as exc:
         if stage is not None:
             shutil.rmtree(stage, ignore_errors=True)
         if created:
@@ -247,9 +371,21 @@ def write_owned_set(folder, kind: str, fill: Callable[[Path], dict], *, overwrit
                 folder.rmdir()  # only if nothing else is in it
             except OSError:
                 pass
+        if isinstance(exc, OSError) and stage is not None:
+            _raise_naming_the_target(exc, stage, folder)
         raise
     shutil.rmtree(stage, ignore_errors=True)
     return folder
+
+
+def _raise_naming_the_target(exc: OSError, stage: Path, folder: Path) -> None:
+    """An error about a file in the hidden staging folder names the file's place in ``folder`` instead."""
+    try:
+        rel = Path(os.fsdecode(exc.filename)).relative_to(stage) if exc.filename is not None else None
+    except (TypeError, ValueError):
+        return
+    target = folder if rel is None or str(rel) in ("", ".") else folder / rel
+    raise OSError(exc.errno, exc.strerror or str(exc), str(target)) from exc
 
 
 def remove_abandoned_stages(folder: Path) -> None:
@@ -327,6 +463,7 @@ def check_model_output(out, *, data=None, resume: bool = False, label: str = "--
     if not out.exists():
         if resume:
             raise EngineError(f"{out / 'config.json'}: missing — there is no model to resume in {out}")
+        check_can_write(out, label)
         return out
     try:
         entries = sorted(n for n in os.listdir(out) if not n.startswith("."))
@@ -343,6 +480,7 @@ def check_model_output(out, *, data=None, resume: bool = False, label: str = "--
                           "folder — a model is never trained over")
     if resume and not model:
         raise EngineError(f"{out / 'config.json'}: missing — there is no model to resume in {out}")
+    check_can_write(out, label)
     return out
 
 
