@@ -116,20 +116,40 @@ def _is_temp_of(filename, path: Path) -> bool:
     return f.parent == path.parent and f.name.startswith(_temp_prefix(path.name)) and f.name.endswith(".tmp")
 
 
+_IN_FLIGHT = [0]
+
+
+@contextmanager
+def in_flight() -> Iterator[None]:
+    """Count a write under way (a temp file, a staging folder) for :func:`writes_in_flight`."""
+    _IN_FLIGHT[0] += 1
+    try:
+        yield
+    finally:
+        _IN_FLIGHT[0] -= 1
+
+
+def writes_in_flight() -> int:
+    """How many writes of this process have a temp file or staging folder now (0: ending the process at once
+    leaves no temp file behind — engine/interrupts.py)."""
+    return _IN_FLIGHT[0]
+
+
 @contextmanager
 def _temp_for(path: Path) -> Iterator[Path]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path.name), suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-    finally:
+    with in_flight():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path.name), suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        os.chmod(tmp, 0o666 & ~_umask())
+        tmp_path = Path(tmp)
         try:
-            tmp_path.unlink()  # already renamed on success
-        except FileNotFoundError:
-            pass
+            yield tmp_path
+        finally:
+            try:
+                tmp_path.unlink()  # already renamed on success
+            except FileNotFoundError:
+                pass
 
 
 def remove_stale_temps(folder: str | os.PathLike, names) -> list[str]:

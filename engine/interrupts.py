@@ -7,9 +7,10 @@ a compiled extension (numpy re-raises it as "C-extensions failed … bad install
 :func:`install`, the first thing ``main.py`` does, replaces that handler:
 
 * before the job starts (imports, argument parsing) nothing has been written: one line, ``os._exit(130)``;
-* during the job, inside an import (a frame of ``importlib`` on the stack), the interrupt is held back and
-  delivered by a 20 ms timer (SIGALRM) as soon as the import is done — in plain code, where ``finally``
-  blocks and the atomic writers remove their temp files;
+* during the job, inside an import (a frame of ``importlib`` on the stack): at once as well when no write
+  is under way (``atomic_io.writes_in_flight()``: no temp file, no staging folder); otherwise the interrupt
+  is held back and delivered by a 20 ms timer (SIGALRM) as soon as the import is done — in plain code,
+  where ``finally`` blocks and the atomic writers remove their temp files;
 * elsewhere it raises ``KeyboardInterrupt`` once (a second Ctrl-C does not cut the clean-up short);
 * an interrupt that was swallowed anyway is raised again at the next :func:`checkpoint` (every progress
   report), and :func:`interrupted` lets the CLI end with 130 whatever the job then did.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 
 MESSAGE = "interrupted; the last completed checkpoint and files are intact"
 EXIT_STATUS = 130
@@ -79,6 +81,9 @@ def _on_sigint(signum, frame) -> None:
     if _state["interrupted"] or _state["held"]:
         return  # already on its way out: let the clean-up finish
     if _in_import(frame):
+        atomic_io = sys.modules.get("engine.atomic_io")
+        if atomic_io is None or atomic_io.writes_in_flight() == 0:
+            exit_now()  # no temp file or staging folder exists: nothing to clean up, nothing written half
         _state["held"] = True
         _arm()
         return

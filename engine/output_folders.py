@@ -158,6 +158,7 @@ def check_output_folder(folder, *, inputs: Iterable = (), overwrite: bool = Fals
                         kind: str = "image-set") -> FolderState:
     """Refuse, before any work starts, an output folder that a set of ``kind`` may not be written into."""
     folder = check_path_text(folder, label)
+    _refuse_unusable(folder, label)
     if folder.exists() and not folder.is_dir():
         raise EngineError(f"{folder}: exists and is not a folder")
     for parent in folder.parents:
@@ -168,6 +169,17 @@ def check_output_folder(folder, *, inputs: Iterable = (), overwrite: bool = Fals
     _refuse_unless_writable(state, overwrite, kind)
     check_can_write(folder, label)
     return state
+
+
+def _refuse_unusable(path: Path, label: str) -> None:
+    """A path the system cannot even look up (a name too long, a loop of links, no permission on a folder)."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    except OSError as exc:
+        raise EngineError(f"{label} {path}: cannot be written ({exc.strerror or exc}); choose another place — "
+                          "nothing was done") from None
 
 
 def check_can_write(folder, label: str = "--out", shown=None, name: Optional[str] = None) -> None:
@@ -223,6 +235,7 @@ def check_output_file(path, *, inputs: Iterable = (), overwrite: bool = False, l
     and an existing file is replaced only when ``overwrite`` is asked and it is ours: ``is_ours(path)``, or by
     default the folder's record of the files we wrote as ``kind`` (:func:`is_owned_file`)."""
     path = check_path_text(path, label)
+    _refuse_unusable(path, label)
     if is_ours is None:
         is_ours = (lambda p: is_owned_file(p, kind)) if kind else (lambda p: False)
     if path.is_dir():
@@ -334,6 +347,8 @@ def write_owned_set(folder, kind: str, fill: Callable[[Path], dict], *, overwrit
     folder.mkdir(parents=True, exist_ok=True)
     remove_abandoned_stages(folder)
     stage = None
+    flight = atomic_io.in_flight()
+    flight.__enter__()  # a staging folder exists from here until the end (engine/interrupts.py)
     try:
         stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=folder))
         atomic_io.FolderLock(stage, STAGE_OWNER).acquire()  # marks the stage as this live process's
@@ -374,6 +389,8 @@ def write_owned_set(folder, kind: str, fill: Callable[[Path], dict], *, overwrit
         if isinstance(exc, OSError) and stage is not None:
             _raise_naming_the_target(exc, stage, folder)
         raise
+    finally:
+        flight.__exit__(None, None, None)
     shutil.rmtree(stage, ignore_errors=True)
     return folder
 
