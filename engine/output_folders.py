@@ -183,39 +183,31 @@ def _refuse_unusable(path: Path, label: str) -> None:
 
 
 def check_can_write(folder, label: str = "--out", shown=None, name: Optional[str] = None) -> None:
-    """Refuse, before any work, a destination that cannot be written: create the missing folders up to
-    ``folder``, make and delete a probe file in it, and check that ``name`` fits the file system's limit;
-    whatever was created is removed again. The message names ``shown`` (the user's path), never the probe."""
+    """Refuse, before any work, a destination that cannot be written: a probe file is made (and deleted) in the
+    nearest folder that exists — where the first missing folder, or the file, would be created — and the names
+    still to be created (the missing folders, ``name``) must fit the file system's limit. Nothing is created
+    for good (a folder made and removed again could race with another save making the same one). The message
+    names ``shown`` (the user's path), never the probe."""
     folder = Path(folder)
     shown = folder if shown is None else shown
-    missing, created = [], []
-    p = folder
-    while not (p.exists() or p.is_symlink()) and p != p.parent:
-        missing.append(p)
-        p = p.parent
+    to_create = [] if name is None else [name]
+    base = folder
+    while not (base.exists() or base.is_symlink()) and base != base.parent:
+        to_create.append(base.name)
+        base = base.parent
     try:
-        for d in reversed(missing):
-            os.mkdir(d)
-            created.append(d)
-        fd, probe = tempfile.mkstemp(prefix=".lfs-probe-", dir=folder)
+        try:
+            limit = os.pathconf(base, "PC_NAME_MAX")
+        except (OSError, ValueError):
+            limit = 255
+        if any(len(os.fsencode(n)) > limit for n in to_create):
+            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
+        fd, probe = tempfile.mkstemp(prefix=".lfs-probe-", dir=base)
         os.close(fd)
         os.unlink(probe)
-        if name is not None:
-            try:
-                limit = os.pathconf(folder, "PC_NAME_MAX")
-            except (OSError, ValueError):
-                limit = 255
-            if len(os.fsencode(name)) > limit:
-                raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
     except OSError as exc:
         raise EngineError(f"{label} {shown}: cannot be written ({exc.strerror or exc}); choose another place — "
                           "nothing was done") from None
-    finally:
-        for d in reversed(created):
-            try:
-                os.rmdir(d)
-            except OSError:
-                pass
 
 
 def _refuse_unless_writable(state: FolderState, overwrite: bool, kind: str) -> None:
