@@ -286,39 +286,66 @@ def owned_file_record(path) -> Optional[dict]:
     return _owned_records(path.parent).get(path.name)
 
 
+def _versions(rec: dict) -> list[tuple[int, str]]:
+    vs = rec.get("versions")
+    return [(v["size"], v["sha256"]) for v in vs if isinstance(v, dict) and isinstance(v.get("size"), int)
+            and isinstance(v.get("sha256"), str)] if isinstance(vs, list) else []
+
+
 def is_owned_file(path, kind: Optional[str]) -> bool:
-    """True when ``path`` is a regular file we wrote as ``kind`` and unchanged since (same size and sha256)."""
+    """True when ``path`` is a regular file we wrote as ``kind`` and unchanged since (a recorded size and sha256)."""
     path = Path(path)
     rec = owned_file_record(path)
     if rec is None or kind is None or rec.get("kind") != kind:
         return False
     try:
-        if path.is_symlink() or not path.is_file() or path.stat().st_size != rec.get("size"):
+        versions = _versions(rec)
+        if path.is_symlink() or not path.is_file() or path.stat().st_size not in {size for size, _ in versions}:
             return False
-        return file_digest(path) == (rec.get("size"), rec.get("sha256"))
+        return file_digest(path) in versions
     except OSError:
         return False
 
 
-def _record_owned_file(path: Path, kind: str, size: int, sha: str) -> None:
+def _record_owned_file(path: Path, kind: str, size: int, sha: str, keep_previous: bool) -> None:
+    """Record ``path`` as ours; with ``keep_previous`` the version recorded before stays valid too (the record is
+    written before the new file is renamed over the old one, so that either may be there)."""
     folder = path.parent
     with atomic_io.FolderLock(folder, OWNED_FILES_LOCK, wait_s=30.0):
-        files = {n: r for n, r in _owned_records(folder).items() if n != path.name and (folder / n).is_file()}
+        records = _owned_records(folder)
+        old = records.get(path.name)
+        versions = [(int(size), sha)]
+        if keep_previous and old is not None and old.get("kind") == kind:
+            versions += [v for v in _versions(old) if v != versions[0]][:1]
+        files = {n: r for n, r in records.items() if n != path.name and (folder / n).is_file()}
         files = dict(list(files.items())[-(MAX_OWNED_RECORDS - 1):])
-        files[path.name] = {"kind": kind, "size": int(size), "sha256": sha, "app_version": __version__}
+        files[path.name] = {"kind": kind, "versions": [{"size": z, "sha256": h} for z, h in versions],
+                            "app_version": __version__}
         atomic_io.write_json(folder / OWNED_FILES, {"written_by": WRITTEN_BY, "files": files})
 
 
 @contextmanager
 def writing_owned_file(path, kind: str) -> Iterator[Path]:
-    """Yield a temp path for a writer; when the ``with`` body ends without an error (the writer finished and
-    closed the file), the file is fsynced, fingerprinted, renamed into place and recorded in the folder's
-    manifest as ours (``kind``). Check the destination first with :func:`check_output_file`."""
+    """Yield a temp path for a writer. When the ``with`` body ends without an error (the writer finished and
+    closed the file), the file is fsynced and fingerprinted, the folder's record of our files is updated (a
+    failure there, e.g. a full disk, leaves everything as it was) and only then is the file renamed into place.
+    Check the destination first with :func:`check_output_file`."""
     path = Path(path)
     digest: list = []
-    with atomic_io.atomic_path(path, before_replace=lambda tmp: digest.append(file_digest(tmp))) as tmp:
+
+    def record(tmp: Path) -> None:
+        digest.extend(file_digest(tmp))
+        try:
+            _record_owned_file(path, kind, *digest, keep_previous=True)
+        except OSError as exc:  # named after the user's file, not our hidden record
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+
+    with atomic_io.atomic_path(path, before_replace=record) as tmp:
         yield tmp
-    _record_owned_file(path, kind, *digest[0])
+    try:
+        _record_owned_file(path, kind, *digest, keep_previous=False)  # only the new version now
+    except OSError:
+        pass  # the previous version stays recorded as ours too: harmless
 
 
 # ----------------------------------------------------------------------------------------------

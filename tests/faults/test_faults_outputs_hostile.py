@@ -130,6 +130,8 @@ def test_a_full_disk_during_a_movie_fails_and_keeps_the_previous_movie(small_dis
         assert len(err.splitlines()) == 1 and "No space left on device" in err and str(out) in err, err
     (small_disk / "filler.bin").unlink()
     assert snapshot(small_disk) == before and not leftovers(small_disk)
+    for suffix in (".mp4", ".gif"):  # still ours: replaced once there is room
+        make_movie(tiny_model, small_disk / f"good{suffix}", axis="PC1", frames=5, size=32, overwrite=True)
 
 
 # ---------------------------------------------------------------------------------------------
