@@ -11,7 +11,7 @@ a compiled extension (numpy re-raises it as "C-extensions failed … bad install
   is under way (``atomic_io.writes_in_flight()``: no temp file, no staging folder); otherwise the interrupt
   is held back and delivered by a 20 ms timer (SIGALRM) as soon as the import is done — in plain code,
   where ``finally`` blocks and the atomic writers remove their temp files;
-* elsewhere it raises ``KeyboardInterrupt`` once (a second Ctrl-C does not cut the clean-up short);
+* elsewhere it raises ``KeyboardInterrupt`` (a second Ctrl-C within a second does not cut the clean-up short);
 * an interrupt that was swallowed anyway is raised again at the next :func:`checkpoint` (every progress
   report), and :func:`interrupted` lets the CLI end with 130 whatever the job then did.
 
@@ -23,11 +23,12 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 
 MESSAGE = "interrupted; the last completed checkpoint and files are intact"
 EXIT_STATUS = 130
 _IMPORT_FRAMES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
-_state = {"installed": False, "job": False, "interrupted": False, "held": False}
+_state = {"installed": False, "job": False, "interrupted": False, "held": False, "at": 0.0}
 
 
 def install() -> None:
@@ -78,16 +79,17 @@ def _in_import(frame) -> bool:
 def _on_sigint(signum, frame) -> None:
     if not _state["job"]:
         exit_now()
-    if _state["interrupted"] or _state["held"]:
-        return  # already on its way out: let the clean-up finish
+    if _state["held"] or (_state["interrupted"] and time.monotonic() - _state["at"] < 1.0):
+        return  # already on its way out: let the clean-up finish (a press a second later is raised again)
     if _in_import(frame):
         atomic_io = sys.modules.get("engine.atomic_io")
         if atomic_io is None or atomic_io.writes_in_flight() == 0:
             exit_now()  # no temp file or staging folder exists: nothing to clean up, nothing written half
-        _state["held"] = True
-        _arm()
-        return
-    _state["interrupted"] = True
+        if hasattr(signal, "setitimer"):  # not on Windows: there it is raised at once, as Python would
+            _state["held"] = True
+            _arm()
+            return
+    _state["interrupted"], _state["at"] = True, time.monotonic()
     raise KeyboardInterrupt
 
 
@@ -103,7 +105,7 @@ def _deliver(signum, frame) -> None:
         _arm()
         return
     _state["held"] = False
-    _state["interrupted"] = True
+    _state["interrupted"], _state["at"] = True, time.monotonic()
     raise KeyboardInterrupt
 
 
