@@ -82,8 +82,8 @@ def _on_sigint(signum, frame) -> None:
     if _state["held"] or (_state["interrupted"] and time.monotonic() - _state["at"] < 1.0):
         return  # already on its way out: let the clean-up finish (a press a second later is raised again)
     if _in_import(frame):
-        atomic_io = sys.modules.get("engine.atomic_io")
-        if atomic_io is None or atomic_io.writes_in_flight() == 0:
+        in_flight = getattr(sys.modules.get("engine.atomic_io"), "writes_in_flight", None)  # None: not (yet) imported
+        if in_flight is None or in_flight() == 0:
             exit_now()  # no temp file or staging folder exists: nothing to clean up, nothing written half
         if hasattr(signal, "setitimer"):  # not on Windows: there it is raised at once, as Python would
             _state["held"] = True
