@@ -16,10 +16,19 @@ Bad input ends with a non-zero exit status and one clear line on stderr, never a
 """
 from __future__ import annotations
 
-import argparse
+import _signal  # first (built in): from this line on a Ctrl-C ends with 130 and one line, nothing written half
 import os
-import sys
-from pathlib import Path
+
+if __name__ == "__main__":  # until engine/interrupts.py takes over below; nothing has been written before
+    _signal.signal(_signal.SIGINT, lambda *_: (os.write(2, b"interrupted; nothing was written\n"), os._exit(130)))
+
+from engine import interrupts  # noqa: E402
+
+if __name__ == "__main__":
+    interrupts.install()
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 EXIT_BAD_INPUT = 2
 EXIT_CANCELLED = 130
@@ -35,6 +44,7 @@ class TqdmProgress:
         self.job = None
 
     def __call__(self, p) -> None:
+        interrupts.checkpoint()  # a Ctrl-C that a library swallowed ends the job at its next step
         if self.quiet:
             return
         from tqdm import tqdm
@@ -651,43 +661,27 @@ COMMANDS["movie"] = cmd_movie
 
 def run(argv=None) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    if argv is None:  # a command-line run (the console script too): Ctrl-C is engine/interrupts.py's
+        interrupts.install()
     parser = build_parser()
     a = parser.parse_args(argv)
     command = a.command or "gui"
-    from engine.errors import Cancelled, EngineError
-
+    if command == "gui":
+        interrupts.uninstall()
     progress = TqdmProgress()
+    interrupts.job_started()
     try:
         _refuse_empty_paths(a)
-        return COMMANDS[command](a, progress)
-    except (EngineError, BadInput) as exc:
+        status = COMMANDS[command](a, progress)
+        interrupts.checkpoint()  # pressed, but swallowed by a library until the end: still 130
+        return status
+    except BaseException as exc:  # noqa: BLE001 - every outcome is one line and an exit status
         progress.close()
-        print(f"error: {_one_line(exc)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except Cancelled:
-        progress.close()
-        print("cancelled; results written so far are intact", file=sys.stderr)
-        return EXIT_CANCELLED
-    except KeyboardInterrupt:
-        progress.close()
-        print("interrupted; the last completed checkpoint and files are intact", file=sys.stderr)
-        return EXIT_CANCELLED
-    except OSError as exc:
-        progress.close()
-        name = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        print(f"error: {name}{_one_line(exc.strerror or exc)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except MemoryError:
-        progress.close()
-        print("error: not enough memory for this request (use a smaller --n or --batch-size)", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except Exception as exc:  # noqa: BLE001 - a bug, not bad input: still one line unless asked
-        progress.close()
-        if os.environ.get("LFS_DEBUG"):
-            raise
-        print(f"internal error: {type(exc).__name__}: {_one_line(exc)} (set LFS_DEBUG=1 for the traceback)",
-              file=sys.stderr)
-        return EXIT_INTERNAL
+        status, line = interrupts.outcome(exc, bad_input=BadInput, one_line=_one_line)
+        if line is None:
+            raise  # SystemExit; or a bug's traceback when asked (LFS_DEBUG=1)
+        print(line, file=sys.stderr)
+        return status
 
 
 #: Arguments that name a file or folder: "" would silently mean the current folder (or the default model).

@@ -12,7 +12,7 @@ import os
 import tempfile
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 
 def _current_umask() -> int:
@@ -54,17 +54,22 @@ def _temp_prefix(name: str) -> str:
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, before_replace: Optional[Callable[[Path], None]] = None) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it replaces ``path``.
 
-    Use it for writers that want a file name (safetensors, Pillow). On any error the
-    temporary file is removed and ``path`` is untouched; an OSError without a file name
-    (a full disk seen by fsync, a writer library's error) gets ``path`` as its file name.
+    Use it for writers that want a file name (safetensors, Pillow, FFmpeg): the writer must have finished
+    and closed the file, its errors raised, when the ``with`` body ends. Then the file is fsynced,
+    ``before_replace(tmp)`` may check or fingerprint it, and only then is it renamed into place. On any
+    error the temporary file is removed and ``path`` is untouched; an OSError without a file name (a
+    full disk seen by fsync, a writer library's error) or naming the temporary file gets ``path`` as
+    its file name — a message never names a temporary file.
     """
     path = Path(path)
     with _named_errors(path), _temp_for(path) as tmp:
         yield tmp
         _fsync(tmp)
+        if before_replace is not None:
+            before_replace(tmp)
         os.replace(tmp, path)
 
 
@@ -97,25 +102,54 @@ def _named_errors(path: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        if exc.filename is None and exc.errno is not None:
+        if exc.errno is not None and (exc.filename is None or _is_temp_of(exc.filename, path)):
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
 
 
+def _is_temp_of(filename, path: Path) -> bool:
+    """True when ``filename`` is one of the temp files :func:`atomic_path` makes for ``path``."""
+    try:
+        f = Path(os.fsdecode(filename))
+    except (TypeError, ValueError):
+        return False
+    return f.parent == path.parent and f.name.startswith(_temp_prefix(path.name)) and f.name.endswith(".tmp")
+
+
+_IN_FLIGHT = [0]
+
+
+@contextmanager
+def in_flight() -> Iterator[None]:
+    """Count a write under way (a temp file, a staging folder) for :func:`writes_in_flight`."""
+    _IN_FLIGHT[0] += 1
+    try:
+        yield
+    finally:
+        _IN_FLIGHT[0] -= 1
+
+
+def writes_in_flight() -> int:
+    """How many writes of this process have a temp file or staging folder now (0: ending the process at once
+    leaves no temp file behind — engine/interrupts.py)."""
+    return _IN_FLIGHT[0]
+
+
 @contextmanager
 def _temp_for(path: Path) -> Iterator[Path]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path.name), suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-    finally:
+    with in_flight():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path.name), suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        os.chmod(tmp, 0o666 & ~_umask())
+        tmp_path = Path(tmp)
         try:
-            tmp_path.unlink()  # already renamed on success
-        except FileNotFoundError:
-            pass
+            yield tmp_path
+        finally:
+            try:
+                tmp_path.unlink()  # already renamed on success
+            except FileNotFoundError:
+                pass
 
 
 def remove_stale_temps(folder: str | os.PathLike, names) -> list[str]:

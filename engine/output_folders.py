@@ -16,11 +16,18 @@ The rules (:func:`check_output_folder`, :func:`write_owned_set`):
   lock only when all are complete (``params.json`` last), so a full disk, a crash or a cancel leaves
   the previous set exactly as it was, and two saves racing into one folder never mix their files.
 
-Single-file outputs (``evaluate --out report.json``) follow the same rules through
-:func:`check_output_file`.
+Single-file outputs (``evaluate --out report.json``, ``movie --out x.gif``) follow the same rules through
+:func:`check_output_file`. Which single files are ours is recorded in the hidden ``OWNED_FILES`` manifest of
+the file's folder (name → kind, size, sha256 at write time, :func:`writing_owned_file`): a user's file of the
+same name is never ours, whatever it holds, and neither is a file of ours the user changed since.
+
+Every check also makes sure, before any work, that the destination can be written: the missing folders are
+created and a probe file is made there, then both are removed (:func:`check_can_write`).
 """
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
 import shutil
@@ -151,6 +158,7 @@ def check_output_folder(folder, *, inputs: Iterable = (), overwrite: bool = Fals
                         kind: str = "image-set") -> FolderState:
     """Refuse, before any work starts, an output folder that a set of ``kind`` may not be written into."""
     folder = check_path_text(folder, label)
+    _refuse_unusable(folder, label)
     if folder.exists() and not folder.is_dir():
         raise EngineError(f"{folder}: exists and is not a folder")
     for parent in folder.parents:
@@ -159,7 +167,47 @@ def check_output_folder(folder, *, inputs: Iterable = (), overwrite: bool = Fals
     check_not_inside(folder, inputs, label)
     state = inspect_folder(folder)
     _refuse_unless_writable(state, overwrite, kind)
+    check_can_write(folder, label)
     return state
+
+
+def _refuse_unusable(path: Path, label: str) -> None:
+    """A path the system cannot even look up (a name too long, a loop of links, no permission on a folder)."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    except OSError as exc:
+        raise EngineError(f"{label} {path}: cannot be written ({exc.strerror or exc}); choose another place — "
+                          "nothing was done") from None
+
+
+def check_can_write(folder, label: str = "--out", shown=None, name: Optional[str] = None) -> None:
+    """Refuse, before any work, a destination that cannot be written: a probe file is made (and deleted) in the
+    nearest folder that exists — where the first missing folder, or the file, would be created — and the names
+    still to be created (the missing folders, ``name``) must fit the file system's limit. Nothing is created
+    for good (a folder made and removed again could race with another save making the same one). The message
+    names ``shown`` (the user's path), never the probe."""
+    folder = Path(folder)
+    shown = folder if shown is None else shown
+    to_create = [] if name is None else [name]
+    base = folder
+    while not (base.exists() or base.is_symlink()) and base != base.parent:
+        to_create.append(base.name)
+        base = base.parent
+    try:
+        try:
+            limit = os.pathconf(base, "PC_NAME_MAX")
+        except (OSError, ValueError):
+            limit = 255
+        if any(len(os.fsencode(n)) > limit for n in to_create):
+            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
+        fd, probe = tempfile.mkstemp(prefix=".lfs-probe-", dir=base)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise EngineError(f"{label} {shown}: cannot be written ({exc.strerror or exc}); choose another place — "
+                          "nothing was done") from None
 
 
 def _refuse_unless_writable(state: FolderState, overwrite: bool, kind: str) -> None:
@@ -173,10 +221,15 @@ def _refuse_unless_writable(state: FolderState, overwrite: bool, kind: str) -> N
 
 
 def check_output_file(path, *, inputs: Iterable = (), overwrite: bool = False, label: str = "--out",
-                      is_ours: Callable[[Path], bool] = lambda p: False, what: str = "file") -> Path:
-    """The rules for a single output file: never a folder, never inside an input, and an existing file
-    is replaced only when ``overwrite`` is asked and ``is_ours(path)`` says we wrote it."""
+                      is_ours: Optional[Callable[[Path], bool]] = None, what: str = "file",
+                      kind: Optional[str] = None) -> Path:
+    """The rules for a single output file: never a folder, never inside an input, a place that can be written,
+    and an existing file is replaced only when ``overwrite`` is asked and it is ours: ``is_ours(path)``, or by
+    default the folder's record of the files we wrote as ``kind`` (:func:`is_owned_file`)."""
     path = check_path_text(path, label)
+    _refuse_unusable(path, label)
+    if is_ours is None:
+        is_ours = (lambda p: is_owned_file(p, kind)) if kind else (lambda p: False)
     if path.is_dir():
         raise EngineError(f"{label} {path}: is a folder; give the {what}'s file name, e.g. {path / 'report.json'}")
     for parent in path.parents:
@@ -189,7 +242,110 @@ def check_output_file(path, *, inputs: Iterable = (), overwrite: bool = False, l
                               "choose a new file name — nothing was written")
         if not overwrite:
             raise EngineError(f"{label} {path}: already exists; choose a new file name or allow overwriting (--overwrite)")
+    check_can_write(path.parent, label, shown=path, name=path.name)
     return path
+
+
+# ----------------------------------------------------------------------------------------------
+# single files we wrote: a hidden record in their folder (name → kind, size, sha256)
+
+OWNED_FILES = ".latent-face-studio-files.json"
+OWNED_FILES_LOCK = ".latent-face-studio-files.lock"
+MAX_OWNED_RECORDS = 10_000
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    """(size, sha256 hex) of a file, read in 1 MB pieces."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(2**20)
+            if not chunk:
+                break
+            h.update(chunk)
+            size += len(chunk)
+    return size, h.hexdigest()
+
+
+def _owned_records(folder: Path) -> dict:
+    path = Path(folder) / OWNED_FILES
+    try:
+        if not path.is_file() or path.is_symlink() or path.stat().st_size > MAX_PARAMS_BYTES:
+            return {}
+        obj = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    files = obj.get("files") if isinstance(obj, dict) and obj.get("written_by") == WRITTEN_BY else None
+    return {k: v for k, v in files.items() if isinstance(v, dict)} if isinstance(files, dict) else {}
+
+
+def owned_file_record(path) -> Optional[dict]:
+    """The record of ``path`` in its folder's manifest (kind, size, sha256), or None."""
+    path = Path(path)
+    return _owned_records(path.parent).get(path.name)
+
+
+def _versions(rec: dict) -> list[tuple[int, str]]:
+    vs = rec.get("versions")
+    return [(v["size"], v["sha256"]) for v in vs if isinstance(v, dict) and isinstance(v.get("size"), int)
+            and isinstance(v.get("sha256"), str)] if isinstance(vs, list) else []
+
+
+def is_owned_file(path, kind: Optional[str]) -> bool:
+    """True when ``path`` is a regular file we wrote as ``kind`` and unchanged since (a recorded size and sha256)."""
+    path = Path(path)
+    rec = owned_file_record(path)
+    if rec is None or kind is None or rec.get("kind") != kind:
+        return False
+    try:
+        versions = _versions(rec)
+        if path.is_symlink() or not path.is_file() or path.stat().st_size not in {size for size, _ in versions}:
+            return False
+        return file_digest(path) in versions
+    except OSError:
+        return False
+
+
+def _record_owned_file(path: Path, kind: str, size: int, sha: str, keep_previous: bool) -> None:
+    """Record ``path`` as ours; with ``keep_previous`` the version recorded before stays valid too (the record is
+    written before the new file is renamed over the old one, so that either may be there)."""
+    folder = path.parent
+    with atomic_io.FolderLock(folder, OWNED_FILES_LOCK, wait_s=30.0):
+        records = _owned_records(folder)
+        old = records.get(path.name)
+        versions = [(int(size), sha)]
+        if keep_previous and old is not None and old.get("kind") == kind:
+            versions += [v for v in _versions(old) if v != versions[0]][:1]
+        files = {n: r for n, r in records.items() if n != path.name and (folder / n).is_file()}
+        files = dict(list(files.items())[-(MAX_OWNED_RECORDS - 1):])
+        files[path.name] = {"kind": kind, "versions": [{"size": z, "sha256": h} for z, h in versions],
+                            "app_version": __version__}
+        atomic_io.write_json(folder / OWNED_FILES, {"written_by": WRITTEN_BY, "files": files})
+
+
+@contextmanager
+def writing_owned_file(path, kind: str) -> Iterator[Path]:
+    """Yield a temp path for a writer. When the ``with`` body ends without an error (the writer finished and
+    closed the file), the file is fsynced and fingerprinted, the folder's record of our files is updated (a
+    failure there, e.g. a full disk, leaves everything as it was) and only then is the file renamed into place.
+    Check the destination first with :func:`check_output_file`."""
+    path = Path(path)
+    digest: list = []
+
+    def record(tmp: Path) -> None:
+        digest.extend(file_digest(tmp))
+        try:
+            _record_owned_file(path, kind, *digest, keep_previous=True)
+        except OSError as exc:  # named after the user's file, not our hidden record
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+
+    with atomic_io.atomic_path(path, before_replace=record) as tmp:
+        yield tmp
+    try:
+        _record_owned_file(path, kind, *digest, keep_previous=False)  # only the new version now
+    except OSError:
+        pass  # the previous version stays recorded as ours too: harmless
 
 
 # ----------------------------------------------------------------------------------------------
@@ -210,6 +366,8 @@ def write_owned_set(folder, kind: str, fill: Callable[[Path], dict], *, overwrit
     folder.mkdir(parents=True, exist_ok=True)
     remove_abandoned_stages(folder)
     stage = None
+    flight = atomic_io.in_flight()
+    flight.__enter__()  # a staging folder exists from here until the end (engine/interrupts.py)
     try:
         stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=folder))
         atomic_io.FolderLock(stage, STAGE_OWNER).acquire()  # marks the stage as this live process's
@@ -239,7 +397,7 @@ def write_owned_set(folder, kind: str, fill: Callable[[Path], dict], *, overwrit
                     p.unlink()
                 except OSError:
                     pass
-    except BaseException:
+    except BaseException as exc:
         if stage is not None:
             shutil.rmtree(stage, ignore_errors=True)
         if created:
@@ -247,9 +405,23 @@ def write_owned_set(folder, kind: str, fill: Callable[[Path], dict], *, overwrit
                 folder.rmdir()  # only if nothing else is in it
             except OSError:
                 pass
+        if isinstance(exc, OSError) and stage is not None:
+            _raise_naming_the_target(exc, stage, folder)
         raise
+    finally:
+        flight.__exit__(None, None, None)
     shutil.rmtree(stage, ignore_errors=True)
     return folder
+
+
+def _raise_naming_the_target(exc: OSError, stage: Path, folder: Path) -> None:
+    """An error about a file in the hidden staging folder names the file's place in ``folder`` instead."""
+    try:
+        rel = Path(os.fsdecode(exc.filename)).relative_to(stage) if exc.filename is not None else None
+    except (TypeError, ValueError):
+        return
+    target = folder if rel is None or str(rel) in ("", ".") else folder / rel
+    raise OSError(exc.errno, exc.strerror or str(exc), str(target)) from exc
 
 
 def remove_abandoned_stages(folder: Path) -> None:
@@ -327,6 +499,7 @@ def check_model_output(out, *, data=None, resume: bool = False, label: str = "--
     if not out.exists():
         if resume:
             raise EngineError(f"{out / 'config.json'}: missing — there is no model to resume in {out}")
+        check_can_write(out, label)
         return out
     try:
         entries = sorted(n for n in os.listdir(out) if not n.startswith("."))
@@ -343,6 +516,7 @@ def check_model_output(out, *, data=None, resume: bool = False, label: str = "--
                           "folder — a model is never trained over")
     if resume and not model:
         raise EngineError(f"{out / 'config.json'}: missing — there is no model to resume in {out}")
+    check_can_write(out, label)
     return out
 
 

@@ -1,5 +1,9 @@
 """Evaluate: compare samplers on a model (latent and image metrics), optionally measure conditional
-sampling (attribute rates), and write the report — the CLI's ``evaluate``."""
+sampling (attribute rates), and write the report — the CLI's ``evaluate``.
+
+Everything that can be refused is refused before any work: the sampler names (``--samplers``, ``--set``'s
+samplers, the swept one), the output file (a place that can be written; an existing file only when it is a
+report we wrote, by the folder's record of our files, and ``overwrite`` is asked)."""
 from __future__ import annotations
 
 import os
@@ -36,13 +40,13 @@ def evaluate_model(model_folder: str | os.PathLike, data: Optional[str | os.Path
                    sampler_values: Optional[dict] = None, where: Optional[str] = None,
                    judge: Sequence[str] = (), out: Optional[str | os.PathLike] = None, overwrite: bool = False,
                    progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> Evaluation:
-    from ..evaluation import REPORT_KEYS, evaluate, write_report
-    from ..output_folders import check_output_file, json_file_with_keys
+    from ..evaluation import evaluate
+    from ..output_folders import check_output_file
 
-    if out is not None:  # never over a file we did not write, never inside the model or data folder
-        check_output_file(out, inputs=[model_folder, data], overwrite=overwrite, what="report",
-                          is_ours=lambda path: json_file_with_keys(path, REPORT_KEYS))
     values = sampler_values or {}
+    check_sampler_names(samplers, values, sweep)
+    if out is not None:  # never over a file we did not write, never inside the model or data folder
+        out = check_output_file(out, inputs=[model_folder, data], overwrite=overwrite, what="report", kind=REPORT_FILE_KIND)
     report = evaluate(model_folder, data, n=n, seed=seed, samplers=samplers, sweep=sweep, sampler_values=values,
                       progress=progress, cancel=cancel)
     result = Evaluation(report)
@@ -61,5 +65,45 @@ def evaluate_model(model_folder: str | os.PathLike, data: Optional[str | os.Path
             result.rates.append(rep)
         report.info["attribute_rates"] = [r.to_json() for r in result.rates]
     if out is not None:
-        write_report(out, report)
+        write_report_file(out, report)
     return result
+
+
+#: The kind under which ``evaluate --out`` files are recorded as ours (``output_folders.writing_owned_file``).
+REPORT_FILE_KIND = "evaluation-report"
+
+
+def write_report_file(out, report) -> None:
+    """Write the report's JSON to ``out`` (checked by ``check_output_file``) and record it as ours."""
+    import json
+
+    from .. import atomic_io
+    from ..output_folders import writing_owned_file
+
+    with writing_owned_file(out, REPORT_FILE_KIND) as tmp:
+        atomic_io.write_into(tmp, (json.dumps(report.to_json(), indent=2, sort_keys=False) + "\n").encode("utf-8"))
+
+
+def check_sampler_names(samplers: Optional[Sequence[str]], values: Optional[dict] = None, sweep=None,
+                        label: str = "--samplers") -> list[str]:
+    """Refuse unknown or repeated sampler names, and parameters (``--set``) of a sampler not compared, before
+    any work; the names compared (the default list when ``samplers`` is None)."""
+    from ..samplers import compared_samplers, sampler_class
+
+    names = list(compared_samplers() if samplers is None else samplers)
+    seen: set = set()
+    for name in names:
+        try:
+            sampler_class(name)
+        except SamplerError as exc:
+            raise SamplerError(f"{label}: {exc}") from None
+        if name in seen:
+            raise SamplerError(f"{label}: {name!r} is named twice")
+        seen.add(name)
+    for name in (values or {}):
+        sampler_class(name)
+        if name not in seen:
+            raise SamplerError(f"--set {name}.…: {name} is not among the samplers compared ({', '.join(names)})")
+    if sweep is not None:
+        sampler_class(sweep[0])
+    return names

@@ -1,13 +1,19 @@
 """Movie: a path between two faces, or a slider sweep along one axis, as an MP4 (H.264 through the FFmpeg
 that the imageio-ffmpeg wheel carries) or an animated GIF (Pillow) — the CLI's ``movie``.
 
-Frames are decoded in batches (``latent_paths.DECODE_BATCH``) and streamed to the encoder, so a long movie
-holds one batch in memory. The file is written to a temporary name beside the target and renamed when
-complete; an existing file is replaced only when asked and only when it is a movie we wrote (MP4: our
-marker in its metadata comment; GIF: in its comment block) — ``output_folders.check_output_file``.
+Frames are decoded in batches (``latent_paths.DECODE_BATCH``), resized one at a time and streamed to the
+encoder: FFmpeg reads them from a pipe, the GIF is written frame by frame (each frame with its own palette),
+so a long movie of large frames holds one batch of model-sized faces and one frame in memory. The file is
+written to a temporary name beside the target and renamed only when the writer finished without an error
+(FFmpeg's exit status and its error output are checked, then fsync). An existing file is replaced only when
+asked and only when it is a movie we wrote: the output folder's hidden record of the files we wrote
+(``output_folders.owned_file_record``: name, size, sha256), never a marker a user's file could carry.
 """
 from __future__ import annotations
 
+import errno
+import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -21,6 +27,10 @@ MARKER = "written by latent-face-studio (movie)"
 FORMATS = (".mp4", ".gif")
 MAX_FRAMES = 20_000
 MAX_SIZE = 2048
+#: A sweep runs at most this many σ of the cloud from its centre along the axis; a path's ends lie at most
+#: MAX_SIGMA + 4·√d σ (Mahalanobis) from it: farther out the decoder gives noise, not a face.
+MAX_SIGMA = 50.0
+KIND = "movie"
 
 
 @dataclass
@@ -33,20 +43,11 @@ class Movie:
 
 
 def is_our_movie(path: Path) -> bool:
-    """True when ``path`` carries our marker (searched in the first and last 256 kB)."""
-    marker = MARKER.encode()
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
-            head = fh.read(262144)
-            if marker in head:
-                return True
-            if size > 262144:
-                fh.seek(max(0, size - 262144))
-                return marker in fh.read()
-    except OSError:
-        return False
-    return False
+    """True when the output folder's record says we wrote ``path`` as a movie and it is unchanged since
+    (same size and sha256): a user's file named like a movie, even one quoting our marker, is never ours."""
+    from ..output_folders import is_owned_file
+
+    return is_owned_file(path, KIND)
 
 
 def check_movie_args(out, frames: int, fps: float, size: int) -> str:
@@ -55,7 +56,8 @@ def check_movie_args(out, frames: int, fps: float, size: int) -> str:
         raise EngineError(f"--out {out}: a movie is an .mp4 or a .gif file")
     if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or not 2 <= frames <= MAX_FRAMES:
         raise EngineError(f"--frames: must be a whole number 2…{MAX_FRAMES}, got {frames!r}")
-    if not isinstance(fps, (int, float)) or not 0.5 <= float(fps) <= 120:
+    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(float(fps)) or not 0.5 <= float(fps) <= 120:
         raise EngineError(f"--fps: must be between 0.5 and 120 frames per second, got {fps!r}")
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 16 <= size <= MAX_SIZE:
         raise EngineError(f"--size: must be a whole number of pixels 16…{MAX_SIZE}, got {size!r}")
@@ -64,13 +66,16 @@ def check_movie_args(out, frames: int, fps: float, size: int) -> str:
     return suffix
 
 
-def _resized(images: np.ndarray, size: int) -> np.ndarray:
+def _resized(images: np.ndarray, size: int):
+    """The batch's faces one at a time at ``size``×``size`` (never the whole batch at the movie's size)."""
     if images.shape[1] == size:
-        return images
+        yield from images
+        return
     from PIL import Image
 
     resample = Image.Resampling.NEAREST if size % images.shape[1] == 0 else Image.Resampling.LANCZOS
-    return np.stack([np.asarray(Image.fromarray(im).resize((size, size), resample)) for im in images])
+    for im in images:
+        yield np.asarray(Image.fromarray(im).resize((size, size), resample))
 
 
 def frames_of(codec, path, size: int, cancel: CancelToken, progress: ProgressCallback):
@@ -81,32 +86,78 @@ def frames_of(codec, path, size: int, cancel: CancelToken, progress: ProgressCal
     for i in range(0, n, DECODE_BATCH):
         cancel.raise_if_cancelled()
         batch = codec.decode(path.z[i: i + DECODE_BATCH], batch_size=DECODE_BATCH)
-        for frame in _resized(batch, size):
-            yield frame
+        yield from _resized(batch, size)
         progress(Progress("movie", min(n, i + DECODE_BATCH), n, "decoding and encoding frames"))
 
 
-def write_mp4(tmp: Path, frames, size: int, fps: float) -> None:
+#: FFmpeg's words for a write that failed for want of room (its exit status is checked too).
+_NO_ROOM = ("No space left on device", "Disk quota exceeded", "File too large")
+
+
+def write_mp4(tmp: Path, frames, size: int, fps: float, shown: Path | None = None) -> None:
+    """Stream ``frames`` through FFmpeg (libx264, yuv420p) into ``tmp``. FFmpeg's messages are kept, not printed;
+    a non-zero exit status (or a write error it reports) is an error naming ``shown`` (the user's path)."""
+    import subprocess
+    import tempfile
+    from fractions import Fraction
+
     import imageio_ffmpeg
 
-    writer = imageio_ffmpeg.write_frames(str(tmp), (size, size), fps=float(fps), codec="libx264", quality=8,
-                                         pix_fmt_out="yuv420p", macro_block_size=2, ffmpeg_log_level="error",
-                                         output_params=["-metadata", f"comment={MARKER}", "-f", "mp4"])
-    writer.send(None)
-    try:
-        for frame in frames:
-            writer.send(np.ascontiguousarray(frame))
-    finally:
-        writer.close()
+    shown = shown or tmp
+    rate = Fraction(float(fps)).limit_denominator(1001)
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error", "-f", "rawvideo",
+           "-vcodec", "rawvideo", "-s", f"{size}x{size}", "-pix_fmt", "rgb24", "-r", str(rate), "-i", "-", "-an",
+           "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-crf", "10", "-metadata", f"comment={MARKER}",
+           "-f", "mp4", str(tmp)]
+    with tempfile.TemporaryFile() as log:
+        # its own session: a Ctrl-C in the terminal reaches this process, which stops FFmpeg itself
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log, bufsize=0,
+                                start_new_session=True)
+        try:
+            for frame in frames:
+                try:
+                    proc.stdin.write(memoryview(np.ascontiguousarray(frame, dtype=np.uint8)).cast("B"))
+                except BrokenPipeError:
+                    break  # FFmpeg stopped: its exit status and messages say why
+            try:
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            rc = proc.wait()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        log.seek(0)
+        text = log.read()[-8192:].decode("utf-8", "replace")
+    for words, code in zip(_NO_ROOM, (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)):
+        if words in text:
+            raise OSError(code, os.strerror(code), str(shown))
+    if rc != 0:
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        raise EngineError(f"{shown}: FFmpeg could not write the movie (exit status {rc}: "
+                          f"{lines[-1] if lines else 'no message'}); nothing was written")
 
 
 def write_gif(tmp: Path, frames, fps: float) -> None:
-    from PIL import Image
+    """Write an animated GIF frame by frame (a global header from the first frame, then each frame with its own
+    adaptive palette), so memory does not grow with the number of frames — Pillow's ``save_all`` holds them all."""
+    from PIL import GifImagePlugin, Image
 
-    pics = [Image.fromarray(f) for f in frames]  # GIF: all frames at once (Pillow's writer); MAX_FRAMES bounds it
-    duration = int(round(1000.0 / float(fps)))
-    pics[0].save(tmp, format="GIF", save_all=True, append_images=pics[1:], duration=duration, loop=0,
-                 comment=MARKER.encode(), optimize=False, disposal=1)
+    duration = int(round(1000.0 / float(fps)))  # ms; the file stores hundredths of a second
+    wrote = False
+    with open(tmp, "wb") as fh:
+        for frame in frames:
+            im = Image.fromarray(np.ascontiguousarray(frame, dtype=np.uint8)).convert("P", palette=Image.Palette.ADAPTIVE)
+            if not wrote:
+                header, _ = GifImagePlugin.getheader(im, info={"loop": 0, "comment": MARKER.encode(),
+                                                               "duration": duration})
+                fh.write(b"".join(header))
+                wrote = True
+            fh.write(b"".join(GifImagePlugin.getdata(im, duration=duration, disposal=1, include_color_table=True)))
+        if not wrote:
+            raise EngineError(f"{tmp}: no frames to write")
+        fh.write(b";")
 
 
 def make_movie(model_folder, out, *, frm: Optional[str] = None, to: Optional[str] = None, axis: Optional[str] = None,
@@ -116,9 +167,8 @@ def make_movie(model_folder, out, *, frm: Optional[str] = None, to: Optional[str
     """Write a movie of the path ``frm`` → ``to`` (training row numbers or .npy z-files, see
     ``latent_paths.parse_endpoint``), or of a sweep along ``axis`` (PC1, z12) over ``value_range`` σ
     around the cloud's centre. ``opened``: an already opened model (GUI) instead of ``model_folder``."""
-    from .. import atomic_io
-    from ..latent_paths import axis_sweep, interpolate, parse_axis, parse_endpoint, parse_range
-    from ..output_folders import check_output_file
+    from ..latent_paths import axis_sweep, check_method, interpolate, parse_axis, parse_endpoint
+    from ..output_folders import check_output_file, writing_owned_file
     from .open_model import open_model
 
     cancel = cancel or CancelToken()
@@ -127,27 +177,54 @@ def make_movie(model_folder, out, *, frm: Optional[str] = None, to: Optional[str
         raise EngineError("movie: give either --from and --to (a path between two faces) or --axis (a sweep)")
     if axis is None and (frm is None or to is None):
         raise EngineError("movie: a path needs both --from and --to")
+    lo, hi = check_sweep_range(value_range) if axis is not None else (0.0, 0.0)
+    if axis is None:
+        check_method(method)
     inputs = [model_folder if opened is None else opened.folder]
-    out = check_output_file(out, inputs=inputs, overwrite=overwrite, what="movie", is_ours=is_our_movie)
+    out = check_output_file(out, inputs=inputs, overwrite=overwrite, what="movie", kind=KIND)
     if opened is None:
         opened = open_model(model_folder, statistics=True, labels=False, progress=progress, cancel=cancel)
     if opened.stats is None:
         raise EngineError(f"{opened.folder}: the movie needs the model's z-points (encode a dataset first)")
     if axis is not None:
-        lo, hi = parse_range(value_range)
         path = axis_sweep(opened.stats, parse_axis(axis, opened.z_dim), lo, hi, frames)
     else:
-        a = parse_endpoint(frm, opened.latents, opened.z_dim, "--from")
-        b = parse_endpoint(to, opened.latents, opened.z_dim, "--to")
+        a = _near_the_cloud(opened.stats, parse_endpoint(frm, opened.latents, opened.z_dim, "--from"), "--from", frm)
+        b = _near_the_cloud(opened.stats, parse_endpoint(to, opened.latents, opened.z_dim, "--to"), "--to", to)
         path = interpolate(opened.stats, a, b, frames, method)
     stream = frames_of(opened.codec, path, int(size), cancel, progress)
-    with atomic_io.atomic_path(out) as tmp:
+    with writing_owned_file(out, KIND) as tmp:
         if suffix == ".mp4":
-            write_mp4(tmp, stream, int(size), fps)
+            write_mp4(tmp, stream, int(size), fps, shown=out)
         else:
             write_gif(tmp, stream, fps)
         cancel.raise_if_cancelled()
     return Movie(Path(out), int(frames), int(size), float(fps), path.to_json())
+
+
+def check_sweep_range(text, label: str = "--range") -> tuple[float, float]:
+    """``START:STOP`` in σ of the cloud: two different finite numbers within ±MAX_SIGMA."""
+    from ..latent_paths import parse_range
+
+    lo, hi = parse_range(text, label)
+    if max(abs(lo), abs(hi)) > MAX_SIGMA:
+        raise EngineError(f"{label} {text}: at most ±{MAX_SIGMA:g} σ from the cloud's centre (the faces there are "
+                          "noise already), e.g. -3:3")
+    return lo, hi
+
+
+def _near_the_cloud(stats, z: np.ndarray, label: str, text) -> np.ndarray:
+    """Refuse a path end so far from the cloud (Mahalanobis σ) that the decoder gives noise and the numbers overflow."""
+    from ..atlas import cloud_metric
+
+    limit = MAX_SIGMA + 4.0 * math.sqrt(int(stats.z_dim))
+    with np.errstate(all="ignore"):
+        dist = float(cloud_metric(stats).mahalanobis(np.asarray(z, np.float64)[None, :])[0])
+    if not math.isfinite(dist) or dist > limit:
+        shown = "an overflowing number of" if not math.isfinite(dist) else f"{dist:.3g}"
+        raise EngineError(f"{label} {text}: lies {shown} σ from the cloud's centre (Mahalanobis); a path end must "
+                          f"lie within {limit:.0f} σ")
+    return z
 
 
 def read_movie(path) -> tuple[int, int, int, float]:
@@ -174,4 +251,5 @@ def movie_summary(m: Movie) -> str:
     return f"{m.path}: {m.frames} frames, {m.size}×{m.size} px, {m.fps:g} fps ({m.frames / m.fps:.1f} s)"
 
 
-__all__ = ["Movie", "make_movie", "read_movie", "is_our_movie", "movie_summary", "MARKER"]
+__all__ = ["Movie", "make_movie", "read_movie", "is_our_movie", "movie_summary", "check_sweep_range", "MARKER",
+           "MAX_SIGMA"]

@@ -510,9 +510,7 @@ def build_report(opened, *, data=None, options: Optional[ReportOptions] = None, 
     o = options or ReportOptions()
     if opened.stats is None or opened.latents is None:
         raise EngineError(f"{opened.folder}: a report needs the model's z-points and statistics (encode a dataset first)")
-    for ext in o.formats:
-        if ext not in ("png", "svg", "pdf"):
-            raise EngineError(f"report format {ext!r}: choose png, svg or pdf")
+    check_report_options(o)
     stats, latents = opened.stats, opened.latents
     d = int(stats.z_dim)
     comps = list(range(min(DEFAULT_COMPONENTS, d))) if o.components is None else [int(c) for c in o.components]
@@ -601,6 +599,20 @@ def write_report_folder(report: Report, out, *, inputs: Sequence = (), overwrite
     return report.folder
 
 
+def check_report_options(options: Optional[ReportOptions]) -> None:
+    """Refuse, before any work, options that name no sampler we have or an unknown format."""
+    from .evaluate import check_sampler_names
+
+    o = options or ReportOptions()
+    if o.samplers is not None:
+        check_sampler_names(o.samplers, label="--samplers")
+    if o.compare is not None:
+        check_sampler_names(o.compare, label="report comparison samplers")
+    for ext in o.formats:
+        if ext not in ("png", "svg", "pdf"):
+            raise EngineError(f"report format {ext!r}: choose png, svg or pdf")
+
+
 def make_report(model_folder, out, *, data=None, options: Optional[ReportOptions] = None, overwrite: bool = False,
                 opened=None, progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> Report:
     """The CLI's ``report``: check ``out`` first, open the model (with statistics), build and write the report."""
@@ -609,6 +621,7 @@ def make_report(model_folder, out, *, data=None, options: Optional[ReportOptions
 
     folder = model_folder if opened is None else opened.folder
     inputs = [folder, data]
+    check_report_options(options)
     check_output_folder(out, inputs=[i for i in inputs if i is not None], overwrite=overwrite, kind=REPORT_KIND)
     if data is not None and not Path(data).is_dir():
         raise EngineError(f"--data {data}: no such folder")
