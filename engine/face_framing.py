@@ -7,7 +7,10 @@ to the model's size. A photo is brought into that framing in three steps:
 1. **Load** (:func:`load_photo`): EXIF orientation applied, alpha composited over white, grayscale,
    palette, 16-bit and float images converted, memory bounded by the same decode budget as the
    dataset loader (:data:`engine.image_data.MAX_DECODE_BYTES`), huge photos reduced to
-   :data:`MAX_PHOTO_SIDE` (JPEGs by the codec's draft mode, before a full-size pixel is decoded).
+   :data:`MAX_PHOTO_SIDE` (JPEGs by the codec's draft mode, before a full-size pixel is decoded: the
+   least reduction of 1/2, 1/4, 1/8 that fits, so a 200-megapixel phone JPEG costs a 13 MP decode);
+   a header declaring more pixels than any camera makes is refused before decoding
+   (:mod:`engine.image_open`).
 2. **Detect** (:func:`detect_faces`): OpenCV's own Haar cascades (shipped in the opencv wheel, no
    download): the frontal-face cascade on a ≤ 800 px copy, again on copies turned by ±10° and ±20° when
    the upright pass finds nothing (the cascade misses faces tilted by more than ~12°), then the eye
@@ -97,11 +100,11 @@ def load_photo_scaled(path: str | os.PathLike, max_side: int = MAX_PHOTO_SIDE) -
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with idata.open_image(path) as im:
                 return _to_rgb(im, max_side, idata)
     except DataError:
         raise
-    except idata.ImageTooLarge as exc:
+    except (idata.ImageTooLarge, idata.ImageBomb) as exc:
         raise DataError(f"{path}: {exc}") from None
     except MemoryError:
         raise DataError(f"{path}: not enough memory to decode this image") from None
@@ -113,16 +116,12 @@ def _to_rgb(im, max_side: int, idata) -> tuple[np.ndarray, float]:
     orientation = idata.exif_orientation(im)
     w, h = im.size
     full_w = h if orientation >= 5 else w  # upright width before any reduction
-    if im.format == "JPEG" and max(w, h) > max_side:
-        f = max_side / max(w, h)
-        im.draft("RGB", (int(w * f) + 1, int(h * f) + 1))
-    need = idata.decode_bytes(im)
-    if im.format == "TIFF" and orientation != 1:
-        need += im.size[0] * im.size[1] * idata._STORAGE_BYTES.get(im.mode, 4)
-    if need > idata.MAX_DECODE_BYTES:
-        w, h = im.size
-        raise idata.ImageTooLarge(f"image too large to decode: {w}×{h} {im.mode} needs {need / 2**20:,.0f} MB "
-                                  f"(limit {idata.MAX_DECODE_BYTES // 2**20} MB)")
+    if max(w, h) > max_side:
+        # a JPEG is decoded by the codec at the least reduction (1/2, 1/4, 1/8) that fits max_side:
+        # a 200 MP photo costs a 13 MP decode, never the full size
+        r = min(8, 2 ** math.ceil(math.log2(max(w, h) / max_side)))
+        idata.draft_jpeg(im, w // r, h // r)
+    idata.check_decode_budget(im, orientation, idata.MAX_DECODE_BYTES)
     if im.format == "TIFF" and orientation != 1:
         im.load()
         orientation = idata.exif_orientation(im)
