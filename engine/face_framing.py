@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,14 @@ DETECT_MAX_SIDE = 800
 DETECT_MIN_SIDE = 480
 #: Turns of the detection image tried when the upright pass finds no face (degrees).
 DETECT_TURNS = (10.0, -10.0, 20.0, -20.0)
+#: The time budget of one detection, in CPU seconds of this process (all threads; a busy machine does
+#: not shrink it): a turned pass is started only while its predicted cost (the upright pass's cost per
+#: pixel × its pixels) fits in what is left; the upright pass always runs. Why: the cascade's cost is
+#: its windows × the stages each one passes, and a picture without a face runs all five passes, each
+#: costing with the picture's texture. Measured on 800 px pictures (2 shared cores): upright 0.17–0.42
+#: CPU s for photos, 0.42 for noise, 0.8 for grass or gravel; a turned pass 1.2–1.6× that. Pure noise
+#: ran 5 passes, 3.5 CPU s (19 s wall on a slower machine); now the upright and one turned pass, ~1.3.
+DETECT_BUDGET_S = 1.5
 ALIGNER_FILE = "photo_aligner.npz"
 ALIGNER_FORMAT = 1
 
@@ -323,7 +332,8 @@ def detect_faces(image: np.ndarray, *, turns: Sequence[float] = DETECT_TURNS, mi
                  canonical: Optional[dict] = None) -> list[Face]:
     """Faces in an RGB photo, the most face-like first: those whose two eyes were found, then the
     others, each group largest first. Tries the upright photo, then each of ``turns``
-    (degrees) until one pass finds a face; eyes are looked for inside each face."""
+    (degrees) until one pass finds a face or the next pass would overrun the CPU time
+    budget :data:`DETECT_BUDGET_S`; eyes are looked for inside each face."""
     import cv2
 
     canonical = canonical or CANONICAL
@@ -338,18 +348,21 @@ def detect_faces(image: np.ndarray, *, turns: Sequence[float] = DETECT_TURNS, mi
                      interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR) if f != 1 else gray
     det = cv2.equalizeHist(det)
     # detection image pixel ↔ photo pixel (centres): p = (d + 0.5)/f − 0.5
-    to_photo = np.array([[1 / f, 0, 0.5 / f - 0.5], [0, 1 / f, 0.5 / f - 0.5]])
+    to_photo = _scaling(f)
     faces: list[Face] = []
+    started = time.process_time()
+    per_pixel = 0.0
     for turn in (0.0, *turns):
         if turn == 0.0:
             frame_img, frame = det, to_photo
         else:
-            dh, dw = det.shape
-            side = int(math.ceil(math.hypot(dw, dh)))
-            r = similarity(1.0, turn, ((dw - 1) / 2, (dh - 1) / 2), ((side - 1) / 2, (side - 1) / 2))
-            frame_img = cv2.warpAffine(det, r, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            frame_img, r = _turned(det, turn)
+            if time.process_time() - started + per_pixel * frame_img.size > DETECT_BUDGET_S:
+                break  # this pass would overrun the budget (see DETECT_BUDGET_S)
             frame = compose(to_photo, invert(r))
         found = _faces_in(frame_img, min_face)
+        if turn == 0.0:
+            per_pixel = (time.process_time() - started) / max(1, det.size)
         for (x, y, s, n) in found:
             eyes = _eyes_in(frame_img, (x, y, s), canonical)
             faces.append(Face((float(x), float(y), float(s)), frame,
@@ -358,6 +371,22 @@ def detect_faces(image: np.ndarray, *, turns: Sequence[float] = DETECT_TURNS, mi
             break
     faces.sort(key=lambda fc: (fc.eyes is None, -fc.size))
     return faces
+
+
+def _scaling(f: float) -> np.ndarray:
+    """The map from pixel centres of a copy scaled by ``f`` back to the original's: p = (d + 0.5)/f − 0.5."""
+    return np.array([[1 / f, 0, 0.5 / f - 0.5], [0, 1 / f, 0.5 / f - 0.5]])
+
+
+def _turned(gray: np.ndarray, turn: float) -> tuple[np.ndarray, np.ndarray]:
+    """``gray`` turned by ``turn`` degrees about its centre onto a square of its diagonal (edges
+    repeated), and the 2×3 map gray → turned."""
+    import cv2
+
+    h, w = gray.shape
+    side = int(math.ceil(math.hypot(w, h)))
+    r = similarity(1.0, turn, ((w - 1) / 2, (h - 1) / 2), ((side - 1) / 2, (side - 1) / 2))
+    return cv2.warpAffine(gray, r, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), r
 
 
 def _faces_in(gray: np.ndarray, min_face: int) -> list[tuple[int, int, int, int]]:
