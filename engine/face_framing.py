@@ -13,8 +13,9 @@ to the model's size. A photo is brought into that framing in three steps:
    (:mod:`engine.image_open`).
 2. **Detect** (:func:`detect_faces`): OpenCV's own Haar cascades (shipped in the opencv wheel, no
    download): the frontal-face cascade on a ≤ 800 px copy, again on copies turned by ±10° and ±20° when
-   the upright pass finds nothing (the cascade misses faces tilted by more than ~12°), then the eye
-   cascade inside each face. The result is an initial similarity transform from the canonical
+   the upright pass finds nothing (the cascade misses faces tilted by more than ~12°) and while the
+   CPU-time budget :data:`DETECT_BUDGET_S` lasts (a picture without a face, e.g. noise, no longer runs
+   every pass), then the eye cascade inside each face. The result is an initial similarity transform from the canonical
    positions of the face box and the eyes *in the training crops*: :data:`CANONICAL` was measured
    by running this very detector over the celeba-9k training images
    (``scripts/learn_photo_framing.py``), so the detector's own biases cancel.

@@ -199,10 +199,12 @@ def data_identity(data: FaceDataset) -> dict:
     return {"folder": str(folder), "images": len(data.files), "fingerprint": h.hexdigest()[:32]}
 
 
-def _check_same_data(ckpt_path: Path, info: dict, config, data: FaceDataset, out: Path) -> None:
+def _check_same_data(ckpt_path: Path, info: dict, config, data: FaceDataset, out: Path, allow_other: bool) -> None:
     """Refuse (DataError, one line) to resume on other images than the checkpoint was trained on: the seed and
     the train/validation split define the run, and another folder would silently change both. Checkpoints
     written before the identity was recorded are compared by what config.json holds (count, first held-out file)."""
+    if allow_other:
+        return
     now = data_identity(data)
     recorded = info.get("data")
     if recorded is not None:
@@ -461,8 +463,7 @@ def _train(data, out, arch, options, resume, progress, cancel, ctx, allow_other_
     grad_scale = None
     if resume:
         info = _restore_checkpoint(ckpt_path, model, opt, arch)
-        if not allow_other_data:
-            _check_same_data(ckpt_path, info, config, data, out)
+        _check_same_data(ckpt_path, info, config, data, out, allow_other_data)
         start_epoch = int(info["epochs_done"])
         history = list(info.get("history", []))
         grad_scale = info.get("grad_scale")
@@ -506,7 +507,6 @@ def _train(data, out, arch, options, resume, progress, cancel, ctx, allow_other_
             "loss": "mse",
         }
     )
-    identity = data_identity(data) if ctx.is_main else None
     preview_idx = np.linspace(0, max(0, n_val - 1), num=min(8, n_val)).astype(int) if n_val else np.array([], int)
 
     # --- the step machinery
@@ -606,7 +606,8 @@ def _train(data, out, arch, options, resume, progress, cancel, ctx, allow_other_
                 config.training["epochs_done"] = epoch + 1
                 # Model folder first, checkpoint last: both atomic; the checkpoint names the epoch it holds.
                 model_store.save_model(out, model, config)
-                state = {"epochs_done": epoch + 1, "history": history, "options": opts.to_dict(), "data": identity}
+                state = {"epochs_done": epoch + 1, "history": history, "options": opts.to_dict(),
+                         "data": data_identity(data)}  # one stat per file: ~10 ms for 9,000
                 if scaler is not None:
                     state["grad_scale"] = float(scaler.get_scale())
                 model_store.write_safetensors(ckpt_path, _checkpoint_state(model, opt), {"training_state": json.dumps(state)})
