@@ -34,7 +34,7 @@ from typing import Iterator, Optional, Protocol, Sequence
 import numpy as np
 
 from . import atomic_io, model_store
-from .errors import EngineError, ModelFileError
+from .errors import DataError, EngineError, ModelFileError
 from .image_data import (LINE_BREAK_REASON, FaceDataset, Preprocess, has_line_break, printable_name,
                          read_regular_file)
 from .model_codec import ModelCodec, TorchAutoencoderCodec, as_codec, open_model
@@ -369,6 +369,18 @@ def _non_finite_error(model_dir: Path, bad: int, seen: int, example: str, dtype:
     )
 
 
+class NothingReadable(DataError):
+    """No item of an image source could be read: nothing was encoded, the partial files go."""
+
+
+def _nothing_readable(source, model_dir: Path, n: int, skipped) -> NothingReadable:
+    folder = getattr(source, "folder", None)
+    reasons = ", ".join(f"{a} ({b})" for a, b in skipped[:3]) + (f", … {len(skipped) - 3} more" if len(skipped) > 3 else "")
+    what = f"{folder}: none of the {n} image files could be read" if folder else \
+        f"none of the {n} images could be read"
+    return NothingReadable(f"{what}: {reasons}; nothing was encoded, {model_dir} is unchanged")
+
+
 def codec_for(model_dir: Path, model=None, config=None):
     """The codec of the model in ``model_dir``: opened from the folder, or the one given (a bare torch
     module is wrapped with the folder's config, so its framing and id are the model's own)."""
@@ -440,8 +452,8 @@ def _encode_to_model(model_dir: Path, source: ImageSource, model, config, batch_
     try:
         return _encode_streaming(model_dir, source, model, config, n, z_dim, np_dtype, row_bytes, batch_size,
                                  chunk_size, dtype, fresh, progress, cancel)
-    except NonFiniteLatents:
-        discard_partial(model_dir)  # the same weights would give the same rows on a re-run
+    except (NonFiniteLatents, NothingReadable):
+        discard_partial(model_dir)  # the same weights and files would give the same result on a re-run
         raise
     except OSError as exc:
         if exc.errno not in _FULL_DISK:
@@ -517,7 +529,7 @@ def _encode_streaming(model_dir, source, model, config, n, z_dim, np_dtype, row_
             progress(Progress("encode", done, n, "encoding", eta_s=clock.eta(done - resumed_from)))
         cancel.raise_if_cancelled()
         if rows == 0:
-            raise EngineError("none of the images could be read, nothing was encoded")
+            raise _nothing_readable(source, model_dir, n, skipped)
         if rows < n:  # unreadable items left rows unused: the header says so and the file is cut to size
             _write_at(lat_fh, _npy_header(np_dtype, (rows, z_dim)), 0)
             lat_fh.truncate(NPY_HEADER_BYTES + rows * row_bytes)

@@ -7,11 +7,15 @@ to the model's size. A photo is brought into that framing in three steps:
 1. **Load** (:func:`load_photo`): EXIF orientation applied, alpha composited over white, grayscale,
    palette, 16-bit and float images converted, memory bounded by the same decode budget as the
    dataset loader (:data:`engine.image_data.MAX_DECODE_BYTES`), huge photos reduced to
-   :data:`MAX_PHOTO_SIDE` (JPEGs by the codec's draft mode, before a full-size pixel is decoded).
+   :data:`MAX_PHOTO_SIDE` (JPEGs by the codec's draft mode, before a full-size pixel is decoded: the
+   least reduction of 1/2, 1/4, 1/8 that fits, so a 200-megapixel phone JPEG costs a 13 MP decode);
+   a header declaring more pixels than any camera makes is refused before decoding
+   (:mod:`engine.image_open`).
 2. **Detect** (:func:`detect_faces`): OpenCV's own Haar cascades (shipped in the opencv wheel, no
    download): the frontal-face cascade on a ≤ 800 px copy, again on copies turned by ±10° and ±20° when
-   the upright pass finds nothing (the cascade misses faces tilted by more than ~12°), then the eye
-   cascade inside each face. The result is an initial similarity transform from the canonical
+   the upright pass finds nothing (the cascade misses faces tilted by more than ~12°) and while the
+   CPU-time budget :data:`DETECT_BUDGET_S` lasts (a picture without a face, e.g. noise, no longer runs
+   every pass), then the eye cascade inside each face. The result is an initial similarity transform from the canonical
    positions of the face box and the eyes *in the training crops*: :data:`CANONICAL` was measured
    by running this very detector over the celeba-9k training images
    (``scripts/learn_photo_framing.py``), so the detector's own biases cancel.
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +52,14 @@ DETECT_MAX_SIDE = 800
 DETECT_MIN_SIDE = 480
 #: Turns of the detection image tried when the upright pass finds no face (degrees).
 DETECT_TURNS = (10.0, -10.0, 20.0, -20.0)
+#: The time budget of one detection, in CPU seconds of this process (all threads; a busy machine does
+#: not shrink it): a turned pass is started only while its predicted cost (the upright pass's cost per
+#: pixel × its pixels) fits in what is left; the upright pass always runs. Why: the cascade's cost is
+#: its windows × the stages each one passes, and a picture without a face runs all five passes, each
+#: costing with the picture's texture. Measured on 800 px pictures (2 shared cores): upright 0.17–0.42
+#: CPU s for photos, 0.42 for noise, 0.8 for grass or gravel; a turned pass 1.2–1.6× that. Pure noise
+#: ran 5 passes, 3.5 CPU s (19 s wall on a slower machine); now the upright and one turned pass, ~1.3.
+DETECT_BUDGET_S = 1.5
 ALIGNER_FILE = "photo_aligner.npz"
 ALIGNER_FORMAT = 1
 
@@ -97,11 +110,11 @@ def load_photo_scaled(path: str | os.PathLike, max_side: int = MAX_PHOTO_SIDE) -
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with idata.open_image(path) as im:
                 return _to_rgb(im, max_side, idata)
     except DataError:
         raise
-    except idata.ImageTooLarge as exc:
+    except (idata.ImageTooLarge, idata.ImageBomb) as exc:
         raise DataError(f"{path}: {exc}") from None
     except MemoryError:
         raise DataError(f"{path}: not enough memory to decode this image") from None
@@ -113,16 +126,12 @@ def _to_rgb(im, max_side: int, idata) -> tuple[np.ndarray, float]:
     orientation = idata.exif_orientation(im)
     w, h = im.size
     full_w = h if orientation >= 5 else w  # upright width before any reduction
-    if im.format == "JPEG" and max(w, h) > max_side:
-        f = max_side / max(w, h)
-        im.draft("RGB", (int(w * f) + 1, int(h * f) + 1))
-    need = idata.decode_bytes(im)
-    if im.format == "TIFF" and orientation != 1:
-        need += im.size[0] * im.size[1] * idata._STORAGE_BYTES.get(im.mode, 4)
-    if need > idata.MAX_DECODE_BYTES:
-        w, h = im.size
-        raise idata.ImageTooLarge(f"image too large to decode: {w}×{h} {im.mode} needs {need / 2**20:,.0f} MB "
-                                  f"(limit {idata.MAX_DECODE_BYTES // 2**20} MB)")
+    if max(w, h) > max_side:
+        # a JPEG is decoded by the codec at the least reduction (1/2, 1/4, 1/8) that fits max_side:
+        # a 200 MP photo costs a 13 MP decode, never the full size
+        r = min(8, 2 ** math.ceil(math.log2(max(w, h) / max_side)))
+        idata.draft_jpeg(im, w // r, h // r)
+    idata.check_decode_budget(im, orientation, idata.MAX_DECODE_BYTES)
     if im.format == "TIFF" and orientation != 1:
         im.load()
         orientation = idata.exif_orientation(im)
@@ -324,7 +333,8 @@ def detect_faces(image: np.ndarray, *, turns: Sequence[float] = DETECT_TURNS, mi
                  canonical: Optional[dict] = None) -> list[Face]:
     """Faces in an RGB photo, the most face-like first: those whose two eyes were found, then the
     others, each group largest first. Tries the upright photo, then each of ``turns``
-    (degrees) until one pass finds a face; eyes are looked for inside each face."""
+    (degrees) until one pass finds a face or the next pass would overrun the CPU time
+    budget :data:`DETECT_BUDGET_S`; eyes are looked for inside each face."""
     import cv2
 
     canonical = canonical or CANONICAL
@@ -339,18 +349,21 @@ def detect_faces(image: np.ndarray, *, turns: Sequence[float] = DETECT_TURNS, mi
                      interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR) if f != 1 else gray
     det = cv2.equalizeHist(det)
     # detection image pixel ↔ photo pixel (centres): p = (d + 0.5)/f − 0.5
-    to_photo = np.array([[1 / f, 0, 0.5 / f - 0.5], [0, 1 / f, 0.5 / f - 0.5]])
+    to_photo = _scaling(f)
     faces: list[Face] = []
+    started = time.process_time()
+    per_pixel = 0.0
     for turn in (0.0, *turns):
         if turn == 0.0:
             frame_img, frame = det, to_photo
         else:
-            dh, dw = det.shape
-            side = int(math.ceil(math.hypot(dw, dh)))
-            r = similarity(1.0, turn, ((dw - 1) / 2, (dh - 1) / 2), ((side - 1) / 2, (side - 1) / 2))
-            frame_img = cv2.warpAffine(det, r, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            frame_img, r = _turned(det, turn)
+            if time.process_time() - started + per_pixel * frame_img.size > DETECT_BUDGET_S:
+                break  # this pass would overrun the budget (see DETECT_BUDGET_S)
             frame = compose(to_photo, invert(r))
         found = _faces_in(frame_img, min_face)
+        if turn == 0.0:
+            per_pixel = (time.process_time() - started) / max(1, det.size)
         for (x, y, s, n) in found:
             eyes = _eyes_in(frame_img, (x, y, s), canonical)
             faces.append(Face((float(x), float(y), float(s)), frame,
@@ -359,6 +372,22 @@ def detect_faces(image: np.ndarray, *, turns: Sequence[float] = DETECT_TURNS, mi
             break
     faces.sort(key=lambda fc: (fc.eyes is None, -fc.size))
     return faces
+
+
+def _scaling(f: float) -> np.ndarray:
+    """The map from pixel centres of a copy scaled by ``f`` back to the original's: p = (d + 0.5)/f − 0.5."""
+    return np.array([[1 / f, 0, 0.5 / f - 0.5], [0, 1 / f, 0.5 / f - 0.5]])
+
+
+def _turned(gray: np.ndarray, turn: float) -> tuple[np.ndarray, np.ndarray]:
+    """``gray`` turned by ``turn`` degrees about its centre onto a square of its diagonal (edges
+    repeated), and the 2×3 map gray → turned."""
+    import cv2
+
+    h, w = gray.shape
+    side = int(math.ceil(math.hypot(w, h)))
+    r = similarity(1.0, turn, ((w - 1) / 2, (h - 1) / 2), ((side - 1) / 2, (side - 1) / 2))
+    return cv2.warpAffine(gray, r, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), r
 
 
 def _faces_in(gray: np.ndarray, min_face: int) -> list[tuple[int, int, int, int]]:

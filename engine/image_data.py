@@ -23,8 +23,10 @@ missing folder is a :class:`DataError`.
   kept, any other range is stretched from its minimum (black) to its maximum (white); NaN → black.
   32-bit integer images (mode ``I``): [0, 255] kept, [0, 65535] scaled as 16-bit, else stretched.
   16-bit images: ×255/65535.
-* Memory: besides Pillow's decompression-bomb guard (pixel count), the bytes a decode needs (the
-  decoded pixels in Pillow's storage plus any full-size copy the conversion makes) are bounded by
+* Memory (:mod:`engine.image_open`): a header declaring more pixels than its format may have (a
+  JPEG, decoded reduced by draft mode, up to 268 megapixels; any other format 89.5) is a bomb,
+  skipped before decoding; the bytes a decode needs (the decoded pixels in Pillow's storage plus any
+  full-size copy the conversion makes, a progressive JPEG's coefficient buffers) are bounded by
   :data:`MAX_DECODE_BYTES` before a pixel is decoded; a larger image is skipped as "image too large
   to decode: … MB". JPEGs are counted at their draft (reduced) size.
 """
@@ -46,6 +48,9 @@ import numpy as np
 
 from . import atomic_io
 from .errors import DataError
+from .image_open import (  # noqa: F401 - ImageTooLarge, decode_bytes and _STORAGE_BYTES are used through this module too
+    _STORAGE_BYTES, BOMB_REASON, ImageBomb, ImageTooLarge, check_decode_budget, decode_bytes, draft_jpeg, open_image,
+)
 from .progress import CancelToken, EtaClock, Progress, ProgressCallback, no_progress
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
@@ -330,13 +335,7 @@ def read_regular_file(path: str | os.PathLike, what: str = "file", limit: int = 
 # decoding
 
 
-class ImageTooLarge(ValueError):
-    """An image whose decode would need more than :data:`MAX_DECODE_BYTES`."""
-
-
 _HIGH_BIT = {"I;16", "I;16L", "I;16B", "I;16N", "I", "F"}
-#: bytes per pixel of Pillow's storage (everything not listed: 4, e.g. RGB is stored as RGBX)
-_STORAGE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
 
 _EXIF_ORIENTATION = 0x0112
 _TURNS = None  # orientation → Image.Transpose, filled on first use (Pillow is imported lazily)
@@ -376,25 +375,6 @@ def _stored_box(box, orientation: int, w: int, h: int):
         7: (w - y1, h - x1, w - y0, h - x0), 8: (w - y1, x0, w - y0, x1),
     }[orientation]
     return (min(max(b[0], 0.0), w), min(max(b[1], 0.0), h), min(max(b[2], 0.0), w), min(max(b[3], 0.0), h))
-
-
-def decode_bytes(im) -> int:
-    """The memory :func:`decode_face` needs for an opened image: its decoded pixels in Pillow's
-    storage plus the full-size copies the conversion makes (modes resized directly make none)."""
-    mode = im.mode
-    per = _STORAGE_BYTES.get(mode, 4)
-    if mode in ("RGB", "L") or mode.startswith("I;16") or mode == "I":
-        extra = 0  # resized as they are; only the small result is converted
-    elif mode == "F":
-        extra = 4  # NaN/inf pixels: the value range is found on a float copy
-    elif mode in ("RGBA", "LA"):
-        extra = 4  # Pillow's resize premultiplies alpha into a copy
-    elif mode in ("PA", "La", "RGBa") or (mode == "P" and "transparency" in im.info):
-        extra = 8  # an RGBA copy, then the premultiplied one
-    else:
-        extra = 4  # converted to RGB first ("1", P, CMYK, YCbCr, LAB, HSV, RGBX, …)
-    w, h = im.size
-    return w * h * (per + extra)
 
 
 def _value_scale(im) -> tuple[float, float]:
@@ -443,7 +423,8 @@ def resize_to_rgb(im, size, box=None):
         im = im.convert("RGBA")
     elif mode not in ("RGB", "L", "RGBA", "LA"):
         im = im.convert("RGB")
-    small = im.resize(size, lanczos, box=box)
+    # the same size (a photo the codec already reduced to fit): no resampled copy of it
+    small = im if box is None and size == im.size and im.mode == "RGB" else im.resize(size, lanczos, box=box)
     if small.mode in ("RGBA", "LA"):
         # resize works on premultiplied alpha, so compositing the small result over white equals
         # compositing first (up to rounding)
@@ -461,7 +442,7 @@ def decode_face(path: str | os.PathLike, pre: Preprocess) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Pillow's "Corrupt EXIF data": the pixels are fine
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with Image.open(path) as im:
+        with open_image(path) as im:
             full_w, full_h = im.size
             orientation = exif_orientation(im)
             turned = orientation >= 5  # stored sideways: the upright picture is h×w
@@ -470,14 +451,8 @@ def decode_face(path: str | os.PathLike, pre: Preprocess) -> np.ndarray:
                 x0, y0, x1, y1 = pre.box_for(*((full_h, full_w) if turned else (full_w, full_h)))
                 scale = min((x1 - x0) / size, (y1 - y0) / size)
                 if scale >= 2:
-                    im.draft("RGB", (int(full_w / scale) + 1, int(full_h / scale) + 1))
-            need = decode_bytes(im)
-            if im.format == "TIFF" and orientation != 1:  # Pillow turns it upright in a copy (below)
-                need += im.size[0] * im.size[1] * _STORAGE_BYTES.get(im.mode, 4)
-            if need > MAX_DECODE_BYTES:
-                w, h = im.size
-                raise ImageTooLarge(f"image too large to decode: {w}×{h} {im.mode} needs {need / 2**20:,.0f} MB "
-                                    f"(limit {MAX_DECODE_BYTES // 2**20} MB)")
+                    draft_jpeg(im, full_w / scale, full_h / scale)
+            check_decode_budget(im, orientation, MAX_DECODE_BYTES)
             if im.format == "TIFF" and orientation != 1:
                 # Pillow (≥ 10) applies a TIFF's orientation itself when it loads it, and drops the
                 # tag; an older one leaves the tag, which is then applied below
@@ -517,8 +492,8 @@ def _reason(exc: BaseException) -> str:
 
     if isinstance(exc, UnidentifiedImageError):
         return "not an image"
-    if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
-        return "image too large (decompression-bomb guard)"
+    if isinstance(exc, (ImageBomb, Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return BOMB_REASON
     if isinstance(exc, PermissionError):
         return "permission denied"
     if isinstance(exc, OSError) and exc.errno == errno.ELOOP:

@@ -8,10 +8,18 @@ there by the registry (``engine.samplers.SAMPLERS``, ordered by ``order``) and w
 GUI, ``evaluate``'s default comparison (``compared``), the conditional minimum number of z-points
 (:meth:`Sampler.min_points`, from ``fits_covariance``) and the comparison panel's sweep
 (``Param(sweep=True)``, ``default_sweep``). Nothing outside the file names the sampler.
+
+No third-party warning reaches the user: whatever numpy or scikit-learn warn while a sampler fits,
+samples or reports (a k-means initialisation on duplicate points, EM that did not converge, the mean
+of an empty slice) is caught here and kept, one line each, in ``diagnostics()["notes"]`` (one text); a sample
+that is not finite is a :class:`SamplerError`. Degenerate clouds a sampler cannot fit meaningfully are
+refused by the sampler itself, one line naming it.
 """
 from __future__ import annotations
 
 import math
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Optional, Sequence
 
@@ -157,8 +165,10 @@ class Sampler:
             raise SamplerError(f"{self.name}: {len(rows)} z-point(s) hold NaN or Inf (first: row {rows[0]}); cannot fit")
         self.z_dim = latents.shape[1]
         self.fitted = False
+        self.notes = []
         try:
-            self._fit(latents)
+            with self._quiet():
+                self._fit(latents)
         except SamplerError:
             raise
         except (np.linalg.LinAlgError, ValueError, ArithmeticError) as exc:
@@ -177,13 +187,42 @@ class Sampler:
         rng = np.random.default_rng(seed)
         if n == 0:
             return np.empty((0, self.z_dim), dtype=np.float32)
-        z = self._sample(int(n), rng)
-        return np.asarray(z, dtype=np.float32)
+        with self._quiet():
+            z = np.asarray(self._sample(int(n), rng), dtype=np.float32)
+        if not np.isfinite(z).all():
+            rows = np.flatnonzero(~np.isfinite(z).all(axis=1))
+            why = f" ({self.notes[-1]})" if self.notes else ""
+            raise SamplerError(f"{self.name}: {len(rows)} of the {n} sampled vectors hold NaN or Inf (first: "
+                               f"row {rows[0]}){why}; the parameters are too extreme for this cloud")
+        return z
 
     def diagnostics(self) -> dict:
         """Extra facts about the fitted sampler or its last sample (e.g. spread per axis); {} if none
-        or before :meth:`fit`."""
-        return self._diagnostics() if self.fitted else {}
+        or before :meth:`fit`. ``notes``: what numpy/scikit-learn warned, one line each."""
+        if not self.fitted:
+            return {}
+        with self._quiet():
+            out = self._diagnostics()
+        if self.notes:
+            out = {**out, "notes": "; ".join(self.notes)}
+        return out
+
+    @contextmanager
+    def _quiet(self):
+        """Catch every warning of the block (third-party libraries included) into ``self.notes``."""
+        notes = getattr(self, "notes", None)
+        if notes is None:
+            notes = self.notes = []
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                yield
+            finally:
+                for w in caught:
+                    text = " ".join(str(w.message).split())
+                    line = f"{w.category.__name__}: {text[:200]}"
+                    if line not in notes and len(notes) < 20:
+                        notes.append(line)
 
     # subclasses -------------------------------------------------------------------------
     def _fit(self, latents: np.ndarray) -> None:

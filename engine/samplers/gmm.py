@@ -32,11 +32,19 @@ class GMMSampler(Sampler):
         if k > len(latents):
             raise SamplerError(f"gmm: components={k} exceeds the {len(latents)} z-points")
         z = latents.astype(np.float64)
+        distinct = len(np.unique(latents, axis=0)) if k > 1 else k
+        if k > distinct:  # k-means cannot place k centres on fewer points: scikit-learn only warns
+            raise SamplerError(f"gmm: components={k} exceeds the {distinct} distinct z-point(s) among the "
+                               f"{len(latents)} given; use components ≤ {distinct}")
         # regularise relative to the cloud's scale so a dead latent component cannot make a singular matrix
         reg = 1e-6 * max(float(np.mean(np.var(z, axis=0))), 1e-12)
         self.model = GaussianMixture(n_components=k, covariance_type=self.values["covariance"], reg_covar=reg,
                                      max_iter=100, n_init=1, random_state=self.values["fit_seed"]).fit(z)
         self.converged = bool(self.model.converged_)
+        if not self.converged:  # said in the sampler's own words (diagnostics "converged"), not sklearn's warning
+            self.notes[:] = [n for n in self.notes if not n.startswith("ConvergenceWarning: Best performing")]
+            self.notes.append(f"the EM fit did not converge in {self.model.max_iter} iterations; its last "
+                              "estimate is used")
         m = self.model
         if self.values["covariance"] == "full":
             roots = []

@@ -120,7 +120,8 @@ class PCAEllipseSampler(Sampler):
         spread = std / sig
         out.update(
             spread_per_axis=[None if not np.isfinite(s) else float(s) for s in spread],
-            mean_spread_drawn=float(np.nanmean(spread[: self.k])),
+            mean_spread_drawn=(float(np.nanmean(spread[: self.k])) if np.isfinite(spread[: self.k]).any()
+                               else None),  # a cloud without spread on any drawn axis
             max_half_axis_sigma=float(self.values["fact"] * self.values["level"]),
             uniform_spread_without_pair_conditions=float(self.values["fact"] * self.values["level"] / np.sqrt(3.0)),
         )

@@ -36,10 +36,13 @@ class TrainedModel:
 def train_model(data_folder: str | os.PathLike, out: str | os.PathLike, arch=None, options=None, *,
                 resume: bool = False, encode: bool = True, encode_device: str = "cpu", dist_ctx=None,
                 progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None,
-                on_data=None) -> TrainedModel:
+                on_data=None, allow_other_data: bool = False) -> TrainedModel:
     """Train ``arch`` (None with ``resume``: the folder's own) with ``options`` (``training.TrainOptions``)
     on the faces of ``data_folder`` into ``out``; with ``encode`` also write their z-points.
-    ``on_data(dataset)`` is told once the images are loaded (the CLI prints the summary)."""
+    ``on_data(dataset)`` is told once the images are loaded (the CLI prints the summary).
+
+    ``resume`` on other images than the checkpoint was trained on (another folder, files added, removed or
+    edited) is a ``DataError`` before anything is written, unless ``allow_other_data``."""
     from .. import distributed
     from ..architecture import check_architecture_limits
     from ..model_lock import model_writer
@@ -56,10 +59,12 @@ def train_model(data_folder: str | os.PathLike, out: str | os.PathLike, arch=Non
     # a refusal on rank 0 alone would leave the other ranks of a torchrun job at a barrier: see docs/robustness.md
     guard = contextlib.nullcontext() if ctx.distributed else model_writer(out, "train")
     with guard:
-        return _run(data_folder, out, arch, options, resume, encode, encode_device, ctx, progress, cancel, on_data)
+        return _run(data_folder, out, arch, options, resume, encode, encode_device, ctx, progress, cancel, on_data,
+                    allow_other_data)
 
 
-def _run(data_folder, out: Path, arch, options, resume, encode, encode_device, ctx, progress, cancel, on_data):
+def _run(data_folder, out: Path, arch, options, resume, encode, encode_device, ctx, progress, cancel, on_data,
+         allow_other_data=False):
     from ..image_data import Preprocess, load_folder
     from ..model_store import read_config
     from ..training import train
@@ -74,7 +79,7 @@ def _run(data_folder, out: Path, arch, options, resume, encode, encode_device, c
         on_data(data)
     cancel.raise_if_cancelled()
     res = train(data, out, None if resume else arch, options, resume=resume, progress=progress, cancel=cancel,
-                dist_ctx=ctx)
+                dist_ctx=ctx, allow_other_data=allow_other_data)
     if not ctx.is_main:
         return TrainedModel(out, res.history, data.summary(), False, is_main=False)
     if encode:
