@@ -107,7 +107,8 @@ def _train(a, progress, ctx) -> int:
     opts = TrainOptions(epochs=a.epochs, batch_size=a.batch_size, learning_rate=a.lr, seed=a.seed,
                         val_count=a.val_count, flip=not a.no_flip, device=a.device,
                         precision=a.precision, compile=a.compile)
-    res = train_model(a.data, a.out, arch, opts, resume=a.resume, encode=not a.no_encode,
+    res = train_model(a.data, a.out, arch, opts, resume=a.resume, allow_other_data=a.allow_other_data,
+                      encode=not a.no_encode,
                       encode_device="cuda" if _cuda_ok(a.device) else "cpu", dist_ctx=ctx, progress=progress,
                       on_data=lambda data: print(data.summary(), file=sys.stderr))
     progress.close()
@@ -477,6 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=_int_at_least(1), default=128)
     t.add_argument("--seed", type=_seed, default=0)
     t.add_argument("--resume", action="store_true", help="continue from the folder's checkpoint")
+    t.add_argument("--allow-other-data", action="store_true",
+                   help="with --resume: continue on images other than those it was trained on")
     t.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate")
     t.add_argument("--channels", type=_channels, default="32,64,128,256", help="the 4 encoder channel widths")
     t.add_argument("--batch-norm", dest="batch_norm", action="store_true", default=True,

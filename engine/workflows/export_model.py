@@ -107,7 +107,7 @@ def write_onnx_folder(out: Path, config, enc: bytes, dec: bytes) -> None:
 
 def check_new_model_folder(out, inputs=()) -> Path:
     """A model folder to create: new, or an existing empty one (hidden entries aside); never inside an input."""
-    from ..output_folders import check_not_inside, check_path_text
+    from ..output_folders import check_can_write, check_not_inside, check_path_text
 
     out = check_path_text(out, "--out")
     if out.exists() and not out.is_dir():
@@ -118,6 +118,7 @@ def check_new_model_folder(out, inputs=()) -> Path:
     check_not_inside(out, [i for i in inputs if i is not None], "--out")
     if out.is_dir():
         _check_empty(out)
+    check_can_write(out, "--out")  # a read-only or impossible place is refused before any work
     return out
 
 

@@ -80,10 +80,12 @@ def open_model(folder: str | os.PathLike, *, device: str = "cpu", statistics: bo
     """Open ``folder``: validate the model, read its z-points (if encoded) and labels; with ``statistics``
     also compute (or read from the cache) their statistics and the leading PCA coordinates."""
     from ..model_store import LATENTS, load_latents
+    from ..onnx_safety import cancel_scope
 
     cancel = cancel or CancelToken()
     folder = Path(folder)
-    codec = open_codec(folder, device)
+    with cancel_scope(cancel):  # a probe of an untrusted graph in flight stops on the job's cancel
+        codec = open_codec(folder, device)
     opened = OpenedModel(folder, codec)
     cancel.raise_if_cancelled()
     if not (folder / LATENTS).exists():

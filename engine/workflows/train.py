@@ -59,6 +59,8 @@ def train_model(data_folder: str | os.PathLike, out: str | os.PathLike, arch=Non
     # a refusal on rank 0 alone would leave the other ranks of a torchrun job at a barrier: see docs/robustness.md
     guard = contextlib.nullcontext() if ctx.distributed else model_writer(out, "train")
     with guard:
+        if not ctx.distributed:  # again under the lock: another train or import may have filled the folder since
+            check_model_output(out, data=data_folder, resume=resume)
         return _run(data_folder, out, arch, options, resume, encode, encode_device, ctx, progress, cancel, on_data,
                     allow_other_data)
 

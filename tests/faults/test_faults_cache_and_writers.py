@@ -196,3 +196,24 @@ def test_export_into_a_folder_filled_since_its_check_is_refused_and_keeps_the_ot
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["config.json"]
     assert json.loads((out / "config.json").read_text()) == {"written": "by the other import"}
     assert not [p for p in out.iterdir() if p.name.startswith(".importing-")]
+
+
+def test_train_into_a_folder_filled_since_its_check_is_refused_before_writing(face_folder, tmp_path, monkeypatch):
+    from engine import training
+    from engine.autoencoder import ArchitectureConfig
+    from engine.errors import EngineError
+    from engine.workflows.train import train_model
+
+    out = tmp_path / "new-model"
+    real = training._check_options
+
+    def another_writer_lands_meanwhile(options):
+        real(options)
+        out.mkdir()
+        (out / "photo.jpg").write_bytes(b"the user's")
+
+    monkeypatch.setattr(training, "_check_options", another_writer_lands_meanwhile)
+    with pytest.raises(EngineError):
+        train_model(face_folder, out, ArchitectureConfig(**TINY_ARCH), training.TrainOptions(epochs=1, batch_size=4))
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["photo.jpg"]
+    assert (out / "photo.jpg").read_bytes() == b"the user's"
