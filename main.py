@@ -702,8 +702,15 @@ def _refuse_empty_paths(a) -> None:
             raise_bad(f"{flag} {value!r}: a path cannot contain a NUL character")
 
 
+def cli_name(param: str) -> str:
+    """An engine parameter as the CLI names it: its flag (``image_size`` → ``--image-size``)."""
+    return "--" + param.replace("_", "-")
+
+
 def _one_line(exc) -> str:
-    return " ".join(str(exc).split())
+    from engine.errors import EngineError
+
+    return " ".join((exc.render(cli_name) if isinstance(exc, EngineError) else str(exc)).split())
 
 
 def run_gui_entry() -> int:

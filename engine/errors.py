@@ -1,8 +1,69 @@
-"""Exceptions the engine raises for bad input; their message is meant for the user."""
+"""Exceptions the engine raises for bad input, typed: the engine speaks domain words, each front end renders them.
+
+An error's message is one line naming the file and the problem. Where it names one of the user's options
+(a command-line flag in the CLI, a control in the GUI), it does not spell it: the option is a *parameter
+name* in the engine's words (``"out"``, ``"method"``, ``"image_size"``) and the front end names it.
+
+* ``param=`` is the option the error is about; its name is put before the message
+  (``EngineError(f"{out}: is not empty", param="out")``: the CLI says ``--out /x: is not empty``, the GUI
+  ``Output folder /x: is not empty``).
+* ``{opt:NAME}`` inside the message is another option the message mentions
+  (``"… choose another name, or {opt:overwrite}"``).
+* ``str(error)`` renders both in plain domain words (``out``, ``image size``); :meth:`EngineError.render` takes
+  a front end's namer (``main.py``: ``--image-size``; ``gui/``: the control's label).
+
+The other fields (``path``, ``holder``, ``model_id``, …) let a front end act on the error without reading its
+text: the GUI never matches a message.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+Namer = Callable[[str], Optional[str]]
+
+_OPT = re.compile(r"\{opt:([a-z][a-z0-9_]*)\}")
+
+
+def domain_name(param: str) -> str:
+    """A parameter's name in plain words: ``image_size`` → ``image size``."""
+    return param.replace("_", " ")
 
 
 class EngineError(Exception):
-    """A problem the user can fix: the message names the file and the problem."""
+    """A problem the user can fix: the message names the file and the problem (see the module's doc)."""
+
+    def __init__(self, message: str = "", *, param: Optional[str] = None, path: Any = None, **fields: Any) -> None:
+        self.template = str(message)
+        self.param = param
+        self.path = None if path is None else Path(path)
+        self.fields = fields
+        super().__init__(self.render())
+
+    def render(self, name_of: Optional[Namer] = None) -> str:
+        """The message with its options named by ``name_of`` (None, or a name it does not know: domain words)."""
+        def name(param: str) -> str:
+            return (name_of(param) if name_of is not None else None) or domain_name(param)
+
+        text = _OPT.sub(lambda m: name(m.group(1)), self.template)
+        return f"{name(self.param)} {text}" if self.param else text
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def __getattr__(self, item: str) -> Any:  # the fields: error.holder, error.model_id …
+        fields = self.__dict__.get("fields", {})
+        if item in fields:
+            return fields[item]
+        raise AttributeError(item)
+
+    def __reduce__(self):  # errors cross process boundaries (torchrun ranks, tests' children) intact
+        return (_rebuild, (type(self), self.template, self.param, self.path, self.fields))
+
+
+def _rebuild(cls, template, param, path, fields):
+    return cls(template, param=param, path=path, **fields)
 
 
 class DataError(EngineError):
@@ -15,6 +76,18 @@ class ModelFileError(EngineError):
 
 class SamplerError(EngineError):
     """An unknown sampler, parameter or an out-of-range value."""
+
+
+class NoFaceFound(DataError):
+    """No face was found in a photo (``path``); the photo can still be framed by its centre square."""
+
+
+class FolderHoldsModel(EngineError):
+    """The destination (``path``) already holds a model: train over it only by resuming it."""
+
+
+class OtherModelsFile(ModelFileError):
+    """A file made for another model (``model_id`` is the one it names); it may be used anyway on request."""
 
 
 class Cancelled(Exception):
