@@ -71,3 +71,15 @@ def fill_disk(disk: Path, leave: int = 0) -> None:
         os.close(fd)
     if leave:
         os.truncate(path, max(0, path.stat().st_size - leave))
+
+
+def cli(argv, capsys) -> tuple[int, str, str]:
+    """Run the CLI in this process on ``argv``: (exit status, stdout, stderr)."""
+    import main
+
+    try:
+        rc = main.run([str(a) for a in argv])
+    except SystemExit as exc:
+        rc = exc.code
+    out, err = capsys.readouterr()
+    return rc, out, err

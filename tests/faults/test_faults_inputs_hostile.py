@@ -27,23 +27,12 @@ from PIL import Image
 
 from engine.errors import DataError, SamplerError
 
-from faults_support import ROOT, TINY_ARCH, write_faces
+from faults_support import ROOT, TINY_ARCH, cli, write_faces
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file of a folder (hidden ones too) → its bytes."""
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
-
-
-def cli(argv, capsys) -> tuple[int, str, str]:
-    import main
-
-    try:
-        rc = main.run([str(a) for a in argv])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from engine.image_data import Preprocess
 from engine.image_sets import write_image_set
 from engine.output_folders import inspect_folder, unique_file_names
 
-from faults_support import TINY_ARCH, write_faces
+from faults_support import TINY_ARCH, cli, write_faces
 
 PRE = Preprocess(image_size=32, reference_size=(48, 48), crop_box=(0, 0, 48, 48))
 
@@ -56,17 +56,6 @@ def p(tmp_path_factory) -> dict[str, Path]:
     paths = {"base": base, "model": _model(base / "model"), "data": base / "faces"}
     write_faces(paths["data"], 4, seed=1)
     return paths
-
-
-def cli(argv, capsys) -> tuple[int, str, str]:
-    import main
-
-    try:
-        rc = main.run([str(a) for a in argv])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def one_line_error(rc, err, expect):

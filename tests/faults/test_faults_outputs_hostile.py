@@ -24,18 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faults_support import ROOT, fill_disk, mounted_tmpfs
-
-
-def cli(argv, capsys) -> tuple[int, str, str]:
-    import main
-
-    try:
-        rc = main.run([str(a) for a in argv])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
+from faults_support import ROOT, cli, fill_disk, mounted_tmpfs
 
 
 def one_line_error(rc, err, *expect):
