@@ -269,6 +269,11 @@ def check_regular_file(path: str | os.PathLike, what: str = "file", limit: Optio
     return st.st_size
 
 
+def _a(what: str) -> str:
+    """``what`` with its indefinite article: "a photo", "an ONNX encoder"."""
+    return ("an " if what[:1].lower() in "aeiou" else "a ") + what
+
+
 def _unopenable(exc: OSError, path: Path, what: str, verb: str) -> str:
     """The one line for a user file that could not be looked at (``os.stat``) or opened (``os.open``), for
     :func:`check_regular_file` and :func:`read_regular_file`."""
@@ -276,13 +281,13 @@ def _unopenable(exc: OSError, path: Path, what: str, verb: str) -> str:
         broken = " (a link whose target is missing)" if os.path.islink(path) else ""
         return f"{path}: no such {what}{broken}"
     if isinstance(exc, IsADirectoryError):
-        return f"{path}: is a folder, not a {what}"
+        return f"{path}: is a folder, not {_a(what)}"
     if isinstance(exc, PermissionError):
         return f"{path}: permission denied"
     if exc.errno == errno.ELOOP:
         return f"{path}: symbolic link loop"
     if exc.errno == errno.ENXIO:  # a socket or a FIFO without a writer on some systems
-        return f"{path}: not a regular file, cannot be read as a {what}"
+        return f"{path}: not a regular file, cannot be read as {_a(what)}"
     return f"{path}: cannot {verb} ({exc.strerror or exc})"
 
 
@@ -291,14 +296,14 @@ def _refuse_unless_regular(st: os.stat_result, path: Path, what: str, limit: Opt
     import stat
 
     if stat.S_ISDIR(st.st_mode):
-        raise error(f"{path}: is a folder, not a {what}")
+        raise error(f"{path}: is a folder, not {_a(what)}")
     if not stat.S_ISREG(st.st_mode):
         kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else
                 "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
                 "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
-        raise error(f"{path}: is {kind}, not a regular file; a {what} must be a regular file")
+        raise error(f"{path}: is {kind}, not a regular file; {_a(what)} must be a regular file")
     if limit is not None and st.st_size > limit:
-        raise error(f"{path}: {st.st_size / 2**20:,.0f} MB is too large for a {what} (at most {limit // 2**20} MB)")
+        raise error(f"{path}: {st.st_size / 2**20:,.0f} MB is too large for {_a(what)} (at most {limit // 2**20} MB)")
 
 
 def read_regular_file(path: str | os.PathLike, what: str = "file", limit: int = MAX_SMALL_FILE_BYTES,
@@ -327,7 +332,7 @@ def read_regular_file(path: str | os.PathLike, what: str = "file", limit: int = 
         if fd >= 0:
             os.close(fd)
     if len(data) > limit:
-        raise error(f"{path}: more than {limit // 2**20} MB is too large for a {what}")
+        raise error(f"{path}: more than {limit // 2**20} MB is too large for {_a(what)}")
     return data
 
 
