@@ -27,9 +27,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .errors import ModelFileError
+from ...errors import ModelFileError
 from .hdf5_safety import MAX_WEIGHT_MAGNITUDE, open_hdf5, open_user_file, read_weight  # noqa: F401
-from .keras_limits import Plan, check_input, pair, plan_layers, same_pads, transpose_dims
+from .limits import Plan, check_input, pair, plan_layers, same_pads, transpose_dims
 
 MAX_KERAS_BYTES = 2**31 - 1
 MAX_JSON_BYTES = 16 * 2**20
@@ -95,7 +95,7 @@ def sniff(path: Path) -> str:
 
 
 def _json(data: bytes, source: str):
-    from .model_store import parse_json
+    from ..schema import parse_json
 
     try:
         return parse_json(data.decode("utf-8") if isinstance(data, bytes) else data, source)
@@ -155,14 +155,14 @@ def read_keras(path: str | os.PathLike, architecture: Optional[str | os.PathLike
                check: Optional[Callable[[KerasModel], None]] = None) -> KerasModel:
     """Read a Keras model file (and, for a weights-only file, its architecture JSON): layers + weights.
 
-    The file is audited (``engine/hdf5_safety.py``) and the config's sizes checked against the app's limits
-    (``engine/keras_limits.py``) before any weight is read; ``check`` (the caller's own checks of the layers
+    The file is audited (``engine/formats/keras/hdf5_safety.py``) and the config's sizes checked against the app's limits
+    (``engine/formats/keras/limits.py``) before any weight is read; ``check`` (the caller's own checks of the layers
     and shapes) runs then too."""
     path = Path(path)
     kind = sniff(path)
     arch = None
     if architecture is not None:
-        from .image_data import read_regular_file
+        from ...image_data import read_regular_file
 
         arch = _json(read_regular_file(architecture, "architecture JSON", limit=MAX_JSON_BYTES, error=ModelFileError),
                      str(architecture))
@@ -183,7 +183,7 @@ def read_keras(path: str | os.PathLike, architecture: Optional[str | os.PathLike
             return _build(path, config, lambda: _LegacyWeights(f["model_weights"], path), version, check)
         if arch is None:
             raise ModelFileError(f"{path}: holds weights only; give the architecture JSON too (model.to_json(), "
-                                 "--architecture FILE)")
+                                 "{opt:architecture} FILE)")
         if "layers" in f and "model_weights" not in f:
             return _build(path, arch, lambda: _Keras3Weights(f, path), version, check)
         return _build(path, arch, lambda: _LegacyWeights(f, path), version, check)
@@ -460,7 +460,7 @@ def _activation(name, layer):
 def torch_network(layers: list, input_shape: tuple, source="model"):
     """The torch network equivalent to ``layers`` (Keras semantics: N×H×W×C images, channels-last flattening),
     and its output shape (without the batch dimension). The network takes and gives channels-last tensors.
-    The sizes are checked against the app's limits (``keras_limits.plan_layers``) before a module is built."""
+    The sizes are checked against the app's limits (``limits.plan_layers``) before a module is built."""
     from torch import nn
 
     plan = plan_layers(layers, input_shape, source)
@@ -658,7 +658,7 @@ def split_point(model: KerasModel, split_layer: Optional[str] = None) -> int:
         if len(hits) != 1:
             names = ", ".join(L.name for L in layers[:12])
             what = "no layer" if not hits else f"{len(hits)} layers"
-            raise ModelFileError(f"{model.source}: --split-layer {split_layer!r}: {what} of that name (layers: {names}…)")
+            raise ModelFileError(f"{model.source}: {{opt:split_layer}} {split_layer!r}: {what} of that name (layers: {names}…)")
         return hits[0] + 1
     if len(model.top_groups) == 2 and model.top_groups[-1] == len(layers):
         return model.top_groups[0]
@@ -670,7 +670,7 @@ def split_point(model: KerasModel, split_layer: Optional[str] = None) -> int:
                 best = i
     if best is None:
         raise ModelFileError(f"{model.source}: no Dense or Flatten bottleneck to split the autoencoder at; name the "
-                             "encoder's last layer (--split-layer)")
+                             "encoder's last layer ({opt:split_layer})")
     end = best + 1
     while end < len(layers) - 1 and layers[end].cls in ELEMENTWISE:
         end += 1
