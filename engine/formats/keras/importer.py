@@ -43,11 +43,12 @@ def import_files(encoder=None, decoder=None, model_file=None, *, architecture=No
 def _keras_pair(first: Path, second: Optional[Path], architecture, split_layer, cancel):
     """The ONNX encoder and decoder of a Keras autoencoder (one file split at its bottleneck, or two halves).
     Each file's sizes, and the pair's, are checked against the app's limits from the configs alone before
-    that file's weights are read or a network is built (``engine/keras_limits.py``); torch is imported only
+    that file's weights are read or a network is built (``limits``); torch is imported only
     then (a refused file costs neither its time nor its memory)."""
     from ..fast_path import torch_to_onnx_bytes
     from .limits import MAX_Z_DIM, check_pair, plan_layers
-    from .reader import read_keras, split_point, torch_network
+    from .network import torch_network
+    from .reader import read_keras, split_point
 
     def encoder_input(m):
         s = m.input_shape

@@ -25,7 +25,7 @@ def import_files(encoder=None, decoder=None, model_file=None, *, architecture=No
 
 def _onnx_pair(encoder: Path, decoder: Path):
     """The two graphs' bytes and what their signatures say, read from the files alone: nothing runs here (the
-    graphs are checked by ``onnx_safety`` and their signatures read from the protobuf, before any session)."""
+    graphs are checked by ``safety`` and their signatures read from the protobuf, before any session)."""
     from .codec import final_activation_range, graph_shapes, read_onnx_bytes
     from .safety import Signature, check_structure
 
