@@ -18,16 +18,16 @@ def check_new_model_folder(out, inputs=()) -> Path:
     """A model folder to create: new, or an existing empty one (hidden entries aside); never inside an input."""
     from ..output_folders import check_can_write, check_not_inside, check_path_text
 
-    out = check_path_text(out, "--out")
+    out = check_path_text(out)
     if out.exists() and not out.is_dir():
         raise EngineError(f"{out}: exists and is not a folder", param="out")
     for parent in out.parents:
         if parent.exists() and not parent.is_dir():
             raise EngineError(f"{out}: {parent} is a file, not a folder", param="out")
-    check_not_inside(out, [i for i in inputs if i is not None], "--out")
+    check_not_inside(out, [i for i in inputs if i is not None])
     if out.is_dir():
         check_empty(out)
-    check_can_write(out, "--out")  # a read-only or impossible place is refused before any work
+    check_can_write(out)  # a read-only or impossible place is refused before any work
     return out
 
 
