@@ -131,7 +131,7 @@ def _cuda_ok(device: str) -> bool:
 
 def cmd_encode(a, progress) -> int:
     from engine.encoding import encode_folder
-    from engine.model_codec import open_model
+    from engine.formats import open_model
 
     codec = open_model(a.model, device="cuda" if _cuda_ok(a.device) else "cpu")
     # streams the folder in chunks (bounded memory) and resumes an interrupted run
@@ -297,7 +297,7 @@ def cmd_directions(a, progress) -> int:
 
 def cmd_attributes(a, progress) -> int:
     from engine.attributes import attribute_rates, import_labels, load_labels, rank_attributes, ranking_table
-    from engine.model_store import load_latents, read_config
+    from engine.formats.native import load_latents, read_config
 
     model_dir = _model_dir(a.model)
     config = read_config(model_dir)
@@ -415,7 +415,7 @@ def _int_at_least(minimum: int):
 
 
 def _seed(text: str) -> int:
-    from engine.model_store import SEED_MAX  # what every random generator of the app takes whole
+    from engine.formats.native import SEED_MAX  # what every random generator of the app takes whole
 
     try:
         value = int(text)

@@ -54,7 +54,7 @@ def main() -> int:
 
     from engine.attributes import LinearProbe, _direction_from, attribute_direction, edit_latents, require_labels
     from engine.encoding import decode_latents, encode_images
-    from engine.model_store import load_latents, load_model
+    from engine.formats.native import load_latents, load_model
     from engine.resources import default_model_dir
 
     ap = argparse.ArgumentParser()

@@ -165,7 +165,7 @@ def main() -> int:
     from engine.encoding import encode_images
     from engine.image_data import load_files
     from engine.latent_stats import pca_of
-    from engine.model_store import load_latents, load_model
+    from engine.formats.native import load_latents, load_model
     from engine.resources import default_model_dir
 
     ap = argparse.ArgumentParser()

@@ -31,10 +31,10 @@ def timed(fn, n_images: int, repeats: int) -> float:
 def main(argv=None) -> int:
     import torch
 
-    from engine.model_codec import open_model
-    from engine.onnx_codec import inference_session
+    from engine.formats import open_model
+    from engine.formats.onnx.codec import inference_session
     from engine.resources import default_model_dir
-    from engine.workflows.export_model import native_onnx_pair
+    from engine.formats.fast_path import native_onnx_pair
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=None)

@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from engine import model_store  # noqa: E402
+from engine.formats import native as model_store  # noqa: E402
 from engine.autoencoder import ArchitectureConfig, ConvAutoencoder, images_to_tensor  # noqa: E402
 from engine.encoding import encode_dataset, encode_folder  # noqa: E402
 from engine.image_data import Preprocess, load_folder  # noqa: E402

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import lab as D  # noqa: E402
 from engine.attributes import cross_fitted_separation, load_labels  # noqa: E402
-from engine.model_store import load_latents, load_model  # noqa: E402
+from engine.formats.native import load_latents, load_model  # noqa: E402
 from engine.resources import default_model_dir  # noqa: E402
 
 STRONG = ("Male", "Smiling", "Blond_Hair", "Black_Hair", "Eyeglasses", "Wearing_Lipstick", "Wearing_Hat", "Bangs",

@@ -108,7 +108,7 @@ def main(argv=None) -> int:
     import keras
 
     from engine.image_data import Preprocess, load_folder
-    from engine.onnx_codec import OnnxAutoencoderCodec
+    from engine.formats.onnx.codec import OnnxAutoencoderCodec
 
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)

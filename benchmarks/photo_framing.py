@@ -112,8 +112,8 @@ def main() -> int:
     cv2.setNumThreads(a.threads)
     from engine import face_framing as ff
     from engine.image_data import decode_face, list_image_files
-    from engine.model_codec import as_codec
-    from engine.model_store import load_latents, load_model
+    from engine.formats.native import as_codec
+    from engine.formats.native import load_latents, load_model
     from engine.photo import frame_photo
 
     module, config = load_model(a.model)
@@ -183,7 +183,7 @@ def write_example(out: Path, module, config, model_dir) -> None:
     from skimage import data as skdata  # scikit-image: the benchmark's and tests' only use of it
 
     from engine import atomic_io
-    from engine.model_store import load_latents
+    from engine.formats.native import load_latents
     from engine.photo import frame_and_encode_photos, result_picture
 
     z, files = load_latents(model_dir, config.arch.z_dim)

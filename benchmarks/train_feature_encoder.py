@@ -39,7 +39,7 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(a.threads)
-    from engine import model_store
+    from engine.formats import native as model_store
     from engine.autoencoder import ArchitectureConfig
     from engine.feature_space import FEATURE_ARCH
     from engine.image_data import Preprocess, load_folder

@@ -33,11 +33,14 @@ from typing import Iterator, Optional, Protocol, Sequence
 
 import numpy as np
 
-from . import atomic_io, model_store
+from . import atomic_io
+from .formats import native as model_store
 from .errors import DataError, EngineError, ModelFileError
 from .image_data import (LINE_BREAK_REASON, FaceDataset, Preprocess, has_line_break, printable_name,
                          read_regular_file)
-from .model_codec import ModelCodec, TorchAutoencoderCodec, as_codec, open_model
+from .formats import open_model
+from .formats.codec import ModelCodec
+from .formats.native import TorchAutoencoderCodec, as_codec
 from .model_lock import model_writer
 from .progress import CancelToken, EtaClock, Progress, ProgressCallback, no_progress
 

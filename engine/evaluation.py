@@ -328,7 +328,7 @@ def evaluate(
 
     ``sweep`` = (sampler, parameter, [values]) adds metric curves of one sampler across a parameter.
     ``sampler_values`` = {sampler: {parameter: value}} overrides defaults."""
-    from . import model_store
+    from .formats import native as model_store
     from .encoding import decode_latents, encode_images
     from .samplers import make_sampler, sampler_class
 
@@ -343,7 +343,7 @@ def evaluate(
     sw = _parse_sweep(sweep)
 
     model_dir = Path(model_dir)
-    from .model_codec import open_model
+    from .formats import open_model
 
     model = open_model(model_dir)  # any format: the codec encodes and decodes
     config = model.config

@@ -35,7 +35,7 @@ class FeatureSpace:
     """Maps uint8 face images (N×S×S×3) to feature vectors with the independent encoder."""
 
     def __init__(self, model_dir: Optional[Path] = None) -> None:
-        from . import model_store
+        from .formats import native as model_store
 
         self.model_dir = Path(model_dir) if model_dir else feature_model_dir()
         if not (self.model_dir / model_store.CONFIG).is_file():

@@ -135,7 +135,7 @@ class CloudReference:
 
 
 def _codec(model, config):
-    from .model_codec import as_codec
+    from .formats.native import as_codec
 
     codec = as_codec(model)
     cfg = config if config is not None else getattr(codec, "config", None)
@@ -199,7 +199,7 @@ def frame_photo(image: np.ndarray, size: int, *, model=None, aligner: Optional[f
     m = ff.initial_transform(face, size)
     framing = "detected"
     if aligner is not None and model is not None and aligner.image_size == size:
-        from .model_codec import as_codec
+        from .formats.native import as_codec
 
         codec = as_codec(model)
         m = ff.refine_transform(None, image, m, aligner, encode=lambda crops: codec.encode(crops))

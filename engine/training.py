@@ -42,7 +42,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import distributed, model_store
+from . import distributed
+from .formats import native as model_store
 from .autoencoder import ArchitectureConfig, ConvAutoencoder, images_to_tensor, probe_outputs, tensor_to_images
 from .errors import DataError, EngineError, ModelFileError
 from .image_data import FaceDataset

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import model_store  # noqa: E402
+from engine.formats import native as model_store  # noqa: E402
 from engine.encoding import encode_dataset, mse, reconstruct_images  # noqa: E402
 from engine.image_data import load_folder  # noqa: E402
 from engine.resources import default_model_dir  # noqa: E402

@@ -116,7 +116,7 @@ def main() -> int:
     ap.add_argument("--canonical-only", action="store_true")
     ap.add_argument("--aligner-only", action="store_true")
     a = ap.parse_args()
-    from engine.model_store import load_model
+    from engine.formats.native import load_model
 
     model, config = load_model(a.model)
     files = training_files(Path(a.data), a.n)

@@ -298,7 +298,7 @@ def labelled_tiny(tiny_model, tmp_path):
     """A copy of the tiny model with labels that follow z[:, 0] (Big = above the median)."""
     import shutil
 
-    from engine.model_store import load_latents
+    from engine.formats.native import load_latents
 
     m = tmp_path / "model"
     shutil.copytree(tiny_model, m)
@@ -369,7 +369,7 @@ needs_default = pytest.mark.skipif(not HAS_DEFAULT, reason="the default model (l
 
 @needs_default
 def test_default_model_ships_celeba_labels():
-    from engine.model_store import load_latents
+    from engine.formats.native import load_latents
 
     z, files = load_latents(DEFAULT, 256)
     t = at.load_labels(DEFAULT, files)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine import distributed, model_store
+from engine import distributed
+from engine.formats import native as model_store
 from engine.errors import EngineError
 
 from conftest import ROOT, write_faces

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine import model_store
+from engine.formats import native as model_store
 from engine.autoencoder import ArchitectureConfig, ConvAutoencoder
 from engine.encoding import (
     PARTIAL_LATENTS, PARTIAL_NAMES, PARTIAL_STATE, ArraySource, Chunk, FolderSource, encode_images, encode_to_model,

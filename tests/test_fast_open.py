@@ -20,7 +20,7 @@ import pytest
 pytest.importorskip("onnxruntime")
 
 from conftest import TINY_ARCH  # noqa: E402
-from engine.model_store import load_model as _load_model  # noqa: E402 - the real one (tests count the calls)
+from engine.formats.native import load_model as _load_model  # noqa: E402 - the real one (tests count the calls)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,7 +45,7 @@ def _save_tiny(folder: Path, seed: int = 0, batch_norm: bool = True, model_id: s
 
     from engine.autoencoder import ArchitectureConfig, ConvAutoencoder
     from engine.image_data import Preprocess
-    from engine.model_store import ModelConfig, save_model
+    from engine.formats.native import ModelConfig, save_model
 
     torch.manual_seed(seed)
     arch = ArchitectureConfig(**{**TINY_ARCH, "batch_norm": batch_norm})
@@ -92,11 +92,11 @@ def cache(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def load_calls(monkeypatch) -> list:
-    """Every ``model_store.load_model`` call (the torch path of an open, or a lazy module load)."""
-    from engine import model_store
+    """Every ``native.weights.load_model`` call (the torch path of an open, or a lazy module load)."""
+    from engine.formats.native import weights
 
-    calls, real = [], model_store.load_model
-    monkeypatch.setattr(model_store, "load_model", lambda *a, **k: calls.append(a) or real(*a, **k))
+    calls, real = [], weights.load_model
+    monkeypatch.setattr(weights, "load_model", lambda *a, **k: calls.append(a) or real(*a, **k))
     return calls
 
 
@@ -109,7 +109,7 @@ def _z(n: int = 5, seed: int = 4) -> np.ndarray:
 
 def test_second_fresh_process_opens_and_decodes_without_torch(tmp_path, cache):
     from engine.autoencoder import ConvAutoencoder, count_parameters
-    from engine.model_store import read_config
+    from engine.formats.native import read_config
 
     folder = _save_tiny(tmp_path / "model")
     first = _child(folder, tmp_path / "a.npy", cache)
@@ -126,7 +126,7 @@ def test_second_fresh_process_opens_and_decodes_without_torch(tmp_path, cache):
 
 
 def test_reading_a_config_does_not_import_torch():
-    code = ("import sys\nfrom engine.model_store import read_config\nfrom engine.resources import default_model_dir\n"
+    code = ("import sys\nfrom engine.formats.native import read_config\nfrom engine.resources import default_model_dir\n"
             "import engine.architecture\nc = read_config(default_model_dir())\n"
             "assert c.arch.z_dim > 0\nprint('torch' in sys.modules)")
     res = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
@@ -147,7 +147,7 @@ def test_parameter_count_is_the_modules(batch_norm):
 
 
 def test_network_key_follows_the_weights_and_the_architecture(tmp_path):
-    from engine.model_store import network_key, read_config
+    from engine.formats.native import network_key, read_config
 
     a = _save_tiny(tmp_path / "a")
     b = Path(shutil.copytree(a, tmp_path / "b"))
@@ -160,7 +160,7 @@ def test_network_key_follows_the_weights_and_the_architecture(tmp_path):
 
 
 def test_changed_weights_miss_the_marker_and_run_on_torch(tmp_path, cache, load_calls):
-    from engine.model_codec import open_model
+    from engine.formats import open_model
 
     folder = _save_tiny(tmp_path / "model")
     z = _z()
@@ -218,7 +218,7 @@ def _marker_is_folder(marker: Path) -> None:
 @pytest.mark.parametrize("damage", [_damage_marker, _wrong_runtime, _wrong_sha, _truncate_encoder, _garbage_decoder,
                                     _marker_is_folder])
 def test_a_damaged_cache_falls_back_to_torch_without_error(tmp_path, cache, load_calls, damage):
-    from engine.model_codec import open_model
+    from engine.formats import open_model
 
     folder = _save_tiny(tmp_path / "model")
     z = _z()
@@ -239,7 +239,7 @@ def test_lazy_module_loads_on_first_use(tmp_path, cache, load_calls):
     import torch
 
     from engine.autoencoder import ConvAutoencoder
-    from engine.model_codec import open_model
+    from engine.formats import open_model
 
     folder = _save_tiny(tmp_path / "model")
     z = _z()
@@ -264,7 +264,7 @@ def test_lazy_module_loads_on_first_use(tmp_path, cache, load_calls):
 
 def test_weights_replaced_after_a_fast_open_refuse_the_lazy_load(tmp_path, cache):
     from engine.errors import ModelFileError
-    from engine.model_codec import open_model
+    from engine.formats import open_model
 
     folder = _save_tiny(tmp_path / "model")
     z = _z()
@@ -288,16 +288,16 @@ def test_weights_replaced_after_a_fast_open_refuse_the_lazy_load(tmp_path, cache
 
 
 def test_onnx_runtime_off_uses_torch_and_reads_no_marker(tmp_path, cache, load_calls, monkeypatch):
-    from engine import onnx_codec
-    from engine.model_codec import open_model
+    from engine.formats import fast_path
+    from engine.formats import open_model
 
     folder = _save_tiny(tmp_path / "model")
     z = _z()
     want = open_model(folder).decode(z)
     assert len(_markers(cache)) == 1
     read = []
-    real = onnx_codec.verified_fast_path
-    monkeypatch.setattr(onnx_codec, "verified_fast_path", lambda *a: read.append(a) or real(*a))
+    real = fast_path.verified_fast_path
+    monkeypatch.setattr(fast_path, "verified_fast_path", lambda *a: read.append(a) or real(*a))
     monkeypatch.setenv("LFS_ONNX_RUNTIME", "0")
     del load_calls[:]
     codec = open_model(folder)
@@ -311,7 +311,7 @@ def test_onnx_runtime_off_uses_torch_and_reads_no_marker(tmp_path, cache, load_c
 
 def test_a_bare_module_writes_no_marker(tmp_path, cache):
     from engine.autoencoder import ArchitectureConfig, ConvAutoencoder
-    from engine.model_codec import TorchAutoencoderCodec, as_codec
+    from engine.formats.native import TorchAutoencoderCodec, as_codec
 
     codec = as_codec(ConvAutoencoder(ArchitectureConfig(**TINY_ARCH)))
     codec.decode(_z())
@@ -329,8 +329,8 @@ def test_old_fast_paths_of_a_model_are_pruned_and_nothing_else(tmp_path, cache):
     import os
     import time
 
-    from engine.model_codec import open_model
-    from engine.onnx_codec import FAST_CACHE_KEEP
+    from engine.formats import open_model
+    from engine.formats.fast_path import FAST_CACHE_KEEP
 
     onnx = cache / "onnx"
     other = onnx / "othermodel-0123456789abcdef01234567"

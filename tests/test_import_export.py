@@ -93,7 +93,7 @@ def _faces(n=5, size=16, seed=1):
 
 
 def _check_against_keras(folder, enc, dec, size=16):
-    from engine.model_codec import open_model
+    from engine.formats import open_model
 
     keras = _keras()
     codec = open_model(folder)
@@ -168,7 +168,7 @@ def _torch_pair(z=5, size=16, fixed_batch=False, tanh=False):
     import torch
     from torch import nn
 
-    from engine.workflows.export_model import torch_to_onnx_bytes
+    from engine.formats.fast_path import torch_to_onnx_bytes
 
     torch.manual_seed(0)
     enc = nn.Sequential(nn.Conv2d(3, 4, 4, 2, 1), nn.BatchNorm2d(4), nn.LeakyReLU(0.2), nn.Conv2d(4, 8, 4, 2, 1),
@@ -199,7 +199,7 @@ def _torch_pair(z=5, size=16, fixed_batch=False, tanh=False):
 def test_onnx_pair_import_matches_torch(tmp_path, fixed_batch):
     import torch
 
-    from engine.model_codec import open_model
+    from engine.formats import open_model
     from engine.workflows.import_model import import_model
 
     enc, dec, eb, db = _torch_pair(fixed_batch=fixed_batch)
@@ -283,7 +283,7 @@ def test_refuses_pickle_truncated_and_mismatched(tmp_path):
 
 
 def test_refuses_non_empty_output_and_changed_files(tmp_path):
-    from engine.model_codec import open_model
+    from engine.formats import open_model
     from engine.workflows.import_model import import_model
 
     _, _, eb, db = _torch_pair()
@@ -308,7 +308,7 @@ def test_refuses_non_empty_output_and_changed_files(tmp_path):
 def test_export_import_round_trip_and_cli(tmp_path, tiny_model, tiny_data):
     sys.path.insert(0, str(ROOT))
     import main
-    from engine.model_codec import open_model
+    from engine.formats import open_model
     from engine.workflows.export_model import export_model
     from engine.workflows.import_model import import_model
 
@@ -347,7 +347,7 @@ def test_cli_evaluate_on_onnx_model(tmp_path, tiny_model, tiny_data):
     import main
     from engine.encoding import encode_dataset
     from engine.image_data import load_folder
-    from engine.model_codec import open_model
+    from engine.formats import open_model
     from engine.workflows.export_model import export_model
 
     if "model_store.load_model(model_dir)" in inspect.getsource(engine.evaluation.evaluate):

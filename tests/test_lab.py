@@ -48,7 +48,7 @@ def test_the_lab_measures_rank_random_orthogonal_last(tiny_model):
     Measured: variance share pca 0.32, varimax 0.42, ica 0.60, random 0.12; Mahalanobis length of one unit
     pca 1.00, varimax 1.33, ica 1.41, random 11.3; share of typical faces a ±2 move carries out of the 2σ
     ellipsoid pca 0.10, varimax 0.31, ica 0.34, random 1.00."""
-    from engine.model_store import load_latents, read_config
+    from engine.formats.native import load_latents, read_config
 
     z, _ = load_latents(tiny_model, read_config(tiny_model).arch.z_dim)
     mean = {}

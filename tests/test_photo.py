@@ -30,7 +30,7 @@ def _astronaut():
 def default_model():
     if not (DEFAULT_MODEL / "weights.safetensors").is_file():
         pytest.skip("default model absent")
-    from engine.model_store import load_latents, load_model
+    from engine.formats.native import load_latents, load_model
 
     module, config = load_model(DEFAULT_MODEL)
     z, files = load_latents(DEFAULT_MODEL, config.arch.z_dim)

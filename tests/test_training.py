@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine import model_store
+from engine.formats import native as model_store
 from engine.autoencoder import ArchitectureConfig
 from engine.encoding import encode_dataset, mse, reconstruct_images
 from engine.errors import Cancelled, EngineError

@@ -437,9 +437,9 @@ def save_labels(model_dir: str | os.PathLike, table: AttributeTable) -> Path:
 
 
 def _latent_files(model_dir: Path) -> list[str]:
-    from .. import model_store
+    from ..formats import native as model_store
 
-    from ..model_codec import config_format, open_model
+    from ..formats import config_format, open_model
 
     if config_format(model_dir) == model_store.FORMAT_NAME:  # the config alone says z_dim: no weights read
         z_dim = model_store.read_config(model_dir).arch.z_dim

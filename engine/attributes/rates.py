@@ -75,14 +75,14 @@ def attribute_rates(
     each are decoded and re-encoded (what the face really shows) and the rate is the share the probe
     judges to have the attribute (probability > 0.5). ``real_subset_rate`` is the same for up to ``n``
     real faces of the subset (the ceiling), ``data_rate`` the share of labelled faces with it."""
-    from .. import model_store
+    from ..formats import native as model_store
     from ..encoding import decode_latents, encode_images
     from ..samplers import make_sampler
 
     cancel = cancel or CancelToken()
     model_dir = Path(model_dir)
     if model is None or config is None:
-        from ..model_codec import open_model
+        from ..formats import open_model
 
         model = open_model(model_dir)  # any format
         config = model.config

@@ -159,7 +159,8 @@ def load_direction_set(path, *, model_id: Optional[str] = None, z_dim: Optional[
     differs) is refused unless ``force``; a z_dim mismatch is refused always. Every problem is an EngineError
     of one line naming the file."""
     from ..image_data import read_regular_file
-    from ..model_store import ModelFileError, parse_json
+    from ..errors import ModelFileError
+    from ..formats.native import parse_json
 
     jpath, npath = set_paths(path)
     raw = read_regular_file(jpath, "direction set", limit=MAX_SET_JSON_BYTES, error=EngineError)

@@ -158,8 +158,10 @@ def generate_from_folder(model_dir, sampler: str, values=None, n: int = 16, seed
                          model=None, config=None, latents=None, where=None, labels=None) -> GeneratedSet:
     """``generate`` for a model folder (opened here) or an already loaded model/latents (kept for callers that
     hold them: benchmarks, the attribute-rates experiment)."""
-    from ..model_codec import ModelCodec, TorchAutoencoderCodec, as_codec, open_model as open_codec
-    from ..model_store import load_latents
+    from ..formats import open_model as open_codec
+    from ..formats.codec import ModelCodec
+    from ..formats.native import TorchAutoencoderCodec, as_codec
+    from ..formats.native import load_latents
     from .open_model import open_model
 
     if model is None and latents is None:

@@ -1,9 +1,11 @@
 """Import: an autoencoder trained elsewhere → an ordinary model folder of this app (an ONNX model folder:
-``config.json`` = the model card, ``encoder.onnx``, ``decoder.onnx``; see ``engine/onnx_codec.py``).
+``config.json`` = the model card, ``encoder.onnx``, ``decoder.onnx``; see ``engine/formats/onnx/``).
+
+The files are read by the importer the registry picks by sniffing them (``engine.formats.importer_for``):
 
 * ONNX: an encoder + decoder pair of any architecture, copied as they are (checked, probed).
 * Keras: ``.keras`` or ``.h5`` (whole model, or weights + architecture JSON), read without TensorFlow
-  (``engine/keras_reader.py``), translated into an equivalent torch network and exported to ONNX, so the imported
+  (``engine/formats/keras/``), translated into an equivalent torch network and exported to ONNX, so the imported
   model runs in ONNX Runtime like any other ONNX model. A model saved whole is split at its bottleneck (or at
   ``split_layer``); encoder and decoder files may also be given separately.
 
@@ -12,16 +14,14 @@ folder's writer lock; nothing is written when any check fails.
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
-
 from .. import __version__
 from ..errors import EngineError, ModelFileError
+from ..formats.registry import importer, importer_for
 from ..progress import CancelToken, Progress, ProgressCallback, no_progress
 
 
@@ -37,14 +37,14 @@ class Imported:
 
     def summary(self) -> str:
         lo, hi = self.value_range
-        what = "an ONNX" if self.kind == "onnx" else "a Keras"
+        what = importer(self.kind).title
         text = (f"imported {what} autoencoder → {self.folder}: {self.image_size}×{self.image_size} faces, "
                 f"z_dim {self.z_dim}, {self.channel_order.upper()}, values [{lo:g}, {hi:g}]")
         return text + "".join(f"; {n}" for n in self.notes)
 
 
 def parse_value_range(text) -> Optional[tuple]:
-    from ..onnx_codec import VALUE_RANGES
+    from ..formats.onnx.card import VALUE_RANGES
 
     if text is None:
         return None
@@ -53,7 +53,7 @@ def parse_value_range(text) -> Optional[tuple]:
     else:
         key = str(text).replace(" ", "")
     if key not in VALUE_RANGES:
-        raise EngineError(f"--value-range {text!r}: expected one of {', '.join(VALUE_RANGES)}")
+        raise EngineError(f"{text!r}: expected one of {', '.join(VALUE_RANGES)}", param="value_range")
     return VALUE_RANGES[key]
 
 
@@ -61,7 +61,7 @@ def parse_framing(text, image_size: int):
     """``full`` (no crop, the default), ``celeba`` (the CelebA aligned crop), ``x0,y0,x1,y1@W×H`` (a crop box in
     an image of W×H reference pixels), or a Preprocess dict → a Preprocess for ``image_size``."""
     from ..image_data import Preprocess
-    from ..onnx_codec import full_frame
+    from ..formats.onnx.card import full_frame
 
     if text is None or text == "full":
         return full_frame(image_size)
@@ -76,30 +76,13 @@ def parse_framing(text, image_size: int):
         return Preprocess(image_size=image_size)
     m = re.fullmatch(r"\s*(\d+),(\d+),(\d+),(\d+)\s*@\s*(\d+)\s*[x×X]\s*(\d+)\s*", str(text))
     if not m:
-        raise EngineError(f"--framing {text!r}: expected full, celeba or x0,y0,x1,y1@W×H (a crop box in W×H pixels)")
+        raise EngineError(f"{text!r}: expected full, celeba or x0,y0,x1,y1@W×H (a crop box in W×H pixels)",
+                          param="framing")
     x0, y0, x1, y1, w, h = (int(g) for g in m.groups())
     try:
         return Preprocess(image_size=image_size, reference_size=(w, h), crop_box=(x0, y0, x1, y1))
     except EngineError as exc:
-        raise EngineError(f"--framing {text!r}: {exc}") from None
-
-
-def _kind(path: Path) -> str:
-    from ..keras_reader import HDF5_MAGIC, sniff
-
-    name = path.name.lower()
-    if name.endswith(".onnx"):
-        return "onnx"
-    try:
-        return "keras" if sniff(path) in ("keras", "h5") else "onnx"
-    except ModelFileError:
-        if name.endswith((".keras", ".h5", ".hdf5")):
-            raise
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-        if head[:8] == HDF5_MAGIC:
-            raise
-        return "onnx"  # the ONNX reader names what it is
+        raise EngineError(f"{text!r}: {exc}", param="framing") from None
 
 
 def import_model(encoder=None, decoder=None, out=None, *, model_file=None, architecture=None, image_size=None,
@@ -115,153 +98,56 @@ def import_model(encoder=None, decoder=None, out=None, *, model_file=None, archi
 
     cancel = cancel or CancelToken()
     if out is None:
-        raise EngineError("--out: name the model folder to write")
+        raise EngineError("{opt:out}: name the model folder to write")
     if model_file is not None and (encoder is not None or decoder is not None):
-        raise EngineError("give either --model-file (one file holding both halves) or --encoder and --decoder")
+        raise EngineError("give either {opt:model_file} (one file holding both halves) or {opt:encoder} and {opt:decoder}")
     if model_file is None and (encoder is None or decoder is None):
-        raise EngineError("give --encoder and --decoder (or --model-file for a Keras file holding the whole autoencoder)")
+        raise EngineError("give {opt:encoder} and {opt:decoder} (or {opt:model_file} for a Keras file holding the whole "
+                          "autoencoder)")
     if channel_order is not None and channel_order not in ("nchw", "nhwc"):
-        raise EngineError(f"--channel-order {channel_order!r}: expected nchw or nhwc")
+        raise EngineError(f"{channel_order!r}: expected nchw or nhwc", param="channel_order")
     if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1):
-        raise EngineError(f"--image-size {image_size!r}: expected a whole number ≥ 1")
+        raise EngineError(f"{image_size!r}: expected a whole number ≥ 1", param="image_size")
     vrange = parse_value_range(value_range)
     inputs = [p for p in (encoder, decoder, model_file, architecture) if p is not None]
     out = check_new_model_folder(out, inputs)
     progress(Progress("import", 0, 4, "reading the model"))
     if model_file is not None:
-        kind = _kind(Path(model_file))
-        if kind != "keras":
-            raise EngineError(f"--model-file {model_file}: one file holding both halves must be a Keras .keras/.h5 "
-                              "file; give ONNX models as --encoder and --decoder")
-        enc, dec, facts = _keras_pair(Path(model_file), None, architecture, split_layer, cancel)
+        imp = importer_for(Path(model_file))
+        enc, dec, facts = imp.import_files(model_file=Path(model_file), architecture=architecture,
+                                           split_layer=split_layer, cancel=cancel)
     else:
-        ke, kd = _kind(Path(encoder)), _kind(Path(decoder))
-        if ke != kd:
-            raise EngineError(f"--encoder {encoder} is {ke.upper()} but --decoder {decoder} is {kd.upper()}; give two of one kind")
-        kind = ke
-        if kind == "keras":
-            enc, dec, facts = _keras_pair(Path(encoder), Path(decoder), architecture, split_layer, cancel)
-        else:
-            if split_layer:
-                raise EngineError("--split-layer applies to a Keras file holding the whole autoencoder")
-            enc, dec, facts = _onnx_pair(Path(encoder), Path(decoder))
+        imp, other = importer_for(Path(encoder)), importer_for(Path(decoder))
+        if imp is not other:
+            raise EngineError(f"{encoder} is {imp.name.upper()} but {{opt:decoder}} {decoder} is "
+                              f"{other.name.upper()}; give two of one kind", param="encoder")
+        enc, dec, facts = imp.import_files(Path(encoder), Path(decoder), architecture=architecture,
+                                           split_layer=split_layer, cancel=cancel)
+    kind = imp.name
     cancel.raise_if_cancelled()
     progress(Progress("import", 2, 4, "checking the model"))
     return _finish(out, kind, enc, dec, facts, image_size, framing, channel_order, vrange, progress, cancel)
 
 
-def _onnx_pair(encoder: Path, decoder: Path):
-    """The two graphs' bytes and what their signatures say, read from the files alone: nothing runs here (the
-    graphs are checked by ``onnx_safety`` and their signatures read from the protobuf, before any session)."""
-    from ..onnx_codec import final_activation_range, graph_shapes, read_onnx_bytes
-    from ..onnx_safety import Signature, check_structure
-
-    enc = read_onnx_bytes(encoder, "ONNX encoder")
-    dec = read_onnx_bytes(decoder, "ONNX decoder")
-    em, dm = check_structure(enc, encoder), check_structure(dec, decoder)
-    shapes = graph_shapes(Signature(em), Signature(dm), encoder, decoder)
-    del em, dm
-    facts = {"image_size": shapes.image_size, "z_dim": shapes.z_dim, "channel_order": shapes.channel_order,
-             "value_range": final_activation_range(dec),
-             "source": {"imported_from": "onnx", "encoder": str(encoder), "decoder": str(decoder)}}
-    return enc, dec, facts
-
-
-def _keras_pair(first: Path, second: Optional[Path], architecture, split_layer, cancel):
-    """The ONNX encoder and decoder of a Keras autoencoder (one file split at its bottleneck, or two halves).
-    Each file's sizes, and the pair's, are checked against the app's limits from the configs alone before
-    that file's weights are read or a network is built (``engine/keras_limits.py``); torch is imported only
-    then (a refused file costs neither its time nor its memory)."""
-    from ..keras_limits import MAX_Z_DIM, check_pair, plan_layers
-    from ..keras_reader import read_keras, split_point, torch_network
-    from .export_model import torch_to_onnx_bytes
-
-    def encoder_input(m):
-        s = m.input_shape
-        if len(s) != 3 or s[2] != 3 or s[0] != s[1]:
-            raise ModelFileError(f"{first}: the encoder takes input of shape {list(s)}; square RGB images (S, S, 3) are "
-                                 "needed")
-
-    def check_halves(enc_layers, dec_layers, in_shape, z_shape, where):
-        if len(z_shape) != 1:
-            raise ModelFileError(f"{first}: the encoder gives output of shape {list(z_shape)}; a z-vector (flat) is "
-                                 "needed (end the encoder with Flatten or Dense, or name the split layer)")
-        if z_shape[0] > MAX_Z_DIM:
-            raise ModelFileError(f"{first}: the encoder gives z-vectors of {z_shape[0]} values; at most {MAX_Z_DIM}")
-        enc_plan, dec_plan = plan_layers(enc_layers, in_shape, str(first)), plan_layers(dec_layers, z_shape, str(where))
-        out_shape = dec_plan.shapes[-1] if dec_plan.shapes else z_shape
-        if tuple(out_shape) != tuple(in_shape):
-            raise ModelFileError(f"{where}: the decoder gives output of shape {list(out_shape)}; the encoder takes "
-                                 f"{list(in_shape)}")
-        check_pair(enc_plan, dec_plan, where)
-
-    def whole(m):  # the whole autoencoder in one file: checked before its weights are read
-        encoder_input(m)
-        k = split_point(m, split_layer)
-        if not 0 < k < len(m.layers):
-            raise ModelFileError(f"{first}: the split after layer {k} of {len(m.layers)} leaves no "
-                                 f"{'encoder' if k == 0 else 'decoder'} layers")
-        check_halves(m.layers[:k], m.layers[k:], m.input_shape, m.plan.shapes[k - 1], first)
-
-    if second is None:
-        m1 = read_keras(first, architecture, check=whole)
-        k = split_point(m1, split_layer)
-        enc_layers, dec_layers = m1.layers[:k], m1.layers[k:]
-        source = {"imported_from": f"keras {m1.keras_version}", "model_file": str(first),
-                  "split_after": enc_layers[-1].name}
-        in_shape, z_shape = m1.input_shape, m1.plan.shapes[k - 1]
-    else:
-        if split_layer:
-            raise EngineError("--split-layer applies to one Keras file holding the whole autoencoder (--model-file)")
-        m1 = read_keras(first, architecture, check=encoder_input)
-        enc_layers, in_shape = m1.layers, m1.input_shape
-        z_shape = m1.plan.shapes[-1] if m1.plan.shapes else in_shape
-
-        def decoder(m2):  # before the decoder's weights are read
-            if len(m2.input_shape) != 1 or len(z_shape) != 1 or m2.input_shape[0] != z_shape[0]:
-                raise ModelFileError(f"{second}: the decoder takes input of shape {list(m2.input_shape)}, the encoder "
-                                     f"gives {list(z_shape)}; they are not two halves of one autoencoder")
-            check_halves(enc_layers, m2.layers, in_shape, z_shape, second)
-
-        dec_layers = read_keras(second, None, check=decoder).layers
-        source = {"imported_from": f"keras {m1.keras_version}", "encoder": str(first), "decoder": str(second)}
-    import torch
-
-    enc_net, _ = torch_network(enc_layers, in_shape, str(first))
-    dec_net, _ = torch_network(dec_layers, z_shape, str(second or first))
-    cancel.raise_if_cancelled()
-    s = in_shape[0]
-    enc = torch_to_onnx_bytes(enc_net, torch.rand(2, s, s, 3), "image", "z")
-    dec = torch_to_onnx_bytes(dec_net, torch.randn(2, z_shape[0]), "z", "image")
-    last = [L for L in dec_layers if L.cls not in ("Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout")]
-    act = None
-    if last:
-        L = last[-1]
-        act = L.config.get("activation") if L.cls != "ReLU" else "relu"
-    vr = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}.get(act)
-    facts = {"image_size": s, "z_dim": z_shape[0], "channel_order": "nhwc", "value_range": vr, "source": source,
-             "torch": (enc_net, dec_net)}
-    return enc, dec, facts
-
-
 def _finish(out: Path, kind: str, enc: bytes, dec: bytes, facts: dict, image_size, framing, channel_order, vrange,
             progress, cancel) -> Imported:
-    from ..model_store import new_model_id
-    from ..onnx_codec import DECODER, ENCODER, OnnxArch, OnnxAutoencoderCodec, OnnxConfig, sha256
-    from .export_model import write_onnx_folder
+    from ..formats.card import new_model_id
+    from ..formats.onnx.card import DECODER, ENCODER, OnnxArch, OnnxConfig
+    from ..formats.onnx.codec import OnnxAutoencoderCodec, sha256
+    from ..formats.onnx.exporter import write_onnx_folder
 
     notes = []
     size = facts["image_size"]
     if image_size is not None:
         if size and size != image_size:
-            raise EngineError(f"--image-size {image_size}: the model takes {size}×{size} images")
+            raise EngineError(f"{image_size}: the model takes {size}×{size} images", param="image_size")
         size = image_size
     if not size:
-        raise EngineError("the model's graph does not fix its image size; give --image-size")
+        raise EngineError("the model's graph does not fix its image size; give {opt:image_size}")
     order = facts["channel_order"]
     if channel_order is not None:
         if order and order != channel_order:
-            raise EngineError(f"--channel-order {channel_order}: the model's graph takes {order.upper()} images")
+            raise EngineError(f"{channel_order}: the model's graph takes {order.upper()} images", param="channel_order")
         order = channel_order
     if not order:
         order = "nchw"

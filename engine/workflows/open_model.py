@@ -15,7 +15,8 @@ from typing import Any, Optional
 import numpy as np
 
 from ..errors import EngineError, ModelFileError
-from ..model_codec import ModelCodec, open_model as open_codec
+from ..formats import open_model as open_codec
+from ..formats.codec import ModelCodec
 from ..progress import CancelToken, ProgressCallback, no_progress
 
 #: Leading principal axes whose coordinates are computed when a model opens (the pair plot's PCA axes).
@@ -53,7 +54,7 @@ class OpenedModel:
 
     def require_latents(self) -> np.ndarray:
         if self.latents is None:
-            from ..model_store import LATENTS
+            from ..formats.native import LATENTS
 
             raise ModelFileError(f"{self.folder / LATENTS}: missing — encode a dataset into this model first")
         return self.latents
@@ -79,8 +80,8 @@ def open_model(folder: str | os.PathLike, *, device: str = "cpu", statistics: bo
                cancel: Optional[CancelToken] = None) -> OpenedModel:
     """Open ``folder``: validate the model, read its z-points (if encoded) and labels; with ``statistics``
     also compute (or read from the cache) their statistics and the leading PCA coordinates."""
-    from ..model_store import LATENTS, load_latents
-    from ..onnx_safety import cancel_scope
+    from ..formats.native import LATENTS, load_latents
+    from ..formats.onnx.safety import cancel_scope
 
     cancel = cancel or CancelToken()
     folder = Path(folder)

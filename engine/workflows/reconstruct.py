@@ -27,7 +27,7 @@ def reconstruct_folder(model_folder: str | os.PathLike, data: str | os.PathLike,
     (refused before any work if ``out`` may not be written: engine/output_folders.py)."""
     from ..encoding import mse
     from ..image_data import load_folder
-    from ..model_codec import open_model
+    from ..formats import open_model
     from ..output_folders import check_output_folder
     from ..reconstructions import write_reconstructions
 

@@ -68,7 +68,7 @@ def train_model(data_folder: str | os.PathLike, out: str | os.PathLike, arch=Non
 def _run(data_folder, out: Path, arch, options, resume, encode, encode_device, ctx, progress, cancel, on_data,
          allow_other_data=False):
     from ..image_data import Preprocess, load_folder
-    from ..model_store import read_config
+    from ..formats.native import read_config
     from ..training import train
 
     pre = read_config(out).preprocess if resume else Preprocess(image_size=arch.image_size if arch else 64)
@@ -86,7 +86,7 @@ def _run(data_folder, out: Path, arch, options, resume, encode, encode_device, c
         return TrainedModel(out, res.history, data.summary(), False, is_main=False)
     if encode:
         from ..encoding import encode_dataset
-        from ..model_codec import open_model
+        from ..formats import open_model
 
         encode_dataset(out, data, model=open_model(out, device=encode_device), progress=progress, cancel=cancel)
     return TrainedModel(out, res.history, data.summary(), encode)

@@ -28,7 +28,7 @@ def _save_tiny(folder: Path, seed: int, model_id: str = "sealtest0001") -> Path:
 
     from engine.autoencoder import ArchitectureConfig, ConvAutoencoder
     from engine.image_data import Preprocess
-    from engine.model_store import ModelConfig, save_model
+    from engine.formats.native import ModelConfig, save_model
 
     torch.manual_seed(seed)
     arch = ArchitectureConfig(**TINY_ARCH)
@@ -48,10 +48,10 @@ def cache(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def load_calls(monkeypatch) -> list:
-    from engine import model_store
+    from engine.formats.native import weights
 
-    calls, real = [], model_store.load_model
-    monkeypatch.setattr(model_store, "load_model", lambda *a, **k: calls.append(a) or real(*a, **k))
+    calls, real = [], weights.load_model
+    monkeypatch.setattr(weights, "load_model", lambda *a, **k: calls.append(a) or real(*a, **k))
     return calls
 
 
@@ -68,7 +68,7 @@ def _torch_faces(folder: Path, z: np.ndarray) -> np.ndarray:
     import torch
 
     from engine.autoencoder import tensor_to_images
-    from engine.model_store import load_model
+    from engine.formats.native import load_model
 
     module, _ = load_model(folder)
     with torch.no_grad():
@@ -82,8 +82,9 @@ def _close(a, b) -> bool:
 def test_another_models_graphs_with_rewritten_checksums_are_never_used(tmp_path, cache, load_calls):
     """The attack of the issue: graphs of model B copied over model A's cached export, verified.json's sha256 fields
     updated to match. A must open on torch and decode its own faces."""
-    from engine.model_codec import open_model
-    from engine.onnx_codec import DECODER, ENCODER, sha256
+    from engine.formats import open_model
+    from engine.formats.onnx.card import DECODER, ENCODER
+    from engine.formats.onnx.codec import sha256
 
     a = _save_tiny(tmp_path / "a", seed=0, model_id="sealmodela01")
     b = _save_tiny(tmp_path / "b", seed=1, model_id="sealmodelb01")
@@ -107,7 +108,7 @@ def test_another_models_graphs_with_rewritten_checksums_are_never_used(tmp_path,
 
 
 def test_a_cache_copied_from_another_installation_is_checked_again(tmp_path, cache, load_calls, monkeypatch):
-    from engine.model_codec import open_model
+    from engine.formats import open_model
 
     folder = _save_tiny(tmp_path / "m", seed=2)
     z = _z()
@@ -121,8 +122,8 @@ def test_a_cache_copied_from_another_installation_is_checked_again(tmp_path, cac
 
 
 def test_a_key_that_others_can_read_is_not_used(tmp_path, cache, load_calls):
-    from engine import fast_path_seal
-    from engine.model_codec import open_model
+    from engine.formats import fast_path_seal
+    from engine.formats import open_model
 
     folder = _save_tiny(tmp_path / "m", seed=3)
     z = _z()
@@ -136,7 +137,7 @@ def test_a_key_that_others_can_read_is_not_used(tmp_path, cache, load_calls):
 
 
 def test_a_marker_from_before_the_seal_is_checked_again(tmp_path, cache, load_calls):
-    from engine.model_codec import open_model
+    from engine.formats import open_model
 
     folder = _save_tiny(tmp_path / "m", seed=4)
     z = _z()
@@ -164,7 +165,7 @@ def test_info_says_which_engine_runs_the_model_and_from_where(tmp_path, cache):
 
     first = info()
     assert "torch" in first and "first use" in first
-    from engine.model_codec import open_model
+    from engine.formats import open_model
 
     open_model(folder).decode(_z())  # verifies and seals the export
     second = info()
@@ -179,10 +180,11 @@ def test_info_says_which_engine_runs_the_model_and_from_where(tmp_path, cache):
 def test_export_into_a_folder_filled_since_its_check_is_refused_and_keeps_the_other_model(tiny_model, tmp_path,
                                                                                          monkeypatch):
     from engine.errors import EngineError
+    from engine.formats import fast_path
     from engine.workflows import export_model as ex
 
     out = tmp_path / "new-model"
-    real = ex.native_onnx_pair
+    real = fast_path.native_onnx_pair
 
     def the_other_writer_lands_meanwhile(module):
         pair = real(module)
@@ -190,7 +192,7 @@ def test_export_into_a_folder_filled_since_its_check_is_refused_and_keeps_the_ot
         (out / "config.json").write_text('{"written": "by the other import"}')
         return pair
 
-    monkeypatch.setattr(ex, "native_onnx_pair", the_other_writer_lands_meanwhile)
+    monkeypatch.setattr(fast_path, "native_onnx_pair", the_other_writer_lands_meanwhile)
     with pytest.raises(EngineError, match=r"is not empty \(config\.json\).*nothing was written"):
         ex.export_model(tiny_model, out)
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["config.json"]

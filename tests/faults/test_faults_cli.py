@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine import model_store
+from engine.formats import native as model_store
 from engine.autoencoder import ArchitectureConfig, ConvAutoencoder
 from engine.image_data import Preprocess
 

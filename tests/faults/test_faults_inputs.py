@@ -27,7 +27,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from engine import attributes as at
-from engine import model_store
+from engine.formats import native as model_store
 from engine.errors import DataError, SamplerError
 from engine.image_data import (MAX_DECODE_BYTES, Preprocess, decode_face, load_folder,
                                read_regular_file)

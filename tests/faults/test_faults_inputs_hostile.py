@@ -207,7 +207,7 @@ def test_resume_on_other_images_is_refused_saying_what_changed(tmp_path):
     (a checkpoint of an older version, without the recorded identity) on B again: each a DataError
     naming the folder and what changed, before anything is written. The same images moved to another
     folder resume (was: trained on B without a word)."""
-    from engine import model_store
+    from engine.formats import native as model_store
     from engine.autoencoder import ArchitectureConfig
     from engine.image_data import Preprocess, load_folder
     from engine.training import TrainOptions, train

@@ -171,8 +171,8 @@ DRIVER = textwrap.dedent("""
     sys.path.insert(0, sys.argv[1])
     import h5py, numpy, torch  # noqa: F401 - imported once, before the forks
     import main
-    import engine.workflows.import_model, engine.workflows.export_model, engine.keras_reader, engine.onnx_codec  # noqa
-    for mod in ("engine.hdf5_safety", "engine.keras_limits"):
+    import engine.workflows.import_model, engine.workflows.export_model, engine.formats.keras.reader, engine.formats.onnx.codec  # noqa
+    for mod in ("engine.formats.keras.hdf5_safety", "engine.formats.keras.limits"):
         try:
             __import__(mod)
         except ImportError:
@@ -484,7 +484,7 @@ def test_weights_are_read_once_as_float32_never_widened(tmp_path):
     abs() copy and a float32 copy, 5× its size)."""
     import tracemalloc
 
-    from engine.keras_reader import read_keras
+    from engine.formats.keras.reader import read_keras
 
     n = 2**22 // 256
     layers = [("InputLayer", "input", {"batch_shape": [None, 16, 16, 1]}), ("Flatten", "flatten", {}),
@@ -507,7 +507,7 @@ def test_weights_are_read_once_as_float32_never_widened(tmp_path):
 def test_the_walk_of_a_file_is_bounded_and_ends_on_cycles(tmp_path, monkeypatch):
     """Hard links that form a cycle are walked once; more objects than a model file holds are refused (here with
     the cap lowered to 50, the real one being 100,000)."""
-    from engine import hdf5_safety
+    from engine.formats.keras import hdf5_safety
     from engine.errors import ModelFileError
 
     path = make(tmp_path, "cycle", "h5", lambda f, p: f["model_weights"].__setitem__("loop", f["model_weights"]))

@@ -25,7 +25,8 @@ import pytest
 import torch
 from PIL import Image
 
-from engine import atomic_io, encoding, model_store
+from engine import atomic_io, encoding
+from engine.formats import native as model_store
 from engine.autoencoder import ArchitectureConfig, ConvAutoencoder
 from engine.encoding import (PARTIAL_LATENTS, PARTIAL_NAMES, PARTIAL_STATE, ArraySource, FolderSource, encode_dataset,
                              encode_folder, encode_images, encode_to_model)
@@ -423,7 +424,10 @@ def test_encode_cli_with_nan_weights_is_one_line_naming_the_model(model_dir, tmp
     write_faces(tmp_path / "faces", 5)
     before = snapshot(model_dir)
     # weights with NaN may be refused by load_model itself; the encoder's own check must hold either way
+    from engine.formats.native import weights
+
     monkeypatch.setattr(model_store, "load_model", lambda *a, **k: (net, cfg))
+    monkeypatch.setattr(weights, "load_model", lambda *a, **k: (net, cfg))
     rc = main.run(["encode", "--model", str(model_dir), "--data", str(tmp_path / "faces"), "--device", "cpu"])
     err = capsys.readouterr().err
     assert rc == 2 and len(err.strip().splitlines()) == 1 and str(model_dir) in err and "5 of the 5" in err, err

@@ -206,7 +206,7 @@ def test_loop_with_a_huge_trip_count_is_refused_at_once_by_import(tmp_path):
 def test_oversized_nested_or_recursive_graphs_are_refused_before_they_run(tmp_path):
     """More nodes than MAX_NODES, subgraphs nested beyond MAX_DEPTH, a function that calls itself, and the other
     control flow operators (If, Scan): refused from the bytes alone, in well under a second each."""
-    from engine import onnx_safety
+    from engine.formats.onnx import safety as onnx_safety
     from engine.workflows.import_model import import_model
 
     chain = [h.make_node("Identity", [f"t{i}"], [f"t{i + 1}"]) for i in range(onnx_safety.MAX_NODES + 1)]
@@ -322,7 +322,7 @@ def test_a_probe_run_is_stopped_past_its_memory_cap():
     resident memory grew beyond the cap (50 MB here; ``probe_memory_cap`` for a real probe)."""
     import onnxruntime as ort
 
-    from engine import onnx_safety
+    from engine.formats.onnx import safety as onnx_safety
 
     nodes = [h.make_node("Cast", ["n"], ["ni"], to=T.INT64),
              h.make_node("ConstantOfShape", ["ni"], ["b0"], value=h.make_tensor("v", T.FLOAT, [1], [1.0]))]
@@ -355,8 +355,9 @@ def test_onnxruntime_log_lines_never_reach_stderr(tmp_path):
 
 def _hostile_folder(folder: Path, enc: bytes, dec: bytes, size=16, z=4) -> Path:
     """A model folder whose card is valid and whose checksums match: as a stranger could hand it to us."""
-    from engine.onnx_codec import DECODER, ENCODER, OnnxArch, OnnxConfig, full_frame, sha256
-    from engine.workflows.export_model import write_onnx_folder
+    from engine.formats.onnx.card import DECODER, ENCODER, full_frame, OnnxArch, OnnxConfig
+    from engine.formats.onnx.codec import sha256
+    from engine.formats.onnx.exporter import write_onnx_folder
 
     config = OnnxConfig(OnnxArch(size, z), full_frame(size), "hostile", "nchw", (0.0, 1.0), {},
                         {ENCODER: {"sha256": sha256(enc), "bytes": len(enc)},
@@ -384,7 +385,7 @@ def test_a_model_folder_with_a_hostile_graph_is_refused_by_info_and_open(tmp_pat
 _FAST = r"""
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from engine.model_codec import open_model
+from engine.formats import open_model
 codec = open_model(sys.argv[2])
 t0 = time.monotonic()
 fast = codec.fast_path()
@@ -396,8 +397,9 @@ def test_a_hostile_graph_planted_in_the_fast_path_cache_is_bounded_too(tmp_path,
     """The fast path's cache folder (~/.cache/…/onnx/<model>-<key>/) holds graphs the app exported; files found there
     without a valid marker are checked against torch by running them. A Loop planted there hung that check; now
     such files are bounded like a user's graph, refused, and the network exported afresh."""
-    from engine.model_codec import open_model
-    from engine.onnx_codec import DECODER, ENCODER, fast_cache_folder
+    from engine.formats import open_model
+    from engine.formats.fast_path import fast_cache_folder
+    from engine.formats.onnx.card import DECODER, ENCODER
 
     monkeypatch.setenv("LFS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("LFS_ONNX_RUNTIME", "1")
@@ -420,8 +422,8 @@ def test_a_hostile_graph_planted_in_the_fast_path_cache_is_bounded_too(tmp_path,
 
 def test_cancel_stops_a_probe_in_flight(tmp_path):
     """A cancel during the probe terminates the run in flight (the GUI's Cancel, an import's cancel token)."""
-    from engine.onnx_codec import OnnxAutoencoderCodec
-    from engine.onnx_safety import cancel_scope
+    from engine.formats.onnx.codec import OnnxAutoencoderCodec
+    from engine.formats.onnx.safety import cancel_scope
     from engine.progress import CancelToken
     from engine.workflows.import_model import import_model
 
@@ -444,7 +446,7 @@ def test_cancel_stops_a_probe_in_flight(tmp_path):
     assert cancelled_after(1.0, lambda t: OnnxAutoencoderCodec.open(folder, cancel=t)) < 6
 
     def scoped(token):
-        from engine.model_codec import open_model
+        from engine.formats import open_model
 
         with cancel_scope(token):
             open_model(folder)
@@ -454,7 +456,7 @@ def test_cancel_stops_a_probe_in_flight(tmp_path):
 
 def test_good_graphs_still_import_and_open(tmp_path):
     """The gate lets a plain pair through (and the imported folder opens and decodes)."""
-    from engine.model_codec import open_model
+    from engine.formats import open_model
     from engine.workflows.import_model import import_model
 
     enc, dec = good_pair()

@@ -23,7 +23,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine import atomic_io, model_store
+from engine import atomic_io
+from engine.formats import native as model_store
 from engine.autoencoder import ArchitectureConfig, ConvAutoencoder
 from engine.errors import EngineError
 from engine.image_data import Preprocess

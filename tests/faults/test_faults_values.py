@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine import model_store
+from engine.formats import native as model_store
 from engine.autoencoder import (CLI_NAMES, ArchitectureConfig, ConvAutoencoder, check_architecture_limits,
                                 count_parameters, parameter_count)
 from engine.errors import EngineError, ModelFileError
@@ -257,7 +257,7 @@ def test_the_model_panel_shows_untyped_training_facts_without_a_traceback(model_
     from PySide6.QtWidgets import QApplication
 
     from gui.qt_model_data import ModelDataPanel
-    from engine.model_codec import TorchAutoencoderCodec
+    from engine.formats.native import TorchAutoencoderCodec
     from gui.session import LoadedModel
 
     app = QApplication.instance() or QApplication([])  # noqa: F841 - keeps the application alive

@@ -16,7 +16,7 @@ RARE = 3  # z-points with the "Rare" attribute: too few to fit a sampler on
 @pytest.fixture(scope="module")
 def labelled_model(tiny_model, tmp_path_factory):
     """A copy of the tiny model with labels.csv: Smiling = z0 above its median (separable), Rare = 3 faces."""
-    from engine.model_store import load_latents, read_config
+    from engine.formats.native import load_latents, read_config
 
     folder = tmp_path_factory.mktemp("labelled") / "model"
     shutil.copytree(tiny_model, folder)

@@ -26,7 +26,7 @@ def wait_idle(qtbot, w, timeout=60000):
 @pytest.fixture(scope="module")
 def long_label_model(tiny_model, tmp_path_factory):
     """The tiny model with one labelled attribute whose long name makes a long grid caption."""
-    from engine.model_store import load_latents, read_config
+    from engine.formats.native import load_latents, read_config
 
     folder = tmp_path_factory.mktemp("long-label") / "model"
     shutil.copytree(tiny_model, folder)

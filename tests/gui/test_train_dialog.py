@@ -45,7 +45,7 @@ def test_an_existing_model_is_resumed_not_trained_over(window, qtbot, tmp_path, 
     assert not dlg.z_dim.isEnabled() and not dlg.channels.isEnabled()
     dlg.start()
     qtbot.waitUntil(lambda: dlg.job is None, timeout=120000)
-    from engine.model_store import read_config
+    from engine.formats.native import read_config
 
     assert read_config(out).training["epochs_done"] == 2
     QApplication.processEvents()

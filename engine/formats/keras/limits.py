@@ -13,9 +13,9 @@ import math
 import numbers
 from dataclasses import dataclass, field
 
-from . import architecture as arch
-from . import onnx_codec as onnx_limits
-from .errors import ModelFileError
+from ... import architecture as arch
+from ..onnx import card as onnx_limits
+from ...errors import ModelFileError
 
 #: The imported model's image side: the app's native limit (which the ONNX folder reader's is above).
 MAX_IMAGE_SIZE = min(arch.MAX_IMAGE_SIZE, onnx_limits.MAX_IMAGE_SIZE)

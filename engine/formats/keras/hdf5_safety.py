@@ -27,7 +27,7 @@ from typing import Optional
 
 import numpy as np
 
-from .errors import ModelFileError
+from ...errors import ModelFileError
 
 #: Objects (groups, datasets) in one file: a Keras face model has a few hundred.
 MAX_OBJECTS = 100_000
@@ -62,7 +62,7 @@ def _h5py(source):
 def open_user_file(path, what: str, limit: int):
     """A user's file opened for reading (binary file object) after ``fstat`` on the open descriptor says it is
     a regular file of at most ``limit`` bytes; never blocks on a FIFO. Returns (file object, size)."""
-    from .image_data import _refuse_unless_regular, _unopenable
+    from ...image_data import _refuse_unless_regular, _unopenable
 
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))

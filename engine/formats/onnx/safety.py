@@ -39,8 +39,8 @@ import threading
 import time
 from typing import Optional
 
-from .architecture import MAX_ACTIVATIONS_PER_IMAGE
-from .errors import Cancelled, ModelFileError
+from ...architecture import MAX_ACTIVATIONS_PER_IMAGE
+from ...errors import Cancelled, ModelFileError
 
 #: Nodes of one graph, counted over its subgraphs and with every function call inlined: a conv autoencoder
 #: exported by torch has a few dozen to a few hundred; ONNX Runtime's optimiser time grows with the count.
@@ -49,7 +49,7 @@ MAX_NODES = 20_000
 MAX_DEPTH = 8
 #: Bytes of all the tensors one image makes on its way through one graph (the native format's budget).
 MAX_ACTIVATION_BYTES_PER_IMAGE = 4 * MAX_ACTIVATIONS_PER_IMAGE
-#: The largest batch the app runs through a graph (``model_codec.DEFAULT_BATCH``).
+#: The largest batch the app runs through a graph (``formats.codec.DEFAULT_BATCH``).
 LARGEST_BATCH = 256
 #: Seconds one run of an untrusted graph may take during a probe (``LFS_ONNX_RUN_SECONDS`` overrides).
 RUN_SECONDS = 30.0
@@ -74,7 +74,7 @@ def run_seconds() -> float:
 @contextlib.contextmanager
 def cancel_scope(cancel):
     """Within this block a probe of an ONNX graph (an open) watches ``cancel`` too: for callers that reach the
-    codec through ``model_codec.open_model``, which takes no cancel token."""
+    codec through ``formats.registry.open_model``, which takes no cancel token."""
     token = _cancel_scope.set(cancel)
     try:
         yield
