@@ -18,6 +18,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -337,6 +338,12 @@ def _size_cases(tmp: Path, cases: dict, extra: dict, kernel: np.ndarray) -> None
         ("config.json", cfg, 0, zlib.crc32(cfg), len(cfg)), ("model.weights.h5", zbomb, 8, zcrc, BOMB_BYTES)])
     cases["zip_bomb_lying_keras"] = zip_by_hand(tmp / "zip_bomb_lying.keras", [
         ("config.json", cfg, 0, zlib.crc32(cfg), len(cfg)), ("model.weights.h5", zbomb, 8, zcrc, 4096)])
+    # a zip directory bomb: 120,000 empty members (zipfile would parse every entry before the count is known)
+    with zipfile.ZipFile(tmp / "many_members.keras", "w", compression=zipfile.ZIP_STORED) as z:
+        z.writestr("config.json", cfg)
+        for i in range(120_000):
+            z.writestr(f"m{i}", b"")
+    cases["many_members_keras"] = tmp / "many_members.keras"
     # sizes beyond the app's limits, from the config alone (the files hold no weights for them)
     for side in (8192, 16384):
         layers = ae_layers(side, fully_conv=True)
@@ -459,6 +466,11 @@ def test_a_zip_bomb_with_a_lying_header_is_stopped_at_the_declared_size(hostile)
     """Python's zipfile stops at the declared size itself (then the CRC differs); the reader caps it as well."""
     refused(hostile, "zip_bomb_lying_keras", r"model.weights.h5 inflates to more than the 4,096 bytes its header "
                                              r"declares|truncated or damaged .keras file \(Bad CRC-32 for file 'model.weights.h5'\)")
+
+
+def test_a_zip_directory_of_countless_members_is_refused_from_its_end_record(hostile):
+    """120,000 empty members in 10 MB: zipfile parsed them all (about 80 MB) before the member count was checked."""
+    refused(hostile, "many_members_keras", r"its zip directory declares [\d,]+ members .*a .keras file holds a few")
 
 
 @pytest.mark.parametrize("side", [8192, 16384])

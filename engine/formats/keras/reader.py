@@ -132,11 +132,37 @@ def _zip_member(zf: zipfile.ZipFile, name: str, limit: int, path: Path) -> bytes
     return out
 
 
+def _check_central_directory(fh, path: Path) -> None:
+    """Refuse a zip whose central directory declares more members (or bytes of it) than a .keras file has, from its
+    end record alone: ``zipfile`` would otherwise parse every entry into memory first (a 27 MB zip of 300,000
+    empty members cost 200 MB before the count could be checked)."""
+    import struct
+
+    size = fh.seek(0, os.SEEK_END)
+    tail_len = min(size, zipfile.sizeEndCentDir + 65535)
+    fh.seek(size - tail_len)
+    tail = fh.read(tail_len)
+    at = tail.rfind(zipfile.stringEndArchive)
+    if at < 0 or len(tail) - at < zipfile.sizeEndCentDir:
+        return  # not a zip end record: zipfile names the damage
+    fields = struct.unpack(zipfile.structEndArchive, tail[at:at + zipfile.sizeEndCentDir])
+    entries, cd_bytes = fields[4], fields[5]
+    if entries > MAX_ZIP_MEMBERS or cd_bytes > MAX_ZIP_MEMBERS * 1024:
+        raise ModelFileError(f"{path}: its zip directory declares {entries:,} members in {cd_bytes:,} bytes; a .keras "
+                             "file holds a few")
+    fh.seek(0)
+
+
+def _checked(fh, path: Path):
+    _check_central_directory(fh, path)
+    return fh
+
+
 def _read_zip(path: Path):
     """config.json and the bytes of model.weights.h5 of a .keras zip."""
     fh, _ = open_user_file(path, "Keras model file", MAX_KERAS_BYTES)
     try:
-        with fh, zipfile.ZipFile(fh) as zf:
+        with fh, zipfile.ZipFile(_checked(fh, path)) as zf:
             infos = zf.infolist()
             if len(infos) > MAX_ZIP_MEMBERS:
                 raise ModelFileError(f"{path}: {len(infos):,} members; a .keras file holds a few")
