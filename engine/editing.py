@@ -31,16 +31,16 @@ def parse_amounts(text: str) -> np.ndarray:
                 raise ValueError
             lo, hi, cnt = float(parts[0]), float(parts[1]), float(parts[2])
             if not cnt.is_integer() or cnt < 1 or cnt > 64:
-                raise EngineError(f"--amount {text!r}: the count must be a whole number from 1 to 64")
+                raise EngineError(f"{text!r}: the count must be a whole number from 1 to 64", param="amount")
             out = np.linspace(lo, hi, int(cnt))
         else:
             out = np.array([float(p) for p in t.split(",") if p.strip()])
     except ValueError:
-        raise EngineError(f"--amount {text!r}: expected START:STOP:COUNT (e.g. -2:2:5) or a list like -1,0,1") from None
+        raise EngineError(f"{text!r}: expected START:STOP:COUNT (e.g. -2:2:5) or a list like -1,0,1", param="amount") from None
     if len(out) == 0 or len(out) > 64 or not np.isfinite(out).all():
-        raise EngineError(f"--amount {text!r}: expected 1 to 64 finite amounts (e.g. -2:2:5)")
+        raise EngineError(f"{text!r}: expected 1 to 64 finite amounts (e.g. -2:2:5)", param="amount")
     if np.abs(out).max() > 100:
-        raise EngineError(f"--amount {text!r}: amounts are in direction units (class-mean gaps or σ); |amount| ≤ 100")
+        raise EngineError(f"{text!r}: amounts are in direction units (class-mean gaps or σ); |amount| ≤ 100", param="amount")
     return out.astype(np.float64)
 
 

@@ -7,6 +7,10 @@ name* in the engine's words (``"out"``, ``"method"``, ``"image_size"``) and the 
 * ``param=`` is the option the error is about; its name is put before the message
   (``EngineError(f"{out}: is not empty", param="out")``: the CLI says ``--out /x: is not empty``, the GUI
   ``Output folder /x: is not empty``).
+  A message that begins with ``:`` is joined without a space (``EngineError(": an empty path", param="out")``:
+  ``--out: an empty path``). A ``param`` that is not a parameter name (words, as a caller may give its own
+  label: ``"model folder"``) is shown as it is; one given as a flag (``"--out"``, a caller not yet converted)
+  is read as its parameter name.
 * ``{opt:NAME}`` inside the message is another option the message mentions
   (``"… choose another name, or {opt:overwrite}"``).
 * ``str(error)`` renders both in plain domain words (``out``, ``image size``); :meth:`EngineError.render` takes
@@ -24,6 +28,8 @@ from typing import Any, Callable, Optional
 Namer = Callable[[str], Optional[str]]
 
 _OPT = re.compile(r"\{opt:([a-z][a-z0-9_]*)\}")
+_PARAM = re.compile(r"[a-z][a-z0-9_]*")
+_FLAG = re.compile(r"--([a-z][a-z0-9-]*)")
 
 
 def domain_name(param: str) -> str:
@@ -36,6 +42,8 @@ class EngineError(Exception):
 
     def __init__(self, message: str = "", *, param: Optional[str] = None, path: Any = None, **fields: Any) -> None:
         self.template = str(message)
+        if param is not None and _FLAG.fullmatch(param):  # a caller still giving the flag: its parameter
+            param = param[2:].replace("-", "_")
         self.param = param
         self.path = None if path is None else Path(path)
         self.fields = fields
@@ -44,10 +52,14 @@ class EngineError(Exception):
     def render(self, name_of: Optional[Namer] = None) -> str:
         """The message with its options named by ``name_of`` (None, or a name it does not know: domain words)."""
         def name(param: str) -> str:
+            if not _PARAM.fullmatch(param):  # a caller's own words for the option: shown as they are
+                return param
             return (name_of(param) if name_of is not None else None) or domain_name(param)
 
         text = _OPT.sub(lambda m: name(m.group(1)), self.template)
-        return f"{name(self.param)} {text}" if self.param else text
+        if not self.param:
+            return text
+        return f"{name(self.param)}{'' if text.startswith(':') else ' '}{text}"
 
     def __str__(self) -> str:
         return self.render()

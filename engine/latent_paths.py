@@ -73,7 +73,7 @@ class LatentPath:
 
 def check_points(n, label: str = "points") -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 2 <= int(n) <= MAX_POINTS:
-        raise EngineError(f"{label}: must be a whole number 2…{MAX_POINTS:,}, got {n!r}")
+        raise EngineError(f": must be a whole number 2…{MAX_POINTS:,}, got {n!r}", param=label)
     return int(n)
 
 
@@ -87,11 +87,11 @@ def _z_vector(v, d: int, label: str) -> np.ndarray:
     try:
         z = np.asarray(v, dtype=np.float32).ravel()
     except (TypeError, ValueError):
-        raise EngineError(f"{label}: must be a z-vector of {d} numbers") from None
+        raise EngineError(f": must be a z-vector of {d} numbers", param=label) from None
     if z.shape != (d,):
-        raise EngineError(f"{label}: must be a z-vector of {d} numbers (the model's z_dim), got {z.size}")
+        raise EngineError(f": must be a z-vector of {d} numbers (the model's z_dim), got {z.size}", param=label)
     if not np.isfinite(z).all():
-        raise EngineError(f"{label}: holds a NaN or infinite value")
+        raise EngineError(": holds a NaN or infinite value", param=label)
     return z
 
 
@@ -203,19 +203,19 @@ def decode_path(codec, path: LatentPath, *, batch: int = DECODE_BATCH, progress:
     return path
 
 
-def parse_range(text: str, label: str = "--range") -> tuple[float, float]:
+def parse_range(text: str, label: str = "range") -> tuple[float, float]:
     """``"-3:3"`` → (-3.0, 3.0)."""
     parts = str(text).split(":")
     try:
         lo, hi = (float(p) for p in parts)
     except ValueError:
-        raise EngineError(f"{label} {text!r}: expected START:STOP in σ, e.g. -3:3") from None
+        raise EngineError(f"{text!r}: expected START:STOP in σ, e.g. -3:3", param=label) from None
     if not (math.isfinite(lo) and math.isfinite(hi)) or lo == hi:
-        raise EngineError(f"{label} {text!r}: needs two different finite numbers, e.g. -3:3")
+        raise EngineError(f"{text!r}: needs two different finite numbers, e.g. -3:3", param=label)
     return lo, hi
 
 
-def parse_axis(text: str, z_dim: int, label: str = "--axis") -> tuple[str, int]:
+def parse_axis(text: str, z_dim: int, label: str = "axis") -> tuple[str, int]:
     """``"PC1"`` → ("pca", 0) (1-based as shown), ``"z12"`` → ("z", 12)."""
     s = str(text).strip()
     low = s.lower()
@@ -223,29 +223,29 @@ def parse_axis(text: str, z_dim: int, label: str = "--axis") -> tuple[str, int]:
         if low.startswith("pc"):
             k = int(s[2:]) - 1
             if not 0 <= k < z_dim:
-                raise EngineError(f"{label} {text}: out of range; this model has PC1…PC{z_dim}")
+                raise EngineError(f"{text}: out of range; this model has PC1…PC{z_dim}", param=label)
             return ("pca", k)
         if low.startswith("z"):
             i = int(s[1:])
             if not 0 <= i < z_dim:
-                raise EngineError(f"{label} {text}: out of range; this model has z0…z{z_dim - 1}")
+                raise EngineError(f"{text}: out of range; this model has z0…z{z_dim - 1}", param=label)
             return ("z", i)
     except ValueError:
         pass
-    raise EngineError(f"{label} {text!r}: expected PC1…PC{z_dim} or z0…z{z_dim - 1}")
+    raise EngineError(f"{text!r}: expected PC1…PC{z_dim} or z0…z{z_dim - 1}", param=label)
 
 
-def parse_endpoint(text: str, latents: Optional[np.ndarray], z_dim: int, label: str = "--from") -> np.ndarray:
+def parse_endpoint(text: str, latents: Optional[np.ndarray], z_dim: int, label: str = "from") -> np.ndarray:
     """A path end as the user names it: a training z-point's row (``123``: row of latents.npy), or a
     ``.npy`` file holding one z-vector or N of them (``FILE.npy:ROW``, default row 0) — e.g. a face saved
     from the inspector (``.z.npy``) or an image set's ``z.npy``."""
     s = str(text).strip()
     if s.isdigit():
         if latents is None:
-            raise EngineError(f"{label} {s}: this model has no z-points (encode a dataset first)")
+            raise EngineError(f"{s}: this model has no z-points (encode a dataset first)", param=label)
         i = int(s)
         if i >= len(latents):
-            raise EngineError(f"{label} {s}: out of range; there are {len(latents)} training z-points (0…{len(latents) - 1})")
+            raise EngineError(f"{s}: out of range; there are {len(latents)} training z-points (0…{len(latents) - 1})", param=label)
         return np.asarray(latents[i], np.float32)
     path, row = s, 0
     head, sep, tail = s.rpartition(":")
@@ -255,23 +255,23 @@ def parse_endpoint(text: str, latents: Optional[np.ndarray], z_dim: int, label: 
 
     p = Path(path)
     if p.suffix != ".npy":
-        raise EngineError(f"{label} {text!r}: expected a training z-point's row number or a .npy file of z-vectors")
+        raise EngineError(f"{text!r}: expected a training z-point's row number or a .npy file of z-vectors", param=label)
     if not p.is_file():
-        raise EngineError(f"{label} {p}: no such file")
+        raise EngineError(f"{p}: no such file", param=label)
     if p.stat().st_size > 512 * 2**20:
-        raise EngineError(f"{label} {p}: far too large for a file of z-vectors")
+        raise EngineError(f"{p}: far too large for a file of z-vectors", param=label)
     try:
         arr = np.load(p, allow_pickle=False)
     except (ValueError, OSError) as exc:
-        raise EngineError(f"{label} {p}: not a readable .npy array ({exc})") from None
+        raise EngineError(f"{p}: not a readable .npy array ({exc})", param=label) from None
     arr = np.asarray(arr)
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[1] != z_dim or not np.issubdtype(arr.dtype, np.number):
-        raise EngineError(f"{label} {p}: holds an array of shape {list(arr.shape)}, not z-vectors of {z_dim}")
+        raise EngineError(f"{p}: holds an array of shape {list(arr.shape)}, not z-vectors of {z_dim}", param=label)
     if row >= len(arr):
-        raise EngineError(f"{label} {text}: row {row} is out of range; the file holds {len(arr)} z-vectors")
+        raise EngineError(f"{text}: row {row} is out of range; the file holds {len(arr)} z-vectors", param=label)
     z = arr[row].astype(np.float32)
     if not np.isfinite(z).all():
-        raise EngineError(f"{label} {text}: holds a NaN or infinite value")
+        raise EngineError(f"{text}: holds a NaN or infinite value", param=label)
     return z

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
 from . import __version__, atomic_io
-from .errors import EngineError
+from .errors import EngineError, FolderHoldsModel
 
 PARAMS = "params.json"
 WRITTEN_BY = "latent-face-studio"
@@ -134,7 +134,7 @@ def _resolved(path: Path) -> Path:
         return Path(os.path.abspath(path))
 
 
-def check_not_inside(out: Path, inputs: Iterable, label: str = "--out") -> None:
+def check_not_inside(out: Path, inputs: Iterable, label: str = "out") -> None:
     """Refuse an output that is, or lies inside, one of the input folders (or files)."""
     target = _resolved(out)
     for inp in inputs:
@@ -142,19 +142,19 @@ def check_not_inside(out: Path, inputs: Iterable, label: str = "--out") -> None:
             continue
         src = _resolved(Path(inp))
         if target == src or src in target.parents:
-            raise EngineError(f"{label} {out}: is inside the input {inp}; choose a folder outside it "
-                              "(the input is never written into)")
+            raise EngineError(f"{out}: is inside the input {inp}; choose a folder outside it "
+                              "(the input is never written into)", param=label)
 
 
-def check_path_text(path, label: str = "--out") -> Path:
+def check_path_text(path, label: str = "out") -> Path:
     if path is None or str(path).strip() == "":
-        raise EngineError(f"{label}: an empty path; name the folder to write")
+        raise EngineError(": an empty path; name the folder to write", param=label)
     if "\0" in str(path):
-        raise EngineError(f"{label} {path!r}: a path cannot contain a NUL character")
+        raise EngineError(f"{path!r}: a path cannot contain a NUL character", param=label)
     return Path(path)
 
 
-def check_output_folder(folder, *, inputs: Iterable = (), overwrite: bool = False, label: str = "--out",
+def check_output_folder(folder, *, inputs: Iterable = (), overwrite: bool = False, label: str = "out",
                         kind: str = "image-set") -> FolderState:
     """Refuse, before any work starts, an output folder that a set of ``kind`` may not be written into."""
     folder = check_path_text(folder, label)
@@ -178,11 +178,11 @@ def _refuse_unusable(path: Path, label: str) -> None:
     except (FileNotFoundError, NotADirectoryError):
         pass
     except OSError as exc:
-        raise EngineError(f"{label} {path}: cannot be written ({exc.strerror or exc}); choose another place — "
-                          "nothing was done") from None
+        raise EngineError(f"{path}: cannot be written ({exc.strerror or exc}); choose another place — "
+                          "nothing was done", param=label) from None
 
 
-def check_can_write(folder, label: str = "--out", shown=None, name: Optional[str] = None) -> None:
+def check_can_write(folder, label: str = "out", shown=None, name: Optional[str] = None) -> None:
     """Refuse, before any work, a destination that cannot be written: a probe file is made (and deleted) in the
     nearest folder that exists — where the first missing folder, or the file, would be created — and the names
     still to be created (the missing folders, ``name``) must fit the file system's limit. Nothing is created
@@ -206,8 +206,8 @@ def check_can_write(folder, label: str = "--out", shown=None, name: Optional[str
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise EngineError(f"{label} {shown}: cannot be written ({exc.strerror or exc}); choose another place — "
-                          "nothing was done") from None
+        raise EngineError(f"{shown}: cannot be written ({exc.strerror or exc}); choose another place — "
+                          "nothing was done", param=label) from None
 
 
 def _refuse_unless_writable(state: FolderState, overwrite: bool, kind: str) -> None:
@@ -217,10 +217,11 @@ def _refuse_unless_writable(state: FolderState, overwrite: bool, kind: str) -> N
         raise EngineError(f"{folder}: holds files that Latent Face Studio did not write ({shown}); "
                           "choose a new or empty folder — nothing was written")
     if state.ours and not overwrite:
-        raise EngineError(f"{folder}: already holds {state.what}; choose another folder or allow overwriting (--overwrite)")
+        raise EngineError(f"{folder}: already holds {state.what}; choose another folder or allow overwriting "
+                          "({opt:overwrite})")
 
 
-def check_output_file(path, *, inputs: Iterable = (), overwrite: bool = False, label: str = "--out",
+def check_output_file(path, *, inputs: Iterable = (), overwrite: bool = False, label: str = "out",
                       is_ours: Optional[Callable[[Path], bool]] = None, what: str = "file",
                       kind: Optional[str] = None) -> Path:
     """The rules for a single output file: never a folder, never inside an input, a place that can be written,
@@ -231,17 +232,18 @@ def check_output_file(path, *, inputs: Iterable = (), overwrite: bool = False, l
     if is_ours is None:
         is_ours = (lambda p: is_owned_file(p, kind)) if kind else (lambda p: False)
     if path.is_dir():
-        raise EngineError(f"{label} {path}: is a folder; give the {what}'s file name, e.g. {path / 'report.json'}")
+        raise EngineError(f"{path}: is a folder; give the {what}'s file name, e.g. {path / 'report.json'}", param=label)
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
-            raise EngineError(f"{label} {path}: {parent} is not a folder")
+            raise EngineError(f"{path}: {parent} is not a folder", param=label)
     check_not_inside(path, inputs, label)
     if path.exists() or path.is_symlink():
         if not path.is_file() or path.is_symlink() or not is_ours(path):
-            raise EngineError(f"{label} {path}: already exists and is not a {what} Latent Face Studio wrote; "
-                              "choose a new file name — nothing was written")
+            raise EngineError(f"{path}: already exists and is not a {what} Latent Face Studio wrote; "
+                              "choose a new file name — nothing was written", param=label)
         if not overwrite:
-            raise EngineError(f"{label} {path}: already exists; choose a new file name or allow overwriting (--overwrite)")
+            raise EngineError(f"{path}: already exists; choose a new file name or allow overwriting "
+                              "({opt:overwrite})", param=label)
     check_can_write(path.parent, label, shown=path, name=path.name)
     return path
 
@@ -485,7 +487,7 @@ def holds_model(folder: Path) -> bool:
         return False
 
 
-def check_model_output(out, *, data=None, resume: bool = False, label: str = "--out") -> Path:
+def check_model_output(out, *, data=None, resume: bool = False, label: str = "out") -> Path:
     """Where ``train`` may write: a new or empty folder, or (with ``resume``) a model folder of ours.
 
     A folder that holds a model is never trained over without ``resume``: its weights, latents and
@@ -512,8 +514,8 @@ def check_model_output(out, *, data=None, resume: bool = False, label: str = "--
         raise EngineError(f"{out}: holds files that are not a Latent Face Studio model ({shown}); "
                           "train into a new or empty folder — nothing was written")
     if model and not resume:
-        raise EngineError(f"{out}: already holds a model; use --resume to continue training it, or choose a new "
-                          "folder — a model is never trained over")
+        raise FolderHoldsModel(f"{out}: already holds a model; use {{opt:resume}} to continue training it, or choose "
+                               "a new folder — a model is never trained over", path=out)
     if resume and not model:
         raise EngineError(f"{out / 'config.json'}: missing — there is no model to resume in {out}")
     check_can_write(out, label)

@@ -303,9 +303,11 @@ class WindowActions(SaveActions):
             self.status(f"{path.name}: {r.verdict} — farther out than {r.percentile:.1f} % of the "
                         f"training z-points ({r.framing})", 10000)
 
-        def failed(message):
-            self.show_error(message, title="open photo failed")
-            w.photo_panel.offer_centre_square(str(path) if "no face found" in message else None)
+        def failed(error):
+            from engine.errors import NoFaceFound
+
+            self.show_error(error, title="open photo failed")
+            w.photo_panel.offer_centre_square(str(path) if isinstance(getattr(error, "exc", None), NoFaceFound) else None)
 
         return self.run_job(f"open photo ({path.name})", fn, done, on_error=failed)
 

@@ -5,7 +5,9 @@ Jobs (train, encode, statistics, sample+decode, evaluate, save) are queued and r
 bridge hands it a progress callback that forwards engine :class:`~engine.progress.Progress` records to
 the GUI thread as signals (throttled, so a fast loop cannot flood the event queue) and an engine
 :class:`~engine.progress.CancelToken`. Results, engine errors and cancellations come back as signals
-and the job's callbacks run on the GUI thread, so widgets are only ever touched there.
+and the job's callbacks run on the GUI thread, so widgets are only ever touched there. A failed job's
+``on_error`` gets a :class:`JobError`: the exception itself (``error.exc``, to act on its kind and fields,
+never on its text) and the message the user sees, with the options named as the window names them.
 
 Jobs with the same ``key`` coalesce: submitting one drops a queued job with that key and cancels a
 running one (the inspector's live sliders submit a decode per move; only the last one matters).
@@ -26,6 +28,8 @@ from PySide6.QtCore import QObject, QThread, Signal
 from engine.errors import Cancelled, EngineError
 from engine.progress import CancelToken, Progress
 
+from .param_names import gui_text
+
 _ids = itertools.count(1)
 
 
@@ -36,7 +40,7 @@ class Job:
     name: str
     fn: Callable[[Callable[[Progress], None], CancelToken], Any]
     on_done: Optional[Callable[[Any], None]] = None
-    on_error: Optional[Callable[[str], None]] = None  # default: the window's error dialog
+    on_error: Optional[Callable[["JobError"], None]] = None  # default: the window's error dialog
     on_progress: Optional[Callable[[Progress], None]] = None
     on_cancelled: Optional[Callable[[], None]] = None
     key: Optional[str] = None  # coalescing key: a newer job with the same key replaces this one
@@ -46,15 +50,36 @@ class Job:
 
 
 def error_message(exc: BaseException) -> str:
-    """The text a user sees for a failed job: the engine's own message when it gave one."""
+    """The text a user sees for a failed job: the engine's own message when it gave one, its options named as
+    the window's controls (:mod:`gui.param_names`)."""
     if isinstance(exc, EngineError):
-        return str(exc)
+        return gui_text(exc)
     if isinstance(exc, OSError):
         name = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         return f"{name}{exc.strerror or exc}"
     if isinstance(exc, MemoryError):
         return "out of memory"
     return f"{type(exc).__name__}: {exc}"
+
+
+class JobError(str):
+    """How a failed job reaches its ``on_error`` (and ``job_failed``): the exception that ended it, ``exc`` —
+    act on its kind (``isinstance(error.exc, NoFaceFound)``) and fields (``error.exc.path``) — carried by the
+    message a user sees (:func:`error_message`), so it can be shown as it is (a label's text, a dialog)."""
+
+    exc: BaseException
+
+    def __new__(cls, exc: BaseException, message: Optional[str] = None) -> "JobError":
+        self = super().__new__(cls, error_message(exc) if message is None else message)
+        self.exc = exc
+        return self
+
+    @property
+    def message(self) -> str:
+        return str.__str__(self)
+
+    def __reduce__(self):
+        return (JobError, (self.exc, self.message))
 
 
 class _Worker(QThread):
@@ -80,7 +105,7 @@ class EngineBridge(QObject):
     job_started = Signal(object)  # Job
     job_progress = Signal(object, object)  # Job, Progress
     job_finished = Signal(object, object)  # Job, result
-    job_failed = Signal(object, str)  # Job, message
+    job_failed = Signal(object, object)  # Job, JobError (a plain str when a job's own callback failed)
     job_cancelled = Signal(object)  # Job
     idle = Signal()  # the queue ran empty
     # internal: worker → GUI thread
@@ -230,7 +255,7 @@ class EngineBridge(QObject):
             status = "cancelled"
         except BaseException as exc:  # noqa: BLE001 - every failure is reported, the app lives on
             status = "failed"
-            payload = error_message(exc)
+            payload = JobError(exc)
             if not isinstance(exc, (EngineError, OSError)):
                 traceback.print_exc()
         with self._cond:
@@ -264,7 +289,7 @@ class EngineBridge(QObject):
                 self.job_failed.emit(job, payload)
         except Exception as exc:  # noqa: BLE001 - a failing slot must not kill the app
             traceback.print_exc()
-            self.job_failed.emit(job, f"{job.name}: {error_message(exc)}")
+            self.job_failed.emit(job, JobError(exc, f"{job.name}: {error_message(exc)}"))
         finally:
             with self._cond:
                 self._outstanding.discard(job.id)

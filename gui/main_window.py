@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWi
 
 from .actions import WindowActions
 from .dialogs import offer_subfolder
-from .engine_bridge import EngineBridge, Job
+from .engine_bridge import EngineBridge, Job, error_message
 from .session import Session
 from .window_layout import DOCK_MINIMUM, DockLayout
 
@@ -489,12 +489,17 @@ class MainWindow(QMainWindow):
         if message:
             self.statusBar().showMessage(message, 5000)
 
-    def _job_failed(self, job: Job, message: str) -> None:
+    def _job_failed(self, job: Job, error) -> None:
         if job.on_error is None:
-            self.show_error(message, title=f"{job.name} failed")
+            self.show_error(error, title=f"{job.name} failed")
 
-    def show_error(self, message: str, title: str = "Error") -> None:
-        """A non-blocking error dialog with the engine's message (the app lives on)."""
+    def show_error(self, message, title: str = "Error") -> None:
+        """A non-blocking error dialog with the engine's message (the app lives on). ``message`` is text, a failed
+        job's :class:`JobError` or an exception: an engine error names its options as the window's controls
+        (``Output folder``, ``Faces``: :mod:`gui.param_names`), never as the CLI's flags."""
+        if isinstance(message, BaseException):
+            message = error_message(message)
+        message = str(message)  # a JobError: its message, rendered so already
         self.last_error = message
         self.statusBar().showMessage(f"{title}: {message}", 10000)
         if self._closing:

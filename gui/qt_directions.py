@@ -486,24 +486,28 @@ class DirectionsPanel(QWidget):
         job = self._run("load direction set", fn, Path(path).stem)
         plain_fail = job.on_error
 
-        def failed(msg):
-            if not force and "belongs to model" in msg:
+        def failed(error):
+            from engine.errors import OtherModelsFile
+
+            exc = getattr(error, "exc", None)
+            if not force and isinstance(exc, OtherModelsFile):
                 self.job = None
                 self.cancel_btn.setEnabled(False)
                 self.compute_btn.setEnabled(True)
+                question = (f"{exc.path}: belongs to model {exc.model_id}, not to this model ({model_id}); its "
+                            "directions mean nothing in another model's latent space — load it anyway?")
                 ask = confirm or self._confirm_foreign
-                if ask(msg):
+                if ask(question):
                     self.load_set(path, force=True)
                 else:
-                    self.status.setText("not loaded: the set belongs to another model")
+                    self.status.setText(f"not loaded: the set belongs to another model ({exc.model_id})")
                 return
-            plain_fail(msg)
+            plain_fail(error)
 
         job.on_error = failed
         return job
 
-    def _confirm_foreign(self, msg: str) -> bool:
-        text = msg.replace("use --force to load it anyway", "load it anyway?")
+    def _confirm_foreign(self, text: str) -> bool:
         ans = QMessageBox.question(self, "Load direction set", text,
                                    QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                    QMessageBox.StandardButton.No)

@@ -190,10 +190,7 @@ class TrainDialog(QDialog):
 
             check_model_output(out, data=data, resume=resume, label="model folder")  # the CLI's rules, before any work
         except (EngineError, ValueError) as exc:
-            msg = str(exc)
-            if "already holds a model" in msg:
-                msg = f"{out} already holds a model: tick “continue the model in that folder” to resume it, or choose a new folder"
-            self.status.setText(msg)
+            self.status.setText(self._error_text(exc))
             return None
         encode = self.encode.isChecked()
         if self.settings is not None:
@@ -236,9 +233,22 @@ class TrainDialog(QDialog):
         self.resume.setChecked(True)  # the natural next step: continue it
         self.status.setText("cancelled: the model folder keeps the last finished epoch; Start continues it (resume is ticked)")
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, error) -> None:
         self._finish()
-        self.status.setText(f"failed: {message}")
+        exc = getattr(error, "exc", None)  # a JobError: the exception, shown as the window names things
+        self.status.setText(f"failed: {error if exc is None else self._error_text(exc)}")
+
+    @staticmethod
+    def _error_text(exc: BaseException) -> str:
+        """An error as this dialog says it: a folder that holds a model points at the resume box."""
+        from engine.errors import FolderHoldsModel
+
+        from .param_names import gui_text
+
+        if isinstance(exc, FolderHoldsModel):
+            return (f"{exc.path} already holds a model: tick “continue the model in that folder” to resume it, "
+                    "or choose a new folder")
+        return gui_text(exc)
 
     def _progress(self, p) -> None:
         if p.job != "train":

@@ -181,5 +181,6 @@ def test_movie_frames_and_size(tiny_model, tmp_path, suffix):
     theirs.write_bytes(b"not ours")
     with pytest.raises(EngineError, match="not a movie"):
         make_movie(tiny_model, theirs, axis="PC1", frames=3, size=32, overwrite=True)
-    with pytest.raises(EngineError, match="--frames"):
+    with pytest.raises(EngineError) as info:
         make_movie(tiny_model, tmp_path / f"x{suffix}", axis="PC1", frames=1, size=32)
+    assert info.value.param == "frames" and info.value.render(lambda p: "--" + p.replace("_", "-")).startswith("--frames: ")

@@ -9,7 +9,12 @@ import pytest
 
 from engine import lab as D
 from engine.attributes import AttributeTable
-from engine.errors import EngineError
+from engine.errors import EngineError, OtherModelsFile
+
+
+def _as_cli(exc) -> str:
+    """An engine error as the CLI prints it: its options named as flags."""
+    return exc.render(lambda p: "--" + p.replace("_", "-"))
 
 
 @pytest.fixture(autouse=True)
@@ -157,16 +162,19 @@ def test_save_load_round_trip_and_model_id(tmp_path):
     assert [d.name for d in back.directions] == ["pca 1", "pca 2", "pca 3"]
     assert np.allclose(back.vectors, ds.vectors.astype(np.float32))
     assert back.directions[0].label == "+Smiling 1.00" and back.directions[0].meta == {"axis": 0}
-    with pytest.raises(EngineError, match="belongs to model model-a.*--force"):
+    with pytest.raises(OtherModelsFile, match="belongs to model model-a") as info:
         D.load_direction_set(jpath, model_id="model-b", z_dim=10)
+    assert info.value.model_id == "model-a" and info.value.path == jpath
+    assert _as_cli(info.value).endswith("— use --force to load it anyway")
     forced = D.load_direction_set(jpath, model_id="model-b", z_dim=10, force=True)
     assert forced.foreign
     with pytest.raises(EngineError, match="z_dim 10 cannot be used on a model of z_dim 12"):
         D.load_direction_set(jpath, model_id="model-a", z_dim=12, force=True)
     d2 = D.direction_for_edit(jpath, 2, model_id="model-a", z_dim=10)
     assert np.allclose(d2.vector, back.directions[1].vector)
-    with pytest.raises(EngineError, match="--index 4"):
+    with pytest.raises(EngineError) as info:
         D.direction_for_edit(jpath, 4, model_id="model-a", z_dim=10)
+    assert _as_cli(info.value).startswith("--index 4: ")
     # edit_strips' edit_latents needs only .vector
     from engine.attributes import edit_latents
 
@@ -179,8 +187,9 @@ def test_save_never_overwrites_a_users_file(tmp_path):
         D.save_direction_set(tmp_path / "mine.json", _set())
     assert (tmp_path / "mine.npy").read_bytes() == b"my data"
     D.save_direction_set(tmp_path / "ours", _set())
-    with pytest.raises(EngineError, match="--overwrite"):
+    with pytest.raises(EngineError) as info:
         D.save_direction_set(tmp_path / "ours", _set())
+    assert _as_cli(info.value).startswith("--out ") and _as_cli(info.value).endswith("(--overwrite)")
     D.save_direction_set(tmp_path / "ours", _set(k=2), overwrite=True)
     assert len(D.load_direction_set(tmp_path / "ours").directions) == 2
 

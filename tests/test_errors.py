@@ -31,3 +31,14 @@ def test_fields_survive_pickling_and_kinds_are_kinds(tmp_path):
     assert issubclass(NoFaceFound, DataError) and issubclass(FolderHoldsModel, EngineError)
     with pytest.raises(AttributeError):
         e.nothing_like_this
+
+
+def test_a_message_after_the_option_a_callers_words_and_a_flag_not_yet_converted():
+    cli = lambda p: "--" + p.replace("_", "-")  # noqa: E731
+    assert EngineError(": an empty path", param="out").render(cli) == "--out: an empty path"
+    assert str(EngineError(": an empty path", param="image_size")) == "image size: an empty path"
+    e = EngineError("/x: no such folder", param="model folder")  # a GUI caller's label
+    assert e.render(cli) == str(e) == "model folder /x: no such folder"
+    old = EngineError("/x: is not empty", param="--image-size")  # a caller still giving the flag
+    assert old.param == "image_size" and old.render(cli) == "--image-size /x: is not empty"
+    assert str(old) == "image size /x: is not empty"

@@ -283,8 +283,9 @@ def test_frame_encode_write_and_refuse(tmp_path, default_model):
     assert meta["verdict"] == res.verdict and len(meta["transform"]) == 2 and meta["edit"]["amounts"] == [-1, 0, 1]
     assert np.load(folder / "z.npy").shape == (1, 256)
     before = (folder / "z.npy").read_bytes()
-    with pytest.raises(EngineError, match="--overwrite"):
+    with pytest.raises(EngineError) as info:
         write_photo_results(out, [res])
+    assert info.value.render(lambda p: "--" + p.replace("_", "-")).endswith("(--overwrite)")
     write_photo_results(out, [res], overwrite=True)
     assert not (folder / "edit-Smiling.png").exists() and (folder / "z.npy").read_bytes() == before
     (out / "mine.txt").write_text("my notes")

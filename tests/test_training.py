@@ -7,7 +7,7 @@ import torch
 from engine.formats import native as model_store
 from engine.autoencoder import ArchitectureConfig
 from engine.encoding import encode_dataset, mse, reconstruct_images
-from engine.errors import Cancelled, EngineError
+from engine.errors import Cancelled, EngineError, FolderHoldsModel
 from engine.image_data import Preprocess, load_folder
 from engine.progress import CancelToken
 from engine.training import TrainOptions, train
@@ -67,8 +67,9 @@ def test_resume_continues_epochs_and_weights(small_data, tmp_path):
 def test_training_twice_into_one_folder_is_refused(small_data, tmp_path):
     arch = ArchitectureConfig(**TINY_ARCH)
     train(small_data, tmp_path / "m", arch, TrainOptions(epochs=1, batch_size=8, val_count=4))
-    with pytest.raises(EngineError, match="--resume"):
+    with pytest.raises(FolderHoldsModel) as info:
         train(small_data, tmp_path / "m", arch, TrainOptions(epochs=1, batch_size=8, val_count=4))
+    assert info.value.path == tmp_path / "m" and "use --resume" in info.value.render(lambda p: "--" + p.replace("_", "-"))
 
 
 def test_train_leaves_the_callers_options_as_given(small_data, tmp_path):

@@ -50,27 +50,27 @@ def parse_where(text: str | Sequence[str] | None) -> list[Condition]:
     for chunk in chunks:
         parts.extend(p.strip() for p in str(chunk).split(","))
     if not any(parts):
-        raise SamplerError(f"--where {whole!r}: no condition given (expected e.g. Smiling=1,Male=-1)")
+        raise SamplerError(f"{whole!r}: no condition given (expected e.g. Smiling=1,Male=-1)", param="where")
     out: list[Condition] = []
     for k, p in enumerate(parts):
         if not p:
-            raise SamplerError(f"--where {whole!r}: condition {k + 1} is empty (a stray comma?); expected e.g. Smiling=1,Male=-1")
+            raise SamplerError(f"{whole!r}: condition {k + 1} is empty (a stray comma?); expected e.g. Smiling=1,Male=-1", param="where")
         for op in _OPS:
             if op in p:
                 name, val = p.split(op, 1)
                 name, val = name.strip(), val.strip()
                 if not name:
-                    raise SamplerError(f"--where {p!r}: no attribute name before {op!r} (expected e.g. Smiling=1,Male=-1)")
+                    raise SamplerError(f"{p!r}: no attribute name before {op!r} (expected e.g. Smiling=1,Male=-1)", param="where")
                 if not val:
-                    raise SamplerError(f"--where {p!r}: no value after {op!r} (expected e.g. {name}=1 or {name}=-1)")
+                    raise SamplerError(f"{p!r}: no value after {op!r} (expected e.g. {name}=1 or {name}=-1)", param="where")
                 if any(c in name for c in "=<>!"):
-                    raise SamplerError(f"--where {p!r}: {name!r} is not an attribute name (expected e.g. Smiling=1,Male=-1)")
+                    raise SamplerError(f"{p!r}: {name!r} is not an attribute name (expected e.g. Smiling=1,Male=-1)", param="where")
                 try:
                     v = _parse_value(val)
                     if math.isnan(v):
                         raise ValueError
                 except ValueError:
-                    raise SamplerError(f"--where {p!r}: {val!r} is not a number or yes/no (expected e.g. Smiling=1,Male=-1)") from None
+                    raise SamplerError(f"{p!r}: {val!r} is not a number or yes/no (expected e.g. Smiling=1,Male=-1)", param="where") from None
                 out.append(Condition(name, op, v))
                 break
         else:
@@ -80,8 +80,8 @@ def parse_where(text: str | Sequence[str] | None) -> list[Condition]:
         before = seen.get(c.name)
         if before is not None and (before == c or "=" in (before.op, c.op)):
             what = "is given twice" if before == c else "has two conditions and one of them is '='"
-            raise SamplerError(f"--where {whole!r}: {c.name} {what} ({before.text()}, {c.text()}); "
-                               f"give each attribute once (ranges like Age>=20,Age<40 are fine)")
+            raise SamplerError(f"{whole!r}: {c.name} {what} ({before.text()}, {c.text()}); "
+                               f"give each attribute once (ranges like Age>=20,Age<40 are fine)", param="where")
         seen[c.name] = c
     return out
 
@@ -100,8 +100,8 @@ def condition_mask(table: AttributeTable, c: Condition) -> np.ndarray:
     if table.is_binary(c.name) and c.op in ("=", "!="):
         if c.value not in BINARY_VALUES:
             raise SamplerError(
-                f"--where {c.text()}: {c.name} is a yes/no attribute; allowed values are 1 (present) "
-                f"and -1 or 0 (absent), also yes/no"
+                f"{c.text()}: {c.name} is a yes/no attribute; allowed values are 1 (present) "
+                f"and -1 or 0 (absent), also yes/no", param="where"
             )
         want_present = c.value > 0
         present, absent = table.groups(c.name)

@@ -95,10 +95,10 @@ def check_z(z) -> np.ndarray:
 
 def check_k(k, d: int, limit: Optional[int] = None) -> int:
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise EngineError(f"--k {k!r}: expected a whole number of directions")
+        raise EngineError(f"{k!r}: expected a whole number of directions", param="k")
     top = d if limit is None else min(d, limit)
     if not 1 <= int(k) <= top:
-        raise EngineError(f"--k {k}: expected 1 to {top} directions (z_dim {d})")
+        raise EngineError(f"{k}: expected 1 to {top} directions (z_dim {d})", param="k")
     return int(k)
 
 

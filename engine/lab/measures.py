@@ -172,7 +172,7 @@ def sort_rows(rows: list[dict], column: Optional[str] = None, descending: Option
     by_header = {h.split(" (")[0].lower(): k for k, h, _ in COLUMNS}
     key = col if col in COLUMN_KEYS else by_header.get(col.lower())
     if key is None:
-        raise EngineError(f"--sort {column!r}: unknown column; allowed: {', '.join(COLUMN_KEYS)}")
+        raise EngineError(f"{column!r}: unknown column; allowed: {', '.join(COLUMN_KEYS)}", param="sort")
     numeric = key not in ("name", "label")
     if descending is None:
         descending = numeric and key != "index"

@@ -19,7 +19,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .. import __version__, atomic_io
-from ..errors import EngineError
+from ..errors import EngineError, OtherModelsFile
 from .direction import UNIT_TEXT, Direction, json_safe
 from .methods import method_names
 
@@ -68,7 +68,7 @@ def _is_our_set_json(path: Path) -> bool:
     return isinstance(obj, dict) and obj.get("format") == FORMAT_NAME and obj.get("written_by") == WRITTEN_BY
 
 
-def check_set_output(path, *, overwrite: bool = False, inputs: Sequence = (), label: str = "--out") -> tuple[Path, Path]:
+def check_set_output(path, *, overwrite: bool = False, inputs: Sequence = (), label: str = "out") -> tuple[Path, Path]:
     """Refuse, before any work, a set path that may not be written: (``NAME.json``, ``NAME.npy``) when both are
     new, or (with ``overwrite``) a set we wrote; a user's file of either name is never replaced."""
     from .. import output_folders
@@ -83,17 +83,17 @@ def check_set_output(path, *, overwrite: bool = False, inputs: Sequence = (), la
 
 
 def save_direction_set(path, dset: DirectionSet, *, overwrite: bool = False, inputs: Sequence = (),
-                       label: str = "--out") -> tuple[Path, Path]:
+                       label: str = "out") -> tuple[Path, Path]:
     """Write ``NAME.npy`` and ``NAME.json`` (the manifest) together, atomically, by the rules of
     :func:`check_set_output`."""
     if not dset.directions:
-        raise EngineError(f"{label} {path}: no directions to save")
+        raise EngineError(f"{path}: no directions to save", param=label)
     if len(dset.directions) > MAX_DIRECTIONS:
-        raise EngineError(f"{label} {path}: at most {MAX_DIRECTIONS} directions per set")
+        raise EngineError(f"{path}: at most {MAX_DIRECTIONS} directions per set", param=label)
     jpath, npath = check_set_output(path, overwrite=overwrite, inputs=inputs, label=label)
     vectors = dset.vectors.astype(np.float32)
     if vectors.shape[1] != dset.z_dim or not np.isfinite(vectors).all():
-        raise EngineError(f"{label} {path}: vectors must be finite and {dset.z_dim} wide")
+        raise EngineError(f"{path}: vectors must be finite and {dset.z_dim} wide", param=label)
     meta = {
         "format": FORMAT_NAME, "version": FORMAT_VERSION, "written_by": WRITTEN_BY, "app_version": __version__,
         "name": dset.name, "model_id": dset.model_id, "z_dim": int(dset.z_dim), "count": len(dset.directions),
@@ -192,8 +192,9 @@ def load_direction_set(path, *, model_id: Optional[str] = None, z_dim: Optional[
     if z_dim is not None and zd != z_dim:
         raise EngineError(f"{jpath}: directions of z_dim {zd} cannot be used on a model of z_dim {z_dim}")
     if model_id is not None and mid != model_id and not force:
-        raise EngineError(f"{jpath}: belongs to model {mid}, not to this model ({model_id}); its directions mean "
-                          "nothing in another model's latent space — use --force to load it anyway")
+        raise OtherModelsFile(f"{jpath}: belongs to model {mid}, not to this model ({model_id}); its directions "
+                              "mean nothing in another model's latent space — use {opt:force} to load it anyway",
+                              path=jpath, model_id=mid)
     parsed = []
     for i, e in enumerate(entries):
         if not isinstance(e, dict):
@@ -219,7 +220,7 @@ def direction_for_edit(path, index: int, *, model_id: str, z_dim: int, force: bo
     ``z`` (the model's z-points) sets ``origin`` for ``coordinate``."""
     ds = load_direction_set(path, model_id=model_id, z_dim=z_dim, force=force)
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 1 <= index <= len(ds.directions):
-        raise EngineError(f"--index {index!r}: {ds.path} holds directions 1 to {len(ds.directions)}")
+        raise EngineError(f"{index!r}: {ds.path} holds directions 1 to {len(ds.directions)}", param="index")
     d = ds.directions[int(index) - 1]
     if z is not None:
         d.origin = np.asarray(z, dtype=np.float64).mean(axis=0)

@@ -64,7 +64,7 @@ def parse_settings(name: str, settings: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in settings:
         if "=" not in item:
-            raise SamplerError(f"--set {item!r}: expected KEY=VALUE")
+            raise SamplerError(f"{item!r}: expected KEY=VALUE", param="set")
         key, text = item.split("=", 1)
         out[key.strip()] = cls.param(key.strip()).parse(text.strip(), name)
     return out

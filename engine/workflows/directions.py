@@ -36,14 +36,17 @@ class DirectionOptions:
         m = self.method
         spec = method_spec(m)
         if spec.takes("attributes") and not self.attributes:
-            raise EngineError(f"--method {m}: name the attribute(s) to move with --attribute, e.g. --attribute Smiling")
+            raise EngineError(f"{m}: name the attribute(s) to move with {{opt:attribute}}, "
+                              "e.g. {opt:attribute} Smiling", param="method")
         if spec.takes("hold") and not self.hold:
-            raise EngineError(f"--method {m}: name the attribute(s) to hold with --hold, e.g. --hold Male,Eyeglasses")
+            raise EngineError(f"{m}: name the attribute(s) to hold with {{opt:hold}}, "
+                              "e.g. {opt:hold} Male,Eyeglasses", param="method")
         if self.hold and not spec.takes("hold"):
-            raise EngineError(f"--hold: only with --method {' or '.join(methods_taking('hold'))} (got --method {m})")
+            raise EngineError(f": only with {{opt:method}} {' or '.join(methods_taking('hold'))} "
+                              f"(got {{opt:method}} {m})", param="hold")
         if self.attributes and not spec.takes("attributes"):
-            raise EngineError(f"--attribute: only with --method {' or '.join(methods_taking('attributes'))} "
-                              f"(got --method {m})")
+            raise EngineError(f": only with {{opt:method}} {' or '.join(methods_taking('attributes'))} "
+                              f"(got {{opt:method}} {m})", param="attribute")
         if self.sort:
             sort_rows([], self.sort)  # an unknown column is refused before any work
         return spec
@@ -75,7 +78,7 @@ def compute_directions(z: np.ndarray, options: DirectionOptions, *, model=None, 
     from ..lab import attribute_probes, find_directions, method_spec
 
     if method_spec(options.method).needs_labels and table is None:
-        raise EngineError(f"--method {options.method}: the model has no labels.csv for its z-points")
+        raise EngineError(f"{options.method}: the model has no labels.csv for its z-points", param="method")
     options.check()
     probes = attribute_probes(z, table, progress=progress, cancel=cancel) if table is not None else None
     dirs = find_directions(z, options.method, k=options.k, seed=options.seed, model=model, table=table,
@@ -120,7 +123,7 @@ def load_and_measure(path, z: np.ndarray, *, model_id: str, z_dim: int, force: b
 
 
 def save_set(path, directions: list, *, model_id: str, z_dim: int, name: Optional[str] = None,
-             overwrite: bool = False, inputs: Sequence = (), label: str = "--out") -> tuple[Path, Path]:
+             overwrite: bool = False, inputs: Sequence = (), label: str = "out") -> tuple[Path, Path]:
     """Write ``directions`` as a set (``NAME.json`` + ``NAME.npy``); its name defaults to the file's."""
     from ..lab import DirectionSet, save_direction_set
 

@@ -53,16 +53,16 @@ def is_our_movie(path: Path) -> bool:
 def check_movie_args(out, frames: int, fps: float, size: int) -> str:
     suffix = Path(str(out)).suffix.lower()
     if suffix not in FORMATS:
-        raise EngineError(f"--out {out}: a movie is an .mp4 or a .gif file")
+        raise EngineError(f"{out}: a movie is an .mp4 or a .gif file", param="out")
     if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or not 2 <= frames <= MAX_FRAMES:
-        raise EngineError(f"--frames: must be a whole number 2…{MAX_FRAMES}, got {frames!r}")
+        raise EngineError(f": must be a whole number 2…{MAX_FRAMES}, got {frames!r}", param="frames")
     if isinstance(fps, bool) or not isinstance(fps, (int, float, np.integer, np.floating)) \
             or not math.isfinite(float(fps)) or not 0.5 <= float(fps) <= 120:
-        raise EngineError(f"--fps: must be between 0.5 and 120 frames per second, got {fps!r}")
+        raise EngineError(f": must be between 0.5 and 120 frames per second, got {fps!r}", param="fps")
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 16 <= size <= MAX_SIZE:
-        raise EngineError(f"--size: must be a whole number of pixels 16…{MAX_SIZE}, got {size!r}")
+        raise EngineError(f": must be a whole number of pixels 16…{MAX_SIZE}, got {size!r}", param="size")
     if suffix == ".mp4" and size % 2:
-        raise EngineError(f"--size {size}: an MP4 (H.264, yuv420p) needs an even frame size, e.g. {size + 1}")
+        raise EngineError(f"{size}: an MP4 (H.264, yuv420p) needs an even frame size, e.g. {size + 1}", param="size")
     return suffix
 
 
@@ -174,9 +174,9 @@ def make_movie(model_folder, out, *, frm: Optional[str] = None, to: Optional[str
     cancel = cancel or CancelToken()
     suffix = check_movie_args(out, frames, fps, size)
     if (axis is None) == (frm is None and to is None):
-        raise EngineError("movie: give either --from and --to (a path between two faces) or --axis (a sweep)")
+        raise EngineError("movie: give either {opt:from} and {opt:to} (a path between two faces) or {opt:axis} (a sweep)")
     if axis is None and (frm is None or to is None):
-        raise EngineError("movie: a path needs both --from and --to")
+        raise EngineError("movie: a path needs both {opt:from} and {opt:to}")
     lo, hi = check_sweep_range(value_range) if axis is not None else (0.0, 0.0)
     if axis is None:
         check_method(method)
@@ -189,8 +189,8 @@ def make_movie(model_folder, out, *, frm: Optional[str] = None, to: Optional[str
     if axis is not None:
         path = axis_sweep(opened.stats, parse_axis(axis, opened.z_dim), lo, hi, frames)
     else:
-        a = _near_the_cloud(opened.stats, parse_endpoint(frm, opened.latents, opened.z_dim, "--from"), "--from", frm)
-        b = _near_the_cloud(opened.stats, parse_endpoint(to, opened.latents, opened.z_dim, "--to"), "--to", to)
+        a = _near_the_cloud(opened.stats, parse_endpoint(frm, opened.latents, opened.z_dim, "from"), "from", frm)
+        b = _near_the_cloud(opened.stats, parse_endpoint(to, opened.latents, opened.z_dim, "to"), "to", to)
         path = interpolate(opened.stats, a, b, frames, method)
     stream = frames_of(opened.codec, path, int(size), cancel, progress)
     with writing_owned_file(out, KIND) as tmp:
@@ -202,14 +202,14 @@ def make_movie(model_folder, out, *, frm: Optional[str] = None, to: Optional[str
     return Movie(Path(out), int(frames), int(size), float(fps), path.to_json())
 
 
-def check_sweep_range(text, label: str = "--range") -> tuple[float, float]:
+def check_sweep_range(text, label: str = "range") -> tuple[float, float]:
     """``START:STOP`` in σ of the cloud: two different finite numbers within ±MAX_SIGMA."""
     from ..latent_paths import parse_range
 
     lo, hi = parse_range(text, label)
     if max(abs(lo), abs(hi)) > MAX_SIGMA:
-        raise EngineError(f"{label} {text}: at most ±{MAX_SIGMA:g} σ from the cloud's centre (the faces there are "
-                          "noise already), e.g. -3:3")
+        raise EngineError(f"{text}: at most ±{MAX_SIGMA:g} σ from the cloud's centre (the faces there are "
+                          "noise already), e.g. -3:3", param=label)
     return lo, hi
 
 
@@ -222,8 +222,8 @@ def _near_the_cloud(stats, z: np.ndarray, label: str, text) -> np.ndarray:
         dist = float(cloud_metric(stats).mahalanobis(np.asarray(z, np.float64)[None, :])[0])
     if not math.isfinite(dist) or dist > limit:
         shown = "an overflowing number of" if not math.isfinite(dist) else f"{dist:.3g}"
-        raise EngineError(f"{label} {text}: lies {shown} σ from the cloud's centre (Mahalanobis); a path end must "
-                          f"lie within {limit:.0f} σ")
+        raise EngineError(f"{text}: lies {shown} σ from the cloud's centre (Mahalanobis); a path end must "
+                          f"lie within {limit:.0f} σ", param=label)
     return z
 
 

@@ -402,7 +402,7 @@ def test_bad_where_texts_are_one_clear_line(text, why):
     with pytest.raises(SamplerError) as info:
         at.parse_where(text)
     msg = str(info.value)
-    assert msg.startswith("--where ") and why in msg and "\n" not in msg, msg
+    assert info.value.param == "where" and msg.startswith("where ") and why in msg and "\n" not in msg, msg
 
 
 @pytest.mark.parametrize("text", ["Smiling=2", "Smiling=0.5", "Smiling=-2", "Smiling!=3", "Eyeglasses=2",

@@ -118,7 +118,7 @@ def method_spec(name: str) -> MethodSpec:
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
-        raise EngineError(f"--method {name!r}: unknown; allowed: {', '.join(method_names())}") from None
+        raise EngineError(f"{name!r}: unknown; allowed: {', '.join(method_names())}", param="method") from None
 
 
 def find_directions(z, method: str, *, k: int = 10, seed: int = 0, model=None, table=None,
@@ -128,7 +128,7 @@ def find_directions(z, method: str, *, k: int = 10, seed: int = 0, model=None, t
     spec = method_spec(method)
     if spec.needs_model and model is None:
         reads = f" ({spec.model_reads})" if spec.model_reads else ""
-        raise EngineError(f"--method {method}: needs the model's weights{reads}")
+        raise EngineError(f"{method}: needs the model's weights{reads}", param="method")
     return spec.fn(MethodInputs(z, k, seed, model, table, tuple(attributes), tuple(hold), probes, pca, progress,
                                 cancel))
 
@@ -137,7 +137,7 @@ def unsupervised_directions(z, method: str, k: int = 10, *, model=None, seed: in
                             progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> list:
     """The directions of an unsupervised method (no labels needed)."""
     if method not in method_names("unsupervised"):
-        raise EngineError(f"--method {method!r}: unknown; allowed: {', '.join(method_names('unsupervised'))}")
+        raise EngineError(f"{method!r}: unknown; allowed: {', '.join(method_names('unsupervised'))}", param="method")
     return find_directions(z, method, k=k, seed=seed, model=model, pca=pca, progress=progress, cancel=cancel)
 
 

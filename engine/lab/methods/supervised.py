@@ -33,7 +33,7 @@ def attribute_directions(z: np.ndarray, table, names: Sequence[str], method: Opt
 
     z = check_z(z)
     if not names:
-        raise EngineError("--attribute: name at least one attribute, e.g. Smiling or Smiling,Male")
+        raise EngineError(": name at least one attribute, e.g. Smiling or Smiling,Male", param="attribute")
     method = method or DEFAULT_EDIT_METHOD
     mean, cov = cloud(z)
     out = []
@@ -56,9 +56,9 @@ def conditional_direction(z: np.ndarray, table, name: str, hold: Sequence[str], 
     z = check_z(z)
     hold = [h for h in dict.fromkeys(hold)]
     if not hold:
-        raise EngineError("--hold: name at least one attribute to hold, e.g. --hold Male")
+        raise EngineError(": name at least one attribute to hold, e.g. {opt:hold} Male", param="hold")
     if name in hold:
-        raise EngineError(f"--hold {','.join(hold)}: {name} cannot be moved and held at once")
+        raise EngineError(f"{','.join(hold)}: {name} cannot be moved and held at once", param="hold")
     method = method or DEFAULT_EDIT_METHOD
     mean, cov = cloud(z)
     for h in hold:
@@ -76,7 +76,7 @@ def conditional_direction(z: np.ndarray, table, name: str, hold: Sequence[str], 
         coef = np.linalg.lstsq(G, W.T @ v, rcond=None)[0]
     v2 = v - SW @ coef
     if np.linalg.norm(v2) < 1e-9 * np.linalg.norm(v):
-        raise EngineError(f"--hold {','.join(hold)}: nothing of {name}'s direction is left once they are held")
+        raise EngineError(f"{','.join(hold)}: nothing of {name}'s direction is left once they are held", param="hold")
     # keep "positive = more of the attribute"
     present, absent = table.groups(name)
     if (z[present].mean(axis=0) - z[absent].mean(axis=0)) @ v2 < 0:
