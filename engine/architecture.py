@@ -81,9 +81,11 @@ class ArchitectureConfig:
         return cls(**fields)
 
 
-#: How ``check_architecture_limits`` names the sizes: as config.json spells them, and as ``main.py train`` does.
+#: How ``check_architecture_limits`` names the sizes: as config.json spells them, and as the user's options (each
+#: front end names them: ``--image-size`` in the CLI).
 CONFIG_NAMES = {"image_size": "architecture.image_size", "z_dim": "architecture.z_dim", "channels": "architecture.channels"}
-CLI_NAMES = {"image_size": "--image-size", "z_dim": "--z-dim", "channels": "--channels"}
+OPTION_NAMES = {"image_size": "{opt:image_size}", "z_dim": "{opt:z_dim}", "channels": "{opt:channels}"}
+CLI_NAMES = OPTION_NAMES  # the name main.py imports
 
 
 def parameter_count(image_size: int, z_dim: int, channels, kernel_size: int = 4, batch_norm: bool = True) -> int:

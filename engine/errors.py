@@ -37,6 +37,12 @@ def domain_name(param: str) -> str:
     return param.replace("_", " ")
 
 
+def render_text(template: str, name_of: Optional[Namer] = None) -> str:
+    """A text of the engine's (a message, a note) with its ``{opt:NAME}`` options named by ``name_of``."""
+    return _OPT.sub(lambda m: (name_of(m.group(1)) if name_of is not None else None) or domain_name(m.group(1)),
+                    template)
+
+
 class EngineError(Exception):
     """A problem the user can fix: the message names the file and the problem (see the module's doc)."""
 

@@ -35,12 +35,15 @@ class Imported:
     value_range: tuple
     notes: list
 
-    def summary(self) -> str:
+    def summary(self, name_of=None) -> str:
+        """One line of what was imported; options in the notes named by ``name_of`` (a front end's namer)."""
+        from ..errors import render_text
+
         lo, hi = self.value_range
         what = importer(self.kind).title
         text = (f"imported {what} autoencoder → {self.folder}: {self.image_size}×{self.image_size} faces, "
                 f"z_dim {self.z_dim}, {self.channel_order.upper()}, values [{lo:g}, {hi:g}]")
-        return text + "".join(f"; {n}" for n in self.notes)
+        return text + "".join(f"; {render_text(n, name_of)}" for n in self.notes)
 
 
 def parse_value_range(text) -> Optional[tuple]:
@@ -151,11 +154,11 @@ def _finish(out: Path, kind: str, enc: bytes, dec: bytes, facts: dict, image_siz
         order = channel_order
     if not order:
         order = "nchw"
-        notes.append("channel order assumed NCHW (the graph does not say; --channel-order overrides)")
+        notes.append("channel order assumed NCHW (the graph does not say; {opt:channel_order} overrides)")
     vr = vrange or facts["value_range"]
     if vr is None:
         vr = (0.0, 1.0)
-        notes.append("value range assumed [0, 1] (the decoder's last operator does not say; --value-range overrides)")
+        notes.append("value range assumed [0, 1] (the decoder's last operator does not say; {opt:value_range} overrides)")
     z_dim = facts["z_dim"]
     if not z_dim:
         raise EngineError("the model's graphs do not fix the z size")

@@ -93,7 +93,7 @@ def load_latents(folder: str | os.PathLike, z_dim: int) -> tuple[np.ndarray, lis
     folder = Path(folder)
     path = folder / LATENTS
     if not path.is_file():
-        raise ModelFileError(f"{path}: missing — run `python main.py encode --model {folder} --data DIR` first")
+        raise ModelFileError(f"{path}: missing — the model has no z-points yet; encode a dataset with it first")
     with open(path, "rb") as fh:
         head = fh.read(16)
     foreign = _sniff_foreign(path, head)
