@@ -260,6 +260,9 @@ def parse_endpoint(text: str, latents: Optional[np.ndarray], z_dim: int, label: 
         raise EngineError(f"{p}: no such file", param=label)
     if p.stat().st_size > 512 * 2**20:
         raise EngineError(f"{p}: far too large for a file of z-vectors", param=label)
+    from .npy_files import check_npy_header
+
+    check_npy_header(p, param=label)  # declared sizes before numpy allocates them
     try:
         arr = np.load(p, allow_pickle=False)
     except (ValueError, OSError) as exc:

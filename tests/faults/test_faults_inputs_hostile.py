@@ -340,3 +340,27 @@ def test_face_detection_on_noise_stays_within_its_cpu_budget(monkeypatch):
     assert ff.detect_faces(noise) == []
     cpu = time.process_time() - t0
     assert cpu <= ff.DETECT_BUDGET_S * 1.6, f"{cpu:.2f} CPU s in {len(passes)} passes: {passes}"
+
+
+def test_a_z_file_whose_header_declares_more_than_it_holds_is_refused_before_numpy_allocates(tmp_path):
+    """A 1 KB .npy declaring 4×10⁹ float32 (16 GB), given as a path's or a movie's end: np.load allocated it and
+    failed after seconds; the header is checked against the file's size first. Object arrays are refused too."""
+    import time
+
+    from numpy.lib import format as npy_format
+
+    from engine.errors import EngineError
+    from engine.latent_paths import parse_endpoint
+
+    lie = tmp_path / "lie.npy"
+    with open(lie, "wb") as fh:
+        npy_format.write_array_header_1_0(fh, {"descr": "<f4", "fortran_order": False, "shape": (4_000_000_000,)})
+        fh.write(b"\0" * 1024)
+    objects = tmp_path / "objects.npy"
+    np.save(objects, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+    t0 = time.monotonic()
+    with pytest.raises(EngineError, match=r"truncated \(its header claims shape \[4000000000\]") as e:
+        parse_endpoint(str(lie), None, 8)
+    assert e.value.param == "from" and time.monotonic() - t0 < 1.0
+    with pytest.raises(EngineError, match="holds Python objects"):
+        parse_endpoint(str(objects), None, 8, label="to")

@@ -125,23 +125,9 @@ def load_latents(folder: str | os.PathLike, z_dim: int) -> tuple[np.ndarray, lis
 
 def _check_npy_size(path: Path) -> None:
     """Refuse a .npy whose header claims more data than the file holds, before allocating it."""
-    fmt = np.lib.format
-    try:
-        with open(path, "rb") as fh:
-            version = fmt.read_magic(fh)
-            reader = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(version)
-            if reader is None:
-                return  # np.load gives its own error for other versions
-            shape, _, dtype = reader(fh)
-            offset = fh.tell()
-    except (ValueError, OSError, EOFError, SyntaxError):
-        return  # not a readable header: np.load's error names the problem
-    if dtype.hasobject:
-        raise ModelFileError(f"{path}: holds Python objects (dtype {dtype}); object arrays are never unpickled")
-    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
-    have = path.stat().st_size - offset
-    if need > have:
-        raise ModelFileError(f"{path}: truncated (its header claims shape {list(shape)}, {need} bytes of data; the file holds {have})")
+    from ...npy_files import check_npy_header
+
+    check_npy_header(path, ModelFileError)
 
 
 @dataclass
