@@ -309,7 +309,7 @@ def is_owned_file(path, kind: Optional[str]) -> bool:
         return False
 
 
-def _record_owned_file(path: Path, kind: str, size: int, sha: str, keep_previous: bool) -> None:
+def record_owned_file(path: Path, kind: str, size: int, sha: str, keep_previous: bool) -> None:
     """Record ``path`` as ours; with ``keep_previous`` the version recorded before stays valid too (the record is
     written before the new file is renamed over the old one, so that either may be there)."""
     folder = path.parent
@@ -338,14 +338,14 @@ def writing_owned_file(path, kind: str) -> Iterator[Path]:
     def record(tmp: Path) -> None:
         digest.extend(file_digest(tmp))
         try:
-            _record_owned_file(path, kind, *digest, keep_previous=True)
+            record_owned_file(path, kind, *digest, keep_previous=True)
         except OSError as exc:  # named after the user's file, not our hidden record
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
 
     with atomic_io.atomic_path(path, before_replace=record) as tmp:
         yield tmp
     try:
-        _record_owned_file(path, kind, *digest, keep_previous=False)  # only the new version now
+        record_owned_file(path, kind, *digest, keep_previous=False)  # only the new version now
     except OSError:
         pass  # the previous version stays recorded as ours too: harmless
 

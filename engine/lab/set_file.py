@@ -58,14 +58,17 @@ def set_paths(path) -> tuple[Path, Path]:
     return p.with_name(p.name + ".json"), p.with_name(p.name + ".npy")
 
 
-def _is_our_set_json(path: Path) -> bool:
-    try:
-        if path.stat().st_size > MAX_SET_JSON_BYTES:
-            return False
-        obj = json.loads(Path(path).read_text("utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return False
-    return isinstance(obj, dict) and obj.get("format") == FORMAT_NAME and obj.get("written_by") == WRITTEN_BY
+#: The kinds the folder's record of our files (engine/output_folders.py) keeps for a set's two files.
+SET_KINDS = ("direction set", "direction set vectors")
+
+
+def _is_our_set(jpath: Path, npath: Path) -> bool:
+    """Both files are ours, unchanged since we wrote them: by their folder's record (name, size, sha256), never by
+    what a file says of itself (a user's JSON may carry our format's keys)."""
+    from ..output_folders import is_owned_file
+
+    return all(not p.exists() or is_owned_file(p, kind) for p, kind in zip((jpath, npath), SET_KINDS)) \
+        and (jpath.exists() or npath.exists())
 
 
 def check_set_output(path, *, overwrite: bool = False, inputs: Sequence = (), label: str = "out") -> tuple[Path, Path]:
@@ -74,7 +77,7 @@ def check_set_output(path, *, overwrite: bool = False, inputs: Sequence = (), la
     from .. import output_folders
 
     jpath, npath = set_paths(output_folders.check_path_text(path, label))
-    ours = _is_our_set_json(jpath)
+    ours = _is_our_set(jpath, npath)
     output_folders.check_output_file(jpath, inputs=inputs, overwrite=overwrite, label=label,
                                      is_ours=lambda p: ours, what="direction set")
     output_folders.check_output_file(npath, inputs=inputs, overwrite=overwrite, label=label,
@@ -101,9 +104,18 @@ def save_direction_set(path, dset: DirectionSet, *, overwrite: bool = False, inp
         "directions": [d.to_json() for d in dset.directions],
     }
     jpath.parent.mkdir(parents=True, exist_ok=True)
+    from ..output_folders import file_digest, record_owned_file
+
     with atomic_io.atomic_paths(npath, jpath) as (tmp_n, tmp_j):
         atomic_io.write_into(tmp_n, atomic_io.npy_bytes(vectors))
         atomic_io.write_into(tmp_j, (json.dumps(json_safe(meta), indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+        for tmp, final, kind in ((tmp_j, jpath, SET_KINDS[0]), (tmp_n, npath, SET_KINDS[1])):
+            record_owned_file(final, kind, *file_digest(tmp), keep_previous=True)  # recorded before the rename
+    for final, kind in zip((jpath, npath), SET_KINDS):
+        try:
+            record_owned_file(final, kind, *file_digest(final), keep_previous=False)  # only the new version now
+        except OSError:
+            pass  # the previous version stays recorded too: harmless
     dset.path = jpath
     return jpath, npath
 

@@ -278,3 +278,33 @@ def test_ctrl_c_at_any_moment_ends_with_130_one_line_and_nothing_written(tiny_mo
         assert out == "" and len(err.strip().splitlines()) == 1 and err.startswith("interrupted"), (delay, err)
         assert not os.listdir(out_dir), (delay, os.listdir(out_dir))
         out_dir.rmdir()
+
+
+def test_a_direction_set_is_ours_only_by_the_folders_record(tmp_path):
+    """A direction set (NAME.json + NAME.npy) was taken for ours when its JSON carried our format's keys: a user's
+    file with those words was replaced with overwrite. Now the folder's record decides, as for movies and reports."""
+    import json
+
+    from engine import lab
+    from engine.errors import EngineError
+
+    rng = np.random.default_rng(0)
+    d = 8
+    dirs = lab.pca_directions(rng.standard_normal((200, d)).astype(np.float32), 3)
+    dset = lab.DirectionSet("mine", "m0001", d, dirs)
+    ours = tmp_path / "ours.json"
+    lab.save_direction_set(ours, dset)
+    lab.save_direction_set(ours, dset, overwrite=True)  # ours, unchanged: replaced
+    spoof = tmp_path / "spoof.json"
+    spoof.write_text(json.dumps({**json.loads(ours.read_text()), "note": "the user's own notes"}))
+    (tmp_path / "spoof.npy").write_bytes((tmp_path / "ours.npy").read_bytes())
+    edited = json.loads(ours.read_text())
+    edited["name"] = "renamed by hand"
+    before = {p.name: p.read_bytes() for p in tmp_path.glob("*.*")}
+    for target in (spoof, ours):
+        if target is ours:
+            ours.write_text(json.dumps(edited))
+            before[ours.name] = ours.read_bytes()
+        with pytest.raises(EngineError, match="is not a direction set Latent Face Studio wrote"):
+            lab.save_direction_set(target, dset, overwrite=True)
+    assert {p.name: p.read_bytes() for p in tmp_path.glob("*.*")} == before
