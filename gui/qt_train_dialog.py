@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (
     QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
+from engine.progress import EpochEnded, TrainingPreview
+
 from . import plot_style as ps
 from .engine_bridge import EngineBridge, Job
 from .qt_images import to_pixmap
@@ -247,19 +249,18 @@ class TrainDialog(QDialog):
         if p.epoch and p.total:
             steps_per_epoch = max(1, p.total // max(1, (p.epochs or 1)))
             x = (p.done / steps_per_epoch) if steps_per_epoch else p.epoch
-            if p.loss is not None and not p.extra:
+            if p.loss is not None and p.event is None:
                 self.batch_losses.append((x, p.loss))
-        ev = p.extra or {}
-        if ev.get("event") == "epoch_end":
-            self.epoch_history = list(ev.get("history") or [])
-            prev = ev.get("preview")
-            if prev is not None:
-                self.show_preview(*prev)
+        ev = p.event
+        if isinstance(ev, EpochEnded):
+            self.epoch_history = list(ev.history)
+        elif isinstance(ev, TrainingPreview):
+            self.show_preview(ev.originals, ev.reconstructions)
         eta = f", {p.eta_s:.0f} s left" if p.eta_s else ""
         loss = f", loss {p.loss:.5f}" if p.loss is not None else ""
         self.status.setText(f"epoch {p.epoch}/{p.epochs}{loss}{eta}")
         now = time.monotonic()
-        if ev or now - self._last_redraw > 0.25:  # the running curve at 4 Hz; epochs at once
+        if ev is not None or now - self._last_redraw > 0.25:  # the running curve at 4 Hz; epochs at once
             self._last_redraw = now
             self._redraw_losses()
 
