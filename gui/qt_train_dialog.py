@@ -58,6 +58,21 @@ class TrainDialog(QDialog):
         self.batch_losses: list[tuple[float, float]] = []
         self._last_redraw = 0.0
 
+        form = self._build_options(settings)
+        self._build_loss_plot()
+        self.strip = QLabel("validation reconstructions appear after each epoch (top: originals, bottom: reconstructions)")
+        self.strip.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.strip.setMinimumHeight(170)
+        self.strip.setWordWrap(True)
+        self.status = QLabel("")
+        self.start_btn = QPushButton("Start training")
+        self.cancel_btn = QPushButton("Cancel training")
+        self.cancel_btn.setEnabled(False)
+        self.close_btn = QPushButton("Close")
+        self._build_layout(form)
+
+    def _build_options(self, settings) -> QFormLayout:
+        """The training's settings as a form: folders, epochs, architecture, batch, learning rate, seed, options."""
         self.data = _PathRow("Folder of face images")
         self.out = _PathRow("New model folder")
         if settings is not None:
@@ -108,7 +123,10 @@ class TrainDialog(QDialog):
         form.addRow("", self.flip)
         form.addRow("", self.encode)
         form.addRow("", self.resume)
+        return form
 
+    def _build_loss_plot(self) -> None:
+        """The loss plot (log scale): the running training loss, the per-epoch training and validation losses."""
         self.loss_plot = pg.PlotWidget()
         self.loss_plot.setMenuEnabled(False)
         self.loss_plot.setMinimumSize(380, 220)
@@ -129,16 +147,9 @@ class TrainDialog(QDialog):
                                          symbolPen=None, name="validation")
         for it in (self.batch_curve, self.train_curve, self.val_curve):
             lp.addItem(it)
-        self.strip = QLabel("validation reconstructions appear after each epoch (top: originals, bottom: reconstructions)")
-        self.strip.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.strip.setMinimumHeight(170)
-        self.strip.setWordWrap(True)
-        self.status = QLabel("")
-        self.start_btn = QPushButton("Start training")
-        self.cancel_btn = QPushButton("Cancel training")
-        self.cancel_btn.setEnabled(False)
-        self.close_btn = QPushButton("Close")
 
+    def _build_layout(self, form: QFormLayout) -> None:
+        """The form beside the loss plot and preview strip; the status and buttons below."""
         right = QVBoxLayout()
         right.addWidget(self.loss_plot, 1)
         right.addWidget(self.strip)
