@@ -271,7 +271,7 @@ class TrainDialog(QDialog):
         loss = f", loss {p.loss:.5f}" if p.loss is not None else ""
         self.status.setText(f"epoch {p.epoch}/{p.epochs}{loss}{eta}")
         now = time.monotonic()
-        if ev is not None or now - self._last_redraw > 0.25:  # the running curve at 4 Hz; epochs at once
+        if isinstance(ev, EpochEnded) or now - self._last_redraw > 0.25:  # the running curve at 4 Hz; epochs at once
             self._last_redraw = now
             self._redraw_losses()
 
