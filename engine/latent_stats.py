@@ -8,6 +8,10 @@ the interval; plain arrays, no pickles, written atomically) — never inside the
 read-only (the installed default model) or someone else's.
 
 Axes are ``("z", i)`` (original component i) or ``("pca", i)`` (principal component i, 0-based).
+
+Three modules by idea: this one (histograms and Gaussian fits, the whole-cloud statistics, their cache),
+:mod:`engine.latent_whitening` (PCA, whitening, Mahalanobis, χ²) and :mod:`engine.latent_pairs` (pairs of axes:
+projection, ellipses, density contours). This module re-exports the other two's names.
 """
 from __future__ import annotations
 
@@ -16,45 +20,29 @@ import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 import numpy as np
 
 from .errors import DataError
+from .latent_pairs import (  # noqa: F401 - re-exported: importers say `from engine.latent_stats import X`
+    Axis, _axis_vector, project, PairProjector, pair_moments, ellipse_radius, confidence_ellipse, pca_sigmas,
+    move_along_pcs, nearest_points, pair_mahalanobis_sq, fraction_within, fraction_inside_ellipse, DensityGrid,
+    density_grid, density_contours,
+)
+from .latent_whitening import (  # noqa: F401 - re-exported: importers say `from engine.latent_stats import X`
+    _CHUNK, PCAResult, single_thread_blas, level_probability, chi2_threshold, chi2_pdf, pca_from_cov, pca_of,
+    whitening, whitening_from_eigen, Whitener, mahalanobis_sq,
+)
 from .progress import CancelToken, Progress, ProgressCallback, StepTicker, no_progress
-
-Axis = tuple[str, int]
 
 STATS_CACHE = "stats_cache.npz"
 CACHE_VERSION = 1
 NORMALITY_LEVELS = (1.0, 2.0, 3.0)
-_CHUNK = 16384  # rows per pass over the cloud (bounded memory)
 
 
 # ----------------------------------------------------------------------------------------------
 # data classes (the GUI's contract)
-
-
-@dataclass
-class PCAResult:
-    mean: np.ndarray  # (d,)
-    components: np.ndarray  # (d, d): rows are principal axes, sorted by variance (largest first)
-    explained_variance: np.ndarray  # (d,)
-    explained_variance_ratio: np.ndarray  # (d,)
-
-    def transform(self, z: np.ndarray) -> np.ndarray:
-        """(N, d) z-points → (N, d) PCA coordinates."""
-        return (np.asarray(z, dtype=np.float64) - self.mean) @ self.components.T
-
-    def inverse_transform(self, v: np.ndarray) -> np.ndarray:
-        """(N, k ≤ d) PCA coordinates → (N, d) z-points; missing trailing coordinates are 0 (the centre)."""
-        v = np.atleast_2d(np.asarray(v, dtype=np.float64))
-        k = v.shape[1]
-        return v @ self.components[:k] + self.mean
-
-    @property
-    def sigmas(self) -> np.ndarray:
-        return np.sqrt(np.maximum(self.explained_variance, 0.0))
 
 
 @dataclass
@@ -244,132 +232,6 @@ def _fit_summary(fit: dict, mean: np.ndarray, std: np.ndarray) -> dict[str, np.n
     }
 
 
-# ----------------------------------------------------------------------------------------------
-# the whole-cloud statistics
-
-
-def single_thread_blas():
-    """A context in which BLAS/LAPACK use one thread.
-
-    Small dense problems (eigh/Cholesky of 256×256, the per-component products of a GMM) run
-    ~100× slower with OpenBLAS's 2 threads when the cores are busy (spin-waiting), and no faster
-    when they are idle; the big N×d products stay multi-threaded."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        from contextlib import nullcontext
-
-        return nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
-def level_probability(level) -> np.ndarray:
-    """P(|N(0,1)| ≤ level): 0.6827, 0.9545, 0.9973 for 1, 2, 3 σ."""
-    from scipy.special import erf
-
-    return erf(np.asarray(level, dtype=np.float64) / math.sqrt(2.0))
-
-
-def chi2_threshold(level, dof: int) -> np.ndarray:
-    """The d_M² below which a fraction ``level_probability(level)`` of a d-dim Gaussian lies."""
-    from scipy.special import gammaincinv  # χ²(k).ppf(p) = 2·P⁻¹(k/2, p), without importing scipy.stats
-
-    return 2.0 * gammaincinv(0.5 * dof, level_probability(level))
-
-
-def chi2_pdf(x, dof: int) -> np.ndarray:
-    """The χ²(dof) density at ``x`` (0 for x < 0): what d_M² of a Gaussian cloud follows. In log space, so that
-    dof in the thousands neither overflows nor underflows; no scipy.stats import (0.8 s at start-up)."""
-    x = np.asarray(x, dtype=np.float64)
-    k = 0.5 * float(dof)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logp = (k - 1.0) * np.log(np.where(x > 0, x, 1.0)) - 0.5 * x - k * math.log(2.0) - math.lgamma(k)
-        out = np.where(x > 0, np.exp(logp), 0.0)
-    if k <= 1.0:  # at 0: χ²(1) is infinite, χ²(2) is 1/2
-        out = np.where(x == 0, np.inf if k < 1.0 else 0.5, out)
-    return out
-
-
-def pca_from_cov(mean: np.ndarray, cov: np.ndarray) -> PCAResult:
-    """PCA by the eigen-decomposition of the covariance — scikit-learn's ``svd_solver="covariance_eigh"``
-    algorithm, with its sign convention (the largest-magnitude entry of each axis is positive)."""
-    with single_thread_blas():
-        w, v = np.linalg.eigh(np.asarray(cov, dtype=np.float64))
-    order = np.argsort(w)[::-1]
-    w = np.maximum(w[order], 0.0)
-    comps = v[:, order].T.copy()
-    big = np.argmax(np.abs(comps), axis=1)
-    signs = np.sign(comps[np.arange(len(comps)), big])
-    signs[signs == 0] = 1.0
-    comps *= signs[:, None]
-    total = w.sum()
-    ratio = w / total if total > 0 else np.zeros_like(w)
-    return PCAResult(np.asarray(mean, np.float64), comps, w, ratio)
-
-
-def pca_of(z: np.ndarray) -> PCAResult:
-    """PCA of a cloud of z-points (N×d), in float64: :func:`pca_from_cov` of its mean and covariance."""
-    z64 = np.asarray(z, dtype=np.float64)
-    d = z64.shape[1]
-    return pca_from_cov(z64.mean(axis=0), np.cov(z64, rowvar=False).reshape(d, d))
-
-
-def whitening(cov: np.ndarray, rel_eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
-    """(W, R) with W = V·λ^-½ (whiten: (z−μ)@W) and R = λ^½·Vᵀ (colour: u@R), eigenvalues floored at
-    rel_eps·mean(λ) so that a dead (constant) latent component never makes a singular matrix."""
-    cov = np.asarray(cov, dtype=np.float64)
-    with single_thread_blas():
-        w, v = np.linalg.eigh(0.5 * (cov + cov.T))
-    return whitening_from_eigen(w, v, rel_eps)
-
-
-def whitening_from_eigen(eigenvalues: np.ndarray, eigenvectors: np.ndarray,
-                         rel_eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`whitening` from an eigen-decomposition already at hand (eigenvectors as columns, e.g. a PCA's
-    ``components.T``): the one place where eigenvalues are floored and inverted."""
-    w = np.asarray(eigenvalues, dtype=np.float64)
-    v = np.asarray(eigenvectors, dtype=np.float64)
-    floor = rel_eps * max(float(np.mean(np.abs(w))), 1e-30)
-    w = np.maximum(w, floor)
-    return v / np.sqrt(w), (v * np.sqrt(w)).T
-
-
-class Whitener:
-    """A cloud's mean, covariance and whitening: z → (z − mean) @ W has identity covariance, u → mean + u @ R
-    goes back (:func:`whitening`, a dead component floored, never singular). The one "mean + whiten" of the
-    engine: the normal and kde samplers, evaluate's reference cloud, the attribute probes and the per-group
-    normality check all fit theirs here. (Logistic probes on whitened inputs converge in ~10 iterations
-    instead of ~70 on merely standardised ones, at the same accuracy.)"""
-
-    def __init__(self, z: np.ndarray, rel_eps: float = 1e-6) -> None:
-        z = np.asarray(z, dtype=np.float64)
-        d = z.shape[1]
-        self.mean = z.mean(axis=0)
-        self.cov = np.cov(z, rowvar=False).reshape(d, d)
-        self.W, self.R = whitening(self.cov, rel_eps)
-
-    def transform(self, z: np.ndarray) -> np.ndarray:
-        """Whitened coordinates of ``z`` (N×d)."""
-        return (np.asarray(z, dtype=np.float64) - self.mean) @ self.W
-
-    def colour(self, u: np.ndarray) -> np.ndarray:
-        """Whitened coordinates ``u`` back to z-space (the inverse of :meth:`transform`)."""
-        return self.mean + np.asarray(u, dtype=np.float64) @ self.R
-
-    def mahalanobis_sq(self, z: np.ndarray) -> np.ndarray:
-        """Squared Mahalanobis distance of each row of ``z`` to the cloud."""
-        y = self.transform(z)
-        return np.einsum("ij,ij->i", y, y)
-
-
-def mahalanobis_sq(z: np.ndarray, mean: np.ndarray, W: np.ndarray) -> np.ndarray:
-    out = np.empty(len(z), dtype=np.float64)
-    for i in range(0, len(z), _CHUNK):
-        y = (np.asarray(z[i : i + _CHUNK], dtype=np.float64) - mean) @ W
-        out[i : i + len(y)] = np.einsum("ij,ij->i", y, y)
-    return out
-
-
 def compute_stats(z: np.ndarray, interval: float = 0.25, *, progress: ProgressCallback = no_progress,
                   cancel: Optional[CancelToken] = None) -> LatentStats:
     """All statistics of the cloud ``z`` (N×d) in two passes over the data.
@@ -511,207 +373,3 @@ def load_or_compute_stats(model_dir: str | Path, z: np.ndarray, interval: float 
     return stats
 
 
-# ----------------------------------------------------------------------------------------------
-# pairs of axes: projection, moments, ellipses, density contours
-
-
-def _axis_vector(stats: LatentStats, axis: Axis) -> tuple[np.ndarray, float]:
-    """(w, offset) with coordinate = z·w − offset."""
-    kind, i = axis
-    i = int(i)
-    if not 0 <= i < stats.z_dim:
-        raise DataError(f"axis {kind}{i} is out of range 0..{stats.z_dim - 1}")
-    if kind == "z":
-        w = np.zeros(stats.z_dim)
-        w[i] = 1.0
-        return w, 0.0
-    if kind == "pca":
-        w = stats.pca.components[i]
-        return w, float(stats.pca.mean @ w)
-    raise DataError(f"axis kind must be 'z' or 'pca', got {kind!r}")
-
-
-def project(z: np.ndarray, stats: LatentStats, axes: tuple[Axis, Axis]) -> np.ndarray:
-    """(N, 2) coordinates of ``z`` on the two axes."""
-    z = np.asarray(z)
-    (w1, o1), (w2, o2) = (_axis_vector(stats, a) for a in axes)
-    if axes[0][0] == "z" and axes[1][0] == "z":
-        return np.asarray(z[:, [int(axes[0][1]), int(axes[1][1])]], dtype=np.float64)
-    dtype = z.dtype if z.dtype in (np.float32, np.float64) else np.float64
-    W = np.stack([w1, w2], axis=1).astype(dtype)
-    return (z @ W).astype(np.float64) - np.array([o1, o2])
-
-
-class PairProjector:
-    """Caches a cloud's coordinates on its first ``pca_axes`` PCA axes (float32), so that projecting
-    it onto any pair of axes is a column copy (~ms) instead of a pass over N×d (≈100 ms for 170,000 × 256).
-    Pairs outside the cache fall back to :func:`project`."""
-
-    def __init__(self, z: np.ndarray, stats: LatentStats, pca_axes: int = 32) -> None:
-        self.z = np.asarray(z)
-        self.stats = stats
-        k = max(0, min(int(pca_axes), stats.z_dim))
-        comps = stats.pca.components[:k].T.astype(np.float32)
-        offset = (stats.pca.mean @ stats.pca.components[:k].T).astype(np.float32)
-        self.pca_coords = np.asarray(self.z, dtype=np.float32) @ comps - offset
-
-    def column(self, axis: Axis) -> Optional[np.ndarray]:
-        kind, i = axis
-        if kind == "z" and 0 <= int(i) < self.stats.z_dim:
-            return np.asarray(self.z[:, int(i)], dtype=np.float64)
-        if kind == "pca" and 0 <= int(i) < self.pca_coords.shape[1]:
-            return self.pca_coords[:, int(i)].astype(np.float64)
-        return None
-
-    def project(self, axes: tuple[Axis, Axis]) -> np.ndarray:
-        cols = [self.column(a) for a in axes]
-        if any(c is None for c in cols):
-            return project(self.z, self.stats, axes)
-        return np.stack(cols, axis=1)
-
-
-def pair_moments(stats: LatentStats, axes: tuple[Axis, Axis]) -> tuple[np.ndarray, np.ndarray]:
-    """Mean (2,) and covariance (2, 2) of the cloud on the two axes (exact, from the full covariance)."""
-    (w1, o1), (w2, o2) = (_axis_vector(stats, a) for a in axes)
-    W = np.stack([w1, w2], axis=1)
-    mean2 = stats.mean @ W - np.array([o1, o2])
-    cov2 = W.T @ stats.cov @ W
-    return mean2, 0.5 * (cov2 + cov2.T)
-
-
-def ellipse_radius(level: float, scaling: str = "sigma") -> float:
-    """The Mahalanobis radius of a level-σ confidence ellipse (see :func:`confidence_ellipse`)."""
-    if scaling == "sigma":
-        return float(level)
-    if scaling == "chi2":
-        p = float(level_probability(level))
-        return math.sqrt(-2.0 * math.log1p(-p)) if p < 1 else math.inf
-    raise DataError(f"ellipse scaling must be 'sigma' or 'chi2', got {scaling!r}")
-
-
-def confidence_ellipse(mean2, cov2, level: float, scaling: str = "sigma", points: int = 181) -> np.ndarray:
-    """The closed polyline (points, 2) of a confidence ellipse of the 2-D Gaussian (mean2, cov2).
-
-    scaling="sigma": the half-axes are level·σ along the principal axes of cov2 (the blog's
-      "n σ ellipse"; it covers 1 − exp(−level²/2) of a 2-D Gaussian: 39 %, 86 %, 99 % for 1, 2, 3).
-    scaling="chi2": the radius is the χ²(2) quantile of the probability of a level-σ interval in 1-D
-      (68.27 %, 95.45 %, 99.73 %), so the ellipse covers the same probability as ±level σ does in 1-D.
-    """
-    mean2 = np.asarray(mean2, dtype=np.float64)
-    w, v = np.linalg.eigh(np.asarray(cov2, dtype=np.float64))
-    r = ellipse_radius(level, scaling)
-    t = np.linspace(0.0, 2.0 * np.pi, points)
-    circle = np.stack([np.cos(t), np.sin(t)], axis=1) * r
-    out = circle * np.sqrt(np.maximum(w, 0.0)) @ v.T + mean2
-    out[-1] = out[0]
-    return out
-
-
-def pca_sigmas(stats: "LatentStats") -> np.ndarray:
-    """The standard deviation of the cloud along each principal axis (the unit of a PCA slider)."""
-    return np.sqrt(np.maximum(np.asarray(stats.pca.explained_variance, np.float64), 1e-12))
-
-
-def move_along_pcs(z: np.ndarray, stats: "LatentStats", amounts) -> np.ndarray:
-    """``z`` moved by ``amounts[k]`` standard deviations along principal axis k (k = 0 … len(amounts)-1)."""
-    a = np.asarray(amounts, np.float64)
-    comps = np.asarray(stats.pca.components, np.float64)[: len(a)]
-    return np.asarray(z, np.float64) + (a * pca_sigmas(stats)[: len(a)]) @ comps
-
-
-def nearest_points(latents: np.ndarray, z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` z-points nearest to ``z`` (Euclidean), nearest first: (row indices, distances)."""
-    latents = np.asarray(latents)
-    d = np.sqrt(np.einsum("ij,ij->i", latents - z[None, :], latents - z[None, :], dtype=np.float64))
-    k = min(int(k), len(d))
-    if k <= 0:
-        return np.empty(0, int), np.empty(0)
-    order = np.argpartition(d, k - 1)[:k]
-    order = order[np.argsort(d[order], kind="stable")]
-    return order, d[order]
-
-
-def pair_mahalanobis_sq(xy, mean2, cov2) -> np.ndarray:
-    """Squared 2-D Mahalanobis distance of each point ``xy`` (N, 2) under the pair's moments (see
-    :func:`pair_moments`); compute it once per pair, then :func:`fraction_within` for every level."""
-    xy = np.asarray(xy, dtype=np.float64)
-    W, _ = whitening(cov2, 1e-12)
-    y = (xy - np.asarray(mean2, dtype=np.float64)) @ W
-    return np.einsum("ij,ij->i", y, y)
-
-
-def fraction_within(r2: np.ndarray, level: float, scaling: str = "sigma") -> float:
-    """Fraction of the squared distances ``r2`` inside the ellipse of :func:`confidence_ellipse` at ``level``."""
-    r2 = np.asarray(r2)
-    if len(r2) == 0:
-        return float("nan")
-    r = ellipse_radius(level, scaling)
-    return float(np.mean(r2 <= r * r))
-
-
-def fraction_inside_ellipse(xy, mean2, cov2, level: float, scaling: str = "sigma") -> float:
-    """Fraction of the points ``xy`` (N, 2) inside the ellipse of :func:`confidence_ellipse`."""
-    return fraction_within(pair_mahalanobis_sq(xy, mean2, cov2), level, scaling)
-
-
-@dataclass
-class DensityGrid:
-    x_edges: np.ndarray
-    y_edges: np.ndarray
-    density: np.ndarray  # (len(x_edges)-1, len(y_edges)-1), x first; integrates to ≈1 over the extent
-
-    @property
-    def x_centres(self) -> np.ndarray:
-        return 0.5 * (self.x_edges[:-1] + self.x_edges[1:])
-
-    @property
-    def y_centres(self) -> np.ndarray:
-        return 0.5 * (self.y_edges[:-1] + self.y_edges[1:])
-
-
-def density_grid(xy: np.ndarray, bins: int = 160, smooth: float = 1.5, extent=None) -> DensityGrid:
-    """A smoothed 2-D histogram (binned Gaussian KDE with a kernel of ``smooth`` bins).
-
-    ``extent`` = (xmin, xmax, ymin, ymax); by default the 0.1–99.9 % range of each coordinate, padded."""
-    from scipy.ndimage import gaussian_filter
-
-    xy = np.asarray(xy, dtype=np.float64)
-    if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) == 0:
-        raise DataError(f"density needs an N×2 array of points, got shape {list(xy.shape)}")
-    bins = int(bins)
-    if extent is None:
-        lo = np.percentile(xy, 0.1, axis=0)
-        hi = np.percentile(xy, 99.9, axis=0)
-        pad = 0.15 * np.maximum(hi - lo, 1e-9)
-        extent = (lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1])
-    x0, x1, y0, y1 = (float(e) for e in extent)
-    if not (x1 > x0 and y1 > y0):
-        x1, y1 = max(x1, x0 + 1e-9), max(y1, y0 + 1e-9)
-    fx = (xy[:, 0] - x0) * (bins / (x1 - x0))
-    fy = (xy[:, 1] - y0) * (bins / (y1 - y0))
-    keep = (fx >= 0) & (fx < bins) & (fy >= 0) & (fy < bins)
-    idx = fx[keep].astype(np.int64) * bins + fy[keep].astype(np.int64)
-    h = np.bincount(idx, minlength=bins * bins).reshape(bins, bins).astype(np.float64)
-    if smooth > 0:
-        h = gaussian_filter(h, sigma=float(smooth), mode="constant")
-    x_edges = np.linspace(x0, x1, bins + 1)
-    y_edges = np.linspace(y0, y1, bins + 1)
-    area = (x_edges[1] - x_edges[0]) * (y_edges[1] - y_edges[0])
-    h /= max(len(xy), 1) * area
-    return DensityGrid(x_edges, y_edges, h)
-
-
-def density_contours(grid: DensityGrid, levels: Optional[Sequence[float]] = None, n_levels: int = 6) -> list[tuple[float, list[np.ndarray]]]:
-    """Contour lines of the density by contourpy: ``[(level, [polyline (k, 2), ...]), ...]``.
-
-    Default levels: ``n_levels`` equally spaced between 0 and the peak density (exclusive)."""
-    import contourpy
-
-    if levels is None:
-        peak = float(grid.density.max())
-        if peak <= 0:
-            return []
-        levels = peak * np.arange(1, n_levels + 1) / (n_levels + 1)
-    gen = contourpy.contour_generator(grid.x_centres, grid.y_centres, grid.density.T,
-                                      line_type=contourpy.LineType.Separate)
-    return [(float(lv), [np.asarray(line) for line in gen.lines(float(lv))]) for lv in levels]

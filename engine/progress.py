@@ -8,10 +8,41 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Callable, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
 
 from .errors import Cancelled
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """A partial result of a long job, carried by a :class:`Progress` record's ``event``."""
+
+
+@dataclass(frozen=True)
+class EpochEnded(JobEvent):
+    """Training finished an epoch and wrote its model folder and checkpoint (rank 0 of a DDP job only).
+
+    ``history`` is every epoch so far, this one last, as in the model's ``config.json``: dicts with
+    ``epoch``, ``train_loss``, ``val_loss`` (None without a validation set), ``seconds``, ``images_per_s``.
+    """
+
+    epoch: int  # 1-based: the epoch just finished
+    epochs: int  # the run's epoch target
+    train_loss: float  # mean per-pixel MSE over the epoch's training images
+    val_loss: Optional[float]  # mean per-pixel MSE over the validation images; None without them
+    seconds: float
+    images_per_s: float
+    history: tuple[dict, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrainingPreview(JobEvent):
+    """Validation images and their reconstructions after epoch ``epoch``: uint8 arrays of shape (k, H, W, 3)."""
+
+    epoch: int
+    originals: Any  # np.ndarray, (k, H, W, 3) uint8
+    reconstructions: Any  # np.ndarray, same shape
 
 
 @dataclass
@@ -27,7 +58,7 @@ class Progress:
     loss: Optional[float] = None
     val_loss: Optional[float] = None
     eta_s: Optional[float] = None
-    extra: dict = field(default_factory=dict)
+    event: Optional[JobEvent] = None  # a partial result (see :class:`JobEvent`); None on an ordinary tick
 
     @property
     def fraction(self) -> float:

@@ -14,7 +14,7 @@ Devices:
   channels-last tensors, cuDNN autotuning, and a feeder that keeps the GPU busy: the whole uint8
   training set is uploaded to GPU memory once when it fits (gather, flip and convert on the GPU),
   otherwise a background thread gathers batches from the memmap into pinned memory and copies
-  them with ``non_blocking=True``.
+  them with ``non_blocking=True`` (the feeders: :mod:`engine.training_feed`).
 
 Several processes (``torchrun --nproc_per_node=K main.py train …``, one or many machines):
 PyTorch's DistributedDataParallel, see :mod:`engine.distributed`. ``batch_size`` is the *global*
@@ -31,12 +31,10 @@ import hashlib
 import json
 import math
 import os
-import queue
-import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import numpy as np
 import torch
@@ -49,7 +47,8 @@ from .errors import DataError, EngineError, ModelFileError
 from .image_data import FaceDataset
 from .model_lock import model_writer
 from .output_folders import check_model_output
-from .progress import CancelToken, EtaClock, Progress, ProgressCallback, no_progress
+from .progress import CancelToken, EpochEnded, EtaClock, Progress, ProgressCallback, TrainingPreview, no_progress
+from .training_feed import make_feeder
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
@@ -246,150 +245,6 @@ def _divergence(model, loss_sum: float, seen: float) -> Optional[str]:
 
 
 # --------------------------------------------------------------------------------------------
-# feeding batches
-
-
-def _pinned(t: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """Page-locked host memory for an asynchronous copy to a GPU (a no-op for a CPU device)."""
-    return t.pin_memory() if device.type == "cuda" else t
-
-
-class HostBatches:
-    """Gather each batch from the host uint8 array (a memmap is fine) and convert it on the fly.
-
-    The CPU path: the gather is a few hundred kB per step, negligible next to the model.
-    """
-
-    name = "host"
-
-    def __init__(self, images: np.ndarray, device: torch.device, ctx: distributed.DistContext, channels_last: bool):
-        self.images, self.device, self.ctx, self.channels_last = images, device, ctx, channels_last
-
-    def _finish(self, x: torch.Tensor, f: Optional[torch.Tensor]) -> torch.Tensor:
-        if f is not None:
-            x = torch.where(f[:, None, None, None], x.flip(3), x)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x
-
-    def epoch(self, batches: list[np.ndarray], flips: Optional[np.ndarray]) -> Iterator[tuple[torch.Tensor, int]]:
-        """Yield (this rank's share of each global batch as float N×3×S×S in [0, 1], global batch size)."""
-        for idx in batches:
-            local = distributed.shard(idx, self.ctx.rank, self.ctx.world_size)
-            x = images_to_tensor(self.images[local], self.device)
-            f = torch.from_numpy(flips[local]).to(self.device) if flips is not None else None
-            yield self._finish(x, f), len(idx)
-
-    def close(self) -> None:
-        pass
-
-
-class DeviceResidentBatches(HostBatches):
-    """CUDA: the whole uint8 training set lives in GPU memory; gather, flip and convert there.
-
-    Nothing crosses the PCIe bus per step: the epoch's index list is uploaded once per epoch.
-    """
-
-    name = "gpu-resident"
-
-    def __init__(self, images, n_train: int, device, ctx, channels_last: bool, chunk: int = 8192):
-        super().__init__(images, device, ctx, channels_last)
-        shape = (n_train,) + tuple(images.shape[1:])
-        self.u8 = torch.empty(shape, dtype=torch.uint8, device=device)
-        for i in range(0, n_train, chunk):  # chunked: the host never holds a second full copy
-            part = torch.from_numpy(np.ascontiguousarray(images[i : min(n_train, i + chunk)]))
-            self.u8[i : i + len(part)].copy_(_pinned(part, device), non_blocking=True)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-
-    def epoch(self, batches, flips):
-        shares = [distributed.shard(idx, self.ctx.rank, self.ctx.world_size) for idx in batches]
-        bounds = np.cumsum([0] + [len(s) for s in shares])
-        flat = np.concatenate(shares) if shares else np.empty(0, np.int64)
-        idx_dev = _pinned(torch.from_numpy(flat.astype(np.int64)), self.device).to(self.device, non_blocking=True)
-        flip_dev = _pinned(torch.from_numpy(flips[flat]), self.device).to(self.device, non_blocking=True) if flips is not None else None
-        for k, idx in enumerate(batches):
-            lo, hi = int(bounds[k]), int(bounds[k + 1])
-            sel = idx_dev[lo:hi]
-            # N×S×S×3 storage permuted to N×3×S×S *is* channels-last memory
-            x = self.u8.index_select(0, sel).permute(0, 3, 1, 2).float().div_(255.0)
-            if not self.channels_last:
-                x = x.contiguous()
-            yield self._finish(x, flip_dev[lo:hi] if flip_dev is not None else None), len(idx)
-
-    def close(self) -> None:
-        del self.u8
-
-
-class PrefetchBatches(HostBatches):
-    """CUDA, data set larger than the GPU budget: a background thread gathers batches from the
-    (memmapped) array into pinned memory a few steps ahead; the copy to the GPU is non-blocking."""
-
-    name = "prefetch"
-
-    def __init__(self, images, device, ctx, channels_last: bool, depth: int = 6):
-        super().__init__(images, device, ctx, channels_last)
-        self.depth = depth
-
-    def epoch(self, batches, flips):
-        q: queue.Queue = queue.Queue(maxsize=self.depth)
-        stop = threading.Event()
-
-        def put(item) -> bool:
-            while not stop.is_set():
-                try:
-                    q.put(item, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def work():
-            try:
-                for idx in batches:
-                    local = distributed.shard(idx, self.ctx.rank, self.ctx.world_size)
-                    a = _pinned(torch.from_numpy(np.ascontiguousarray(self.images[local])), self.device)
-                    f = _pinned(torch.from_numpy(flips[local]), self.device) if flips is not None else None
-                    if not put((a, f, len(idx))):
-                        return
-                put(None)
-            except BaseException as exc:  # noqa: BLE001 - handed to the training thread
-                put(exc)
-
-        thread = threading.Thread(target=work, name="batch-prefetch", daemon=True)
-        thread.start()
-        try:
-            while True:
-                item = q.get()
-                if item is None:
-                    break
-                if isinstance(item, BaseException):
-                    raise item
-                a, f, m = item
-                x = a.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255.0)
-                if not self.channels_last:
-                    x = x.contiguous()
-                fd = f.to(self.device, non_blocking=True) if f is not None else None
-                yield self._finish(x, fd), m
-        finally:
-            stop.set()
-            thread.join(timeout=5)
-
-
-def make_feeder(images, n_train: int, device: torch.device, ctx, opts: TrainOptions, channels_last: bool):
-    if device.type != "cuda":
-        return HostBatches(images, device, ctx, channels_last)
-    mode = opts.data_on_device
-    if mode not in ("auto", "always", "never"):
-        raise EngineError(f"data_on_device must be auto, always or never, got {mode!r}")
-    need = n_train * int(np.prod(images.shape[1:]))
-    free, _ = torch.cuda.mem_get_info(device)
-    if mode == "always" or (mode == "auto" and need <= 0.5 * free):
-        return DeviceResidentBatches(images, n_train, device, ctx, channels_last)
-    return PrefetchBatches(images, device, ctx, channels_last)
-
-
-# --------------------------------------------------------------------------------------------
 
 
 def train(
@@ -426,12 +281,60 @@ def train(
         return _train(*args)
 
 
+@dataclass
+class _Run:
+    """The state of one training run: what :func:`_set_up` builds and the epochs advance."""
+
+    data: FaceDataset
+    out: Path
+    opts: TrainOptions
+    ctx: distributed.DistContext
+    device: torch.device
+    precision: str
+    channels_last: bool
+    config: model_store.ModelConfig
+    model: ConvAutoencoder
+    opt: torch.optim.Optimizer
+    start_epoch: int = 0
+    history: list = field(default_factory=list)
+    grad_scale: Optional[float] = None
+    n_train: int = 0
+    steps_per_epoch: int = 0
+    total_steps: int = 0
+    clock: Optional[EtaClock] = None
+    preview_idx: np.ndarray = field(default_factory=lambda: np.array([], int))
+    step: int = 0
+
+    @property
+    def ckpt_path(self) -> Path:
+        return self.out / model_store.CHECKPOINT
+
+    @property
+    def arch(self) -> ArchitectureConfig:
+        return self.config.arch
+
+
 def _train(data, out, arch, options, resume, progress, cancel, ctx, allow_other_data=False) -> TrainResult:
-    opts = replace(options) if options is not None else TrainOptions()  # the caller's options stay as given
     cancel = cancel or CancelToken()
     if not ctx.is_main:
         progress = no_progress
-    ckpt_path = out / model_store.CHECKPOINT
+    run = _set_up(data, out, arch, options, resume, ctx, allow_other_data)
+    steps = _StepMachinery(run)
+    feeder = make_feeder(data.images, run.n_train, run.device, ctx, run.opts, run.channels_last)
+    run.config.training["data_pipeline"] = feeder.name
+    try:
+        for epoch in range(run.start_epoch, run.opts.epochs):
+            cancel.raise_if_cancelled()
+            loss_sum, seen, seconds = _train_epoch(run, steps, feeder, epoch, progress, cancel)
+            _end_epoch(run, epoch, loss_sum, seen, seconds, steps.scaler, progress)
+            ctx.barrier()  # nobody starts the next epoch before rank 0's checkpoint is on disk
+    finally:
+        feeder.close()
+    return TrainResult(out, len(run.history), run.history)
+
+
+def _device_for(opts: TrainOptions, ctx) -> tuple[torch.device, str, bool]:
+    """The run's device (CUDA tuned for training), its precision and whether tensors are channels-last."""
     device = distributed.device_for(ctx, opts.device)
     if device.type == "cuda":
         if not torch.cuda.is_available():
@@ -442,10 +345,17 @@ def _train(data, out, arch, options, resume, progress, cancel, ctx, allow_other_
         torch.backends.cudnn.allow_tf32 = True
     precision = resolve_precision(opts.precision, device)
     channels_last = device.type == "cuda" if opts.channels_last is None else bool(opts.channels_last)
+    return device, precision, channels_last
 
+
+def _set_up(data, out, arch, options, resume, ctx, allow_other_data) -> _Run:
+    """The model, optimiser and options of a new run, or of a resumed one from its checkpoint; the data split."""
+    opts = replace(options) if options is not None else TrainOptions()  # the caller's options stay as given
+    ckpt_path = out / model_store.CHECKPOINT
+    device, precision, channels_last = _device_for(opts, ctx)
     if resume:
         if not ckpt_path.is_file():
-            raise EngineError(f"{ckpt_path}: no checkpoint to resume from (train without --resume first)")
+            raise EngineError(f"{ckpt_path}: no checkpoint to resume from (train without {{opt:resume}} first)")
         config = model_store.read_config(out)
         arch = config.arch
     else:
@@ -459,26 +369,36 @@ def _train(data, out, arch, options, resume, progress, cancel, ctx, allow_other_
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=opts.learning_rate)
-    start_epoch = 0
-    history: list[dict] = []
-    grad_scale = None
+    run = _Run(data, out, opts, ctx, device, precision, channels_last, config, model, opt)
     if resume:
-        info = _restore_checkpoint(ckpt_path, model, opt, arch)
-        _check_same_data(ckpt_path, info, config, data, out, allow_other_data)
-        start_epoch = int(info["epochs_done"])
-        history = list(info.get("history", []))
-        grad_scale = info.get("grad_scale")
-        saved = info.get("options", {})
-        # the seed and split define the run: keep them; the epoch target may grow
-        opts.seed = int(saved.get("seed", opts.seed))
-        opts.val_count = saved.get("val_count", opts.val_count)
-        opts.batch_size = int(saved.get("batch_size", opts.batch_size))
-        if channels_last:  # Adam moments in the parameters' memory format
-            for p in model.parameters():
-                for k, v in opt.state.get(p, {}).items():
-                    if torch.is_tensor(v) and v.dim() == 4:
-                        opt.state[p][k] = v.contiguous(memory_format=torch.channels_last)
+        _resume(run, allow_other_data)
+    _split(run)
+    return run
 
+
+def _resume(run: _Run, allow_other_data: bool) -> None:
+    """Weights, Adam state, epoch counter and history from the checkpoint; the saved seed, split and batch."""
+    opts, model, opt = run.opts, run.model, run.opt
+    info = _restore_checkpoint(run.ckpt_path, model, opt, run.arch)
+    _check_same_data(run.ckpt_path, info, run.config, run.data, run.out, allow_other_data)
+    run.start_epoch = int(info["epochs_done"])
+    run.history = list(info.get("history", []))
+    run.grad_scale = info.get("grad_scale")
+    saved = info.get("options", {})
+    # the seed and split define the run: keep them; the epoch target may grow
+    opts.seed = int(saved.get("seed", opts.seed))
+    opts.val_count = saved.get("val_count", opts.val_count)
+    opts.batch_size = int(saved.get("batch_size", opts.batch_size))
+    if run.channels_last:  # Adam moments in the parameters' memory format
+        for p in model.parameters():
+            for k, v in opt.state.get(p, {}).items():
+                if torch.is_tensor(v) and v.dim() == 4:
+                    opt.state[p][k] = v.contiguous(memory_format=torch.channels_last)
+
+
+def _split(run: _Run) -> None:
+    """The training/validation split, the step counts and the run's record in ``config.training``."""
+    opts, ctx, data, device = run.opts, run.ctx, run.data, run.device
     n = len(data)
     n_train, n_val = split_counts(n, opts.val_count)
     opts.val_count = n_val
@@ -487,14 +407,13 @@ def _train(data, out, arch, options, resume, progress, cancel, ctx, allow_other_
     if opts.batch_size < 1:
         raise EngineError(f"batch size must be at least 1, got {opts.batch_size}")
     world = ctx.world_size
-    ctx.same_everywhere([n, n_train, opts.batch_size, opts.epochs, start_epoch, opts.seed],
+    ctx.same_everywhere([n, n_train, opts.batch_size, opts.epochs, run.start_epoch, opts.seed],
                         "the data set size, batch size, epochs, seed or checkpoint", device if ctx.backend == "nccl" else None)
-    images = data.images
-    val_images = images[n_train:]
-    steps_per_epoch = math.ceil(n_train / opts.batch_size)
-    total_steps = steps_per_epoch * max(1, opts.epochs - start_epoch)
-    clock = EtaClock(total_steps)
-    config.training.update(
+    run.n_train = n_train
+    run.steps_per_epoch = math.ceil(n_train / opts.batch_size)
+    run.total_steps = run.steps_per_epoch * max(1, opts.epochs - run.start_epoch)
+    run.clock = EtaClock(run.total_steps)
+    run.config.training.update(
         {
             "dataset": str(data.folder),
             "images": n,
@@ -503,129 +422,145 @@ def _train(data, out, arch, options, resume, progress, cancel, ctx, allow_other_
             "val_first_file": data.files[n_train] if n_val else None,
             "options": opts.to_dict(),
             "device": str(device) if world == 1 else f"{world} × {device.type} ({ctx.backend})",
-            "precision": precision,
+            "precision": run.precision,
             "world_size": world,
             "loss": "mse",
         }
     )
-    preview_idx = np.linspace(0, max(0, n_val - 1), num=min(8, n_val)).astype(int) if n_val else np.array([], int)
+    run.preview_idx = np.linspace(0, max(0, n_val - 1), num=min(8, n_val)).astype(int) if n_val else np.array([], int)
 
-    # --- the step machinery
-    runner = model
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel as DDP
 
-        synced = opts.sync_batch_norm and arch.batch_norm and distributed.sync_batch_norm(model, device) > 0
-        kwargs = {"device_ids": [device.index], "gradient_as_bucket_view": True} if device.type == "cuda" else {}
-        # synced batch norm keeps the running statistics equal on every rank: no per-forward buffer broadcast
-        import inspect
+class _StepMachinery:
+    """What one optimiser step runs: the model (under DDP and/or ``torch.compile``), autocast and the grad scaler."""
 
-        flag = "forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(DDP.__init__).parameters else "broadcast_buffers"
-        kwargs[flag] = not synced
-        runner = DDP(model, **kwargs)
-    if opts.compile:
-        runner = torch.compile(runner)
-    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
-    autocast = (lambda: torch.autocast(device.type, dtype=amp_dtype)) if amp_dtype else contextlib.nullcontext
-    scaler = torch.amp.GradScaler("cuda", init_scale=grad_scale or 2.0**16) if precision == "fp16" else None
-    pixels = 3 * arch.image_size * arch.image_size
-    feeder = make_feeder(images, n_train, device, ctx, opts, channels_last)
+    def __init__(self, run: _Run) -> None:
+        opts, ctx, device, model = run.opts, run.ctx, run.device, run.model
+        self.world = ctx.world_size
+        self.runner = model
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            synced = opts.sync_batch_norm and run.arch.batch_norm and distributed.sync_batch_norm(model, device) > 0
+            kwargs = {"device_ids": [device.index], "gradient_as_bucket_view": True} if device.type == "cuda" else {}
+            # synced batch norm keeps the running statistics equal on every rank: no per-forward buffer broadcast
+            import inspect
+
+            flag = "forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(DDP.__init__).parameters else "broadcast_buffers"
+            kwargs[flag] = not synced
+            self.runner = DDP(model, **kwargs)
+        if opts.compile:
+            self.runner = torch.compile(self.runner)
+        amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(run.precision)
+        self.autocast = (lambda: torch.autocast(device.type, dtype=amp_dtype)) if amp_dtype else contextlib.nullcontext
+        self.scaler = (torch.amp.GradScaler("cuda", init_scale=run.grad_scale or 2.0**16)
+                       if run.precision == "fp16" else None)
+        self.pixels = 3 * run.arch.image_size * run.arch.image_size
+        self.opt = run.opt
+
+    def __call__(self, x: torch.Tensor, m: int) -> tuple[torch.Tensor, float]:
+        """One optimiser step on the batch ``x`` (of a global batch of ``m``): its loss and its share of the epoch sum."""
+        self.opt.zero_grad(set_to_none=True)
+        with self.autocast():
+            y = self.runner(x)
+        if self.world == 1:
+            loss = F.mse_loss(y.float(), x)
+            share = len(x)  # loss × share = this step's sum of per-image MSEs
+        else:
+            # sum / (global batch) × world: DDP's gradient average is then the global batch mean's gradient
+            loss = F.mse_loss(y.float(), x, reduction="sum") * (self.world / (m * self.pixels))
+            share = m / self.world
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.opt)
+            self.scaler.update()
+        else:
+            loss.backward()
+            self.opt.step()
+        return loss, share
+
+
+def _train_epoch(run: _Run, steps: _StepMachinery, feeder, epoch: int, progress, cancel) -> tuple[float, float, float]:
+    """One epoch over the training images: the summed loss and image count over all ranks, and its seconds."""
+    opts, device, ctx = run.opts, run.device, run.ctx
     sync_each_step = device.type != "cuda"  # reading the loss every step would stall a GPU's queue
-    config.training["data_pipeline"] = feeder.name
+    g = torch.Generator().manual_seed(opts.seed * 100003 + epoch)
+    order = torch.randperm(run.n_train, generator=g).numpy()
+    flips = torch.rand(run.n_train, generator=g).numpy() < 0.5
+    batches = [np.sort(order[b * opts.batch_size : (b + 1) * opts.batch_size]) for b in range(run.steps_per_epoch)]
+    run.model.train()
+    t0 = time.perf_counter()
+    loss_sum, seen = 0.0, 0
+    loss_dev = torch.zeros((), device=device, dtype=torch.float64) if not sync_each_step else None
+    last_read, shown_loss = t0, None
+    for x, m in feeder.epoch(batches, flips if opts.flip else None):
+        cancel.raise_if_cancelled()
+        loss, share = steps(x, m)
+        seen += len(x)
+        run.step += 1
+        if sync_each_step:
+            loss_sum += float(loss.detach()) * share
+            shown_loss = loss_sum / max(1, seen)
+        else:
+            loss_dev += loss.detach().double() * share
+            now = time.perf_counter()
+            if now - last_read > 0.5:
+                shown_loss, last_read = float(loss_dev) / max(1, seen), now
+        progress(
+            Progress(
+                "train", run.step, run.total_steps, f"epoch {epoch + 1}/{opts.epochs}", epoch=epoch + 1,
+                epochs=opts.epochs, loss=shown_loss, eta_s=run.clock.eta(run.step),
+            )
+        )
+    if not sync_each_step:
+        loss_sum = float(loss_dev)
+    loss_sum, seen = (float(v) for v in ctx.all_sum([loss_sum, seen], device if ctx.backend == "nccl" else None))
+    seconds = time.perf_counter() - t0
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        seconds = time.perf_counter() - t0
+    return loss_sum, seen, seconds
 
-    step = 0
-    try:
-        for epoch in range(start_epoch, opts.epochs):
-            cancel.raise_if_cancelled()
-            g = torch.Generator().manual_seed(opts.seed * 100003 + epoch)
-            order = torch.randperm(n_train, generator=g).numpy()
-            flips = torch.rand(n_train, generator=g).numpy() < 0.5
-            batches = [np.sort(order[b * opts.batch_size : (b + 1) * opts.batch_size]) for b in range(steps_per_epoch)]
-            model.train()
-            t0 = time.perf_counter()
-            loss_sum, seen = 0.0, 0
-            loss_dev = torch.zeros((), device=device, dtype=torch.float64) if not sync_each_step else None
-            last_read, shown_loss = t0, None
-            for x, m in feeder.epoch(batches, flips if opts.flip else None):
-                cancel.raise_if_cancelled()
-                opt.zero_grad(set_to_none=True)
-                with autocast():
-                    y = runner(x)
-                if world == 1:
-                    loss = F.mse_loss(y.float(), x)
-                    share = len(x)  # loss × share = this step's sum of per-image MSEs
-                else:
-                    # sum / (global batch) × world: DDP's gradient average is then the global batch mean's gradient
-                    loss = F.mse_loss(y.float(), x, reduction="sum") * (world / (m * pixels))
-                    share = m / world
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.step(opt)
-                    scaler.update()
-                else:
-                    loss.backward()
-                    opt.step()
-                seen += len(x)
-                step += 1
-                if sync_each_step:
-                    loss_sum += float(loss.detach()) * share
-                    shown_loss = loss_sum / max(1, seen)
-                else:
-                    loss_dev += loss.detach().double() * share
-                    now = time.perf_counter()
-                    if now - last_read > 0.5:
-                        shown_loss, last_read = float(loss_dev) / max(1, seen), now
-                progress(
-                    Progress(
-                        "train", step, total_steps, f"epoch {epoch + 1}/{opts.epochs}", epoch=epoch + 1,
-                        epochs=opts.epochs, loss=shown_loss, eta_s=clock.eta(step),
-                    )
-                )
-            if not sync_each_step:
-                loss_sum = float(loss_dev)
-            loss_sum, seen = (float(v) for v in ctx.all_sum([loss_sum, seen], device if ctx.backend == "nccl" else None))
-            seconds = time.perf_counter() - t0
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-                seconds = time.perf_counter() - t0
-            problem = _divergence(model, loss_sum, seen)  # every rank: same weights, same verdict
-            if problem:
-                kept = (f"the files of epoch {epoch} are kept — resume with a lower --lr" if epoch else
-                        "no model was written — start again with a lower --lr")
-                raise EngineError(f"training diverged in epoch {epoch + 1} ({problem}); {kept}")
-            if ctx.is_main:
-                val_loss, preview = evaluate_loss(model, val_images, device, preview_idx)
-                record = {
-                    "epoch": epoch + 1,
-                    "train_loss": loss_sum / seen,
-                    "val_loss": val_loss,
-                    "seconds": round(seconds, 3),
-                    "images_per_s": round(seen / seconds, 1),
-                }
-                history.append(record)
-                config.training["history"] = history
-                config.training["epochs_done"] = epoch + 1
-                # Model folder first, checkpoint last: both atomic; the checkpoint names the epoch it holds.
-                model_store.save_model(out, model, config)
-                state = {"epochs_done": epoch + 1, "history": history, "options": opts.to_dict(),
-                         "data": data_identity(data)}  # one stat per file: ~10 ms for 9,000
-                if scaler is not None:
-                    state["grad_scale"] = float(scaler.get_scale())
-                model_store.write_safetensors(ckpt_path, _checkpoint_state(model, opt), {"training_state": json.dumps(state)})
-                progress(
-                    Progress(
-                        "train", step, total_steps, f"epoch {epoch + 1} done", epoch=epoch + 1, epochs=opts.epochs,
-                        loss=record["train_loss"], val_loss=val_loss, eta_s=clock.eta(step),
-                        extra={"event": "epoch_end", "history": list(history), "preview": preview},
-                    )
-                )
-            else:
-                history.append({"epoch": epoch + 1, "train_loss": loss_sum / seen, "val_loss": None,
-                                "seconds": round(seconds, 3), "images_per_s": round(seen / seconds, 1)})
-            ctx.barrier()  # nobody starts the next epoch before rank 0's checkpoint is on disk
-    finally:
-        feeder.close()
-    return TrainResult(out, len(history), history)
+
+def _end_epoch(run: _Run, epoch: int, loss_sum: float, seen: float, seconds: float, scaler, progress) -> None:
+    """After an epoch: stop on divergence; on rank 0 validate, write the model and checkpoint, report the epoch."""
+    problem = _divergence(run.model, loss_sum, seen)  # every rank: same weights, same verdict
+    if problem:
+        kept = (f"the files of epoch {epoch} are kept — resume with a lower {{opt:lr}}" if epoch else
+                "no model was written — start again with a lower {opt:lr}")
+        raise EngineError(f"training diverged in epoch {epoch + 1} ({problem}); {kept}")
+    record = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "val_loss": None,
+              "seconds": round(seconds, 3), "images_per_s": round(seen / seconds, 1)}
+    if not run.ctx.is_main:
+        run.history.append(record)
+        return
+    val_loss, preview = evaluate_loss(run.model, run.data.images[run.n_train:], run.device, run.preview_idx)
+    record["val_loss"] = val_loss
+    run.history.append(record)
+    _checkpoint(run, epoch, scaler)
+    opts = run.opts
+    tick = dict(epoch=epoch + 1, epochs=opts.epochs, loss=record["train_loss"], val_loss=val_loss,
+                eta_s=run.clock.eta(run.step))
+    ended = EpochEnded(epoch + 1, opts.epochs, record["train_loss"], val_loss, record["seconds"],
+                       record["images_per_s"], tuple(dict(r) for r in run.history))
+    progress(Progress("train", run.step, run.total_steps, f"epoch {epoch + 1} done", **tick, event=ended))
+    if preview is not None:
+        progress(Progress("train", run.step, run.total_steps, f"epoch {epoch + 1} done", **tick,
+                          event=TrainingPreview(epoch + 1, *preview)))
+
+
+def _checkpoint(run: _Run, epoch: int, scaler) -> None:
+    """The model folder, then the checkpoint (weights, Adam state, epoch counter, history): both atomic."""
+    config = run.config
+    config.training["history"] = run.history
+    config.training["epochs_done"] = epoch + 1
+    # Model folder first, checkpoint last: both atomic; the checkpoint names the epoch it holds.
+    model_store.save_model(run.out, run.model, config)
+    state = {"epochs_done": epoch + 1, "history": run.history, "options": run.opts.to_dict(),
+             "data": data_identity(run.data)}  # one stat per file: ~10 ms for 9,000
+    if scaler is not None:
+        state["grad_scale"] = float(scaler.get_scale())
+    model_store.write_safetensors(run.ckpt_path, _checkpoint_state(run.model, run.opt),
+                                  {"training_state": json.dumps(state)})
 
 
 @torch.no_grad()

@@ -239,7 +239,7 @@ class EngineBridge(QObject):
         def progress(p: Progress) -> None:
             self._configure_torch()  # a job that loaded torch: from its first progress on, a core stays free
             now = time.monotonic()
-            event = bool(p.extra) or p.done >= p.total > 0
+            event = p.event is not None or p.done >= p.total > 0  # partial results and the last tick: always
             if event or now - last[0] >= self.progress_interval_s:
                 last[0] = now
                 self._progress_out.emit(job, p)

@@ -80,6 +80,26 @@ class InspectorPanel(QWidget):
         self.decodes_submitted = 0
         self.decodes_done = 0
 
+        self._build_face_header()
+        self._build_z_plot()
+        self._build_place_plot()
+        self._build_pca_sliders()
+        self._build_attribute_sliders()
+        self._build_direction_sliders()
+        self._decode_timer = QTimer(self)
+        self._decode_timer.setSingleShot(True)
+        self._decode_timer.setInterval(30)
+        self._decode_timer.timeout.connect(self._submit_decode)
+        self._block = False
+        self._build_nearest()
+        self._build_layout()
+        self._connect(session)
+        self._model_changed()
+        self._stats_changed()
+
+    # ---- building the panel
+    def _build_face_header(self) -> None:
+        """The face, its title, the zoom choice and the save and reset buttons."""
         self.face = FaceView()
         self.title = ElidedLabel("no face selected")
         self.title.setStyleSheet("font-weight: bold;")
@@ -91,7 +111,8 @@ class InspectorPanel(QWidget):
         self.reset_btn = QPushButton("reset edits")
         self.reset_btn.clicked.connect(self.reset_sliders)
 
-        # z-vector
+    def _build_z_plot(self) -> None:
+        """The z-vector as bars over the training mean ± 2 std band."""
         self.z_plot = pg.PlotWidget()
         self.z_plot.setMenuEnabled(False)
         self.z_plot.setMinimumHeight(120)
@@ -106,7 +127,8 @@ class InspectorPanel(QWidget):
             zp.addItem(it)
         setup_plot(self.z_plot)
 
-        # place in the pair plot
+    def _build_place_plot(self) -> None:
+        """The face's place in the pair plot's axes: the cloud, the face and its edit."""
         self.place_plot = pg.PlotWidget()
         self.place_plot.setMenuEnabled(False)
         self.place_plot.setMinimumSize(160, 140)
@@ -118,13 +140,14 @@ class InspectorPanel(QWidget):
             pp.addItem(it)
         setup_plot(self.place_plot)
 
-        # PCA sliders
+    def _build_pca_sliders(self) -> None:
+        """One slider per leading principal axis (±3σ)."""
         self.sliders_box = QGroupBox("edit along principal axes (±3σ)")
         self.sliders_grid = QGridLayout(self.sliders_box)
         self.sliders_grid.setVerticalSpacing(1)
         self.sliders: list[QSlider] = []
         self.slider_labels: list[QLabel] = []
-        for k in range(n_sliders):
+        for k in range(self.n_sliders):
             s = QSlider(Qt.Orientation.Horizontal)
             s.setRange(-3 * SLIDER_STEPS, 3 * SLIDER_STEPS)
             s.setObjectName(f"pcSlider{k}")
@@ -136,7 +159,9 @@ class InspectorPanel(QWidget):
             self.sliders_grid.addWidget(lab, k, 2)
             self.sliders.append(s)
             self.slider_labels.append(lab)
-        # attribute sliders (one per chosen attribute)
+
+    def _build_attribute_sliders(self) -> None:
+        """The attribute picker; one slider per chosen attribute (amount in class-mean gaps)."""
         self.attr_box = QGroupBox("edit along attributes (in class-mean gaps)")
         self.attr_box.setObjectName("attributeSlidersBox")
         self.attr_grid = QGridLayout(self.attr_box)
@@ -160,7 +185,9 @@ class InspectorPanel(QWidget):
         self._attr_rows: dict[str, list[QWidget]] = {}
         self._directions: dict[str, object] = {}  # name -> engine AttributeDirection (this model)
         self._direction_jobs: dict[str, Job] = {}
-        # direction sliders (from the Directions panel: engine.directions.Direction, amount in σ)
+
+    def _build_direction_sliders(self) -> None:
+        """Sliders along the Directions panel's directions (engine.directions.Direction, amount in σ)."""
         self.dir_box = QGroupBox("edit along directions (in σ of the cloud)")
         self.dir_box.setObjectName("directionSlidersBox")
         self.dir_grid = QGridLayout(self.dir_box)
@@ -168,13 +195,9 @@ class InspectorPanel(QWidget):
         self.dir_box.hide()
         self.direction_sliders: dict[str, tuple] = {}  # key -> (Direction, QSlider)
         self._dir_rows: dict[str, list[QWidget]] = {}
-        self._decode_timer = QTimer(self)
-        self._decode_timer.setSingleShot(True)
-        self._decode_timer.setInterval(30)
-        self._decode_timer.timeout.connect(self._submit_decode)
-        self._block = False
 
-        # nearest training images
+    def _build_nearest(self) -> None:
+        """The nearest training images in z."""
         self.near_box = QGroupBox("nearest training images in z")
         self.near_box.setObjectName("nearestBox")
         near_lay = QVBoxLayout(self.near_box)
@@ -196,7 +219,8 @@ class InspectorPanel(QWidget):
             self.near_row.addWidget(lab)
             self.near_labels.append(lab)
 
-        # layout
+    def _build_layout(self) -> None:
+        """Header, face and side column (place plot, sliders), z-vector, nearest images: in one scroll area."""
         # (no FlowLayout in here: a height-for-width layout makes the scroll area as tall as its size hints)
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
@@ -213,6 +237,8 @@ class InspectorPanel(QWidget):
         upper.addLayout(side, 2)
         scrolled_body(self, head, (upper, 3), (self.z_plot, 1), self.near_box)
 
+    def _connect(self, session: Session) -> None:
+        """The session's signals."""
         session.selection_changed.connect(self.show_current)
         session.probe_changed.connect(self._probe_dropped)
         session.sample_changed.connect(self.show_current)
@@ -220,8 +246,6 @@ class InspectorPanel(QWidget):
         session.axes_changed.connect(self._draw_place)
         session.dataset_changed.connect(self._draw_nearest)
         session.model_changed.connect(self._model_changed)
-        self._model_changed()
-        self._stats_changed()
 
     # ---- showing a face
     def _zoom_changed(self) -> None:

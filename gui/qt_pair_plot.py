@@ -15,114 +15,17 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
 )
 
 from engine.workflows.open_model import LEADING_PCS, leading_pca_coords
 
 from . import plot_style as ps
+from .qt_pair_controls import AxisPicker, move_points, parse_levels, parse_levels_report
 from .qt_widgets import flow, row, setup_plot
 from .session import Axis, Session, axis_label
 
 MAX_POINTS = 5000  # scatter symbols drawn for the training cloud; the density image shows the rest
-
-
-def parse_levels(text: str) -> list[float]:
-    """"2.0, 2.2 3" → [2.0, 2.2, 3.0]; bad or non-positive entries are dropped."""
-    return parse_levels_report(text)[0]
-
-
-def parse_levels_report(text: str) -> tuple[list[float], list[str]]:
-    """The valid σ-levels of ``text`` and the entries that are not (not a number, ≤ 0, not finite)."""
-    out, bad = [], []
-    for part in text.replace(";", ",").replace(" ", ",").split(","):
-        if not part.strip():
-            continue
-        try:
-            v = float(part)
-        except ValueError:
-            bad.append(part.strip())
-            continue
-        if not (np.isfinite(v) and v > 0):
-            bad.append(part.strip())
-        elif v not in out:
-            out.append(v)
-    return out, bad
-
-
-def move_points(item: pg.ScatterPlotItem, pts: np.ndarray) -> None:
-    """New positions for a scatter item whose points all share one style.
-
-    ``setData`` rebuilds every spot's style record (about 20 ms for 5,000 points); when only the
-    positions change, writing them in place and invalidating the bounds is enough."""
-    data = getattr(item, "data", None)
-    if data is None or len(data) != len(pts) or len(pts) == 0 or "x" not in (data.dtype.names or ()):
-        item.setData(pos=pts)
-        return
-    data["x"] = pts[:, 0]
-    data["y"] = pts[:, 1]
-    item.prepareGeometryChange()
-    item.bounds = [None, None]
-    item.informViewBoundsChanged()
-    item.update()
-
-
-class AxisPicker(QWidget):
-    """Kind (original z / PCA) + component index. Emits ``changed`` with the new Axis."""
-
-    changed = Signal(object)
-
-    def __init__(self, label: str, parent=None) -> None:
-        super().__init__(parent)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(3)
-        self.kind = QComboBox()
-        self.kind.addItem("original z", "z")
-        self.kind.addItem("PCA", "pca")
-        self.kind.setToolTip("original latent components z_i, or principal components of the training cloud")
-        self.index = QSpinBox()
-        self.index.setMinimumWidth(70)
-        self.index.setKeyboardTracking(False)
-        lay.addWidget(QLabel(label))
-        lay.addWidget(self.kind)
-        lay.addWidget(self.index)
-        self._dim = 1
-        self._block = False
-        self.kind.currentIndexChanged.connect(self._kind_changed)
-        self.index.valueChanged.connect(self._emit)
-        self._kind_changed()
-
-    def set_dim(self, d: int) -> None:
-        self._dim = max(1, int(d))
-        self._kind_changed(emit=False)
-
-    def _kind_changed(self, *_, emit: bool = True) -> None:
-        pca = self.kind.currentData() == "pca"
-        was, self._block = self._block, True  # set_axis blocks across this call: no half-set axis is emitted
-        v = self.axis()[1]
-        self.index.setPrefix("PC" if pca else "z")
-        self.index.setRange(1 if pca else 0, self._dim if pca else self._dim - 1)
-        self.index.setValue(v + 1 if pca else v)
-        self._block = was
-        if emit:
-            self._emit()
-
-    def axis(self) -> Axis:
-        kind = "pca" if self.index.prefix() == "PC" else "z"
-        i = self.index.value() - (1 if kind == "pca" else 0)
-        return (kind, max(0, i))
-
-    def set_axis(self, axis: Axis) -> None:
-        self._block = True
-        self.kind.setCurrentIndex(1 if axis[0] == "pca" else 0)
-        self._kind_changed(emit=False)
-        self.index.setValue(axis[1] + 1 if axis[0] == "pca" else axis[1])
-        self._block = False
-
-    def _emit(self, *_) -> None:
-        if not self._block:
-            self.changed.emit(self.axis())
 
 
 class PairPlotPanel(QWidget):
@@ -143,7 +46,17 @@ class PairPlotPanel(QWidget):
         self._pca_coords: Optional[np.ndarray] = None
         self.last_redraw_ms = 0.0
 
-        # ---- controls
+        controls = self._build_controls(session)
+        self._build_plot()
+        self._build_atlas()
+        self._build_probe(session)
+        self._build_layout(controls)
+        self._connect(session)
+        self._drawn = None  # (statistics, z-points, axes) of the drawn cloud
+        self._axes_from_session()
+
+    def _build_controls(self, session: Session) -> QWidget:
+        """The axis pickers, layer toggles, σ-levels and colour-by, in one flow that wraps in a narrow dock."""
         self.x_pick = AxisPicker("x")
         self.y_pick = AxisPicker("y")
         self.swap_btn = QCheckBox("equal aspect")
@@ -190,8 +103,10 @@ class PairPlotPanel(QWidget):
         self.levels_note.hide()
         controls = flow(self.x_pick, self.y_pick, row("σ-levels", self.levels_edit, self.scaling),
                         row(*layer_widgets[:3]), row(*layer_widgets[3:6]), row(layer_widgets[6]), self.colour_by, spacing=10)
+        return controls
 
-        # ---- plot
+    def _build_plot(self) -> None:
+        """The plot and its layers: density, points, contours, centre, generated, selected, edited, photos."""
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("pairPlot")
         self.plot.setMenuEnabled(False)  # no grid lines: the contours are the reference (and grids cost ~35 ms a paint)
@@ -233,8 +148,11 @@ class PairPlotPanel(QWidget):
         self._home: Optional[tuple] = None  # the default view of the current axes
         setup_plot(self.plot, reset=self.reset_view)
 
-        # ---- the face atlas layer, click to decode, the drawn path (engine.atlas / engine.latent_paths)
+    def _build_atlas(self) -> None:
+        """The face atlas layer and click to decode (engine.atlas); Alt+drag decodes instead of panning."""
         from .qt_atlas import AtlasLayer, ClickDecoder
+
+        pi = self.plot.getPlotItem()
 
         self.bridge = None  # set by the window: the atlas decodes on its worker
         self.atlas_layer = AtlasLayer(pi, z_value=-7, opacity=0.9)  # above the density (-10), under the points (-5)
@@ -261,6 +179,10 @@ class PairPlotPanel(QWidget):
                 return
             return _drag(ev, axis=axis) if axis is not None else _drag(ev)
         vb.mouseDragEvent = drag
+
+    def _build_probe(self, session: Session) -> None:
+        """The decoded point (floating and in the probe row) and the drawn path (engine.latent_paths)."""
+        pi = self.plot.getPlotItem()
         self.probe_float = QLabel(self.plot)  # the decoded face following the pointer
         self.probe_float.setObjectName("probeFloat")
         self.probe_float.setStyleSheet("QLabel#probeFloat { background: rgba(255,255,255,230); border: 1px solid #888;"
@@ -283,6 +205,8 @@ class PairPlotPanel(QWidget):
         self.plot.scene().sigMouseClicked.connect(self._scene_clicked)
         session.path_changed.connect(self._update_path)
 
+    def _build_layout(self, controls: QWidget) -> None:
+        """Controls, the σ-levels note, the plot, the status row and the probe row, top to bottom."""
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.setSpacing(3)
@@ -300,6 +224,8 @@ class PairPlotPanel(QWidget):
         lay.addLayout(probe_row)
         self.probe_text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
+    def _connect(self, session: Session) -> None:
+        """The controls' and the session's signals."""
         self.x_pick.changed.connect(self._picked)
         self.y_pick.changed.connect(self._picked)
         self._levels = parse_levels(self.levels_edit.text())
@@ -313,8 +239,6 @@ class PairPlotPanel(QWidget):
         session.edited_changed.connect(self._update_selected)
         session.colour_by_changed.connect(self._redraw_attribute)
         session.photos_changed.connect(self._update_photos)
-        self._drawn = None  # (statistics, z-points, axes) of the drawn cloud
-        self._axes_from_session()
 
     def _stats_changed(self) -> None:
         if self._is_drawn():  # the same statistics again (a replay for panels built late)

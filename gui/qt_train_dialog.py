@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (
     QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
+from engine.progress import EpochEnded, TrainingPreview
+
 from . import plot_style as ps
 from .engine_bridge import EngineBridge, Job
 from .qt_images import to_pixmap
@@ -56,6 +58,21 @@ class TrainDialog(QDialog):
         self.batch_losses: list[tuple[float, float]] = []
         self._last_redraw = 0.0
 
+        form = self._build_options(settings)
+        self._build_loss_plot()
+        self.strip = QLabel("validation reconstructions appear after each epoch (top: originals, bottom: reconstructions)")
+        self.strip.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.strip.setMinimumHeight(170)
+        self.strip.setWordWrap(True)
+        self.status = QLabel("")
+        self.start_btn = QPushButton("Start training")
+        self.cancel_btn = QPushButton("Cancel training")
+        self.cancel_btn.setEnabled(False)
+        self.close_btn = QPushButton("Close")
+        self._build_layout(form)
+
+    def _build_options(self, settings) -> QFormLayout:
+        """The training's settings as a form: folders, epochs, architecture, batch, learning rate, seed, options."""
         self.data = _PathRow("Folder of face images")
         self.out = _PathRow("New model folder")
         if settings is not None:
@@ -106,7 +123,10 @@ class TrainDialog(QDialog):
         form.addRow("", self.flip)
         form.addRow("", self.encode)
         form.addRow("", self.resume)
+        return form
 
+    def _build_loss_plot(self) -> None:
+        """The loss plot (log scale): the running training loss, the per-epoch training and validation losses."""
         self.loss_plot = pg.PlotWidget()
         self.loss_plot.setMenuEnabled(False)
         self.loss_plot.setMinimumSize(380, 220)
@@ -127,16 +147,9 @@ class TrainDialog(QDialog):
                                          symbolPen=None, name="validation")
         for it in (self.batch_curve, self.train_curve, self.val_curve):
             lp.addItem(it)
-        self.strip = QLabel("validation reconstructions appear after each epoch (top: originals, bottom: reconstructions)")
-        self.strip.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.strip.setMinimumHeight(170)
-        self.strip.setWordWrap(True)
-        self.status = QLabel("")
-        self.start_btn = QPushButton("Start training")
-        self.cancel_btn = QPushButton("Cancel training")
-        self.cancel_btn.setEnabled(False)
-        self.close_btn = QPushButton("Close")
 
+    def _build_layout(self, form: QFormLayout) -> None:
+        """The form beside the loss plot and preview strip; the status and buttons below."""
         right = QVBoxLayout()
         right.addWidget(self.loss_plot, 1)
         right.addWidget(self.strip)
@@ -257,19 +270,18 @@ class TrainDialog(QDialog):
         if p.epoch and p.total:
             steps_per_epoch = max(1, p.total // max(1, (p.epochs or 1)))
             x = (p.done / steps_per_epoch) if steps_per_epoch else p.epoch
-            if p.loss is not None and not p.extra:
+            if p.loss is not None and p.event is None:
                 self.batch_losses.append((x, p.loss))
-        ev = p.extra or {}
-        if ev.get("event") == "epoch_end":
-            self.epoch_history = list(ev.get("history") or [])
-            prev = ev.get("preview")
-            if prev is not None:
-                self.show_preview(*prev)
+        ev = p.event
+        if isinstance(ev, EpochEnded):
+            self.epoch_history = list(ev.history)
+        elif isinstance(ev, TrainingPreview):
+            self.show_preview(ev.originals, ev.reconstructions)
         eta = f", {p.eta_s:.0f} s left" if p.eta_s else ""
         loss = f", loss {p.loss:.5f}" if p.loss is not None else ""
         self.status.setText(f"epoch {p.epoch}/{p.epochs}{loss}{eta}")
         now = time.monotonic()
-        if ev or now - self._last_redraw > 0.25:  # the running curve at 4 Hz; epochs at once
+        if isinstance(ev, EpochEnded) or now - self._last_redraw > 0.25:  # the running curve at 4 Hz; epochs at once
             self._last_redraw = now
             self._redraw_losses()
 

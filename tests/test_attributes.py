@@ -280,8 +280,10 @@ def test_labels_are_stored_beside_the_model_and_read_back_aligned(tmp_path):
     np.testing.assert_array_equal(np.nan_to_num(back.values, nan=9), np.nan_to_num(np.where(t.values > 0, 1, np.where(t.values <= 0, 0, np.nan)), nan=9))
     assert back.report.matched == 3 and back.report.missing == 5
     assert at.load_labels(tmp_path / "none", FILES) is None
-    with pytest.raises(DataError, match="has no labels.csv.*--import"):
+    with pytest.raises(DataError, match="has no labels.csv.*import LABEL_FILE") as e:
         at.require_labels(tmp_path / "none", FILES)
+    assert "--" not in str(e.value)  # the engine names options; the CLI renders its flags
+    assert f"`attributes --model {tmp_path / 'none'} --import LABEL_FILE`" in e.value.render(lambda p: "--" + p)
 
 
 def test_parse_amounts():

@@ -93,7 +93,7 @@ def test_two_gloo_processes_match_one_process(tmp_path):
 def test_every_feeder_yields_the_same_shards():
     """The GPU feeders (data resident on the device; background prefetch) give exactly the CPU feeder's
     batches — same shard of each global batch, same flips — here run on the CPU."""
-    from engine.training import DeviceResidentBatches, HostBatches, PrefetchBatches
+    from engine.training_feed import DeviceResidentBatches, HostBatches, PrefetchBatches
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (23, 16, 16, 3), dtype=np.uint8)

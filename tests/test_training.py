@@ -9,7 +9,7 @@ from engine.autoencoder import ArchitectureConfig
 from engine.encoding import encode_dataset, mse, reconstruct_images
 from engine.errors import Cancelled, EngineError, FolderHoldsModel
 from engine.image_data import Preprocess, load_folder
-from engine.progress import CancelToken
+from engine.progress import CancelToken, EpochEnded, TrainingPreview
 from engine.training import TrainOptions, train
 
 from conftest import TINY_ARCH, write_faces
@@ -30,10 +30,10 @@ def test_training_lowers_the_loss_and_reports_progress(small_data, tmp_path):
     losses = [h["train_loss"] for h in res.history]
     assert len(losses) == 4 and losses[-1] < losses[0] * 0.95
     assert res.history[-1]["val_loss"] is not None
-    epoch_ends = [p for p in seen if p.extra.get("event") == "epoch_end"]
+    epoch_ends = [p for p in seen if isinstance(p.event, EpochEnded)]
     assert len(epoch_ends) == 4
-    orig, recon = epoch_ends[-1].extra["preview"]
-    assert orig.shape == recon.shape == (4, 32, 32, 3)
+    preview = [p.event for p in seen if isinstance(p.event, TrainingPreview)][-1]
+    assert preview.originals.shape == preview.reconstructions.shape == (4, 32, 32, 3)
     assert seen[-1].done == seen[-1].total
     cfg = json.loads((tmp_path / "m" / "config.json").read_text())
     assert cfg["training"]["epochs_done"] == 4 and cfg["training"]["val_images"] == 4

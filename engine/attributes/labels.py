@@ -266,12 +266,26 @@ def read_label_file(path: str | os.PathLike, latent_files: Sequence[str]) -> Att
     first = next((i for i, l in enumerate(lines) if l.strip()), None)
     if first is None:
         raise DataError(f"{path}: empty label file")
-    head = lines[first].strip()
     n = len(latent_files)
-    values = np.full((n, 0), np.nan, dtype=np.float32)
     matcher = _Matcher(latent_files)
     labelled = np.zeros(n, dtype=bool)
+    fmt, declared, names, rows = _label_rows(path, lines, first)
+    rep = LabelReport(str(path), fmt, attributes=len(names), z_points=n)
+    values = np.full((n, len(names)), np.nan, dtype=np.float32)
+    _read_rows(rows, names, fmt == "celeba", matcher, values, labelled, rep)
+    missing = np.flatnonzero(~labelled)
+    rep.missing = len(missing)
+    rep.missing_examples = [latent_files[i] for i in missing[:_EXAMPLES]]
+    if declared is not None and declared != rep.rows + 0:
+        rep.notes.append(f"the first line declares {declared} rows, the file holds {rep.rows}")
+    _refuse_unusable(path, rep, names, latent_files)
+    return AttributeTable(names, values, list(latent_files), rep)
 
+
+def _label_rows(path: Path, lines: list[str], first: int):
+    """The file's format (``celeba`` or ``csv``), its declared row count (CelebA), its attribute names and an
+    iterator of its non-blank rows as (line number, cells)."""
+    head = lines[first].strip()
     if head.isdigit():  # CelebA: count, names, rows
         fmt = "celeba"
         declared = int(head)
@@ -306,11 +320,14 @@ def read_label_file(path: str | os.PathLike, latent_files: Sequence[str]) -> Att
                 raise DataError(f"{path}: line {first + reader.line_num}: broken CSV ({exc})") from None
 
         rows = csv_rows()
+    return fmt, declared, names, rows
 
-    rep = LabelReport(str(path), fmt, attributes=len(names), z_points=n)
-    values = np.full((n, len(names)), np.nan, dtype=np.float32)
+
+def _read_rows(rows, names: list[str], celeba: bool, matcher, values: np.ndarray, labelled: np.ndarray,
+               rep: LabelReport) -> None:
+    """Parse ``rows`` into ``values`` at their z-points (``labelled`` marks them), counting every row not used
+    in ``rep``."""
     want = len(names) + 1
-    celeba = fmt == "celeba"
     # cell text → its value, for cells already parsed and accepted: a label file repeats a few cells
     # ("1", "-1", "0", "") hundreds of thousands of times. Keyed by the raw cell, so " 1" and "1" are
     # parsed separately (to the same value); a refused cell is never stored, it is reported per row.
@@ -385,11 +402,11 @@ def read_label_file(path: str | os.PathLike, latent_files: Sequence[str]) -> Att
         if len(rows_at) >= _ROW_BLOCK:
             store_rows()
     store_rows()
-    missing = np.flatnonzero(~labelled)
-    rep.missing = len(missing)
-    rep.missing_examples = [latent_files[i] for i in missing[:_EXAMPLES]]
-    if declared is not None and declared != rep.rows + 0:
-        rep.notes.append(f"the first line declares {declared} rows, the file holds {rep.rows}")
+
+
+def _refuse_unusable(path: Path, rep: LabelReport, names: list[str], latent_files: Sequence[str]) -> None:
+    """A file none of whose rows could be used is an error, naming why."""
+    n = len(latent_files)
     if rep.matched == 0 and rep.rows == 0:
         raise DataError(f"{path}: no label rows after the header")
     if rep.matched == 0 and rep.malformed == rep.rows:
@@ -406,7 +423,6 @@ def read_label_file(path: str | os.PathLike, latent_files: Sequence[str]) -> Att
             f"(e.g. label row {rep.unmatched_examples[0] if rep.unmatched_examples else '—'!s} vs z-point "
             f"{latent_files[0] if n else '—'}); labels are matched to latents_files.txt by file name"
         )
-    return AttributeTable(names, values, list(latent_files), rep)
 
 
 def _format_value(v: float, binary: bool) -> str:
@@ -483,6 +499,6 @@ def require_labels(model_dir: str | os.PathLike, latent_files: Optional[Sequence
         raise DataError(
             f"{Path(model_dir)}: the model has no {LABELS}; attach a label file to it first (CelebA's "
             "list_attr_celeba.txt or a CSV file,label1,…), e.g. with the command "
-            f"`attributes --model {model_dir} --import LABEL_FILE`"
+            f"`attributes {{opt:model}} {model_dir} {{opt:import}} LABEL_FILE`"
         )
     return table

@@ -30,7 +30,7 @@ from engine.autoencoder import ArchitectureConfig, ConvAutoencoder
 from engine.errors import Cancelled, EngineError
 from engine.image_data import Preprocess, load_folder
 from engine.image_sets import write_image_set
-from engine.progress import CancelToken
+from engine.progress import CancelToken, EpochEnded
 from engine.training import TrainOptions, train
 
 from faults_support import ROOT, TINY_ARCH, fill_disk, mounted_tmpfs, write_faces
@@ -151,9 +151,9 @@ def test_cancel_mid_epoch_keeps_the_last_checkpoint_byte_identical(faces, tmp_pa
     saved = {}
 
     def watch(p):
-        if p.extra.get("event") == "epoch_end" and p.epoch == 2:
+        if isinstance(p.event, EpochEnded) and p.epoch == 2:
             saved.update(snapshot(out))
-        if p.epoch == 3 and p.extra.get("event") != "epoch_end":
+        if p.epoch == 3 and not isinstance(p.event, EpochEnded):
             token.cancel()
 
     with pytest.raises(Cancelled):
@@ -188,7 +188,7 @@ def test_a_diverging_epoch_never_overwrites_the_last_good_checkpoint(faces, tmp_
     saved = {}
 
     def watch(p):
-        if p.extra.get("event") == "epoch_end" and p.epoch == 1:
+        if isinstance(p.event, EpochEnded) and p.epoch == 1:
             saved.update(snapshot(out))
             poisoned["on"] = True
 
