@@ -22,8 +22,6 @@ PENDING = {
     ("main.py", MODULE),
     ("main.py", "build_parser"),
     ("engine/evaluation.py", "evaluate"),
-    ("engine/model_store.py", MODULE),
-    ("engine/onnx_codec.py", MODULE),
     ("gui/qt_compare.py", "ComparePanel.__init__"),
     ("gui/qt_directions.py", "DirectionsPanel.__init__"),
     ("gui/qt_pca.py", "PCAPanel.__init__"),
