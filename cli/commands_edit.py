@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 
+from . import render
 from .common import raise_bad
 from .common import model_dir as _model_dir
 
@@ -24,10 +25,7 @@ def cmd_edit(a, progress) -> int:
     progress.close()
     for name, why in res.skipped:
         print(f"skipped {name}: {why}", file=sys.stderr)
-    what = (f"{a.attribute} ({res.method} direction" if a.direction is None
-            else f"direction {a.index} of {a.direction} (σ units")
-    print(f"wrote {len(res.names)} edit strip(s) of {what}, amounts {', '.join(f'{x:g}' for x in res.amounts)}) "
-          f"to {a.out}")
+    print(render.edited_line(res, a.attribute, a.direction, a.index, a.out))
     return 0
 
 
@@ -48,9 +46,7 @@ def cmd_photo(a, progress) -> int:
     run = photos_to_folder(opened, a.photo, a.out, options, overwrite=a.overwrite, progress=progress)
     progress.close()
     for r, folder in zip(run.results, run.folders):
-        face = "whole image" if r.face_index is None else f"face {r.face_index} of {r.faces_found}"
-        print(f"{r.source}: {r.framing} ({face}), reconstruction MSE {r.mse:.4f}, Mahalanobis {r.mahalanobis:.1f} "
-              f"(percentile {r.percentile:.0f}: {r.verdict}) → {folder}")
+        print(render.photo_line(r, folder))
     return 0
 
 
@@ -79,10 +75,7 @@ def cmd_directions(a, progress) -> int:
     for note in res.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"{len(res.directions)} {a.method} direction(s) of {model_dir}; 1 unit = {UNIT_TEXT}")
-    print("effect = change of a logistic judge's log-odds of the attribute per unit; pix MSE / feat Δ: per unit, on "
-          "64 typical faces (feat Δ ÷ the median feature distance between two faces); out 2σ: share of typical "
-          "faces a ±2 move carries outside the 2σ ellipsoid; maha: Mahalanobis length of one unit"
-          + ("" if res.named else "; no labels.csv, so no names"))
+    print(render.DIRECTIONS_LEGEND + ("" if res.named else "; no labels.csv, so no names"))
     print(res.table())
     if res.saved is not None:
         print(f"wrote {len(res.directions)} direction(s) to {res.saved[0]} (+ {res.saved[1].name})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from . import render
 from .common import TqdmProgress, cuda_ok, raise_bad
 from .common import model_dir as _model_dir
 
@@ -42,8 +43,7 @@ def _train(a, progress, ctx) -> int:
     if not res.is_main:
         return 0  # rank 0 reports
     for h in res.history:
-        val = "None" if h["val_loss"] is None else format(h["val_loss"], ".5f")
-        print(f"epoch {h['epoch']:3d}  train {h['train_loss']:.5f}  val {val}  {h['images_per_s']:.0f} img/s")
+        print(render.epoch_line(h))
     print(f"model written to {res.folder}")
     return 0
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 
+from . import render
 from .common import raise_bad
 from .common import model_dir as _model_dir
 
@@ -15,10 +16,7 @@ def cmd_generate(a, progress) -> int:
     res = generate_to_folder(_model_dir(a.model), a.sampler, values, a.n, a.seed, a.out, where=a.where,
                              z_only=a.z_only, overwrite=a.overwrite, progress=progress)
     progress.close()
-    p = res.generated.params
-    what = "z-vectors" if a.z_only else "faces"
-    cond = f", fitted on {p['where_points']} z-points with {p['where']}" if "where" in p else ""
-    print(f"wrote {a.n} {what} ({a.sampler}, seed {a.seed}{cond}) to {a.out}")
+    print(render.generated_line(res, a.n, a.sampler, a.seed, a.out, a.z_only))
     return 0
 
 
