@@ -46,6 +46,7 @@ COMMANDS = {
     "export": cmd_export, "report": cmd_report, "movie": cmd_movie,
 }
 
+
 def run(argv=None) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     if argv is None:  # a command-line run (the console script too): Ctrl-C is engine/interrupts.py's
@@ -84,17 +85,6 @@ def _refuse_empty_paths(a) -> None:
             raise_bad(f"{flag}: an empty path; name the {'folder' if attr in ('data', 'out', 'model') else 'file'}")
         if value is not None and "\0" in str(value):
             raise_bad(f"{flag} {value!r}: a path cannot contain a NUL character")
-
-
-def cli_name(param: str) -> str:
-    """An engine parameter as the CLI names it: its flag (``image_size`` → ``--image-size``)."""
-    return "--" + param.replace("_", "-")
-
-
-def _one_line(exc) -> str:
-    from engine.errors import EngineError
-
-    return " ".join((exc.render(cli_name) if isinstance(exc, EngineError) else str(exc)).split())
 
 
 def run_gui_entry() -> int:

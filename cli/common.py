@@ -141,8 +141,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
+#: parameters whose flag is not their name (``import_file`` → ``--import``), as the schemas declare them
+#: (``Param.flag``; filled by ``cli.schema.add_params`` while the parser is built)
+FLAG_NAMES: dict[str, str] = {}
+
+
 def cli_name(param: str) -> str:
     """An engine parameter as the CLI names it: its flag (``image_size`` → ``--image-size``)."""
+    if param in FLAG_NAMES:
+        return FLAG_NAMES[param]
     return "--" + param.rstrip("_").replace("_", "-")  # from_ (a Python keyword's parameter) → --from
 
 

@@ -80,17 +80,11 @@ def _edit(sub) -> None:
 
 
 def _attributes(sub) -> None:
+    from engine.workflows.rank_attributes import ATTRIBUTES_PARAMS
+
     at = sub.add_parser("attributes", help="attach labels to a model, rank attributes by separability, measure conditional sampling")
-    at.add_argument("--model")
-    at.add_argument("--import", dest="import_file", metavar="LABEL_FILE", help="CelebA list_attr_celeba.txt or CSV file,label1,… → labels.csv")
-    at.add_argument("--rank", action="store_true", help="with --import: also print the ranking")
-    at.add_argument("--no-probe", action="store_true", help="skip the (slower) cross-validated linear probes")
-    at.add_argument("--rates", metavar="NAME=V,...", help="measure conditional sampling for this condition instead of ranking")
-    at.add_argument("--also", metavar="NAME,...", help="with --rates: further attributes to judge")
-    at.add_argument("--sampler", default="normal")
-    at.add_argument("--set", action="append", metavar="KEY=VALUE")
-    at.add_argument("--n", type=_int_at_least(2), default=256)
-    at.add_argument("--seed", type=_seed, default=0)
+    add_params(at, ATTRIBUTES_PARAMS, rank={"help": "with --import: also print the ranking"},
+               also={"help": "with --rates: further attributes to judge"})
 
 
 def _directions(sub) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .common import _device, _int_at_least, _positive_float, _seed
+from .common import FLAG_NAMES, _device, _int_at_least, _positive_float, _seed
 
 
 def flag_of(p) -> str:
@@ -19,6 +19,8 @@ def add_params(parser, params: Sequence, *, skip: Sequence[str] = (), **override
     for p in params:
         if p.name in skip:
             continue
+        if p.flag:
+            FLAG_NAMES[p.name] = flag_of(p)
         kw: dict = {"dest": p.name}
         if p.type is bool and not p.repeat:
             kw.update(action="store_true")

@@ -31,6 +31,30 @@ from ..progress import CancelToken, Progress, ProgressCallback, no_progress
 CACHE_FORMAT = 1
 
 
+def _attributes_params():
+    from ..attributes import attribute_rates
+    from ..params import Param
+
+    return (
+        Param("model", str, None, "", kind="path"),
+        Param("import_file", str, None, "CelebA list_attr_celeba.txt or CSV file,label1,… → labels.csv",
+              metavar="LABEL_FILE", flag="import", kind="path"),
+        Param("rank", bool, False, "with a label file imported: also print the ranking"),
+        Param("no_probe", bool, False, "skip the (slower) cross-validated linear probes"),
+        Param("rates", str, None, "measure conditional sampling for this condition instead of ranking",
+              metavar="NAME=V,...", kind="text"),
+        Param("also", str, None, "with a condition: further attributes to judge", metavar="NAME,...", kind="text"),
+        Param("sampler", str, attribute_rates.__kwdefaults__["sampler"], ""),
+        Param("set", str, None, "", metavar="KEY=VALUE", repeat=True, kind="text"),
+        Param("n", int, 256, "", minimum=2),
+        Param("seed", int, 0, "", kind="seed"),
+    )
+
+
+#: The attributes command's options (ranking, labels, rates), declared once (the CLI's flags are built from them).
+ATTRIBUTES_PARAMS = _attributes_params()
+
+
 @dataclass
 class AttributeRanking:
     """One model's attribute ranking: the quick rows in ranking order and the probe rows measured so far

@@ -15,6 +15,7 @@ def _sub(name):
     ("movie", "engine.workflows.movie:MOVIE_PARAMS"), ("generate", "engine.workflows.generate:GENERATE_PARAMS"),
     ("evaluate", "engine.workflows.evaluate:EVALUATE_PARAMS"), ("report", "engine.workflows.report:REPORT_PARAMS"),
     ("reconstruct", "engine.workflows.reconstruct:RECONSTRUCT_PARAMS"), ("edit", "engine.workflows.edit:EDIT_PARAMS"),
+    ("attributes", "engine.workflows.rank_attributes:ATTRIBUTES_PARAMS"),
 ])
 def test_every_option_of_a_schema_is_a_flag_with_its_default(command, schema):
     import importlib
@@ -56,3 +57,14 @@ def test_a_param_checks_in_domain_words():
         p.parse("1")
     with pytest.raises(SamplerError):
         SamplerParam("fact", float, 1.0, "", minimum=0.0).parse("-1", "box")
+
+
+def test_engine_errors_name_the_schemas_flags():
+    import main
+    from engine.errors import EngineError
+
+    main.build_parser()
+    assert main._one_line(EngineError("far.npy: lies 1e9 σ from the cloud's centre", param="from_")) == \
+        "--from far.npy: lies 1e9 σ from the cloud's centre"
+    assert main._one_line(EngineError("attach labels with {opt:import_file} FILE")) == "attach labels with --import FILE"
+    assert main._one_line(EngineError("{opt:no_detect} frames its centre")) == "--no-detect frames its centre"
