@@ -58,26 +58,19 @@ def cmd_evaluate(a, progress) -> int:
 
 
 def cmd_attributes(a, progress) -> int:
-    from engine.attributes import attribute_rates, import_labels, load_labels, ranking_table
-    from engine.workflows.rank_attributes import rank_attributes
-    from engine.model_store import load_latents, read_config
+    from engine.attributes import attribute_rates, ranking_table
+    from engine.workflows.rank_attributes import labelled_latents, rank_attributes
 
     model_dir = _model_dir(a.model)
-    config = read_config(model_dir)
-    z, files = load_latents(model_dir, config.arch.z_dim)
-    if a.import_file:
-        table = import_labels(model_dir, a.import_file, files)
+    lab = labelled_latents(model_dir, a.import_file)
+    table = lab.table
+    if lab.imported:
         print(table.report.summary())
         print(f"labels for {table.report.matched} z-points written to {model_dir / 'labels.csv'}")
         if not a.rank:
             return 0
-    else:
-        table = load_labels(model_dir, files)
-        if table is None:
-            raise_bad(f"{model_dir}: the model has no labels.csv; attach labels with --import LABEL_FILE "
-                      "(CelebA's list_attr_celeba.txt or a CSV file,label1,…)")
-        if table.report and table.report.problems:
-            print(table.report.summary(), file=sys.stderr)
+    elif table.report and table.report.problems:
+        print(table.report.summary(), file=sys.stderr)
     if a.rates is not None:
         from engine.samplers import parse_settings
 
@@ -87,7 +80,7 @@ def cmd_attributes(a, progress) -> int:
         progress.close()
         print(rep.table())
         return 0
-    ranking = rank_attributes(z, table, probe=not a.no_probe, use_cache=False, progress=progress)
+    ranking = rank_attributes(lab.z, table, probe=not a.no_probe, use_cache=False, progress=progress)
     rows = ranking.rows()
     progress.close()
     by = "separation (d along the difference of means, cross-fitted)" if a.no_probe else "the linear probe's cross-validated accuracy"

@@ -148,6 +148,10 @@ FLAG_NAMES: dict[str, str] = {}
 
 def cli_name(param: str) -> str:
     """An engine parameter as the CLI names it: its flag (``image_size`` → ``--image-size``)."""
+    if not FLAG_NAMES:  # the parser not built yet (a test, a script): build it once to learn the schemas' flags
+        from .parser import build_parser
+
+        build_parser()
     if param in FLAG_NAMES:
         return FLAG_NAMES[param]
     return "--" + param.rstrip("_").replace("_", "-")  # from_ (a Python keyword's parameter) → --from

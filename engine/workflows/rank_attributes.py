@@ -162,6 +162,35 @@ def load_ranking(key: str, names=None) -> Optional[AttributeRanking]:
 # the workflow
 
 
+@dataclass
+class LabelledLatents:
+    """A model's z-points with their labels: ``imported`` when the labels were attached just now."""
+
+    folder: Path
+    z: np.ndarray
+    files: list
+    table: Any  # engine.attributes.AttributeTable
+    imported: bool = False
+
+
+def labelled_latents(model_folder, label_file=None) -> LabelledLatents:
+    """The z-points of the model in ``model_folder`` and their labels: those of ``label_file`` attached now
+    (written as the model's labels.csv), else its labels.csv (refused, one line, when it has none)."""
+    from ..attributes import import_labels, load_labels
+    from ..errors import DataError
+    from ..model_store import load_latents, read_config
+
+    folder = Path(model_folder)
+    z, files = load_latents(folder, read_config(folder).arch.z_dim)
+    if label_file:
+        return LabelledLatents(folder, z, list(files), import_labels(folder, label_file, files), imported=True)
+    table = load_labels(folder, files)
+    if table is None:
+        raise DataError(f"{folder}: the model has no labels.csv; attach labels with {{opt:import_file}} LABEL_FILE "
+                        "(CelebA's list_attr_celeba.txt or a CSV file,label1,…)")
+    return LabelledLatents(folder, z, list(files), table)
+
+
 def rank_attributes(z: np.ndarray, table, *, pca=None, model_id: str = "", probe: bool = False,
                     use_cache: bool = True, progress: ProgressCallback = no_progress,
                     cancel: Optional[CancelToken] = None) -> AttributeRanking:

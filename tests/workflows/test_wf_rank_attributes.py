@@ -48,3 +48,29 @@ def test_one_function_of_that_name():
     import engine.attributes as blocks
 
     assert not hasattr(blocks, "rank_attributes")
+
+
+def test_labelled_latents_of_a_model(tiny_model, tmp_path):
+    import shutil
+
+    from engine.errors import DataError
+    from engine.workflows.rank_attributes import labelled_latents, rank_attributes
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model, ignore=shutil.ignore_patterns(".*", "labels.csv"))
+    with pytest.raises(DataError) as info:
+        labelled_latents(model)
+    from main import cli_name
+
+    assert "attach labels with --import LABEL_FILE" in info.value.render(cli_name)
+    files = (model / "latents_files.txt").read_text().split("\n")[:-1]
+    z = np.load(model / "latents.npy", allow_pickle=False)
+    names = files or [f"{i:06d}.png" for i in range(len(z))]
+    labels = tmp_path / "labels.csv"
+    labels.write_text("file,Left\n" + "".join(f"{n},{1 if z[i, 0] > 0 else -1}\n" for i, n in enumerate(names)))
+    lab = labelled_latents(model, labels)
+    assert lab.imported and lab.table.names == ["Left"] and lab.z.shape == z.shape and (model / "labels.csv").is_file()
+    again = labelled_latents(model)
+    assert not again.imported and again.table.names == ["Left"]
+    ranking = rank_attributes(again.z, again.table, use_cache=False)
+    assert ranking.order == ["Left"] and ranking.quick["Left"].separation > 0.5
