@@ -364,7 +364,7 @@ class NonFiniteLatents(ModelFileError):
 
 def _non_finite_error(model_dir: Path, bad: int, seen: int, example: str, dtype: str, finite_in_f32: bool):
     why = (f"they overflow {dtype} (|z| > {float(np.finfo(np.float16).max):g}); encode with float32"
-           if finite_in_f32 else "the weights are probably broken (a diverged training, e.g. a too large --lr)")
+           if finite_in_f32 else "the weights are probably broken (a diverged training, e.g. a too large {opt:lr})")
     return NonFiniteLatents(
         f"{model_dir}: the model's encoder gives non-finite z-points (NaN or ±inf) for {bad:,} of the {seen:,} "
         f"images encoded so far (first: {printable_name(example)}); {why}; nothing was written, the previous "
@@ -541,7 +541,7 @@ def _encode_streaming(model_dir, source, model, config, n, z_dim, np_dtype, row_
     names = names_path.read_bytes()
     lines = names.count(b"\n")
     if lines != rows:  # cannot happen: every row's name ends with exactly one "\n"
-        raise EngineError(f"{names_path}: {lines} names for {rows} rows; re-run encode with --fresh")
+        raise EngineError(f"{names_path}: {lines} names for {rows} rows; re-run encode with {{opt:fresh}}")
     # publish both files together, as save_latents does: fsync both temps, then two renames
     atomic_io.remove_stale_temps(model_dir, (model_store.LATENTS, model_store.LATENT_FILES))
     with atomic_io.atomic_paths(model_dir / model_store.LATENTS, model_dir / model_store.LATENT_FILES) as (tmp_z, tmp_names):

@@ -304,7 +304,7 @@ def parse_sweep_text(text: str) -> tuple[str, list]:
         if steps < 1:
             raise ValueError
     except ValueError:
-        raise SamplerError(f"--sweep {text!r}: expected KEY=START:STOP:STEPS, e.g. fact=0.4:1.0:7") from None
+        raise SamplerError(f"{text!r}: expected KEY=START:STOP:STEPS, e.g. fact=0.4:1.0:7", param="sweep") from None
     values = np.linspace(start, stop, steps) if steps > 1 else np.array([start])
     return key.strip(), [round(float(v), 10) for v in values]
 
@@ -327,27 +327,59 @@ def evaluate(
     """Compare samplers (and reference rows) on the model in ``model_dir``; see the module docstring.
 
     ``sweep`` = (sampler, parameter, [values]) adds metric curves of one sampler across a parameter.
-    ``sampler_values`` = {sampler: {parameter: value}} overrides defaults."""
+    ``sampler_values`` = {sampler: {parameter: value}} overrides defaults. :func:`evaluate_opened` takes a model
+    already open."""
     from .formats import native as model_store
-    from .encoding import decode_latents, encode_images
-    from .samplers import make_sampler, sampler_class
+    from .formats import open_model
+
+    _check_request(n, samplers, sweep)
+    model_dir = Path(model_dir)
+    model = open_model(model_dir)  # any format: the codec encodes and decodes
+    z_all, files = model_store.load_latents(model_dir, model.config.arch.z_dim)
+    return evaluate_opened(model, z_all, files, data_dir, folder=model_dir, n=n, seed=seed, samplers=samplers,
+                           sweep=sweep, sampler_values=sampler_values, progress=progress, cancel=cancel)
+
+
+def _check_request(n, samplers, sweep) -> None:
+    from .samplers import sampler_class
+
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise EngineError(f"n must be a whole number ≥ 2, got {n!r}")
+    for name in list(DEFAULT_SAMPLERS if samplers is None else samplers):
+        sampler_class(name)
+    _parse_sweep(sweep)
+
+
+def evaluate_opened(
+    model,
+    z_all: np.ndarray,
+    files: Sequence[str],
+    data_dir=None,
+    *,
+    folder=None,
+    n: int = 256,
+    seed: int = 0,
+    samplers: Optional[Sequence[str]] = None,
+    sweep=None,
+    sampler_values: Optional[dict[str, dict[str, Any]]] = None,
+    progress: ProgressCallback = no_progress,
+    cancel: Optional[CancelToken] = None,
+) -> EvaluationReport:
+    """:func:`evaluate` on a model already open: its codec ``model`` and its z-points ``z_all`` (rows of ``files``);
+    ``folder`` names it in messages (default: the codec's folder)."""
+    from .encoding import decode_latents
+    from .samplers import make_sampler
 
     cancel = cancel or CancelToken()
     t_start = time.perf_counter()
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise EngineError(f"n must be a whole number ≥ 2, got {n!r}")
+    _check_request(n, samplers, sweep)
     names = list(DEFAULT_SAMPLERS if samplers is None else samplers)
-    for name in names:
-        sampler_class(name)
     sampler_values = dict(sampler_values or {})
     sw = _parse_sweep(sweep)
-
-    model_dir = Path(model_dir)
-    from .formats import open_model
-
-    model = open_model(model_dir)  # any format: the codec encodes and decodes
+    model_dir = Path(folder if folder is not None else (getattr(model, "folder", None) or "model"))
     config = model.config
-    z_all, files = model_store.load_latents(model_dir, config.arch.z_dim)
+    z_all = np.asarray(z_all, np.float32)
+    files = list(files)
     held, split_note = held_out_rows(files, config.training, len(z_all))
     if len(held) < 4:
         raise DataError(f"{model_dir}: too few held-out z-points ({len(held)}) to evaluate")
@@ -366,6 +398,93 @@ def evaluate(
     progress(Progress("evaluate", 0, total, "reference statistics"))
     ref = LatentReference(train_z, z_all[half_b])
     detector = FaceDetector()
+
+    real_a, real_b, feats_b, space = _held_out_images(model_dir, data_dir, files, half_a, half_b, config, n, notes)
+    tick("reference statistics")
+
+    def image_metrics(images: Optional[np.ndarray]) -> dict[str, float]:
+        out = {"face_rate": float("nan"), "frechet": float("nan")}
+        if images is None:
+            return out
+        out["face_rate"] = detector.hit_rate(images)
+        if feats_b is not None:
+            from .feature_space import frechet_distance_of
+
+            fa = space.features(images)
+            out["frechet"] = frechet_distance_of(fa, feats_b)
+            out["frechet_se"] = frechet_bootstrap_se(fa, feats_b)
+        return out
+
+    rows: list[dict] = _reference_rows(model, z_all[half_a], real_a, ref, image_metrics, tick)
+
+    def run_sampler(name, values, label=None):
+        s = make_sampler(name, values)
+        t0 = time.perf_counter()
+        s.fit(train_z)
+        z = s.sample(int(n), seed)
+        t_fit = time.perf_counter() - t0
+        r = {"name": label or name, "kind": "sampler", "parameters": dict(s.values), "n": int(n),
+             "fit_sample_s": round(t_fit, 3)}
+        r.update(ref.metrics(z))
+        r.update(image_metrics(decode_latents(model, z)))
+        return r
+
+    for name in names:
+        rows.append(run_sampler(name, sampler_values.get(name)))
+        tick(name)
+
+    sweep_out = _sweep_curves(sw, sampler_values, run_sampler, tick) if sw else None
+
+    info = {"model": str(model_dir), "model_id": config.model_id, "z_dim": int(config.arch.z_dim),
+            "training_z_points": int(len(train_z)), "n": int(n), "seed": int(seed),
+            "data": None if data_dir is None else str(data_dir), "seconds": round(time.perf_counter() - t_start, 1)}
+    return EvaluationReport(list(METRICS), dict(METRIC_HELP), rows, sweep_out, notes, info)
+
+
+#: The keys every report written by :func:`write_report` holds: how ``evaluate --out`` knows a file is its own.
+REPORT_KEYS = ("metrics", "metric_help", "rows")
+
+
+
+def _reference_rows(model, za: np.ndarray, real_a, ref, image_metrics, tick) -> list[dict]:
+    """The reference rows: held-out real images (their z from latents.npy) and the model's reconstructions."""
+    from .encoding import decode_latents, encode_images
+
+    rows = []
+    row = {"name": "held-out real", "kind": "reference", "parameters": {"images": len(za)}, "n": int(len(za))}
+    row.update(ref.metrics(za))
+    row.update(image_metrics(real_a))
+    rows.append(row)
+    tick("held-out real")
+    recon = decode_latents(model, za)
+    row = {"name": "reconstructions", "kind": "reference",
+           "parameters": {"images": len(za), "latents": "re-encoded reconstructions E(D(z))"}, "n": int(len(za))}
+    row.update(ref.metrics(encode_images(model, recon)))
+    row.update(image_metrics(recon))
+    rows.append(row)
+    tick("reconstructions")
+    return rows
+
+
+def _sweep_curves(sw, sampler_values: dict, run_sampler, tick) -> dict:
+    """Metric curves of one sampler across the values of one parameter."""
+    sname, key, values = sw
+    curves = {m: [] for m in METRICS}
+    base = dict(sampler_values.get(sname) or {})
+    for v in values:
+        r = run_sampler(sname, {**base, key: v})
+        for m in METRICS:
+            curves[m].append(r[m])
+        if "frechet_se" in r:
+            curves.setdefault("frechet_se", []).append(r["frechet_se"])
+        tick(f"{sname} {key}={v:g}" if isinstance(v, (int, float)) else f"{sname} {key}={v}")
+    return {"sampler": sname, "parameter": key, "values": values, "curves": curves}
+
+
+def _held_out_images(model_dir: Path, data_dir, files, half_a, half_b, config, n: int, notes: list):
+    """The held-out real faces of ``data_dir`` (halves A and B), B's features and the feature space; notes added
+    to ``notes``. Without ``data_dir``: all None (and a note)."""
+    from .formats import native as model_store
 
     real_a = real_b = None
     feats_b = None
@@ -406,75 +525,7 @@ def evaluate(
     else:
         notes.append("no real images given (the model's training folder): face_rate of the held-out real row and every "
                      "frechet value need them; latent metrics and the other face rates are measured")
-    tick("reference statistics")
-
-    def image_metrics(images: Optional[np.ndarray]) -> dict[str, float]:
-        out = {"face_rate": float("nan"), "frechet": float("nan")}
-        if images is None:
-            return out
-        out["face_rate"] = detector.hit_rate(images)
-        if feats_b is not None:
-            from .feature_space import frechet_distance_of
-
-            fa = space.features(images)
-            out["frechet"] = frechet_distance_of(fa, feats_b)
-            out["frechet_se"] = frechet_bootstrap_se(fa, feats_b)
-        return out
-
-    rows: list[dict] = []
-    # reference rows: held-out real images (their z from latents.npy) and the model's reconstructions
-    za = z_all[half_a]
-    row = {"name": "held-out real", "kind": "reference", "parameters": {"images": len(half_a)}, "n": int(len(za))}
-    row.update(ref.metrics(za))
-    row.update(image_metrics(real_a))
-    rows.append(row)
-    tick("held-out real")
-    recon = decode_latents(model, za)
-    row = {"name": "reconstructions", "kind": "reference",
-           "parameters": {"images": len(half_a), "latents": "re-encoded reconstructions E(D(z))"}, "n": int(len(za))}
-    row.update(ref.metrics(encode_images(model, recon)))
-    row.update(image_metrics(recon))
-    rows.append(row)
-    tick("reconstructions")
-
-    def run_sampler(name, values, label=None):
-        s = make_sampler(name, values)
-        t0 = time.perf_counter()
-        s.fit(train_z)
-        z = s.sample(int(n), seed)
-        t_fit = time.perf_counter() - t0
-        r = {"name": label or name, "kind": "sampler", "parameters": dict(s.values), "n": int(n),
-             "fit_sample_s": round(t_fit, 3)}
-        r.update(ref.metrics(z))
-        r.update(image_metrics(decode_latents(model, z)))
-        return r
-
-    for name in names:
-        rows.append(run_sampler(name, sampler_values.get(name)))
-        tick(name)
-
-    sweep_out = None
-    if sw:
-        sname, key, values = sw
-        curves = {m: [] for m in METRICS}
-        base = dict(sampler_values.get(sname) or {})
-        for v in values:
-            r = run_sampler(sname, {**base, key: v})
-            for m in METRICS:
-                curves[m].append(r[m])
-            if "frechet_se" in r:
-                curves.setdefault("frechet_se", []).append(r["frechet_se"])
-            tick(f"{sname} {key}={v:g}" if isinstance(v, (int, float)) else f"{sname} {key}={v}")
-        sweep_out = {"sampler": sname, "parameter": key, "values": values, "curves": curves}
-
-    info = {"model": str(model_dir), "model_id": config.model_id, "z_dim": int(config.arch.z_dim),
-            "training_z_points": int(len(train_z)), "n": int(n), "seed": int(seed),
-            "data": None if data_dir is None else str(data_dir), "seconds": round(time.perf_counter() - t_start, 1)}
-    return EvaluationReport(list(METRICS), dict(METRIC_HELP), rows, sweep_out, notes, info)
-
-
-#: The keys every report written by :func:`write_report` holds: how ``evaluate --out`` knows a file is its own.
-REPORT_KEYS = ("metrics", "metric_help", "rows")
+    return real_a, real_b, feats_b, space
 
 
 def write_report(path, report: EvaluationReport) -> None:

@@ -16,7 +16,7 @@ a compiled extension (numpy re-raises it as "C-extensions failed … bad install
   report), and :func:`interrupted` lets the CLI end with 130 whatever the job then did.
 
 Only the main thread of a process that called :func:`install` is affected (tests calling ``main.run`` are not).
-:func:`outcome` turns whatever ended a run into its exit status and its one line.
+The exit status and one line of a run that ended (``cli/outcome.py``) belong to the command line.
 """
 from __future__ import annotations
 
@@ -107,27 +107,3 @@ def _deliver(signum, frame) -> None:
     _state["held"] = False
     _state["interrupted"], _state["at"] = True, time.monotonic()
     raise KeyboardInterrupt
-
-
-def outcome(exc: BaseException, *, bad_input=(), one_line=str) -> tuple[int, "str | None"]:
-    """(exit status, the one line for stderr) of a run that ended with ``exc``; the line is None when ``exc``
-    must propagate (SystemExit, GeneratorExit; a bug's traceback with LFS_DEBUG=1).
-
-    Ctrl-C (even one a library turned into another error) and a cancel: 130; bad input (``EngineError``,
-    ``bad_input``), a full disk or another OSError, too little memory: 2; anything else is a bug: 1."""
-    from .errors import Cancelled, EngineError
-
-    if isinstance(exc, Cancelled):
-        return EXIT_STATUS, "cancelled; results written so far are intact"
-    if interrupted() or isinstance(exc, KeyboardInterrupt):
-        return EXIT_STATUS, MESSAGE
-    if isinstance(exc, (EngineError, bad_input)):
-        return 2, f"error: {one_line(exc)}"
-    if isinstance(exc, OSError):
-        name = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        return 2, f"error: {name}{one_line(exc.strerror or exc)}"
-    if isinstance(exc, MemoryError):
-        return 2, "error: not enough memory for this request (use a smaller --n or --batch-size)"
-    if not isinstance(exc, Exception) or os.environ.get("LFS_DEBUG"):
-        return 1, None
-    return 1, f"internal error: {type(exc).__name__}: {one_line(exc)} (set LFS_DEBUG=1 for the traceback)"

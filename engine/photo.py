@@ -1,8 +1,8 @@
 """Your own photo in the latent space (issue 15): find the face, frame it like the training data,
 encode it, place it in the training cloud, and write the results.
 
-:func:`frame_and_encode_photos` is the use case (the CLI's ``photo`` and the GUI's File ▸ Open
-photo… call it); :func:`write_photo_results` writes one folder per photo::
+:func:`frame_and_encode_photos` frames, encodes and places photos; :func:`write_photo_results` writes one
+folder per photo (the use case both fronts call is ``engine.workflows.photo``)::
 
     OUT/<stem>/aligned.png          the model-size crop that was encoded
     OUT/<stem>/reconstruction.png   its reconstruction
@@ -26,7 +26,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from . import __version__, atomic_io, face_framing as ff, output_folders
-from .errors import EngineError
+from .errors import EngineError, NoFaceFound
 from .progress import CancelToken, Progress, ProgressCallback, no_progress
 
 SET_KIND = "photo"
@@ -67,6 +67,8 @@ class PhotoResult:
     nearest: list[tuple[str, float]] = field(default_factory=list)  # (training file, Euclidean z distance)
     photo: Optional[np.ndarray] = None  # the working copy of the photo (only with keep_photo)
     photo_scale: float = 1.0  # working copy pixels per full-size pixel
+    #: every face found, largest first: 4×2 corners in the working copy's pixels (the choice among them)
+    faces: list = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
@@ -163,9 +165,9 @@ def frame_and_encode_photos(
         raise EngineError("frame_and_encode_photos needs the model's config (its preprocess)")
     size = int(config.preprocess.image_size)
     if not photos:
-        raise EngineError("--photo: no photo given")
+        raise EngineError("{opt:photo}: no photo given")
     if face_index is not None and (not isinstance(face_index, int) or face_index < 0):
-        raise EngineError(f"--face {face_index!r}: a face index is a whole number ≥ 0 (0 = the largest face)")
+        raise EngineError(f"{face_index!r}: a face index is a whole number ≥ 0 (0 = the largest face)", param="face")
     if aligner is None and not no_detect:
         folder = model_dir if model_dir is not None else getattr(codec, "folder", None)
         aligner = ff.load_aligner(folder, config)
@@ -183,14 +185,23 @@ def frame_and_encode_photos(
 def frame_photo(image: np.ndarray, size: int, *, model=None, aligner: Optional[ff.Aligner] = None,
                 no_detect: bool = False, face_index: Optional[int] = None, source: str = "photo"):
     """Frame one in-memory photo: ``(transform, face or None, faces_found, framing)``; the pure
-    framing step, without encoding (the benchmark and the GUI's preview use it)."""
+    framing step, without encoding (the benchmark and the GUI's preview use it). :func:`frame_photo_faces`
+    also gives every face found."""
+    m, face, faces, framing = frame_photo_faces(image, size, model=model, aligner=aligner, no_detect=no_detect,
+                                                face_index=face_index, source=source)
+    return m, face, len(faces), framing
+
+
+def frame_photo_faces(image: np.ndarray, size: int, *, model=None, aligner: Optional[ff.Aligner] = None,
+                      no_detect: bool = False, face_index: Optional[int] = None, source: str = "photo"):
+    """:func:`frame_photo`, with every face found (largest first) instead of their number."""
     h, w = image.shape[:2]
     if no_detect:
-        return ff.centre_square_transform(w, h, size), None, 0, "centre square (--no-detect)"
+        return ff.centre_square_transform(w, h, size), None, [], "centre square (--no-detect)"
     faces = ff.detect_faces(image)
     if not faces:
-        raise EngineError(f"{source}: no face found in the photo ({w}×{h}); --no-detect frames its centre square "
-                          "instead")
+        raise NoFaceFound(f"{source}: no face found in the photo ({w}×{h}); {{opt:no_detect}} frames its centre "
+                          "square instead", path=source)
     k = 0 if face_index is None else face_index
     if k >= len(faces):
         raise EngineError(f"{source}: face {k} asked for, but {len(faces)} face(s) found "
@@ -204,13 +215,14 @@ def frame_photo(image: np.ndarray, size: int, *, model=None, aligner: Optional[f
         codec = as_codec(model)
         m = ff.refine_transform(None, image, m, aligner, encode=lambda crops: codec.encode(crops))
         framing = "detected and refined"
-    return m, face, len(faces), framing
+    return m, face, faces, framing
 
 
 def _one_photo(codec, config, size, cloud, path, no_detect, face_index, aligner, keep_photo, neighbours) -> PhotoResult:
     image, scale = ff.load_photo_scaled(path)
-    m, face, found, framing = frame_photo(image, size, model=codec, aligner=aligner, no_detect=no_detect,
-                                          face_index=face_index, source=str(path))
+    m, face, faces, framing = frame_photo_faces(image, size, model=codec, aligner=aligner, no_detect=no_detect,
+                                                face_index=face_index, source=str(path))
+    found = len(faces)
     aligned = ff.warp_to_crop(image, m, size)
     z = codec.encode(aligned[None]).astype(np.float32)
     if not np.isfinite(z).all():
@@ -235,6 +247,7 @@ def _one_photo(codec, config, size, cloud, path, no_detect, face_index, aligner,
         detected_eyes=None if face is None or face.eyes is None else ff.apply(to_full, face.eyes),
         transform=m_full, aligned=aligned, reconstruction=recon[0], z=z, mse=mse, mahalanobis=dm,
         percentile=pct, verdict=verdict, inside_chi2_3sigma=bool(inside), nearest=near, photo=image if keep_photo else None, photo_scale=scale,
+        faces=[np.asarray(f.corners) for f in faces],
     )
 
 

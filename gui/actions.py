@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from .actions_save import SaveActions
@@ -129,21 +128,18 @@ class WindowActions(SaveActions):
 
     def _encoding_agreed(self, confirm: Optional[bool]) -> bool:
         """The model has z-points: encoding a folder that is not its training set replaces them; asked (or refused
-        with ``confirm=False``) when less than half of the z-points are among the folder's images."""
+        with ``confirm=False``) as the encode workflow's check says (engine.workflows.encode.replacement_check)."""
+        from engine.workflows.encode import replacement_check
+
         s = self.session
-        ds, known = s.dataset, set(s.model.latent_files)
-        if not known or confirm is True:
+        ds = s.dataset
+        check = replacement_check(s.model, ds.files, getattr(ds, "folder", None))
+        if check.ok or confirm is True:
             return True
-        shared = sum(1 for f in ds.files if f in known)
-        if shared >= 0.5 * len(known):
-            return True
-        text = (f"{getattr(ds, 'folder', 'this folder')} is not this model's training set: {shared:,} of its "
-                f"{len(ds):,} images are among the model's {len(known):,} z-points. Encoding replaces the "
-                "z-points (and labels.csv no longer matches them). Encode anyway?")
         if confirm is False:
-            self.show_error(text.replace(" Encode anyway?", " Not encoded."))
+            self.show_error(check.question.replace(" Encode anyway?", " Not encoded."))
             return False
-        ans = QMessageBox.question(self.window, "Encode dataset", text, QMessageBox.StandardButton.Yes |
+        ans = QMessageBox.question(self.window, "Encode dataset", check.question, QMessageBox.StandardButton.Yes |
                                    QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         return ans == QMessageBox.StandardButton.Yes
 
@@ -152,15 +148,15 @@ class WindowActions(SaveActions):
         if s.model is None or s.dataset is None:
             self.show_error("encoding needs an open model and an open dataset (File ▸ Open dataset folder…)")
             return None
-        folder, codec, ds = s.model.folder, s.model.codec, s.dataset
+        opened, ds = s.model, s.dataset
         if not self._encoding_agreed(confirm):
             return None
 
         def fn(progress, cancel):
-            from engine.encoding import encode_dataset
+            from engine.workflows.encode import encode_dataset_into
 
-            encode_dataset(folder, ds, model=codec, progress=progress, cancel=cancel)
-            return open_model_job(folder, progress, cancel)
+            encoded = encode_dataset_into(opened, ds, progress=progress, cancel=cancel)
+            return open_model_job(encoded.folder, progress, cancel)
 
         def done(result):
             loaded, stats = result
@@ -277,7 +273,7 @@ class WindowActions(SaveActions):
 
     def open_photo(self, path: Path, face_index: Optional[int] = None, no_detect: Optional[bool] = None,
                    replace: Optional[int] = None) -> Optional[Job]:
-        """Frame, encode and place one photo on the worker (engine.photo.frame_and_encode_photos); the face joins
+        """Frame, encode and place one photo on the worker (engine.workflows.photo.place_photos); the face joins
         the session (``session.photos``), is shown in the photo panel and inspected."""
         s, w = self.session, self.window
         if s.model is None or s.latents is None:
@@ -371,20 +367,13 @@ class WindowActions(SaveActions):
 
 
 def _frame_photo(opened, path: Path, no_detect: bool, face_index: Optional[int], progress, cancel) -> PhotoEntry:
-    """Worker side of "open photo": frame, encode and place it; every face found (for the choice among them) and
-    the nearest training z-points decoded."""
-    from engine import face_framing as ff
-    from engine.photo import frame_and_encode_photos
+    """Worker side of "open photo": frame, encode and place it (engine.workflows.photo.place_photos: every face
+    found comes with it, for the choice among them) and decode the nearest training z-points."""
+    from engine.workflows.photo import PhotoOptions, place_photos
 
-    (r,) = frame_and_encode_photos(opened.codec, opened.config, opened.latents, opened.latent_files, [path],
-                                   stats=opened.stats, keep_photo=True, model_dir=opened.folder,
-                                   no_detect=no_detect, face_index=face_index, progress=progress, cancel=cancel)
-    if r.faces_found > 1:  # all the faces, for the choice (working-copy pixels, largest first)
-        faces = [f.corners for f in ff.detect_faces(r.photo)]
-    elif r.face_box is not None:
-        faces = [(np.asarray(r.face_box) + 0.5) * r.photo_scale - 0.5]
-    else:
-        faces = []
+    (r,) = place_photos(opened, [path], PhotoOptions(no_detect=no_detect, face=face_index), keep_photo=True,
+                        progress=progress, cancel=cancel)
+    faces = list(r.faces)  # working-copy pixels, largest first
     index = {f: i for i, f in enumerate(opened.latent_files)}
     rows = [index[f] for f, _d in r.nearest if f in index]
     near = opened.codec.decode(opened.latents[rows]) if len(rows) == len(r.nearest) and rows else None

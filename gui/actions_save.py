@@ -9,11 +9,9 @@ was written.
 """
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -92,19 +90,20 @@ class SaveActions:
     def save_image_set(self, folder: Path, which: str = "all", overwrite: Optional[bool] = None) -> Optional[Job]:
         """Write the grid (``which="all"``) or the selection as an image set in the CLI format."""
         from engine.errors import EngineError
-        from engine.output_folders import check_output_folder
+        from engine.workflows.save_set import check_set_folder
 
         s = self.session
-        if s.sample is None:
+        if s.sample is None or s.model is None:
             return None
         folder = Path(folder)
-        try:  # the CLI's folder rules: never into a folder of the user's own files
-            state = check_output_folder(folder, overwrite=True, label="save into")
+        model_folder = s.model.folder
+        try:  # the CLI's folder rules: never into a folder of the user's own files, nor inside the model's
+            state = check_set_folder(folder, model_folder, overwrite=True, label="save into")
         except EngineError as exc:
             folder = self._set_folder_refused(folder, str(exc), interactive=overwrite is None)
             if folder is None:
                 return None
-            state = check_output_folder(folder, overwrite=True, label="save into")
+            state = check_set_folder(folder, model_folder, overwrite=True, label="save into")
         if state.ours and not overwrite:
             if overwrite is None:
                 ans = QMessageBox.question(self.window, "Save image set", f"{folder} already holds {state.what}.\n"
@@ -117,26 +116,21 @@ class SaveActions:
                 self.show_error(f"{folder}: already holds {state.what}; not overwritten")
                 return None
         sample = s.sample
-        params = dict(sample.params)
-        if which == "selection":
-            idx = list(s.selected)
-            z, images = sample.z[idx], sample.images[idx]
-            params["selection"] = idx  # regenerate: the full set for seed/n, then these rows
-        else:
-            z, images = sample.z, sample.images
+        rows = list(s.selected) if which == "selection" else None
         cols = self.window.face_grid.columns.value() or None
 
         def fn(progress, cancel):
             # staged and moved into place by the engine: a failed write leaves the previous set intact
-            from engine.image_sets import write_image_set
             from engine.progress import Progress
+            from engine.workflows.save_set import save_set
 
             progress(Progress("save image set", 0, 1, str(folder)))
-            return write_image_set(folder, z, params, images, overwrite=True, grid_columns=cols)
+            return save_set(folder, model_folder, sample.z, sample.params, sample.images, rows=rows, overwrite=True,
+                            grid_columns=cols)
 
-        def done(out):
+        def done(saved):
             self.settings.setValue("save/last", str(folder))
-            self.status(f"saved {len(z)} faces to {out}", 8000)
+            self.status(f"saved {saved.count} faces to {saved.folder}", 8000)
 
         return self.run_job("save image set", fn, done)
 
@@ -155,10 +149,11 @@ class SaveActions:
             self.save_photo(Path(path), i)
 
     def save_photo(self, folder: Path, i: int, interactive: bool = True) -> Optional[Job]:
-        """Write ``folder/<stem>/`` (engine.photo.write_photo_results: aligned.png, reconstruction.png, z.npy,
+        """Write ``folder/<stem>/`` (engine.workflows.photo.save_photos: aligned.png, reconstruction.png, z.npy,
         photo.json) for ``photos[i]``; the inspector's edited z goes into photo.json when it edits this photo."""
         from engine.errors import EngineError
-        from engine.photo import check_photo_output, photo_stems
+        from engine.photo import photo_stems
+        from engine.workflows.photo import check_photos_output
 
         s = self.session
         if not 0 <= i < len(s.photos) or s.model is None:
@@ -166,8 +161,8 @@ class SaveActions:
         entry = s.photos[i]
         folder = Path(folder)
         stems = photo_stems([entry.result])
-        try:  # the folder rules of engine.photo, checked before any work: never among the user's own files
-            check_photo_output(folder, stems)
+        try:  # the folder rules of the photo workflow, checked before any work: never among the user's own files
+            check_photos_output(s.model.folder, folder, [entry.result.source])  # nor inside the model's or photo's
         except EngineError as exc:
             holder = inspect_folder_quietly(folder)
             if not interactive or holder is None or not holder.foreign:
@@ -177,18 +172,15 @@ class SaveActions:
                                      unique_child(folder, f"photo-{stems[0]}"))
             if folder is None:
                 return None
-        params = {"model": str(s.model.folder), "model_id": s.model.model_id}
-        if s.photo_current == i and s.edited_z is not None:
-            params["edited_z"] = [round(float(v), 6) for v in np.asarray(s.edited_z).reshape(-1)]
-            params["edited_note"] = "the face inspector's edit of z (decode it with the model to see it)"
-        codec = s.model.codec
+        edited_z = s.edited_z if s.photo_current == i and s.edited_z is not None else None
+        opened = s.model
 
         def fn(progress, cancel):
-            from engine.photo import write_photo_results
             from engine.progress import Progress
+            from engine.workflows.photo import save_photos
 
             progress(Progress("save photo", 0, 1, str(folder)))
-            return write_photo_results(folder, [entry.result], model=codec, params=params, cancel=cancel)
+            return save_photos(opened, folder, [entry.result], edited_z=edited_z, cancel=cancel)
 
         def done(written):
             self.settings.setValue("save/last", str(folder))
@@ -210,11 +202,10 @@ class SaveActions:
             self.export_report(Path(path))
 
     def export_report(self, folder: Path) -> Optional[Job]:
-        """File ▸ Export report: engine.workflows.report.make_report on the worker, into a new folder (never into
-        a folder of the user's own files; the engine's folder rules)."""
+        """File ▸ Export report: engine.workflows.report.report_of_model on the worker (the open model as it is), into
+        a new folder (never into a folder of the user's own files, nor the model's or data folder)."""
         from engine.errors import EngineError
-        from engine.output_folders import check_output_folder
-        from engine.workflows.report import REPORT_KIND
+        from engine.workflows.report import check_report_output
 
         s = self.session
         if s.model is None:
@@ -223,17 +214,16 @@ class SaveActions:
         folder = Path(folder)
         data = getattr(s.dataset, "folder", None)
         try:
-            check_output_folder(folder, inputs=[i for i in (s.model.folder, data) if i is not None], overwrite=False,
-                                kind=REPORT_KIND)
+            check_report_output(s.model.folder, folder, data=data)
         except EngineError as exc:
             self.show_error(str(exc))
             return None
         model = s.model
 
         def fn(progress, cancel):
-            from engine.workflows.report import make_report
+            from engine.workflows.report import report_of_model
 
-            return make_report(model.folder, folder, data=data, opened=model, progress=progress, cancel=cancel)
+            return report_of_model(model, folder, data=data, progress=progress, cancel=cancel)
 
         def done(report):
             self.notice(f"report written to {report.folder} ({report.seconds:.1f} s)")
@@ -279,25 +269,23 @@ class SaveActions:
         if s.model is None or s.stats is None:
             self.show_error("open a model with z-points first")
             return None
-        kw: dict = {}
+        ends = None
         if kind == "path":
             ends = self._movie_ends()
             if ends is None:
                 self.show_error("a path movie needs two faces: inspect one and Ctrl+click a second one in the grid")
                 return None
-            tmp = Path(tempfile.mkdtemp(prefix="lfs-movie-"))
-            np.save(tmp / "from.npy", np.asarray(ends[0], np.float32))
-            np.save(tmp / "to.npy", np.asarray(ends[1], np.float32))
-            kw = {"frm": str(tmp / "from.npy"), "to": str(tmp / "to.npy"), "method": method}
-        else:
-            kw = {"axis": axis_label(s.axes[0]), "value_range": value_range}
+        axis = axis_label(s.axes[0])
         model = s.model
 
-        def fn(progress, cancel):
-            from engine.workflows.movie import make_movie
+        def fn(progress, cancel):  # the z-vectors go to the workflow as they are (no files in between)
+            from engine.workflows.movie import MovieOptions, movie_of_path, movie_of_sweep
 
-            return make_movie(model.folder, out, frames=int(frames), fps=float(fps), size=int(size), opened=model,
-                              progress=progress, cancel=cancel, **kw)
+            options = MovieOptions(frames=int(frames), fps=float(fps), size=int(size), method=method,
+                                   value_range=value_range)
+            if ends is not None:
+                return movie_of_path(model, out, ends[0], ends[1], options, progress=progress, cancel=cancel)
+            return movie_of_sweep(model, out, axis, options, progress=progress, cancel=cancel)
 
         def done(movie):
             from engine.workflows.movie import movie_summary

@@ -2,7 +2,7 @@
 
 Two stages, both on the engine worker:
 
-1. a quick ranking (``attributes.rank_attributes(probe=False)``: cross-fitted separation d of the
+1. a quick ranking (``attributes.summarise_attributes(probe=False)``: cross-fitted separation d of the
    difference-of-means direction, its balanced accuracy, the best pair of axes) — a few seconds for
    40 attributes on 9,000×256, and the rows appear at once;
 2. the linear probe's cross-validated balanced accuracy (``attributes.analyse_attribute``), one job

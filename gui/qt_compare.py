@@ -333,24 +333,15 @@ class ComparePanel(QWidget):
         if s.model is None or s.latents is None:
             self.note.setText("open a model with encoded z-points first")
             return None
-        folder = s.model.folder
+        opened = s.model
         data_dir = s.dataset.folder if s.dataset is not None else None
         n, seed, sweep = self.n.value(), self.seed.value(), self.sweep()
 
-        def fn(progress, cancel):
-            from engine.errors import DataError
-            from engine.evaluation import evaluate
+        def fn(progress, cancel):  # the open model as it is: not opened again from its folder
+            from engine.workflows.evaluate import EvaluateOptions, evaluate_opened_model
 
-            try:
-                return evaluate(folder, data_dir, n=n, seed=seed, sweep=sweep, progress=progress, cancel=cancel)
-            except DataError as exc:
-                if data_dir is None:
-                    raise
-                # a folder without the model's held-out images: the latent metrics still compare the samplers
-                report = evaluate(folder, None, n=n, seed=seed, sweep=sweep, progress=progress, cancel=cancel)
-                report.notes.insert(0, f"the open dataset cannot serve as the real faces ({exc}); latent metrics "
-                                       "only, no Fréchet distance — open the model's training folder for it")
-                return report
+            options = EvaluateOptions(n=n, seed=seed, sweep=sweep, real_faces_optional=True)
+            return evaluate_opened_model(opened, data_dir, options, progress=progress, cancel=cancel).report
 
         def finished(*_):
             self.run_btn.setEnabled(True)

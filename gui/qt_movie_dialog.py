@@ -1,13 +1,22 @@
 """File ▸ Export movie…: what to film (a sweep along the pair plot's x axis, or the path between the inspected
 face and another selected face), frames, fps, size and format. The movie itself is the engine's
-(``engine.workflows.movie.make_movie``), written by the window on the worker."""
+(``engine.workflows.movie``: ``movie_of_sweep``/``movie_of_path``), written by the window on the worker. The
+defaults, the interpolation methods and the limits are the workflow's (``MOVIE_PARAMS``)."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLineEdit, QSpinBox,
 )
 
+from engine.params import find
+from engine.workflows.movie import MOVIE_PARAMS
+
 from .session import axis_label
+
+#: the interpolation methods' words in the dialog (the methods themselves: the workflow's choices)
+METHOD_LABELS = {"linear": "straight", "spherical": "along the ellipse"}
+#: the dialog offers less than the workflow allows (a movie made here is watched, not measured)
+MOST_FRAMES, FPS_RANGE, SIZE_RANGE = 2000, (1, 60), (32, 1024)
 
 
 class MovieDialog(QDialog):
@@ -20,21 +29,22 @@ class MovieDialog(QDialog):
         if not can_path:
             self.kind.model().item(1).setEnabled(False)
             self.kind.setToolTip("a path needs two faces: inspect one and Ctrl+click a second one in the grid")
-        self.range = QLineEdit("-3:3")
+        param = lambda name: find(MOVIE_PARAMS, name)  # noqa: E731
+        self.range = QLineEdit(param("range").default)
         self.range.setToolTip("sweep range in σ of the cloud along the axis, START:STOP")
         self.method = QComboBox()
-        self.method.addItem("straight", "linear")
-        self.method.addItem("along the ellipse", "spherical")
+        for method in param("method").choices:
+            self.method.addItem(METHOD_LABELS.get(method, method), method)
         self.frames = QSpinBox()
-        self.frames.setRange(2, 2000)
-        self.frames.setValue(60)
+        self.frames.setRange(int(param("frames").minimum), min(MOST_FRAMES, int(param("frames").maximum)))
+        self.frames.setValue(param("frames").default)
         self.fps = QDoubleSpinBox()
-        self.fps.setRange(1, 60)
-        self.fps.setValue(20)
+        self.fps.setRange(*FPS_RANGE)
+        self.fps.setValue(param("fps").default)
         self.size = QSpinBox()
-        self.size.setRange(32, 1024)
+        self.size.setRange(*SIZE_RANGE)
         self.size.setSingleStep(32)
-        self.size.setValue(256)
+        self.size.setValue(param("size").default)
         self.size.setSuffix(" px")
         self.format = QComboBox()
         self.format.addItem("MP4 (H.264)", "mp4")

@@ -95,7 +95,7 @@ def test_direction_is_recovered_and_probe_beats_chance():
 
 def test_ranking_puts_the_real_attribute_first_and_noise_at_chance():
     z, y, true, table = two_clusters()
-    rows = at.rank_attributes(z, table, cv=3)
+    rows = at.summarise_attributes(z, table, cv=3)
     assert [r.name for r in rows] == ["A", "Noise"]
     assert rows[0].separation > 2.0 and abs(rows[1].separation) < 0.3
     assert 0.4 < rows[1].probe_accuracy < 0.6 and rows[0].probe_accuracy > 0.9
@@ -448,7 +448,7 @@ def test_ranking_workflow_is_cached_by_z_points_and_labels(tmp_path, monkeypatch
     steps = []
     r = wf.rank_attributes(z, table, progress=steps.append)
     assert not r.from_cache and r.order == ["A", "Noise"] and not r.complete and steps
-    expected = at.rank_attributes(z, table, probe=False)
+    expected = at.summarise_attributes(z, table, probe=False)
     assert [x.name for x in expected] == r.order and r.quick["A"].separation == expected[0].separation
     path = wf.cache_path(r.key)
     assert path.is_file() and path.parent == tmp_path / "cache" / "attributes"

@@ -178,7 +178,12 @@ def test_no_face_is_one_line_and_no_detect_frames_the_centre():
     with pytest.raises(EngineError) as info:
         frame_photo(photo, 64, source="wall.jpg")
     msg = str(info.value)
-    assert "\n" not in msg and msg.startswith("wall.jpg: no face found") and "--no-detect" in msg
+    assert "\n" not in msg and msg.startswith("wall.jpg: no face found") and "no detect" in msg
+    from engine.errors import NoFaceFound
+    from main import cli_name
+
+    assert isinstance(info.value, NoFaceFound) and str(info.value.path) == "wall.jpg"
+    assert "--no-detect frames its centre square" in info.value.render(cli_name)  # the CLI names the flag
     m, face, found, framing = frame_photo(photo, 64, no_detect=True)
     assert face is None and framing.startswith("centre square")
     assert m == pytest.approx(ff.centre_square_transform(300, 200, 64))

@@ -14,7 +14,7 @@ module per idea; every name is importable from ``engine.attributes`` as well:
                 and ``fit_probe`` (on ``latent_stats.Whitener`` coordinates), per-group normality
 ``directions``  :class:`AttributeDirection`, ``attribute_direction`` ("mean" or "probe"),
                 ``edit_latents``
-``ranking``     ``analyse_attribute`` (everything about one attribute), ``rank_attributes``,
+``ranking``     ``analyse_attribute`` (everything about one attribute), ``summarise_attributes``,
                 ``ranking_table``
 ``rates``       the evaluation experiment: does conditional sampling produce the attribute?
                 (``attribute_rates``)
@@ -27,7 +27,7 @@ For the GUI (no Qt here; all functions are plain and may run in a worker thread)
 * colour by attribute: ``present, absent = table.groups(name)``; project with
   ``latent_stats.project(z, stats, axes)`` and split the (N, 2) points by the masks;
   ``group_moments(xy, mask)`` gives each group's 2-D mean/cov for ``latent_stats.confidence_ellipse``.
-* Attributes panel: ``rank_attributes(z, table, pca=stats.pca, probe=True, progress=…, cancel=…)``
+* Attributes panel: ``engine.workflows.rank_attributes.rank_attributes(z, table, pca=stats.pca, …)``
   (≈ 1–2 s of CPU per attribute with the probe on 9,000×256; ``probe=False`` is instant) → list of
   :class:`AttributeSummary` sorted by probe accuracy (by ``separation`` without the probe); each has
   ``best_axes`` for the pair plot.
@@ -56,7 +56,7 @@ from .probes import (
     GroupNormality, LinearProbe, ProbeResult, Whitener, _balanced_accuracy, _logistic, cohens_d,
     cross_fitted_separation, fit_probe, group_moments, group_normality, pca_coordinates,
 )
-from .ranking import AttributeAnalysis, AttributeSummary, _best_pair, analyse_attribute, rank_attributes, ranking_table
+from .ranking import AttributeAnalysis, AttributeSummary, _best_pair, analyse_attribute, ranking_table, summarise_attributes
 from .rates import AttributeRate, AttributeRateReport, attribute_rates
 
 __all__ = [
@@ -73,7 +73,7 @@ __all__ = [
     "DEFAULT_EDIT_METHOD", "EDIT_METHODS", "AttributeDirection", "attribute_direction", "edit_latents",
     "standardised_probe_weights",
     # ranking
-    "AttributeAnalysis", "AttributeSummary", "analyse_attribute", "rank_attributes", "ranking_table",
+    "AttributeAnalysis", "AttributeSummary", "analyse_attribute", "ranking_table", "summarise_attributes",
     # rates
     "AttributeRate", "AttributeRateReport", "attribute_rates",
 ]

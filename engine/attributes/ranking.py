@@ -1,5 +1,6 @@
 """The attribute ranking: every attribute analysed (:func:`analyse_attribute`) and sorted by how well the
-z-points separate it (:func:`rank_attributes`), as a text table (:func:`ranking_table`); the measures are in
+z-points separate it (:func:`summarise_attributes`; the use case, cached, is
+``engine.workflows.rank_attributes``), as a text table (:func:`ranking_table`); the measures are in
 :mod:`engine.attributes.probes`."""
 from __future__ import annotations
 
@@ -99,7 +100,7 @@ def analyse_attribute(
     )
 
 
-def rank_attributes(
+def summarise_attributes(
     z: np.ndarray, table: AttributeTable, *, pca=None, probe: bool = True, cv: int = 5, seed: int = 0,
     names: Optional[Iterable[str]] = None, sort_by: str = "auto", progress: ProgressCallback = no_progress,
     cancel: Optional[CancelToken] = None,
@@ -133,7 +134,7 @@ def rank_attributes(
 
 
 def ranking_table(rows: Sequence[AttributeSummary]) -> str:
-    """A readable text table of :func:`rank_attributes`."""
+    """A readable text table of :func:`summarise_attributes` rows (``AttributeRanking.rows()``)."""
     head = f"{'#':>3} {'attribute':<20} {'present':>8} {'rate':>6} {'sep d':>6} {'mean acc':>8} {'probe acc':>10} {'max|d| z':>8} {'max|d| pca':>10}  best axes"
     lines = [head]
     for k, r in enumerate(rows, 1):

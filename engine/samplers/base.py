@@ -17,86 +17,23 @@ refused by the sampler itself, one line naming it.
 """
 from __future__ import annotations
 
-import math
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar, Optional, Sequence
+from typing import Any, ClassVar, Optional
 
 import numpy as np
 
+from .. import params
 from ..errors import SamplerError
 
 
 @dataclass(frozen=True)
-class Param:
-    name: str
-    type: type  # float, int, str or bool
-    default: Any
-    help: str
-    minimum: Optional[float] = None
-    maximum: Optional[float] = None
-    choices: Optional[Sequence[str]] = None
-    #: the parameter a sweep of this sampler varies unless told otherwise (at most one per sampler)
-    sweep: bool = False
+class Param(params.Param):
+    """A sampler's parameter (the shape every workflow's options use, :mod:`engine.params`); its errors are
+    :class:`SamplerError`."""
 
-    @property
-    def sweepable(self) -> bool:
-        """Numeric and without a list of choices: a sweep can vary it."""
-        return self.type in (float, int) and not self.choices
-
-    def describe(self) -> str:
-        rng = ""
-        if self.choices:
-            rng = " one of " + "|".join(self.choices)
-        elif self.minimum is not None or self.maximum is not None:
-            lo = "-inf" if self.minimum is None else f"{self.minimum:g}"
-            hi = "inf" if self.maximum is None else f"{self.maximum:g}"
-            rng = f" in [{lo}, {hi}]"
-        return f"{self.name}={self.default} ({self.type.__name__}{rng}): {self.help}"
-
-    def parse(self, text: str, sampler: str = "") -> Any:
-        """Text from the command line → a checked value."""
-        where = f"{sampler}: " if sampler else ""
-        try:
-            if self.type is bool:
-                low = str(text).strip().lower()
-                if low not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-                    raise ValueError
-                value: Any = low in ("1", "true", "yes", "on")
-            elif self.type is int:
-                f = float(text)
-                if not f.is_integer():
-                    raise ValueError
-                value = int(f)
-            else:
-                value = self.type(text)
-        except (TypeError, ValueError):
-            raise SamplerError(f"{where}{self.name}={text!r} is not a valid {self.type.__name__}; {self.describe()}") from None
-        return self.check(value, sampler)
-
-    def check(self, value: Any, sampler: str = "") -> Any:
-        where = f"{sampler}: " if sampler else ""
-        if self.type is float:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise SamplerError(f"{where}{self.name}={value!r} is not a finite number; {self.describe()}")
-            value = float(value)
-        elif self.type is int:
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise SamplerError(f"{where}{self.name}={value!r} is not an integer; {self.describe()}")
-            value = int(value)
-        elif self.type is bool:
-            if not isinstance(value, bool):
-                raise SamplerError(f"{where}{self.name}={value!r} is not true/false")
-        elif self.type is str:
-            value = str(value)
-        if self.choices and value not in self.choices:
-            raise SamplerError(f"{where}{self.name}={value!r} is not allowed; {self.describe()}")
-        if self.minimum is not None and value < self.minimum:
-            raise SamplerError(f"{where}{self.name}={value!r} is below the minimum; {self.describe()}")
-        if self.maximum is not None and value > self.maximum:
-            raise SamplerError(f"{where}{self.name}={value!r} is above the maximum; {self.describe()}")
-        return value
+    error: ClassVar[type] = SamplerError
 
 
 #: the fewest z-points a (conditional) fit of any sampler accepts

@@ -14,6 +14,32 @@ from ..progress import CancelToken, ProgressCallback, no_progress
 DEFAULT_FACES = 8
 
 
+def _edit_params():
+    from ..attributes import EDIT_METHODS
+    from ..params import Param
+
+    return (
+        Param("model", str, None, "", kind="path"),
+        Param("data", str, None, f"folder of face images (the first {DEFAULT_FACES} by name are edited unless told)",
+              kind="path", required=True),
+        Param("attribute", str, None, "attribute name from the model's labels.csv, e.g. Smiling"),
+        Param("direction", str, None, "a saved direction set (instead of an attribute)", metavar="FILE", kind="path"),
+        Param("index", int, 1, "with a direction set: which direction (the table's #, from 1)", minimum=1),
+        Param("force", bool, False, "with a direction set: use a set saved for another model anyway"),
+        Param("amount", str, "-2:2:5", "START:STOP:COUNT or a list -1,0,1 (1 = the gap between the class means)",
+              kind="text"),
+        Param("out", str, None, "", kind="path", required=True),
+        Param("n", int, None, f"faces to edit (default {DEFAULT_FACES})", minimum=1),
+        Param("method", str, None, "direction: linear probe (the default: same effect, less collateral change — "
+              "measured) or difference of class means", choices=EDIT_METHODS),
+        Param("overwrite", bool, False, "replace edit strips already in the output folder"),
+    )
+
+
+#: The edit use case's options, declared once (the CLI's flags are built from them).
+EDIT_PARAMS = _edit_params()
+
+
 @dataclass
 class EditedFaces:
     folder: Path

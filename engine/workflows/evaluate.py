@@ -14,6 +14,55 @@ from ..errors import SamplerError
 from ..progress import CancelToken, ProgressCallback, no_progress
 
 
+def _evaluate_params():
+    from ..params import Param
+    from ..samplers import default_sweep_sampler
+
+    return (
+        Param("model", str, None, "", kind="path"),
+        Param("data", str, None, "the model's training image folder (for the image metrics against real faces)",
+              kind="path"),
+        Param("n", int, 256, "vectors per sampler", minimum=2),
+        Param("seed", int, 0, "", kind="seed"),
+        Param("samplers", str, None, "samplers to compare (default: all)", metavar="a,b,...", kind="text"),
+        Param("set", str, None, "a sampler parameter (repeatable)", metavar="SAMPLER.KEY=VALUE", repeat=True,
+              kind="text"),
+        Param("sweep", str, None, "metric curves of one sampler across a parameter", metavar="KEY=START:STOP:STEPS",
+              kind="text"),
+        Param("sweep_sampler", str, None, "the swept sampler (default: the only one compared, else "
+              f"{default_sweep_sampler()})", metavar="NAME"),
+        Param("out", str, None, "write the report as JSON", metavar="report.json", kind="path"),
+        Param("overwrite", bool, False, "replace a report written earlier by evaluate"),
+        Param("where", str, None, "also measure conditional sampling: the attribute rate a linear probe on held-out "
+              "z-points assigns to samples fitted on this subset vs on all (default sampler: normal)",
+              metavar="NAME=V,...", kind="text"),
+        Param("judge", str, None, "with a condition: further attributes to judge (e.g. Male)", metavar="NAME,...",
+              kind="text"),
+    )
+
+
+#: The evaluate use case's options, declared once (the CLI's flags are built from them).
+EVALUATE_PARAMS = _evaluate_params()
+
+
+@dataclass
+class EvaluateOptions:
+    """What :func:`evaluate_opened_model` measures: ``n`` vectors per sampler for ``seed``; ``samplers`` compared
+    (None: the registry's default comparison); ``sweep`` (sampler, key, values); ``sampler_values``
+    {sampler: {key: value}}; ``where`` a condition for the attribute rates, ``judge`` further attributes."""
+
+    n: int = 256
+    seed: int = 0
+    samplers: Optional[Sequence[str]] = None
+    sweep: Any = None
+    sampler_values: dict = field(default_factory=dict)
+    where: Optional[str] = None
+    judge: Sequence[str] = ()
+    #: a data folder without the model's held-out images: compare on the latent metrics (with a note) instead of
+    #: refusing (the GUI's comparison panel runs on whatever dataset is open)
+    real_faces_optional: bool = False
+
+
 @dataclass
 class Evaluation:
     report: Any  # engine.evaluation.EvaluationReport
@@ -40,6 +89,7 @@ def evaluate_model(model_folder: str | os.PathLike, data: Optional[str | os.Path
                    sampler_values: Optional[dict] = None, where: Optional[str] = None,
                    judge: Sequence[str] = (), out: Optional[str | os.PathLike] = None, overwrite: bool = False,
                    progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> Evaluation:
+    """The CLI's ``evaluate``: refuse bad names and the output file first, open the model, compare, write."""
     from ..evaluation import evaluate
     from ..output_folders import check_output_file
 
@@ -51,22 +101,58 @@ def evaluate_model(model_folder: str | os.PathLike, data: Optional[str | os.Path
                       progress=progress, cancel=cancel)
     result = Evaluation(report)
     if where is not None:  # conditional sampling, measured: engine.attributes.attribute_rates
-        from ..attributes import attribute_rates
-
-        for name in (samplers or ["normal"]):
-            try:
-                rep = attribute_rates(model_folder, where, sampler=name, values=values.get(name), n=n, seed=seed,
-                                      attributes=list(judge))
-            except SamplerError as exc:
-                if samplers and len(samplers) == 1:
-                    raise
-                result.notes.append(f"{name}: no attribute rates ({exc})")
-                continue
-            result.rates.append(rep)
-        report.info["attribute_rates"] = [r.to_json() for r in result.rates]
+        _attribute_rates(result, model_folder, samplers, values, where, judge, n, seed)
     if out is not None:
         write_report_file(out, report)
     return result
+
+
+def evaluate_opened_model(opened, data: Optional[str | os.PathLike] = None, options: Optional[EvaluateOptions] = None,
+                          *, progress: ProgressCallback = no_progress,
+                          cancel: Optional[CancelToken] = None) -> Evaluation:
+    """Compare samplers on a model already open (its codec and z-points: nothing re-read from its folder); the
+    attribute rates too when ``options.where``. Nothing is written."""
+    from ..evaluation import evaluate_opened
+
+    from ..errors import DataError
+
+    o = options or EvaluateOptions()
+    check_sampler_names(o.samplers, o.sampler_values, o.sweep)
+
+    def run(data_folder):
+        return evaluate_opened(opened.codec, opened.require_latents(), opened.latent_files, data_folder,
+                               folder=opened.folder, n=o.n, seed=o.seed, samplers=o.samplers, sweep=o.sweep,
+                               sampler_values=o.sampler_values, progress=progress, cancel=cancel)
+
+    try:
+        report = run(data)
+    except DataError as exc:
+        if data is None or not o.real_faces_optional:
+            raise
+        report = run(None)  # the latent metrics still compare the samplers
+        report.notes.insert(0, f"the open dataset cannot serve as the real faces ({exc}); latent metrics only, no "
+                               "Fréchet distance — open the model's training folder for it")
+    result = Evaluation(report)
+    if o.where is not None:
+        _attribute_rates(result, opened.folder, o.samplers, o.sampler_values, o.where, o.judge, o.n, o.seed)
+    return result
+
+
+def _attribute_rates(result: Evaluation, model_folder, samplers, values, where, judge, n, seed) -> None:
+    """Conditional sampling, measured (engine.attributes.attribute_rates), into ``result``."""
+    from ..attributes import attribute_rates
+
+    for name in (samplers or ["normal"]):
+        try:
+            rep = attribute_rates(model_folder, where, sampler=name, values=values.get(name), n=n, seed=seed,
+                                  attributes=list(judge))
+        except SamplerError as exc:
+            if samplers and len(samplers) == 1:
+                raise
+            result.notes.append(f"{name}: no attribute rates ({exc})")
+            continue
+        result.rates.append(rep)
+    result.report.info["attribute_rates"] = [r.to_json() for r in result.rates]
 
 
 #: The kind under which ``evaluate --out`` files are recorded as ours (``output_folders.writing_owned_file``).
@@ -85,7 +171,7 @@ def write_report_file(out, report) -> None:
 
 
 def check_sampler_names(samplers: Optional[Sequence[str]], values: Optional[dict] = None, sweep=None,
-                        label: str = "--samplers") -> list[str]:
+                        label: str = "{opt:samplers}") -> list[str]:
     """Refuse unknown or repeated sampler names, and parameters (``--set``) of a sampler not compared, before
     any work; the names compared (the default list when ``samplers`` is None)."""
     from ..samplers import compared_samplers, sampler_class
@@ -103,7 +189,8 @@ def check_sampler_names(samplers: Optional[Sequence[str]], values: Optional[dict
     for name in (values or {}):
         sampler_class(name)
         if name not in seen:
-            raise SamplerError(f"--set {name}.…: {name} is not among the samplers compared ({', '.join(names)})")
+            raise SamplerError(f"{name}.…: {name} is not among the samplers compared ({', '.join(names)})",
+                               param="set")
     if sweep is not None:
         sampler_class(sweep[0])
     return names

@@ -34,15 +34,15 @@ class GeneratedSet:
     diagnostics: dict = field(default_factory=dict)  # what the sampler reports about its fit (e.g. spread)
 
 
-def check_size(n: int, z_dim: int, label: str = "the number of faces") -> None:
-    """Refuse, before any work, a run whose z-vectors would not fit the memory ceiling (``label`` names
-    the count as the caller's user knows it: ``--n`` on the command line)."""
+def check_size(n: int, z_dim: int) -> None:
+    """Refuse, before any work, a run whose z-vectors would not fit the memory ceiling (the error is about the
+    parameter ``n``: each front end names it)."""
     if n < 0:
-        raise EngineError(f"{label} must be ≥ 0")
+        raise EngineError("must be ≥ 0", param="n")
     most = MAX_GENERATE_VALUES // z_dim
     if n > most:
-        raise EngineError(f"{label} {n:,} is more than the {most:,} vectors of {z_dim} components one run holds in "
-                          "memory; split it over several runs with different seeds")
+        raise EngineError(f"{n:,} is more than the {most:,} vectors of {z_dim} components one run holds in "
+                          "memory; split it over several runs with different seeds", param="n")
 
 
 class SamplerFits:
@@ -128,6 +128,31 @@ def decoded_batches(opened: OpenedModel, z: np.ndarray, cancel: Optional[CancelT
         progress(Progress("decode", min(len(z), i + DECODE_BATCH), len(z), "decoding"))
 
 
+#: The sampler a generated set uses unless told: the naive baseline (the registry's first).
+DEFAULT_SAMPLER = "uniform"
+
+
+def _generate_params():
+    from ..params import Param
+
+    return (
+        Param("model", str, None, "", kind="path"),
+        Param("sampler", str, DEFAULT_SAMPLER, ""),
+        Param("set", str, None, "a sampler parameter (repeatable)", metavar="KEY=VALUE", repeat=True, kind="text"),
+        Param("n", int, None, "", minimum=0, required=True),
+        Param("seed", int, 0, "", kind="seed"),
+        Param("out", str, None, "", kind="path", required=True),
+        Param("z_only", bool, False, "write only z.npy and params.json"),
+        Param("overwrite", bool, False, "replace an image set already in the output folder"),
+        Param("where", str, None, "fit the sampler only on z-points with these labels, e.g. Smiling=1,Male=-1",
+              metavar="NAME=V,...", kind="text"),
+    )
+
+
+#: The generate use case's options, declared once (the CLI's flags are built from them).
+GENERATE_PARAMS = _generate_params()
+
+
 @dataclass
 class WrittenSet:
     folder: Path
@@ -136,22 +161,20 @@ class WrittenSet:
 
 def generate_to_folder(model_folder: str | os.PathLike, sampler: str, values: Optional[dict], n: int, seed: int,
                        out: str | os.PathLike, *, where=None, z_only: bool = False, overwrite: bool = False,
-                       n_label: str = "the number of faces", progress: ProgressCallback = no_progress,
+                       progress: ProgressCallback = no_progress,
                        cancel: Optional[CancelToken] = None) -> WrittenSet:
     """The CLI's ``generate``: check ``out`` first, then open the model, generate and write the image set
     (faces decoded and written batch by batch)."""
-    from ..image_sets import write_image_set
-    from ..output_folders import check_output_folder
     from .open_model import open_model
+    from .save_set import check_set_folder, save_set
 
-    inputs = [model_folder]
-    check_output_folder(out, inputs=inputs, overwrite=overwrite)  # before any work
+    check_set_folder(out, model_folder, overwrite=overwrite)  # before any work
     opened = open_model(model_folder, labels=where is not None)
-    check_size(n, opened.z_dim, n_label)
+    check_size(n, opened.z_dim)
     gen = generate(opened, sampler, values, n, seed, where=where, decode=False, cancel=cancel)
     images = None if z_only else decoded_batches(opened, gen.z, cancel, progress)
-    folder = write_image_set(out, gen.z, gen.params, images, overwrite=overwrite, inputs=inputs)
-    return WrittenSet(folder, gen)
+    saved = save_set(out, model_folder, gen.z, gen.params, images, overwrite=overwrite)
+    return WrittenSet(saved.folder, gen)
 
 
 def generate_from_folder(model_dir, sampler: str, values=None, n: int = 16, seed: int = 0, *, decode: bool = True,

@@ -55,12 +55,12 @@ def check_movie_args(out, frames: int, fps: float, size: int) -> str:
     if suffix not in FORMATS:
         raise EngineError(f"{out}: a movie is an .mp4 or a .gif file", param="out")
     if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or not 2 <= frames <= MAX_FRAMES:
-        raise EngineError(f": must be a whole number 2…{MAX_FRAMES}, got {frames!r}", param="frames")
+        raise EngineError(f"{{opt:frames}}: must be a whole number 2…{MAX_FRAMES}, got {frames!r}")
     if isinstance(fps, bool) or not isinstance(fps, (int, float, np.integer, np.floating)) \
             or not math.isfinite(float(fps)) or not 0.5 <= float(fps) <= 120:
-        raise EngineError(f": must be between 0.5 and 120 frames per second, got {fps!r}", param="fps")
+        raise EngineError(f"{{opt:fps}}: must be between 0.5 and 120 frames per second, got {fps!r}")
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 16 <= size <= MAX_SIZE:
-        raise EngineError(f": must be a whole number of pixels 16…{MAX_SIZE}, got {size!r}", param="size")
+        raise EngineError(f"{{opt:size}}: must be a whole number of pixels 16…{MAX_SIZE}, got {size!r}")
     if suffix == ".mp4" and size % 2:
         raise EngineError(f"{size}: an MP4 (H.264, yuv420p) needs an even frame size, e.g. {size + 1}", param="size")
     return suffix
@@ -160,46 +160,128 @@ def write_gif(tmp: Path, frames, fps: float) -> None:
         fh.write(b";")
 
 
+#: The movie use case's options, declared once (the CLI's flags are built from them; the dialog's defaults too).
+def _movie_params():
+    from ..latent_paths import METHODS
+    from ..params import Param
+
+    return (
+        Param("model", str, None, "", kind="path"),
+        Param("from_", str, None, "start face: a training z-point's row or a .npy of z", metavar="ROW|FILE.npy[:ROW]",
+              flag="from", kind="text"),
+        Param("to", str, None, "", metavar="ROW|FILE.npy[:ROW]", kind="text"),
+        Param("axis", str, None, "sweep along this axis instead of a path", metavar="PC1|z12", kind="text"),
+        Param("range", str, "-3:3", "with an axis: START:STOP in σ around the cloud's centre", kind="text"),
+        Param("method", str, METHODS[0], "path interpolation", choices=METHODS),
+        Param("frames", int, 60, "", minimum=2, maximum=MAX_FRAMES),
+        Param("fps", float, 20.0, "", kind="positive", minimum=0.5, maximum=120.0),
+        Param("size", int, 256, "frame size in pixels (even for MP4)", minimum=16, maximum=MAX_SIZE),
+        Param("out", str, None, "", kind="path", required=True, metavar="FILE.mp4|FILE.gif"),
+        Param("overwrite", bool, False, "replace a movie written earlier to the output file"),
+    )
+
+
+MOVIE_PARAMS = _movie_params()
+
+
+@dataclass
+class MovieOptions:
+    """How the movie is made: ``frames`` at ``fps``, ``size``×``size`` pixels; a path's interpolation ``method``;
+    a sweep's ``value_range`` (START:STOP in σ around the cloud's centre)."""
+
+    frames: int = 60
+    fps: float = 20.0
+    size: int = 256
+    method: str = "linear"
+    value_range: str = "-3:3"
+
+
+def _prepared(opened, out, options: MovieOptions, overwrite: bool, inputs) -> tuple[Path, str]:
+    from ..output_folders import check_output_file
+
+    suffix = check_movie_args(out, options.frames, options.fps, options.size)
+    out = check_output_file(out, inputs=inputs, overwrite=overwrite, what="movie", kind=KIND)
+    return out, suffix
+
+
+def _need_stats(opened) -> None:
+    if opened.stats is None:
+        raise EngineError(f"{opened.folder}: the movie needs the model's z-points (encode a dataset first)")
+
+
+def _write_movie(opened, out, suffix: str, path, options: MovieOptions, progress, cancel) -> Movie:
+    from ..output_folders import writing_owned_file
+
+    stream = frames_of(opened.codec, path, int(options.size), cancel, progress)
+    with writing_owned_file(out, KIND) as tmp:
+        if suffix == ".mp4":
+            write_mp4(tmp, stream, int(options.size), options.fps, shown=out)
+        else:
+            write_gif(tmp, stream, options.fps)
+        cancel.raise_if_cancelled()
+    return Movie(Path(out), int(options.frames), int(options.size), float(options.fps), path.to_json())
+
+
+def movie_of_path(opened, out, z_from: np.ndarray, z_to: np.ndarray, options: Optional[MovieOptions] = None, *,
+                  overwrite: bool = False, progress: ProgressCallback = no_progress,
+                  cancel: Optional[CancelToken] = None) -> Movie:
+    """A movie of the path from ``z_from`` to ``z_to`` (z-vectors) through the opened model's cloud."""
+    from ..latent_paths import check_method, interpolate
+
+    o = options or MovieOptions()
+    cancel = cancel or CancelToken()
+    check_method(o.method)
+    out, suffix = _prepared(opened, out, o, overwrite, [opened.folder])
+    _need_stats(opened)
+    a = _near_the_cloud(opened.stats, np.asarray(z_from, np.float32).reshape(-1), None, "the start face")
+    b = _near_the_cloud(opened.stats, np.asarray(z_to, np.float32).reshape(-1), None, "the end face")
+    return _write_movie(opened, out, suffix, interpolate(opened.stats, a, b, o.frames, o.method), o, progress, cancel)
+
+
+def movie_of_sweep(opened, out, axis: str, options: Optional[MovieOptions] = None, *, overwrite: bool = False,
+                   progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> Movie:
+    """A movie of a sweep along ``axis`` (PC1, z12) over ``options.value_range`` σ around the cloud's centre."""
+    from ..latent_paths import axis_sweep, parse_axis
+
+    o = options or MovieOptions()
+    cancel = cancel or CancelToken()
+    lo, hi = check_sweep_range(o.value_range)
+    out, suffix = _prepared(opened, out, o, overwrite, [opened.folder])
+    _need_stats(opened)
+    path = axis_sweep(opened.stats, parse_axis(axis, opened.z_dim), lo, hi, o.frames)
+    return _write_movie(opened, out, suffix, path, o, progress, cancel)
+
+
 def make_movie(model_folder, out, *, frm: Optional[str] = None, to: Optional[str] = None, axis: Optional[str] = None,
                value_range: str = "-3:3", method: str = "linear", frames: int = 60, fps: float = 20.0, size: int = 256,
-               overwrite: bool = False, opened=None, progress: ProgressCallback = no_progress,
+               overwrite: bool = False, progress: ProgressCallback = no_progress,
                cancel: Optional[CancelToken] = None) -> Movie:
-    """Write a movie of the path ``frm`` → ``to`` (training row numbers or .npy z-files, see
-    ``latent_paths.parse_endpoint``), or of a sweep along ``axis`` (PC1, z12) over ``value_range`` σ
-    around the cloud's centre. ``opened``: an already opened model (GUI) instead of ``model_folder``."""
-    from ..latent_paths import axis_sweep, check_method, interpolate, parse_axis, parse_endpoint
-    from ..output_folders import check_output_file, writing_owned_file
+    """The CLI's ``movie``: the path ``frm`` → ``to`` (training row numbers or .npy z-files, see
+    ``latent_paths.parse_endpoint``), or a sweep along ``axis``; everything refused before the model is opened."""
+    from ..latent_paths import check_method, parse_endpoint
     from .open_model import open_model
 
     cancel = cancel or CancelToken()
+    o = MovieOptions(frames=frames, fps=fps, size=size, method=method, value_range=value_range)
     suffix = check_movie_args(out, frames, fps, size)
     if (axis is None) == (frm is None and to is None):
-        raise EngineError("movie: give either {opt:from} and {opt:to} (a path between two faces) or {opt:axis} (a sweep)")
+        raise EngineError("movie: give either {opt:from} and {opt:to} (a path between two faces) or {opt:axis} "
+                          "(a sweep)")
     if axis is None and (frm is None or to is None):
         raise EngineError("movie: a path needs both {opt:from} and {opt:to}")
-    lo, hi = check_sweep_range(value_range) if axis is not None else (0.0, 0.0)
-    if axis is None:
-        check_method(method)
-    inputs = [model_folder if opened is None else opened.folder]
-    out = check_output_file(out, inputs=inputs, overwrite=overwrite, what="movie", kind=KIND)
-    if opened is None:
-        opened = open_model(model_folder, statistics=True, labels=False, progress=progress, cancel=cancel)
-    if opened.stats is None:
-        raise EngineError(f"{opened.folder}: the movie needs the model's z-points (encode a dataset first)")
     if axis is not None:
-        path = axis_sweep(opened.stats, parse_axis(axis, opened.z_dim), lo, hi, frames)
+        check_sweep_range(value_range)
     else:
-        a = _near_the_cloud(opened.stats, parse_endpoint(frm, opened.latents, opened.z_dim, "from"), "from", frm)
-        b = _near_the_cloud(opened.stats, parse_endpoint(to, opened.latents, opened.z_dim, "to"), "to", to)
-        path = interpolate(opened.stats, a, b, frames, method)
-    stream = frames_of(opened.codec, path, int(size), cancel, progress)
-    with writing_owned_file(out, KIND) as tmp:
-        if suffix == ".mp4":
-            write_mp4(tmp, stream, int(size), fps, shown=out)
-        else:
-            write_gif(tmp, stream, fps)
-        cancel.raise_if_cancelled()
-    return Movie(Path(out), int(frames), int(size), float(fps), path.to_json())
+        check_method(method)
+    _prepared(None, out, o, overwrite, [model_folder])
+    opened = open_model(model_folder, statistics=True, labels=False, progress=progress, cancel=cancel)
+    _need_stats(opened)
+    if axis is not None:
+        return movie_of_sweep(opened, out, axis, o, overwrite=overwrite, progress=progress, cancel=cancel)
+    a = _near_the_cloud(opened.stats, parse_endpoint(frm, opened.latents, opened.z_dim, "from"), "from", frm)
+    b = _near_the_cloud(opened.stats, parse_endpoint(to, opened.latents, opened.z_dim, "to"), "to", to)
+    del suffix
+    return movie_of_path(opened, out, a, b, o, overwrite=overwrite, progress=progress, cancel=cancel)
 
 
 def check_sweep_range(text, label: str = "range") -> tuple[float, float]:
@@ -213,7 +295,7 @@ def check_sweep_range(text, label: str = "range") -> tuple[float, float]:
     return lo, hi
 
 
-def _near_the_cloud(stats, z: np.ndarray, label: str, text) -> np.ndarray:
+def _near_the_cloud(stats, z: np.ndarray, label: str, text) -> np.ndarray:  # label: the option's parameter name
     """Refuse a path end so far from the cloud (Mahalanobis σ) that the decoder gives noise and the numbers overflow."""
     from ..atlas import cloud_metric
 
@@ -251,5 +333,5 @@ def movie_summary(m: Movie) -> str:
     return f"{m.path}: {m.frames} frames, {m.size}×{m.size} px, {m.fps:g} fps ({m.frames / m.fps:.1f} s)"
 
 
-__all__ = ["Movie", "make_movie", "read_movie", "is_our_movie", "movie_summary", "check_sweep_range", "MARKER",
+__all__ = ["MOVIE_PARAMS", "Movie", "MovieOptions", "make_movie", "movie_of_path", "movie_of_sweep", "read_movie", "is_our_movie", "movie_summary", "check_sweep_range", "MARKER",
            "MAX_SIGMA"]

@@ -3,7 +3,7 @@ cached in the user's cache folder — the Attributes panel's use case.
 
 Two steps, because the second is slow (1–2 s of CPU per attribute on 9,000×256):
 
-1. :func:`rank_attributes` — the quick ranking (``engine.attributes.rank_attributes(probe=False)``:
+1. :func:`rank_attributes` — the quick ranking (``engine.attributes.summarise_attributes(probe=False)``:
    cross-fitted separation d of the difference-of-means direction, its balanced accuracy, the best pair
    of axes), a few seconds for 40 attributes; or the ranking stored by an earlier run;
 2. :func:`measure_probe` — the linear probe's cross-validated balanced accuracy of one attribute
@@ -31,6 +31,30 @@ from ..progress import CancelToken, Progress, ProgressCallback, no_progress
 CACHE_FORMAT = 1
 
 
+def _attributes_params():
+    from ..attributes import attribute_rates
+    from ..params import Param
+
+    return (
+        Param("model", str, None, "", kind="path"),
+        Param("import_file", str, None, "CelebA list_attr_celeba.txt or CSV file,label1,… → labels.csv",
+              metavar="LABEL_FILE", flag="import", kind="path"),
+        Param("rank", bool, False, "with a label file imported: also print the ranking"),
+        Param("no_probe", bool, False, "skip the (slower) cross-validated linear probes"),
+        Param("rates", str, None, "measure conditional sampling for this condition instead of ranking",
+              metavar="NAME=V,...", kind="text"),
+        Param("also", str, None, "with a condition: further attributes to judge", metavar="NAME,...", kind="text"),
+        Param("sampler", str, attribute_rates.__kwdefaults__["sampler"], ""),
+        Param("set", str, None, "", metavar="KEY=VALUE", repeat=True, kind="text"),
+        Param("n", int, 256, "", minimum=2),
+        Param("seed", int, 0, "", kind="seed"),
+    )
+
+
+#: The attributes command's options (ranking, labels, rates), declared once (the CLI's flags are built from them).
+ATTRIBUTES_PARAMS = _attributes_params()
+
+
 @dataclass
 class AttributeRanking:
     """One model's attribute ranking: the quick rows in ranking order and the probe rows measured so far
@@ -41,6 +65,7 @@ class AttributeRanking:
     order: list[str] = field(default_factory=list)  # names in quick-ranking order (best separated first)
     probe: dict[str, Any] = field(default_factory=dict)  # name -> AttributeSummary with probe_accuracy
     from_cache: bool = False  # read from the cache folder rather than measured now
+    kept: bool = True  # stored in (and read from) the user's cache folder
     prepared: Optional[tuple] = field(default=None, repr=False)  # (pca, coords, whitener) for the probe steps
 
     @property
@@ -101,7 +126,7 @@ def save_ranking(ranking: AttributeRanking) -> None:
     """Keep the ranking (and the probe accuracies measured so far) in the user's cache folder."""
     from .. import atomic_io
 
-    if ranking.key is None:
+    if ranking.key is None or not ranking.kept:
         return
     try:
         atomic_io.write_json(cache_path(ranking.key), {
@@ -137,23 +162,60 @@ def load_ranking(key: str, names=None) -> Optional[AttributeRanking]:
 # the workflow
 
 
-def rank_attributes(z: np.ndarray, table, *, pca=None, model_id: str = "", use_cache: bool = True,
-                    progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> AttributeRanking:
-    """The quick ranking of every labelled attribute (best separated first), from the cache when it holds
-    one for these z-points and labels, else measured and stored. ``pca``: the cloud's PCA when at hand
-    (``LatentStats.pca``), so that the best axes are the app's PCA axes without refitting."""
-    from ..attributes import rank_attributes as quick_ranking
+@dataclass
+class LabelledLatents:
+    """A model's z-points with their labels: ``imported`` when the labels were attached just now."""
+
+    folder: Path
+    z: np.ndarray
+    files: list
+    table: Any  # engine.attributes.AttributeTable
+    imported: bool = False
+
+
+def labelled_latents(model_folder, label_file=None) -> LabelledLatents:
+    """The z-points of the model in ``model_folder`` and their labels: those of ``label_file`` attached now
+    (written as the model's labels.csv), else its labels.csv (refused, one line, when it has none)."""
+    from ..attributes import import_labels, load_labels
+    from ..errors import DataError
+    from ..model_store import load_latents, read_config
+
+    folder = Path(model_folder)
+    z, files = load_latents(folder, read_config(folder).arch.z_dim)
+    if label_file:
+        return LabelledLatents(folder, z, list(files), import_labels(folder, label_file, files), imported=True)
+    table = load_labels(folder, files)
+    if table is None:
+        raise DataError(f"{folder}: the model has no labels.csv; attach labels with {{opt:import_file}} LABEL_FILE "
+                        "(CelebA's list_attr_celeba.txt or a CSV file,label1,…)")
+    return LabelledLatents(folder, z, list(files), table)
+
+
+def rank_attributes(z: np.ndarray, table, *, pca=None, model_id: str = "", probe: bool = False,
+                    use_cache: bool = True, progress: ProgressCallback = no_progress,
+                    cancel: Optional[CancelToken] = None) -> AttributeRanking:
+    """Every labelled attribute ranked, best separated first — the one ranking of both fronts.
+
+    ``probe=False`` (the panel's first step): the quick ranking by cross-fitted separation, from the cache when it
+    holds one for these z-points and labels, else measured and stored; :func:`measure_probe` adds the probes one by
+    one. ``probe=True`` (the CLI's ``attributes``): every probe measured now, ranked by its cross-validated
+    accuracy. ``use_cache=False``: nothing read from or written to the user's cache folder. ``pca``: the cloud's PCA
+    when at hand (``LatentStats.pca``), so that the best axes are the app's PCA axes without refitting."""
+    from ..attributes import summarise_attributes
 
     cancel = cancel or CancelToken()
     key = ranking_key(z, table, model_id)
-    if use_cache:
+    if use_cache and not probe:
         cached = load_ranking(key, table.names)
         if cached is not None:
             progress(Progress("rank attributes", 1, 1, "from the cache"))
             return cached
-    rows = quick_ranking(z, table, pca=pca, probe=False, progress=progress, cancel=cancel)
-    ranking = AttributeRanking(key, {r.name: r for r in rows}, [r.name for r in rows])
-    ranking.prepared = _prepare(z, pca)
+    rows = summarise_attributes(z, table, pca=pca, probe=probe, progress=progress, cancel=cancel)
+    ranking = AttributeRanking(key, {r.name: r for r in rows}, [r.name for r in rows], kept=use_cache)
+    if probe:
+        ranking.probe = {r.name: r for r in rows}
+    else:
+        ranking.prepared = _prepare(z, pca)
     save_ranking(ranking)
     return ranking
 

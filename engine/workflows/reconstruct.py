@@ -12,6 +12,22 @@ from .. import __version__
 from ..progress import CancelToken, ProgressCallback, no_progress
 
 
+def _reconstruct_params():
+    from ..params import Param
+
+    return (
+        Param("model", str, None, "", kind="path"),
+        Param("data", str, None, "", kind="path", required=True),
+        Param("out", str, None, "", kind="path", required=True),
+        Param("n", int, None, "only the first N images", minimum=1),
+        Param("overwrite", bool, False, "replace reconstructions written earlier into the output folder"),
+    )
+
+
+#: The reconstruct use case's options, declared once (the CLI's flags are built from them).
+RECONSTRUCT_PARAMS = _reconstruct_params()
+
+
 @dataclass
 class Reconstructed:
     folder: Path

@@ -41,6 +41,32 @@ ATLAS_SIDE = 12
 DPI = 110
 
 
+#: The vector formats a report's figures can be written in (beside PNG).
+VECTOR_FORMATS = ("svg", "pdf")
+
+
+def _report_params():
+    from .. import params
+
+    return (
+        params.Param("model", str, None, "", kind="path"),
+        params.Param("data", str, None, "the model's training image folder: adds the sampler comparison table",
+                     kind="path"),
+        params.Param("out", str, None, "", kind="path", required=True, metavar="DIR"),
+        params.Param("components", str, None, "the histograms shown large (default: the first 6)", metavar="0,1,2",
+                     kind="text"),
+        params.Param("samplers", str, None, "face grids of these samplers (default: all compared)", metavar="a,b",
+                     kind="text"),
+        params.Param("seed", int, 0, "", kind="seed"),
+        params.Param("vector", str, "svg", "vector format of the figure files", choices=VECTOR_FORMATS),
+        params.Param("overwrite", bool, False, "replace a report written earlier to the output folder"),
+    )
+
+
+#: The report use case's options, declared once (the CLI's flags are built from them).
+REPORT_PARAMS = _report_params()
+
+
 @dataclass
 class ReportOptions:
     components: Optional[Sequence[int]] = None  # the chosen histograms (default: the first 6)
@@ -557,10 +583,11 @@ def build_report(opened, *, data=None, options: Optional[ReportOptions] = None, 
     f, numbers["atlas"] = timed("atlas", lambda: fig_atlas(opened, o.atlas_side, list(o.levels), vec))
     figures.append(f)
     if data is not None:
-        from ..evaluation import evaluate
+        from .evaluate import EvaluateOptions, evaluate_opened_model
 
-        t0 = time.perf_counter()
-        rep = evaluate(opened.folder, data, n=o.evaluate_n, seed=o.seed, samplers=o.compare, cancel=cancel)
+        t0 = time.perf_counter()  # on the model already open: not opened again from its folder
+        rep = evaluate_opened_model(opened, data, EvaluateOptions(n=o.evaluate_n, seed=o.seed, samplers=o.compare),
+                                    cancel=cancel).report
         f, numbers["sampler_comparison"] = fig_sampler_table(rep, vec)
         timings["sampler_comparison"] = round(time.perf_counter() - t0, 3)
         tick("sampler comparison")
@@ -605,7 +632,7 @@ def check_report_options(options: Optional[ReportOptions]) -> None:
 
     o = options or ReportOptions()
     if o.samplers is not None:
-        check_sampler_names(o.samplers, label="--samplers")
+        check_sampler_names(o.samplers)
     if o.compare is not None:
         check_sampler_names(o.compare, label="report comparison samplers")
     for ext in o.formats:
@@ -613,22 +640,44 @@ def check_report_options(options: Optional[ReportOptions]) -> None:
             raise EngineError(f"report format {ext!r}: choose png, svg or pdf")
 
 
-def make_report(model_folder, out, *, data=None, options: Optional[ReportOptions] = None, overwrite: bool = False,
-                opened=None, progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> Report:
-    """The CLI's ``report``: check ``out`` first, open the model (with statistics), build and write the report."""
+def check_report_output(model_folder, out, *, data=None, options: Optional[ReportOptions] = None,
+                        overwrite: bool = False) -> list:
+    """Refuse, before any work, bad options, an output folder the report may not go to (never among the user's
+    files, never inside the model's or the data folder) and a data folder that is not there; the input folders."""
     from ..output_folders import check_output_folder
-    from .open_model import open_model
 
-    folder = model_folder if opened is None else opened.folder
-    inputs = [folder, data]
+    inputs = [i for i in (model_folder, data) if i is not None]
     check_report_options(options)
-    check_output_folder(out, inputs=[i for i in inputs if i is not None], overwrite=overwrite, kind=REPORT_KIND)
+    check_output_folder(out, inputs=inputs, overwrite=overwrite, kind=REPORT_KIND)
     if data is not None and not Path(data).is_dir():
-        raise EngineError(f"--data {data}: no such folder")
-    if opened is None or opened.stats is None:
-        opened = open_model(folder, statistics=True, labels=False, progress=progress, cancel=cancel)
+        raise EngineError(f"{data}: no such folder", param="data")
+    return inputs
+
+
+def report_of_model(opened, out, *, data=None, options: Optional[ReportOptions] = None, overwrite: bool = False,
+                    progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> Report:
+    """Build and write the report of a model already open (the GUI's Export report; the CLI's after opening):
+    its codec, z-points and statistics as they are — the statistics computed here only when it has none."""
+    inputs = check_report_output(opened.folder, out, data=data, options=options, overwrite=overwrite)
+    if opened.stats is None and opened.latents is not None and len(opened.latents) >= 3:
+        from dataclasses import replace
+
+        from ..latent_stats import load_or_compute_stats
+        from .open_model import leading_pca_coords
+
+        stats = load_or_compute_stats(opened.folder, opened.latents, progress=progress, cancel=cancel)
+        opened = replace(opened, stats=stats, pca_coords=leading_pca_coords(opened.latents, stats))
     report = build_report(opened, data=data, options=options, progress=progress, cancel=cancel)
     write_report_folder(report, out, inputs=inputs, overwrite=overwrite)
     return report
 
 
+def make_report(model_folder, out, *, data=None, options: Optional[ReportOptions] = None, overwrite: bool = False,
+                progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> Report:
+    """The CLI's ``report``: check ``out`` first, open the model (with statistics), build and write the report."""
+    from .open_model import open_model
+
+    check_report_output(model_folder, out, data=data, options=options, overwrite=overwrite)
+    opened = open_model(model_folder, statistics=True, labels=False, progress=progress, cancel=cancel)
+    return report_of_model(opened, out, data=data, options=options, overwrite=overwrite, progress=progress,
+                           cancel=cancel)

@@ -130,7 +130,8 @@ def _forbidden_loads(tree: ast.AST) -> list[tuple[int, str]]:
 
 def test_no_code_path_unpickles():
     """The product's rule, checked on every source file: no pickle loads, np.load(allow_pickle=False)."""
-    files = [ROOT / "main.py", *sorted((ROOT / "engine").rglob("*.py")), *sorted((ROOT / "gui").rglob("*.py"))]
+    files = [ROOT / "main.py", *sorted((ROOT / "cli").rglob("*.py")), *sorted((ROOT / "engine").rglob("*.py")),
+             *sorted((ROOT / "gui").rglob("*.py"))]
     found = {}
     for path in files:
         bad = _forbidden_loads(ast.parse(path.read_text("utf-8"), str(path)))

@@ -54,11 +54,11 @@ def env(tmp_path: Path) -> dict:
 MEASURE = r"""
 import os, sys, threading, time
 sys.path.insert(0, sys.argv[1])
-from engine.workflows.movie import make_movie
+from engine.workflows.movie import MovieOptions, movie_of_sweep
 from engine.workflows.open_model import open_model
 model, out, suffix = sys.argv[2], sys.argv[3], sys.argv[4]
 opened = open_model(model, statistics=True, labels=False)
-make_movie(model, out + "-warm" + suffix, axis="PC1", frames=2, size=32, opened=opened)  # the imports, once
+movie_of_sweep(opened, out + "-warm" + suffix, "PC1", MovieOptions(frames=2, size=32))  # the imports, once
 rss = lambda: int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 base, peak, done = rss(), [0], []
 def watch():
@@ -67,7 +67,7 @@ def watch():
         time.sleep(0.003)
 watcher = threading.Thread(target=watch, daemon=True)
 watcher.start()
-make_movie(model, out + suffix, axis="PC1", frames=130, size=320, opened=opened)
+movie_of_sweep(opened, out + suffix, "PC1", MovieOptions(frames=130, size=320))
 done.append(1)
 watcher.join()
 print((peak[0] - base) // 2**20)

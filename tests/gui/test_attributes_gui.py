@@ -74,14 +74,14 @@ def test_colour_by_attribute_draws_two_groups_with_ellipses_and_legend(win, qtbo
 def test_attributes_panel_row_click_shows_best_axes_then_probe_fills_in(win, qtbot):
     from PySide6.QtCore import Qt
 
-    from engine.attributes import rank_attributes
+    from engine.attributes import summarise_attributes
 
     panel = win.attributes
     assert "attributesDock" in win.docks and win.docks["attributesDock"].objectName() == "attributesDock"
     win.docks["attributesDock"].raise_()
     qtbot.waitUntil(lambda: panel.table.rowCount() == 2, timeout=20000)
     s = win.session
-    expected = {r.name: r for r in rank_attributes(s.latents, s.labels, pca=s.stats.pca, probe=False)}
+    expected = {r.name: r for r in summarise_attributes(s.latents, s.labels, pca=s.stats.pca, probe=False)}
     assert panel.names()[0] == "Smiling"  # the separable one first
     row = panel._row_of("Smiling")
     rect = panel.table.visualItemRect(panel.table.item(row, 0))

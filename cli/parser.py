@@ -1,0 +1,183 @@
+"""The command-line parser: one function per command, in the order ``--help`` lists them."""
+from __future__ import annotations
+
+import argparse
+import re
+
+from .common import _channels, _device, _image_size, _int_at_least, _Parser, _positive_float, _seed
+from .schema import add_params
+
+#: lets "--amount -2:2:5", "--amount -1,0,1" and "--range -3:3" read as values, not as options
+NEGATIVE_NUMBERS = re.compile(r"^-\d*\.?\d+([:,]-?\d*\.?\d+)*$")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="latent-face-studio", description="Latent Face Studio: explore and sample the latent space of a conv autoencoder.")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+    for add in COMMAND_PARSERS:
+        add(sub)
+    return p
+
+
+
+def _train(sub) -> None:
+    t = sub.add_parser("train", help="train a new model on a folder of face images")
+    t.add_argument("--data", required=True, help="folder of face images (e.g. img_align_celeba)")
+    t.add_argument("--out", required=True, help="model folder to write")
+    t.add_argument("--epochs", type=_int_at_least(1), default=30)
+    t.add_argument("--image-size", type=_image_size, default=64)
+    t.add_argument("--z-dim", type=_int_at_least(2), default=256)
+    t.add_argument("--batch-size", type=_int_at_least(1), default=128)
+    t.add_argument("--seed", type=_seed, default=0)
+    t.add_argument("--resume", action="store_true", help="continue from the folder's checkpoint")
+    t.add_argument("--allow-other-data", action="store_true",
+                   help="with --resume: continue on images other than those it was trained on")
+    t.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate")
+    t.add_argument("--channels", type=_channels, default="32,64,128,256", help="the 4 encoder channel widths")
+    t.add_argument("--batch-norm", dest="batch_norm", action="store_true", default=True,
+                   help="batch normalisation after each conv layer (the default: measured best)")
+    t.add_argument("--no-batch-norm", dest="batch_norm", action="store_false", help="no batch normalisation, as in the blog")
+    t.add_argument("--val-count", type=_int_at_least(0), default=None, help="held-out images (last by name); default min(500, N/18)")
+    t.add_argument("--no-flip", action="store_true", help="no horizontal-flip augmentation")
+    t.add_argument("--no-encode", action="store_true", help="do not encode the data set after training")
+    t.add_argument("--device", type=_device, default="auto", help="auto, cpu or cuda[:N] (under torchrun: cuda:LOCAL_RANK)")
+    t.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+                   help="auto: bf16 (fp16 on older GPUs) autocast on CUDA, fp32 on the CPU")
+    t.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA, long runs)")
+
+
+def _encode(sub) -> None:
+    from engine.workflows.encode import ENCODE_PARAMS
+
+    e = sub.add_parser("encode", help="encode a folder into the model's latents.npy (streaming, resumable)")
+    add_params(e, ENCODE_PARAMS)
+
+
+def _reconstruct(sub) -> None:
+    from engine.workflows.reconstruct import RECONSTRUCT_PARAMS
+
+    r = sub.add_parser("reconstruct", help="reconstruct images through the autoencoder")
+    add_params(r, RECONSTRUCT_PARAMS, overwrite={"help": "replace reconstructions written earlier into --out"})
+
+
+def _generate(sub) -> None:
+    from engine.workflows.generate import GENERATE_PARAMS
+
+    g = sub.add_parser("generate", help="sample z-vectors and decode them into faces")
+    add_params(g, GENERATE_PARAMS, overwrite={"help": "replace an image set already in --out"})
+
+
+def _edit(sub) -> None:
+    from engine.workflows.edit import EDIT_PARAMS
+
+    ed = sub.add_parser("edit", help="move faces along an attribute direction and write a strip per face")
+    add_params(ed, EDIT_PARAMS, data={"help": "folder of face images (the first --n by name are edited)"},
+               direction={"help": "a direction set written by `directions --out` (instead of --attribute)"},
+               index={"help": "with --direction: which direction (the table's #, from 1)"},
+               force={"help": "with --direction: use a set saved for another model anyway"},
+               overwrite={"help": "replace edit strips already in --out"})
+    ed._negative_number_matcher = NEGATIVE_NUMBERS
+
+
+def _attributes(sub) -> None:
+    from engine.workflows.rank_attributes import ATTRIBUTES_PARAMS
+
+    at = sub.add_parser("attributes", help="attach labels to a model, rank attributes by separability, measure conditional sampling")
+    add_params(at, ATTRIBUTES_PARAMS, rank={"help": "with --import: also print the ranking"},
+               also={"help": "with --rates: further attributes to judge"})
+
+
+def _directions(sub) -> None:
+    di = sub.add_parser("directions", help="find, name and measure directions in the latent space; save them as a set")
+    di.add_argument("--model")
+    from engine.lab import method_specs, methods_taking
+    di.add_argument("--method", required=True, choices=[m.name for m in method_specs()],
+                    help="; ".join(f"{m.name}: {m.help}" for m in method_specs()).replace("%", "%%"))
+    di.add_argument("--attribute", metavar="NAME[,NAME…]",
+                    help=f"{' / '.join(methods_taking('attributes'))}: the attribute(s) to move")
+    di.add_argument("--hold", metavar="NAME[,NAME…]",
+                    help=f"{' / '.join(methods_taking('hold'))}: attributes whose judges must not change")
+    di.add_argument("--k", type=_int_at_least(1), default=10, help="unsupervised: how many directions (default 10)")
+    di.add_argument("--seed", type=_seed, default=0)
+    di.add_argument("--sort", metavar="COLUMN", help="sort the table by a column (index, name, sigma, variance_share, "
+                    "top_effect, pixel_mse, feature_change, outside_2s, maha_per_unit, max_overlap, label; '+col' ascending)")
+    di.add_argument("--out", metavar="FILE", help="write the set as FILE.json + FILE.npy")
+    di.add_argument("--name", help="the set's name stored in FILE.json (default: the method)")
+    di.add_argument("--overwrite", action="store_true", help="replace a direction set written earlier to --out")
+    di.add_argument("--no-images", action="store_true", help="skip the decoded-face measures (pixel MSE, feature Δ)")
+
+
+def _photo(sub) -> None:
+    from engine.workflows.photo import PHOTO_PARAMS
+
+    ph = sub.add_parser("photo", help="frame your own photo like the training faces, encode it and place it in the cloud")
+    add_params(ph, PHOTO_PARAMS, overwrite={"help": "replace photo results already in --out"})
+    ph._negative_number_matcher = NEGATIVE_NUMBERS
+
+
+def _report(sub) -> None:
+    from engine.workflows.report import REPORT_PARAMS
+
+    rp = sub.add_parser("report", help="one HTML page + PNG/SVG figures + JSON of the latent space (the blog's figures)")
+    add_params(rp, REPORT_PARAMS, overwrite={"help": "replace a report written earlier to --out"})
+
+
+def _movie(sub) -> None:
+    from engine.workflows.movie import MOVIE_PARAMS
+
+    mv = sub.add_parser("movie", help="a path between two faces or a sweep along an axis as MP4 or GIF")
+    add_params(mv, MOVIE_PARAMS, range={"help": "with --axis: START:STOP in σ around the cloud's centre"},
+               overwrite={"help": "replace a movie written earlier to --out"})
+    mv._negative_number_matcher = NEGATIVE_NUMBERS  # "--range -3:3" is a value
+
+
+def _import_(sub) -> None:
+    im = sub.add_parser("import", help="import an ONNX or Keras autoencoder as a model folder")
+    im.add_argument("--encoder", metavar="FILE", help="the encoder: .onnx, .keras or .h5")
+    im.add_argument("--decoder", metavar="FILE", help="the decoder: .onnx, .keras or .h5")
+    im.add_argument("--model-file", metavar="FILE", help="one Keras .keras/.h5 file holding the whole autoencoder")
+    im.add_argument("--architecture", metavar="JSON", help="the architecture (model.to_json()) of a weights-only .h5")
+    im.add_argument("--out", required=True, help="the model folder to write (new or empty)")
+    im.add_argument("--image-size", type=_int_at_least(1), default=None, help="when the model does not fix it")
+    im.add_argument("--framing", default=None, metavar="full|celeba|x0,y0,x1,y1@W×H",
+                    help="crop of the input faces (default full: the whole image, no crop)")
+    im.add_argument("--channel-order", choices=("nchw", "nhwc"), default=None, help="when the graph does not say")
+    im.add_argument("--value-range", choices=("0,1", "-1,1", "0,255"), default=None,
+                    help="pixel values the model takes and gives (default: from its last activation, else 0,1)")
+    im.add_argument("--split-layer", metavar="NAME", help="--model-file: the encoder's last layer (default: the bottleneck)")
+
+
+def _export(sub) -> None:
+    ex = sub.add_parser("export", help="export a model as encoder.onnx + decoder.onnx + its card")
+    ex.add_argument("--model")
+    ex.add_argument("--format", default="onnx", choices=("onnx",))
+    ex.add_argument("--out", required=True, help="the folder to write (new or empty)")
+
+
+def _samplers(sub) -> None:
+    sub.add_parser("samplers", help="list samplers with their parameters and defaults")
+
+
+def _evaluate(sub) -> None:
+    from engine.samplers import default_sweep_sampler
+    from engine.workflows.evaluate import EVALUATE_PARAMS
+
+    ev = sub.add_parser("evaluate", help="measure samplers against held-out real faces (latent and image metrics)")
+    add_params(ev, EVALUATE_PARAMS, judge={"help": "with --where: further attributes to judge (e.g. Male)"},
+               sweep_sampler={"help": "the swept sampler (default: the only one in --samplers, else "
+                                      f"{default_sweep_sampler()})"})
+
+
+def _info(sub) -> None:
+    i = sub.add_parser("info", help="describe a model folder")
+    i.add_argument("--model")
+
+
+def _gui(sub) -> None:
+    u = sub.add_parser("gui", help="start the desktop application (the default)")
+    u.add_argument("--model")
+    u.add_argument("--screenshot", metavar="FILE", help="render the window to FILE and exit")
+    u.add_argument("--sampler")
+
+
+COMMAND_PARSERS = (_train, _encode, _reconstruct, _generate, _edit, _attributes, _directions, _photo, _report, _movie, _import_, _export, _samplers, _evaluate, _info, _gui)
