@@ -49,7 +49,7 @@ def _train(a, progress, ctx) -> int:
 
 
 def cmd_encode(a, progress) -> int:
-    from engine.model_codec import open_model
+    from engine.formats import open_model
     from engine.workflows.encode import EncodeOptions, encode_folder_into
 
     codec = open_model(a.model, device="cuda" if cuda_ok(a.device) else "cpu")

@@ -91,7 +91,7 @@ def _int_at_least(minimum: int):
 
 
 def _seed(text: str) -> int:
-    from engine.model_store import SEED_MAX  # what every random generator of the app takes whole
+    from engine.formats.native import SEED_MAX  # what every random generator of the app takes whole
 
     try:
         value = int(text)

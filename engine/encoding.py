@@ -53,7 +53,7 @@ def encode_images(
     progress: ProgressCallback = no_progress,
     cancel: Optional[CancelToken] = None,
 ) -> np.ndarray:
-    """N×S×S×3 uint8 → N×z_dim float32 with ``model`` (a :class:`~engine.model_codec.ModelCodec`, or a
+    """N×S×S×3 uint8 → N×z_dim float32 with ``model`` (a :class:`~engine.formats.codec.ModelCodec`, or a
     bare torch autoencoder)."""
     return as_codec(model).encode(images, batch_size=batch_size, progress=progress, cancel=cancel)
 

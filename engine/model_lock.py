@@ -1,7 +1,7 @@
 """One writer per model folder: train, encode, label import and every future import or export.
 
 Every use case that writes into a model folder holds :func:`model_writer` for its whole run; the
-low-level writers of :mod:`engine.model_store` take it too (re-entrantly, so a job that holds it
+low-level writers of :mod:`engine.formats.native` take it too (re-entrantly, so a job that holds it
 writes freely), so no code path writes a model folder unguarded. A second writer — another
 process, or another thread of this one (the GUI's worker while the CLI runs) — is refused at
 once with one line naming the holder and what it is doing. A lock left by a process that died

@@ -153,7 +153,7 @@ def frame_and_encode_photos(
     """Each photo: find the face (the largest, or ``face_index``-th largest), frame it as the
     training faces were framed, encode, reconstruct and place it in the cloud ``latents``.
 
-    ``model`` is a codec (engine.model_codec) or a bare autoencoder; ``config`` its ModelConfig (its
+    ``model`` is a codec (engine.formats.codec) or a bare autoencoder; ``config`` its ModelConfig (its
     preprocess gives the crop size). The aligner is read from ``model_dir`` (or the codec's folder)
     unless given. ``no_detect`` frames the centre square of the whole photo. A photo that cannot be
     read, or shows no face, raises :class:`EngineError` (one line naming it) before anything else

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from engine import model_store
+from engine.formats import native as model_store
 from engine.autoencoder import ArchitectureConfig
 from engine.image_data import Preprocess, load_folder
 from engine.progress import EpochEnded, JobEvent, Progress, TrainingPreview

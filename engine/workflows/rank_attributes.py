@@ -178,7 +178,7 @@ def labelled_latents(model_folder, label_file=None) -> LabelledLatents:
     (written as the model's labels.csv), else its labels.csv (refused, one line, when it has none)."""
     from ..attributes import import_labels, load_labels
     from ..errors import DataError
-    from ..model_store import load_latents, read_config
+    from ..formats.native import load_latents, read_config
 
     folder = Path(model_folder)
     z, files = load_latents(folder, read_config(folder).arch.z_dim)

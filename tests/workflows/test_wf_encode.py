@@ -15,7 +15,7 @@ def own_model(tiny_model, tmp_path):
 
 
 def test_encode_folder_into_an_opened_model(own_model, tiny_data):
-    from engine.model_store import load_latents
+    from engine.formats.native import load_latents
     from engine.workflows.encode import EncodeOptions, encode_folder_into
     from engine.workflows.open_model import open_model
 
