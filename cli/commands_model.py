@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from . import render
-from .common import TqdmProgress, cuda_ok, raise_bad
+from .common import TqdmProgress, cli_name, cuda_ok, raise_bad
 from .common import model_dir as _model_dir
 
 
@@ -77,7 +77,7 @@ def cmd_import(a, progress) -> int:
                        image_size=a.image_size, framing=a.framing, channel_order=a.channel_order,
                        value_range=a.value_range, split_layer=a.split_layer, progress=progress)
     progress.close()
-    print(res.summary())
+    print(res.summary(cli_name))
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from . import render
-from .common import raise_bad
+from .common import cli_name, raise_bad
 from .common import model_dir as _model_dir
 
 
@@ -51,7 +51,7 @@ def cmd_evaluate(a, progress) -> int:
     for note in res.notes:
         print(note)
     for rep in res.rates:
-        print(rep.table())
+        print(rep.table(cli_name))
     if a.out is not None:
         print(f"report written to {a.out}")
     return 0
@@ -78,7 +78,7 @@ def cmd_attributes(a, progress) -> int:
         rep = attribute_rates(model_dir, a.rates, sampler=a.sampler, values=values, n=a.n, seed=a.seed,
                               attributes=[s for s in (a.also or "").split(",") if s.strip()], progress=progress)
         progress.close()
-        print(rep.table())
+        print(rep.table(cli_name))
         return 0
     ranking = rank_attributes(lab.z, table, probe=not a.no_probe, use_cache=False, progress=progress)
     rows = ranking.rows()

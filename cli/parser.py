@@ -150,7 +150,9 @@ def _import_(sub) -> None:
 def _export(sub) -> None:
     ex = sub.add_parser("export", help="export a model as encoder.onnx + decoder.onnx + its card")
     ex.add_argument("--model")
-    ex.add_argument("--format", default="onnx", choices=("onnx",))
+    from engine.formats import exporter_names
+
+    ex.add_argument("--format", default="onnx", choices=exporter_names())
     ex.add_argument("--out", required=True, help="the folder to write (new or empty)")
 
 

@@ -48,7 +48,7 @@ class PhotoResult:
 
     source: str
     photo_size: tuple[int, int]  # (width, height) upright, full size
-    framing: str  # "detected and refined" | "detected" | "centre square (--no-detect)"
+    framing: str  # "detected and refined" | "detected" | "centre square (no face detection)"
     faces_found: int
     face_index: Optional[int]
     face_box: Optional[np.ndarray]  # 4×2 corners (a turned square for a turned face), or None
@@ -197,7 +197,7 @@ def frame_photo_faces(image: np.ndarray, size: int, *, model=None, aligner: Opti
     """:func:`frame_photo`, with every face found (largest first) instead of their number."""
     h, w = image.shape[:2]
     if no_detect:
-        return ff.centre_square_transform(w, h, size), None, [], "centre square (--no-detect)"
+        return ff.centre_square_transform(w, h, size), None, [], "centre square (no face detection)"
     faces = ff.detect_faces(image)
     if not faces:
         raise NoFaceFound(f"{source}: no face found in the photo ({w}×{h}); {{opt:no_detect}} frames its centre "

@@ -16,17 +16,12 @@ ENGINE = ROOT / "engine"
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]+")
 
 #: Files other engineers are converting in parallel; emptied once their branches are merged.
-OTHERS_CONVERTING = {
-    "engine/training.py", "engine/workflows/train.py", "engine/progress.py",
-    "engine/latent_stats.py", "engine/attributes/labels.py", "engine/photo.py", "engine/encoding.py",
-    "engine/evaluation.py", "engine/image_sets.py", "engine/workflows/evaluate.py", "engine/workflows/report.py",
-    "engine/interrupts.py",
-}
+OTHERS_CONVERTING: set = set()
 OTHERS_CONVERTING_UNDER = ()
 
 #: Not an error but the CLI's own text, printed as it is by main.py (``rep.table()``): its header spells
 #: ``--where`` until the CLI passes its namer (``table(cli_name)``, the header then ``{opt:where}``).
-WAITING_FOR_THE_CLI = {("engine/attributes/rates.py", "attribute rates for --where ")}
+WAITING_FOR_THE_CLI: set = set()
 
 
 def _docstrings(tree: ast.AST) -> set[int]:

@@ -47,9 +47,12 @@ class AttributeRateReport:
 
         return asdict(self)
 
-    def table(self) -> str:
+    def table(self, name_of=None) -> str:
+        """The report as text; the ``where`` option named by ``name_of`` (a front end's namer)."""
+        from ..errors import render_text
+
         lines = [
-            f"attribute rates for --where {self.where} ({self.sampler}, n={self.n}, seed={self.seed}; "
+            render_text("attribute rates for {opt:where} ", name_of) + f"{self.where} ({self.sampler}, n={self.n}, seed={self.seed}; "
             f"judge = logistic probe on {self.judge_points} held-out z-points; samples "
             f"{'decoded and re-encoded' if self.reencoded else 'judged as sampled'}; sampler fitted on "
             f"{self.subset_points} of {self.fit_points} z-points)",

@@ -518,7 +518,7 @@ def build_html(numbers: dict, figures: list[Figure]) -> str:
                          + "</ul>")
     if "sampler_comparison" not in numbers:
         parts.append("<h2>Sampler comparison</h2><p>Not measured: give the model's training image folder "
-                     "(<code>--data</code>) to compare the samplers.</p>")
+                     "(the dataset folder) to compare the samplers.</p>")
     parts.append(f"<p class=files>Built in {numbers['timings']['total_s']:.1f} s.</p></body></html>")
     return "\n".join(parts)
 

@@ -25,7 +25,7 @@ class SavedSet:
 
 
 def check_set_folder(folder: str | os.PathLike, model_folder, *, overwrite: bool = False,
-                     label: str = "--out") -> FolderState:
+                     label: str = "out") -> FolderState:
     """Refuse, before any work, a folder a set from the model in ``model_folder`` may not be written to; the
     folder's state (``ours``: it holds a set we wrote, replaced only with ``overwrite``)."""
     return check_output_folder(folder, inputs=[model_folder], overwrite=overwrite, label=label)
