@@ -15,13 +15,13 @@ def opened(tiny_model):
 
 
 def test_evaluate_an_opened_model_is_the_folders_evaluation(opened, tiny_model, monkeypatch):
-    from engine import model_codec
+    from engine import formats
     from engine.workflows.evaluate import EvaluateOptions, evaluate_model, evaluate_opened_model
 
     options = EvaluateOptions(n=8, seed=2, samplers=["uniform", "normal"])
     calls = []
-    real = model_codec.open_model
-    monkeypatch.setattr(model_codec, "open_model", lambda *a, **k: calls.append(a) or real(*a, **k))
+    real = formats.open_model
+    monkeypatch.setattr(formats, "open_model", lambda *a, **k: calls.append(a) or real(*a, **k))
     res = evaluate_opened_model(opened, None, options)
     assert calls == []  # the model is not opened again from its folder
     rows = {r["name"]: r for r in res.report.rows}
