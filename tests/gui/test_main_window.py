@@ -338,7 +338,8 @@ def test_training_job_can_be_cancelled(window, qtbot, tmp_path, tiny_data):
     job = dlg.job
     assert job is not None
     qtbot.waitUntil(lambda: len(dlg.epoch_history) >= 1, timeout=60000)
-    assert dlg.strip.pixmap() is not None and not dlg.strip.pixmap().isNull()
+    # the validation strip comes as its own event (TrainingPreview) right after the epoch's end
+    qtbot.waitUntil(lambda: dlg.strip.pixmap() is not None and not dlg.strip.pixmap().isNull(), timeout=30000)
     assert len(dlg.train_curve.getData()[0]) >= 1
     with qtbot.waitSignal(w.bridge.job_cancelled, timeout=30000):
         qtbot.mouseClick(dlg.cancel_btn, Qt.MouseButton.LeftButton)
