@@ -30,8 +30,7 @@ PANEL_TITLES = (
     ("inspectorDock", "Face inspector"), ("pairPlotDock", "Pair plot"), ("componentsDock", "Components"),
     ("correlationsDock", "Correlations"), ("pcaDock", "PCA"), ("compareDock", "Compare samplers"),
     ("attributesDock", "Attributes"), ("photoDock", "Your photo"), ("directionsDock", "Directions"),
-    ("pathDock", "Path"), ("atlasDock", "Atlas"),
-)
+    ("pathDock", "Path"), ("atlasDock", "Atlas"))
 #: Panels built once the first faces are on screen (window attribute, dock): the window shows at once, the faces
 #: come first, the plots (pyqtgraph) follow (benchmarks/startup_timeline.py).
 LATE_PANELS = (
