@@ -101,3 +101,22 @@ def tiny_model(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_data(tiny_model) -> Path:
     return tiny_model.parent / "faces"
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    """A private cache (and config folder, for the fast path's key) for one test, with the fast path on."""
+    monkeypatch.setenv("LFS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LFS_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.delenv("LFS_ONNX_RUNTIME", raising=False)
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def load_calls(monkeypatch) -> list:
+    """Every ``native.weights.load_model`` call (the torch path of an open, or a lazy module load)."""
+    from engine.formats.native import weights
+
+    calls, real = [], weights.load_model
+    monkeypatch.setattr(weights, "load_model", lambda *a, **k: calls.append(a) or real(*a, **k))
+    return calls

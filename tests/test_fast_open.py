@@ -83,21 +83,6 @@ def _close(a: np.ndarray, b: np.ndarray) -> None:
     assert a.shape == b.shape and np.abs(a.astype(int) - b.astype(int)).max() <= 1
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("LFS_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("LFS_ONNX_RUNTIME", raising=False)
-    return tmp_path / "cache"
-
-
-@pytest.fixture
-def load_calls(monkeypatch) -> list:
-    """Every ``native.weights.load_model`` call (the torch path of an open, or a lazy module load)."""
-    from engine.formats.native import weights
-
-    calls, real = [], weights.load_model
-    monkeypatch.setattr(weights, "load_model", lambda *a, **k: calls.append(a) or real(*a, **k))
-    return calls
 
 
 def _z(n: int = 5, seed: int = 4) -> np.ndarray:

@@ -38,21 +38,6 @@ def _save_tiny(folder: Path, seed: int, model_id: str = "sealtest0001") -> Path:
     return folder
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("LFS_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("LFS_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.delenv("LFS_ONNX_RUNTIME", raising=False)
-    return tmp_path / "cache"
-
-
-@pytest.fixture
-def load_calls(monkeypatch) -> list:
-    from engine.formats.native import weights
-
-    calls, real = [], weights.load_model
-    monkeypatch.setattr(weights, "load_model", lambda *a, **k: calls.append(a) or real(*a, **k))
-    return calls
 
 
 def _z() -> np.ndarray:
