@@ -87,12 +87,29 @@ class ComparePanel(QWidget):
 
     def __init__(self, session: Session, bridge: EngineBridge, sampler_panel, parent=None) -> None:
         super().__init__(parent)
-        from engine.samplers import SAMPLERS
-
         self.session = session
         self.bridge = bridge
         self.sampler_panel = sampler_panel
         self.report = None
+        self._build_controls()
+        self._build_table()
+        self._build_plots()
+        self._build_layout()
+        self._connect_signals()
+        self._job: Optional[Job] = None
+        session.model_changed.connect(self._model_changed)
+        from engine.samplers import default_sweep_sampler
+
+        i = self.sweep_sampler.findData(default_sweep_sampler())
+        if i >= 0:
+            self.sweep_sampler.setCurrentIndex(i)
+        self._sweep_sampler_changed()
+
+    # ---- building the panel
+    def _build_controls(self) -> None:
+        """Faces and seed, the sweep (sampler, parameter, values), run and cancel, the metric, apply best, the note."""
+        from engine.samplers import SAMPLERS
+
         self.n = QSpinBox()
         self.n.setRange(16, 20000)
         self.n.setValue(256)
@@ -117,10 +134,15 @@ class ComparePanel(QWidget):
         self.note = QLabel("compares every sampler on the same model: run it as a job (a few seconds to minutes)")
         self.note.setWordWrap(True)
 
+    def _build_table(self) -> None:
+        """The table of every metric of every sampler."""
         self.table = QTableWidget()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
+
+    def _build_plots(self) -> None:
+        """The bar chart (the chosen metric per sampler) and the sweep chart, with their target lines."""
         self.bar_plot = pg.PlotWidget()
         self.bar_plot.setMenuEnabled(False)
         self.bar_plot.setToolTip("orange: the samplers; grey: the reference rows (held-out real faces, reconstructions)")
@@ -152,6 +174,8 @@ class ComparePanel(QWidget):
         self.bar_target.hide()
         self.sweep_target.hide()
 
+    def _build_layout(self) -> None:
+        """The controls with the view tabs, the table beside the two charts, the note; arranged as tabs at first."""
         self.sweep_values.setMinimumWidth(110)
         self.metric.setMinimumContentsLength(10)
         # in a small panel one of the three at a time: these tabs choose which (at the end of the controls, just
@@ -189,25 +213,19 @@ class ComparePanel(QWidget):
         lay.addWidget(self.note)
         self._mode: Optional[str] = None
         self._arrange("tabs")
+
+    def _connect_signals(self) -> None:
+        """The view tabs, the bar chart's labels fitted to its room, the controls."""
         self.view_tabs.currentChanged.connect(self._show_view)
         vb = self.bar_plot.getPlotItem().getViewBox()
         vb.sigResized.connect(self._fit_bar_labels)
         vb.sigXRangeChanged.connect(self._fit_bar_labels)
-
         self.sweep_sampler.currentIndexChanged.connect(self._sweep_sampler_changed)
         self.sweep_param.activated.connect(self._default_values)
         self.run_btn.clicked.connect(self.run)
         self.cancel_btn.clicked.connect(self._cancel)
         self.metric.currentIndexChanged.connect(self._draw_metric)
         self.apply_btn.clicked.connect(self.apply_best)
-        self._job: Optional[Job] = None
-        session.model_changed.connect(self._model_changed)
-        from engine.samplers import default_sweep_sampler
-
-        i = self.sweep_sampler.findData(default_sweep_sampler())
-        if i >= 0:
-            self.sweep_sampler.setCurrentIndex(i)
-        self._sweep_sampler_changed()
 
     # ---- the arrangement for the room the panel has
     #: at least this size: the table beside the two charts one above the other (each chart ≥ ~120 px tall)

@@ -44,8 +44,6 @@ class DirectionsPanel(QWidget):
 
     def __init__(self, session: Session, bridge: EngineBridge, parent=None) -> None:
         super().__init__(parent)
-        from engine import lab as D
-
         self.session = session
         self.bridge = bridge
         self.setObjectName("directionsPanel")
@@ -57,7 +55,19 @@ class DirectionsPanel(QWidget):
         self.latent_map = None  # engine.lab.LatentMap
         self.set_name = "directions"
 
-        # ---- the lab: method, k, attributes, compute
+        self._build_controls()
+        table_page = self._build_table()
+        map_page = self._build_map()
+        self._build_layout(table_page, map_page)
+        self._connect(session)
+        self._model_changed()
+        self._map_method_changed()
+
+    # ---- building the panel
+    def _build_controls(self) -> None:
+        """The lab: method, k, the attribute it moves, the attributes it holds, compute and cancel."""
+        from engine import lab as D
+
         self.method = QComboBox()
         self.method.setObjectName("directionMethod")
         for spec in D.method_specs():
@@ -88,7 +98,10 @@ class DirectionsPanel(QWidget):
         self.status.setObjectName("directionStatus")
         self.status.setStyleSheet("color: #555;")
 
-        # ---- the table
+    def _build_table(self) -> QWidget:
+        """The table of directions (sortable) and its buttons: the Table page."""
+        from engine import lab as D
+
         self.table = QTableWidget(0, len(D.COLUMNS))
         self.table.setObjectName("directionTable")
         self.table.setHorizontalHeaderLabels([h for _k, h, _f in D.COLUMNS])
@@ -138,8 +151,12 @@ class DirectionsPanel(QWidget):
         tl.setContentsMargins(2, 2, 2, 2)
         tl.addWidget(self.table, 1)
         tl.addWidget(flow(self.slider_btn, self.save_btn, self.load_btn, spacing=6))
+        return table_page
 
-        # ---- the map (view only)
+    def _build_map(self) -> QWidget:
+        """The map (view only): method, colour, the plot and the clicked training face: the Map page."""
+        from engine import lab as D
+
         self.map_method = QComboBox()
         self.map_method.setObjectName("mapMethod")
         for spec in D.map_specs():
@@ -190,7 +207,10 @@ class DirectionsPanel(QWidget):
         face_col.addWidget(self.map_face_caption)
         mrow.addLayout(face_col, 1)
         ml.addLayout(mrow, 1)
+        return map_page
 
+    def _build_layout(self, table_page: QWidget, map_page: QWidget) -> None:
+        """The controls, the attributes, the status line and the Table and Map tabs."""
         self.tabs = QTabWidget()
         self.tabs.addTab(table_page, "Table")
         self.tabs.addTab(map_page, "Map (view only)")
@@ -211,10 +231,10 @@ class DirectionsPanel(QWidget):
         lay.addWidget(self.status)
         lay.addWidget(self.tabs, 1)
 
+    def _connect(self, session: Session) -> None:
+        """The method choice and the session's signals."""
         self.method.currentIndexChanged.connect(self._method_changed)
         session.model_changed.connect(self._model_changed)
-        self._model_changed()
-        self._map_method_changed()
 
     # ---- state
     def directions(self) -> list:

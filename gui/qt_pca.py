@@ -18,6 +18,17 @@ class PCAPanel(QWidget):
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)
         self.session = session
+        self._build_controls()
+        self._build_variance_plot()
+        self._build_normality_plot()
+        self._build_distance_plot()
+        self._build_cloud_plot(session)
+        self._build_layout()
+        self._connect(session)
+
+    # ---- building the panel
+    def _build_controls(self) -> None:
+        """How many components the variance plot shows; the summary line."""
         self.shown = QSpinBox()
         self.shown.setRange(2, 4096)
         self.shown.setValue(64)
@@ -25,6 +36,8 @@ class PCAPanel(QWidget):
         self.summary = QLabel(" ")
         self.summary.setWordWrap(True)
 
+    def _build_variance_plot(self) -> None:
+        """Explained variance per component (bars) and the cumulative curve."""
         self.var_plot = pg.PlotWidget()
         self.var_plot.setMenuEnabled(False)
         vp = self.var_plot.getPlotItem()
@@ -42,6 +55,8 @@ class PCAPanel(QWidget):
         leg.addItem(self.bars, "per component")
         leg.addItem(self.cum_item, "cumulative")
 
+    def _build_normality_plot(self) -> None:
+        """The fraction of z-points inside σ-levels, observed vs the χ² expectation."""
         self.norm_plot = pg.PlotWidget()
         self.norm_plot.setMenuEnabled(False)
         npi = self.norm_plot.getPlotItem()
@@ -55,6 +70,8 @@ class PCAPanel(QWidget):
         npi.addItem(self.exp_bars)
         self.norm_labels: list[pg.TextItem] = []
 
+    def _build_distance_plot(self) -> None:
+        """The histogram of squared Mahalanobis distances against the χ²(d) density."""
         self.md_plot = pg.PlotWidget()
         self.md_plot.setMenuEnabled(False)
         mpi = self.md_plot.getPlotItem()
@@ -70,7 +87,8 @@ class PCAPanel(QWidget):
         leg3.addItem(self.md_hist, "z-points")
         leg3.addItem(self.md_pdf, "χ²(d) density")
 
-        # the cloud on PC1 × PC2, coloured by session.colour_by
+    def _build_cloud_plot(self, session: Session) -> None:
+        """The cloud on PC1 × PC2, coloured by session.colour_by."""
         from .qt_attribute_layer import AttributeLayer, ColourByPicker
 
         self.cloud_plot = pg.PlotWidget()
@@ -88,6 +106,8 @@ class PCAPanel(QWidget):
         self.attribute_layer = AttributeLayer(cpi, self.cloud_legend, point_size=2.5)
         self.colour_by = ColourByPicker(session)
 
+    def _build_layout(self) -> None:
+        """The four plots as tabs or a 2×2 grid (by the room), the controls above them, the summary below."""
         from PySide6.QtWidgets import QGridLayout, QStackedWidget, QTabWidget
 
         from .qt_widgets import flow, row
@@ -114,6 +134,9 @@ class PCAPanel(QWidget):
         lay.addWidget(self.stack, 1)
         lay.addWidget(self.summary)
         self._arrange("tabs")
+
+    def _connect(self, session: Session) -> None:
+        """The plots' reset actions, the components shown, the session's signals."""
         for plot in (self.var_plot, self.norm_plot, self.md_plot):
             setup_plot(plot, reset=lambda p=plot: (reset_view(p), self.redraw()))
         setup_plot(self.cloud_plot, reset=self.redraw_cloud)

@@ -125,6 +125,21 @@ class SamplerPanel(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
+        self._build_controls()
+        self._build_conditions()
+        self._build_layout()
+
+        self._kept: dict[str, dict] = {}  # sampler -> its values when the user switched away
+        self._shown: str | None = None  # the sampler whose controls are shown
+        i = self.picker.findData(DEFAULT_SAMPLER)
+        if i >= 0:
+            self.picker.setCurrentIndex(i)
+        self._connect_signals()
+        self._rebuild()
+
+    # ---- building the panel
+    def _build_controls(self) -> None:
+        """The sampler picker and summary, the parameters box, faces, seed, generate, defaults, diagnostics."""
         from engine.samplers import SAMPLERS
 
         self.samplers = SAMPLERS
@@ -158,7 +173,8 @@ class SamplerPanel(QWidget):
         self.diagnostics.setWordWrap(True)
         self.diagnostics.setStyleSheet("color: #555;")
 
-        # condition on attributes
+    def _build_conditions(self) -> None:
+        """Condition on attributes: have/lack an attribute, the list of conditions, remove and clear."""
         self.labels = None  # engine.attributes.AttributeTable of the open model
         self.where_box = QGroupBox("condition on attributes")
         self.where_box.setObjectName("conditionBox")
@@ -203,6 +219,8 @@ class SamplerPanel(QWidget):
         self.where_clear.clicked.connect(self.clear_conditions)
         self.set_attributes([])
 
+    def _build_layout(self) -> None:
+        """The picker, summary, parameters, conditions, faces and seed, the buttons, the diagnostics."""
         run = QFormLayout()
         run.addRow("faces", self.count)
         seed_row = QHBoxLayout()
@@ -227,15 +245,11 @@ class SamplerPanel(QWidget):
         lay.addWidget(self.diagnostics)
         lay.addStretch(1)
 
-        self._kept: dict[str, dict] = {}  # sampler -> its values when the user switched away
-        self._shown: str | None = None  # the sampler whose controls are shown
-        i = self.picker.findData(DEFAULT_SAMPLER)
-        if i >= 0:
-            self.picker.setCurrentIndex(i)
+    def _connect_signals(self) -> None:
+        """The picker and the buttons."""
         self.picker.currentIndexChanged.connect(self._rebuild)
         self.generate_btn.clicked.connect(self.generate_requested)
         self.defaults_btn.clicked.connect(self.reset_defaults)
-        self._rebuild()
 
     # ---- schema → controls
     def _rebuild(self, *_, keep: bool = True) -> None:
