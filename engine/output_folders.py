@@ -160,7 +160,7 @@ def check_output_folder(folder, *, inputs: Iterable = (), overwrite: bool = Fals
     folder = check_path_text(folder, label)
     _refuse_unusable(folder, label)
     if folder.exists() and not folder.is_dir():
-        raise EngineError(f"{folder}: exists and is not a folder")
+        raise EngineError(f"{folder}: exists and is not a folder", param=label)
     for parent in folder.parents:
         if parent.exists() and not parent.is_dir():
             raise EngineError(f"{folder}: {parent} is a file, not a folder")
@@ -496,7 +496,7 @@ def check_model_output(out, *, data=None, resume: bool = False, label: str = "ou
     """
     out = check_path_text(out, label)
     if out.exists() and not out.is_dir():
-        raise EngineError(f"{out}: exists and is not a folder")
+        raise EngineError(f"{out}: exists and is not a folder", param=label)
     check_not_inside(out, [data], label)
     if not out.exists():
         if resume:
