@@ -148,12 +148,10 @@ def _import_(sub) -> None:
 
 
 def _export(sub) -> None:
-    ex = sub.add_parser("export", help="export a model as encoder.onnx + decoder.onnx + its card")
-    ex.add_argument("--model")
-    from engine.formats import exporter_names
+    from engine.workflows.export_model import EXPORT_PARAMS
 
-    ex.add_argument("--format", default="onnx", choices=exporter_names())
-    ex.add_argument("--out", required=True, help="the folder to write (new or empty)")
+    ex = sub.add_parser("export", help="export a model as encoder.onnx + decoder.onnx + its card")
+    add_params(ex, EXPORT_PARAMS)
 
 
 def _samplers(sub) -> None:

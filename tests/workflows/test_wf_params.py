@@ -16,6 +16,7 @@ def _sub(name):
     ("evaluate", "engine.workflows.evaluate:EVALUATE_PARAMS"), ("report", "engine.workflows.report:REPORT_PARAMS"),
     ("reconstruct", "engine.workflows.reconstruct:RECONSTRUCT_PARAMS"), ("edit", "engine.workflows.edit:EDIT_PARAMS"),
     ("attributes", "engine.workflows.rank_attributes:ATTRIBUTES_PARAMS"),
+    ("export", "engine.workflows.export_model:EXPORT_PARAMS"),
 ])
 def test_every_option_of_a_schema_is_a_flag_with_its_default(command, schema):
     import importlib
@@ -44,6 +45,9 @@ def test_registered_names_come_from_the_registries():
     assert tuple(_sub("edit")._option_string_actions["--method"].choices) == tuple(EDIT_METHODS)
     assert tuple(_sub("movie")._option_string_actions["--method"].choices) == METHODS
     assert default_sweep_sampler() in _sub("evaluate")._option_string_actions["--sweep-sampler"].help
+    from engine.formats import exporter_names
+
+    assert tuple(_sub("export")._option_string_actions["--format"].choices) == tuple(exporter_names())
 
 
 def test_a_param_checks_in_domain_words():
