@@ -132,19 +132,11 @@ def _movie(sub) -> None:
 
 
 def _import_(sub) -> None:
+    from engine.workflows.import_model import IMPORT_PARAMS
+
     im = sub.add_parser("import", help="import an ONNX or Keras autoencoder as a model folder")
-    im.add_argument("--encoder", metavar="FILE", help="the encoder: .onnx, .keras or .h5")
-    im.add_argument("--decoder", metavar="FILE", help="the decoder: .onnx, .keras or .h5")
-    im.add_argument("--model-file", metavar="FILE", help="one Keras .keras/.h5 file holding the whole autoencoder")
-    im.add_argument("--architecture", metavar="JSON", help="the architecture (model.to_json()) of a weights-only .h5")
-    im.add_argument("--out", required=True, help="the model folder to write (new or empty)")
-    im.add_argument("--image-size", type=_int_at_least(1), default=None, help="when the model does not fix it")
-    im.add_argument("--framing", default=None, metavar="full|celeba|x0,y0,x1,y1@W×H",
-                    help="crop of the input faces (default full: the whole image, no crop)")
-    im.add_argument("--channel-order", choices=("nchw", "nhwc"), default=None, help="when the graph does not say")
-    im.add_argument("--value-range", choices=("0,1", "-1,1", "0,255"), default=None,
-                    help="pixel values the model takes and gives (default: from its last activation, else 0,1)")
-    im.add_argument("--split-layer", metavar="NAME", help="--model-file: the encoder's last layer (default: the bottleneck)")
+    add_params(im, IMPORT_PARAMS,
+               split_layer={"help": "--model-file: the encoder's last layer (default: the bottleneck)"})
 
 
 def _export(sub) -> None:
