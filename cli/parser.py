@@ -88,23 +88,10 @@ def _attributes(sub) -> None:
 
 
 def _directions(sub) -> None:
+    from engine.workflows.directions import DIRECTIONS_PARAMS  # the methods read from the lab's registry now
+
     di = sub.add_parser("directions", help="find, name and measure directions in the latent space; save them as a set")
-    di.add_argument("--model")
-    from engine.lab import method_specs, methods_taking
-    di.add_argument("--method", required=True, choices=[m.name for m in method_specs()],
-                    help="; ".join(f"{m.name}: {m.help}" for m in method_specs()).replace("%", "%%"))
-    di.add_argument("--attribute", metavar="NAME[,NAME…]",
-                    help=f"{' / '.join(methods_taking('attributes'))}: the attribute(s) to move")
-    di.add_argument("--hold", metavar="NAME[,NAME…]",
-                    help=f"{' / '.join(methods_taking('hold'))}: attributes whose judges must not change")
-    di.add_argument("--k", type=_int_at_least(1), default=10, help="unsupervised: how many directions (default 10)")
-    di.add_argument("--seed", type=_seed, default=0)
-    di.add_argument("--sort", metavar="COLUMN", help="sort the table by a column (index, name, sigma, variance_share, "
-                    "top_effect, pixel_mse, feature_change, outside_2s, maha_per_unit, max_overlap, label; '+col' ascending)")
-    di.add_argument("--out", metavar="FILE", help="write the set as FILE.json + FILE.npy")
-    di.add_argument("--name", help="the set's name stored in FILE.json (default: the method)")
-    di.add_argument("--overwrite", action="store_true", help="replace a direction set written earlier to --out")
-    di.add_argument("--no-images", action="store_true", help="skip the decoded-face measures (pixel MSE, feature Δ)")
+    add_params(di, DIRECTIONS_PARAMS, overwrite={"help": "replace a direction set written earlier to --out"})
 
 
 def _photo(sub) -> None:

@@ -17,6 +17,7 @@ def _sub(name):
     ("reconstruct", "engine.workflows.reconstruct:RECONSTRUCT_PARAMS"), ("edit", "engine.workflows.edit:EDIT_PARAMS"),
     ("attributes", "engine.workflows.rank_attributes:ATTRIBUTES_PARAMS"),
     ("export", "engine.workflows.export_model:EXPORT_PARAMS"), ("import", "engine.workflows.import_model:IMPORT_PARAMS"),
+    ("directions", "engine.workflows.directions:DIRECTIONS_PARAMS"),
 ])
 def test_every_option_of_a_schema_is_a_flag_with_its_default(command, schema):
     import importlib
