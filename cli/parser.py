@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import re
 
-from .common import _channels, _device, _image_size, _int_at_least, _Parser, _positive_float, _seed
+from .common import _Parser
 from .schema import add_params
 
 #: lets "--amount -2:2:5", "--amount -1,0,1" and "--range -3:3" read as values, not as options
@@ -21,29 +21,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train(sub) -> None:
+    from engine.workflows.train import TRAIN_PARAMS
+
     t = sub.add_parser("train", help="train a new model on a folder of face images")
-    t.add_argument("--data", required=True, help="folder of face images (e.g. img_align_celeba)")
-    t.add_argument("--out", required=True, help="model folder to write")
-    t.add_argument("--epochs", type=_int_at_least(1), default=30)
-    t.add_argument("--image-size", type=_image_size, default=64)
-    t.add_argument("--z-dim", type=_int_at_least(2), default=256)
-    t.add_argument("--batch-size", type=_int_at_least(1), default=128)
-    t.add_argument("--seed", type=_seed, default=0)
-    t.add_argument("--resume", action="store_true", help="continue from the folder's checkpoint")
-    t.add_argument("--allow-other-data", action="store_true",
-                   help="with --resume: continue on images other than those it was trained on")
-    t.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate")
-    t.add_argument("--channels", type=_channels, default="32,64,128,256", help="the 4 encoder channel widths")
-    t.add_argument("--batch-norm", dest="batch_norm", action="store_true", default=True,
-                   help="batch normalisation after each conv layer (the default: measured best)")
-    t.add_argument("--no-batch-norm", dest="batch_norm", action="store_false", help="no batch normalisation, as in the blog")
-    t.add_argument("--val-count", type=_int_at_least(0), default=None, help="held-out images (last by name); default min(500, N/18)")
-    t.add_argument("--no-flip", action="store_true", help="no horizontal-flip augmentation")
-    t.add_argument("--no-encode", action="store_true", help="do not encode the data set after training")
-    t.add_argument("--device", type=_device, default="auto", help="auto, cpu or cuda[:N] (under torchrun: cuda:LOCAL_RANK)")
-    t.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
-                   help="auto: bf16 (fp16 on older GPUs) autocast on CUDA, fp32 on the CPU")
-    t.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA, long runs)")
+    add_params(t, TRAIN_PARAMS,
+               allow_other_data={"help": "with --resume: continue on images other than those it was trained on"})
 
 
 def _encode(sub) -> None:
