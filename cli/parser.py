@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import re
 
-from .common import _channels, _device, _image_size, _int_at_least, _Parser, _positive_float, _seed
+from .common import _Parser
 from .schema import add_params
 
 #: lets "--amount -2:2:5", "--amount -1,0,1" and "--range -3:3" read as values, not as options
@@ -21,29 +21,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train(sub) -> None:
+    from engine.workflows.train import TRAIN_PARAMS
+
     t = sub.add_parser("train", help="train a new model on a folder of face images")
-    t.add_argument("--data", required=True, help="folder of face images (e.g. img_align_celeba)")
-    t.add_argument("--out", required=True, help="model folder to write")
-    t.add_argument("--epochs", type=_int_at_least(1), default=30)
-    t.add_argument("--image-size", type=_image_size, default=64)
-    t.add_argument("--z-dim", type=_int_at_least(2), default=256)
-    t.add_argument("--batch-size", type=_int_at_least(1), default=128)
-    t.add_argument("--seed", type=_seed, default=0)
-    t.add_argument("--resume", action="store_true", help="continue from the folder's checkpoint")
-    t.add_argument("--allow-other-data", action="store_true",
-                   help="with --resume: continue on images other than those it was trained on")
-    t.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate")
-    t.add_argument("--channels", type=_channels, default="32,64,128,256", help="the 4 encoder channel widths")
-    t.add_argument("--batch-norm", dest="batch_norm", action="store_true", default=True,
-                   help="batch normalisation after each conv layer (the default: measured best)")
-    t.add_argument("--no-batch-norm", dest="batch_norm", action="store_false", help="no batch normalisation, as in the blog")
-    t.add_argument("--val-count", type=_int_at_least(0), default=None, help="held-out images (last by name); default min(500, N/18)")
-    t.add_argument("--no-flip", action="store_true", help="no horizontal-flip augmentation")
-    t.add_argument("--no-encode", action="store_true", help="do not encode the data set after training")
-    t.add_argument("--device", type=_device, default="auto", help="auto, cpu or cuda[:N] (under torchrun: cuda:LOCAL_RANK)")
-    t.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
-                   help="auto: bf16 (fp16 on older GPUs) autocast on CUDA, fp32 on the CPU")
-    t.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA, long runs)")
+    add_params(t, TRAIN_PARAMS,
+               allow_other_data={"help": "with --resume: continue on images other than those it was trained on"})
 
 
 def _encode(sub) -> None:
@@ -88,23 +70,10 @@ def _attributes(sub) -> None:
 
 
 def _directions(sub) -> None:
+    from engine.workflows.directions import DIRECTIONS_PARAMS  # the methods read from the lab's registry now
+
     di = sub.add_parser("directions", help="find, name and measure directions in the latent space; save them as a set")
-    di.add_argument("--model")
-    from engine.lab import method_specs, methods_taking
-    di.add_argument("--method", required=True, choices=[m.name for m in method_specs()],
-                    help="; ".join(f"{m.name}: {m.help}" for m in method_specs()).replace("%", "%%"))
-    di.add_argument("--attribute", metavar="NAME[,NAME…]",
-                    help=f"{' / '.join(methods_taking('attributes'))}: the attribute(s) to move")
-    di.add_argument("--hold", metavar="NAME[,NAME…]",
-                    help=f"{' / '.join(methods_taking('hold'))}: attributes whose judges must not change")
-    di.add_argument("--k", type=_int_at_least(1), default=10, help="unsupervised: how many directions (default 10)")
-    di.add_argument("--seed", type=_seed, default=0)
-    di.add_argument("--sort", metavar="COLUMN", help="sort the table by a column (index, name, sigma, variance_share, "
-                    "top_effect, pixel_mse, feature_change, outside_2s, maha_per_unit, max_overlap, label; '+col' ascending)")
-    di.add_argument("--out", metavar="FILE", help="write the set as FILE.json + FILE.npy")
-    di.add_argument("--name", help="the set's name stored in FILE.json (default: the method)")
-    di.add_argument("--overwrite", action="store_true", help="replace a direction set written earlier to --out")
-    di.add_argument("--no-images", action="store_true", help="skip the decoded-face measures (pixel MSE, feature Δ)")
+    add_params(di, DIRECTIONS_PARAMS, overwrite={"help": "replace a direction set written earlier to --out"})
 
 
 def _photo(sub) -> None:
@@ -132,28 +101,18 @@ def _movie(sub) -> None:
 
 
 def _import_(sub) -> None:
+    from engine.workflows.import_model import IMPORT_PARAMS
+
     im = sub.add_parser("import", help="import an ONNX or Keras autoencoder as a model folder")
-    im.add_argument("--encoder", metavar="FILE", help="the encoder: .onnx, .keras or .h5")
-    im.add_argument("--decoder", metavar="FILE", help="the decoder: .onnx, .keras or .h5")
-    im.add_argument("--model-file", metavar="FILE", help="one Keras .keras/.h5 file holding the whole autoencoder")
-    im.add_argument("--architecture", metavar="JSON", help="the architecture (model.to_json()) of a weights-only .h5")
-    im.add_argument("--out", required=True, help="the model folder to write (new or empty)")
-    im.add_argument("--image-size", type=_int_at_least(1), default=None, help="when the model does not fix it")
-    im.add_argument("--framing", default=None, metavar="full|celeba|x0,y0,x1,y1@W×H",
-                    help="crop of the input faces (default full: the whole image, no crop)")
-    im.add_argument("--channel-order", choices=("nchw", "nhwc"), default=None, help="when the graph does not say")
-    im.add_argument("--value-range", choices=("0,1", "-1,1", "0,255"), default=None,
-                    help="pixel values the model takes and gives (default: from its last activation, else 0,1)")
-    im.add_argument("--split-layer", metavar="NAME", help="--model-file: the encoder's last layer (default: the bottleneck)")
+    add_params(im, IMPORT_PARAMS,
+               split_layer={"help": "--model-file: the encoder's last layer (default: the bottleneck)"})
 
 
 def _export(sub) -> None:
-    ex = sub.add_parser("export", help="export a model as encoder.onnx + decoder.onnx + its card")
-    ex.add_argument("--model")
-    from engine.formats import exporter_names
+    from engine.workflows.export_model import EXPORT_PARAMS
 
-    ex.add_argument("--format", default="onnx", choices=exporter_names())
-    ex.add_argument("--out", required=True, help="the folder to write (new or empty)")
+    ex = sub.add_parser("export", help="export a model as encoder.onnx + decoder.onnx + its card")
+    add_params(ex, EXPORT_PARAMS)
 
 
 def _samplers(sub) -> None:

@@ -1,16 +1,27 @@
-"""Flags built from the workflows' option schemas (:class:`engine.params.Param` rows): one row, one flag.
+"""Flags built from the workflows' option schemas (:class:`engine.params.Param` rows): one row, one flag
+(a switch on by default, ``Param.off_help``, also its ``--no-…`` flag).
 
 Names, defaults, ranges, choices and help come from the engine; this module only decides how argparse reads
-them (the same argument types as the hand-written flags: ``int ≥ N``, seeds, positive numbers)."""
+them (the same argument types as the hand-written flags: ``int ≥ N``, seeds, positive numbers, image sizes, channel
+widths)."""
 from __future__ import annotations
 
 from typing import Sequence
 
-from .common import FLAG_NAMES, _device, _int_at_least, _positive_float, _seed
+from .common import FLAG_NAMES, _channels, _device, _image_size, _int_at_least, _positive_float, _seed
+
+#: the argument types of the rows' kinds (beyond their Python type)
+KIND_TYPES = {"seed": _seed, "device": _device, "positive": _positive_float, "image_size": _image_size,
+              "channels": _channels}
 
 
 def flag_of(p) -> str:
     return "--" + (p.flag or p.name).replace("_", "-")
+
+
+def off_flag_of(p) -> str:
+    """The flag that turns off a switch on by default (``Param.off_help``): ``--no-batch-norm``."""
+    return "--no-" + (p.flag or p.name).replace("_", "-")
 
 
 def add_params(parser, params: Sequence, *, skip: Sequence[str] = (), **overrides) -> None:
@@ -24,6 +35,8 @@ def add_params(parser, params: Sequence, *, skip: Sequence[str] = (), **override
         kw: dict = {"dest": p.name}
         if p.type is bool and not p.repeat:
             kw.update(action="store_true")
+            if p.default:
+                kw["default"] = True
         else:
             if p.repeat:
                 kw["action"] = "append"
@@ -31,12 +44,8 @@ def add_params(parser, params: Sequence, *, skip: Sequence[str] = (), **override
                 kw["required"] = True
             else:
                 kw["default"] = p.default
-            if p.kind == "seed":
-                kw["type"] = _seed
-            elif p.kind == "device":
-                kw["type"] = _device
-            elif p.kind == "positive":
-                kw["type"] = _positive_float
+            if p.kind in KIND_TYPES:
+                kw["type"] = KIND_TYPES[p.kind]
             elif p.type is int:
                 kw["type"] = _int_at_least(int(p.minimum)) if p.minimum is not None else int
             elif p.type is float:
@@ -49,3 +58,5 @@ def add_params(parser, params: Sequence, *, skip: Sequence[str] = (), **override
             kw["help"] = p.help.replace("%", "%%")
         kw.update(overrides.get(p.name, {}))
         parser.add_argument(flag_of(p), **kw)
+        if p.off_help is not None:  # a switch on by default: --no-x turns it off
+            parser.add_argument(off_flag_of(p), dest=p.name, action="store_false", help=p.off_help.replace("%", "%%"))

@@ -27,7 +27,8 @@ class Param:
     #: the parameter a sweep of this sampler varies unless told otherwise (at most one per sampler)
     sweep: bool = False
     #: how a front end asks for it beyond its type: "seed" (0 … SEED_MAX), "positive" (a number > 0), "path"
-    #: (a file or folder), "text" (a value the workflow parses, e.g. amounts -2:2:5)
+    #: (a file or folder), "text" (a value the workflow parses, e.g. amounts -2:2:5), "device" (auto, cpu,
+    #: cuda[:N]), "image_size" (a multiple of 16), "channels" (the 4 encoder channel widths, e.g. 32,64,128,256)
     kind: str = ""
     #: the option must be given (no default)
     required: bool = False
@@ -37,6 +38,9 @@ class Param:
     flag: Optional[str] = None
     #: given several times, a list
     repeat: bool = False
+    #: a switch on by default (``default=True``): the help of the front end's way to turn it off (the CLI's
+    #: ``--no-…`` flag)
+    off_help: Optional[str] = None
 
     #: the error raised for a bad value (samplers: SamplerError)
     error: ClassVar[type] = EngineError

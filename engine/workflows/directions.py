@@ -16,6 +16,38 @@ from ..errors import EngineError
 from ..progress import CancelToken, ProgressCallback, no_progress
 
 
+def directions_params():
+    """The directions use case's options, declared once (the CLI's flags are built from them): the methods, their
+    help and the table's columns read from the lab's registries each time."""
+    from ..lab import COLUMN_KEYS, method_specs, methods_taking
+    from ..params import Param
+
+    specs = method_specs()
+    return (
+        Param("model", str, None, "", kind="path"),
+        Param("method", str, None, "; ".join(f"{m.name}: {m.help}" for m in specs), required=True,
+              choices=tuple(m.name for m in specs)),
+        Param("attribute", str, None, f"{' / '.join(methods_taking('attributes'))}: the attribute(s) to move",
+              metavar="NAME[,NAME…]", kind="text"),
+        Param("hold", str, None, f"{' / '.join(methods_taking('hold'))}: attributes whose judges must not change",
+              metavar="NAME[,NAME…]", kind="text"),
+        Param("k", int, 10, "unsupervised: how many directions (default 10)", minimum=1),
+        Param("seed", int, 0, "", kind="seed"),
+        Param("sort", str, None, f"sort the table by a column ({', '.join(COLUMN_KEYS)}; '+col' ascending)",
+              metavar="COLUMN", kind="text"),
+        Param("out", str, None, "write the set as FILE.json + FILE.npy", metavar="FILE", kind="path"),
+        Param("name", str, None, "the set's name stored in FILE.json (default: the method)"),
+        Param("overwrite", bool, False, "replace a direction set written earlier to the output file"),
+        Param("no_images", bool, False, "skip the decoded-face measures (pixel MSE, feature Δ)"),
+    )
+
+
+def __getattr__(name: str):
+    if name == "DIRECTIONS_PARAMS":  # live: a method registered later is among the choices
+        return directions_params()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 @dataclass
 class DirectionOptions:
     """What to compute: ``method`` (a name of the method registry) and the inputs it reads."""

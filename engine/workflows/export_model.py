@@ -11,7 +11,15 @@ from typing import Optional
 from ..errors import EngineError
 from ..formats.onnx.exporter import check_empty, write_onnx_folder  # noqa: F401  (the import workflow's writer)
 from ..formats.registry import Exported, exporter, exporter_names  # noqa: F401
+from ..params import Param
 from ..progress import CancelToken, ProgressCallback, no_progress
+
+#: The export use case's options, declared once (the CLI's flags are built from them).
+EXPORT_PARAMS: tuple[Param, ...] = (
+    Param("model", str, None, "", kind="path"),
+    Param("format", str, "onnx", "", choices=tuple(exporter_names())),
+    Param("out", str, None, "the folder to write (new or empty)", kind="path", required=True),
+)
 
 
 def check_new_model_folder(out, inputs=()) -> Path:

@@ -21,8 +21,29 @@ from typing import Optional
 
 from .. import __version__
 from ..errors import EngineError, ModelFileError
+from ..formats.onnx.card import CHANNEL_ORDERS, VALUE_RANGES
 from ..formats.registry import importer, importer_for
+from ..params import Param
 from ..progress import CancelToken, Progress, ProgressCallback, no_progress
+
+#: The import use case's options, declared once (the CLI's flags are built from them).
+IMPORT_PARAMS: tuple[Param, ...] = (
+    Param("encoder", str, None, "the encoder: .onnx, .keras or .h5", kind="path", metavar="FILE"),
+    Param("decoder", str, None, "the decoder: .onnx, .keras or .h5", kind="path", metavar="FILE"),
+    Param("model_file", str, None, "one Keras .keras/.h5 file holding the whole autoencoder", kind="path",
+          metavar="FILE"),
+    Param("architecture", str, None, "the architecture (model.to_json()) of a weights-only .h5", kind="path",
+          metavar="JSON"),
+    Param("out", str, None, "the model folder to write (new or empty)", kind="path", required=True),
+    Param("image_size", int, None, "when the model does not fix it", minimum=1),
+    Param("framing", str, None, "crop of the input faces (default full: the whole image, no crop)", kind="text",
+          metavar="full|celeba|x0,y0,x1,y1@W×H"),
+    Param("channel_order", str, None, "when the graph does not say", choices=CHANNEL_ORDERS),
+    Param("value_range", str, None, "pixel values the model takes and gives (default: from its last activation, "
+          "else 0,1)", choices=tuple(VALUE_RANGES)),
+    Param("split_layer", str, None, "with one file holding the whole autoencoder: the encoder's last layer "
+          "(default: the bottleneck)", kind="text", metavar="NAME"),
+)
 
 
 @dataclass
@@ -107,7 +128,7 @@ def import_model(encoder=None, decoder=None, out=None, *, model_file=None, archi
     if model_file is None and (encoder is None or decoder is None):
         raise EngineError("give {opt:encoder} and {opt:decoder} (or {opt:model_file} for a Keras file holding the whole "
                           "autoencoder)")
-    if channel_order is not None and channel_order not in ("nchw", "nhwc"):
+    if channel_order is not None and channel_order not in CHANNEL_ORDERS:
         raise EngineError(f"{channel_order!r}: expected nchw or nhwc", param="channel_order")
     if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1):
         raise EngineError(f"{image_size!r}: expected a whole number ≥ 1", param="image_size")

@@ -16,6 +16,41 @@ from typing import Optional
 from ..progress import CancelToken, ProgressCallback, no_progress
 
 
+def _train_params():
+    """Torch-free (the command line builds its parser without it): the sizes' defaults are the architecture's;
+    the training options' defaults and precisions are ``training.TrainOptions``'s and ``training.PRECISIONS``
+    (a test holds them equal)."""
+    from ..architecture import ArchitectureConfig as A
+    from ..params import Param
+
+    return (
+        Param("data", str, None, "folder of face images (e.g. img_align_celeba)", kind="path", required=True),
+        Param("out", str, None, "model folder to write", kind="path", required=True),
+        Param("epochs", int, 30, "", minimum=1),
+        Param("image_size", int, A.image_size, "", kind="image_size", minimum=16),
+        Param("z_dim", int, A.z_dim, "", minimum=2),
+        Param("batch_size", int, 128, "", minimum=1),
+        Param("seed", int, 0, "", kind="seed"),
+        Param("resume", bool, False, "continue from the folder's checkpoint"),
+        Param("allow_other_data", bool, False, "when resuming: continue on images other than those it was trained on"),
+        Param("lr", float, 1e-3, "Adam learning rate", kind="positive"),
+        Param("channels", str, ",".join(str(c) for c in A.channels), "the 4 encoder channel widths", kind="channels"),
+        Param("batch_norm", bool, A.batch_norm, "batch normalisation after each conv layer (the default: measured best)",
+              off_help="no batch normalisation, as in the blog"),
+        Param("val_count", int, None, "held-out images (last by name); default min(500, N/18)", minimum=0),
+        Param("no_flip", bool, False, "no horizontal-flip augmentation"),
+        Param("no_encode", bool, False, "do not encode the data set after training"),
+        Param("device", str, "auto", "auto, cpu or cuda[:N] (under torchrun: cuda:LOCAL_RANK)", kind="device"),
+        Param("precision", str, "auto", "auto: bf16 (fp16 on older GPUs) autocast on CUDA, fp32 on the CPU",
+              choices=("auto", "fp32", "bf16", "fp16")),
+        Param("compile", bool, False, "torch.compile the model (CUDA, long runs)"),
+    )
+
+
+#: The train use case's options, declared once (the CLI's flags are built from them).
+TRAIN_PARAMS = _train_params()
+
+
 @dataclass
 class TrainedModel:
     folder: Path
