@@ -62,6 +62,19 @@ def error_message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _detached(exc: BaseException) -> BaseException:
+    """``exc`` without its tracebacks (and those of its causes): they hold the worker's frames and every object
+    those frames reference, which must not travel to the GUI thread and be collected there (Qt objects of the
+    worker's thread freed by the GUI thread's garbage collector can crash the process)."""
+    seen: set[int] = set()
+    e: Optional[BaseException] = exc
+    while e is not None and id(e) not in seen and len(seen) < 32:
+        seen.add(id(e))
+        e.__traceback__ = None
+        e = e.__cause__ or e.__context__
+    return exc
+
+
 class JobError(str):
     """How a failed job reaches its ``on_error`` (and ``job_failed``): the exception that ended it, ``exc`` —
     act on its kind (``isinstance(error.exc, NoFaceFound)``) and fields (``error.exc.path``) — carried by the
@@ -255,9 +268,9 @@ class EngineBridge(QObject):
             status = "cancelled"
         except BaseException as exc:  # noqa: BLE001 - every failure is reported, the app lives on
             status = "failed"
-            payload = JobError(exc)
             if not isinstance(exc, (EngineError, OSError)):
                 traceback.print_exc()
+            payload = JobError(_detached(exc))
         with self._cond:
             self._current = None
         self._done_out.emit(job, status, payload)

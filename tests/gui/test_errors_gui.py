@@ -25,6 +25,9 @@ def test_an_error_raised_in_a_job_reaches_on_error_as_the_exception(window, qtbo
     assert isinstance(error, JobError) and error.exc is raised
     assert isinstance(error.exc, OtherModelsFile) and error.exc.model_id == "abc"
     assert error.message == "set.json: made for model abc"
+    # the worker's frames stay on the worker: no traceback travels to the GUI thread (its garbage collector would
+    # free the worker's objects there)
+    assert error.exc.__traceback__ is None
     # a job that is not an engine error still comes as its exception, with a readable text
     got.clear()
     w.bridge.run("bug", lambda p, c: {}["missing"], on_error=got.append)
