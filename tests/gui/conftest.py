@@ -34,6 +34,9 @@ def make_window(qtbot, gui_settings):
         assert not w.bridge.is_running(), "the engine worker thread outlived its window"
         w.deleteLater()
     qtbot.wait(5)
+    import gc
+
+    gc.collect()  # the closed windows' garbage goes now, while no worker runs, not in the next test's middle
 
 
 @pytest.fixture
