@@ -21,7 +21,7 @@ def cmd_train(a, progress) -> int:
 
 
 def _train(a, progress, ctx) -> int:
-    from engine.architecture import CLI_NAMES, ArchitectureConfig, check_architecture_limits
+    from engine.architecture import OPTION_NAMES, ArchitectureConfig, check_architecture_limits
     from engine.training import TrainOptions
     from engine.workflows.train import train_model
 
@@ -30,7 +30,7 @@ def _train(a, progress, ctx) -> int:
     arch = None
     if not a.resume:  # sizes whose network could not be allocated: refused before any work starts
         channels = tuple(int(c) for c in a.channels.split(","))
-        check_architecture_limits(a.image_size, a.z_dim, channels, names=CLI_NAMES)
+        check_architecture_limits(a.image_size, a.z_dim, channels, names=OPTION_NAMES)
         arch = ArchitectureConfig(image_size=a.image_size, z_dim=a.z_dim, batch_norm=a.batch_norm, channels=channels)
     opts = TrainOptions(epochs=a.epochs, batch_size=a.batch_size, learning_rate=a.lr, seed=a.seed,
                         val_count=a.val_count, flip=not a.no_flip, device=a.device,

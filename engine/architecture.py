@@ -85,7 +85,6 @@ class ArchitectureConfig:
 #: front end names them: ``--image-size`` in the CLI).
 CONFIG_NAMES = {"image_size": "architecture.image_size", "z_dim": "architecture.z_dim", "channels": "architecture.channels"}
 OPTION_NAMES = {"image_size": "{opt:image_size}", "z_dim": "{opt:z_dim}", "channels": "{opt:channels}"}
-CLI_NAMES = OPTION_NAMES  # the name main.py imports
 
 
 def parameter_count(image_size: int, z_dim: int, channels, kernel_size: int = 4, batch_norm: bool = True) -> int:
@@ -114,8 +113,9 @@ def activations_per_image(image_size: int, z_dim: int, channels) -> int:
 def check_architecture_limits(image_size, z_dim, channels, kernel_size: int = 4, *,
                               names: Optional[Mapping[str, str]] = None) -> None:
     """Refuse sizes whose network could not be allocated (or would overflow while being built), with a message
-    naming the size and its limit. ``names`` says how to name them (default: ``image_size`` …; ``CONFIG_NAMES``,
-    ``CLI_NAMES``). Called by ``ArchitectureConfig`` (so by every config.json read) and by ``main.py train``."""
+    naming the size and its limit. ``names`` says how to name them (default: ``image_size`` …; ``CONFIG_NAMES``;
+    ``OPTION_NAMES``: as options, each front end names them). Called by ``ArchitectureConfig`` (so by every
+    config.json read) and by the CLI's ``train``."""
     nm = {"image_size": "image_size", "z_dim": "z_dim", "channels": "channels", **(names or {})}
 
     def whole(v) -> bool:
@@ -167,7 +167,7 @@ def _bool(d: dict, key: str) -> bool:
 
 __all__ = [
     "ArchitectureConfig",
-    "CLI_NAMES",
+    "OPTION_NAMES",
     "CONFIG_NAMES",
     "MAX_ACTIVATIONS_PER_IMAGE",
     "MAX_CHANNELS",

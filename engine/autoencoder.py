@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 # the sizes, limits and counts live in the torch-free engine.architecture; re-exported here for existing imports
-from .architecture import (CLI_NAMES, CONFIG_NAMES, MAX_ACTIVATIONS_PER_IMAGE, MAX_CHANNELS,  # noqa: F401
+from .architecture import (CONFIG_NAMES, OPTION_NAMES, MAX_ACTIVATIONS_PER_IMAGE, MAX_CHANNELS,  # noqa: F401
                            MAX_IMAGE_SIZE, MAX_PARAMETERS, MAX_Z_DIM, ArchitectureConfig, _bool, _int, _int_list,
                            activations_per_image, check_architecture_limits, parameter_count)
 

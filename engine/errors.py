@@ -37,10 +37,17 @@ def domain_name(param: str) -> str:
     return param.replace("_", " ")
 
 
+def _named(param: str, name_of: Optional[Namer]) -> str:
+    """How a front end names ``param`` (``name_of``; unknown to it: domain words). A caller's own words for the
+    option (not a parameter name) are shown as they are."""
+    if not _PARAM.fullmatch(param):
+        return param
+    return (name_of(param) if name_of is not None else None) or domain_name(param)
+
+
 def render_text(template: str, name_of: Optional[Namer] = None) -> str:
     """A text of the engine's (a message, a note) with its ``{opt:NAME}`` options named by ``name_of``."""
-    return _OPT.sub(lambda m: (name_of(m.group(1)) if name_of is not None else None) or domain_name(m.group(1)),
-                    template)
+    return _OPT.sub(lambda m: _named(m.group(1), name_of), template)
 
 
 class EngineError(Exception):
@@ -57,15 +64,10 @@ class EngineError(Exception):
 
     def render(self, name_of: Optional[Namer] = None) -> str:
         """The message with its options named by ``name_of`` (None, or a name it does not know: domain words)."""
-        def name(param: str) -> str:
-            if not _PARAM.fullmatch(param):  # a caller's own words for the option: shown as they are
-                return param
-            return (name_of(param) if name_of is not None else None) or domain_name(param)
-
-        text = _OPT.sub(lambda m: name(m.group(1)), self.template)
+        text = render_text(self.template, name_of)
         if not self.param:
             return text
-        return f"{name(self.param)}{'' if text.startswith(':') else ' '}{text}"
+        return f"{_named(self.param, name_of)}{'' if text.startswith(':') else ' '}{text}"
 
     def __str__(self) -> str:
         return self.render()

@@ -42,14 +42,6 @@ class Movie:
     path_info: dict  # the path's method, t, Mahalanobis distance and log-density per frame
 
 
-def is_our_movie(path: Path) -> bool:
-    """True when the output folder's record says we wrote ``path`` as a movie and it is unchanged since
-    (same size and sha256): a user's file named like a movie, even one quoting our marker, is never ours."""
-    from ..output_folders import is_owned_file
-
-    return is_owned_file(path, KIND)
-
-
 def check_movie_args(out, frames: int, fps: float, size: int) -> str:
     suffix = Path(str(out)).suffix.lower()
     if suffix not in FORMATS:
@@ -333,5 +325,5 @@ def movie_summary(m: Movie) -> str:
     return f"{m.path}: {m.frames} frames, {m.size}×{m.size} px, {m.fps:g} fps ({m.frames / m.fps:.1f} s)"
 
 
-__all__ = ["MOVIE_PARAMS", "Movie", "MovieOptions", "make_movie", "movie_of_path", "movie_of_sweep", "read_movie", "is_our_movie", "movie_summary", "check_sweep_range", "MARKER",
+__all__ = ["MOVIE_PARAMS", "Movie", "MovieOptions", "make_movie", "movie_of_path", "movie_of_sweep", "read_movie", "movie_summary", "check_sweep_range", "MARKER",
            "MAX_SIGMA"]

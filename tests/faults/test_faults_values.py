@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from engine.formats import native as model_store
-from engine.autoencoder import (CLI_NAMES, ArchitectureConfig, ConvAutoencoder, check_architecture_limits,
+from engine.autoencoder import (OPTION_NAMES, ArchitectureConfig, ConvAutoencoder, check_architecture_limits,
                                 count_parameters, parameter_count)
 from engine.errors import EngineError, ModelFileError
 from engine.image_data import Preprocess, load_folder
@@ -138,7 +138,7 @@ def test_an_architecture_too_large_to_allocate_is_refused_with_its_limit(model_d
     arch = cfg["architecture"]
     with pytest.raises(EngineError) as info:
         check_architecture_limits(arch["image_size"], arch["z_dim"], arch["channels"], arch["kernel_size"],
-                                  names=CLI_NAMES)
+                                  names=OPTION_NAMES)
     msg = info.value.render(lambda p: "--" + p.replace("_", "-"))  # as the CLI renders it
     assert "architecture." not in msg and any(f in msg for f in ("--image-size", "--z-dim", "--channels")), msg
 
