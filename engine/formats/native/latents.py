@@ -13,6 +13,7 @@ import numpy as np
 from ... import atomic_io
 from ...errors import EngineError, ModelFileError
 from ...model_lock import model_writer
+from ...npy_files import check_npy_header
 from ..card import _sniff_foreign
 from .config import LATENT_FILES, LATENT_LIMIT, LATENTS, WEIGHTS, ModelConfig
 from .weights import load_model
@@ -99,7 +100,7 @@ def load_latents(folder: str | os.PathLike, z_dim: int) -> tuple[np.ndarray, lis
     foreign = _sniff_foreign(path, head)
     if foreign and foreign != "a NumPy .npy file":
         raise ModelFileError(f"{path}: this is {foreign}, not a .npy array")
-    _check_npy_size(path)
+    check_npy_header(path, ModelFileError)  # declared sizes before numpy allocates them
     try:
         z = np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -121,13 +122,6 @@ def load_latents(folder: str | os.PathLike, z_dim: int) -> tuple[np.ndarray, lis
     else:
         files = [f"#{i}" for i in range(len(z))]
     return z.astype(np.float32, copy=False), files
-
-
-def _check_npy_size(path: Path) -> None:
-    """Refuse a .npy whose header claims more data than the file holds, before allocating it."""
-    from ...npy_files import check_npy_header
-
-    check_npy_header(path, ModelFileError)
 
 
 @dataclass
