@@ -32,7 +32,7 @@ JUDGE_S = 0.4
 METHOD_S = 4.0
 #: the report's parts: the six statistics figures; one atlas (12×12 faces, drawn); the sampler comparison
 REPORT_STATISTICS_S = 6.0
-REPORT_ATLAS_S = 3.0
+REPORT_ATLAS_S = 1.5
 REPORT_FACE_GRID_S = 0.8  # drawing one sampler's grid, beside its fit and decode
 COMPARISON_S_PER_SAMPLER = 25.0  # evaluate: n faces, their features, the data's features, the metrics
 
