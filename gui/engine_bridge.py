@@ -75,9 +75,10 @@ class Job:
         return known if known else self.name[:1].upper() + self.name[1:]
 
     def notice(self) -> str:
-        """What a job expected to take long says as it starts ("" for a short or unknown one)."""
+        """What a job expected to take long says as it starts, in a short line ("" for a short or unknown one):
+        "first time for this model: about a minute; cached afterwards"."""
         e = self.expected
-        return e.notice() if e is not None and e.long else ""
+        return e.notice(what=False) if e is not None and e.long else ""
 
 
 def error_message(exc: BaseException) -> str:

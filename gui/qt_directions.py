@@ -374,12 +374,12 @@ class DirectionsPanel(QWidget):
             self.compute_btn.setEnabled(True)
             self.status.setText(f"{title}: cancelled")
 
-        notice = f" {expected.notice()}" if expected is not None and expected.long else ""  # said first
-        self.status.setText(f"{title} …{notice}")
+        notice = f" {expected.notice(what=False)} ·" if expected is not None and expected.long else ""  # said first
+        self.status.setText(f"{title}:{notice} …")
         self.cancel_btn.setEnabled(True)
         self.compute_btn.setEnabled(False)
         self.job = Job(title, fn, on_done=done, on_error=failed, on_cancelled=cancelled,
-                       on_progress=lambda p: self.status.setText(f"{title}: {p.message or p.job}{notice}"),
+                       on_progress=lambda p: self.status.setText(f"{title}:{notice} {p.message or p.job}"),
                        key="direction-lab", title=plain, expected=expected)
         return self.bridge.submit(self.job)
 

@@ -310,7 +310,7 @@ class JobStatus(QObject):
     elided: "Generating 32 faces (gmm)"), its current step (elided when space is short; the whole text is the
     tooltip), the time it has taken and, when its progress or its expected time allows, the time left; a
     progress bar and Cancel. A job expected to take long says so as it starts: its notice ("first time for this
-    model: about a minute; cached afterwards") is the step until the job reports one, and the status bar's message.
+    model: about a minute; cached afterwards") is the step until the job reports one.
     The widgets are always there (idle: empty and disabled): showing/hiding them would re-lay out every panel.
     Quiet jobs (live decodes) leave them alone."""
 
@@ -331,7 +331,7 @@ class JobStatus(QObject):
         self.step = ElidedLabel("")
         self.step.setObjectName("jobStep")
         self.step.setMinimumWidth(60)
-        self.step.setMaximumWidth(420)
+        self.step.setMaximumWidth(560)
         self.step.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.time_label = QLabel("")
         self.time_label.setObjectName("jobTime")
@@ -379,10 +379,9 @@ class JobStatus(QObject):
         self.label.setText(title)
         self.label.setToolTip(title)
         self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance(title) + 4)  # never clipped
-        notice = job.notice() if hasattr(job, "notice") else ""
-        self.step.setText(notice)
-        if notice:
-            self.status_bar.showMessage(f"{title}: {notice}", 20000)
+        self._set_step(job.notice() if hasattr(job, "notice") else "")
+        expected = getattr(job, "expected", None)
+        self.step.setToolTip(expected.notice() if expected is not None and expected.long else self.step.toolTip())
         self.progress_bar.setRange(0, 0)
         self.progress_bar.setTextVisible(True)
         self.cancel_btn.setEnabled(True)
@@ -405,21 +404,31 @@ class JobStatus(QObject):
             self.eta = (float(p.eta_s), now)
         text = step_text(job, p)
         if text:
-            self.step.setText(text)
+            self._set_step(text)
         self._tick()
 
+    def _set_step(self, text: str) -> None:
+        """The step, as wide as its text up to a third of the status bar (elided beyond; the rest is for messages)."""
+        self.step.setText(text)
+        want = self.step.fontMetrics().horizontalAdvance(text) + 6 if text else 0
+        self.step.setMinimumWidth(max(60, min(want, self.step.maximumWidth(), self.status_bar.width() // 3)))
+
     def remaining(self) -> Optional[float]:
-        """Seconds left: the job's own estimate, else from its progress, else from its expected time."""
+        """Seconds left (negative: longer than expected): the job's own estimate (training, encoding); else its
+        expected time while within it (a job's steps are seldom equal: the report's faces take most of it); else
+        from its progress; else past its expected time."""
         import time
 
         now = time.monotonic()
         elapsed = now - self.started_at
         if self.eta is not None:
             return max(0.0, self.eta[0] - (now - self.eta[1]))
+        expected = getattr(self.job, "expected", None)
+        if expected is not None and expected.long and elapsed < expected.seconds:
+            return expected.seconds - elapsed
         if self.fraction is not None and 0.05 <= self.fraction < 1 and elapsed > 2:
             at = self.fraction_at - self.started_at
             return max(0.0, at / self.fraction * (1 - self.fraction) - (now - self.fraction_at))
-        expected = getattr(self.job, "expected", None)
         if expected is not None and expected.long:
             return expected.seconds - elapsed
         return None

@@ -2,9 +2,10 @@
 
 Each use case that can be slow has an ``expected_*`` function here returning an :class:`Expected`: a rough
 number of seconds and whether the slow part happens only the first time for a model (a sampler's fit, the
-attribute judges: cached afterwards). The numbers are this table's estimates, measured on a small two-core
-machine with the default model (9,000 z-points of 256 components) and scaled by the size of the work; they
-are meant to say "a few seconds" or "about a minute", not to the second.
+attribute judges: cached afterwards). The numbers are this table's estimates, measured on a quiet two-core
+machine with the default model (9,000 z-points of 256 components), scaled by the size of the work and by how
+busy the machine is now (:func:`busy_factor`); they are meant to say "a few seconds" or "about a minute", not
+to the second.
 
 Whether a slow part is already cached is asked of :func:`fit_cached` and :func:`judges_cached` (one place each,
 so the caches may change without the estimates changing).
@@ -12,6 +13,7 @@ so the caches may change without the estimates changing).
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -56,9 +58,10 @@ class Expected:
         """The expected time in plain words: "a few seconds", "about 20 s", "about a minute", "about 3 minutes"."""
         return about(self.seconds)
 
-    def notice(self) -> str:
-        """What a job says as it starts: "first time for this model: about 20 s (fitting gmm); cached afterwards"."""
-        what = f" ({self.what})" if self.what else ""
+    def notice(self, what: bool = True) -> str:
+        """What a job says as it starts: "first time for this model: about 20 s (fitting gmm); cached afterwards"
+        (without the slow part's name when ``what`` is False: a status bar's short line)."""
+        what = f" ({self.what})" if self.what and what else ""
         if self.first_time:
             return f"first time for this model: {self.duration()}{what}; cached afterwards"
         return f"expected to take {self.duration()}{what}"
@@ -95,6 +98,24 @@ def clock(seconds: float) -> str:
     h, rest = divmod(s, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def busy_factor() -> float:
+    """How much slower than the table this machine is now: its load per core (1 on an idle machine, at most 6),
+    so that a busy machine's estimate says "about a minute" where an idle one's says "about 15 s"."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on this system
+        return 1.0
+    return float(min(6.0, max(1.0, load / max(1, os.cpu_count() or 1))))
+
+
+def _busy(e: Expected) -> Expected:
+    f = busy_factor()
+    if f == 1.0:
+        return e
+    cached = None if e.cached_seconds is None else e.cached_seconds * f
+    return Expected(e.seconds * f, e.first_time, e.what, cached)
 
 
 def _scale(points: int, dim: int, power: float = 1.0) -> float:
@@ -134,12 +155,12 @@ def expected_generate(opened, sampler: str, values: Optional[dict], n: int, wher
     """Generate ``n`` faces with ``sampler``: its fit (unless cached) and the decode."""
     decode = n * DECODE_S_PER_FACE
     if fit_cached(opened, sampler, values, where, fits) or opened.latents is None:
-        return Expected(decode)
+        return _busy(Expected(decode))
     points, dim = opened.latents.shape
     fit = fit_seconds(sampler, points, dim)
     slow = fit > LONG_JOB_S
-    return Expected(fit + decode, first_time=slow, what=f"fitting the {sampler} sampler" if slow else "",
-                    cached_seconds=decode if slow else None)
+    return _busy(Expected(fit + decode, first_time=slow, what=f"fitting the {sampler} sampler" if slow else "",
+                          cached_seconds=decode if slow else None))
 
 
 def expected_judges(z: np.ndarray, table, names: Optional[Sequence[str]] = None) -> Expected:
@@ -148,13 +169,13 @@ def expected_judges(z: np.ndarray, table, names: Optional[Sequence[str]] = None)
         return Expected(0.0)
     count = len(names) if names is not None else len(table.names)
     seconds = count * JUDGE_S * _scale(*np.shape(z))
-    return Expected(seconds, first_time=True, what="training the attribute judges", cached_seconds=0.0)
+    return _busy(Expected(seconds, first_time=True, what="training the attribute judges", cached_seconds=0.0))
 
 
 def expected_directions(z: np.ndarray, table, method: str, k: int = 10) -> Expected:
     """The Directions panel's Compute: the judges (first time), the method, the measures."""
     method_s = METHOD_S * _scale(*np.shape(z)) * max(1.0, k / 10)
-    return expected_judges(z, table) + Expected(method_s)
+    return expected_judges(z, table) + _busy(Expected(method_s))
 
 
 def expected_report_parts(opened, data=None, samplers: Optional[Sequence[str]] = None, faces: int = 16,
@@ -165,12 +186,12 @@ def expected_report_parts(opened, data=None, samplers: Optional[Sequence[str]] =
 
     names = list(samplers) if samplers else list(compared_samplers())
     points, dim = opened.latents.shape if opened.latents is not None else (REF_POINTS, REF_DIM)
-    out = {"statistics": Expected(REPORT_STATISTICS_S * max(0.3, math.sqrt(points / REF_POINTS)))}
+    out = {"statistics": _busy(Expected(REPORT_STATISTICS_S * max(0.3, math.sqrt(points / REF_POINTS))))}
     grid = Expected(0.0)
     for name in names:
-        grid = grid + expected_generate(opened, name, None, faces, fits=fits) + Expected(REPORT_FACE_GRID_S)
+        grid = grid + expected_generate(opened, name, None, faces, fits=fits) + _busy(Expected(REPORT_FACE_GRID_S))
     out["faces"] = grid
-    out["atlas"] = Expected(REPORT_ATLAS_S * (atlas_side / 12) ** 2)
-    out["comparison"] = Expected(COMPARISON_S_PER_SAMPLER * len(names), what="generating and judging faces of "
-                                 f"{len(names)} samplers against the dataset")
+    out["atlas"] = _busy(Expected(REPORT_ATLAS_S * (atlas_side / 12) ** 2))
+    out["comparison"] = _busy(Expected(COMPARISON_S_PER_SAMPLER * len(names), what="generating and judging faces "
+                                       f"of {len(names)} samplers against the dataset"))
     return out

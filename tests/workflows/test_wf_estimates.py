@@ -8,6 +8,28 @@ from engine.workflows import estimates
 from engine.workflows.estimates import Expected, about, clock
 
 
+@pytest.fixture(autouse=True)
+def quiet_machine(monkeypatch):
+    monkeypatch.setattr(estimates, "busy_factor", lambda: 1.0)
+
+
+def test_a_busy_machine_takes_longer(monkeypatch):
+    monkeypatch.undo()
+    real = estimates.busy_factor
+    monkeypatch.setattr(estimates.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(estimates.os, "getloadavg", lambda: (0.5, 0.5, 0.5))
+    assert real() == 1.0  # a quiet machine: the table as it is
+    monkeypatch.setattr(estimates.os, "getloadavg", lambda: (40.0, 9.0, 9.0))
+    assert real() == 6.0  # at most six times
+    monkeypatch.setattr(estimates.os, "getloadavg", lambda: (8.0, 8.0, 8.0))
+    assert real() == 4.0
+    monkeypatch.setattr(estimates, "fit_cached", lambda *a, **k: False)
+    busy = estimates.expected_generate(_Opened(), "gmm", None, 32)
+    monkeypatch.setattr(estimates, "busy_factor", lambda: 1.0)
+    quiet = estimates.expected_generate(_Opened(), "gmm", None, 32)
+    assert busy.seconds == pytest.approx(4 * quiet.seconds) and busy.cached_seconds == pytest.approx(4 * quiet.cached_seconds)
+
+
 def test_plain_durations():
     assert about(0.4) == "about a second"
     assert about(5) == "a few seconds"
