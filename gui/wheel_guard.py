@@ -1,8 +1,9 @@
 """The mouse wheel never changes a value the user did not pick.
 
 Sliders, spin boxes and combo boxes anywhere in the app (every panel and dialog) take the wheel only while they
-have the keyboard focus: a click or Tab gives it to them, the wheel never does. Over an unfocused one the wheel
-scrolls the scroll area it sits in (the panel scrolls as the user meant), or does nothing. Plots follow the same
+have the keyboard focus the user gave them: a click, Tab or a shortcut (not the focus a window hands its first
+control when it opens, nor the wheel itself). Over any other the wheel scrolls the scroll area it sits in (the panel
+scrolls as the user meant), or does nothing. Plots follow the same
 rule with their own filter (:func:`gui.qt_widgets.setup_plot`): unfocused inside a scroll area, the wheel scrolls
 the area; otherwise it zooms.
 
@@ -20,6 +21,13 @@ from PySide6.QtWidgets import (
 
 #: The controls whose value the wheel changes (scroll bars are sliders too, and keep the wheel).
 VALUE_CONTROLS = (QAbstractSlider, QAbstractSpinBox, QComboBox)
+#: How a user gives a control the focus (the others: a window opening or coming back, a program's setFocus).
+PICKED = (Qt.FocusReason.MouseFocusReason, Qt.FocusReason.TabFocusReason, Qt.FocusReason.BacktabFocusReason,
+          Qt.FocusReason.ShortcutFocusReason)
+#: Focus changes that keep what the user picked: the window left and came back, a combo box's list opened.
+KEEP = (Qt.FocusReason.ActiveWindowFocusReason, Qt.FocusReason.PopupFocusReason)
+#: The dynamic property that marks a control the user gave the focus to.
+PICKED_PROPERTY = "wheelPicked"
 
 
 def is_value_control(obj) -> bool:
@@ -56,6 +64,11 @@ def scroll_instead(widget: QWidget, ev) -> bool:
     return True
 
 
+def takes_wheel(control: QWidget) -> bool:
+    """True when the wheel may change ``control``: it has the focus, and the user gave it."""
+    return control.hasFocus() and bool(control.property(PICKED_PROPERTY))
+
+
 def calm_focus(widget: QWidget) -> None:
     """Take the wheel out of the widget's focus policy (Qt's spin and combo boxes take the focus on a wheel)."""
     policy = widget.focusPolicy()
@@ -64,17 +77,20 @@ def calm_focus(widget: QWidget) -> None:
 
 
 class WheelGuard(QObject):
-    """The application's filter: an unfocused value control hands the wheel to its scroll area."""
+    """The application's filter: a value control the user did not pick hands the wheel to its scroll area."""
 
     def eventFilter(self, obj, ev) -> bool:  # noqa: N802
         kind = ev.type()
         if kind == QEvent.Type.Wheel:
-            if is_value_control(obj) and not obj.hasFocus():
+            if is_value_control(obj) and not takes_wheel(obj):
                 if scroll_instead(obj, ev):
                     ev.accept()
                 else:
                     ev.ignore()  # a real wheel goes on to the parents; the control never sees it
                 return True
+        elif kind in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
+            if ev.reason() not in KEEP and is_value_control(obj):
+                obj.setProperty(PICKED_PROPERTY, kind == QEvent.Type.FocusIn and ev.reason() in PICKED)
         elif kind == QEvent.Type.Polish and is_value_control(obj):
             calm_focus(obj)
         return False

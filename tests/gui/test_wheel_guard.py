@@ -56,11 +56,14 @@ def test_unfocused_controls_in_the_inspector_scroll_it(small_inspector):
     assert bar.value() < down  # and back up
 
 
-def test_a_focused_control_takes_the_wheel(small_inspector, qtbot):
+@pytest.mark.parametrize("reason", ["MouseFocusReason", "TabFocusReason"])
+def test_a_control_the_user_focused_takes_the_wheel(small_inspector, qtbot, reason):
+    from PySide6.QtCore import Qt
+
     insp, area = small_inspector
     slider = insp.sliders[0]
     slider.window().activateWindow()
-    slider.setFocus()
+    slider.setFocus(getattr(Qt.FocusReason, reason))
     qtbot.waitUntil(slider.hasFocus, timeout=3000)
     bar = area.verticalScrollBar()
     bar.setValue(0)
@@ -68,6 +71,22 @@ def test_a_focused_control_takes_the_wheel(small_inspector, qtbot):
     wheel(slider, +1)
     assert slider.value() != before
     assert bar.value() == 0
+
+
+def test_a_focus_the_user_did_not_give_leaves_the_value_alone(small_inspector, qtbot):
+    """The focus a window gives its first control when it opens (or a program's setFocus) is no user's pick."""
+    from PySide6.QtCore import Qt
+
+    insp, area = small_inspector
+    slider = insp.sliders[0]
+    slider.window().activateWindow()
+    for reason in (Qt.FocusReason.ActiveWindowFocusReason, Qt.FocusReason.OtherFocusReason):
+        slider.clearFocus()
+        slider.setFocus(reason)
+        qtbot.waitUntil(slider.hasFocus, timeout=3000)
+        before = slider.value()
+        wheel(slider, -1)
+        assert slider.value() == before, reason
 
 
 def test_value_controls_are_never_focused_by_the_wheel(window):
