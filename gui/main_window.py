@@ -20,10 +20,10 @@ from .dialogs import offer_subfolder
 from .engine_bridge import EngineBridge, Job, error_message
 from .session import Session
 from .wheel_guard import install_wheel_guard
-from .window_layout import DOCK_MINIMUM, DockLayout
+from .window_layout import STATE_VERSION  # noqa: F401 - the saved layouts' version, read here by tests and tools
+from .window_layout import DOCK_MINIMUM, DockLayout, add_panel_actions, build_workspace_bar
 
 MAX_RECENT = 8
-STATE_VERSION = 5  # 3: docks with minimum sizes and the sampler column at its preferred width; 4: photo + directions docks; 5: path + atlas docks
 
 #: Every dock, in the order they are created: (object name, title).
 PANEL_TITLES = (
@@ -98,13 +98,12 @@ class MainWindow(QMainWindow):
 
         self._build_panels()
         self._build_status_bar()
+        self.dock_layout = DockLayout(self)  # the workspaces, their memory, the proportions a resize keeps
         self._build_menus()
-        self.dock_layout = DockLayout(self)  # the default layout, and the proportions a resize keeps
         self.dock_layout.fit_to_screen()
         self._default_layout()
         if restore_state:
             self._restore_settings()
-        self.docks["samplerDock"].installEventFilter(self)
         if sampler:
             if not self.sampler_panel.set_sampler(sampler):
                 from engine.samplers import SAMPLERS
@@ -260,6 +259,7 @@ class MainWindow(QMainWindow):
             dock.setWidget(late[attr])
             if old is not None:
                 old.deleteLater()
+        QTimer.singleShot(0, self.dock_layout.reapply)  # the panels' own minimums: the workspace's sizes again
         self.window_actions.wire_late_panels()  # their requests, the Atlas panel following the session, the exports
         self.pair_plot.redrawn.connect(lambda ms: self.redraw_label.setText(f"pair plot {ms:.0f} ms"))
         self._late_building = False
@@ -310,32 +310,36 @@ class MainWindow(QMainWindow):
                 bar.setElideMode(Qt.TextElideMode.ElideNone)
                 bar.setUsesScrollButtons(True)
 
-    # ---- the layout: the default one, and its proportions kept across resizes (gui/window_layout.py)
+    # ---- the layout: workspaces, each remembered, and its proportions kept across resizes (gui/window_layout.py)
     def _default_layout(self) -> None:
         self.dock_layout.default_layout()
 
     def reset_layout(self) -> None:
-        self._default_layout()
+        """View ▸ Reset layout: the current workspace as designed (the others keep their changes)."""
+        self.dock_layout.reset_current()
+
+    def switch_workspace(self, key: str) -> None:
+        """Show the workspace ``key`` (``gui/workspaces.py``) as the user left it."""
+        self.dock_layout.switch(key)
+
+    def workspace(self) -> str:
+        return self.dock_layout.current
 
     def raise_dock(self, name: str) -> None:
-        """Show the dock ``name`` and raise it above its tab group."""
-        dock = self.docks[name]
-        dock.show()
-        dock.raise_()
+        """Show the dock ``name`` in the current workspace and raise it above its tab group."""
+        self.dock_layout.show_dock(name)
 
     def _show_inspector(self) -> None:
         self.raise_dock("inspectorDock")
 
-    def eventFilter(self, obj, ev) -> bool:  # noqa: N802
-        if ev.type() == QEvent.Type.Resize and obj is self.docks.get("samplerDock"):
-            self.dock_layout.sampler_resized(obj)
-        return super().eventFilter(obj, ev)
+    def createPopupMenu(self):  # noqa: N802 - no right-click menu of docks: View ▸ a panel places it
+        return None
 
     def event(self, ev) -> bool:  # noqa: D102
         if ev.type() == QEvent.Type.MouseButtonRelease:
             # the end of a drag of a separator between docks (the main window handles those itself): the
             # proportions the user wants (a window resize, a dock shown or a panel built only follow them)
-            QTimer.singleShot(0, self.dock_layout.remember_split)
+            self.dock_layout.mouse_released()
         return super().event(ev)
 
     def resizeEvent(self, ev) -> None:  # noqa: N802
@@ -377,10 +381,12 @@ class MainWindow(QMainWindow):
         self.generate_action.setShortcuts([QKeySequence("Ctrl+G"), QKeySequence("F5")])
         self._action(g, "Cancel running job", self.bridge.cancel_current, "Esc")
         v = mb.addMenu("&View")
-        for dock in self.docks.values():
-            v.addAction(dock.toggleViewAction())
-        v.addSeparator()
-        self._action(v, "Reset layout", self.reset_layout, None)
+        v.addSection("Workspaces")
+        self.workspace_bar = build_workspace_bar(self, self.dock_layout, v)
+        self._action(v, "Reset layout", self.reset_layout, None).setStatusTip(
+            "the current workspace as designed; the other workspaces keep their layouts")
+        v.addSection("Panels")
+        self.panel_actions = add_panel_actions(self.dock_layout, v)
         h = mb.addMenu("&Help")
         self._action(h, "What am I looking at?", self.show_tour, "F1")
         self._action(h, "Keyboard shortcuts", self.show_shortcuts, None)
@@ -437,11 +443,7 @@ class MainWindow(QMainWindow):
                 avail = screen.availableGeometry()
                 if self.width() > avail.width() or self.height() > avail.height():
                     self.dock_layout.fit_to_screen()
-        state = st.value("window/state")
-        if isinstance(state, (QByteArray, bytes)) and int(st.value("window/stateVersion", 0) or 0) == STATE_VERSION:
-            if self.restoreState(QByteArray(state), STATE_VERSION):
-                self.dock_layout.defaults_pending = False
-            self.dock_layout.restore(st)  # the sampler column's width, the split proportions
+        self.dock_layout.restore(st)  # the workspaces' layouts and proportions, the workspace the user was in
         values = st.value("sampler/values")
         if isinstance(values, str):
             import json
@@ -457,8 +459,6 @@ class MainWindow(QMainWindow):
     def save_settings(self) -> None:
         st = self.settings
         st.setValue("window/geometry", self.saveGeometry())
-        st.setValue("window/state", self.saveState(STATE_VERSION))
-        st.setValue("window/stateVersion", STATE_VERSION)
         st.setValue("sampler/name", self.sampler_panel.sampler_name())
         self.dock_layout.save(st)
         import json
