@@ -12,7 +12,7 @@ from collections import OrderedDict
 from typing import Callable, Optional
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPoint, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout
 
 #: Pixels from the pointer within which a drawn point counts as hovered.
@@ -120,8 +120,11 @@ class CloudHover(QObject):
 
     def update_preview(self, scene_pos=None) -> Optional[int]:
         """Show the face of the point under ``scene_pos`` (default: the pointer's last position); its index."""
+        from PySide6.QtWidgets import QApplication
+
         pos = self._pos if scene_pos is None else scene_pos
-        i = self.nearest(pos) if self.enabled else None
+        dragging = scene_pos is None and QApplication.mouseButtons() != Qt.MouseButton.NoButton
+        i = self.nearest(pos) if self.enabled and not dragging else None  # (no preview while panning)
         if i is None:
             self.hide()
             return None

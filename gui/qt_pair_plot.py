@@ -658,6 +658,7 @@ class PairPlotPanel(QWidget):
         """A point placed with the Path tool (a new line after a finished one) or Shift+click (a bend)."""
         if self.session.stats is None:
             return
+        self.probe_float.hide()
         p = self.plot.getPlotItem().getViewBox().mapSceneToView(scene_pos)
         v = list(self.session.path_vertices)
         v = v + [(p.x(), p.y())] if extend or len(v) == 1 else [(p.x(), p.y())]
@@ -666,6 +667,7 @@ class PairPlotPanel(QWidget):
             self.path_drawn.emit()
 
     def _mode_changed(self, mode) -> None:
+        self.probe_float.hide()  # the decoded face belongs to the Decode tool
         if mode is not PlotMode.PATH and len(self.session.path_vertices) == 1:
             self.session.set_path_vertices([])  # a line begun and left: dropped
         self._update_path()

@@ -116,6 +116,27 @@ def test_decode_mode_press_and_drag_without_modifiers(window, qtbot):
     _mouse(pp.plot, "release", pp.plot.mapFromScene(pp.plot.getPlotItem().getAxis("left").sceneBoundingRect().center()))
 
 
+def test_alt_and_shift_stay_as_accelerators(window, qtbot):
+    """In pan/zoom, Alt+press decodes and Shift+click adds a point to the line (a bend once it has two)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    w = window
+    pp, s = w.pair_plot, w.session
+    x, y = _view_point(pp.plot, 0.4, 0.4)
+    QTest.mousePress(pp.plot.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.AltModifier,
+                     _widget_pos(pp.plot, x, y))
+    QTest.mouseRelease(pp.plot.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.AltModifier,
+                       _widget_pos(pp.plot, x, y))
+    assert pp.probe is not None and abs(pp.probe.xy[0] - x) < 0.02 * abs(x) + 0.5
+    for fx in (0.2, 0.5, 0.8):
+        pos = _widget_pos(pp.plot, *_view_point(pp.plot, fx, 0.5))
+        QTest.mouseClick(pp.plot.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, pos)
+    assert len(s.path_vertices) == 3
+    qtbot.waitUntil(lambda: w.path_panel.path is not None and len(w.path_panel.path.xy) == 12, timeout=30000)
+    _idle(qtbot, w)
+
+
 def test_atlas_panel_decodes_without_modifiers(window, qtbot):
     from gui.plot_tools import PlotMode
 
