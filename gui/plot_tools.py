@@ -94,8 +94,12 @@ class PlotTools(QObject):
 
     def eventFilter(self, obj, ev) -> bool:  # noqa: N802
         t = ev.type()
-        if t == QEvent.Type.KeyPress and obj is self.plot:
-            return self._key(ev)
+        if t == QEvent.Type.ShortcutOverride and obj is self.plot and self._key_mode(ev) is not None:
+            ev.accept()  # the key is the plot's (Esc leaving a tool before the window's "Cancel running job")
+            return True
+        if t == QEvent.Type.KeyPress and obj is self.plot and self._key_mode(ev) is not None:
+            self.set_mode(self._key_mode(ev))
+            return True
         if obj is self.plot:
             return False
         if t == QEvent.Type.MouseButtonPress and ev.button() == Qt.MouseButton.LeftButton:
@@ -112,13 +116,13 @@ class PlotTools(QObject):
                 self.decode_ended.emit()
         return True
 
-    def _key(self, ev) -> bool:
+    def _key_mode(self, ev) -> Optional[PlotMode]:
+        """The mode a key press asks for (None: not a key of the modes; Esc in pan/zoom is left to others)."""
         mods = ev.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         mode = self.keys.get(Qt.Key(ev.key())) if mods == Qt.KeyboardModifier.NoModifier else None
-        if mode is None or (ev.key() == Qt.Key.Key_Escape and self._mode is PlotMode.PAN):
-            return False  # (Esc in pan/zoom goes on to whoever else wants it)
-        self.set_mode(mode)
-        return True
+        if ev.key() == Qt.Key.Key_Escape and self._mode is PlotMode.PAN:
+            return None
+        return mode
 
     def _pressed(self, ev) -> bool:
         pos = self.plot.mapToScene(ev.position().toPoint())

@@ -234,7 +234,7 @@ class PairPlotPanel(QWidget):
         files = self.session.model.latent_files
         name = files[i] if i < len(files) else ""
         self.coords.setText(f"training face #{i}" + (f": {name}" if name else "")
-                            + ("" if from_dataset else " (decoded from its z; open the dataset to see the image)"))
+                            + ("" if from_dataset else " (its decode: no dataset open)"))
         return image, f"#{i} · {'image' if from_dataset else 'decoded'}"
 
     def _build_layout(self, controls: QWidget) -> None:
