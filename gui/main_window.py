@@ -19,6 +19,7 @@ from .actions import WindowActions
 from .dialogs import offer_subfolder
 from .engine_bridge import EngineBridge, Job, error_message
 from .session import Session
+from .wheel_guard import install_wheel_guard
 from .window_layout import DOCK_MINIMUM, DockLayout
 
 MAX_RECENT = 8
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
     def __init__(self, model_dir: Optional[Path] = None, sampler: Optional[str] = None, *,
                  settings: Optional[QSettings] = None, auto_generate: bool = True, restore_state: bool = True) -> None:
         super().__init__()
+        install_wheel_guard()  # the wheel never changes a value the user did not pick (every panel, every dialog)
         self._tabs_pending = False
         from engine import APP_NAME
         from engine.resources import icon_path
