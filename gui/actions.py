@@ -69,7 +69,15 @@ class WindowActions(SaveActions):
         w.photo_panel.inspect_requested.connect(self.inspect_photo)
         w.directions.add_slider_requested.connect(self._add_direction_slider)
         w.directions.inspect_face_requested.connect(lambda *_: w.raise_dock("inspectorDock"))
+        w.pair_plot.path_drawn.connect(self.decode_drawn_path)
         self.wire_exports()
+
+    def decode_drawn_path(self) -> None:
+        """A line drawn in the pair plot got its second point: the Path panel comes up and decodes it."""
+        w = self.window
+        w.raise_dock("pathDock")
+        w.path_panel.source.setCurrentIndex(w.path_panel.source.findData("line"))
+        w.path_panel.run()
 
     # ---- model + data
     def open_model_dialog(self) -> None:
