@@ -19,6 +19,10 @@ from .engine_bridge import Job
 from .session import PhotoEntry, Sample
 
 
+#: Keys of the jobs that draw a view of the open model: cancelled when another model opens.
+VIEW_JOB_KEYS = ("path", "atlas", "atlas-panel", "map-decode")
+
+
 def open_model_job(folder: Path, progress, cancel):
     """Worker side of "open model": the engine's workflow, with statistics and the leading PCA coordinates."""
     from engine.workflows.open_model import open_model
@@ -49,6 +53,7 @@ class WindowActions(SaveActions):
 
         self.sampler_fits = SamplerFits()  # a second Generate with the same sampler only samples and decodes
         self._atlas_panel_key = None
+        self.session.model_reset.connect(self._model_reset)
 
     def wire_late_panels(self) -> None:
         """The late panels' requests to the handlers, the Atlas panel following the session, the exports."""
@@ -70,6 +75,24 @@ class WindowActions(SaveActions):
         w.directions.add_slider_requested.connect(self._add_direction_slider)
         w.directions.inspect_face_requested.connect(lambda *_: w.raise_dock("inspectorDock"))
         self.wire_exports()
+        for dock in w.docks.values():  # every panel, the sampler and the faces included
+            self.follow_model_reset(dock.widget())
+
+    def follow_model_reset(self, panel) -> None:
+        """The contract of a model switch: ``Session.set_model`` emits ``model_reset`` first, and every panel that
+        keeps something derived from a model besides what the session's signals redraw (a decoded point, a
+        readout, a fitted result, a plot's range) drops it in its ``clear_model_state()``."""
+        clear = getattr(panel, "clear_model_state", None)
+        if clear is not None:
+            self.session.model_reset.connect(clear)
+
+    def _model_reset(self) -> None:
+        """Another model: the previous model's view jobs (a path, an atlas, a decoded face) are cancelled, so that
+        none of their results lands on the new model's panels; the Atlas panel follows afresh."""
+        for job in self.bridge.pending():
+            if job.key in VIEW_JOB_KEYS:
+                job.cancel.cancel()
+        self._atlas_panel_key = None
 
     # ---- model + data
     def open_model_dialog(self) -> None:

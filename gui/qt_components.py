@@ -162,3 +162,11 @@ class ComponentsPanel(QWidget):
         if not self._photo_in_legend:
             self.legend.addItem(self.photo_item, "your photo")
             self._photo_in_legend = True
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): back to its first component (z5 of one model is not z5 of
+        another)."""
+        from .qt_widgets import reset_view
+
+        self.index.setValue(0)
+        reset_view(self.plot)

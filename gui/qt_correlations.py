@@ -134,3 +134,7 @@ class CorrelationsPanel(QWidget):
             self.marker.setData([jx + 0.5], [iy + 0.5])
         else:
             self.marker.setData([], [])
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): no hover readout of the previous matrix."""
+        self.hover.setText("click a cell to show that pair in the pair plot")

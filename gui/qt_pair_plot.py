@@ -644,3 +644,15 @@ class PairPlotPanel(QWidget):
     def _update_path(self) -> None:
         v = np.asarray(self.session.path_vertices, float).reshape(-1, 2)
         self.path_item.setData(v[:, 0], v[:, 1]) if len(v) else self.path_item.setData([], [])
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): no decoded point, hover readout or faces of the previous one."""
+        self.probe = None
+        self.probe_btn.setEnabled(False)
+        self.probe_thumb.clear()
+        self.probe_text.setText("Alt+click/drag: decode a point · Shift+click: draw a path")
+        self.probe_float.clear()
+        self.probe_float.hide()
+        self.coords.setText(" ")
+        self.atlas_layer.clear()
+        self._plane_key = self._plane = None

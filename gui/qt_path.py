@@ -173,3 +173,11 @@ class PathPanel(QWidget):
 
     def strip_image(self) -> Optional[np.ndarray]:
         return None if self.path is None or self.path.images is None else self.path.strip()
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): no strip, curve, caption or range of the previous path."""
+        self.clear()
+        self.strip.setMinimumWidth(0)
+        self.info.setText("Shift+click points in the pair plot, then Decode path")
+        self.plot.getPlotItem().getViewBox().setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+        self.plot.getPlotItem().getViewBox().enableAutoRange()
