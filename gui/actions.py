@@ -64,7 +64,7 @@ class WindowActions(SaveActions):
         w.model_panel.open_model_requested.connect(self.open_model_dialog)
         w.model_panel.open_dataset_requested.connect(self.open_dataset_dialog)
         w.model_panel.train_requested.connect(self.show_train_dialog)
-        w.model_panel.encode_requested.connect(self.encode_dataset)
+        w.model_panel.encode_requested.connect(self.encode_dataset_dialog)
         w.attributes.show_in_pair_plot.connect(lambda *_: w.raise_dock("pairPlotDock"))
         w.attributes.generate_requested.connect(self.generate_where)
         w.photo_panel.open_requested.connect(self.open_photo_dialog)
@@ -115,7 +115,7 @@ class WindowActions(SaveActions):
                 w.pair_plot._axes_from_session()
             msg = f"opened {loaded.folder}"
             if loaded.latents is None:
-                msg += " — no z-points yet: open the training dataset and encode it"
+                msg += " — no z-points yet: File ▸ Encode dataset folder… encodes its training images"
             self.status(msg, 8000)
             w.model_loaded.emit()
             if gen and loaded.latents is not None:
@@ -130,7 +130,8 @@ class WindowActions(SaveActions):
         if path:
             self.open_dataset(Path(path))
 
-    def open_dataset(self, folder: Path) -> Optional[Job]:
+    def open_dataset(self, folder: Path, then=None) -> Optional[Job]:
+        """Open ``folder`` as the dataset, framed for the open model; ``then(dataset)`` after it is in the session."""
         if self.session.model is None:
             self.show_error("open a model first: the dataset is cropped and resized the way the model expects")
             return None
@@ -146,33 +147,67 @@ class WindowActions(SaveActions):
             self.session.set_dataset(ds)
             self.settings.setValue("data/last", str(folder))
             self.status(ds.summary() if hasattr(ds, "summary") else f"{len(ds)} images", 8000)
+            if then is not None:
+                then(ds)
 
         return self.run_job("load dataset", fn, done, key="load-dataset")
 
-    def _encoding_agreed(self, confirm: Optional[bool]) -> bool:
-        """The model has z-points: encoding a folder that is not its training set replaces them; asked (or refused
-        with ``confirm=False``) as the encode workflow's check says (engine.workflows.encode.replacement_check)."""
+    def _encoding_agreed(self, opened, ds, confirm: Optional[bool]) -> bool:
+        """Encoding ``ds`` into a model that has z-points replaces them: the user is told so and asked first (or it
+        is refused with ``confirm=False``); a folder that is not the model's training set says that too
+        (engine.workflows.encode.replacement_check)."""
         from engine.workflows.encode import replacement_check
 
-        s = self.session
-        ds = s.dataset
-        check = replacement_check(s.model, ds.files, getattr(ds, "folder", None))
-        if check.ok or confirm is True:
+        folder = getattr(ds, "folder", None)
+        check = replacement_check(opened, ds.files, folder)
+        if not check.known or confirm is True:
             return True
+        question = check.question or (
+            f"Encode {folder or 'the open dataset'} ({check.images:,} images) with {opened.folder.name}? This "
+            f"replaces this model's {check.known:,} z-points (its latents.npy). Encode?")
         if confirm is False:
-            self.show_error(check.question.replace(" Encode anyway?", " Not encoded."))
+            self.show_error(question.replace(" Encode anyway?", " Not encoded.").replace(" Encode?", " Not encoded."))
             return False
-        ans = QMessageBox.question(self.window, "Encode dataset", check.question, QMessageBox.StandardButton.Yes |
+        ans = QMessageBox.question(self.window, "Encode dataset", question, QMessageBox.StandardButton.Yes |
                                    QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         return ans == QMessageBox.StandardButton.Yes
 
+    def encode_dataset_dialog(self) -> None:
+        """File ▸ Encode dataset folder… (Ctrl+E): always asks which folder (starting at the last one), then says
+        what the encoding replaces before it runs (:meth:`encode_folder`)."""
+        s = self.session
+        if s.model is None:
+            self.show_error("open a model first: a dataset is encoded with the open model")
+            return
+        last = getattr(s.dataset, "folder", None) or self.settings.value("data/last", "") or str(Path.home())
+        path = QFileDialog.getExistingDirectory(self.window, f"Encode a folder of face images with "
+                                                f"{s.model.folder.name}", str(last))
+        if path:
+            self.encode_folder(Path(path))
+
+    def encode_folder(self, folder: Path, confirm: Optional[bool] = None) -> Optional[Job]:
+        """Open ``folder`` as the dataset (framed the way the model expects), then encode it into the open model's
+        z-points once the user agreed to what that replaces (:meth:`encode_dataset`)."""
+        s = self.session
+        if s.model is None:
+            self.show_error("open a model first: a dataset is encoded with the open model")
+            return None
+        opened = s.model
+
+        def then(ds):
+            if self.session.model is opened and self.session.dataset is ds:
+                self.encode_dataset(confirm=confirm)
+
+        return self.open_dataset(Path(folder), then=then)
+
     def encode_dataset(self, confirm: Optional[bool] = None) -> Optional[Job]:
+        """Encode the open dataset into the open model (asked first when that replaces z-points)."""
         s = self.session
         if s.model is None or s.dataset is None:
-            self.show_error("encoding needs an open model and an open dataset (File ▸ Open dataset folder…)")
+            self.show_error("encoding needs an open model and a dataset folder (File ▸ Encode dataset folder…)")
             return None
         opened, ds = s.model, s.dataset
-        if not self._encoding_agreed(confirm):
+        if not self._encoding_agreed(opened, ds, confirm):
             return None
 
         def fn(progress, cancel):
@@ -185,6 +220,8 @@ class WindowActions(SaveActions):
             loaded, stats = result
             self.session.set_model(loaded, stats)
             self.session.set_dataset(ds)
+            self.notice(f"encoded {len(ds):,} images of {getattr(ds, 'folder', 'the dataset')} into "
+                        f"{loaded.folder.name}: {len(loaded.latents):,} z-points")
             if self.window.auto_generate:
                 self.generate_now()
 
