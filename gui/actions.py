@@ -258,6 +258,85 @@ class WindowActions(SaveActions):
 
         return self.run_job("import labels", fn, done)
 
+    # ---- importing and exporting a model (the CLI's import and export workflows, with their checks)
+    def import_model_dialog(self) -> None:
+        """File ▸ Import model…: the files, the options they may not say and a new folder (qt_model_files)."""
+        from .dialogs import unique_child
+        from .qt_model_files import ImportModelDialog
+
+        last = str(self.settings.value("import/last", "") or Path.home())
+        parent = Path(str(self.settings.value("import/out", "") or Path.home()))
+        dlg = ImportModelDialog(self.window, start=last,
+                                out=str(unique_child(parent if parent.is_dir() else Path.home(), "imported-model")))
+        if dlg.exec():
+            self.import_model(dlg.values())
+
+    def import_model(self, values: dict, open_after: Optional[bool] = None) -> Job:
+        """Import on the worker (engine.workflows.import_model.import_model, ``values`` its keyword arguments, as
+        the CLI gives them): a refused file ends in the error dialog, one line; then it offers to open the new model
+        (``open_after``: answer without asking)."""
+        values = dict(values)
+
+        def fn(progress, cancel):
+            from engine.workflows.import_model import import_model
+
+            return import_model(**values, progress=progress, cancel=cancel)
+
+        def done(res):
+            from .param_names import control_name
+
+            given = next((v for k in ("model_file", "encoder") if (v := values.get(k))), None)
+            if given:
+                self.settings.setValue("import/last", str(Path(given).parent))
+            self.settings.setValue("import/out", str(Path(res.folder).parent))
+            summary = res.summary(control_name)
+            self.notice(summary)
+            go = open_after
+            if go is None:
+                go = QMessageBox.question(self.window, "Import model", f"{summary}\n\nOpen the imported model now?",
+                                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                          QMessageBox.StandardButton.Yes) == QMessageBox.StandardButton.Yes
+            if go:
+                self.open_model(Path(res.folder))
+
+        return self.run_job("import model", fn, done, key="import-model",
+                            on_error=lambda error: self.show_error(error, title="import model failed"))
+
+    def export_model_dialog(self) -> None:
+        """File ▸ Export model…: the format (the exporter registry's) and a new folder for the open model."""
+        from .dialogs import unique_child
+        from .qt_model_files import ask_export_target
+
+        s = self.session
+        if s.model is None:
+            self.show_error("open a model first: File ▸ Export model… writes the open model in another format")
+            return
+        got = ask_export_target(self.window, s.model.folder.name,
+                                unique_child(self.save_parent(), f"{s.model.folder.name}-export"))
+        if got is not None:
+            self.export_model(got[1], got[0])
+
+    def export_model(self, out: Path, fmt: str = "onnx") -> Optional[Job]:
+        """Export the open model on the worker (engine.workflows.export_model.export_model: a new or empty folder)."""
+        s = self.session
+        if s.model is None:
+            self.show_error("open a model first: File ▸ Export model… writes the open model in another format")
+            return None
+        folder, out = s.model.folder, Path(out)
+
+        def fn(progress, cancel):
+            from engine.workflows.export_model import export_model
+
+            return export_model(folder, out, fmt, progress=progress, cancel=cancel)
+
+        def done(res):
+            self.settings.setValue("save/last", str(res.folder))
+            self.notice(f"exported {', '.join(res.files)} ({res.image_size}×{res.image_size}, z_dim {res.z_dim}) "
+                        f"to {res.folder}")
+
+        return self.run_job("export model", fn, done, key="export-model",
+                            on_error=lambda error: self.show_error(error, title="export model failed"))
+
     # ---- generating
     def generate_clicked(self) -> Optional[Job]:
         """Generate asked for by the user (button, Ctrl+G, F5, Enter): says so when it has to wait."""
