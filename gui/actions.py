@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from .actions_save import SaveActions
@@ -291,16 +292,20 @@ class WindowActions(SaveActions):
             self.settings.setValue("import/out", str(Path(res.folder).parent))
             summary = res.summary(control_name)
             self.notice(summary)
-            go = open_after
-            if go is None:
-                go = QMessageBox.question(self.window, "Import model", f"{summary}\n\nOpen the imported model now?",
-                                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                          QMessageBox.StandardButton.Yes) == QMessageBox.StandardButton.Yes
-            if go:
+            if open_after is None:  # asked once the job has ended (the status bar no longer shows it running)
+                QTimer.singleShot(0, lambda: self._offer_to_open(Path(res.folder), summary))
+            elif open_after:
                 self.open_model(Path(res.folder))
 
         return self.run_job("import model", fn, done, key="import-model",
                             on_error=lambda error: self.show_error(error, title="import model failed"))
+
+    def _offer_to_open(self, folder: Path, summary: str) -> None:
+        ans = QMessageBox.question(self.window, "Import model", f"{summary}\n\nOpen the imported model now?",
+                                   QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                   QMessageBox.StandardButton.Yes)
+        if ans == QMessageBox.StandardButton.Yes:
+            self.open_model(folder)
 
     def export_model_dialog(self) -> None:
         """File ▸ Export model…: the format (the exporter registry's) and a new folder for the open model."""

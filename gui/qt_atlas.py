@@ -209,8 +209,11 @@ class AtlasPanel(QWidget):
         panel follows the new model when it is shown)."""
         self.codec = self.stats = self.base_z = None
         self.layer.clear()
+        self.layer.item.resetTransform()  # an empty image keeps its place: autoRange would centre the view on it
         self.info.setText(" ")
         pi = self.plot.getPlotItem()
         pi.setLabel("bottom", "")
         pi.setLabel("left", "")
-        pi.getViewBox().setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+        from .qt_widgets import empty_view
+
+        empty_view(self.plot)

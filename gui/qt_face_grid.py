@@ -167,4 +167,3 @@ class FaceGrid(QWidget):
     def clear_model_state(self) -> None:
         """Another model (``Session.model_reset``): no caption of the previous model's sampler."""
         self.why.setText("")
-        self.why.hide()

@@ -655,4 +655,14 @@ class PairPlotPanel(QWidget):
         self.probe_float.hide()
         self.coords.setText(" ")
         self.atlas_layer.clear()
+        for image in (self.atlas_layer.item, self.density_item):  # an empty image keeps its place: autoRange
+            image.clear()                                          # would centre an empty view on it
+            image.resetTransform()
         self._plane_key = self._plane = None
+        self._home = None  # the new model's cloud sets the view; a model without z-points shows an empty one
+        pi = self.plot.getPlotItem()
+        pi.setLabel("bottom", "")
+        pi.setLabel("left", "")
+        from .qt_widgets import empty_view
+
+        empty_view(self.plot)

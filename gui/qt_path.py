@@ -179,5 +179,6 @@ class PathPanel(QWidget):
         self.clear()
         self.strip.setMinimumWidth(0)
         self.info.setText("Shift+click points in the pair plot, then Decode path")
-        self.plot.getPlotItem().getViewBox().setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
-        self.plot.getPlotItem().getViewBox().enableAutoRange()
+        from .qt_widgets import empty_view
+
+        empty_view(self.plot)

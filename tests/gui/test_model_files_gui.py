@@ -187,6 +187,7 @@ def test_import_onnx_opens_it_and_a_hostile_file_is_one_line_in_the_error_dialog
     asked.answer = QMessageBox.StandardButton.Yes
     out = tmp_path / "imported"
     w.import_model({"encoder": str(tmp_path / "e.onnx"), "decoder": str(tmp_path / "d.onnx"), "out": str(out)})
+    qtbot.waitUntil(lambda: bool(asked.questions), timeout=60000)  # asked once the import job has ended
     _idle(qtbot, w)
     assert [t for t, _q in asked.questions] == ["Import model"] and "Open the imported model" in asked.questions[0][1]
     assert (out / "encoder.onnx").is_file() and (out / "decoder.onnx").is_file() and (out / "config.json").is_file()

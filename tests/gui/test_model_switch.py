@@ -7,6 +7,7 @@ field by field, with a fresh window on B."""
 from __future__ import annotations
 
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -29,7 +30,7 @@ def _plot_values(plot) -> dict:
     pi = plot.getPlotItem()
     pi.getViewBox().prepareForPaint()  # the range it shows when painted (a hidden plot's auto range waits for that)
     out = {"range": np.round(np.asarray(pi.getViewBox().viewRange(), float), 3).tolist(),
-           "title": pi.titleLabel.text}
+           "title": pi.titleLabel.text if pi.titleLabel.isVisible() else ""}
     for name in ("bottom", "left"):
         out[f"axis {name}"] = pi.getAxis(name).labelText
     for k, it in enumerate(pi.items):
@@ -174,7 +175,8 @@ def _use_every_panel(qtbot, w, data_dir) -> None:
     _idle(qtbot, w)
 
 
-def test_a_model_switch_leaves_nothing_of_the_previous_model(make_window, qtbot, tiny_model, tiny_data, other_model):
+def test_a_model_switch_leaves_nothing_of_the_previous_model(make_window, qtbot, tiny_model, tiny_data, other_model,
+                                                            tmp_path):
     w = make_window(tiny_model, auto_generate=False)
     w.wait_idle()
     before = window_values(w)
@@ -191,6 +193,7 @@ def test_a_model_switch_leaves_nothing_of_the_previous_model(make_window, qtbot,
     switched = window_values(w)
     fresh = make_window(other_model, auto_generate=False)
     fresh.sampler_panel.set_sampler("pca-ellipse")  # the user's choices in the first window: the same here
+    qtbot.wait(20)  # the sampler's previous rows go (deleteLater)
     fresh.directions.map_method.setCurrentIndex(fresh.directions.map_method.findData("pca"))
     fresh.directions.tabs.setCurrentIndex(w.directions.tabs.currentIndex())
     fresh.raise_dock("atlasDock")
@@ -201,6 +204,26 @@ def test_a_model_switch_leaves_nothing_of_the_previous_model(make_window, qtbot,
     expected = window_values(fresh)
     diff = differences(switched, expected)
     assert diff == [], "\n".join(diff)
+    # then a model without z-points (as a model just imported is): empty views, as a fresh window shows them
+    bare = tmp_path / "bare"
+    shutil.copytree(other_model, bare)
+    for name in ("latents.npy", "latent_names.txt"):
+        (bare / name).unlink(missing_ok=True)
+    w.open_model(bare)
+    _idle(qtbot, w)
+    assert w.session.model.folder == bare and w.session.stats is None, w.last_error
+    fresh_bare = make_window(bare, auto_generate=False)
+    fresh_bare.wait_idle()
+    fresh_bare.sampler_panel.set_sampler("pca-ellipse")
+    qtbot.wait(20)  # the sampler's previous rows go (deleteLater)
+    fresh_bare.directions.map_method.setCurrentIndex(fresh_bare.directions.map_method.findData("pca"))
+    fresh_bare.directions.tabs.setCurrentIndex(w.directions.tabs.currentIndex())
+    fresh_bare.raise_dock("atlasDock")
+    _idle(qtbot, fresh_bare)
+    diff = differences(window_values(w), window_values(fresh_bare))
+    assert diff == [], "\n".join(diff)
+    w.open_model(other_model)  # back to B for the checks by name
+    _idle(qtbot, w)
     # the findings of issue 24, by name
     pp = w.pair_plot
     assert pp.probe is None and not pp.probe_btn.isEnabled() and pp.coords.text().strip() == ""
