@@ -365,8 +365,10 @@ class MainWindow(QMainWindow):
         self._action(f, "Open &photo…", a.open_photo_dialog, "Ctrl+P")
         f.addSeparator()
         self._action(f, "&Train a new model…", a.show_train_dialog, "Ctrl+T")
-        self._action(f, "&Encode dataset", a.encode_dataset, "Ctrl+E")
+        self._action(f, "&Encode dataset folder…", a.encode_dataset_dialog, "Ctrl+E")
         self._action(f, "Import &labels…", a.import_labels_dialog, None)
+        self._action(f, "&Import model…", a.import_model_dialog, None)
+        self._action(f, "E&xport model…", a.export_model_dialog, None)
         f.addSeparator()
         self._action(f, "&Save image set…", a.save_set_dialog, QKeySequence.StandardKey.Save)
         self._action(f, "Save &selected faces…", lambda: a.save_set_dialog(which="selection"), "Ctrl+Shift+S")
@@ -581,7 +583,8 @@ for _attr, _dock_name in LATE_PANELS:
 #: The handlers callers use on the window (tests, ``gui/screenshots.py``, ``benchmarks/``): each a method of the window
 #: that calls the same-named handler of ``window.window_actions``.
 WINDOW_ACTIONS = (
-    "open_model", "open_model_dialog", "open_dataset", "open_dataset_dialog", "encode_dataset", "import_labels",
+    "open_model", "open_model_dialog", "open_dataset", "open_dataset_dialog", "encode_dataset", "encode_dataset_dialog",
+    "encode_folder", "import_model", "import_model_dialog", "export_model", "export_model_dialog", "import_labels",
     "import_labels_dialog", "generate_clicked", "generate_now", "generate_where", "inspect_face", "open_photo",
     "open_photo_dialog", "inspect_photo", "save_photo", "save_photo_dialog", "save_image_set", "save_set_dialog",
     "save_parent", "set_folder_name", "export_report", "export_report_dialog", "export_movie", "export_movie_dialog",

@@ -191,7 +191,8 @@ class DirectionsPanel(QWidget):
         self.map_face = FaceView()
         self.map_face.setMinimumSize(96, 96)
         self.map_face.setMaximumWidth(180)
-        self.map_face.setText("click a point:\nthat training face,\ndecoded")
+        self.map_face.placeholder = "click a point:\nthat training face,\ndecoded"
+        self.map_face.set_image(None)
         self.map_face_caption = ElidedLabel("")
         self.map_face_caption.setStyleSheet("color: #555;")
         map_page = QWidget()
@@ -643,3 +644,14 @@ class DirectionsPanel(QWidget):
             self.map_face_caption.setText(f"{name} (its z-point decoded)")
 
         return self.bridge.submit(Job("decode training face", fn, on_done=done, key="map-decode", quiet=True))
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): no map caption, picked face or view of the previous model."""
+        self.latent_map = None
+        self._draw_map()  # its points go before the view is reset
+        self._map_method_changed()  # the method's note, not the last map's "map of N z-points"
+        self.map_face.set_image(None)
+        self.map_face_caption.setText("")
+        from .qt_widgets import empty_view
+
+        empty_view(self.map_plot)

@@ -127,6 +127,13 @@ def reset_view(plot) -> None:
     vb.enableAutoRange()  # … so switch it back on: data drawn later is fitted too
 
 
+def empty_view(plot) -> None:
+    """The view of a plot that shows nothing yet, as a new plot has it (0–1 on both axes, fitting what comes)."""
+    vb = plot.getPlotItem().getViewBox()
+    vb.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+    vb.enableAutoRange()
+
+
 def setup_plot(plot, reset: Optional[Callable[[], None]] = None) -> QToolButton:
     """Make an embedded ``pg.PlotWidget`` behave like every other plot of the app.
 
