@@ -146,8 +146,8 @@ class PhotoPanel(QWidget):
         self.open_btn.clicked.connect(self.open_requested)
         self.no_detect = QCheckBox("centre square (no detection)")
         self.no_detect.setObjectName("photoNoDetect")
-        self.no_detect.setToolTip("frame the centre square of the whole photo instead of finding the face "
-                                  "(the CLI's --no-detect)")
+        self.no_detect.setToolTip("tick before opening a photo: frame the centre square of the whole photo "
+                                  "instead of looking for a face")
         self.pick = QComboBox()
         self.pick.setObjectName("photoPick")
         self.pick.setMinimumContentsLength(10)
