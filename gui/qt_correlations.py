@@ -114,7 +114,9 @@ class CorrelationsPanel(QWidget):
 
     def _build_table(self) -> None:
         """The strongest pairs, sortable by any column; choosing a row chooses its cell."""
-        self.top_note = ElidedLabel("strongest pairs (click a column title to sort)")
+        self.top_note = QLabel("strongest pairs (click a column title to sort)")
+        self.top_note.setWordWrap(True)
+        self.top_note.setStyleSheet("color: #444;")
         self.top = QTableWidget(0, len(COLUMNS))
         self.top.setObjectName("correlationsTable")
         self.top.setHorizontalHeaderLabels(COLUMNS)
@@ -129,7 +131,8 @@ class CorrelationsPanel(QWidget):
         self.top.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.top.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         hh = self.top.horizontalHeader()
-        hh.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        hh.setStretchLastSection(True)
         hh.setSortIndicatorShown(True)
         self.top.setSortingEnabled(True)
         self.top.itemClicked.connect(lambda item: self.choose_row(item.row()))
@@ -165,11 +168,26 @@ class CorrelationsPanel(QWidget):
         self.top.setSortingEnabled(True)
         self.top.sortItems(3, Qt.SortOrder.DescendingOrder)
         total = d * (d - 1) // 2
-        self.top_note.setText(f"the {len(pairs)} strongest of {total:,} pairs (click a title to sort)")
-        self.top_note.setToolTip(self.top_note.text())
+        self.top_note.setText(f"the {len(pairs)} strongest of {total:,} pairs; click a title to sort")
+        self._fit_table()
         self._filling = False
         self.show_all()
         self._mark()
+
+    def _fit_table(self) -> None:
+        """The table as wide as its columns (its numbers were cut off beside the matrix, which is square and
+        leaves room to spare); the note above wraps to that width."""
+        fm = self.top.fontMetrics()
+        cols = 0
+        for c in range(self.top.columnCount()):
+            texts = [self.top.item(r, c).text() for r in range(min(self.top.rowCount(), TOP_PAIRS))]
+            cell = max((fm.horizontalAdvance(t) for t in texts), default=0) + 14
+            head = fm.horizontalAdvance(COLUMNS[c]) + 28  # and the sort arrow
+            self.top.setColumnWidth(c, max(cell, head))
+            cols += max(cell, head)
+        bar = self.top.verticalScrollBar().sizeHint().width()
+        self.top.setMinimumWidth(cols + bar + 2 * self.top.frameWidth() + 4)
+        self.top_note.setMaximumWidth(max(self.top.minimumWidth(), 160))
 
     def show_all(self) -> None:
         """The whole matrix in view (the ⟲ button)."""

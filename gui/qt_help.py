@@ -100,6 +100,7 @@ class HelpWindow(QDialog):
                 section = t.section
                 head = QListWidgetItem(section)
                 head.setFlags(Qt.ItemFlag.NoItemFlags)
+                head.setForeground(QColor(60, 60, 60))
                 f = head.font()
                 f.setBold(True)
                 head.setFont(f)

@@ -168,3 +168,30 @@ def test_sampler_summaries_are_plain():
             assert b not in cls.summary.lower(), (cls.name, cls.summary)
         for p in cls.params:
             assert not re.search(r"\bblog\b|seed's", p.help), (cls.name, p.name, p.help)
+
+
+def test_a_photo_miss_says_what_to_do_in_the_window(window, qtbot, tmp_path, monkeypatch):
+    import engine.photo
+    from engine.errors import NoFaceFound
+
+    photo = tmp_path / "wall.png"
+    photo.write_bytes(b"")
+
+    def no_face(*a, **k):
+        raise NoFaceFound(f"{photo}: no face found in the photo; {{opt:no_detect}} frames its centre square", path=photo)
+
+    monkeypatch.setattr(engine.photo, "frame_and_encode_photos", no_face)
+    window.open_photo(photo)
+    qtbot.waitUntil(lambda: not window.bridge.busy(), timeout=30000)
+    panel = window.photo_panel
+    note = panel.miss_note.text()
+    assert panel.miss_note.isVisibleTo(panel) and "wall.png" in note
+    assert panel.retry_btn.text() in note and panel.no_detect.text() in note and "--" not in note
+    assert "--" not in window.last_error and panel.no_detect.text().lower() in window.last_error.lower()
+    panel.offer_centre_square(None)  # what the retry button and a photo that opens do
+    assert not panel.miss_note.isVisibleTo(panel)
+
+
+def test_the_photo_panel_empty_text_wraps(window):
+    view = window.photo_panel.view
+    assert view.wordWrap() and "Open photo" in view.text()
