@@ -390,8 +390,8 @@ class MainWindow(QMainWindow):
         v.addSection("Panels")
         self.panel_actions = add_panel_actions(self.dock_layout, v)
         h = mb.addMenu("&Help")
-        self._action(h, "What am I looking at?", self.show_tour, "F1")
-        self._action(h, "Keyboard shortcuts", self.show_shortcuts, None)
+        self._action(h, "&Help…", self.show_help, "F1")
+        self._action(h, "Keyboard shortcuts", lambda: self.show_help("shortcuts"), None)
         h.addSeparator()
         self._action(h, "About", self._about, None)
         self._refresh_recent_menu()
@@ -405,26 +405,11 @@ class MainWindow(QMainWindow):
         self.addAction(a)
         return a
 
-    def _info_box(self, title: str, html: str) -> QMessageBox:
-        box = QMessageBox(QMessageBox.Icon.NoIcon, f"{self.app_name} — {title}", "", QMessageBox.StandardButton.Close, self)
-        box.setTextFormat(Qt.TextFormat.RichText)
-        box.setText(html)
-        box.setModal(False)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.show()
-        return box
+    def show_help(self, topic: Optional[str] = None):
+        """Help ▸ Help… (F1): the searchable help window, at ``topic`` or the focused panel's topic."""
+        from .qt_help import open_help
 
-    def show_shortcuts(self) -> QMessageBox:
-        """Help ▸ Keyboard shortcuts: every shortcut of the window in one table."""
-        from .help_text import shortcuts_html
-
-        return self._info_box("Keyboard shortcuts", shortcuts_html(self))
-
-    def show_tour(self) -> QMessageBox:
-        """Help ▸ What am I looking at?: one paragraph per panel."""
-        from .help_text import TOUR_HTML
-
-        return self._info_box("What am I looking at?", TOUR_HTML)
+        return open_help(self, topic)
 
     def _about(self) -> None:
         from engine import __version__

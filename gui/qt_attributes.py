@@ -32,7 +32,7 @@ from engine.workflows.rank_attributes import AttributeRanking
 from .engine_bridge import EngineBridge, Job
 from .session import Session, axis_label
 
-COLUMNS = ("attribute", "probe accuracy", "separation d", "present", "best axes")
+COLUMNS = ("attribute", "probe accuracy", "separation", "present", "best axes")
 COL_NAME, COL_PROBE, COL_SEP, COL_RATE, COL_AXES = range(5)
 
 
@@ -92,8 +92,10 @@ class AttributesPanel(QWidget):
         hh.setStretchLastSection(True)
         tips = (
             "CelebA attribute (or a column of the model's labels.csv); click to see it in the pair plot",
-            "cross-validated balanced accuracy of a logistic probe on the z-points (chance 0.50)",
-            "cross-fitted separation of the two groups along the difference of their means, in pooled σ",
+            "how often a simple linear classifier tells from the z-vector alone whether a face has it\n"
+            "(balanced, measured on faces it was not fitted on; 0.50 = guessing, 1 = always right)",
+            "how far apart the faces with and without it lie along the line between their averages, in σ\n"
+            "(standard deviations): 0 = mixed, above 1 = clearly apart",
             "share of the labelled z-points that have the attribute",
             "the two axes (original components or principal axes) on which the groups differ most",
         )

@@ -140,7 +140,7 @@ class DirectionsPanel(QWidget):
                                    "double-click a row does the same)")
         self.slider_btn.clicked.connect(self.add_slider)
         self.save_btn = QPushButton("Save set…")
-        self.save_btn.setToolTip("NAME.json + NAME.npy, with the model id (the CLI's --out)")
+        self.save_btn.setToolTip("NAME.json + NAME.npy, with the model id")
         self.save_btn.clicked.connect(self.save_dialog)
         self.load_btn = QPushButton("Load set…")
         self.load_btn.setToolTip("a saved set; another model's set only when you confirm")

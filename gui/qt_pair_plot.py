@@ -93,11 +93,11 @@ class PairPlotPanel(QWidget):
         self.levels_edit.setMinimumWidth(90)
         self.levels_edit.setMaximumWidth(130)
         self.scaling = QComboBox()
-        self.scaling.addItem("σ (1-D)", "sigma")
-        self.scaling.addItem("χ² (2-D coverage)", "chi2")
+        self.scaling.addItem("per axis", "sigma")
+        self.scaling.addItem("same share in 2-D", "chi2")
         self.scaling.setToolTip(
-            "σ: half-axes are level·σ along the principal axes of the pair;\n"
-            "χ²: the radius covering the same probability as a level-σ interval in 1-D"
+            "per axis: an ellipse at level 2 reaches 2σ (standard deviations) along every direction of the plane;\n"
+            "same share in 2-D: the ellipse holding the share of faces that ±level·σ holds on one axis (larger)"
         )
         self.coords = QLabel(" ")
         self.coords.setMinimumWidth(150)
