@@ -395,7 +395,13 @@ class WindowActions(SaveActions):
                             f"{sample.params['where_points']:,} z-points where {sample.params['where']}", 8000)
             w.sample_ready.emit()
 
-        return self.run_job("generate", fn, done, key="generate")
+        from engine.workflows.estimates import expected_generate
+
+        expected = expected_generate(loaded, req["sampler"], req["values"], req["n"], req.get("where") or None, fits)
+        if expected.long:  # the panel that asked says so first (the status bar too, as the job starts)
+            w.sampler_panel.diagnostics.setText(f"Generate: {expected.notice()}")
+        return self.run_job("generate", fn, done, key="generate", expected=expected,
+                            title=f"Generating {req['n']} faces ({req['sampler']})")
 
     def generate_where(self, name: str, has: bool = True) -> Optional[Job]:
         """One click: a grid from the current sampler fitted only on the faces that have (lack) ``name``."""

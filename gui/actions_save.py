@@ -190,22 +190,40 @@ class SaveActions:
 
     # ---- report
     def export_report_dialog(self) -> None:
+        """File ▸ Export report…: which parts, each with its expected time (:class:`gui.qt_report_dialog.ReportDialog`),
+        then where (a new folder)."""
+        from engine.workflows.estimates import expected_report_parts
+
+        from .qt_report_dialog import ReportDialog
+
         s = self.session
         if s.model is None:
             self.show_error("open a model first")
             return
+        if s.model.latents is None:
+            self.show_error("a report needs the model's z-points: encode a dataset first")
+            return
+        data = getattr(s.dataset, "folder", None)
+        dlg = ReportDialog(self.window, expected_report_parts(s.model, data), has_data=data is not None)
+        self.report_dialog = dlg  # (tests read it)
+        if not dlg.exec():
+            return
+        parts = dlg.parts()
         target = unique_child(self.save_parent(), f"report-{s.model.folder.name}")
         path, _ = QFileDialog.getSaveFileName(
             self.window, "Export report — name a new folder (it is created)", str(target), "Folder (*)",
             options=QFileDialog.Option.DontConfirmOverwrite)
         if path:
-            self.export_report(Path(path))
+            self.export_report(Path(path), parts=parts, expected=dlg.expected())
 
-    def export_report(self, folder: Path) -> Optional[Job]:
+    def export_report(self, folder: Path, parts=None, expected=None) -> Optional[Job]:
         """File ▸ Export report: engine.workflows.report.report_of_model on the worker (the open model as it is), into
-        a new folder (never into a folder of the user's own files, nor the model's or data folder)."""
+        a new folder (never into a folder of the user's own files, nor the model's or data folder). ``parts``: the
+        report's parts (default: all but the sampler comparison, which takes minutes and is asked for)."""
         from engine.errors import EngineError
-        from engine.workflows.report import check_report_output
+        from engine.workflows.report import ReportOptions, check_report_output
+
+        from .qt_report_dialog import DEFAULT_PARTS
 
         s = self.session
         if s.model is None:
@@ -213,22 +231,29 @@ class SaveActions:
             return None
         folder = Path(folder)
         data = getattr(s.dataset, "folder", None)
+        options = ReportOptions(parts=list(DEFAULT_PARTS if parts is None else parts))
         try:
-            check_report_output(s.model.folder, folder, data=data)
+            check_report_output(s.model.folder, folder, data=data, options=options)
         except EngineError as exc:
             self.show_error(str(exc))
             return None
         model = s.model
+        if expected is None and model.latents is not None:
+            from engine.workflows.estimates import Expected, expected_report_parts
+
+            each = expected_report_parts(model, data)
+            expected = sum((each[p] for p in options.parts), Expected(0.0))
 
         def fn(progress, cancel):
             from engine.workflows.report import report_of_model
 
-            return report_of_model(model, folder, data=data, progress=progress, cancel=cancel)
+            return report_of_model(model, folder, data=data, options=options, progress=progress, cancel=cancel)
 
         def done(report):
             self.notice(f"report written to {report.folder} ({report.seconds:.1f} s)")
 
-        return self.run_job("export report", fn, done, key="export-report")
+        return self.run_job("export report", fn, done, key="export-report", expected=expected,
+                            title=f"Writing the report ({', '.join(options.parts)})")
 
     # ---- movie
     def export_movie_dialog(self) -> None:

@@ -332,9 +332,13 @@ class DirectionsPanel(QWidget):
                                      progress=progress, cancel=cancel)
             return res.directions, res.rows
 
-        return self._run(f"directions ({m})", fn, f"{m}-directions")
+        from engine.workflows.estimates import expected_directions
 
-    def _run(self, title: str, fn, set_name: str) -> Job:
+        expected = expected_directions(z, labels if labels is not None and len(labels) == len(z) else None, m, k)
+        return self._run(f"directions ({m})", fn, f"{m}-directions", expected=expected,
+                         plain=f"Finding directions ({m})")
+
+    def _run(self, title: str, fn, set_name: str, expected=None, plain: str = "") -> Job:
         model = self.session.model
 
         def done(result):
@@ -371,11 +375,13 @@ class DirectionsPanel(QWidget):
             self.compute_btn.setEnabled(True)
             self.status.setText(f"{title}: cancelled")
 
-        self.status.setText(f"{title} …")
+        notice = f" {expected.notice(what=False)} ·" if expected is not None and expected.long else ""  # said first
+        self.status.setText(f"{title}:{notice} …")
         self.cancel_btn.setEnabled(True)
         self.compute_btn.setEnabled(False)
         self.job = Job(title, fn, on_done=done, on_error=failed, on_cancelled=cancelled,
-                       on_progress=lambda p: self.status.setText(f"{title}: {p.message or p.job}"), key="direction-lab")
+                       on_progress=lambda p: self.status.setText(f"{title}:{notice} {p.message or p.job}"),
+                       key="direction-lab", title=plain, expected=expected)
         return self.bridge.submit(self.job)
 
     def cancel(self) -> None:

@@ -57,6 +57,14 @@ def _probe_key(z: np.ndarray, table, names: Sequence[str]) -> str:
     return h.hexdigest()
 
 
+def probes_cached(z: np.ndarray, table, names: Optional[Sequence[str]] = None) -> bool:
+    """Whether the judges of these z-points and labels are in the cache (``attribute_probes`` reads them at once)."""
+    from ..image_data import default_cache_dir
+
+    todo = list(names) if names is not None else list(table.names)
+    return (default_cache_dir("directions") / f"probes-{_probe_key(check_z(z), table, todo)}.npz").is_file()
+
+
 def attribute_probes(z: np.ndarray, table, *, names: Optional[Sequence[str]] = None, cache: bool = True,
                      progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> AttributeProbes:
     """A class-balanced logistic judge (engine.attributes.LinearProbe, whitened, C=0.05) per attribute with at

@@ -52,6 +52,12 @@ class SamplerFits:
         self.keep = keep
         self._fits: dict = {}
 
+    def has(self, opened: OpenedModel, sampler: str, values: Optional[dict], where=None) -> bool:
+        """Whether that fit is kept here (a Generate with it only samples and decodes); a condition: never known."""
+        if where is not None or opened.latents is None:
+            return False
+        return (opened.model_id, id(opened.latents), sampler, tuple(sorted(dict(values or {}).items())), None) in self._fits
+
     def fitted(self, opened: OpenedModel, sampler: str, values: Optional[dict], where=None):
         """(the fitted sampler, the number of z-points it was fitted on, the condition's description or None)."""
         from ..samplers import make_sampler
