@@ -60,6 +60,8 @@ def test_the_pinned_hash_is_the_shipped_manifest_and_its_files():
     assert manifest["network_key"] == _key(DEFAULT)
     for name in shipped.SHIPPED_FILES:
         assert hashlib.sha256((DEFAULT / name).read_bytes()).hexdigest() == manifest["files"][name], name
+    for name, digest in manifest["caches"].items():
+        assert hashlib.sha256((DEFAULT / "caches" / name).read_bytes()).hexdigest() == digest, name
 
 
 def test_the_default_model_opens_without_torch_on_a_fresh_cache(tmp_path):
@@ -162,3 +164,33 @@ def test_a_model_without_a_shipped_export_says_it_prepares(tmp_path, cache):
     opened = open_model(folder, prepare=True, progress=steps.append)
     assert [p.done for p in steps if p.job == PREPARE_JOB] == [0, 1]
     assert preparation_estimate(opened.codec) is None
+
+
+def test_the_default_models_attribute_judges_are_shipped(cache):
+    from engine.workflows.directions import directions_estimate
+    from engine.workflows.open_model import open_model
+    from engine.lab import attribute_probes, probes_cached
+
+    opened = open_model(DEFAULT)
+    assert probes_cached(opened.latents, opened.labels)  # a fresh cache: read from the shipped file
+    seconds, cached = directions_estimate(opened.latents, opened.labels)
+    assert cached and seconds < 10
+    steps = []
+    probes = attribute_probes(opened.latents, opened.labels, progress=steps.append)
+    assert [p.message for p in steps] == ["from cache"] and len(probes.names) == 40
+    assert not (cache / "directions").exists()
+
+
+def test_an_edited_shipped_cache_file_is_not_trusted(cache, tmp_path, monkeypatch):
+    from engine.formats.fast_path_shipped import SHIPPED_CACHES
+    from engine.workflows.open_model import open_model
+    from engine.lab import probes_cached
+
+    res = tmp_path / "resources"
+    shutil.copytree(DEFAULT.parent.parent, res)
+    monkeypatch.setenv("LFS_RESOURCES", str(res))
+    opened = open_model(res / "models" / DEFAULT.name)
+    assert probes_cached(opened.latents, opened.labels)
+    (judges,) = (res / "models" / DEFAULT.name / SHIPPED_CACHES).glob("probes-*.npz")
+    _flip_byte(judges, judges.stat().st_size - 100)
+    assert not probes_cached(opened.latents, opened.labels)

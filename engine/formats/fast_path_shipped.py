@@ -34,6 +34,8 @@ ENCODER_FILE = "fast_path_encoder.onnx"
 DECODER_FILE = "fast_path_decoder.onnx"
 PROBE_FILE = "fast_path_probe.npz"
 SHIPPED_FILES = (ENCODER_FILE, DECODER_FILE, PROBE_FILE)
+#: The sub-folder of a packaged model that holds its shipped cache files (``engine.sealed_npz.shipped``).
+SHIPPED_CACHES = "caches"
 MANIFEST_VERSION = 1
 #: A manifest is a few hundred bytes; a probe file about 100 KB.
 MAX_MANIFEST_BYTES = 64 * 1024
@@ -112,19 +114,19 @@ def compact_onnx(data: bytes) -> bytes:
     return model.SerializeToString()
 
 
-def write_shipped(folder: Path) -> str:
-    """Export the model in ``folder`` (torch), check the export against torch, and write the shipped fast path's
-    files and manifest into the folder. Returns the manifest's sha256 (to pin in ``engine.resources``)."""
+def write_shipped(folder: Path, module, key: str, caches: Optional[dict] = None) -> str:
+    """Export ``module`` (the network of the model in ``folder``, loaded by ``native.load_model``; ``key``: the
+    folder's ``native.weights.network_key``), check the export against torch, and write the shipped fast path's
+    files and manifest into the folder; ``caches`` ({file name: bytes}, ``sealed_npz.encode_shipped``) go to its
+    ``caches/`` sub-folder, listed in the manifest. Returns the manifest's sha256 (to pin in ``engine.resources``)."""
+
     import torch
 
     from .. import __version__, atomic_io
     from .fast_path import FastPath, _matches_torch, native_onnx_pair
-    from .native.config import read_config
-    from .native.weights import load_model, network_key
     from .onnx.codec import inference_session
 
     folder = Path(folder)
-    module, config = load_model(folder, device="cpu")
     enc, dec = (compact_onnx(b) for b in native_onnx_pair(module))
     fast = FastPath(inference_session(enc, folder / ENCODER_FILE), inference_session(dec, folder / DECODER_FILE))
     if not _matches_torch(fast, module):
@@ -141,9 +143,14 @@ def write_shipped(folder: Path) -> str:
         atomic_io.write_bytes(folder / name, data)
     import onnxruntime
 
-    manifest = {"version": MANIFEST_VERSION, "network_key": network_key(folder, read_config(folder)),
+    manifest = {"version": MANIFEST_VERSION, "network_key": key,
                 "files": {name: _sha256(data) for name, data in files.items()},
                 "made_with": {"app": __version__, "torch": torch.__version__.split("+")[0],
                               "onnxruntime": onnxruntime.__version__}}
+    if caches:
+        (folder / SHIPPED_CACHES).mkdir(exist_ok=True)
+        for name, data in caches.items():
+            atomic_io.write_bytes(folder / SHIPPED_CACHES / name, data)
+        manifest["caches"] = {name: _sha256(data) for name, data in sorted(caches.items())}
     atomic_io.write_json(folder / MANIFEST, manifest)
     return _sha256((folder / MANIFEST).read_bytes())
