@@ -28,7 +28,7 @@ def open_model_job(folder: Path, progress, cancel):
     """Worker side of "open model": the engine's workflow, with statistics and the leading PCA coordinates."""
     from engine.workflows.open_model import open_model
 
-    loaded = open_model(folder, statistics=True, progress=progress, cancel=cancel)
+    loaded = open_model(folder, statistics=True, prepare=True, progress=progress, cancel=cancel)
     if loaded.labels_problem:
         import sys
 
