@@ -92,8 +92,12 @@ class InspectorPanel(QWidget):
         self._decode_timer.timeout.connect(self._submit_decode)
         self._block = False
         self._build_nearest()
+        from .qt_before_after import BeforeAfter
+
+        self.before_after = BeforeAfter(self, FaceView)  # the Before / Side-by-side buttons, B
         self._build_layout()
         self._connect(session)
+        self.before_after.follow(session)
         self._model_changed()
         self._stats_changed()
 
@@ -225,9 +229,12 @@ class InspectorPanel(QWidget):
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
         head.addWidget(self.zoom)
+        head.addWidget(self.before_after.button)
+        head.addWidget(self.before_after.side_btn)
         head.addWidget(self.reset_btn)
         head.addWidget(self.save_btn)
         upper = QHBoxLayout()
+        upper.addWidget(self.before_after.view, 3)
         upper.addWidget(self.face, 3)
         side = QVBoxLayout()
         side.addWidget(self.place_plot, 1)
