@@ -125,3 +125,32 @@ def test_before_shows_the_unedited_face_and_side_by_side_both(win, qtbot):
     np.testing.assert_array_equal(ba.view.image, generated)
     ba.button.setChecked(True)
     np.testing.assert_array_equal(insp.face.image, generated)
+
+
+def test_films_of_the_face_and_the_grid_along_any_direction(win, qtbot, tmp_path):
+    from engine.workflows.movie import grid_layout, read_movie
+    from gui.qt_movie_dialog import MovieDialog
+
+    s = win.session
+    win.inspect_face(2)
+    dlg = MovieDialog(win, axis=s.axes[0], attributes=list(s.labels.names), has_face=True,
+                      grid_faces=len(s.sample.z))
+    kinds = [dlg.kind.itemData(i) for i in range(dlg.kind.count())]
+    assert kinds == ["sweep", "face", "grid", "path"]
+    assert not dlg.kind.model().item(3).isEnabled() and dlg.kind.model().item(2).isEnabled()
+    assert dlg.choose_along(("attribute", "Smiling"))
+    assert dlg.range_label.text() == "range (class-mean gaps)"
+    dlg.kind.setCurrentIndex(2)
+    o = dlg.options()
+    assert (o["kind"], o["along"]) == ("grid", ("attribute", "Smiling"))
+    dlg.deleteLater()
+    win.face_grid.columns.setValue(8)
+    job = win.export_movie(tmp_path / "grid.gif", kind="grid", along=("attribute", "Smiling"), frames=4, size=256,
+                           value_range="-1:1")
+    assert job is not None
+    _idle(qtbot, win)
+    _c, _t, w, h = grid_layout(len(s.sample.z), 256, 8)
+    assert win.last_error is None and read_movie(tmp_path / "grid.gif")[:3] == (4, w, h)
+    win.export_movie(tmp_path / "face.gif", kind="face", along=("axis", ("pca", 1)), frames=3, size=64)
+    _idle(qtbot, win)
+    assert read_movie(tmp_path / "face.gif")[:3] == (3, 64, 64)
