@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
 
 from .qt_apply_all import GridEdit
 
@@ -47,6 +47,20 @@ class BeforeAfter(QObject):
         self._after: Optional[np.ndarray] = None  # the edited face the inspector drew last
         self._shown_before: Optional[np.ndarray] = None  # the before face we drew into the inspector's view
         self._plain_style = inspector.face.styleSheet()
+
+    def face_column(self, face):
+        """The layout of the face view (with the before view beside it) above the two buttons."""
+        faces = QHBoxLayout()
+        faces.addWidget(self.view, 1)
+        faces.addWidget(face, 1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.button)
+        buttons.addWidget(self.side_btn)
+        buttons.addStretch(1)
+        column = QVBoxLayout()
+        column.addLayout(faces, 1)
+        column.addLayout(buttons)
+        return column
 
     def follow(self, session) -> None:
         """Connect after the inspector's own handlers: they draw the edited face, this puts Before back."""
