@@ -151,7 +151,29 @@ class DirectionsPanel(QWidget):
         tl.setContentsMargins(2, 2, 2, 2)
         tl.addWidget(self.table, 1)
         tl.addWidget(flow(self.slider_btn, self.save_btn, self.load_btn, spacing=6))
+        self.apply_all = self._build_apply_all()
+        tl.addWidget(self.apply_all)
         return table_page
+
+    def _build_apply_all(self):
+        """The selected direction applied to every face of the grid (``gui.qt_apply_all``; amount in σ)."""
+        from .qt_apply_all import ApplyToAllBox
+
+        def source():
+            d = self.selected_direction()
+            if d is None:
+                return None
+
+            def resolve(model, d=d):
+                from engine.editing import Move
+
+                return Move.of_direction(d)
+
+            return ("direction", d.name, id(d)), d.name, "σ", resolve
+
+        box = ApplyToAllBox(self.session, self.bridge, source, span=3.0, name="directionApplyAll")
+        self.table.itemSelectionChanged.connect(box.refresh)
+        return box
 
     def _build_map(self) -> QWidget:
         """The map (view only): method, colour, the plot and the clicked training face: the Map page."""

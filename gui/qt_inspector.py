@@ -93,8 +93,12 @@ class InspectorPanel(QWidget):
         self._decode_timer.timeout.connect(self._submit_decode)
         self._block = False
         self._build_nearest()
+        from .qt_before_after import BeforeAfter
+
+        self.before_after = BeforeAfter(self, FaceView)  # the Before / Side-by-side buttons, B
         self._build_layout()
         self._connect(session)
+        self.before_after.follow(session)
         self._model_changed()
         self._stats_changed()
 
@@ -235,7 +239,7 @@ class InspectorPanel(QWidget):
         head.addWidget(self.reset_btn)
         head.addWidget(self.save_btn)
         upper = QHBoxLayout()
-        upper.addWidget(self.face, 3)
+        upper.addLayout(self.before_after.face_column(self.face), 3)  # the face; Before, Side by side below it
         side = QVBoxLayout()
         side.addWidget(self.place_plot, 1)
         side.addWidget(self.sliders_box, 0)
