@@ -263,7 +263,9 @@ class SaveActions:
         if s.model is None or s.stats is None:
             self.show_error("open a model with z-points first")
             return
-        dlg = MovieDialog(self.window, can_path=self._movie_ends() is not None, axis=s.axes[0])
+        dlg = MovieDialog(self.window, can_path=self._movie_ends() is not None, axis=s.axes[0],
+                          directions=s.directions, attributes=list(s.labels.names) if s.labels is not None else [],
+                          has_face=s.current_z() is not None, grid_faces=len(s.sample.z) if s.sample else 0)
         if dlg.exec():
             o = dlg.options()
             suffix = ".mp4" if o["format"] == "mp4" else ".gif"
@@ -284,33 +286,26 @@ class SaveActions:
         return a, s.sample.z[others[0]]
 
     def export_movie(self, out: Path, kind: str = "sweep", frames: int = 60, fps: float = 20.0, size: int = 256,
-                     method: str = "linear", value_range: str = "-3:3") -> Optional[Job]:
-        """File ▸ Export movie: engine.workflows.movie.make_movie on the worker — a sweep along the pair plot's x
-        axis, or the path from the inspected face to the other selected face."""
-        from engine.latent_paths import parse_axis  # noqa: F401 - the CLI's axis names
-        from .session import axis_label
+                     method: str = "linear", value_range: str = "-3:3", along=None) -> Optional[Job]:
+        """File ▸ Export movie: a film (``gui.qt_movie_dialog.film_work``) on the worker — the cloud's centre, the
+        inspected face or the whole grid moved along ``along`` (default the pair plot's x axis), or the path from
+        the inspected face to the other selected face."""
+        from engine.workflows.movie import MovieOptions
+
+        from .qt_movie_dialog import film_work
 
         s = self.session
         if s.model is None or s.stats is None:
             self.show_error("open a model with z-points first")
             return None
-        ends = None
-        if kind == "path":
-            ends = self._movie_ends()
-            if ends is None:
-                self.show_error("a path movie needs two faces: inspect one and Ctrl+click a second one in the grid")
-                return None
-        axis = axis_label(s.axes[0])
-        model = s.model
-
-        def fn(progress, cancel):  # the z-vectors go to the workflow as they are (no files in between)
-            from engine.workflows.movie import MovieOptions, movie_of_path, movie_of_sweep
-
-            options = MovieOptions(frames=int(frames), fps=float(fps), size=int(size), method=method,
-                                   value_range=value_range)
-            if ends is not None:
-                return movie_of_path(model, out, ends[0], ends[1], options, progress=progress, cancel=cancel)
-            return movie_of_sweep(model, out, axis, options, progress=progress, cancel=cancel)
+        options = MovieOptions(frames=int(frames), fps=float(fps), size=int(size), method=method,
+                               value_range=value_range)
+        columns = self.window.face_grid.columns.value() or None
+        fn, problem = film_work(s, out, kind, along, options, columns,
+                                self._movie_ends() if kind == "path" else None)
+        if fn is None:
+            self.show_error(problem)
+            return None
 
         def done(movie):
             from engine.workflows.movie import movie_summary

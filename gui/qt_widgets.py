@@ -17,9 +17,11 @@ from typing import Callable, Optional
 from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
-    QAbstractScrollArea, QApplication, QHBoxLayout, QLabel, QLayout, QMenu, QProgressBar, QPushButton, QScrollArea,
+    QHBoxLayout, QLabel, QLayout, QMenu, QProgressBar, QPushButton, QScrollArea,
     QSizePolicy, QStatusBar, QToolButton, QVBoxLayout, QWidget,
 )
+
+from .wheel_guard import scroll_area_of, scroll_instead  # noqa: F401  (scroll_area_of: also used by the tests)
 
 
 class ElidedLabel(QLabel):
@@ -92,27 +94,9 @@ def scrolled_body(panel: QWidget, *parts, margins: int = 4) -> QVBoxLayout:
     return lay
 
 
-def scroll_area_of(widget: QWidget) -> Optional[QAbstractScrollArea]:
-    """The nearest scroll area (QScrollArea, a list, a table …) that ``widget`` sits inside, if any."""
-    p = widget.parentWidget()
-    while p is not None:
-        if isinstance(p, QAbstractScrollArea) and not _is_plot(p):
-            return p
-        p = p.parentWidget()
-    return None
-
-
-def _is_plot(w) -> bool:
-    try:
-        import pyqtgraph as pg
-
-        return isinstance(w, pg.GraphicsView)
-    except ImportError:  # pragma: no cover
-        return False
-
-
 class _WheelGuard(QObject):
-    """Wheel over an unfocused plot that sits in a scroll area scrolls that area instead of zooming."""
+    """Wheel over an unfocused plot that sits in a scroll area scrolls that area instead of zooming (the rule of
+    every value control too: :mod:`gui.wheel_guard`)."""
 
     def __init__(self, plot) -> None:
         super().__init__(plot)
@@ -123,12 +107,7 @@ class _WheelGuard(QObject):
             place_reset_button(self.plot)
             return False
         if ev.type() == QEvent.Type.Wheel and not self.plot.hasFocus():
-            area = scroll_area_of(self.plot)
-            if area is not None:
-                bar = area.horizontalScrollBar() if ev.modifiers() & Qt.KeyboardModifier.AltModifier \
-                    else area.verticalScrollBar()
-                QApplication.sendEvent(bar, ev)
-                return True
+            return scroll_instead(self.plot, ev)
         return False
 
 
@@ -146,6 +125,13 @@ def reset_view(plot) -> None:
     vb = plot.getPlotItem().getViewBox()
     vb.autoRange()  # fits the data now (and, like any setRange, switches auto-ranging off) …
     vb.enableAutoRange()  # … so switch it back on: data drawn later is fitted too
+
+
+def empty_view(plot) -> None:
+    """The view of a plot that shows nothing yet, as a new plot has it (0–1 on both axes, fitting what comes)."""
+    vb = plot.getPlotItem().getViewBox()
+    vb.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+    vb.enableAutoRange()
 
 
 def setup_plot(plot, reset: Optional[Callable[[], None]] = None) -> QToolButton:

@@ -64,12 +64,12 @@ def test_report_parts_have_estimates(opened, monkeypatch):
     from engine.workflows import estimates
     from engine.workflows.report import REPORT_PARTS
 
-    monkeypatch.setattr(estimates, "fit_cached", lambda *a, **k: False)
+    monkeypatch.setattr(estimates, "fit_cost", lambda *a, **k: (53.0, False))
     first = estimates.expected_report_parts(opened)
     assert set(first) == {p.name for p in REPORT_PARTS}
     assert all(e.seconds > 0 for e in first.values())
     assert first["comparison"].seconds > first["atlas"].seconds
-    monkeypatch.setattr(estimates, "fit_cached", lambda *a, **k: True)
+    monkeypatch.setattr(estimates, "fit_cost", lambda *a, **k: (0.1, True))
     again = estimates.expected_report_parts(opened)
     assert again["faces"].seconds < first["faces"].seconds  # the fits are cached: only decoding and drawing
 
