@@ -105,6 +105,11 @@ def busy_factor() -> float:
     return float(min(6.0, max(1.0, load / max(1, os.cpu_count() or 1))))
 
 
+def declared_busy_factor() -> float:
+    """The same for the costs the fits declare themselves, measured with a core already busy: half the factor."""
+    return max(1.0, busy_factor() / 2)
+
+
 def _busy(e: Expected) -> Expected:
     f = busy_factor()
     if f == 1.0:
@@ -126,7 +131,8 @@ def fit_cost(opened, sampler: str, values: Optional[dict], where=None, fits=None
     own declaration of its cost and cache (``generate.fit_estimate``; measured on a busy machine already)."""
     from .generate import fit_estimate
 
-    return fit_estimate(opened, sampler, values, where, fits)
+    seconds, cached = fit_estimate(opened, sampler, values, where, fits)
+    return (seconds if cached else seconds * declared_busy_factor()), cached
 
 
 def judges_cost(z: np.ndarray, table) -> tuple[float, bool]:
@@ -136,7 +142,7 @@ def judges_cost(z: np.ndarray, table) -> tuple[float, bool]:
         return 0.0, True
     from ..lab import probes_cached, probes_seconds
 
-    return probes_seconds(z, table), probes_cached(z, table)
+    return probes_seconds(z, table) * declared_busy_factor(), probes_cached(z, table)
 
 
 # ---- the use cases ----------------------------------------------------------------------------------------

@@ -26,6 +26,12 @@ def test_a_busy_machine_takes_longer(monkeypatch):
     busy = estimates.expected_report_parts(_Opened())["atlas"]
     monkeypatch.setattr(estimates, "busy_factor", lambda: 1.0)
     assert busy.seconds == pytest.approx(4 * estimates.expected_report_parts(_Opened())["atlas"].seconds)
+    # a fit's own declared cost (measured with a core busy already): half the factor
+    monkeypatch.setattr(estimates, "busy_factor", lambda: 4.0)
+    monkeypatch.setattr("engine.workflows.generate.fit_estimate", lambda *a, **k: (53.0, False))
+    assert estimates.fit_cost(_Opened(), "gmm", None) == (106.0, False)
+    monkeypatch.setattr("engine.workflows.generate.fit_estimate", lambda *a, **k: (0.1, True))
+    assert estimates.fit_cost(_Opened(), "gmm", None) == (0.1, True)
 
 
 def test_plain_durations():
