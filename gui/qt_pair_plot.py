@@ -639,6 +639,7 @@ class PairPlotPanel(QWidget):
         from .qt_images import to_pixmap
 
         self.probe = p
+        self.coords.setText(" ")  # (not the hovered face's name: the probe row below says what was decoded)
         self.probe_btn.setEnabled(True)
         self.probe_thumb.setPixmap(to_pixmap(p.image, 36))
         ax = self.session.axes
