@@ -98,15 +98,21 @@ class ExplorationState:
 
     # ---- setters ---------------------------------------------------------------------------
     def set_model(self, model, stats=None) -> list[Change]:
-        """A new model (None: none): everything that belonged to the old one is cleared."""
+        """A new model (None: none): everything that belonged to the old one is cleared; the open dataset too when
+        the model is another folder (it was framed for the old model; the same folder reopened keeps it)."""
+        folders = [getattr(m, "folder", None) for m in (model, self.model)]
+        same = None not in folders and Path(folders[0]) == Path(folders[1])
+        changes = [] if same or self.dataset is None else [Change.DATASET]
+        if not same:
+            self.dataset = None
         self.model, self.stats = model, stats
         self.sample, self.current, self.selected, self.edited_z, self.colour_by = None, None, [], None, None
         self.photos, self.photo_current, self.directions, self.probe, self.path_vertices = [], None, [], None, []
         if model is not None:
             d = model.z_dim
             self.axes = tuple((k, min(i, d - 1)) for k, i in self.axes)  # type: ignore[assignment]
-        return [Change.MODEL, Change.COLOUR_BY, Change.STATS, Change.PHOTOS, Change.DIRECTIONS, Change.PROBE,
-                Change.PATH, Change.SAMPLE, Change.SELECTION]
+        return [Change.MODEL, Change.COLOUR_BY, Change.STATS, *changes, Change.PHOTOS, Change.DIRECTIONS,
+                Change.PROBE, Change.PATH, Change.SAMPLE, Change.SELECTION]
 
     def set_probe(self, point) -> list[Change]:
         self.probe = point

@@ -207,3 +207,17 @@ class AtlasPanel(QWidget):
             self.info.setText(f"{rows}×{n} faces decoded in {1000 * result.decode_s:.0f} ms")
 
         self.submit(lambda: atlas(codec, stats, plane=plane, rows=rows, cols=n, extent=extent), done)
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): no faces, readout, axis names or view of the previous one (the
+        panel follows the new model when it is shown)."""
+        self.codec = self.stats = self.base_z = None
+        self.layer.clear()
+        self.layer.item.resetTransform()  # an empty image keeps its place: autoRange would centre the view on it
+        self.info.setText(" ")
+        pi = self.plot.getPlotItem()
+        pi.setLabel("bottom", "")
+        pi.setLabel("left", "")
+        from .qt_widgets import empty_view
+
+        empty_view(self.plot)

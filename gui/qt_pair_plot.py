@@ -93,11 +93,11 @@ class PairPlotPanel(QWidget):
         self.levels_edit.setMinimumWidth(90)
         self.levels_edit.setMaximumWidth(130)
         self.scaling = QComboBox()
-        self.scaling.addItem("σ (1-D)", "sigma")
-        self.scaling.addItem("χ² (2-D coverage)", "chi2")
+        self.scaling.addItem("per axis", "sigma")
+        self.scaling.addItem("same share in 2-D", "chi2")
         self.scaling.setToolTip(
-            "σ: half-axes are level·σ along the principal axes of the pair;\n"
-            "χ²: the radius covering the same probability as a level-σ interval in 1-D"
+            "per axis: an ellipse at level 2 reaches 2σ (standard deviations) along every direction of the plane;\n"
+            "same share in 2-D: the ellipse holding the share of faces that ±level·σ holds on one axis (larger)"
         )
         self.coords = QLabel(" ")
         self.coords.setMinimumWidth(150)
@@ -682,3 +682,25 @@ class PairPlotPanel(QWidget):
         if pointer is not None and len(v) == 1 and self.tools.mode is PlotMode.PATH:
             v = np.vstack([v, [pointer]])
         self.path_item.setData(v[:, 0], v[:, 1]) if len(v) else self.path_item.setData([], [])
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): no decoded point, hover readout or faces of the previous one."""
+        self.probe = None
+        self.probe_btn.setEnabled(False)
+        self.probe_thumb.clear()
+        self.probe_text.setText("Alt+click/drag: decode a point · Shift+click: draw a path")
+        self.probe_float.clear()
+        self.probe_float.hide()
+        self.coords.setText(" ")
+        self.atlas_layer.clear()
+        for image in (self.atlas_layer.item, self.density_item):  # an empty image keeps its place: autoRange
+            image.clear()                                          # would centre an empty view on it
+            image.resetTransform()
+        self._plane_key = self._plane = None
+        self._home = None  # the new model's cloud sets the view; a model without z-points shows an empty one
+        pi = self.plot.getPlotItem()
+        pi.setLabel("bottom", "")
+        pi.setLabel("left", "")
+        from .qt_widgets import empty_view
+
+        empty_view(self.plot)

@@ -247,3 +247,12 @@ class PathPanel(QWidget):
 
     def strip_image(self) -> Optional[np.ndarray]:
         return None if self.path is None or self.path.images is None else self.path.strip()
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): no strip, curve, caption or range of the previous path."""
+        self.clear()
+        self.strip.setMinimumWidth(0)
+        self.info.setText("Shift+click points in the pair plot, then Decode path")
+        from .qt_widgets import empty_view
+
+        empty_view(self.plot)
