@@ -4,6 +4,7 @@ from __future__ import annotations
 
 def test_decode_and_path_work_without_modifier_keys(run_scenario):
     v = run_scenario("plot_tools", timeout_s=120)
+    assert v["workspace"] == "explore", "Ctrl+2 did not switch to the Explore workspace"
     assert v["decode mode"] == "decode", "the tool bar's Decode button did not switch the mode"
     assert v["decoded"] is not None, "a plain click in Decode mode decoded nothing"
     for k in (0, 1):  # the point under the pointer, within 2 pixels

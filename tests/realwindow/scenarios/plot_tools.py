@@ -43,6 +43,9 @@ def run(rw) -> dict:
     pp, panel = w.pair_plot, w.path_panel
     vp = pp.plot.viewport()
     v: dict = {}
+    rw.key("ctrl+2")  # the "Explore the cloud" workspace: the pair plot large
+    rw.wait_idle()
+    v["workspace"] = w.workspace()
     # Decode: the tool bar's button, then a plain click in the plot
     rw.click(pp.tool_bar.buttons[PlotMode.DECODE])
     v["decode mode"] = pp.tools.mode.value
@@ -55,11 +58,9 @@ def run(rw) -> dict:
     v["pixel"] = [abs(x1 - x0) / max(1, vb.width()), abs(y1 - y0) / max(1, vb.height())]  # data units per pixel
     v["decoded face shown"] = pp.probe_float.isVisible()
     rw.shot("decode")
-    # Path: the key T (the plot has the focus since the click), then two plain clicks; the Path panel is buried
+    # Path: the key T (the plot has the focus since the click), then two plain clicks; no Path panel in this workspace
     rw.key("t")
     v["path mode"] = pp.tools.mode.value
-    w.raise_dock("componentsDock")
-    rw.process(200)
     for fx, fy in ((0.25, 0.3), (0.75, 0.7)):
         rw.click(vp, at=_plot_point(pp.plot, fx, fy)[0])
     rw.wait_until(lambda: panel.path is not None, 30, "the path decoded after its second click")
