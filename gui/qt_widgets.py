@@ -291,10 +291,14 @@ def step_text(job, p) -> str:
     return text
 
 
+#: the widest the step of a job gets in the status bar (and at most a third of the bar)
+STEP_WIDTH = 560
+
+
 class JobStatus(QObject):
     """The running engine job in a status bar, readable at any window width: its whole name in plain words (never
-    elided: "Generating 32 faces (gmm)"), its current step (elided when space is short; the whole text is the
-    tooltip), the time it has taken and, when its progress or its expected time allows, the time left; a
+    elided: "Generating 32 faces (gmm)"), its current step (a third of the bar at most, elided beyond; the whole
+    text is the tooltip), the time it has taken and, when its progress or its expected time allows, the time left; a
     progress bar and Cancel. A job expected to take long says so as it starts: its notice ("first time for this
     model: about a minute; cached afterwards") is the step until the job reports one.
     The widgets are always there (idle: empty and disabled): showing/hiding them would re-lay out every panel.
@@ -310,18 +314,21 @@ class JobStatus(QObject):
         lay = QHBoxLayout(self.box)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(6)
+        # Sizes are fixed while a job runs (set at its start): a label whose size may change re-lays out the whole
+        # window, every dock with it, at each progress record otherwise (a GUI thread blocked for 200 ms in training)
         self.label = QLabel("")  # the job's name: as wide as its text, never elided
         self.label.setObjectName("jobName")
         self.label.setStyleSheet("font-weight: 600;")
-        self.label.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)
         self.step = ElidedLabel("")
         self.step.setObjectName("jobStep")
-        self.step.setMinimumWidth(60)
-        self.step.setMaximumWidth(560)
-        self.step.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.time_label = QLabel("")
         self.time_label.setObjectName("jobTime")
         self.time_label.setStyleSheet("color: #555;")
+        fm = self.time_label.fontMetrics()
+        self.time_label.setFixedWidth(4 + max(fm.horizontalAdvance(t) for t in ("0:00:00 · about 0:00:00 left",
+                                                                                "0:00:00 · longer than expected")))
+        for w in (self.label, self.step, self.time_label):
+            w.setFixedHeight(w.sizeHint().height())
         self.progress_bar = QProgressBar()
         self.progress_bar.setMaximumWidth(160)
         self.progress_bar.setMinimumWidth(80)
@@ -364,7 +371,8 @@ class JobStatus(QObject):
         title = getattr(job, "label", job.name)
         self.label.setText(title)
         self.label.setToolTip(title)
-        self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance(title) + 4)  # never clipped
+        self.label.setFixedWidth(self.label.fontMetrics().horizontalAdvance(title) + 6)  # never clipped
+        self.step.setFixedWidth(max(60, min(STEP_WIDTH, self.status_bar.width() // 3)))  # for the whole job
         self._set_step(job.notice() if hasattr(job, "notice") else "")
         expected = getattr(job, "expected", None)
         self.step.setToolTip(expected.notice() if expected is not None and expected.long else self.step.toolTip())
@@ -394,10 +402,7 @@ class JobStatus(QObject):
         self._tick()
 
     def _set_step(self, text: str) -> None:
-        """The step, as wide as its text up to a third of the status bar (elided beyond; the rest is for messages)."""
-        self.step.setText(text)
-        want = self.step.fontMetrics().horizontalAdvance(text) + 6 if text else 0
-        self.step.setMinimumWidth(max(60, min(want, self.step.maximumWidth(), self.status_bar.width() // 3)))
+        self.step.setText(text)  # (elided to the width the job got at its start; the whole text is the tooltip)
 
     def remaining(self) -> Optional[float]:
         """Seconds left (negative: longer than expected): the job's own estimate (training, encoding); else its
@@ -441,7 +446,8 @@ class JobStatus(QObject):
         self.timer.stop()
         for w in (self.label, self.step, self.time_label):
             w.setText("")
-        self.label.setMinimumWidth(0)
+        self.label.setFixedWidth(0)
+        self.step.setFixedWidth(60)
         self.label.setToolTip("")
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
