@@ -314,21 +314,23 @@ class JobStatus(QObject):
         lay = QHBoxLayout(self.box)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(6)
-        # Sizes are fixed while a job runs (set at its start): a label whose size may change re-lays out the whole
-        # window, every dock with it, at each progress record otherwise (a GUI thread blocked for 200 ms in training)
+        # Widths are set once per job (at its start): a minimum width changed at each progress record re-laid out
+        # the whole window, every dock with it (the GUI thread blocked for 200 ms in training)
         self.label = QLabel("")  # the job's name: as wide as its text, never elided
         self.label.setObjectName("jobName")
         self.label.setStyleSheet("font-weight: 600;")
+        self.label.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)
         self.step = ElidedLabel("")
         self.step.setObjectName("jobStep")
+        self.step.setMinimumWidth(60)
+        self.step.setMaximumWidth(STEP_WIDTH)
+        self.step.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.time_label = QLabel("")
         self.time_label.setObjectName("jobTime")
         self.time_label.setStyleSheet("color: #555;")
         fm = self.time_label.fontMetrics()
-        self.time_label.setFixedWidth(4 + max(fm.horizontalAdvance(t) for t in ("0:00:00 · about 0:00:00 left",
+        self.time_label.setMinimumWidth(4 + max(fm.horizontalAdvance(t) for t in ("0:00:00 · about 0:00:00 left",
                                                                                 "0:00:00 · longer than expected")))
-        for w in (self.label, self.step, self.time_label):
-            w.setFixedHeight(w.sizeHint().height())
         self.progress_bar = QProgressBar()
         self.progress_bar.setMaximumWidth(160)
         self.progress_bar.setMinimumWidth(80)
@@ -371,8 +373,8 @@ class JobStatus(QObject):
         title = getattr(job, "label", job.name)
         self.label.setText(title)
         self.label.setToolTip(title)
-        self.label.setFixedWidth(self.label.fontMetrics().horizontalAdvance(title) + 6)  # never clipped
-        self.step.setFixedWidth(max(60, min(STEP_WIDTH, self.status_bar.width() // 3)))  # for the whole job
+        self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance(title) + 6)  # never clipped
+        self.step.setMinimumWidth(max(60, min(STEP_WIDTH, self.status_bar.width() // 3)))  # for the whole job
         self._set_step(job.notice() if hasattr(job, "notice") else "")
         expected = getattr(job, "expected", None)
         self.step.setToolTip(expected.notice() if expected is not None and expected.long else self.step.toolTip())
@@ -446,8 +448,8 @@ class JobStatus(QObject):
         self.timer.stop()
         for w in (self.label, self.step, self.time_label):
             w.setText("")
-        self.label.setFixedWidth(0)
-        self.step.setFixedWidth(60)
+        self.label.setMinimumWidth(0)
+        self.step.setMinimumWidth(60)
         self.label.setToolTip("")
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
