@@ -37,6 +37,7 @@ class RealWindow:
         self.window = window
         self.out = out
         self.shots: list[str] = []
+        self.timings: list[tuple[str, float]] = []  # (xdotool command, seconds)
 
     # ---- time
     def process(self, ms: int = 150) -> None:
@@ -63,7 +64,9 @@ class RealWindow:
 
     # ---- real input (xdotool)
     def xdotool(self, *args) -> None:
+        t = time.monotonic()
         subprocess.run(["xdotool", *map(str, args)], check=True, timeout=30)
+        self.timings.append((" ".join(map(str, args[:3])), round(time.monotonic() - t, 3)))
 
     @staticmethod
     def centre(widget) -> tuple[int, int]:
@@ -73,29 +76,39 @@ class RealWindow:
         p = widget.mapToGlobal(QPoint(widget.width() // 2, widget.height() // 2))
         return p.x(), p.y()
 
-    def move_to(self, widget, at: tuple[int, int] | None = None) -> None:
-        """The pointer over ``widget``'s centre (or ``at``, a point inside it)."""
+    @staticmethod
+    def point(widget, at: tuple[int, int] | None = None) -> tuple[int, int]:
+        """A point of ``widget`` on the screen: its centre, or ``at`` (in the widget)."""
         from PySide6.QtCore import QPoint
 
         if at is None:
-            x, y = self.centre(widget)
-        else:
-            p = widget.mapToGlobal(QPoint(*at))
-            x, y = p.x(), p.y()
-        self.xdotool("mousemove", "--sync", x, y)
+            return RealWindow.centre(widget)
+        p = widget.mapToGlobal(QPoint(*at))
+        return p.x(), p.y()
+
+    def _move(self, widget, at) -> list:
+        """xdotool's words that put the pointer on ``widget`` (its ``--sync`` waits ~15 s when the pointer is there
+        already: then it only moves)."""
+        from PySide6.QtGui import QCursor
+
+        x, y = self.point(widget, at)
+        here = QCursor.pos()
+        return ["mousemove", x, y] if (here.x(), here.y()) == (x, y) else ["mousemove", "--sync", x, y]
+
+    def move_to(self, widget, at: tuple[int, int] | None = None) -> None:
+        """The pointer over ``widget``'s centre (or ``at``, a point inside it)."""
+        self.xdotool(*self._move(widget, at))
         self.process(50)
 
     def wheel_over(self, widget, clicks: int, at=None) -> None:
         """Turn the wheel over ``widget``: ``clicks`` notches, positive away from the user (up), negative down."""
-        self.move_to(widget, at)
-        if clicks:
-            self.xdotool("click", "--repeat", abs(clicks), "--delay", 30, 4 if clicks > 0 else 5)
+        self.xdotool(*self._move(widget, at), "sleep", 0.05,
+                     "click", "--repeat", abs(clicks), "--delay", 30, 4 if clicks > 0 else 5)
         self.process(150)
 
     def click(self, widget, button: int = 1, at=None) -> None:
         """Click ``widget`` (its centre, or ``at`` inside it)."""
-        self.move_to(widget, at)
-        self.xdotool("click", button)
+        self.xdotool(*self._move(widget, at), "sleep", 0.05, "click", button)
         self.process(200)
 
     def key(self, *keys: str) -> None:
@@ -200,6 +213,7 @@ def main(argv=None) -> int:
                 pass
     verdict["seconds"] = round(time.monotonic() - t0, 2)
     verdict["shots"] = rw.shots if rw is not None else []
+    verdict["xdotool"] = rw.timings if rw is not None else []
     (args.out / "verdict.json").write_text(json.dumps(verdict, indent=1, default=str))
     if rw is not None:
         rw.window.close()

@@ -15,7 +15,7 @@ def _wheel_changes(rw, controls: dict, clicks: int) -> dict:
     for name, control in controls.items():
         area = scroll_area_of(control)
         bar = area.verticalScrollBar() if area is not None else None
-        if bar is not None:
+        if bar is not None and bar.value():
             bar.setValue(0)
             rw.process(100)
         before, at = _value(control), bar.value() if bar is not None else None
@@ -34,7 +34,7 @@ def run(rw) -> dict:
 
 
     def sampler(every: bool = True):  # the picker last: a new sampler rebuilds the parameter fields
-        fields = {"faces spin box": sp.count, "seed spin box": sp.seed} if every else {"faces spin box": sp.count}
+        fields = {"faces spin box": sp.count}
         fields.update({f"{k} field": c for k, c in list(sp.controls.items())[:None if every else 1]})
         return {**fields, "sampler combo": sp.picker}
 
