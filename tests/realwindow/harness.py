@@ -10,6 +10,11 @@ real pointer, turns the wheel, presses keys and resizes the window through ``xdo
 window manager and Qt handle them as they handle a person's), looks at the widgets in-process, and returns a
 dict: the verdict, written to ``OUT/verdict.json`` for the outer test to assert. A scenario that raises writes
 ``{"error": traceback}``.
+
+A new check is two pieces: ``scenarios/NAME.py`` with ``run(rw) -> dict`` (``rw.wheel_over(widget, -2)``,
+``rw.click(widget)``, ``rw.key("F1")``, ``rw.resize_window(900, 560)``, ``rw.maximize()``, ``rw.shot("name")``,
+``rw.wait_until(cond)``; ``rw.window`` is the main window), and a test in ``test_real_window.py`` that asserts
+``run_scenario("NAME")``. Keep one under ~20 s: the window's start takes ~5 s of it.
 """
 from __future__ import annotations
 
