@@ -11,9 +11,10 @@ LAYOUT_TOLERANCE = 6
 
 def test_the_wheel_changes_no_value_and_scrolls_the_panel(run_scenario):
     v = run_scenario("wheel")
-    for name, (before, after, at, now, top) in v["inspector"].items():
-        assert after == before, f"the wheel over the inspector's {name} changed it: {before} → {after}"
-        assert top > 0 and now > at, f"the wheel over the inspector's {name} did not scroll it ({at} → {now} of {top})"
+    for part in ("inspector", "dialog"):
+        for name, (before, after, at, now, top) in v[part].items():
+            assert after == before, f"the wheel over the {part}'s {name} changed it: {before} → {after}"
+            assert top > 0 and now > at, f"the wheel over the {part}'s {name} did not scroll it ({at} → {now} of {top})"
     for part in ("sampler", "sampler up"):
         for name, (before, after, at, now, top) in v[part].items():
             assert after == before, f"the wheel over the sampler's {name} changed it: {before} → {after}"

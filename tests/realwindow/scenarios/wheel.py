@@ -25,6 +25,30 @@ def _wheel_changes(rw, controls: dict, clicks: int) -> dict:
     return out
 
 
+def _dialog_with_spin_boxes(rw):
+    """A dialog made after the window, whose spin boxes sit in a scroll area (no panel has one today)."""
+    from PySide6.QtWidgets import QDialog, QScrollArea, QSpinBox, QVBoxLayout, QWidget
+
+    dlg = QDialog(rw.window)
+    inner = QWidget()
+    lay = QVBoxLayout(inner)
+    boxes = []
+    for _ in range(12):
+        b = QSpinBox()
+        b.setRange(0, 100)
+        b.setValue(50)
+        lay.addWidget(b)
+        boxes.append(b)
+    area = QScrollArea()
+    area.setWidget(inner)
+    QVBoxLayout(dlg).addWidget(area)
+    dlg.resize(220, 160)
+    dlg.show()
+    rw.wait_until(lambda: area.verticalScrollBar().maximum() > 0, 10, "the dialog's scroll bar")
+    rw.activate(dlg)
+    return dlg, boxes
+
+
 def run(rw) -> dict:
     w = rw.window
     insp, sp = w.inspector, w.sampler_panel
@@ -42,6 +66,10 @@ def run(rw) -> dict:
     verdict["sampler up"] = _wheel_changes(rw, sampler(every=False), +2)
     rw.wheel_over(insp.sliders[0], -3)
     rw.shot("inspector-scrolled")
+    dlg, boxes = _dialog_with_spin_boxes(rw)
+    verdict["dialog"] = _wheel_changes(rw, {"spin box 1": boxes[0], "spin box 2": boxes[1]}, -2)
+    dlg.close()
+    rw.activate()
     # a spin box the user clicked (in its text, away from the arrows) takes the wheel
     rw.click(sp.count, at=(12, sp.count.height() // 2))
     before = sp.count.value()
