@@ -3,8 +3,6 @@ show (issue 24). Each test runs one scenario of tests/realwindow/scenarios/ in i
 verdict; ``LFS_REALWINDOW_SHOTS=FOLDER`` keeps the screenshots."""
 from __future__ import annotations
 
-import pytest
-
 #: How far a panel may move or change size (pixels) when the window comes back to its size.
 LAYOUT_TOLERANCE = 6
 
@@ -33,8 +31,6 @@ def _moved(a: dict, b: dict) -> dict:
     return moved
 
 
-@pytest.mark.xfail(strict=False, reason="issue 24, finding 1: the layout drifts after a resize (the layout work "
-                                        "fixes it)")
 def test_shrinking_and_growing_the_window_keeps_the_layout(run_scenario):
     v = run_scenario("resize")
     assert v["back"] == v["size"] and v["restored"] == v["size"], "the window did not come back to its size"
@@ -44,8 +40,6 @@ def test_shrinking_and_growing_the_window_keeps_the_layout(run_scenario):
     assert not _moved(v["before"], v["after_max"]), f"after maximise and back: {_moved(v['before'], v['after_max'])}"
 
 
-@pytest.mark.xfail(strict=False, reason="issue 24, finding 8: the F1 help is taller than a 720 px screen (the help "
-                                        "work fixes it)")
 def test_f1_help_fits_the_screen(run_scenario):
     v = run_scenario("help_fits")
     assert v["windows"] or v["docks shown"], "F1 opened nothing"
@@ -54,8 +48,6 @@ def test_f1_help_fits_the_screen(run_scenario):
         assert not win["buttons outside"], f"{win['title']!r}: {win['buttons outside']} off the screen"
 
 
-@pytest.mark.xfail(strict=False, reason="issue 24, finding 5: the status bar cuts the job's name (the jobs work "
-                                        "fixes it)")
 def test_the_status_bar_shows_the_whole_job_name(run_scenario):
     v = run_scenario("job_label")
     showing = [lab for lab in v["labels"] if v["name"] in lab["text"]]

@@ -56,4 +56,5 @@ def run(rw) -> dict:
                           "clear width": _clear_width(label, bar, parts)})
     job.cancel.cancel()
     rw.wait_idle(20)
-    return {"name": NAME, "labels": shown, "window": [w.width(), w.height()]}
+    # the name as the window titles it ("Comparing the samplers"), where jobs have such a title
+    return {"name": getattr(job, "label", NAME), "labels": shown, "window": [w.width(), w.height()]}
