@@ -94,8 +94,8 @@ WORKSPACES: tuple[Workspace, ...] = (
     _ws("compare", "Compare && report", "componentsDock",
         "compare the samplers' faces with real ones, and the report",
         _col(275, 0, _g(1.0, "samplerDock", "modelDataDock")),
-        _col(575, 2, _g(1.0, "compareDock")),
-        _col(430, 1, _g(0.5, "faceGridDock"), _g(0.5, "componentsDock"))),
+        _col(590, 2, _g(1.0, "compareDock")),
+        _col(415, 1, _g(0.5, "faceGridDock"), _g(0.5, "componentsDock"))),
 )
 
 BY_KEY = {w.key: w for w in WORKSPACES}
