@@ -207,6 +207,7 @@ class DockLayout:
                 self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         dock.show()
         dock.raise_()
+        QTimer.singleShot(0, self.show_tab_bars)
 
     def view_toggled(self, name: str) -> None:
         """View ▸ a panel: shown and raised when it is hidden or behind another tab; closed when it is in view."""
@@ -354,6 +355,15 @@ class DockLayout:
                         off = True
             if not off:
                 break
+        self.show_tab_bars()
+
+    def show_tab_bars(self) -> None:
+        """The tab bars of the groups of tabbed docks on screen, shown (a tab bar the main window takes again from
+        the ones it keeps, after a workspace was built anew, stays hidden otherwise)."""
+        inside = self.window.rect()
+        for bar in self.window.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            if bar.isHidden() and bar.count() > 1 and inside.contains(bar.geometry()):
+                bar.show()
 
     def _shown(self, name: str) -> Optional[QDockWidget]:
         """The dock shown in ``name``'s place: itself, or the raised tab of its group (docked, not floating)."""

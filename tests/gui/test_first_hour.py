@@ -175,7 +175,8 @@ def test_docked_panels_fit_a_1280x720_window(window, qtbot):
     metrics come right after the sampler's name and a direction's effect right after its name."""
     w = window
     w.resize(1280, 720)
-    w.switch_workspace("directions")
+    w.switch_workspace("explore")
+    w.raise_dock("pathDock")
     qtbot.wait(200)
     path = w.path_panel
     assert w.docks["pathDock"].isVisible()

@@ -59,6 +59,12 @@ def test_each_workspace_shows_its_docks_and_only_them(win, qtbot):
         for col in ws.columns:  # every group of the design is on screen, its first dock raised
             for group in col.groups:
                 assert group.docks[0] in shown, (ws.key, group.docks)
+        tabs = [[b.tabText(k) for k in range(b.count())] for b in
+                w.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly) if b.isVisible()]
+        for col in ws.columns:  # each group of tabbed docks has its tab bar on screen, every tab named
+            for group in col.groups:
+                if len(group.docks) > 1:
+                    assert [w.docks[n].windowTitle() for n in group.docks] in tabs, (ws.key, group.docks, tabs)
         hidden = set(w.docks) - set(ws.dock_names())
         assert not any(w.docks[n].isVisible() for n in hidden), (ws.key, hidden)
         assert (w.width(), w.height()) == (1280, 720)  # a switch never grows the window
@@ -170,7 +176,7 @@ def test_shrink_and_grow_back_keeps_every_share(win, qtbot):
     # the user's own proportions come back too, also after growing to a larger window and back
     w.switch_workspace("photo")
     settle(qtbot, w)
-    user_drag(w, qtbot, "photoDock", "inspectorDock", 520)
+    user_drag(w, qtbot, "photoDock", "pairPlotDock", 700)
     mine = geometry(w)
     w.resize(900, 560)
     settle(qtbot, w)
@@ -190,18 +196,18 @@ def test_workspaces_are_remembered_across_a_restart(make_window, qtbot, tiny_mod
     settle(qtbot, w)
     user_drag(w, qtbot, "faceGridDock", "inspectorDock", 650)
     generate = geometry(w)
-    w.switch_workspace("directions")
+    w.switch_workspace("explore")
     settle(qtbot, w)
-    user_drag(w, qtbot, "pairPlotDock", "pathDock", 250, Qt.Orientation.Vertical)
-    directions = geometry(w)
+    user_drag(w, qtbot, "componentsDock", "atlasDock", 200, Qt.Orientation.Vertical)
+    explore = geometry(w)
     w.save_settings()
     assert int(gui_settings.value("workspaces/version")) == STATE_VERSION
     w2 = make_window(tiny_model, restore_state=True)
     qtbot.waitUntil(lambda: w2.panels_ready() and not w2.bridge.busy(), timeout=60000)
     w2.resize(1280, 720)
     settle(qtbot, w2)
-    assert w2.workspace() == "directions"
-    assert close_to(geometry(w2), directions), (geometry(w2), directions)
+    assert w2.workspace() == "explore"
+    assert close_to(geometry(w2), explore), (geometry(w2), explore)
     w2.switch_workspace("generate")
     settle(qtbot, w2)
     assert close_to(geometry(w2), generate), (geometry(w2), generate)
