@@ -424,6 +424,7 @@ def build_workspace_bar(window: QMainWindow, layout: DockLayout, menu: QMenu) ->
         group.addAction(a)
         bar.addAction(a)
         menu.addAction(a)
+        window.addAction(a)  # (listed with the window's shortcuts)
         layout.actions[ws.key] = a
     bar.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
 
