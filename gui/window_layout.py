@@ -376,7 +376,7 @@ class DockLayout:
     # ---- events the window forwards
     def window_resized(self) -> None:
         size = self.window.size()
-        if self.last_size is not None and self.last_size != size:
+        if self.last_size != size:  # (the first show too: a restored workspace gets its proportions then)
             self.hold_adjusting()  # the docks' resizes that follow are the window's doing, not a drag
             self._resize_timer.start()
         self.last_size = size
