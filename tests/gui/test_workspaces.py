@@ -84,6 +84,12 @@ def test_a_workspace_remembers_the_users_changes_and_resets_alone(win, qtbot):
     w.switch_workspace("generate")
     settle(qtbot, w)
     assert close_to(geometry(w), mine), (geometry(w), mine)
+    # a dock closed by the user: the others' new sizes are the proportions a resize keeps
+    w.docks["samplerDock"].close()
+    settle(qtbot, w, 200)
+    assert set(w.dock_layout.memory["generate"].fractions) == {"modelDataDock", "faceGridDock", "inspectorDock"}
+    w.docks["samplerDock"].show()
+    settle(qtbot, w, 200)
     # View ▸ Reset layout: this workspace as designed; the other keeps its changes
     w.reset_layout()
     settle(qtbot, w)
