@@ -79,6 +79,15 @@ class FaceGrid(QWidget):
     def count(self) -> int:
         return self.list.count()
 
+    def visible_faces(self) -> list[int]:
+        """The faces shown whole in the grid's view now (not cut by its edges)."""
+        view = self.list.viewport().rect()
+        return [i for i in range(self.list.count()) if view.contains(self.list.visualItemRect(self.list.item(i)))]
+
+    def visible_rows(self) -> int:
+        """How many rows of faces are shown whole in the grid's view now."""
+        return len({self.list.visualItemRect(self.list.item(i)).top() for i in self.visible_faces()})
+
     def thumb_size(self) -> int:
         cols = self.columns.value()
         if cols > 0:
