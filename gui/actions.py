@@ -28,7 +28,7 @@ def open_model_job(folder: Path, progress, cancel):
     """Worker side of "open model": the engine's workflow, with statistics and the leading PCA coordinates."""
     from engine.workflows.open_model import open_model
 
-    loaded = open_model(folder, statistics=True, progress=progress, cancel=cancel)
+    loaded = open_model(folder, statistics=True, prepare=True, progress=progress, cancel=cancel)
     if loaded.labels_problem:
         import sys
 
@@ -75,6 +75,7 @@ class WindowActions(SaveActions):
         w.photo_panel.inspect_requested.connect(self.inspect_photo)
         w.directions.add_slider_requested.connect(self._add_direction_slider)
         w.directions.inspect_face_requested.connect(lambda *_: w.raise_dock("inspectorDock"))
+        w.pair_plot.path_drawn.connect(self.decode_drawn_path)
         self.wire_exports()
         for dock in w.docks.values():  # every panel, the sampler and the faces included
             self.follow_model_reset(dock.widget())
@@ -94,6 +95,13 @@ class WindowActions(SaveActions):
             if job.key in VIEW_JOB_KEYS:
                 job.cancel.cancel()
         self._atlas_panel_key = None
+
+    def decode_drawn_path(self) -> None:
+        """A line drawn in the pair plot got its second point: the Path panel comes up and decodes it."""
+        w = self.window
+        w.raise_dock("pathDock")
+        w.path_panel.source.setCurrentIndex(w.path_panel.source.findData("line"))
+        w.path_panel.run()
 
     # ---- model + data
     def open_model_dialog(self) -> None:
@@ -387,7 +395,13 @@ class WindowActions(SaveActions):
                             f"{sample.params['where_points']:,} z-points where {sample.params['where']}", 8000)
             w.sample_ready.emit()
 
-        return self.run_job("generate", fn, done, key="generate")
+        from engine.workflows.estimates import expected_generate
+
+        expected = expected_generate(loaded, req["sampler"], req["values"], req["n"], req.get("where") or None, fits)
+        if expected.long:  # the panel that asked says so first (the status bar too, as the job starts)
+            w.sampler_panel.diagnostics.setText(f"Generate: {expected.notice()}")
+        return self.run_job("generate", fn, done, key="generate", expected=expected,
+                            title=f"Generating {req['n']} faces ({req['sampler']})")
 
     def generate_where(self, name: str, has: bool = True) -> Optional[Job]:
         """One click: a grid from the current sampler fitted only on the faces that have (lack) ``name``."""
