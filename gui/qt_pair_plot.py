@@ -687,7 +687,7 @@ class PairPlotPanel(QWidget):
         self.probe = None
         self.probe_btn.setEnabled(False)
         self.probe_thumb.clear()
-        self.probe_text.setText("Alt+click/drag: decode a point · Shift+click: draw a path")
+        self.probe_text.setText(HINT)
         self.probe_float.clear()
         self.probe_float.hide()
         self.coords.setText(" ")
