@@ -696,5 +696,5 @@ class InspectorPanel(QWidget):
         from .qt_widgets import empty_plot
 
         self._place_idx = None
-        for plot in (self.z_plot, self.place_plot):
-            empty_plot(plot)
+        empty_plot(self.z_plot)
+        empty_plot(self.place_plot, title=True)  # "PC1 × PC2": the axes of the previous cloud

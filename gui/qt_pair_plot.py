@@ -688,9 +688,10 @@ class PairPlotPanel(QWidget):
 
         self.probe = self._home = self._plane_key = self._plane = None
         self.probe_btn.setEnabled(False)
-        for label, text in ((self.probe_thumb, ""), (self.probe_float, ""), (self.probe_text, HINT), (self.coords, " ")):
+        for label, text in ((self.probe_thumb, ""), (self.probe_float, ""), (self.probe_text, HINT), (self.coords, " "),
+                            (self.hover.image, ""), (self.hover.caption, "")):  # the hover's face of the old cloud
             label.clear()
             label.setText(text)
         self.probe_float.hide()
         self.atlas_layer.clear()
-        empty_plot(self.plot, axis_labels=True)
+        empty_plot(self.plot, axis_labels=True, title=True)

@@ -134,10 +134,10 @@ def empty_view(plot) -> None:
     vb.enableAutoRange()
 
 
-def empty_plot(plot, axis_labels: bool = False) -> None:
+def empty_plot(plot, axis_labels: bool = False, title: bool = False) -> None:
     """A plot as a new one shows it: no data in its curves, points, bars and images (an emptied image is also put
-    back at the origin: autoRange would centre the view on where it was), no title, an empty view; and no axis
-    names with ``axis_labels``."""
+    back at the origin: autoRange would centre the view on where it was) and an empty view; no axis names with
+    ``axis_labels``, no title with ``title`` (for plots whose names come from the data)."""
     import pyqtgraph as pg
 
     pi = plot.getPlotItem()
@@ -149,7 +149,8 @@ def empty_plot(plot, axis_labels: bool = False) -> None:
         elif isinstance(item, pg.ImageItem):
             item.clear()
             item.resetTransform()
-    pi.setTitle(None)
+    if title:
+        pi.setTitle(None)
     if axis_labels:
         pi.setLabels(bottom="", left="")
     empty_view(plot)
