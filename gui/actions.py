@@ -163,8 +163,8 @@ class WindowActions(SaveActions):
             self.session.set_dataset(ds)
             self.settings.setValue("data/last", str(folder))
             self.status(ds.summary() if hasattr(ds, "summary") else f"{len(ds)} images", 8000)
-            if then is not None:
-                then(ds)
+            if then is not None:  # once the job has ended (a question asked then shows no job still running)
+                QTimer.singleShot(0, lambda: then(ds))
 
         return self.run_job("load dataset", fn, done, key="load-dataset")
 

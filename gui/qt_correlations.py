@@ -272,10 +272,13 @@ class CorrelationsPanel(QWidget):
         """Another model (``Session.model_reset``): no hover readout of the previous matrix."""
         from .qt_widgets import empty_view
 
-        self.hover.setText("click a cell to show that pair in the pair plot")
+        self.hover.setText(HOVER_HINT)
         self.image.clear()
         self.image.resetTransform()  # an empty image keeps its place: autoRange would centre the view on it
         self.marker.setData([], [])
-        self.top.clear()
-        self.top.setMinimumWidth(120)  # not the previous model's widest entry
+        self.top.setMinimumWidth(0)  # not as wide as the previous model's numbers
+        self.top_note.setMaximumWidth(16777215)
+        self._d = 0
+        vb = self.plot.getPlotItem().getViewBox()  # no limits of the previous matrix's size
+        vb.setLimits(xMin=None, xMax=None, yMin=None, yMax=None, minXRange=None, minYRange=None)
         empty_view(self.plot)

@@ -692,14 +692,9 @@ class InspectorPanel(QWidget):
         return path
 
     def clear_model_state(self) -> None:
-        """Another model (``Session.model_reset``): no bars, band, cloud or axes of the previous model (a model
-        without z-points shows empty plots, as a new window does)."""
-        from .qt_widgets import empty_view
+        """Another model (``Session.model_reset``): the z-vector and place plots empty, as in a new window."""
+        from .qt_widgets import empty_plot
 
-        self.z_bars.setOpts(x=[], height=[])
-        for item in (self.band_lo, self.band_hi, self.place_cloud, self.place_face, self.place_edit):
-            item.setData([], [])
         self._place_idx = None
-        self.place_plot.getPlotItem().setTitle(None)
-        for plot in (self.z_plot, self.place_plot):
-            empty_view(plot)
+        empty_plot(self.z_plot)
+        empty_plot(self.place_plot, title=True)  # "PC1 × PC2": the axes of the previous cloud

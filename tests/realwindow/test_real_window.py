@@ -54,3 +54,15 @@ def test_the_status_bar_shows_the_whole_job_name(run_scenario):
     assert showing, f"no status bar label shows {v['name']!r} whole: {v['labels']}"
     for lab in showing:
         assert lab["text width"] <= lab["clear width"], f"the job's name is partly hidden: {lab}"
+
+
+def test_a_model_switch_leaves_no_stale_value(run_scenario):
+    v = run_scenario("model_switch", timeout_s=240)
+    used = v["used"]
+    assert used["probe"] and used["inspector button"] and used["readout"] and used["path faces"] >= 2, used
+    after = v["after b"]
+    assert not after["probe"] and not after["inspector button"] and after["readout"] == "", after
+    assert after["path faces"] == 0 and after["path vertices"] == 0, after
+    assert v["model"].endswith("model-bare")
+    for step in ("differences after b", "differences after the model without z-points"):
+        assert v[step] == [], f"{step}:\n" + "\n".join(v[step])
