@@ -156,8 +156,8 @@ class CorrelationsPanel(QWidget):
         d = self._d = corr.shape[0]
         self.image.setImage(corr, autoLevels=False, levels=(-1, 1))  # symmetric: x = j, y = i
         self.image.setRect(QRectF(0, 0, d, d))
-        # the matrix cannot be lost far off the view, and a panel of any shape still shows all of it
-        self.plot.getPlotItem().getViewBox().setLimits(xMin=-d, xMax=2 * d, yMin=-d, yMax=2 * d, minXRange=4, minYRange=4)
+        # zoomed in no further than 4 cells (a panel of any shape still shows all of it: no x/y limits, ⟲ returns)
+        self.plot.getPlotItem().getViewBox().setLimits(minXRange=4, minYRange=4)
         pairs = strongest_pairs(corr)
         self.top.setRowCount(len(pairs))
         for r, (i, j, v) in enumerate(pairs):
