@@ -7,6 +7,12 @@ from pathlib import Path
 
 DEFAULT_MODEL_NAME = "celeba64-z256"
 INSTALLED_PACKAGE = "latent_face_studio_resources"  # pyproject.toml maps resources/ to this package
+#: sha256 of the fast-path manifests this app packaged (``engine.formats.fast_path_shipped``): a model folder whose
+#: ``fast_path.json`` has one of these opens on its shipped ONNX export, checked by content, without torch.
+#: ``scripts/ship_fast_path.py`` writes the files and prints the hash to put here.
+SHIPPED_FAST_PATHS = frozenset({
+    "c99aad2ff328cd2b4ed10d7a87bc2848dcd394a438f7a980fba09a61f4c6b2a4",  # celeba64-z256
+})
 
 
 def resources_dir() -> Path:

@@ -267,3 +267,15 @@ class CorrelationsPanel(QWidget):
             self.marker.setData([jx + 0.5], [iy + 0.5])
         else:
             self.marker.setData([], [])
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): no hover readout of the previous matrix."""
+        from .qt_widgets import empty_view
+
+        self.hover.setText("click a cell to show that pair in the pair plot")
+        self.image.clear()
+        self.image.resetTransform()  # an empty image keeps its place: autoRange would centre the view on it
+        self.marker.setData([], [])
+        self.top.clear()
+        self.top.setMinimumWidth(120)  # not the previous model's widest entry
+        empty_view(self.plot)

@@ -39,6 +39,7 @@ class FaceView(QLabel):
         self.setStyleSheet("background: #f4f4f4; border: 1px solid #ccc;")
         self.image: Optional[np.ndarray] = None
         self.smooth = False
+        self.placeholder = "double-click a face in the grid"  # shown without a face (kept across resizes)
 
     def set_image(self, image: Optional[np.ndarray]) -> None:
         self.image = None if image is None else np.asarray(image)
@@ -51,7 +52,7 @@ class FaceView(QLabel):
     def _render(self) -> None:
         if self.image is None:
             self.setPixmap(QPixmap_empty())
-            self.setText("double-click a face in the grid")
+            self.setText(self.placeholder)
             return
         side = max(32, min(self.width(), self.height()) - 4)
         h = self.image.shape[0]
@@ -92,8 +93,12 @@ class InspectorPanel(QWidget):
         self._decode_timer.timeout.connect(self._submit_decode)
         self._block = False
         self._build_nearest()
+        from .qt_before_after import BeforeAfter
+
+        self.before_after = BeforeAfter(self, FaceView)  # the Before / Side-by-side buttons, B
         self._build_layout()
         self._connect(session)
+        self.before_after.follow(session)
         self._model_changed()
         self._stats_changed()
 
@@ -234,7 +239,7 @@ class InspectorPanel(QWidget):
         head.addWidget(self.reset_btn)
         head.addWidget(self.save_btn)
         upper = QHBoxLayout()
-        upper.addWidget(self.face, 3)
+        upper.addLayout(self.before_after.face_column(self.face), 3)  # the face; Before, Side by side below it
         side = QVBoxLayout()
         side.addWidget(self.place_plot, 1)
         side.addWidget(self.sliders_box, 0)
@@ -685,3 +690,16 @@ class InspectorPanel(QWidget):
             self.settings.setValue("save/faces", str(path.parent))
         self.face_saved.emit(str(path))
         return path
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): no bars, band, cloud or axes of the previous model (a model
+        without z-points shows empty plots, as a new window does)."""
+        from .qt_widgets import empty_view
+
+        self.z_bars.setOpts(x=[], height=[])
+        for item in (self.band_lo, self.band_hi, self.place_cloud, self.place_face, self.place_edit):
+            item.setData([], [])
+        self._place_idx = None
+        self.place_plot.getPlotItem().setTitle(None)
+        for plot in (self.z_plot, self.place_plot):
+            empty_view(plot)

@@ -371,3 +371,7 @@ class PhotoPanel(QWidget):
                 lab.setText(f"<small>{d:.2f}</small>")
             name.setToolTip(tip)
             lab.setToolTip(tip)
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): no "centre square instead?" offer for the previous model."""
+        self.offer_centre_square(None)

@@ -416,3 +416,7 @@ class SamplerPanel(QWidget):
                 except (TypeError, ValueError):
                     pass
         self.diagnostics.setText("\n".join(parts))
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): the previous model's fit diagnostics go."""
+        self.show_diagnostics(None)

@@ -132,7 +132,7 @@ def test_gmm_fits_a_three_cluster_toy():
     centres = np.array([[-6.0, 0, 0], [6.0, 0, 0], [0, 8.0, 0]])
     z = np.concatenate([c + rng.normal(scale=0.5, size=(400, 3)) for c in centres]).astype(np.float32)
     s = make_sampler("gmm", {"components": 3}).fit(z)
-    found = s.model.means_[np.argsort(s.model.means_[:, 0] + 0.01 * s.model.means_[:, 1])]
+    found = s.means[np.argsort(s.means[:, 0] + 0.01 * s.means[:, 1])]
     np.testing.assert_allclose(found, centres[[0, 2, 1]], atol=0.15)
     out = s.sample(3000, seed=0)
     nearest = np.argmin(((out[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)

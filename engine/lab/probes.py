@@ -1,7 +1,8 @@
 """Attribute judges and the names they give directions (cached).
 
 Per labelled attribute, engine.attributes' LinearProbe (class-balanced logistic regression on the whitened
-cloud, C = 0.05 — the ranking's probe and the judge of ``evaluate``), cached in the user's cache folder.
+cloud, C = 0.05 — the ranking's probe and the judge of ``evaluate``), cached in the user's cache folder (sealed,
+``lab.cache``) and shipped with the default model (about 40 s to train for its 40 attributes).
 **Effect size** of a direction v on attribute a: ``e_a = w_a·v``, the change of the judge's **log-odds** of
 a for one unit (1σ) along v: ``+1.3`` multiplies the odds the judge gives the attribute by e^1.3 ≈ 3.7 per
 step, ``-0.2`` divides them by 1.22. (For two Gaussian classes with a shared covariance the logistic judge
@@ -57,12 +58,35 @@ def _probe_key(z: np.ndarray, table, names: Sequence[str]) -> str:
     return h.hexdigest()
 
 
+def _probes_path(key: str):
+    from ..image_data import default_cache_dir
+
+    return default_cache_dir("directions") / f"probes-{key}.npz"
+
+
+_FIELDS = ("names", "weights", "bias", "gaps", "n_present", "n_absent")
+
+
+def probes_cached(z: np.ndarray, table, names: Optional[Sequence[str]] = None) -> bool:
+    """True when the judges of these z-points and labels are in the cache (or shipped with the default model)."""
+    todo = list(names) if names is not None else list(table.names)
+    key = _probe_key(np.asarray(z, dtype=np.float32), table, todo)
+    return load_cached(_probes_path(key), key, _FIELDS) is not None
+
+
+def probes_seconds(z: np.ndarray, table, names: Optional[Sequence[str]] = None) -> float:
+    """About how long training the judges takes when they are not cached: measured 37 s for the default model's
+    40 attributes on 9,000 × 256 z-points (one core busy, benchmarks/first_launch.py)."""
+    count = len(names) if names is not None else len(table.names)
+    n, d = np.shape(z)
+    return 0.5 + 0.92 * count * (n / 9000) * (d / 256)
+
+
 def attribute_probes(z: np.ndarray, table, *, names: Optional[Sequence[str]] = None, cache: bool = True,
                      progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> AttributeProbes:
     """A class-balanced logistic judge (engine.attributes.LinearProbe, whitened, C=0.05) per attribute with at
     least MIN_GROUP labelled z-points in each group; cached in the user's cache folder (keyed by z and labels)."""
     from ..attributes import LinearProbe, Whitener
-    from ..image_data import default_cache_dir
 
     cancel = cancel or CancelToken()
     z = check_z(z)
@@ -72,8 +96,8 @@ def attribute_probes(z: np.ndarray, table, *, names: Optional[Sequence[str]] = N
     for nm in todo:
         table.index(nm)
     key = _probe_key(z, table, todo)
-    path = default_cache_dir("directions") / f"probes-{key}.npz"
-    fields = ("names", "weights", "bias", "gaps", "n_present", "n_absent")
+    path = _probes_path(key)
+    fields = _FIELDS
     if cache:
         hit = load_cached(path, key, fields)
         if hit is not None and hit["weights"].shape[1:] == (z.shape[1],):
@@ -105,6 +129,19 @@ def attribute_probes(z: np.ndarray, table, *, names: Optional[Sequence[str]] = N
         save_cached(path, key, names=np.array(out_names, dtype=str), weights=res.weights, bias=res.bias,
                     gaps=res.gaps, n_present=res.n_present, n_absent=res.n_absent)
     return res
+
+
+def shipped_probes_file(z: np.ndarray, table) -> tuple[str, bytes]:
+    """(file name, bytes) of the judges of ``z`` and every attribute of ``table``, to ship with a packaged model
+    (``scripts/ship_fast_path.py``; ``sealed_npz.shipped`` reads it)."""
+    from ..sealed_npz import encode_shipped
+
+    z = check_z(z)
+    key = _probe_key(z, table, list(table.names))
+    res = attribute_probes(z, table, cache=False)
+    return _probes_path(key).name, encode_shipped(key, dict(
+        names=np.array(res.names, dtype=str), weights=res.weights, bias=res.bias, gaps=res.gaps,
+        n_present=res.n_present, n_absent=res.n_absent))
 
 
 def name_of(effects_row: np.ndarray, names: Sequence[str], top: int = 3) -> tuple[str, list[tuple[str, float]]]:

@@ -81,6 +81,17 @@ class Sampler:
         return max(MIN_FIT_POINTS, z_dim + 1) if cls.fits_covariance else MIN_FIT_POINTS
 
     @classmethod
+    def fit_seconds(cls, n: int, z_dim: int, values: dict) -> float:
+        """About how long a fit on ``n`` z-points of ``z_dim`` takes when it is not cached (a sampler whose fit
+        takes more than a moment says so: the window warns before a long fit)."""
+        return 0.2
+
+    @classmethod
+    def fit_is_cached(cls, latents: np.ndarray, values: dict) -> bool:
+        """True when a fit of ``latents`` with ``values`` is kept on disk (a sampler with a fit cache says so)."""
+        return False
+
+    @classmethod
     def sweep_params(cls) -> tuple[Param, ...]:
         """The parameters a sweep can vary (numeric, no list of choices), in schema order."""
         return tuple(p for p in cls.params if p.sweepable)

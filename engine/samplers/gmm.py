@@ -1,8 +1,12 @@
 """``gmm``: a Gaussian mixture density fitted ex post to the z-points (scikit-learn), as in the RAE
-paper's ex-post density estimation for deterministic autoencoders (Ghosh et al. 2020)."""
+paper's ex-post density estimation for deterministic autoencoders (Ghosh et al. 2020). A fit (about a minute on the
+default model's 9,000 z-points) is kept in the user's cache, per z-points and fit parameters (``gmm_cache``)."""
 import numpy as np
 
 from .base import Param, Sampler
+
+#: EM iterations of one fit
+MAX_ITER = 100
 
 
 class GMMSampler(Sampler):
@@ -17,11 +21,44 @@ class GMMSampler(Sampler):
         Param("fit_seed", int, 0, "random state of the EM fit (k-means initialisation)", minimum=0, maximum=2**31 - 1),
     )
 
+    @classmethod
+    def fit_seconds(cls, n: int, z_dim: int, values: dict) -> float:
+        """EM's cost grows with the points, the components and, for full covariances, z_dim²: measured 53 s for
+        9,000 × 256 with 10 full components on one core (benchmarks/first_launch.py)."""
+        v = cls(**dict(values or {})).values
+        per_dim = (z_dim / 256) ** 2 if v["covariance"] == "full" else z_dim / 256 / 20
+        return 0.2 + 53.0 * (n / 9000) * (v["components"] / 10) * per_dim
+
+    @classmethod
+    def fit_is_cached(cls, latents: np.ndarray, values: dict) -> bool:
+        from . import gmm_cache
+
+        return gmm_cache.is_cached(latents, cls(**dict(values or {})).fit_values())
+
     def _fit(self, latents: np.ndarray) -> None:
         from ..latent_stats import single_thread_blas
 
-        with single_thread_blas():
-            self._fit_mixture(latents)
+        with single_thread_blas():  # small matrices: threads only fight over the cores
+            self._fit_or_read(latents)
+
+    def _fit_or_read(self, latents: np.ndarray) -> None:
+        from . import gmm_cache
+
+        key = gmm_cache.fit_key(latents, self.fit_values())
+        hit = gmm_cache.load(key)
+        if hit is not None:  # the same z-points and fit parameters: the fit made before, on this machine or shipped
+            self._use_fit(hit["weights"], hit["means"], hit["covariances"], bool(hit["converged"]))
+            self.notes.extend(str(n) for n in hit["notes"])
+            self.cached = True
+            return
+        self._fit_mixture(latents)
+        gmm_cache.save(key, weights=self.weights, means=self.means, covariances=self.covariances,
+                       converged=np.array(self.converged), notes=np.array(self.notes, dtype=str))
+        self.cached = False
+
+    def fit_values(self) -> dict:
+        """The parameters the fit depends on (``scale`` only changes the sampling)."""
+        return {k: v for k, v in self.values.items() if k != "scale"}
 
     def _fit_mixture(self, latents: np.ndarray) -> None:
         from sklearn.mixture import GaussianMixture
@@ -38,33 +75,36 @@ class GMMSampler(Sampler):
                                f"{len(latents)} given; use components ≤ {distinct}")
         # regularise relative to the cloud's scale so a dead latent component cannot make a singular matrix
         reg = 1e-6 * max(float(np.mean(np.var(z, axis=0))), 1e-12)
-        self.model = GaussianMixture(n_components=k, covariance_type=self.values["covariance"], reg_covar=reg,
-                                     max_iter=100, n_init=1, random_state=self.values["fit_seed"]).fit(z)
-        self.converged = bool(self.model.converged_)
-        if not self.converged:  # said in the sampler's own words (diagnostics "converged"), not sklearn's warning
+        m = GaussianMixture(n_components=k, covariance_type=self.values["covariance"], reg_covar=reg,
+                            max_iter=MAX_ITER, n_init=1, random_state=self.values["fit_seed"]).fit(z)
+        converged = bool(m.converged_)
+        if not converged:  # said in the sampler's own words (diagnostics "converged"), not sklearn's warning
             self.notes[:] = [n for n in self.notes if not n.startswith("ConvergenceWarning: Best performing")]
-            self.notes.append(f"the EM fit did not converge in {self.model.max_iter} iterations; its last "
-                              "estimate is used")
-        m = self.model
+            self.notes.append(f"the EM fit did not converge in {MAX_ITER} iterations; its last estimate is used")
+        self._use_fit(m.weights_, m.means_, m.covariances_, converged)
+
+    def _use_fit(self, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray, converged: bool) -> None:
+        """Take a fitted mixture's arrays (float64): the component weights, means, covariances (full or diagonal)."""
+        self.weights, self.means, self.covariances = weights, means, covariances
+        self.converged = converged
         if self.values["covariance"] == "full":
             roots = []
-            for c in m.covariances_:
+            for c in covariances:
                 w, v = np.linalg.eigh(c)
                 roots.append((v * np.sqrt(np.maximum(w, 0.0))).T)
             self.roots = np.stack(roots)
         else:
             self.roots = None
-            self.stds = np.sqrt(m.covariances_)
+            self.stds = np.sqrt(covariances)
 
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        m = self.model
-        which = rng.choice(len(m.weights_), size=n, p=m.weights_ / m.weights_.sum())
+        which = rng.choice(len(self.weights), size=n, p=self.weights / self.weights.sum())
         u = rng.standard_normal((n, self.z_dim)) * self.values["scale"]
         if self.roots is not None:
             dev = np.einsum("nj,njk->nk", u, self.roots[which])
         else:
             dev = u * self.stds[which]
-        return m.means_[which] + dev
+        return self.means[which] + dev
 
     def _diagnostics(self) -> dict:
-        return {"converged": self.converged, "weights": self.model.weights_.tolist()}
+        return {"converged": self.converged, "weights": self.weights.tolist()}

@@ -52,6 +52,19 @@ class SamplerFits:
         self.keep = keep
         self._fits: dict = {}
 
+    def has(self, opened: OpenedModel, sampler: str, values: Optional[dict], where=None) -> bool:
+        """True when this fit is kept here (a Generate with it only samples and decodes)."""
+        described = None
+        if where is not None:
+            from ..attributes import describe_where, parse_where
+
+            described = describe_where(parse_where(where) if isinstance(where, str) else list(where))
+        return self._key(opened, sampler, values, described) in self._fits
+
+    @staticmethod
+    def _key(opened: OpenedModel, sampler: str, values: Optional[dict], described: Optional[str]) -> tuple:
+        return opened.model_id, id(opened.latents), sampler, tuple(sorted(dict(values or {}).items())), described
+
     def fitted(self, opened: OpenedModel, sampler: str, values: Optional[dict], where=None):
         """(the fitted sampler, the number of z-points it was fitted on, the condition's description or None)."""
         from ..samplers import make_sampler
@@ -66,7 +79,7 @@ class SamplerFits:
             fit_on = conditional_latents(latents, labels, conditions, sampler)
             described = describe_where(conditions)
         values = dict(values or {})
-        key = (opened.model_id, id(latents), sampler, tuple(sorted(values.items())), described)
+        key = self._key(opened, sampler, values, described)
         s = self._fits.get(key)
         if s is None:
             s = make_sampler(sampler, values)
@@ -80,6 +93,23 @@ class SamplerFits:
                 self._fits.pop(next(iter(self._fits)))
             self._fits[key] = s
         return s, len(fit_on), described
+
+
+def fit_estimate(opened: OpenedModel, sampler: str, values: Optional[dict] = None, where=None,
+                 fits: Optional[SamplerFits] = None) -> tuple[float, bool]:
+    """(about how many seconds the sampler's fit of a Generate takes, whether it is cached): a fit kept in
+    ``fits`` or on disk (the gmm's cache, or shipped with the default model) takes a moment. With ``where``, the
+    condition's subset is not counted: the estimate is for all the z-points (an upper bound)."""
+    from ..samplers import sampler_class
+
+    latents = opened.require_latents()
+    cls = sampler_class(sampler)
+    values = dict(values or {})
+    if fits is not None and fits.has(opened, sampler, values, where):
+        return 0.0, True
+    if where is None and cls.fit_is_cached(latents, values):
+        return 0.1, True
+    return cls.fit_seconds(len(latents), latents.shape[1], values), False
 
 
 def set_params(sampler, name: str, n: int, seed: int, opened: OpenedModel, described: Optional[str] = None,

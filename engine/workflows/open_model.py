@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import EngineError, ModelFileError
 from ..formats import open_model as open_codec
 from ..formats.codec import ModelCodec
-from ..progress import CancelToken, ProgressCallback, no_progress
+from ..progress import CancelToken, Progress, ProgressCallback, no_progress
 
 #: Leading principal axes whose coordinates are computed when a model opens (the pair plot's PCA axes).
 LEADING_PCS = 16
@@ -75,11 +75,36 @@ class OpenedModel:
         return rows
 
 
+#: The job name of the one-time preparation step (``Progress.job``), and its message.
+PREPARE_JOB = "prepare model"
+
+
+def preparing_message(seconds: float) -> str:
+    """What the window says while a model is made ready for fast decoding."""
+    return f"preparing this model for fast decoding (once, ~{max(1, round(seconds))} s)"
+
+
+def preparation_estimate(codec: ModelCodec) -> Optional[float]:
+    """Seconds the one-time preparation of ``codec`` should take (loading torch, exporting the network to ONNX,
+    checking the export), or None when it needs none (shipped or cached fast path, another format)."""
+    needs = getattr(codec, "needs_preparation", None)
+    if needs is None or not needs():
+        return None
+    from ..architecture import parameter_count
+
+    a = codec.config.arch
+    n = parameter_count(a.image_size, a.z_dim, a.channels, a.kernel_size, a.batch_norm)
+    # measured on 2 quiet cores (benchmarks/first_launch.py): ~1.5 s for torch, ~0.3 s per million weights
+    return 1.5 + 0.3 * n / 1e6
+
+
 def open_model(folder: str | os.PathLike, *, device: str = "cpu", statistics: bool = False, labels: bool = True,
-               pca_axes: int = LEADING_PCS, progress: ProgressCallback = no_progress,
+               pca_axes: int = LEADING_PCS, prepare: bool = False, progress: ProgressCallback = no_progress,
                cancel: Optional[CancelToken] = None) -> OpenedModel:
     """Open ``folder``: validate the model, read its z-points (if encoded) and labels; with ``statistics``
-    also compute (or read from the cache) their statistics and the leading PCA coordinates."""
+    also compute (or read from the cache) their statistics and the leading PCA coordinates. With ``prepare``, a
+    model whose fast path is still to be made gets it now, under its own progress step (``PREPARE_JOB``: the
+    window says so), instead of silently in the first decode."""
     from ..formats.native import LATENTS, load_latents
     from ..formats.onnx.safety import cancel_scope
 
@@ -89,6 +114,12 @@ def open_model(folder: str | os.PathLike, *, device: str = "cpu", statistics: bo
         codec = open_codec(folder, device)
     opened = OpenedModel(folder, codec)
     cancel.raise_if_cancelled()
+    seconds = preparation_estimate(codec) if prepare else None
+    if seconds is not None:
+        progress(Progress(PREPARE_JOB, 0, 1, preparing_message(seconds)))
+        codec.prepare()
+        progress(Progress(PREPARE_JOB, 1, 1, "ready for fast decoding"))
+        cancel.raise_if_cancelled()
     if not (folder / LATENTS).exists():
         return opened
     opened.latents, files = load_latents(folder, codec.z_dim)

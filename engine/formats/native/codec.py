@@ -32,6 +32,8 @@ class TorchAutoencoderCodec(ModelCodec):
         # ``fast`` given: a verified cached fast path, opened without torch (the module is loaded when first asked for)
         self._fast_wanted = fast_path and fast is None
         self._fast = fast
+        #: where the fast path came from: "shipped" (packaged with the app, beside the weights) or "cache"
+        self.fast_source = "cache"
         if module is None and (fast is None or folder is None or key is None):
             raise ValueError("a codec without its module needs its folder, its key and a verified fast path")
 
@@ -40,6 +42,7 @@ class TorchAutoencoderCodec(ModelCodec):
         """The model in ``folder``: on its verified cached fast path when there is one (torch is not even imported),
         otherwise loaded and validated by ``load_model`` (its fast path set up and verified on first use)."""
         from ..fast_path import fast_path_enabled, verified_fast_path
+        from ..fast_path_shipped import shipped_fast_path
         from .config import read_config
         from .weights import load_model, network_key
 
@@ -49,6 +52,11 @@ class TorchAutoencoderCodec(ModelCodec):
             try:
                 config = read_config(folder)
                 key = network_key(folder, config)
+                fast = shipped_fast_path(folder, key, config.arch)  # packaged with the app (the default model)
+                if fast is not None:
+                    codec = cls(None, config, folder, key=key, fast=fast)
+                    codec.fast_source = "shipped"
+                    return codec
                 fast = verified_fast_path(config.model_id, key)
                 if fast is not None:
                     return cls(None, config, folder, key=key, fast=fast)
@@ -98,6 +106,24 @@ class TorchAutoencoderCodec(ModelCodec):
         m = self._module  # an unloaded module is in eval mode: its loading is not forced here
         return self._fast if self._fast is not None and (m is None or not m.training) else None
 
+    def needs_preparation(self) -> bool:
+        """True while the fast path is still to be made: the first encode or decode exports the network to ONNX
+        and checks it against torch (once per model: the next open finds it in the cache)."""
+        if not self._fast_wanted or self._fast is not None:
+            return False
+        from ..fast_path import fast_path_enabled
+
+        try:
+            import importlib.util
+
+            return fast_path_enabled() and importlib.util.find_spec("onnxruntime") is not None
+        except (ImportError, ValueError):
+            return False
+
+    def prepare(self) -> None:
+        """Make the fast path now (what the first encode or decode would do): export, check, cache."""
+        self.fast_path()
+
     @property
     def device(self) -> str:
         m = self._module
@@ -141,6 +167,9 @@ class TorchAutoencoderCodec(ModelCodec):
             from ..fast_path import fast_cache_folder
 
             ort = sys.modules.get("onnxruntime")
+            if self.fast_source == "shipped":
+                return (f"ONNX Runtime {getattr(ort, '__version__', '')} (CPU), the checked export shipped with the "
+                        f"model in {self.folder}")
             where = fast_cache_folder(self.model_id, self.key) if self.key else "the cache"
             return f"ONNX Runtime {getattr(ort, '__version__', '')} (CPU), its checked export in {where}"
         torch = sys.modules.get("torch")
