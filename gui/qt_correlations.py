@@ -272,10 +272,12 @@ class CorrelationsPanel(QWidget):
         """Another model (``Session.model_reset``): no hover readout of the previous matrix."""
         from .qt_widgets import empty_view
 
-        self.hover.setText("click a cell to show that pair in the pair plot")
+        self.hover.setText(HOVER_HINT)
         self.image.clear()
         self.image.resetTransform()  # an empty image keeps its place: autoRange would centre the view on it
         self.marker.setData([], [])
-        self.top.clear()
+        self._d = 0
+        self.top.setRowCount(0)  # (clear() would take the column titles too)
+        self.top_note.setText("strongest pairs")
         self.top.setMinimumWidth(120)  # not the previous model's widest entry
         empty_view(self.plot)
