@@ -33,7 +33,7 @@ START, PANELS, PLOTS, WORKSPACES, KEYS = "Start here", "Panels", "Plots: tools a
 
 TOPICS: tuple[Topic, ...] = (
     Topic("overview", START, "What am I looking at?", """
-<p>An <b>autoencoder</b> squeezes each small face picture into a list of 256 numbers, its <b>z-vector</b>, and
+<p>An <b>autoencoder</b> squeezes each small face picture into a short list of numbers (256 for the default model), its <b>z-vector</b>, and
 turns such a list back into a face. The z-vectors of the training faces form a <b>cloud</b> of points. A new
 face is made by picking a new point of that cloud and decoding it.</p>
 <p>A <b>sampler</b> is a way of picking those points. Some stay inside the cloud and give faces; some miss it
@@ -94,7 +94,7 @@ edited one; <b>Side by side</b> shows both. <i>Save this face…</i> writes the 
 (pick them above the plot). Blue: where the training faces lie (darker = more); dashed lines: ellipses at the
 σ-levels you type (see <i>Words and units</i>); orange: the faces in the grid; red: the selected face;
 a magenta star: your photo.</p>
-<p>Two axes hide the other 254: a point at the centre here can still lie outside the cloud (the PCA panel and
+<p>Two axes hide all the others: a point at the centre here can still lie outside the cloud (the PCA panel and
 Compare samplers measure that). The check boxes show or hide each layer, <i>atlas</i> tiles the view with
 decoded faces, and <i>colour by</i> colours the cloud by an attribute.</p>
 <p>Use the plot tools (Pan, Decode, Path) to move around, decode any point, or draw a path. Rest the
@@ -104,7 +104,7 @@ pointer on a training point for a moment: its training face appears beside it.</
 <p>One component's histogram over the training faces, with the bell curve that fits it best. Orange ticks:
 the faces in the grid. Left / Right (or PgUp / PgDn) step through the components.</p>""", ("componentsDock",)),
     Topic("correlations", PANELS, "Correlations", """
-<p>How the 256 components rise and fall together: the cell in row i, column j is the correlation r of
+<p>How the components rise and fall together: the cell in row i, column j is the correlation r of
 z<sub>i</sub> and z<sub>j</sub> (red +, blue −, white 0). Hover a cell to read i, j and r; the wheel zooms
 once the matrix was clicked, and dragging moves it; ⟲ shows the whole matrix again.</p>
 <p>The list beside it holds the strongest pairs; click a column title to sort it (by r, by strength, or by
@@ -150,7 +150,7 @@ keeps the distance from the centre changing evenly.</p>""", ("pathDock",)),
     Topic("atlas", PANELS, "Atlas", """
 <p>A plane of the cloud tiled with decoded faces: each tile is the face at that point. Pan and zoom, and
 the faces are decoded again for the new view. <i>grid</i> sets faces per row; <i>others at</i> decides
-where the other 254 numbers stay (the cloud's centre, or the inspected face). The Decode tool shows the
+where the other numbers stay (the cloud's centre, or the inspected face). The Decode tool shows the
 face under the pointer.</p>""", ("atlasDock",)),
     Topic("model", PANELS, "Model & data", """
 <p>The open model (its size, its number of training faces, its training losses) and the open dataset, with
@@ -161,7 +161,7 @@ writes a report (Export report… asks which parts to include, each with the tim
 (Export movie…: the centre, the inspected face or the whole grid moving along any direction or attribute, or
 a path between two faces).</p>""", ("modelDataDock",)),
     Topic("tools", PLOTS, "Plot tools: Pan, Decode, Path", """
-<p>The pair plot and the atlas have a small tool bar above the plot; the tool you pick decides what a click or
+<p>The pair plot (under the plot) and the atlas (above it) have tool buttons; the tool you pick decides what a click or
 drag does. Click the plot first, then its keys work too.</p>
 {tools}
 <p><i>→ inspector</i>, under the pair plot, opens the decoded face in the Face inspector. Many Linux desktops
