@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from .actions_save import SaveActions
@@ -100,6 +100,13 @@ class WindowActions(SaveActions):
         """A line drawn in the pair plot got its second point: the Path panel comes up and decodes it."""
         w = self.window
         w.raise_dock("pathDock")
+        plot, path = w.docks["pairPlotDock"], w.docks["pathDock"]
+        if path in w.tabifiedDockWidgets(plot):  # it went over the pair plot (one tab group): a row of its own
+            w.removeDockWidget(path)
+            w.addDockWidget(w.dockWidgetArea(plot), path, Qt.Orientation.Vertical)
+            path.show()
+            plot.raise_()
+            w.resizeDocks([path], [max(200, w.height() // 3)], Qt.Orientation.Vertical)  # the plot keeps the most
         w.path_panel.source.setCurrentIndex(w.path_panel.source.findData("line"))
         w.path_panel.run()
 

@@ -153,3 +153,31 @@ class CloudHover(QObject):
         self.last_ms.append((time.perf_counter() - t0) * 1000)
         self.last_ms = self.last_ms[-200:]
         self.shown.emit(i)
+
+
+def pair_plot_hover(panel) -> CloudHover:
+    """The hover preview of the pair plot (``gui.qt_pair_plot.PairPlotPanel``): its grey cloud points (none while
+    they are hidden, or an orange face is under the pointer), each point's training face
+    (``ExplorationState.training_face``), its file named in the panel's status line; forgotten with the model."""
+    session = panel.session
+
+    def points() -> Optional[tuple]:
+        if panel._xy is None or panel._sample_idx is None or not panel.layer_boxes["points"].isChecked():
+            return None
+        pos = hover._pos
+        if len(panel._gen_xy) and pos is not None and panel._nearest_generated(pos) is not None:
+            return None  # an orange face under the pointer: its own readout, no preview over it
+        return panel._xy[panel._sample_idx], panel._sample_idx
+
+    def face(i: int) -> tuple:
+        image, from_dataset = session.state.training_face(i)
+        files = session.model.latent_files
+        name = files[i] if i < len(files) else ""
+        panel.coords.setText(f"training face #{i}" + (f": {name}" if name else "")
+                             + ("" if from_dataset else " (its decode: no dataset open)"))
+        return image, f"#{i} · {'image' if from_dataset else 'decoded'}"
+
+    hover = CloudHover(panel.plot, points, face)
+    for sig in (session.model_changed, session.stats_changed, session.dataset_changed):
+        sig.connect(hover.clear)
+    return hover

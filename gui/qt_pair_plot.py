@@ -57,7 +57,9 @@ class PairPlotPanel(QWidget):
         self.tool_bar = PlotToolBar(self.tools)
         self._build_atlas()
         self._build_probe(session)
-        self._build_hover()
+        from .qt_cloud_hover import pair_plot_hover
+
+        self.hover = pair_plot_hover(self)  # hover a grey point: its training face
         self._build_layout(controls)
         self._connect(session)
         self._drawn = None  # (statistics, z-points, axes) of the drawn cloud
@@ -206,36 +208,11 @@ class PairPlotPanel(QWidget):
         self.tools.mode_changed.connect(self._mode_changed)
         session.path_changed.connect(self._update_path)
 
-    def _build_hover(self) -> None:
-        """Hover a grey cloud point: its training face (the dataset's image, else its decode) beside the pointer."""
-        from .qt_cloud_hover import CloudHover
-
-        self.hover = CloudHover(self.plot, self._hover_points, self._hover_face)
-        for sig in (self.session.model_changed, self.session.stats_changed, self.session.dataset_changed):
-            sig.connect(self.hover.clear)
-
-    def _hover_points(self) -> Optional[tuple]:
-        """The drawn cloud points (view coordinates) and their training indices; None when they are hidden."""
-        if self._xy is None or self._sample_idx is None or not self.layer_boxes["points"].isChecked():
-            return None
-        pos = self.hover._pos
-        if len(self._gen_xy) and pos is not None and self._nearest_generated(pos) is not None:
-            return None  # an orange face under the pointer: its own readout, no preview over it
-        return self._xy[self._sample_idx], self._sample_idx
-
     def _nearest_generated(self, pos, radius: float = 12.0) -> Optional[int]:
         """The orange point within ``radius`` pixels of ``pos`` (the nearest), or None."""
         d2 = pixel_d2(self.plot.getPlotItem().getViewBox(), self._gen_xy, pos)
         k = int(np.argmin(d2)) if len(d2) else -1
         return k if k >= 0 and d2[k] <= radius ** 2 else None
-
-    def _hover_face(self, i: int) -> tuple:
-        image, from_dataset = self.session.state.training_face(i)
-        files = self.session.model.latent_files
-        name = files[i] if i < len(files) else ""
-        self.coords.setText(f"training face #{i}" + (f": {name}" if name else "")
-                            + ("" if from_dataset else " (its decode: no dataset open)"))
-        return image, f"#{i} · {'image' if from_dataset else 'decoded'}"
 
     def _build_layout(self, controls: QWidget) -> None:
         """Controls, the σ-levels note, the plot, the status row and the probe row, top to bottom."""
@@ -639,6 +616,7 @@ class PairPlotPanel(QWidget):
         from .qt_images import to_pixmap
 
         self.probe = p
+        self.coords.setText(" ")  # (not the hovered face's name: the probe row below says what was decoded)
         self.probe_btn.setEnabled(True)
         self.probe_thumb.setPixmap(to_pixmap(p.image, 36))
         ax = self.session.axes
@@ -687,7 +665,7 @@ class PairPlotPanel(QWidget):
         self.probe = None
         self.probe_btn.setEnabled(False)
         self.probe_thumb.clear()
-        self.probe_text.setText("Alt+click/drag: decode a point · Shift+click: draw a path")
+        self.probe_text.setText(HINT)
         self.probe_float.clear()
         self.probe_float.hide()
         self.coords.setText(" ")

@@ -45,6 +45,14 @@ def _view_point(plot, fx: float, fy: float) -> tuple[float, float]:
     return x0 + fx * (x1 - x0), y0 + fy * (y1 - y0)
 
 
+@pytest.fixture
+def explore(window, qtbot):
+    """The window in its "Explore the cloud" workspace: the pair plot and the Atlas panel on screen."""
+    window.switch_workspace("explore")
+    qtbot.wait(100)
+    return window
+
+
 def _key(qtbot, widget, key) -> None:
     from PySide6.QtCore import Qt
 
@@ -53,7 +61,8 @@ def _key(qtbot, widget, key) -> None:
     qtbot.keyClick(widget, key)
 
 
-def test_keys_and_buttons_switch_modes(window, qtbot):
+def test_keys_and_buttons_switch_modes(explore, qtbot):
+    window = explore
     from PySide6.QtCore import Qt
 
     from gui.plot_tools import PlotMode
@@ -80,7 +89,8 @@ def test_keys_and_buttons_switch_modes(window, qtbot):
     assert not ap.tool_bar.buttons[PlotMode.PATH].isVisible()
 
 
-def test_decode_mode_press_and_drag_without_modifiers(window, qtbot):
+def test_decode_mode_press_and_drag_without_modifiers(explore, qtbot):
+    window = explore
     from engine.atlas import z_at
     from gui.plot_tools import PlotMode
 
@@ -116,8 +126,9 @@ def test_decode_mode_press_and_drag_without_modifiers(window, qtbot):
     _mouse(pp.plot, "release", pp.plot.mapFromScene(pp.plot.getPlotItem().getAxis("left").sceneBoundingRect().center()))
 
 
-def test_alt_and_shift_stay_as_accelerators(window, qtbot):
+def test_alt_and_shift_stay_as_accelerators(explore, qtbot):
     """In pan/zoom, Alt+press decodes and Shift+click adds a point to the line (a bend once it has two)."""
+    window = explore
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
@@ -137,7 +148,8 @@ def test_alt_and_shift_stay_as_accelerators(window, qtbot):
     _idle(qtbot, w)
 
 
-def test_atlas_panel_decodes_without_modifiers(window, qtbot):
+def test_atlas_panel_decodes_without_modifiers(explore, qtbot):
+    window = explore
     from gui.plot_tools import PlotMode
 
     w = window
@@ -164,7 +176,8 @@ def _draw_line(qtbot, w, a, b) -> None:
     _idle(qtbot, w)
 
 
-def test_path_decodes_at_its_second_point(window, qtbot):
+def test_path_decodes_at_its_second_point(explore, qtbot):
+    window = explore
     w = window
     pp, s, panel = w.pair_plot, w.session, w.path_panel
     w.raise_dock("componentsDock")  # the Path panel buried under another tab
@@ -205,6 +218,7 @@ def test_path_decodes_at_its_second_point(window, qtbot):
 def test_path_strip_shows_every_face_at_1280x720(window, qtbot):
     w = window
     w.resize(1280, 720)
+    w.switch_workspace("directions")  # the pair plot and the Path panel, designed for 1280×720
     w.reset_layout()
     qtbot.wait(200)
     pp, panel = w.pair_plot, w.path_panel
@@ -224,6 +238,22 @@ def test_path_strip_shows_every_face_at_1280x720(window, qtbot):
     assert panel.rect().contains(top_left) and panel.rect().contains(bottom_right)
     # the faces drawn are the path's
     assert np.array_equal(strip.images[3], panel.path.images[3])
+
+
+def test_a_path_drawn_in_a_guest_pair_plot_keeps_the_plot_in_view(window, qtbot):
+    """The generating workspace has no pair plot: shown there (View ▸ Pair plot), a path drawn in it brings the Path
+    panel up beside it, not over it."""
+    w = window
+    w.switch_workspace("generate")
+    w.raise_dock("pairPlotDock")
+    qtbot.wait(200)
+    plot_dock, path_dock = w.docks["pairPlotDock"], w.docks["pathDock"]
+    assert not plot_dock.visibleRegion().isEmpty()
+    pp = w.pair_plot
+    _draw_line(qtbot, w, _view_point(pp.plot, 0.3, 0.3), _view_point(pp.plot, 0.7, 0.6))
+    qtbot.waitUntil(lambda: w.path_panel.path is not None, timeout=30000)
+    qtbot.wait(200)
+    assert not plot_dock.visibleRegion().isEmpty() and not path_dock.visibleRegion().isEmpty()
 
 
 def test_strip_layout_wraps_to_make_faces_larger():
@@ -260,7 +290,8 @@ def _preview_times(pp, xy, count: int = 20) -> list[float]:
     return times
 
 
-def test_hover_shows_the_training_face(window, qtbot, tiny_data):
+def test_hover_shows_the_training_face(explore, qtbot, tiny_data):
+    window = explore
     import pyqtgraph as pg
 
     w = window
