@@ -156,8 +156,8 @@ class CorrelationsPanel(QWidget):
         d = self._d = corr.shape[0]
         self.image.setImage(corr, autoLevels=False, levels=(-1, 1))  # symmetric: x = j, y = i
         self.image.setRect(QRectF(0, 0, d, d))
-        # the matrix cannot be lost far off the view, and a panel of any shape still shows all of it
-        self.plot.getPlotItem().getViewBox().setLimits(xMin=-d, xMax=2 * d, yMin=-d, yMax=2 * d, minXRange=4, minYRange=4)
+        # zoomed in no further than 4 cells (a panel of any shape still shows all of it: no x/y limits, ⟲ returns)
+        self.plot.getPlotItem().getViewBox().setLimits(minXRange=4, minYRange=4)
         pairs = strongest_pairs(corr)
         self.top.setRowCount(len(pairs))
         for r, (i, j, v) in enumerate(pairs):
@@ -276,9 +276,11 @@ class CorrelationsPanel(QWidget):
         self.image.clear()
         self.image.resetTransform()  # an empty image keeps its place: autoRange would centre the view on it
         self.marker.setData([], [])
-        self.top.setMinimumWidth(0)  # not as wide as the previous model's numbers
-        self.top_note.setMaximumWidth(16777215)
         self._d = 0
+        self.top.setRowCount(0)  # (clear() would take the column titles too)
+        self.top_note.setText("strongest pairs")
+        self.top.setMinimumWidth(120)  # not the previous model's widest entry
+        self.top_note.setMaximumWidth(16777215)
         vb = self.plot.getPlotItem().getViewBox()  # no limits of the previous matrix's size
         vb.setLimits(xMin=None, xMax=None, yMin=None, yMax=None, minXRange=None, minYRange=None)
         empty_view(self.plot)

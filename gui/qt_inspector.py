@@ -148,8 +148,7 @@ class InspectorPanel(QWidget):
     def _build_pca_sliders(self) -> None:
         """One slider per leading principal axis (±3σ)."""
         self.sliders_box = QGroupBox("edit along principal axes (±3σ)")
-        self.sliders_box.setToolTip("PC1 is the direction along which the training faces differ most, PC2 the next …;\n"
-                                    "σ = one standard deviation of the training faces along that axis")
+        self.sliders_box.setToolTip("PC1: where the faces differ most, PC2 next …; σ: their standard deviation along it")
         self.sliders_grid = QGridLayout(self.sliders_box)
         self.sliders_grid.setVerticalSpacing(1)
         self.sliders: list[QSlider] = []
@@ -170,8 +169,7 @@ class InspectorPanel(QWidget):
     def _build_attribute_sliders(self) -> None:
         """The attribute picker; one slider per chosen attribute (amount in class-mean gaps)."""
         self.attr_box = QGroupBox("edit along attributes (1 = average with − without)")
-        self.attr_box.setToolTip("amount 1 = the average difference between the faces that have the attribute and\n"
-                                 "those that lack it; −1 takes that much away")
+        self.attr_box.setToolTip("amount 1 = the average difference between faces with and without the attribute")
         self.attr_box.setObjectName("attributeSlidersBox")
         self.attr_grid = QGridLayout(self.attr_box)
         self.attr_grid.setVerticalSpacing(1)
@@ -179,9 +177,7 @@ class InspectorPanel(QWidget):
         self.attr_pick.setObjectName("attributePick")
         self.attr_pick.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.attr_pick.setMinimumContentsLength(8)
-        self.attr_pick.setToolTip("an attribute of the model's labels.csv; its direction is a linear classifier's (it\n"
-                                  "measured the better editor); amount 1 = the average difference between the\n"
-                                  "faces with and without it")
+        self.attr_pick.setToolTip("an attribute of the model's labels.csv (its direction: a linear classifier's)")
         self.attr_add = QPushButton("add slider")
         self.attr_add.clicked.connect(lambda: self.add_attribute_slider(self.attr_pick.currentText()))
         self.attr_status = QLabel("")
@@ -199,7 +195,6 @@ class InspectorPanel(QWidget):
     def _build_direction_sliders(self) -> None:
         """Sliders along the Directions panel's directions (engine.directions.Direction, amount in σ)."""
         self.dir_box = QGroupBox("edit along directions (in σ of the cloud)")
-        self.dir_box.setToolTip("amount 1 = one standard deviation of the training faces along the direction")
         self.dir_box.setObjectName("directionSlidersBox")
         self.dir_grid = QGridLayout(self.dir_box)
         self.dir_grid.setVerticalSpacing(1)

@@ -139,7 +139,7 @@ def test_films_of_the_face_and_the_grid_along_any_direction(win, qtbot, tmp_path
     assert kinds == ["sweep", "face", "grid", "path"]
     assert not dlg.kind.model().item(3).isEnabled() and dlg.kind.model().item(2).isEnabled()
     assert dlg.choose_along(("attribute", "Smiling"))
-    assert dlg.range_label.text() == "range (class-mean gaps)"
+    assert dlg.range_label.text() == "range (1 = with − without)"
     dlg.kind.setCurrentIndex(2)
     o = dlg.options()
     assert (o["kind"], o["along"]) == ("grid", ("attribute", "Smiling"))

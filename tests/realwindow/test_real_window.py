@@ -66,3 +66,18 @@ def test_a_model_switch_leaves_no_stale_value(run_scenario):
     assert v["model"].endswith("model-bare")
     for step in ("differences after b", "differences after the model without z-points"):
         assert v[step] == [], f"{step}:\n" + "\n".join(v[step])
+
+
+def test_the_correlation_matrix_reads_zooms_and_follows_its_table(run_scenario):
+    from gui.qt_correlations import CLICKABLE_PX
+
+    v = run_scenario("correlations")
+    assert v["hover"].startswith(v["hover wanted"]), (v["hover"], v["hover wanted"])
+    assert v["axes after click"] == v["wanted axes"], "a click on a cell shows that pair in the pair plot"
+    assert v["width after wheel"] < v["width before wheel"] * 0.95, "the wheel over the clicked matrix zooms it"
+    a, b = v["row pair"]
+    assert v["axes after row"] == [["z", b], ["z", a]], "a row of the table shows its pair"
+    assert v["marker"] == [b + 0.5, a + 0.5], "and marks its cell"
+    assert v["cell px after row"] >= CLICKABLE_PX, "its cell is large enough to see and click"
+    assert v["table fits"], "the table's numbers are not cut off"
+    assert v["titles"] == ["i", "j", "r", "|r|"]
