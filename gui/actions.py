@@ -138,7 +138,7 @@ class WindowActions(SaveActions):
                 self.generate_now()
 
         return self.run_job("open model", lambda progress, cancel: open_model_job(folder, progress, cancel), done,
-                            key="open-model")
+                            key="open-model", title=f"Opening the model {Path(folder).name}")
 
     def open_dataset_dialog(self) -> None:
         last = self.settings.value("data/last", "") or str(Path.home())

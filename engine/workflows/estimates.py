@@ -2,13 +2,12 @@
 
 Each use case that can be slow has an ``expected_*`` function here returning an :class:`Expected`: a rough
 number of seconds and whether the slow part happens only the first time for a model (a sampler's fit, the
-attribute judges: cached afterwards). The numbers are this table's estimates, measured on a quiet two-core
-machine with the default model (9,000 z-points of 256 components), scaled by the size of the work and by how
-busy the machine is now (:func:`busy_factor`); they are meant to say "a few seconds" or "about a minute", not
-to the second.
-
-Whether a slow part is already cached is asked of :func:`fit_cached` and :func:`judges_cached` (one place each,
-so the caches may change without the estimates changing).
+attribute judges: cached afterwards). The slow fits say their own cost and whether they are cached (a sampler's
+``fit_seconds``/``fit_is_cached`` through ``generate.fit_estimate``; the judges' ``lab.probes_seconds``/
+``probes_cached``), asked in one place each (:func:`fit_cost`, :func:`judges_cost`). The rest is this table,
+measured on a quiet two-core machine with the default model (9,000 z-points of 256 components), scaled by the
+size of the work and by how busy the machine is now (:func:`busy_factor`). They are meant to say "a few
+seconds" or "about a minute", not to the second.
 """
 from __future__ import annotations
 
@@ -22,15 +21,11 @@ import numpy as np
 #: A job expected to take longer than this says so as it starts.
 LONG_JOB_S = 3.0
 
-#: the reference cloud the table's seconds were measured on
+#: the reference cloud the table's seconds were measured on (quiet machine, two cores)
 REF_POINTS, REF_DIM = 9000, 256
-#: seconds to fit each sampler on the reference cloud (the others: well under a second)
-FIT_S = {"gmm": 16.0, "kde": 0.3, "uniform": 0.1, "normal": 0.1}
 #: decoding one face (ONNX Runtime or torch on the CPU)
 DECODE_S_PER_FACE = 0.01
-#: training one attribute judge on the reference cloud (the Directions panel's names)
-JUDGE_S = 0.4
-#: a direction method on the reference cloud (ica, pca, …); the supervised ones are mostly their judges
+#: a direction method and its measures on the reference cloud (ica, pca, …), beside the attribute judges
 METHOD_S = 4.0
 #: the report's parts: the six statistics figures; one atlas (12×12 faces, drawn); the sampler comparison
 REPORT_STATISTICS_S = 6.0
@@ -102,12 +97,17 @@ def clock(seconds: float) -> str:
 
 def busy_factor() -> float:
     """How much slower than the table this machine is now: its load per core (1 on an idle machine, at most 6),
-    so that a busy machine's estimate says "about a minute" where an idle one's says "about 15 s"."""
+    applied to this table's own numbers (measured on a quiet machine)."""
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # not on this system
         return 1.0
     return float(min(6.0, max(1.0, load / max(1, os.cpu_count() or 1))))
+
+
+def declared_busy_factor() -> float:
+    """The same for the costs the fits declare themselves, measured with a core already busy: half the factor."""
+    return max(1.0, busy_factor() / 2)
 
 
 def _busy(e: Expected) -> Expected:
@@ -123,53 +123,48 @@ def _scale(points: int, dim: int, power: float = 1.0) -> float:
     return max(0.05, (points / REF_POINTS) * (dim / REF_DIM) ** power)
 
 
-# ---- the caches: one question each ------------------------------------------------------------------------
+# ---- the slow parts and their caches: one question each ---------------------------------------------------
 
 
-def fit_cached(opened, sampler: str, values: Optional[dict], where=None, fits=None) -> bool:
-    """Whether ``sampler`` is already fitted for this model, values and condition (no fit to wait for)."""
-    if fits is None:
-        return False
-    has = getattr(fits, "has", None)
-    return bool(has(opened, sampler, values, where)) if has is not None else False
+def fit_cost(opened, sampler: str, values: Optional[dict], where=None, fits=None) -> tuple[float, bool]:
+    """(seconds the sampler's fit takes, whether it is cached: kept in ``fits``, on disk or shipped): the sampler's
+    own declaration of its cost and cache (``generate.fit_estimate``; measured on a busy machine already)."""
+    from .generate import fit_estimate
+
+    seconds, cached = fit_estimate(opened, sampler, values, where, fits)
+    return (seconds if cached else seconds * declared_busy_factor()), cached
 
 
-def judges_cached(z: np.ndarray, table) -> bool:
-    """Whether the attribute judges of these z-points and labels are in the cache (no training to wait for)."""
+def judges_cost(z: np.ndarray, table) -> tuple[float, bool]:
+    """(seconds training the attribute judges takes, whether they are cached or shipped) for these z-points and
+    labels (``lab.probes_seconds``, ``lab.probes_cached``); no labels: no judges."""
     if table is None:
-        return True
-    from ..lab.probes import probes_cached
+        return 0.0, True
+    from ..lab import probes_cached, probes_seconds
 
-    return probes_cached(z, table)
+    return probes_seconds(z, table) * declared_busy_factor(), probes_cached(z, table)
 
 
 # ---- the use cases ----------------------------------------------------------------------------------------
 
 
-def fit_seconds(sampler: str, points: int, dim: int) -> float:
-    """The table's time to fit ``sampler`` on a cloud of ``points`` × ``dim`` (a full-covariance mixture: d²)."""
-    return FIT_S.get(sampler, 0.2) * _scale(points, dim, 2.0 if sampler == "gmm" else 1.0)
-
-
 def expected_generate(opened, sampler: str, values: Optional[dict], n: int, where=None, fits=None) -> Expected:
     """Generate ``n`` faces with ``sampler``: its fit (unless cached) and the decode."""
-    decode = n * DECODE_S_PER_FACE
-    if fit_cached(opened, sampler, values, where, fits) or opened.latents is None:
-        return _busy(Expected(decode))
-    points, dim = opened.latents.shape
-    fit = fit_seconds(sampler, points, dim)
-    slow = fit > LONG_JOB_S
-    return _busy(Expected(fit + decode, first_time=slow, what=f"fitting the {sampler} sampler" if slow else "",
-                          cached_seconds=decode if slow else None))
+    decode = n * DECODE_S_PER_FACE * busy_factor()
+    if opened.latents is None:
+        return Expected(decode)
+    fit, cached = fit_cost(opened, sampler, values, where, fits)
+    if cached or fit <= LONG_JOB_S:
+        return Expected(fit + decode)
+    return Expected(fit + decode, first_time=True, what=f"fitting the {sampler} sampler", cached_seconds=decode)
 
 
-def expected_judges(z: np.ndarray, table, names: Optional[Sequence[str]] = None) -> Expected:
-    """The attribute judges that name directions: trained once for these z-points and labels."""
-    if table is None or judges_cached(z, table):
+def expected_judges(z: np.ndarray, table) -> Expected:
+    """The attribute judges that name directions: trained once for these z-points and labels, cached afterwards."""
+    seconds, cached = judges_cost(z, table)
+    if cached:
         return Expected(0.0)
-    count = len(names) if names is not None else len(table.names)
-    seconds = count * JUDGE_S * _scale(*np.shape(z))
-    return _busy(Expected(seconds, first_time=True, what="training the attribute judges", cached_seconds=0.0))
+    return Expected(seconds, first_time=True, what="training the attribute judges", cached_seconds=0.0)
 
 
 def expected_directions(z: np.ndarray, table, method: str, k: int = 10) -> Expected:

@@ -122,8 +122,7 @@ def test_no_developer_timing_in_the_status_bar(window, qtbot):
 def test_a_slow_generate_says_so_before_it_starts(window, qtbot, monkeypatch):
     from engine.workflows import estimates
 
-    monkeypatch.setattr(estimates, "fit_cached", lambda *a, **k: False)
-    monkeypatch.setattr(estimates, "FIT_S", {**estimates.FIT_S, "normal": 400.0})  # as slow as a big gmm fit
+    monkeypatch.setattr(estimates, "fit_cost", lambda *a, **k: (400.0, False))  # as slow as a big gmm fit
     window.sampler_panel.set_sampler("normal")
     started = []
     window.bridge.job_started.connect(lambda job: started.append((job, window.job_status.step.text())))
@@ -217,8 +216,7 @@ def test_the_first_directions_compute_says_so_first(make_window, labelled_model,
     w = make_window(labelled_model)
     qtbot.waitUntil(lambda: w.panels_ready() and not w.bridge.busy(), timeout=60000)
     assert w.session.labels is not None
-    monkeypatch.setattr(estimates, "judges_cached", lambda z, table: False)
-    monkeypatch.setattr(estimates, "JUDGE_S", 100.0)  # as slow as forty judges on a big cloud
+    monkeypatch.setattr(estimates, "judges_cost", lambda z, table: (40.0, False))  # forty judges on a big cloud
     panel = w.directions
     job = panel.compute(method="pca", k=3)
     # the panel says so at once, before the job runs; the status bar as it starts

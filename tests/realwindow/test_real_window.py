@@ -54,6 +54,7 @@ def test_the_status_bar_shows_the_whole_job_name(run_scenario):
     assert showing, f"no status bar label shows {v['name']!r} whole: {v['labels']}"
     for lab in showing:
         assert lab["text width"] <= lab["clear width"], f"the job's name is partly hidden: {lab}"
+    assert any(lab["text"] == v["name"] for lab in showing), "the job's name has its own label"
 
 
 def test_a_model_switch_leaves_no_stale_value(run_scenario):

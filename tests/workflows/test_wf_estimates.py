@@ -23,11 +23,15 @@ def test_a_busy_machine_takes_longer(monkeypatch):
     assert real() == 6.0  # at most six times
     monkeypatch.setattr(estimates.os, "getloadavg", lambda: (8.0, 8.0, 8.0))
     assert real() == 4.0
-    monkeypatch.setattr(estimates, "fit_cached", lambda *a, **k: False)
-    busy = estimates.expected_generate(_Opened(), "gmm", None, 32)
+    busy = estimates.expected_report_parts(_Opened())["atlas"]
     monkeypatch.setattr(estimates, "busy_factor", lambda: 1.0)
-    quiet = estimates.expected_generate(_Opened(), "gmm", None, 32)
-    assert busy.seconds == pytest.approx(4 * quiet.seconds) and busy.cached_seconds == pytest.approx(4 * quiet.cached_seconds)
+    assert busy.seconds == pytest.approx(4 * estimates.expected_report_parts(_Opened())["atlas"].seconds)
+    # a fit's own declared cost (measured with a core busy already): half the factor
+    monkeypatch.setattr(estimates, "busy_factor", lambda: 4.0)
+    monkeypatch.setattr("engine.workflows.generate.fit_estimate", lambda *a, **k: (53.0, False))
+    assert estimates.fit_cost(_Opened(), "gmm", None) == (106.0, False)
+    monkeypatch.setattr("engine.workflows.generate.fit_estimate", lambda *a, **k: (0.1, True))
+    assert estimates.fit_cost(_Opened(), "gmm", None) == (0.1, True)
 
 
 def test_plain_durations():
@@ -52,19 +56,28 @@ def test_notice_wording():
 class _Opened:
     def __init__(self, n=9000, d=256):
         self.latents = np.zeros((n, d), np.float32)
+        self.model_id = "test"
+
+    def require_latents(self):
+        return self.latents
 
 
 def test_generate_depends_on_the_fit_cache(monkeypatch):
-    monkeypatch.setattr(estimates, "fit_cached", lambda *a, **k: False)
+    monkeypatch.setattr(estimates, "fit_cost", lambda *a, **k: (53.0, False))
     first = estimates.expected_generate(_Opened(), "gmm", None, 32)
     assert first.long and first.first_time and "gmm" in first.notice() and "cached afterwards" in first.notice()
-    assert not estimates.expected_generate(_Opened(), "uniform", None, 32).long
-    monkeypatch.setattr(estimates, "fit_cached", lambda *a, **k: True)
+    assert first.cached_seconds == pytest.approx(0.32)
+    monkeypatch.setattr(estimates, "fit_cost", lambda *a, **k: (0.1, True))
     again = estimates.expected_generate(_Opened(), "gmm", None, 32)
     assert not again.long and not again.first_time
-    # a smaller cloud fits faster (a full-covariance mixture: points × dim²): no notice
-    monkeypatch.setattr(estimates, "fit_cached", lambda *a, **k: False)
-    small = estimates.expected_generate(_Opened(900, 32), "gmm", None, 32)
+
+
+def test_the_samplers_declare_their_fit_cost(monkeypatch, tmp_path):
+    monkeypatch.setenv("LFS_CACHE_DIR", str(tmp_path))  # an empty cache: nothing fitted yet
+    first = estimates.expected_generate(_Opened(), "gmm", None, 32)
+    assert first.long and first.first_time
+    assert not estimates.expected_generate(_Opened(), "uniform", None, 32).long
+    small = estimates.expected_generate(_Opened(900, 32), "gmm", None, 32)  # points × dim²: no notice
     assert small.seconds < first.seconds / 10 and not small.long
 
 
@@ -74,10 +87,8 @@ def test_the_sampler_fits_cache_is_asked(tiny_model):
 
     opened = open_model(tiny_model, labels=False)
     fits = SamplerFits()
-    assert not estimates.fit_cached(opened, "normal", None, fits=fits)
     generate(opened, "normal", None, 2, 0, fits=fits, decode=False)
-    assert estimates.fit_cached(opened, "normal", None, fits=fits)
-    assert not estimates.fit_cached(opened, "normal", None, where="Smiling=1", fits=fits)
+    assert estimates.fit_cost(opened, "normal", None, fits=fits)[1]
 
 
 class _Table:
@@ -86,10 +97,10 @@ class _Table:
 
 def test_directions_judges_first_time(monkeypatch):
     z = np.zeros((9000, 256), np.float32)
-    monkeypatch.setattr(estimates, "judges_cached", lambda z, table: False)
+    monkeypatch.setattr(estimates, "judges_cost", lambda z, table: (37.0, False))
     first = estimates.expected_directions(z, _Table(), "ica")
     assert first.long and first.first_time and "attribute judges" in first.notice()
-    monkeypatch.setattr(estimates, "judges_cached", lambda z, table: True)
+    monkeypatch.setattr(estimates, "judges_cost", lambda z, table: (37.0, True))
     again = estimates.expected_directions(z, _Table(), "ica")
     assert not again.first_time and again.seconds < first.seconds
     assert not estimates.expected_directions(z, None, "ica").first_time  # no labels: no judges
@@ -108,4 +119,4 @@ def test_judges_cache_is_asked(tmp_path, monkeypatch):
     if probes_cached(z, table):
         pytest.skip("the cache folder is not this test's")
     attribute_probes(z, table)
-    assert probes_cached(z, table) and estimates.judges_cached(z, table)
+    assert probes_cached(z, table) and estimates.judges_cost(z, table)[1]

@@ -64,11 +64,31 @@ def test_report_parts_have_estimates(opened, monkeypatch):
     from engine.workflows import estimates
     from engine.workflows.report import REPORT_PARTS
 
-    monkeypatch.setattr(estimates, "fit_cached", lambda *a, **k: False)
+    monkeypatch.setattr(estimates, "fit_cost", lambda *a, **k: (53.0, False))
     first = estimates.expected_report_parts(opened)
     assert set(first) == {p.name for p in REPORT_PARTS}
     assert all(e.seconds > 0 for e in first.values())
     assert first["comparison"].seconds > first["atlas"].seconds
-    monkeypatch.setattr(estimates, "fit_cached", lambda *a, **k: True)
+    monkeypatch.setattr(estimates, "fit_cost", lambda *a, **k: (0.1, True))
     again = estimates.expected_report_parts(opened)
     assert again["faces"].seconds < first["faces"].seconds  # the fits are cached: only decoding and drawing
+
+
+def test_cli_report_parts(tiny_model, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    main = Path(__file__).resolve().parents[2] / "main.py"
+    out = tmp_path / "rep"
+    r = subprocess.run([sys.executable, str(main), "report", "--model", str(tiny_model), "--out", str(out),
+                        "--parts", "atlas"], capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "report.json").read_text())["parts"] == ["atlas"]
+    # the comparison without the data folder: one line naming the flag, nothing written
+    r = subprocess.run([sys.executable, str(main), "report", "--model", str(tiny_model), "--out", str(tmp_path / "r2"),
+                        "--parts", "statistics,comparison"], capture_output=True, text=True, timeout=240)
+    assert r.returncode != 0 and "--data" in r.stderr and not (tmp_path / "r2").exists()
+    r = subprocess.run([sys.executable, str(main), "report", "--model", str(tiny_model), "--out", str(tmp_path / "r3"),
+                        "--parts", "histograms"], capture_output=True, text=True, timeout=240)
+    assert r.returncode != 0 and "--parts" in r.stderr and "statistics" in r.stderr

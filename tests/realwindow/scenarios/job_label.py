@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 NAME = "compare samplers"
+TITLE = "Comparing 7 samplers on 256 faces each"  # what the status bar names it (Job.title)
 STEP = "fitting gmm"
 
 
@@ -42,7 +43,7 @@ def run(rw) -> dict:
             time.sleep(0.1)
         return None
 
-    job = w.bridge.submit(Job(NAME, fn))
+    job = w.bridge.submit(Job(NAME, fn, title=TITLE))
     rw.wait_until(lambda: w.bridge.current is job, 10, "the job to start")
     rw.process(800)
     rw.shot("job-label")
