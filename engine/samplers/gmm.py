@@ -13,6 +13,8 @@ class GMMSampler(Sampler):
     name = "gmm"
     order = 50
     fits_covariance = True
+    #: the last fit was read from the cache (``gmm_cache``) instead of running EM
+    cached = False
     summary = "a mixture of Gaussians fitted to the cloud after training (scikit-learn; as in the RAE paper)"
     params = (
         Param("components", int, 10, "number of mixture components", minimum=1, maximum=200),
