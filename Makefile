@@ -1,4 +1,5 @@
-# `make run` and `make test` each set up their own virtual environment (.venv) first.
+# `make run` and `make test` each set up their own virtual environment (.venv) first; `make test` also installs what
+# the real-window tests need (tools/install-test-display: Xvfb, openbox, xdotool, … when missing and run as root).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -16,6 +17,7 @@ run: venv
 	$(PY) main.py
 
 test: venv
+	tools/install-test-display $(PY)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q --durations=10
 
 screenshot: venv

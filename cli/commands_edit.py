@@ -12,6 +12,13 @@ def cmd_edit(a, progress) -> int:
     from engine.editing import parse_amounts
     from engine.workflows.edit import edit_folder
 
+    if (a.data is None) == (a.set is None):
+        raise_bad("edit: give --data FOLDER (images, edited as strips) or --set FOLDER (an image set, moved as a "
+                  "whole), not both and not neither")
+    if a.set is not None:
+        return _edit_set(a, progress)
+    if a.axis is not None:
+        raise_bad("--axis: only with --set (strips of --data move along --attribute or --direction)")
     if (a.attribute is None) == (a.direction is None):
         raise_bad("edit: give --attribute NAME or --direction FILE [--index K], not both and not neither")
     if a.direction is None and (a.force or a.index != 1):
@@ -26,6 +33,29 @@ def cmd_edit(a, progress) -> int:
     for name, why in res.skipped:
         print(f"skipped {name}: {why}", file=sys.stderr)
     print(render.edited_line(res, a.attribute, a.direction, a.index, a.out))
+    return 0
+
+
+def _edit_set(a, progress) -> int:
+    """``edit --set``: every face of an image set moved by one amount along one direction, as a new image set."""
+    from engine.editing import parse_amounts
+    from engine.workflows.move_faces import move_set_folder
+
+    if sum(x is not None for x in (a.attribute, a.direction, a.axis)) != 1:
+        raise_bad("edit --set: give one direction: --attribute NAME, --axis PC1|z12 or --direction FILE [--index K]")
+    if a.direction is None and (a.force or a.index != 1):
+        raise_bad("--index / --force: only with --direction FILE")
+    if a.n is not None:
+        raise_bad("--n: not with --set (every face of the set is moved)")
+    amounts = parse_amounts(a.amount) if a.amount != "-2:2:5" else None
+    if amounts is None or len(amounts) != 1:
+        raise_bad("edit --set: give one --amount (e.g. --amount 1.5): the set is moved by it as a whole")
+    saved, move = move_set_folder(_model_dir(a.model), a.set, float(amounts[0]), a.out, axis=a.axis,
+                                  attribute=a.attribute, method=a.method, direction_file=a.direction, index=a.index,
+                                  force=a.force, overwrite=a.overwrite, progress=progress)
+    progress.close()
+    print(f"moved {saved.count} faces of {a.set} by {float(amounts[0]):g} ({move.unit}) along {move.name}; "
+          f"wrote the set to {saved.folder}")
     return 0
 
 
@@ -53,8 +83,14 @@ def cmd_photo(a, progress) -> int:
 def cmd_movie(a, progress) -> int:
     from engine.workflows.movie import make_movie, movie_summary
 
+    if a.direction is None and a.index != 1:
+        raise_bad("--index: only with --direction FILE")
+    if a.columns is not None and a.set is None:
+        raise_bad("--columns: only with --set FOLDER (a grid film)")
     m = make_movie(_model_dir(a.model), a.out, frm=a.from_, to=a.to, axis=a.axis, value_range=a.range,
-                   method=a.method, frames=a.frames, fps=a.fps, size=a.size, overwrite=a.overwrite, progress=progress)
+                   method=a.method, frames=a.frames, fps=a.fps, size=a.size, overwrite=a.overwrite,
+                   attribute=a.attribute, direction_file=a.direction, index=a.index, face=a.face, set_folder=a.set,
+                   columns=a.columns, progress=progress)
     progress.close()
     print(movie_summary(m))
     return 0

@@ -97,7 +97,8 @@ def cmd_report(a, progress) -> int:
     except ValueError:
         raise_bad(f"--components {a.components!r}: expected component numbers, e.g. 0,1,2")
     names = [s.strip() for s in a.samplers.split(",") if s.strip()] if a.samplers else None
-    opts = ReportOptions(components=comps, samplers=names, seed=a.seed, formats=("png", a.vector))
+    parts = [s.strip() for s in a.parts.split(",") if s.strip()] if a.parts else None
+    opts = ReportOptions(components=comps, samplers=names, seed=a.seed, formats=("png", a.vector), parts=parts)
     rep = make_report(_model_dir(a.model), a.out, data=a.data, options=opts, overwrite=a.overwrite, progress=progress)
     progress.close()
     print(f"report written to {rep.folder / 'report.html'} ({len(rep.figures)} figures, {rep.seconds:.1f} s)")

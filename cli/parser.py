@@ -52,7 +52,8 @@ def _generate(sub) -> None:
 def _edit(sub) -> None:
     from engine.workflows.edit import EDIT_PARAMS
 
-    ed = sub.add_parser("edit", help="move faces along an attribute direction and write a strip per face")
+    ed = sub.add_parser("edit", help="move faces along an attribute direction and write a strip per face "
+                        "(or move a whole image set: --set)")
     add_params(ed, EDIT_PARAMS, data={"help": "folder of face images (the first --n by name are edited)"},
                direction={"help": "a direction set written by `directions --out` (instead of --attribute)"},
                index={"help": "with --direction: which direction (the table's #, from 1)"},
@@ -94,8 +95,12 @@ def _report(sub) -> None:
 def _movie(sub) -> None:
     from engine.workflows.movie import MOVIE_PARAMS
 
-    mv = sub.add_parser("movie", help="a path between two faces or a sweep along an axis as MP4 or GIF")
-    add_params(mv, MOVIE_PARAMS, range={"help": "with --axis: START:STOP in σ around the cloud's centre"},
+    mv = sub.add_parser("movie", help="a path between two faces, or a sweep along an axis, an attribute or a "
+                        "direction (of the cloud's centre, a face or a whole set) as MP4 or GIF")
+    add_params(mv, MOVIE_PARAMS, range={"help": "with --axis, --attribute or --direction: START:STOP in the "
+                                                "direction's unit (σ; class-mean gaps for an attribute)"},
+               index={"help": "with --direction: which direction (the table's #, from 1)"},
+               columns={"help": "with --set: faces per row of the grid film"},
                overwrite={"help": "replace a movie written earlier to --out"})
     mv._negative_number_matcher = NEGATIVE_NUMBERS  # "--range -3:3" is a value
 

@@ -97,3 +97,62 @@ def write_edit_strips(
         return meta
 
     return output_folders.write_owned_set(folder, "edit-strips", fill, overwrite=overwrite, inputs=inputs)
+
+
+class Move:
+    """One way to move z-vectors: ``z + amount·vector``, with the words that say what it is.
+
+    ``vector`` is the z-space length of one unit of amount; ``unit`` says what a unit is (one σ of the
+    cloud along the direction for axes and lab directions, the gap between the class means for an
+    attribute). :meth:`provenance` is what a moved set records in its ``params.json``.
+    """
+
+    def __init__(self, name: str, kind: str, vector, unit: str, facts: Optional[dict] = None) -> None:
+        self.name, self.kind, self.unit = str(name), str(kind), str(unit)
+        self.vector = np.asarray(vector, np.float64).reshape(-1)
+        if not np.isfinite(self.vector).all():
+            raise EngineError(f"{name}: the direction holds NaN or infinite values")
+        self.facts = dict(facts or {})
+
+    @classmethod
+    def of_attribute(cls, direction) -> "Move":
+        """An attribute's editing direction (``engine.attributes.AttributeDirection``): amount in class-mean gaps."""
+        return cls(direction.name, "attribute", direction.vector, ATTRIBUTE_UNIT, direction.to_json())
+
+    @classmethod
+    def of_direction(cls, direction) -> "Move":
+        """A direction of the lab (``engine.lab.Direction``): amount in σ of the cloud along it."""
+        facts = {"method": direction.method, "sigma": direction.sigma}
+        if direction.label:
+            facts["label"] = direction.label
+        return cls(direction.name, "direction", direction.vector, SIGMA_UNIT, facts)
+
+    @classmethod
+    def of_axis(cls, stats, axis) -> "Move":
+        """A principal axis (``("pca", k)``) or a component (``("z", i)``) of the cloud: amount in σ along it."""
+        from .atlas import plane_axis
+
+        ax = plane_axis(stats, axis, "axis")
+        sd = float(np.sqrt(max(ax.vector @ np.asarray(stats.cov, np.float64) @ ax.vector, 0.0)))
+        if sd <= 0:
+            raise EngineError(f"{ax.label}: the cloud does not vary along it (σ = 0)", param="axis")
+        return cls(ax.label, "axis", ax.vector * sd, SIGMA_UNIT, {"sigma": sd})
+
+    def apply(self, z: np.ndarray, amount: float) -> np.ndarray:
+        """Every row of ``z`` (n, d) moved by ``amount`` units: ``z + amount·vector`` (float32)."""
+        z = np.asarray(z, np.float32)
+        if z.shape[-1] != len(self.vector):
+            raise EngineError(f"{self.name}: a direction of {len(self.vector)} components for z-vectors of "
+                              f"{z.shape[-1]}")
+        return (z + np.float32(amount) * self.vector.astype(np.float32)).astype(np.float32)
+
+    def provenance(self, amount: float) -> dict:
+        """What was applied, by how much and in which unit (JSON-safe), for a moved set's ``params.json``."""
+        from .lab.direction import json_safe
+
+        return {"kind": self.kind, "name": self.name, "amount": float(amount), "unit": self.unit,
+                "z_length_per_unit": float(np.linalg.norm(self.vector)), **json_safe(self.facts)}
+
+
+SIGMA_UNIT = "σ of the cloud along the direction"
+ATTRIBUTE_UNIT = "gaps between the class means (1 = from the mean without to the mean with the attribute)"

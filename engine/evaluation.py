@@ -39,7 +39,7 @@ METRICS = ["inside_2s", "inside_3s", "pairs_2s", "nn_ratio", "face_rate", "frech
 METRIC_HELP = {
     "inside_2s": "fraction inside the training cloud's 2σ Mahalanobis ellipsoid (χ²(d) 95.45 % quantile); real faces set the target",
     "inside_3s": "fraction inside the training cloud's 3σ Mahalanobis ellipsoid (χ²(d) 99.73 % quantile); real faces set the target",
-    "pairs_2s": "fraction passing every pairwise 2σ confidence-ellipse check in the original coordinates (the seed's criterion; real faces set the target)",
+    "pairs_2s": "fraction passing every pairwise 2σ confidence-ellipse check in the original coordinates (real faces set the target)",
     "nn_ratio": "median nearest-training-z distance ÷ that of held-out real z-points: ≈1 good, ≪1 copies training faces or crowds the dense core, ≫1 off the cloud",
     "face_rate": "OpenCV Haar-cascade face-detection hit rate on the decoded 64 px faces (higher is better)",
     "frechet": "Fréchet distance to held-out real images in an independent encoder's 64-d feature space, ± bootstrap standard error (lower is better; the real row is the finite-sample floor)",

@@ -93,19 +93,26 @@ class ExplorationState:
         self.photo_current: Optional[int] = None  # the inspector shows photos[photo_current] instead of a face
         self.directions: list = []  # the direction lab's set (Direction, origin set)
         self.probe = None  # engine.atlas.DecodedPoint dropped from a plot ("Show in inspector"), or None
-        self.path_vertices: list = []  # (x, y) vertices in the pair plot's current axes (Shift+click)
+        self.path_vertices: list = []  # (x, y) vertices in the pair plot's current axes (the Path tool)
+        self._file_index = None  # (dataset, {file name: its index}) for training_face
 
     # ---- setters ---------------------------------------------------------------------------
     def set_model(self, model, stats=None) -> list[Change]:
-        """A new model (None: none): everything that belonged to the old one is cleared."""
+        """A new model (None: none): everything that belonged to the old one is cleared; the open dataset too when
+        the model is another folder (it was framed for the old model; the same folder reopened keeps it)."""
+        folders = [getattr(m, "folder", None) for m in (model, self.model)]
+        same = None not in folders and Path(folders[0]) == Path(folders[1])
+        changes = [] if same or self.dataset is None else [Change.DATASET]
+        if not same:
+            self.dataset = None
         self.model, self.stats = model, stats
         self.sample, self.current, self.selected, self.edited_z, self.colour_by = None, None, [], None, None
         self.photos, self.photo_current, self.directions, self.probe, self.path_vertices = [], None, [], None, []
         if model is not None:
             d = model.z_dim
             self.axes = tuple((k, min(i, d - 1)) for k, i in self.axes)  # type: ignore[assignment]
-        return [Change.MODEL, Change.COLOUR_BY, Change.STATS, Change.PHOTOS, Change.DIRECTIONS, Change.PROBE,
-                Change.PATH, Change.SAMPLE, Change.SELECTION]
+        return [Change.MODEL, Change.COLOUR_BY, Change.STATS, *changes, Change.PHOTOS, Change.DIRECTIONS,
+                Change.PROBE, Change.PATH, Change.SAMPLE, Change.SELECTION]
 
     def set_probe(self, point) -> list[Change]:
         self.probe = point
@@ -259,6 +266,22 @@ class ExplorationState:
         if not self.photos:
             return np.zeros((0, self.model.z_dim if self.model is not None else 0), np.float32)
         return np.stack([p.z for p in self.photos])
+
+    def training_face(self, i: int) -> tuple[np.ndarray, bool]:
+        """The face of training z-point ``i``: (its image in the open dataset, True) when the folder holds its file,
+        else (its decode, False). Read-only: nothing is written."""
+        if self.latents is None or not 0 <= int(i) < len(self.latents):
+            raise IndexError(f"no training z-point {i}")
+        i = int(i)
+        ds, files = self.dataset, self.model.latent_files
+        if ds is not None and i < len(files):
+            index = self._file_index
+            if index is None or index[0] is not ds:
+                index = self._file_index = (ds, {f: k for k, f in enumerate(ds.files)})
+            k = index[1].get(files[i])
+            if k is not None:
+                return np.asarray(ds.images[k]), True
+        return self.model.codec.decode(self.latents[i:i + 1])[0], False
 
     def current_z(self) -> Optional[np.ndarray]:
         if self.edited_z is not None:

@@ -11,12 +11,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from .actions_save import SaveActions
 from .dialogs import pictures_folder
 from .engine_bridge import Job
 from .session import PhotoEntry, Sample
+
+
+#: Keys of the jobs that draw a view of the open model: cancelled when another model opens.
+VIEW_JOB_KEYS = ("path", "atlas", "atlas-panel", "map-decode")
 
 
 def open_model_job(folder: Path, progress, cancel):
@@ -49,6 +54,7 @@ class WindowActions(SaveActions):
 
         self.sampler_fits = SamplerFits()  # a second Generate with the same sampler only samples and decodes
         self._atlas_panel_key = None
+        self.session.model_reset.connect(self._model_reset)
 
     def wire_late_panels(self) -> None:
         """The late panels' requests to the handlers, the Atlas panel following the session, the exports."""
@@ -59,7 +65,7 @@ class WindowActions(SaveActions):
         w.model_panel.open_model_requested.connect(self.open_model_dialog)
         w.model_panel.open_dataset_requested.connect(self.open_dataset_dialog)
         w.model_panel.train_requested.connect(self.show_train_dialog)
-        w.model_panel.encode_requested.connect(self.encode_dataset)
+        w.model_panel.encode_requested.connect(self.encode_dataset_dialog)
         w.attributes.show_in_pair_plot.connect(lambda *_: w.raise_dock("pairPlotDock"))
         w.attributes.generate_requested.connect(self.generate_where)
         w.photo_panel.open_requested.connect(self.open_photo_dialog)
@@ -69,7 +75,33 @@ class WindowActions(SaveActions):
         w.photo_panel.inspect_requested.connect(self.inspect_photo)
         w.directions.add_slider_requested.connect(self._add_direction_slider)
         w.directions.inspect_face_requested.connect(lambda *_: w.raise_dock("inspectorDock"))
+        w.pair_plot.path_drawn.connect(self.decode_drawn_path)
         self.wire_exports()
+        for dock in w.docks.values():  # every panel, the sampler and the faces included
+            self.follow_model_reset(dock.widget())
+
+    def follow_model_reset(self, panel) -> None:
+        """The contract of a model switch: ``Session.set_model`` emits ``model_reset`` first, and every panel that
+        keeps something derived from a model besides what the session's signals redraw (a decoded point, a
+        readout, a fitted result, a plot's range) drops it in its ``clear_model_state()``."""
+        clear = getattr(panel, "clear_model_state", None)
+        if clear is not None:
+            self.session.model_reset.connect(clear)
+
+    def _model_reset(self) -> None:
+        """Another model: the previous model's view jobs (a path, an atlas, a decoded face) are cancelled, so that
+        none of their results lands on the new model's panels; the Atlas panel follows afresh."""
+        for job in self.bridge.pending():
+            if job.key in VIEW_JOB_KEYS:
+                job.cancel.cancel()
+        self._atlas_panel_key = None
+
+    def decode_drawn_path(self) -> None:
+        """A line drawn in the pair plot got its second point: the Path panel comes up and decodes it."""
+        w = self.window
+        w.raise_dock("pathDock")
+        w.path_panel.source.setCurrentIndex(w.path_panel.source.findData("line"))
+        w.path_panel.run()
 
     # ---- model + data
     def open_model_dialog(self) -> None:
@@ -92,7 +124,7 @@ class WindowActions(SaveActions):
                 w.pair_plot._axes_from_session()
             msg = f"opened {loaded.folder}"
             if loaded.latents is None:
-                msg += " — no z-points yet: open the training dataset and encode it"
+                msg += " — no z-points yet: File ▸ Encode dataset folder… encodes its training images"
             self.status(msg, 8000)
             w.model_loaded.emit()
             if gen and loaded.latents is not None:
@@ -113,7 +145,8 @@ class WindowActions(SaveActions):
         if path:
             self.open_dataset(Path(path))
 
-    def open_dataset(self, folder: Path) -> Optional[Job]:
+    def open_dataset(self, folder: Path, then=None) -> Optional[Job]:
+        """Open ``folder`` as the dataset, framed for the open model; ``then(dataset)`` after it is in the session."""
         if self.session.model is None:
             self.show_error("open a model first: the dataset is cropped and resized the way the model expects")
             return None
@@ -129,33 +162,67 @@ class WindowActions(SaveActions):
             self.session.set_dataset(ds)
             self.settings.setValue("data/last", str(folder))
             self.status(ds.summary() if hasattr(ds, "summary") else f"{len(ds)} images", 8000)
+            if then is not None:
+                then(ds)
 
         return self.run_job("load dataset", fn, done, key="load-dataset")
 
-    def _encoding_agreed(self, confirm: Optional[bool]) -> bool:
-        """The model has z-points: encoding a folder that is not its training set replaces them; asked (or refused
-        with ``confirm=False``) as the encode workflow's check says (engine.workflows.encode.replacement_check)."""
+    def _encoding_agreed(self, opened, ds, confirm: Optional[bool]) -> bool:
+        """Encoding ``ds`` into a model that has z-points replaces them: the user is told so and asked first (or it
+        is refused with ``confirm=False``); a folder that is not the model's training set says that too
+        (engine.workflows.encode.replacement_check)."""
         from engine.workflows.encode import replacement_check
 
-        s = self.session
-        ds = s.dataset
-        check = replacement_check(s.model, ds.files, getattr(ds, "folder", None))
-        if check.ok or confirm is True:
+        folder = getattr(ds, "folder", None)
+        check = replacement_check(opened, ds.files, folder)
+        if not check.known or confirm is True:
             return True
+        question = check.question or (
+            f"Encode {folder or 'the open dataset'} ({check.images:,} images) with {opened.folder.name}? This "
+            f"replaces this model's {check.known:,} z-points (its latents.npy). Encode?")
         if confirm is False:
-            self.show_error(check.question.replace(" Encode anyway?", " Not encoded."))
+            self.show_error(question.replace(" Encode anyway?", " Not encoded.").replace(" Encode?", " Not encoded."))
             return False
-        ans = QMessageBox.question(self.window, "Encode dataset", check.question, QMessageBox.StandardButton.Yes |
+        ans = QMessageBox.question(self.window, "Encode dataset", question, QMessageBox.StandardButton.Yes |
                                    QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         return ans == QMessageBox.StandardButton.Yes
 
+    def encode_dataset_dialog(self) -> None:
+        """File ▸ Encode dataset folder… (Ctrl+E): always asks which folder (starting at the last one), then says
+        what the encoding replaces before it runs (:meth:`encode_folder`)."""
+        s = self.session
+        if s.model is None:
+            self.show_error("open a model first: a dataset is encoded with the open model")
+            return
+        last = getattr(s.dataset, "folder", None) or self.settings.value("data/last", "") or str(Path.home())
+        path = QFileDialog.getExistingDirectory(self.window, f"Encode a folder of face images with "
+                                                f"{s.model.folder.name}", str(last))
+        if path:
+            self.encode_folder(Path(path))
+
+    def encode_folder(self, folder: Path, confirm: Optional[bool] = None) -> Optional[Job]:
+        """Open ``folder`` as the dataset (framed the way the model expects), then encode it into the open model's
+        z-points once the user agreed to what that replaces (:meth:`encode_dataset`)."""
+        s = self.session
+        if s.model is None:
+            self.show_error("open a model first: a dataset is encoded with the open model")
+            return None
+        opened = s.model
+
+        def then(ds):
+            if self.session.model is opened and self.session.dataset is ds:
+                self.encode_dataset(confirm=confirm)
+
+        return self.open_dataset(Path(folder), then=then)
+
     def encode_dataset(self, confirm: Optional[bool] = None) -> Optional[Job]:
+        """Encode the open dataset into the open model (asked first when that replaces z-points)."""
         s = self.session
         if s.model is None or s.dataset is None:
-            self.show_error("encoding needs an open model and an open dataset (File ▸ Open dataset folder…)")
+            self.show_error("encoding needs an open model and a dataset folder (File ▸ Encode dataset folder…)")
             return None
         opened, ds = s.model, s.dataset
-        if not self._encoding_agreed(confirm):
+        if not self._encoding_agreed(opened, ds, confirm):
             return None
 
         def fn(progress, cancel):
@@ -168,6 +235,8 @@ class WindowActions(SaveActions):
             loaded, stats = result
             self.session.set_model(loaded, stats)
             self.session.set_dataset(ds)
+            self.notice(f"encoded {len(ds):,} images of {getattr(ds, 'folder', 'the dataset')} into "
+                        f"{loaded.folder.name}: {len(loaded.latents):,} z-points")
             if self.window.auto_generate:
                 self.generate_now()
 
@@ -203,6 +272,89 @@ class WindowActions(SaveActions):
             self.window.last_notice = summary
 
         return self.run_job("import labels", fn, done)
+
+    # ---- importing and exporting a model (the CLI's import and export workflows, with their checks)
+    def import_model_dialog(self) -> None:
+        """File ▸ Import model…: the files, the options they may not say and a new folder (qt_model_files)."""
+        from .dialogs import unique_child
+        from .qt_model_files import ImportModelDialog
+
+        last = str(self.settings.value("import/last", "") or Path.home())
+        parent = Path(str(self.settings.value("import/out", "") or Path.home()))
+        dlg = ImportModelDialog(self.window, start=last,
+                                out=str(unique_child(parent if parent.is_dir() else Path.home(), "imported-model")))
+        if dlg.exec():
+            self.import_model(dlg.values())
+
+    def import_model(self, values: dict, open_after: Optional[bool] = None) -> Job:
+        """Import on the worker (engine.workflows.import_model.import_model, ``values`` its keyword arguments, as
+        the CLI gives them): a refused file ends in the error dialog, one line; then it offers to open the new model
+        (``open_after``: answer without asking)."""
+        values = dict(values)
+
+        def fn(progress, cancel):
+            from engine.workflows.import_model import import_model
+
+            return import_model(**values, progress=progress, cancel=cancel)
+
+        def done(res):
+            from .param_names import control_name
+
+            given = next((v for k in ("model_file", "encoder") if (v := values.get(k))), None)
+            if given:
+                self.settings.setValue("import/last", str(Path(given).parent))
+            self.settings.setValue("import/out", str(Path(res.folder).parent))
+            summary = res.summary(control_name)
+            self.notice(summary)
+            if open_after is None:  # asked once the job has ended (the status bar no longer shows it running)
+                QTimer.singleShot(0, lambda: self._offer_to_open(Path(res.folder), summary))
+            elif open_after:
+                self.open_model(Path(res.folder))
+
+        return self.run_job("import model", fn, done, key="import-model",
+                            on_error=lambda error: self.show_error(error, title="import model failed"))
+
+    def _offer_to_open(self, folder: Path, summary: str) -> None:
+        ans = QMessageBox.question(self.window, "Import model", f"{summary}\n\nOpen the imported model now?",
+                                   QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                   QMessageBox.StandardButton.Yes)
+        if ans == QMessageBox.StandardButton.Yes:
+            self.open_model(folder)
+
+    def export_model_dialog(self) -> None:
+        """File ▸ Export model…: the format (the exporter registry's) and a new folder for the open model."""
+        from .dialogs import unique_child
+        from .qt_model_files import ask_export_target
+
+        s = self.session
+        if s.model is None:
+            self.show_error("open a model first: File ▸ Export model… writes the open model in another format")
+            return
+        got = ask_export_target(self.window, s.model.folder.name,
+                                unique_child(self.save_parent(), f"{s.model.folder.name}-export"))
+        if got is not None:
+            self.export_model(got[1], got[0])
+
+    def export_model(self, out: Path, fmt: str = "onnx") -> Optional[Job]:
+        """Export the open model on the worker (engine.workflows.export_model.export_model: a new or empty folder)."""
+        s = self.session
+        if s.model is None:
+            self.show_error("open a model first: File ▸ Export model… writes the open model in another format")
+            return None
+        folder, out = s.model.folder, Path(out)
+
+        def fn(progress, cancel):
+            from engine.workflows.export_model import export_model
+
+            return export_model(folder, out, fmt, progress=progress, cancel=cancel)
+
+        def done(res):
+            self.settings.setValue("save/last", str(res.folder))
+            self.notice(f"exported {', '.join(res.files)} ({res.image_size}×{res.image_size}, z_dim {res.z_dim}) "
+                        f"to {res.folder}")
+
+        return self.run_job("export model", fn, done, key="export-model",
+                            on_error=lambda error: self.show_error(error, title="export model failed"))
 
     # ---- generating
     def generate_clicked(self) -> Optional[Job]:
@@ -249,7 +401,13 @@ class WindowActions(SaveActions):
                             f"{sample.params['where_points']:,} z-points where {sample.params['where']}", 8000)
             w.sample_ready.emit()
 
-        return self.run_job("generate", fn, done, key="generate")
+        from engine.workflows.estimates import expected_generate
+
+        expected = expected_generate(loaded, req["sampler"], req["values"], req["n"], req.get("where") or None, fits)
+        if expected.long:  # the panel that asked says so first (the status bar too, as the job starts)
+            w.sampler_panel.diagnostics.setText(f"Generate: {expected.notice()}")
+        return self.run_job("generate", fn, done, key="generate", expected=expected,
+                            title=f"Generating {req['n']} faces ({req['sampler']})")
 
     def generate_where(self, name: str, has: bool = True) -> Optional[Job]:
         """One click: a grid from the current sampler fitted only on the faces that have (lack) ``name``."""

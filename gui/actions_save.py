@@ -190,22 +190,40 @@ class SaveActions:
 
     # ---- report
     def export_report_dialog(self) -> None:
+        """File ▸ Export report…: which parts, each with its expected time (:class:`gui.qt_report_dialog.ReportDialog`),
+        then where (a new folder)."""
+        from engine.workflows.estimates import expected_report_parts
+
+        from .qt_report_dialog import ReportDialog
+
         s = self.session
         if s.model is None:
             self.show_error("open a model first")
             return
+        if s.model.latents is None:
+            self.show_error("a report needs the model's z-points: encode a dataset first")
+            return
+        data = getattr(s.dataset, "folder", None)
+        dlg = ReportDialog(self.window, expected_report_parts(s.model, data), has_data=data is not None)
+        self.report_dialog = dlg  # (tests read it)
+        if not dlg.exec():
+            return
+        parts = dlg.parts()
         target = unique_child(self.save_parent(), f"report-{s.model.folder.name}")
         path, _ = QFileDialog.getSaveFileName(
             self.window, "Export report — name a new folder (it is created)", str(target), "Folder (*)",
             options=QFileDialog.Option.DontConfirmOverwrite)
         if path:
-            self.export_report(Path(path))
+            self.export_report(Path(path), parts=parts, expected=dlg.expected())
 
-    def export_report(self, folder: Path) -> Optional[Job]:
+    def export_report(self, folder: Path, parts=None, expected=None) -> Optional[Job]:
         """File ▸ Export report: engine.workflows.report.report_of_model on the worker (the open model as it is), into
-        a new folder (never into a folder of the user's own files, nor the model's or data folder)."""
+        a new folder (never into a folder of the user's own files, nor the model's or data folder). ``parts``: the
+        report's parts (default: all but the sampler comparison, which takes minutes and is asked for)."""
         from engine.errors import EngineError
-        from engine.workflows.report import check_report_output
+        from engine.workflows.report import ReportOptions, check_report_output
+
+        from .qt_report_dialog import DEFAULT_PARTS
 
         s = self.session
         if s.model is None:
@@ -213,22 +231,29 @@ class SaveActions:
             return None
         folder = Path(folder)
         data = getattr(s.dataset, "folder", None)
+        options = ReportOptions(parts=list(DEFAULT_PARTS if parts is None else parts))
         try:
-            check_report_output(s.model.folder, folder, data=data)
+            check_report_output(s.model.folder, folder, data=data, options=options)
         except EngineError as exc:
             self.show_error(str(exc))
             return None
         model = s.model
+        if expected is None and model.latents is not None:
+            from engine.workflows.estimates import Expected, expected_report_parts
+
+            each = expected_report_parts(model, data)
+            expected = sum((each[p] for p in options.parts), Expected(0.0))
 
         def fn(progress, cancel):
             from engine.workflows.report import report_of_model
 
-            return report_of_model(model, folder, data=data, progress=progress, cancel=cancel)
+            return report_of_model(model, folder, data=data, options=options, progress=progress, cancel=cancel)
 
         def done(report):
             self.notice(f"report written to {report.folder} ({report.seconds:.1f} s)")
 
-        return self.run_job("export report", fn, done, key="export-report")
+        return self.run_job("export report", fn, done, key="export-report", expected=expected,
+                            title=f"Writing the report ({', '.join(options.parts)})")
 
     # ---- movie
     def export_movie_dialog(self) -> None:
@@ -238,7 +263,9 @@ class SaveActions:
         if s.model is None or s.stats is None:
             self.show_error("open a model with z-points first")
             return
-        dlg = MovieDialog(self.window, can_path=self._movie_ends() is not None, axis=s.axes[0])
+        dlg = MovieDialog(self.window, can_path=self._movie_ends() is not None, axis=s.axes[0],
+                          directions=s.directions, attributes=list(s.labels.names) if s.labels is not None else [],
+                          has_face=s.current_z() is not None, grid_faces=len(s.sample.z) if s.sample else 0)
         if dlg.exec():
             o = dlg.options()
             suffix = ".mp4" if o["format"] == "mp4" else ".gif"
@@ -259,33 +286,26 @@ class SaveActions:
         return a, s.sample.z[others[0]]
 
     def export_movie(self, out: Path, kind: str = "sweep", frames: int = 60, fps: float = 20.0, size: int = 256,
-                     method: str = "linear", value_range: str = "-3:3") -> Optional[Job]:
-        """File ▸ Export movie: engine.workflows.movie.make_movie on the worker — a sweep along the pair plot's x
-        axis, or the path from the inspected face to the other selected face."""
-        from engine.latent_paths import parse_axis  # noqa: F401 - the CLI's axis names
-        from .session import axis_label
+                     method: str = "linear", value_range: str = "-3:3", along=None) -> Optional[Job]:
+        """File ▸ Export movie: a film (``gui.qt_movie_dialog.film_work``) on the worker — the cloud's centre, the
+        inspected face or the whole grid moved along ``along`` (default the pair plot's x axis), or the path from
+        the inspected face to the other selected face."""
+        from engine.workflows.movie import MovieOptions
+
+        from .qt_movie_dialog import film_work
 
         s = self.session
         if s.model is None or s.stats is None:
             self.show_error("open a model with z-points first")
             return None
-        ends = None
-        if kind == "path":
-            ends = self._movie_ends()
-            if ends is None:
-                self.show_error("a path movie needs two faces: inspect one and Ctrl+click a second one in the grid")
-                return None
-        axis = axis_label(s.axes[0])
-        model = s.model
-
-        def fn(progress, cancel):  # the z-vectors go to the workflow as they are (no files in between)
-            from engine.workflows.movie import MovieOptions, movie_of_path, movie_of_sweep
-
-            options = MovieOptions(frames=int(frames), fps=float(fps), size=int(size), method=method,
-                                   value_range=value_range)
-            if ends is not None:
-                return movie_of_path(model, out, ends[0], ends[1], options, progress=progress, cancel=cancel)
-            return movie_of_sweep(model, out, axis, options, progress=progress, cancel=cancel)
+        options = MovieOptions(frames=int(frames), fps=float(fps), size=int(size), method=method,
+                               value_range=value_range)
+        columns = self.window.face_grid.columns.value() or None
+        fn, problem = film_work(s, out, kind, along, options, columns,
+                                self._movie_ends() if kind == "path" else None)
+        if fn is None:
+            self.show_error(problem)
+            return None
 
         def done(movie):
             from engine.workflows.movie import movie_summary

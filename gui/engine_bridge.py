@@ -33,9 +33,25 @@ from .param_names import gui_text
 _ids = itertools.count(1)
 
 
+#: what the status bar calls a job that has no ``title`` of its own: plain words for the jobs' short names
+TITLES = {
+    "open model": "Opening the model", "load dataset": "Reading the dataset folder",
+    "encode dataset": "Encoding the dataset", "import labels": "Importing labels", "generate": "Generating faces",
+    "save image set": "Saving the faces", "save photo": "Saving the photo results",
+    "export report": "Writing the report", "export movie": "Writing the movie", "train": "Training a model",
+    "compare samplers": "Comparing the samplers", "rank attributes": "Ranking the attributes",
+    "save direction set": "Saving the direction set", "decode path": "Decoding the path",
+    "atlas panel": "Drawing the atlas", "atlas": "Drawing the atlas",
+}
+
+
 @dataclass
 class Job:
-    """One unit of engine work. Callbacks are called on the GUI thread."""
+    """One unit of engine work. Callbacks are called on the GUI thread.
+
+    ``name`` is short (the error dialog's "generate failed"); ``title`` says in plain words what runs, for the
+    status bar ("Generating 32 faces (gmm)"); ``expected`` (an ``engine.workflows.estimates.Expected``) is how
+    long it should take, known before it starts: a long one says so as it starts (:meth:`notice`)."""
 
     name: str
     fn: Callable[[Callable[[Progress], None], CancelToken], Any]
@@ -47,6 +63,22 @@ class Job:
     quiet: bool = False  # quiet jobs (live decodes) do not take over the status bar
     cancel: CancelToken = field(default_factory=CancelToken)
     id: int = field(default_factory=lambda: next(_ids))
+    title: str = ""  # plain words for the status bar; default: TITLES, else the name capitalised
+    expected: Any = None  # engine.workflows.estimates.Expected, or None when not known
+
+    @property
+    def label(self) -> str:
+        """The job's whole name as the status bar shows it."""
+        if self.title:
+            return self.title
+        known = TITLES.get(self.name)
+        return known if known else self.name[:1].upper() + self.name[1:]
+
+    def notice(self) -> str:
+        """What a job expected to take long says as it starts, in a short line ("" for a short or unknown one):
+        "first time for this model: about a minute; cached afterwards"."""
+        e = self.expected
+        return e.notice(what=False) if e is not None and e.long else ""
 
 
 def error_message(exc: BaseException) -> str:

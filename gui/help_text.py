@@ -1,67 +1,235 @@
-"""The Help menu's texts: a short tour of the panels and the list of keyboard shortcuts."""
+"""The help window's texts: one topic per panel, plot tool, gesture and workspace, in plain words, and the
+keyboard shortcut list read from the window's own actions (so it cannot go stale).
+
+A topic is a :class:`Topic` (a key, the section it is listed under, its title, its text as simple HTML and the
+docks it explains, so that F1 over a panel opens that panel's topic). ``gui/qt_help.py`` shows them.
+"""
 from __future__ import annotations
 
-TOUR_HTML = """
-<h3>What am I looking at?</h3>
-<p>An <b>autoencoder</b> squeezes each 64×64 face into a <b>z-vector</b> (256 numbers) and decodes it back.
-The training faces' z-vectors form a <b>cloud</b>; a new face is made by picking a new point of that cloud
-and decoding it. The panels show the cloud and how well each way of picking points (a <b>sampler</b>) works.</p>
-<table cellspacing="4">
-<tr><td valign="top"><b>Sampler</b></td><td>how new points are picked, its parameters, and <i>Generate</i>
-(Ctrl+G or Enter in a field). <i>normal</i> is the measured best; <i>uniform</i> is the failing baseline.
-“Condition on” fits the sampler only on faces with (or without) an attribute.</td></tr>
-<tr><td valign="top"><b>Faces</b></td><td>the decoded faces. Click selects (framed in red), double-click
-opens a face in the inspector. The line under the grid says which sampler made them and what to expect.</td></tr>
-<tr><td valign="top"><b>Face inspector</b></td><td>one face large; its z-vector (orange bars) against the
-training band (grey, mean ± 2 std); its place in the cloud; sliders that move it along the main directions
-of the cloud (PC1 … PC8) or along an attribute (smile, glasses); the nearest training faces.</td></tr>
-<tr><td valign="top"><b>Pair plot</b></td><td>the cloud seen from two axes: original components z<sub>i</sub>
-or principal components PC<sub>k</sub>. Blue: density of the training points; dashed: confidence ellipses
-at the σ-levels you type; orange: the current faces. A 2-D view hides most of the 256 directions: points
-at the centre here can still lie outside the cloud (see PCA ▸ normality and Compare samplers).</td></tr>
-<tr><td valign="top"><b>Components</b></td><td>one component's histogram with its Gaussian fit
-(Left/Right step through them); orange ticks: the current faces.</td></tr>
-<tr><td valign="top"><b>Correlations</b></td><td>how the components move together; click a cell to see that
-pair in the pair plot.</td></tr>
-<tr><td valign="top"><b>PCA</b></td><td>how many directions carry the variance, and how far the cloud is
-from a Gaussian (fractions inside σ-levels, observed vs expected).</td></tr>
-<tr><td valign="top"><b>Compare samplers</b></td><td>measures every sampler (fraction inside the cloud,
-face-detector hit rate, and with a dataset open a Fréchet distance to real faces) and sweeps a
-parameter; <i>Apply best value</i> sets it in the Sampler panel.</td></tr>
-<tr><td valign="top"><b>Attributes</b></td><td>labelled attributes (smiling, male, glasses …) ranked by how
-well the cloud separates them; click one to colour the cloud by it.</td></tr>
-<tr><td valign="top"><b>Your photo</b></td><td>File ▸ Open photo (or drop an image on the window): the face
-found and framed like the training faces, its reconstruction, how typical it is (a percentile of the
-cloud), a star in the pair plot; <i>Inspect &amp; edit</i> moves it along any slider.</td></tr>
-<tr><td valign="top"><b>Directions</b></td><td>directions found in the cloud (PCA, ICA, varimax, the decoder's
-own, attribute and conditional ones), named by the attributes they move and measured; any one can become
-an inspector slider; sets can be saved; a t-SNE or PCA map coloured by an attribute (view only).</td></tr>
-<tr><td valign="top"><b>Model &amp; data</b></td><td>the model, its training history, training and encoding.</td></tr>
-</table>
-<p>Plots: the wheel zooms a plot once you have clicked it (before that it scrolls the panel); drag pans;
-⟲ in a plot's corner, or right-click ▸ Reset view, brings the default view back.
-Every panel is a dock: drag its title to move it; View ▸ Reset layout puts everything back.</p>
-"""
+import re
+from dataclasses import dataclass
 
-#: Shortcuts that are not QActions of the window (keys handled inside panels).
+
+@dataclass(frozen=True)
+class Topic:
+    key: str
+    section: str
+    title: str
+    html: str
+    docks: tuple[str, ...] = ()
+
+    def plain(self) -> str:
+        """The text without its markup (what the search looks in)."""
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", self.html)).replace("&amp;", "&")
+
+
+START, PANELS, PLOTS, WORKSPACES, KEYS = "Start here", "Panels", "Plots: tools and gestures", "Workspaces", "Keys"
+
+TOPICS: tuple[Topic, ...] = (
+    Topic("overview", START, "What am I looking at?", """
+<p>An <b>autoencoder</b> squeezes each small face picture into a list of 256 numbers, its <b>z-vector</b>, and
+turns such a list back into a face. The z-vectors of the training faces form a <b>cloud</b> of points. A new
+face is made by picking a new point of that cloud and decoding it.</p>
+<p>A <b>sampler</b> is a way of picking those points. Some stay inside the cloud and give faces; some miss it
+and give mud. The panels let you generate faces, see where they lie in the cloud, edit one face, and measure
+which sampler works best.</p>
+<p>Start with <b>Generate</b> (Ctrl+G): the Faces grid fills. Double-click a face to open it in the Face
+inspector. Press <b>F1</b> over any panel to read its help.</p>"""),
+    Topic("words", START, "Words and units", """
+<table cellspacing="4">
+<tr><td valign="top"><b>z-vector, z-point</b></td><td>the numbers the model uses for one face (a point of the
+cloud).</td></tr>
+<tr><td valign="top"><b>component z<sub>i</sub></b></td><td>one of those numbers, i counted from 0.</td></tr>
+<tr><td valign="top"><b>principal axis PC<sub>k</sub></b></td><td>the directions along which the cloud is widest;
+PC1 is the widest.</td></tr>
+<tr><td valign="top"><b>σ (sigma)</b></td><td>one standard deviation: how far the training faces typically lie
+from their average along an axis. ±2σ holds about 95 % of them along one axis.</td></tr>
+<tr><td valign="top"><b>σ-levels of an ellipse</b></td><td>in the pair plot, an ellipse at level 2 reaches
+2σ along every direction of the two axes shown (<i>per axis</i>); the <i>same share in 2-D</i> choice draws
+instead the ellipse that holds the same share of faces in two dimensions as ±level·σ holds on one axis.</td></tr>
+<tr><td valign="top"><b>Mahalanobis distance</b></td><td>how far a point lies from the cloud's centre,
+measured in σ along every direction at once (0 = the centre). It grows with the number of components, so
+the <i>percentile</i> says more.</td></tr>
+<tr><td valign="top"><b>percentile</b></td><td>the share of training faces that lie closer to the centre
+than this one.</td></tr>
+<tr><td valign="top"><b>attribute amount</b></td><td>on an attribute slider, 1 = the average difference
+between the faces that have the attribute (smiling) and those that lack it.</td></tr>
+<tr><td valign="top"><b>direction amount</b></td><td>on a direction slider, 1 = one σ of the cloud along that
+direction.</td></tr>
+<tr><td valign="top"><b>separation</b></td><td>how far apart the faces with and without an attribute lie,
+in σ: 0 = mixed, above 1 = clearly apart.</td></tr>
+<tr><td valign="top"><b>probe accuracy</b></td><td>how often a simple linear classifier tells from the
+z-vector alone whether a face has the attribute (0.50 = guessing).</td></tr>
+<tr><td valign="top"><b>correlation r</b></td><td>from −1 to +1: how much two components rise and fall
+together (0 = not at all).</td></tr>
+</table>"""),
+    Topic("sampler", PANELS, "Sampler", """
+<p>How new points are picked. Choose a sampler, set its values, and press <b>Generate</b> (Ctrl+G, F5, or
+Enter in any field). <i>normal</i> is the measured best; <i>uniform</i> is the deliberately failing baseline.
+Each value's tooltip says what it does; <i>defaults</i> resets them.</p>
+<p><b>Faces</b> sets how many, <b>Seed</b> makes a result repeatable (the same seed and values give the same
+faces). <b>Condition on attributes</b> fits the sampler only on training faces that have (or lack) an
+attribute, for example only smiling faces.</p>""", ("samplerDock",)),
+    Topic("faces", PANELS, "Faces", """
+<p>The decoded faces. Click selects a face (red frame); Ctrl+click or Shift+click selects several;
+double-click opens a face in the Face inspector. The line under the grid says which sampler made them and
+what to expect of it. File ▸ Save image set (Ctrl+S) writes them with their z-vectors;
+Save selected faces (Ctrl+Shift+S) only the selection.</p>""", ("faceGridDock",)),
+    Topic("inspector", PANELS, "Face inspector", """
+<p>One face large, and what it is made of: its z-vector (orange bars) against the range of the training faces
+(grey band, average ± 2σ), its place in the cloud, and the nearest training faces (with a dataset open).</p>
+<p>The <b>sliders</b> edit the face live: along the principal axes PC1 … PC8 (in σ, ±3), along an attribute
+(pick one, <i>add slider</i>; 1 = the average difference between faces with and without it), or along a
+direction of the Directions panel. The edited face is marked in the pair plot.</p>""", ("inspectorDock",)),
+    Topic("pairplot", PANELS, "Pair plot", """
+<p>The cloud seen along two axes at a time: components z<sub>i</sub> or principal axes PC<sub>k</sub>
+(pick them above the plot). Blue: where the training faces lie (darker = more); dashed lines: ellipses at the
+σ-levels you type (see <i>Words and units</i>); orange: the faces in the grid; red: the selected face;
+a magenta star: your photo.</p>
+<p>Two axes hide the other 254: a point at the centre here can still lie outside the cloud (the PCA panel and
+Compare samplers measure that). The check boxes show or hide each layer, <i>atlas</i> tiles the view with
+decoded faces, and <i>colour by</i> colours the cloud by an attribute.</p>
+<p>Use the plot tools (Pan, Decode, Path) to move around, decode any point, or draw a path.</p>""",
+          ("pairPlotDock",)),
+    Topic("components", PANELS, "Components", """
+<p>One component's histogram over the training faces, with the bell curve that fits it best. Orange ticks:
+the faces in the grid. Left / Right (or PgUp / PgDn) step through the components.</p>""", ("componentsDock",)),
+    Topic("correlations", PANELS, "Correlations", """
+<p>How the 256 components rise and fall together: the cell in row i, column j is the correlation r of
+z<sub>i</sub> and z<sub>j</sub> (red +, blue −, white 0). Hover a cell to read i, j and r; the wheel zooms
+once the matrix was clicked, and dragging moves it; ⟲ shows the whole matrix again.</p>
+<p>The list beside it holds the strongest pairs; click a column title to sort it (by r, by strength, or by
+component). Clicking a row, or a cell of the matrix, marks that cell and shows the pair in the pair plot.</p>""",
+          ("correlationsDock",)),
+    Topic("pca", PANELS, "PCA", """
+<p>How many directions carry the variety of the faces (the share of variance per principal axis, and the
+running total), and how far the cloud is from a perfect bell shape: the share of training faces inside each
+σ-level, observed against what a bell shape would give.</p>""", ("pcaDock",)),
+    Topic("compare", PANELS, "Compare samplers", """
+<p>Measures every sampler on the same number of faces: the share that lands inside the cloud, how often a
+face detector finds a face, and, with a dataset open, how close the faces are to real ones (Fréchet
+distance, lower is better). A <b>sweep</b> tries several values of one parameter; <i>Apply best value</i> sets
+the best one in the Sampler panel. Each column's tooltip says what it measures.</p>""", ("compareDock",)),
+    Topic("attributes", PANELS, "Attributes", """
+<p>The model's labelled attributes (smiling, male, glasses …), ranked by how well the cloud tells the faces
+with and without them apart: <b>separation</b> (in σ; above 1 = clearly apart) and <b>probe accuracy</b> (0.50
+= guessing; <i>Measure probe accuracy</i> fills it in, about 2 s per attribute). Click a row: the pair plot
+shows that attribute on the two axes that separate it best, coloured by it. <i>Generate faces with it</i>
+makes a grid from faces that have it.</p>""", ("attributesDock",)),
+    Topic("photo", PANELS, "Your photo", """
+<p>File ▸ Open photo (Ctrl+P), or drop an image on the window: the face is found, framed the way the training
+faces were framed, encoded and placed in the cloud (a magenta star in the pair plot). The panel shows the
+crop beside its reconstruction, how typical the face is (its percentile among the training faces) and the
+nearest training faces.</p>
+<p>When no face is found, click <i>Frame the centre square instead</i>, or tick <i>Centre square (no
+detection)</i> before opening a photo. <i>Inspect &amp; edit</i> moves the face along any slider of the
+inspector; <i>Save…</i> writes the results to a new folder.</p>""", ("photoDock",)),
+    Topic("directions", PANELS, "Directions", """
+<p>Finds directions in the cloud with the method you choose (principal axes, independent components, the
+decoder's own, attribute directions …), names each by the attributes it changes most, and measures it in a
+table (hover a column title for what it measures; click it to sort). Any direction can become a slider in
+the inspector; sets can be saved and loaded. The <i>Map</i> page shows the whole cloud flattened to two
+dimensions, coloured by an attribute (a view only).</p>""", ("directionsDock",)),
+    Topic("path", PANELS, "Path", """
+<p>A strip of faces decoded along a path through the cloud, with the Mahalanobis distance along it (how far
+from the centre each face lies). The path is either the line drawn in the pair plot with the Path tool, or
+the inspected face → another selected face. <i>straight</i> walks a straight line; <i>along the ellipse</i>
+keeps the distance from the centre changing evenly.</p>""", ("pathDock",)),
+    Topic("atlas", PANELS, "Atlas", """
+<p>A plane of the cloud tiled with decoded faces: each tile is the face at that point. Pan and zoom, and
+the faces are decoded again for the new view. <i>grid</i> sets faces per row; <i>others at</i> decides
+where the other 254 numbers stay (the cloud's centre, or the inspected face). The Decode tool shows the
+face under the pointer.</p>""", ("atlasDock",)),
+    Topic("model", PANELS, "Model & data", """
+<p>The open model (its size, its number of training faces, its training losses) and the open dataset, with
+the actions that change them: open a model or dataset, train a new model (Ctrl+T), encode a dataset
+(Ctrl+E), import labels.</p>""", ("modelDataDock",)),
+    Topic("tools", PLOTS, "Plot tools: Pan, Decode, Path", """
+<p>The pair plot and the atlas have a small tool bar; the tool you pick decides what a click or drag does.</p>
+<table cellspacing="4">
+<tr><td valign="top"><b>Pan</b> (P)</td><td>drag moves the view; the wheel zooms.</td></tr>
+<tr><td valign="top"><b>Decode</b> (D)</td><td>click any point to decode the face there; drag to watch the face
+change as you move. <i>→ inspector</i> opens the decoded face there. Holding Alt does the same in the Pan
+tool (many Linux desktops take Alt+drag to move windows: use the tool there).</td></tr>
+<tr><td valign="top"><b>Path</b> (T)</td><td>click to place the points of a path; the path decodes when its
+second point is placed (see the Path panel). Shift+click does the same in the Pan tool.</td></tr>
+<tr><td valign="top"><b>Esc</b></td><td>back to Pan (while a job runs, Esc cancels the job).</td></tr>
+</table>"""),
+    Topic("gestures", PLOTS, "Mouse and wheel in plots", """
+<table cellspacing="4">
+<tr><td valign="top"><b>wheel</b></td><td>zooms a plot once you have clicked it; before that it scrolls the
+panel it sits in. Sliders, number fields and lists ignore the wheel until you click them, so scrolling
+never changes a value by accident.</td></tr>
+<tr><td valign="top"><b>drag</b></td><td>moves the view (Pan tool); right-drag zooms one axis.</td></tr>
+<tr><td valign="top"><b>⟲</b> (bottom-left corner)</td><td>back to the plot's default view; also right-click ▸
+Reset view.</td></tr>
+<tr><td valign="top"><b>⤓</b></td><td>export the plot: PNG, SVG, its data as CSV (columns named after the
+plotted items), or copy it.</td></tr>
+<tr><td valign="top"><b>hover</b></td><td>most plots show the value under the pointer below them.</td></tr>
+</table>"""),
+    Topic("docks", PLOTS, "Panels and layout", """
+<p>Every panel can be moved: drag its title bar to another edge, or onto another panel to share its place as a
+tab. View lists every panel (tick one to show it); View ▸ Reset layout puts everything back. The window
+remembers its layout when you close it.</p>"""),
+    Topic("workspaces", WORKSPACES, "Workspaces", """
+<p>A workspace is a layout of panels for one task. Switch with the View menu or Ctrl+1 … Ctrl+5:</p>
+<table cellspacing="4">
+<tr><td valign="top"><b>Generate &amp; inspect</b> (Ctrl+1)</td><td>the sampler, a large grid of faces, the
+inspector: make faces and edit one.</td></tr>
+<tr><td valign="top"><b>Explore the cloud</b> (Ctrl+2)</td><td>the pair plot with its tools, components,
+correlations, PCA, the atlas and the path.</td></tr>
+<tr><td valign="top"><b>Your photo</b> (Ctrl+3)</td><td>your photo, where it lies in the cloud, the inspector to
+edit it.</td></tr>
+<tr><td valign="top"><b>Directions &amp; attributes</b> (Ctrl+4)</td><td>the direction lab, the attributes, the
+inspector's sliders.</td></tr>
+<tr><td valign="top"><b>Compare &amp; report</b> (Ctrl+5)</td><td>the sampler comparison and what the report
+needs.</td></tr>
+</table>
+<p>Each workspace remembers your changes (moved or resized panels); View ▸ Reset layout resets the current
+one only.</p>"""),
+)
+
+#: keys and mouse gestures handled inside panels (not actions of the window)
 PANEL_KEYS = (
     ("Enter (in a Sampler field)", "generate"),
     ("Left / Right, PgUp / PgDn (Components)", "previous / next component"),
     ("Delete (condition list)", "remove the selected condition"),
     ("Ctrl+click, Shift+click (Faces)", "select several faces"),
     ("Double-click (Faces)", "open the face in the inspector"),
+    ("P / D / T (pair plot, atlas)", "plot tool: Pan / Decode / Path"),
+    ("Alt+click, Alt+drag (pair plot, atlas)", "decode the point under the pointer (as the Decode tool)"),
+    ("Shift+click (pair plot)", "add a point to the path (as the Path tool)"),
+    ("Wheel (a plot you clicked)", "zoom"),
+    ("Drag / right-drag (plots)", "move the view / zoom one axis"),
+    ("Click (Correlations matrix or list)", "show that pair in the pair plot"),
+    ("F1 (over a panel)", "this help, at that panel's topic"),
 )
 
 
-def shortcuts_html(window) -> str:
-    """Every window action that has a shortcut (read from the actions, so the list cannot go stale)."""
-    from PySide6.QtGui import QKeySequence
+def action_shortcuts(window) -> list[tuple[str, str]]:
+    """(keys, what it does) for every QAction of the window and its panels that has a shortcut, read from
+    the actions themselves."""
+    from PySide6.QtGui import QAction, QKeySequence
 
-    rows = []
-    for action in window.actions():
+    rows, seen = [], set()
+    for action in list(window.actions()) + window.findChildren(QAction):
         keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts() if not k.isEmpty()]
-        if keys:
-            rows.append((" or ".join(keys), action.text().replace("&", "").rstrip("…").strip()))
-    rows += list(PANEL_KEYS)
-    body = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
-    return f"<h3>Keyboard shortcuts</h3><table cellspacing='4'>{body}</table>"
+        if not keys or id(action) in seen:
+            continue
+        seen.add(id(action))
+        text = action.text().replace("&&", "\0").replace("&", "").replace("\0", "&").rstrip("…").strip()
+        row = (" or ".join(keys), text or action.toolTip())
+        if row not in rows:
+            rows.append(row)
+    return rows
+
+
+def shortcuts_html(window) -> str:
+    """Every shortcut of the window (its actions) and the keys and gestures of the panels, as one table."""
+    import html
+
+    def table(rows) -> str:
+        return "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>" for k, v in rows)
+
+    return (f"<h3>Keyboard shortcuts</h3><table cellspacing='4'>{table(action_shortcuts(window))}</table>"
+            f"<h3>Keys and mouse inside panels</h3><table cellspacing='4'>{table(PANEL_KEYS)}</table>")

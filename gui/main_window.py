@@ -19,10 +19,11 @@ from .actions import WindowActions
 from .dialogs import offer_subfolder
 from .engine_bridge import EngineBridge, Job, error_message
 from .session import Session
-from .window_layout import DOCK_MINIMUM, DockLayout
+from .wheel_guard import install_wheel_guard
+from .window_layout import STATE_VERSION  # noqa: F401 - the saved layouts' version, read here by tests and tools
+from .window_layout import DOCK_MINIMUM, DockLayout, add_panel_actions, build_workspace_bar
 
 MAX_RECENT = 8
-STATE_VERSION = 5  # 3: docks with minimum sizes and the sampler column at its preferred width; 4: photo + directions docks; 5: path + atlas docks
 
 #: Every dock, in the order they are created: (object name, title).
 PANEL_TITLES = (
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
     def __init__(self, model_dir: Optional[Path] = None, sampler: Optional[str] = None, *,
                  settings: Optional[QSettings] = None, auto_generate: bool = True, restore_state: bool = True) -> None:
         super().__init__()
+        install_wheel_guard()  # the wheel never changes a value the user did not pick (every panel, every dialog)
         self._tabs_pending = False
         from engine import APP_NAME
         from engine.resources import icon_path
@@ -96,13 +98,12 @@ class MainWindow(QMainWindow):
 
         self._build_panels()
         self._build_status_bar()
+        self.dock_layout = DockLayout(self)  # the workspaces, their memory, the proportions a resize keeps
         self._build_menus()
-        self.dock_layout = DockLayout(self)  # the default layout, and the proportions a resize keeps
         self.dock_layout.fit_to_screen()
         self._default_layout()
         if restore_state:
             self._restore_settings()
-        self.docks["samplerDock"].installEventFilter(self)
         if sampler:
             if not self.sampler_panel.set_sampler(sampler):
                 from engine.samplers import SAMPLERS
@@ -258,8 +259,8 @@ class MainWindow(QMainWindow):
             dock.setWidget(late[attr])
             if old is not None:
                 old.deleteLater()
+        QTimer.singleShot(0, self.dock_layout.reapply)  # the panels' own minimums: the workspace's sizes again
         self.window_actions.wire_late_panels()  # their requests, the Atlas panel following the session, the exports
-        self.pair_plot.redrawn.connect(lambda ms: self.redraw_label.setText(f"pair plot {ms:.0f} ms"))
         self._late_building = False
         if s.model is not None:
             s.replay()  # what the new panels missed: model, statistics, faces, selection, axes
@@ -308,32 +309,36 @@ class MainWindow(QMainWindow):
                 bar.setElideMode(Qt.TextElideMode.ElideNone)
                 bar.setUsesScrollButtons(True)
 
-    # ---- the layout: the default one, and its proportions kept across resizes (gui/window_layout.py)
+    # ---- the layout: workspaces, each remembered, and its proportions kept across resizes (gui/window_layout.py)
     def _default_layout(self) -> None:
         self.dock_layout.default_layout()
 
     def reset_layout(self) -> None:
-        self._default_layout()
+        """View ▸ Reset layout: the current workspace as designed (the others keep their changes)."""
+        self.dock_layout.reset_current()
+
+    def switch_workspace(self, key: str) -> None:
+        """Show the workspace ``key`` (``gui/workspaces.py``) as the user left it."""
+        self.dock_layout.switch(key)
+
+    def workspace(self) -> str:
+        return self.dock_layout.current
 
     def raise_dock(self, name: str) -> None:
-        """Show the dock ``name`` and raise it above its tab group."""
-        dock = self.docks[name]
-        dock.show()
-        dock.raise_()
+        """Show the dock ``name`` in the current workspace and raise it above its tab group."""
+        self.dock_layout.show_dock(name)
 
     def _show_inspector(self) -> None:
         self.raise_dock("inspectorDock")
 
-    def eventFilter(self, obj, ev) -> bool:  # noqa: N802
-        if ev.type() == QEvent.Type.Resize and obj is self.docks.get("samplerDock"):
-            self.dock_layout.sampler_resized(obj)
-        return super().eventFilter(obj, ev)
+    def createPopupMenu(self):  # noqa: N802 - no right-click menu of docks: View ▸ a panel places it
+        return None
 
     def event(self, ev) -> bool:  # noqa: D102
         if ev.type() == QEvent.Type.MouseButtonRelease:
             # the end of a drag of a separator between docks (the main window handles those itself): the
             # proportions the user wants (a window resize, a dock shown or a panel built only follow them)
-            QTimer.singleShot(0, self.dock_layout.remember_split)
+            self.dock_layout.mouse_released()
         return super().event(ev)
 
     def resizeEvent(self, ev) -> None:  # noqa: N802
@@ -343,10 +348,9 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         from .qt_widgets import JobStatus
 
-        self.redraw_label = QLabel("")
-        self.redraw_label.setStyleSheet("color: #666;")
-        self.statusBar().addPermanentWidget(self.redraw_label)
-        self.job_status = JobStatus(self.statusBar(), self.bridge.cancel_current)  # the running job, Cancel
+        # the running job: its whole name, step, time and Cancel (developer timings such as the pair plot's redraw
+        # stay out of the status bar: ``pair_plot.redrawn`` carries them to benchmarks and tests)
+        self.job_status = JobStatus(self.statusBar(), self.bridge.cancel_current)
         self.job_label, self.progress_bar, self.cancel_btn = (self.job_status.label, self.job_status.progress_bar,
                                                               self.job_status.cancel_btn)
 
@@ -359,8 +363,10 @@ class MainWindow(QMainWindow):
         self._action(f, "Open &photo…", a.open_photo_dialog, "Ctrl+P")
         f.addSeparator()
         self._action(f, "&Train a new model…", a.show_train_dialog, "Ctrl+T")
-        self._action(f, "&Encode dataset", a.encode_dataset, "Ctrl+E")
+        self._action(f, "&Encode dataset folder…", a.encode_dataset_dialog, "Ctrl+E")
         self._action(f, "Import &labels…", a.import_labels_dialog, None)
+        self._action(f, "&Import model…", a.import_model_dialog, None)
+        self._action(f, "E&xport model…", a.export_model_dialog, None)
         f.addSeparator()
         self._action(f, "&Save image set…", a.save_set_dialog, QKeySequence.StandardKey.Save)
         self._action(f, "Save &selected faces…", lambda: a.save_set_dialog(which="selection"), "Ctrl+Shift+S")
@@ -375,13 +381,15 @@ class MainWindow(QMainWindow):
         self.generate_action.setShortcuts([QKeySequence("Ctrl+G"), QKeySequence("F5")])
         self._action(g, "Cancel running job", self.bridge.cancel_current, "Esc")
         v = mb.addMenu("&View")
-        for dock in self.docks.values():
-            v.addAction(dock.toggleViewAction())
-        v.addSeparator()
-        self._action(v, "Reset layout", self.reset_layout, None)
+        v.addSection("Workspaces")
+        self.workspace_bar = build_workspace_bar(self, self.dock_layout, v)
+        self._action(v, "Reset layout", self.reset_layout, None).setStatusTip(
+            "the current workspace as designed; the other workspaces keep their layouts")
+        v.addSection("Panels")
+        self.panel_actions = add_panel_actions(self.dock_layout, v)
         h = mb.addMenu("&Help")
-        self._action(h, "What am I looking at?", self.show_tour, "F1")
-        self._action(h, "Keyboard shortcuts", self.show_shortcuts, None)
+        self._action(h, "&Help…", self.show_help, "F1")
+        self._action(h, "Keyboard shortcuts", lambda: self.show_help("shortcuts"), None)
         h.addSeparator()
         self._action(h, "About", self._about, None)
         self._refresh_recent_menu()
@@ -395,26 +403,11 @@ class MainWindow(QMainWindow):
         self.addAction(a)
         return a
 
-    def _info_box(self, title: str, html: str) -> QMessageBox:
-        box = QMessageBox(QMessageBox.Icon.NoIcon, f"{self.app_name} — {title}", "", QMessageBox.StandardButton.Close, self)
-        box.setTextFormat(Qt.TextFormat.RichText)
-        box.setText(html)
-        box.setModal(False)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.show()
-        return box
+    def show_help(self, topic: Optional[str] = None):
+        """Help ▸ Help… (F1): the searchable help window, at ``topic`` or the focused panel's topic."""
+        from .qt_help import open_help
 
-    def show_shortcuts(self) -> QMessageBox:
-        """Help ▸ Keyboard shortcuts: every shortcut of the window in one table."""
-        from .help_text import shortcuts_html
-
-        return self._info_box("Keyboard shortcuts", shortcuts_html(self))
-
-    def show_tour(self) -> QMessageBox:
-        """Help ▸ What am I looking at?: one paragraph per panel."""
-        from .help_text import TOUR_HTML
-
-        return self._info_box("What am I looking at?", TOUR_HTML)
+        return open_help(self, topic)
 
     def _about(self) -> None:
         from engine import __version__
@@ -435,11 +428,7 @@ class MainWindow(QMainWindow):
                 avail = screen.availableGeometry()
                 if self.width() > avail.width() or self.height() > avail.height():
                     self.dock_layout.fit_to_screen()
-        state = st.value("window/state")
-        if isinstance(state, (QByteArray, bytes)) and int(st.value("window/stateVersion", 0) or 0) == STATE_VERSION:
-            if self.restoreState(QByteArray(state), STATE_VERSION):
-                self.dock_layout.defaults_pending = False
-            self.dock_layout.restore(st)  # the sampler column's width, the split proportions
+        self.dock_layout.restore(st)  # the workspaces' layouts and proportions, the workspace the user was in
         values = st.value("sampler/values")
         if isinstance(values, str):
             import json
@@ -455,8 +444,6 @@ class MainWindow(QMainWindow):
     def save_settings(self) -> None:
         st = self.settings
         st.setValue("window/geometry", self.saveGeometry())
-        st.setValue("window/state", self.saveState(STATE_VERSION))
-        st.setValue("window/stateVersion", STATE_VERSION)
         st.setValue("sampler/name", self.sampler_panel.sampler_name())
         self.dock_layout.save(st)
         import json
@@ -579,7 +566,8 @@ for _attr, _dock_name in LATE_PANELS:
 #: The handlers callers use on the window (tests, ``gui/screenshots.py``, ``benchmarks/``): each a method of the window
 #: that calls the same-named handler of ``window.window_actions``.
 WINDOW_ACTIONS = (
-    "open_model", "open_model_dialog", "open_dataset", "open_dataset_dialog", "encode_dataset", "import_labels",
+    "open_model", "open_model_dialog", "open_dataset", "open_dataset_dialog", "encode_dataset", "encode_dataset_dialog",
+    "encode_folder", "import_model", "import_model_dialog", "export_model", "export_model_dialog", "import_labels",
     "import_labels_dialog", "generate_clicked", "generate_now", "generate_where", "inspect_face", "open_photo",
     "open_photo_dialog", "inspect_photo", "save_photo", "save_photo_dialog", "save_image_set", "save_set_dialog",
     "save_parent", "set_folder_name", "export_report", "export_report_dialog", "export_movie", "export_movie_dialog",

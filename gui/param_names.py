@@ -48,6 +48,16 @@ CONTROL_NAMES: dict[str, str] = {
     "axis": "Axis",
     "from": "Path start",
     "to": "Path end",
+    # File ▸ Import model… / Export model…
+    "model_file": "Whole model file",
+    "encoder": "Encoder file",
+    "decoder": "Decoder file",
+    "architecture": "Architecture (JSON)",
+    "framing": "Framing",
+    "channel_order": "Channel order",
+    "value_range": "Value range",
+    "split_layer": "Split after layer",
+    "format": "Format",
     # photo panel
     "no_detect": "Centre square (no detection)",
 }

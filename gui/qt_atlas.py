@@ -3,7 +3,7 @@ plot's, or the larger Atlas panel's), and click/drag to decode.
 
 All computing is the engine's (``engine.atlas``): :class:`AtlasLayer` only shows an ``Atlas`` as an image
 placed on its data extent; :class:`ClickDecoder` maps a scene position to plane coordinates and calls
-``engine.atlas.decode_at``. The atlas decode (≈0.7 s for 16×16 on 2 cores) should go through the worker
+``engine.atlas.decode_at`` (the points come from the plot's Decode tool, ``gui/plot_tools.py``). The atlas decode (≈0.7 s for 16×16 on 2 cores) should go through the worker
 (``submit``: a callable that runs ``work()`` off the GUI thread and then ``done(result)`` on it, e.g. a
 ``Job`` of ``gui/engine_bridge.py``); without one it runs in place. A click decodes one face (~12 ms) on
 the GUI thread, so a drag follows the pointer live.
@@ -14,8 +14,8 @@ from typing import Callable, Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtCore import QObject, QRectF, QTimer, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 Submit = Callable[[Callable[[], object], Callable[[object], None]], None]
 
@@ -67,21 +67,19 @@ def view_extent(plot_item: pg.PlotItem) -> tuple[float, float, float, float]:
 
 
 class ClickDecoder(QObject):
-    """Click or drag in a plot → the decoded face at that data point (``engine.atlas.DecodedPoint``)."""
+    """Click or drag in a plot's Decode tool → the decoded face at that data point (``engine.atlas.DecodedPoint``)."""
 
     decoded = Signal(object)
 
-    def __init__(self, plot: pg.PlotWidget, plane_source: Callable[[], tuple]) -> None:
-        """``plane_source()`` → (codec, stats, engine.atlas.Plane) or None when nothing is open."""
+    def __init__(self, plot: pg.PlotWidget, plane_source: Callable[[], tuple], tools) -> None:
+        """``plane_source()`` → (codec, stats, engine.atlas.Plane) or None when nothing is open; ``tools``: the
+        plot's ``gui.plot_tools.PlotTools`` (its ``decode_at`` positions are decoded)."""
         super().__init__()
         self.plot = plot
         self.plane_source = plane_source
         self.enabled = True
-        self._dragging = False
         self.last_ms: list[float] = []  # per-update latencies (median / worst during a drag)
-        scene = plot.scene()
-        scene.sigMouseClicked.connect(self._clicked)
-        scene.sigMouseMoved.connect(self._moved)
+        tools.decode_at.connect(self.decode_scene_pos)
 
     def decode_scene_pos(self, pos):
         import time
@@ -100,22 +98,10 @@ class ClickDecoder(QObject):
         self.decoded.emit(out)
         return out
 
-    def _clicked(self, ev) -> None:
-        if ev.button() == Qt.MouseButton.LeftButton and ev.modifiers() & Qt.KeyboardModifier.AltModifier:
-            self.decode_scene_pos(ev.scenePos())
-
-    def _moved(self, pos) -> None:
-        from PySide6.QtWidgets import QApplication
-
-        buttons = QApplication.mouseButtons()
-        mods = QApplication.keyboardModifiers()
-        if buttons & Qt.MouseButton.LeftButton and mods & Qt.KeyboardModifier.AltModifier:
-            self.decode_scene_pos(pos)
-
 
 class AtlasPanel(QWidget):
     """A larger atlas of its own: a plot whose view is tiled with faces (redrawn after a pan/zoom), the grid
-    size, the base (cloud centre or a given z), and the decoded face under Alt+click/drag."""
+    size, the base (cloud centre or a given z), and the decoded face under the Decode tool (or Alt+click/drag)."""
 
     def __init__(self, submit: Optional[Submit] = None, parent=None) -> None:
         super().__init__(parent)
@@ -139,13 +125,16 @@ class AtlasPanel(QWidget):
         self.auto = QCheckBox("redraw on pan/zoom")
         self.auto.setChecked(True)
         self.info = QLabel(" ")
-        top = QHBoxLayout()
-        for w in (QLabel("grid"), self.side, QLabel("others at"), self.base, self.auto):
-            top.addWidget(w)
-        top.addStretch(1)
+        from .plot_tools import PlotMode, PlotToolBar, PlotTools
+
+        self.tools = PlotTools(self.plot, modes=(PlotMode.PAN, PlotMode.DECODE))
+        self.tool_bar = PlotToolBar(self.tools)
+        from .qt_widgets import flow, row
+
+        top = flow(self.tool_bar, row("grid", self.side), row("others at", self.base), self.auto, spacing=10)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addLayout(top)
+        lay.addWidget(top)
         lay.addWidget(self.plot, 1)
         lay.addWidget(self.info)
         self._timer = QTimer(self)
@@ -156,9 +145,24 @@ class AtlasPanel(QWidget):
         self.plot.getPlotItem().getViewBox().sigRangeChangedManually.connect(lambda *_: self.auto.isChecked() and self._timer.start())
         self.side.valueChanged.connect(lambda *_: self._timer.start())
         self.base.currentIndexChanged.connect(lambda *_: self._timer.start())
-        self.clicks = ClickDecoder(self.plot, self.plane_source)
-        self.clicks.decoded.connect(lambda p: self.info.setText(
-            f"({p.xy[0]:.2f}, {p.xy[1]:.2f}): Mahalanobis {p.mahalanobis:.2f}, log-density {p.log_density:.1f}"))
+        self.clicks = ClickDecoder(self.plot, self.plane_source, self.tools)
+        self.clicks.decoded.connect(self._show_decoded)
+        self.decoded_float = QLabel(self.plot)  # the decoded face beside the pointer
+        self.decoded_float.setObjectName("atlasDecodedFace")
+        self.decoded_float.setStyleSheet("QLabel { background: white; border: 1px solid #888; padding: 2px; }")
+        self.decoded_float.hide()
+        self.plot.scene().sigMouseClicked.connect(lambda *_: self.decoded_float.hide())  # a plain click: gone
+        self.info.setText("Decode (D): click or drag on the atlas to see the face at that point, larger")
+
+    def _show_decoded(self, p) -> None:
+        from .qt_cloud_hover import float_beside
+        from .qt_images import to_pixmap
+
+        self.info.setText(f"({p.xy[0]:.2f}, {p.xy[1]:.2f}): Mahalanobis {p.mahalanobis:.2f}, "
+                          f"log-density {p.log_density:.1f}")
+        self.decoded_float.setPixmap(to_pixmap(p.image, 96))
+        vb = self.plot.getPlotItem().getViewBox()
+        float_beside(self.decoded_float, self.plot, vb.mapViewToScene(pg.Point(float(p.xy[0]), float(p.xy[1]))), 14)
 
     def set_model(self, codec, stats, axes=None, base_z=None) -> None:
         self.codec, self.stats = codec, stats
@@ -203,3 +207,17 @@ class AtlasPanel(QWidget):
             self.info.setText(f"{rows}×{n} faces decoded in {1000 * result.decode_s:.0f} ms")
 
         self.submit(lambda: atlas(codec, stats, plane=plane, rows=rows, cols=n, extent=extent), done)
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): no faces, readout, axis names or view of the previous one (the
+        panel follows the new model when it is shown)."""
+        self.codec = self.stats = self.base_z = None
+        self.layer.clear()
+        self.layer.item.resetTransform()  # an empty image keeps its place: autoRange would centre the view on it
+        self.info.setText(" ")
+        pi = self.plot.getPlotItem()
+        pi.setLabel("bottom", "")
+        pi.setLabel("left", "")
+        from .qt_widgets import empty_view
+
+        empty_view(self.plot)

@@ -32,7 +32,7 @@ from engine.workflows.rank_attributes import AttributeRanking
 from .engine_bridge import EngineBridge, Job
 from .session import Session, axis_label
 
-COLUMNS = ("attribute", "probe accuracy", "separation d", "present", "best axes")
+COLUMNS = ("attribute", "probe accuracy", "separation", "present", "best axes")
 COL_NAME, COL_PROBE, COL_SEP, COL_RATE, COL_AXES = range(5)
 
 
@@ -92,8 +92,10 @@ class AttributesPanel(QWidget):
         hh.setStretchLastSection(True)
         tips = (
             "CelebA attribute (or a column of the model's labels.csv); click to see it in the pair plot",
-            "cross-validated balanced accuracy of a logistic probe on the z-points (chance 0.50)",
-            "cross-fitted separation of the two groups along the difference of their means, in pooled σ",
+            "how often a simple linear classifier tells from the z-vector alone whether a face has it\n"
+            "(balanced, measured on faces it was not fitted on; 0.50 = guessing, 1 = always right)",
+            "how far apart the faces with and without it lie along the line between their averages, in σ\n"
+            "(standard deviations): 0 = mixed, above 1 = clearly apart",
             "share of the labelled z-points that have the attribute",
             "the two axes (original components or principal axes) on which the groups differ most",
         )
@@ -124,6 +126,7 @@ class AttributesPanel(QWidget):
         from .qt_widgets import flow
 
         gen_row = flow(self.gen_with_btn, self.gen_without_btn)
+        self.apply_all = self._build_apply_all()
         row = flow(self.probe_btn, self.stop_btn, self.progress)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -132,6 +135,7 @@ class AttributesPanel(QWidget):
         lay.addWidget(self.info)
         lay.addWidget(self.table, 1)
         lay.addWidget(gen_row)
+        lay.addWidget(self.apply_all)
 
         self.probe_btn.clicked.connect(self.start_probe)
         self.stop_btn.clicked.connect(self.stop)
@@ -140,6 +144,29 @@ class AttributesPanel(QWidget):
         session.model_changed.connect(self._model_changed)
         session.colour_by_changed.connect(self._highlight)
         self._model_changed()
+
+    def _build_apply_all(self):
+        """The selected attribute applied to every face of the grid (``gui.qt_apply_all``; amount in class-mean
+        gaps, its direction the inspector's: a logistic probe's)."""
+        from .qt_apply_all import ApplyToAllBox
+
+        def source():
+            name = self.session.colour_by
+            if not name:
+                return None
+
+            def resolve(model, name=name):
+                from engine.workflows.move_faces import move_of
+
+                return move_of(model, attribute=name)
+
+            return ("attribute", name), name, "", resolve
+
+        box = ApplyToAllBox(self.session, self.bridge, source, span=2.0, name="attributeApplyAll")
+        box.setToolTip("move every face of the grid along the selected attribute (amount 1 = the gap between the "
+                       "class means)")
+        self.session.colour_by_changed.connect(box.refresh)
+        return box
 
     # ---- state
     def cache(self) -> Optional[AttributeRanking]:

@@ -162,3 +162,17 @@ class ComponentsPanel(QWidget):
         if not self._photo_in_legend:
             self.legend.addItem(self.photo_item, "your photo")
             self._photo_in_legend = True
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): back to its first component (z5 of one model is not z5 of
+        another)."""
+        from .qt_widgets import empty_view
+
+        self.index.setValue(0)
+        for item in (self.hist_item, self.fit_item, self.ticks_item, self.photo_item):
+            item.setData([], [])
+        self.centre_line.setValue(0)
+        self.band.setRegion((0, 1))
+        self.plot.setLabel("bottom", "")
+        self.plot.getPlotItem().setTitle(None)
+        empty_view(self.plot)

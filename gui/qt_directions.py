@@ -140,7 +140,7 @@ class DirectionsPanel(QWidget):
                                    "double-click a row does the same)")
         self.slider_btn.clicked.connect(self.add_slider)
         self.save_btn = QPushButton("Save set…")
-        self.save_btn.setToolTip("NAME.json + NAME.npy, with the model id (the CLI's --out)")
+        self.save_btn.setToolTip("NAME.json + NAME.npy, with the model id")
         self.save_btn.clicked.connect(self.save_dialog)
         self.load_btn = QPushButton("Load set…")
         self.load_btn.setToolTip("a saved set; another model's set only when you confirm")
@@ -151,7 +151,29 @@ class DirectionsPanel(QWidget):
         tl.setContentsMargins(2, 2, 2, 2)
         tl.addWidget(self.table, 1)
         tl.addWidget(flow(self.slider_btn, self.save_btn, self.load_btn, spacing=6))
+        self.apply_all = self._build_apply_all()
+        tl.addWidget(self.apply_all)
         return table_page
+
+    def _build_apply_all(self):
+        """The selected direction applied to every face of the grid (``gui.qt_apply_all``; amount in σ)."""
+        from .qt_apply_all import ApplyToAllBox
+
+        def source():
+            d = self.selected_direction()
+            if d is None:
+                return None
+
+            def resolve(model, d=d):
+                from engine.editing import Move
+
+                return Move.of_direction(d)
+
+            return ("direction", d.name, id(d)), d.name, "σ", resolve
+
+        box = ApplyToAllBox(self.session, self.bridge, source, span=3.0, name="directionApplyAll")
+        self.table.itemSelectionChanged.connect(box.refresh)
+        return box
 
     def _build_map(self) -> QWidget:
         """The map (view only): method, colour, the plot and the clicked training face: the Map page."""
@@ -191,7 +213,8 @@ class DirectionsPanel(QWidget):
         self.map_face = FaceView()
         self.map_face.setMinimumSize(96, 96)
         self.map_face.setMaximumWidth(180)
-        self.map_face.setText("click a point:\nthat training face,\ndecoded")
+        self.map_face.placeholder = "click a point:\nthat training face,\ndecoded"
+        self.map_face.set_image(None)
         self.map_face_caption = ElidedLabel("")
         self.map_face_caption.setStyleSheet("color: #555;")
         map_page = QWidget()
@@ -331,9 +354,13 @@ class DirectionsPanel(QWidget):
                                      progress=progress, cancel=cancel)
             return res.directions, res.rows
 
-        return self._run(f"directions ({m})", fn, f"{m}-directions")
+        from engine.workflows.estimates import expected_directions
 
-    def _run(self, title: str, fn, set_name: str) -> Job:
+        expected = expected_directions(z, labels if labels is not None and len(labels) == len(z) else None, m, k)
+        return self._run(f"directions ({m})", fn, f"{m}-directions", expected=expected,
+                         plain=f"Finding directions ({m})")
+
+    def _run(self, title: str, fn, set_name: str, expected=None, plain: str = "") -> Job:
         model = self.session.model
 
         def done(result):
@@ -370,11 +397,13 @@ class DirectionsPanel(QWidget):
             self.compute_btn.setEnabled(True)
             self.status.setText(f"{title}: cancelled")
 
-        self.status.setText(f"{title} …")
+        notice = f" {expected.notice(what=False)} ·" if expected is not None and expected.long else ""  # said first
+        self.status.setText(f"{title}:{notice} …")
         self.cancel_btn.setEnabled(True)
         self.compute_btn.setEnabled(False)
         self.job = Job(title, fn, on_done=done, on_error=failed, on_cancelled=cancelled,
-                       on_progress=lambda p: self.status.setText(f"{title}: {p.message or p.job}"), key="direction-lab")
+                       on_progress=lambda p: self.status.setText(f"{title}:{notice} {p.message or p.job}"),
+                       key="direction-lab", title=plain, expected=expected)
         return self.bridge.submit(self.job)
 
     def cancel(self) -> None:
@@ -643,3 +672,14 @@ class DirectionsPanel(QWidget):
             self.map_face_caption.setText(f"{name} (its z-point decoded)")
 
         return self.bridge.submit(Job("decode training face", fn, on_done=done, key="map-decode", quiet=True))
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): no map caption, picked face or view of the previous model."""
+        self.latent_map = None
+        self._draw_map()  # its points go before the view is reset
+        self._map_method_changed()  # the method's note, not the last map's "map of N z-points"
+        self.map_face.set_image(None)
+        self.map_face_caption.setText("")
+        from .qt_widgets import empty_view
+
+        empty_view(self.map_plot)

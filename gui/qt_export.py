@@ -80,23 +80,97 @@ def plot_svg_bytes(plot) -> bytes:
     return bytes(ba.data())
 
 
+#: what a panel's plot item is, by the attribute that holds it (a CSV names its rows after the plotted items;
+#: an item named where it was made, or in the plot's legend, keeps that name)
+SERIES_NAMES = {
+    "points_item": "training z-points (a sample)", "contour_item": "density contours", "centre_item": "cloud centre",
+    "generated_item": "generated faces", "edited_item": "edited face", "selected_item": "selected face",
+    "photo_item": "your photos", "path_item": "drawn path", "hist_item": "histogram (share of training z-points)",
+    "fit_item": "Gaussian fit", "ticks_item": "generated faces", "marker": "chosen cell",
+    "bars": "bars", "cum_item": "cumulative share of variance", "obs_bars": "observed share inside",
+    "exp_bars": "expected share inside (Gaussian)", "md_hist": "histogram of squared Mahalanobis distances",
+    "md_pdf": "χ² density (a Gaussian cloud)", "cloud_points": "training z-points", "band_hi": "training mean + 2σ",
+    "band_lo": "training mean − 2σ", "z_bars": "this face's z", "place_cloud": "training z-points",
+    "place_face": "this face", "place_edit": "edited face", "sweep_curve": "sweep", "curve": "Mahalanobis distance",
+    "map_pick": "chosen point", "points": "attribute group", "group_items": "attribute group",
+}
+_KIND = {"BarGraphItem": "bars", "ScatterPlotItem": "points", "PlotCurveItem": "curve", "PlotDataItem": "curve"}
+
+
+def _panel_names(plot) -> dict[int, str]:
+    """id(item) → the name of the attribute that holds it, in the plot's widget or the panels around it."""
+    names: dict[int, str] = {}
+
+    def look(obj, helpers: bool) -> None:
+        for attr, value in vars(obj).items():
+            if isinstance(value, pg.GraphicsObject):
+                names.setdefault(id(value), attr)
+            elif isinstance(value, (list, tuple)) and value and all(isinstance(v, pg.GraphicsObject) for v in value):
+                for k, v in enumerate(value):
+                    names.setdefault(id(v), f"{attr}[{k}]")
+            elif helpers and hasattr(value, "__dict__") and not isinstance(value, (QObject, type)):
+                look(value, False)  # a helper object of the panel (an attribute layer, an atlas layer …)
+
+    owner = plot if isinstance(plot, QObject) else None
+    for _ in range(10):
+        if owner is None:
+            break
+        look(owner, True)
+        owner = owner.parent()
+    return names
+
+
+def _legend_names(item_of_plot: pg.PlotItem) -> dict[int, str]:
+    legend = getattr(item_of_plot, "legend", None)
+    out = {}
+    for sample, label in getattr(legend, "items", []) if legend is not None else []:
+        target = getattr(sample, "item", None)
+        if target is not None and getattr(label, "text", ""):
+            out[id(target)] = str(label.text)
+    return out
+
+
+def series_name(item, k: int, legend: dict[int, str], attrs: dict[int, str]) -> str:
+    """An item's own name, else its legend label, else what its panel calls it, else its kind and number."""
+    own = item.name() if hasattr(item, "name") else None
+    if own:
+        return str(own)
+    if id(item) in legend:
+        return legend[id(item)]
+    attr = attrs.get(id(item))
+    if attr:
+        base, _, index = attr.partition("[")
+        name = SERIES_NAMES.get(base, base.removesuffix("_item").replace("_", " ").strip())
+        return f"{name} {int(index.rstrip(']')) + 1}" if index else name
+    return f"{_KIND.get(type(item).__name__, 'series')} {k + 1}"
+
+
 def plot_series(plot) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(name, x, y) of every data item of the plot (curves, scatters and bar graphs), as drawn."""
-    out = []
-    for k, it in enumerate(_plot_item(plot).listDataItems()):
-        name = it.name() if hasattr(it, "name") and it.name() else f"series {k + 1}"
+    """(name, x, y) of every data item of the plot (curves, scatters and bar graphs), as drawn; each named after
+    what it shows (:func:`series_name`), two items of one name told apart by a number."""
+    pi = _plot_item(plot)
+    legend, attrs = _legend_names(pi), _panel_names(plot)
+    raw = []
+    listed = pi.listDataItems()
+    bars = [i for i in pi.items if isinstance(i, pg.BarGraphItem) and i not in listed]
+    for k, it in enumerate(list(listed) + bars):
         if isinstance(it, pg.BarGraphItem):
             x, y = it.opts.get("x"), it.opts.get("height")
         else:
             x, y = it.getData()
         if x is None or y is None:
             continue
-        out.append((str(name), np.asarray(x, float), np.asarray(y, float)))
-    listed = set(map(id, _plot_item(plot).listDataItems()))
-    for k, it in enumerate(i for i in _plot_item(plot).items if isinstance(i, pg.BarGraphItem) and id(i) not in listed):
-        x, y = it.opts.get("x"), it.opts.get("height")
-        if x is not None and y is not None:
-            out.append((f"bars {k + 1}", np.asarray(x, float), np.asarray(y, float)))
+        raw.append((series_name(it, k, legend, attrs), np.asarray(x, float), np.asarray(y, float)))
+    counts: dict[str, int] = {}
+    for name, _x, _y in raw:
+        counts[name] = counts.get(name, 0) + 1
+    seen: dict[str, int] = {}
+    out = []
+    for name, x, y in raw:
+        if counts[name] > 1:
+            seen[name] = seen.get(name, 0) + 1
+            name = f"{name} {seen[name]}"
+        out.append((name, x, y))
     return out
 
 

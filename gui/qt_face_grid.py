@@ -163,3 +163,7 @@ class FaceGrid(QWidget):
 
     def images(self) -> np.ndarray | None:
         return None if self.session.sample is None else self.session.sample.images
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): no caption of the previous model's sampler."""
+        self.why.setText("")

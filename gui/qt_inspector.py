@@ -39,6 +39,7 @@ class FaceView(QLabel):
         self.setStyleSheet("background: #f4f4f4; border: 1px solid #ccc;")
         self.image: Optional[np.ndarray] = None
         self.smooth = False
+        self.placeholder = "double-click a face in the grid"  # shown without a face (kept across resizes)
 
     def set_image(self, image: Optional[np.ndarray]) -> None:
         self.image = None if image is None else np.asarray(image)
@@ -51,7 +52,7 @@ class FaceView(QLabel):
     def _render(self) -> None:
         if self.image is None:
             self.setPixmap(QPixmap_empty())
-            self.setText("double-click a face in the grid")
+            self.setText(self.placeholder)
             return
         side = max(32, min(self.width(), self.height()) - 4)
         h = self.image.shape[0]
@@ -92,8 +93,12 @@ class InspectorPanel(QWidget):
         self._decode_timer.timeout.connect(self._submit_decode)
         self._block = False
         self._build_nearest()
+        from .qt_before_after import BeforeAfter
+
+        self.before_after = BeforeAfter(self, FaceView)  # the Before / Side-by-side buttons, B
         self._build_layout()
         self._connect(session)
+        self.before_after.follow(session)
         self._model_changed()
         self._stats_changed()
 
@@ -143,6 +148,8 @@ class InspectorPanel(QWidget):
     def _build_pca_sliders(self) -> None:
         """One slider per leading principal axis (±3σ)."""
         self.sliders_box = QGroupBox("edit along principal axes (±3σ)")
+        self.sliders_box.setToolTip("PC1 is the direction along which the training faces differ most, PC2 the next …;\n"
+                                    "σ = one standard deviation of the training faces along that axis")
         self.sliders_grid = QGridLayout(self.sliders_box)
         self.sliders_grid.setVerticalSpacing(1)
         self.sliders: list[QSlider] = []
@@ -162,7 +169,9 @@ class InspectorPanel(QWidget):
 
     def _build_attribute_sliders(self) -> None:
         """The attribute picker; one slider per chosen attribute (amount in class-mean gaps)."""
-        self.attr_box = QGroupBox("edit along attributes (in class-mean gaps)")
+        self.attr_box = QGroupBox("edit along attributes (1 = average with − without)")
+        self.attr_box.setToolTip("amount 1 = the average difference between the faces that have the attribute and\n"
+                                 "those that lack it; −1 takes that much away")
         self.attr_box.setObjectName("attributeSlidersBox")
         self.attr_grid = QGridLayout(self.attr_box)
         self.attr_grid.setVerticalSpacing(1)
@@ -170,8 +179,9 @@ class InspectorPanel(QWidget):
         self.attr_pick.setObjectName("attributePick")
         self.attr_pick.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.attr_pick.setMinimumContentsLength(8)
-        self.attr_pick.setToolTip("an attribute of the model's labels.csv; its direction is a logistic probe's (the\n"
-                                  "measured better editor); amount 1 moves by the gap between the class means")
+        self.attr_pick.setToolTip("an attribute of the model's labels.csv; its direction is a linear classifier's (it\n"
+                                  "measured the better editor); amount 1 = the average difference between the\n"
+                                  "faces with and without it")
         self.attr_add = QPushButton("add slider")
         self.attr_add.clicked.connect(lambda: self.add_attribute_slider(self.attr_pick.currentText()))
         self.attr_status = QLabel("")
@@ -189,6 +199,7 @@ class InspectorPanel(QWidget):
     def _build_direction_sliders(self) -> None:
         """Sliders along the Directions panel's directions (engine.directions.Direction, amount in σ)."""
         self.dir_box = QGroupBox("edit along directions (in σ of the cloud)")
+        self.dir_box.setToolTip("amount 1 = one standard deviation of the training faces along the direction")
         self.dir_box.setObjectName("directionSlidersBox")
         self.dir_grid = QGridLayout(self.dir_box)
         self.dir_grid.setVerticalSpacing(1)
@@ -228,7 +239,7 @@ class InspectorPanel(QWidget):
         head.addWidget(self.reset_btn)
         head.addWidget(self.save_btn)
         upper = QHBoxLayout()
-        upper.addWidget(self.face, 3)
+        upper.addLayout(self.before_after.face_column(self.face), 3)  # the face; Before, Side by side below it
         side = QVBoxLayout()
         side.addWidget(self.place_plot, 1)
         side.addWidget(self.sliders_box, 0)
@@ -522,8 +533,8 @@ class InspectorPanel(QWidget):
 
     def _add_row(self, name: str) -> None:
         d = self._directions[name]
-        tip = (f"{name}: right = more, left = less (the {d.method} direction; amount 1 = {d.step:.2f} in z, the gap "
-               f"between the {d.n_present} faces with and {d.n_absent} without it)")
+        tip = (f"{name}: right = more, left = less (the {d.method} direction; amount 1 = the average difference between "
+               f"the {d.n_present} faces with it and the {d.n_absent} without it, {d.step:.2f} in z)")
         row = self._slider_row(self.attr_grid, f"attributeSlider-{name}", ATTRIBUTE_RANGE, tip, QLabel(name), "+0.00",
                                lambda: self.remove_attribute_slider(name))
         self.attribute_sliders[name] = row[1]
@@ -679,3 +690,16 @@ class InspectorPanel(QWidget):
             self.settings.setValue("save/faces", str(path.parent))
         self.face_saved.emit(str(path))
         return path
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): no bars, band, cloud or axes of the previous model (a model
+        without z-points shows empty plots, as a new window does)."""
+        from .qt_widgets import empty_view
+
+        self.z_bars.setOpts(x=[], height=[])
+        for item in (self.band_lo, self.band_hi, self.place_cloud, self.place_face, self.place_edit):
+            item.setData([], [])
+        self._place_idx = None
+        self.place_plot.getPlotItem().setTitle(None)
+        for plot in (self.z_plot, self.place_plot):
+            empty_view(plot)

@@ -46,8 +46,9 @@ class ModelDataPanel(QWidget):
         self.open_model_btn = QPushButton("Open model…")
         self.open_data_btn = QPushButton("Open dataset…")
         self.train_btn = QPushButton("Train new…")
-        self.encode_btn = QPushButton("Encode dataset")
-        self.encode_btn.setToolTip("encode the open dataset with this model into its latents.npy")
+        self.encode_btn = QPushButton("Encode dataset…")
+        self.encode_btn.setToolTip("choose a folder of face images and encode it with this model into its z-points "
+                                   "(latents.npy); asks first when that replaces z-points")
         grid = QGridLayout()
         grid.addWidget(self.open_model_btn, 0, 0)
         grid.addWidget(self.open_data_btn, 0, 1)
@@ -116,4 +117,4 @@ class ModelDataPanel(QWidget):
             self.data_label.setText("<b>dataset:</b> none open (File ▸ Open dataset folder… shows nearest training images)")
         else:
             self.data_label.setText(f"<b>dataset:</b> {html.escape(str(ds.folder))} — {len(ds):,} images")
-        self.encode_btn.setEnabled(m is not None and ds is not None)
+        self.encode_btn.setEnabled(m is not None)

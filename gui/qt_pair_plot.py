@@ -13,7 +13,7 @@ from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
 )
@@ -21,17 +21,22 @@ from PySide6.QtWidgets import (
 from engine.workflows.open_model import LEADING_PCS, leading_pca_coords
 
 from . import plot_style as ps
+from .plot_tools import PlotMode, PlotToolBar, PlotTools
+from .qt_cloud_hover import float_beside, pixel_d2
 from .qt_pair_controls import AxisPicker, move_points, parse_levels, parse_levels_report
 from .qt_widgets import flow, row, setup_plot
 from .session import Axis, Session, axis_label
 
 MAX_POINTS = 5000  # scatter symbols drawn for the training cloud; the density image shows the rest
+#: The line under the plot before anything was decoded: the tools and their keys.
+HINT = "Decode (D): click or drag to see a face · Path (T): click two points · hover a grey point: its training face"
 
 
 class PairPlotPanel(QWidget):
     """Dock content: axis pickers, layer toggles, σ-levels and the plot."""
 
     redrawn = Signal(float)  # milliseconds of the last full redraw
+    path_drawn = Signal()  # a line's second (or later) point was placed: the Path panel decodes it
 
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)
@@ -48,8 +53,11 @@ class PairPlotPanel(QWidget):
 
         controls = self._build_controls(session)
         self._build_plot()
+        self.tools = PlotTools(self.plot)  # pan/zoom, decode, path (gui/plot_tools.py)
+        self.tool_bar = PlotToolBar(self.tools)
         self._build_atlas()
         self._build_probe(session)
+        self._build_hover()
         self._build_layout(controls)
         self._connect(session)
         self._drawn = None  # (statistics, z-points, axes) of the drawn cloud
@@ -85,11 +93,11 @@ class PairPlotPanel(QWidget):
         self.levels_edit.setMinimumWidth(90)
         self.levels_edit.setMaximumWidth(130)
         self.scaling = QComboBox()
-        self.scaling.addItem("σ (1-D)", "sigma")
-        self.scaling.addItem("χ² (2-D coverage)", "chi2")
+        self.scaling.addItem("per axis", "sigma")
+        self.scaling.addItem("same share in 2-D", "chi2")
         self.scaling.setToolTip(
-            "σ: half-axes are level·σ along the principal axes of the pair;\n"
-            "χ²: the radius covering the same probability as a level-σ interval in 1-D"
+            "per axis: an ellipse at level 2 reaches 2σ (standard deviations) along every direction of the plane;\n"
+            "same share in 2-D: the ellipse holding the share of faces that ±level·σ holds on one axis (larger)"
         )
         self.coords = QLabel(" ")
         self.coords.setMinimumWidth(150)
@@ -149,7 +157,7 @@ class PairPlotPanel(QWidget):
         setup_plot(self.plot, reset=self.reset_view)
 
     def _build_atlas(self) -> None:
-        """The face atlas layer and click to decode (engine.atlas); Alt+drag decodes instead of panning."""
+        """The face atlas layer and click to decode (engine.atlas): the Decode tool, or Alt+click/drag."""
         from .qt_atlas import AtlasLayer, ClickDecoder
 
         pi = self.plot.getPlotItem()
@@ -168,17 +176,8 @@ class PairPlotPanel(QWidget):
         self.layer_boxes["atlas"].toggled.connect(lambda on: self._schedule_atlas() if on else None)
         self._plane_key = None
         self._plane = None
-        self.clicks = ClickDecoder(self.plot, self.plane_source)
+        self.clicks = ClickDecoder(self.plot, self.plane_source, self.tools)
         self.clicks.decoded.connect(self._show_probe)
-        self._last_scene_pos = None
-        _drag = vb.mouseDragEvent
-
-        def drag(ev, axis=None):  # Alt+drag decodes instead of panning
-            if ev.modifiers() & Qt.KeyboardModifier.AltModifier:
-                ev.accept()  # the decoder follows the pointer through the scene's sigMouseMoved
-                return
-            return _drag(ev, axis=axis) if axis is not None else _drag(ev)
-        vb.mouseDragEvent = drag
 
     def _build_probe(self, session: Session) -> None:
         """The decoded point (floating and in the probe row) and the drawn path (engine.latent_paths)."""
@@ -191,7 +190,7 @@ class PairPlotPanel(QWidget):
         self.probe = None  # the last engine.atlas.DecodedPoint
         self.probe_thumb = QLabel()
         self.probe_thumb.setFixedSize(36, 36)
-        self.probe_text = QLabel("Alt+click/drag: decode a point · Shift+click: draw a path")
+        self.probe_text = QLabel(HINT)
         self.probe_text.setStyleSheet("color: #555;")
         self.probe_text.setWordWrap(True)  # a narrow dock wraps it (it was cut off mid-word)
         self.probe_btn = QPushButton("→ inspector")
@@ -203,7 +202,40 @@ class PairPlotPanel(QWidget):
         self.path_item.setZValue(9)
         pi.addItem(self.path_item)
         self.plot.scene().sigMouseClicked.connect(self._scene_clicked)
+        self.tools.path_point.connect(self._path_point)
+        self.tools.mode_changed.connect(self._mode_changed)
         session.path_changed.connect(self._update_path)
+
+    def _build_hover(self) -> None:
+        """Hover a grey cloud point: its training face (the dataset's image, else its decode) beside the pointer."""
+        from .qt_cloud_hover import CloudHover
+
+        self.hover = CloudHover(self.plot, self._hover_points, self._hover_face)
+        for sig in (self.session.model_changed, self.session.stats_changed, self.session.dataset_changed):
+            sig.connect(self.hover.clear)
+
+    def _hover_points(self) -> Optional[tuple]:
+        """The drawn cloud points (view coordinates) and their training indices; None when they are hidden."""
+        if self._xy is None or self._sample_idx is None or not self.layer_boxes["points"].isChecked():
+            return None
+        pos = self.hover._pos
+        if len(self._gen_xy) and pos is not None and self._nearest_generated(pos) is not None:
+            return None  # an orange face under the pointer: its own readout, no preview over it
+        return self._xy[self._sample_idx], self._sample_idx
+
+    def _nearest_generated(self, pos, radius: float = 12.0) -> Optional[int]:
+        """The orange point within ``radius`` pixels of ``pos`` (the nearest), or None."""
+        d2 = pixel_d2(self.plot.getPlotItem().getViewBox(), self._gen_xy, pos)
+        k = int(np.argmin(d2)) if len(d2) else -1
+        return k if k >= 0 and d2[k] <= radius ** 2 else None
+
+    def _hover_face(self, i: int) -> tuple:
+        image, from_dataset = self.session.state.training_face(i)
+        files = self.session.model.latent_files
+        name = files[i] if i < len(files) else ""
+        self.coords.setText(f"training face #{i}" + (f": {name}" if name else "")
+                            + ("" if from_dataset else " (its decode: no dataset open)"))
+        return image, f"#{i} · {'image' if from_dataset else 'decoded'}"
 
     def _build_layout(self, controls: QWidget) -> None:
         """Controls, the σ-levels note, the plot, the status row and the probe row, top to bottom."""
@@ -214,6 +246,7 @@ class PairPlotPanel(QWidget):
         lay.addWidget(self.levels_note)
         lay.addWidget(self.plot, 1)
         status = QHBoxLayout()
+        status.addWidget(self.tool_bar)
         status.addWidget(self.swap_btn)
         status.addWidget(self.coords, 1)
         lay.addLayout(status)
@@ -531,15 +564,13 @@ class PairPlotPanel(QWidget):
         if not self.plot.sceneBoundingRect().contains(pos):
             return
         p = vb.mapSceneToView(pos)
+        if len(self.session.path_vertices) == 1 and self.tools.mode is PlotMode.PATH:
+            self._update_path((p.x(), p.y()))
         ax = self.session.axes
         text = f"{axis_label(ax[0])} = {p.x():.3f}   {axis_label(ax[1])} = {p.y():.3f}"
-        if len(self._gen_xy):
-            # the nearest generated point, in screen pixels
-            px = vb.mapViewToScene
-            d = [(pg.Point(px(pg.Point(float(a), float(b)))) - pos).manhattanLength() for a, b in self._gen_xy[:500]]
-            k = int(np.argmin(d))
-            if d[k] < 12:
-                text += f"   · face #{k}"
+        k = self._nearest_generated(pos) if len(self._gen_xy) else None
+        if k is not None:
+            text += f"   · face #{k}"
         self.coords.setText(text)
 
     # ---- the face atlas layer
@@ -615,32 +646,60 @@ class PairPlotPanel(QWidget):
                                 f"Mahalanobis {p.mahalanobis:.2f}")
         self.probe_float.setPixmap(to_pixmap(p.image, 72))
         self.probe_float.setToolTip(f"Mahalanobis {p.mahalanobis:.2f}")
-        self.probe_float.adjustSize()
         vb = self.plot.getPlotItem().getViewBox()
-        pos = self.plot.mapFromScene(vb.mapViewToScene(pg.Point(float(p.xy[0]), float(p.xy[1]))))
-        w, h = self.plot.width(), self.plot.height()
-        x = pos.x() + 14 if pos.x() + 14 + self.probe_float.width() < w else pos.x() - 14 - self.probe_float.width()
-        y = min(max(0, pos.y() - self.probe_float.height() // 2), max(0, h - self.probe_float.height()))
-        self.probe_float.move(QPoint(int(x), int(y)))
-        self.probe_float.show()
-        self.probe_float.raise_()
+        float_beside(self.probe_float, self.plot, vb.mapViewToScene(pg.Point(float(p.xy[0]), float(p.xy[1]))), 14)
 
-    # ---- the drawn path (Shift+click adds a vertex; the Path panel decodes it)
+    # ---- the drawn path (the Path tool, or Shift+click: the Path panel decodes it once it has two points)
     def _scene_clicked(self, ev) -> None:
-        mods = ev.modifiers()
-        if ev.button() == Qt.MouseButton.LeftButton and not mods & Qt.KeyboardModifier.AltModifier:
-            self.probe_float.hide()
-        if ev.button() != Qt.MouseButton.LeftButton or not mods & Qt.KeyboardModifier.ShiftModifier:
-            return
+        if ev.button() == Qt.MouseButton.LeftButton:
+            self.probe_float.hide()  # a plain click (pan/zoom) leaves the decoded face
+
+    def _path_point(self, scene_pos, extend: bool) -> None:
+        """A point placed with the Path tool (a new line after a finished one) or Shift+click (a bend)."""
         if self.session.stats is None:
             return
-        p = self.plot.getPlotItem().getViewBox().mapSceneToView(ev.scenePos())
-        self.add_path_vertex(p.x(), p.y())
-        ev.accept()
+        self.probe_float.hide()
+        p = self.plot.getPlotItem().getViewBox().mapSceneToView(scene_pos)
+        v = list(self.session.path_vertices)
+        v = v + [(p.x(), p.y())] if extend or len(v) == 1 else [(p.x(), p.y())]
+        self.session.set_path_vertices(v)
+        if len(v) >= 2:
+            self.path_drawn.emit()
+
+    def _mode_changed(self, mode) -> None:
+        self.probe_float.hide()  # the decoded face belongs to the Decode tool
+        if mode is not PlotMode.PATH and len(self.session.path_vertices) == 1:
+            self.session.set_path_vertices([])  # a line begun and left: dropped
+        self._update_path()
 
     def add_path_vertex(self, x: float, y: float) -> None:
         self.session.set_path_vertices(list(self.session.path_vertices) + [(float(x), float(y))])
 
-    def _update_path(self) -> None:
+    def _update_path(self, pointer=None) -> None:
+        """The drawn line; while the Path tool waits for a second point, a line from the first to ``pointer``."""
         v = np.asarray(self.session.path_vertices, float).reshape(-1, 2)
+        if pointer is not None and len(v) == 1 and self.tools.mode is PlotMode.PATH:
+            v = np.vstack([v, [pointer]])
         self.path_item.setData(v[:, 0], v[:, 1]) if len(v) else self.path_item.setData([], [])
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): no decoded point, hover readout or faces of the previous one."""
+        self.probe = None
+        self.probe_btn.setEnabled(False)
+        self.probe_thumb.clear()
+        self.probe_text.setText("Alt+click/drag: decode a point · Shift+click: draw a path")
+        self.probe_float.clear()
+        self.probe_float.hide()
+        self.coords.setText(" ")
+        self.atlas_layer.clear()
+        for image in (self.atlas_layer.item, self.density_item):  # an empty image keeps its place: autoRange
+            image.clear()                                          # would centre an empty view on it
+            image.resetTransform()
+        self._plane_key = self._plane = None
+        self._home = None  # the new model's cloud sets the view; a model without z-points shows an empty one
+        pi = self.plot.getPlotItem()
+        pi.setLabel("bottom", "")
+        pi.setLabel("left", "")
+        from .qt_widgets import empty_view
+
+        empty_view(self.plot)

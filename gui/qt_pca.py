@@ -264,3 +264,19 @@ class PCAPanel(QWidget):
         cpi = self.cloud_plot.getPlotItem()
         cpi.setXRange(lo[0] - 0.05 * span[0], hi[0] + 0.05 * span[0], padding=0)
         cpi.setYRange(lo[1] - 0.05 * span[1], hi[1] + top * span[1], padding=0)
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): the previous model's bars, curves and cloud go and every view
+        is a new plot's (a model without z-points shows empty plots)."""
+        from .qt_widgets import empty_view
+
+        for bars in (self.bars, self.obs_bars, self.exp_bars):
+            bars.setOpts(x=[], height=[])
+        for item in (self.cum_item, self.md_hist, self.md_pdf, self.cloud_points):
+            item.setData([], [])
+        for t in self.norm_labels:
+            self.norm_plot.removeItem(t)
+        self.norm_labels = []
+        self.attribute_layer.clear()
+        for plot in (self.var_plot, self.norm_plot, self.md_plot, self.cloud_plot):
+            empty_view(plot)

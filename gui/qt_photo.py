@@ -47,6 +47,8 @@ class PhotoView(QLabel):
     def __init__(self) -> None:
         super().__init__()
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)  # the empty state's text wraps in a narrow dock (it was cut off on both sides)
+        self.setMargin(6)
         self.setMinimumSize(160, 140)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setStyleSheet("background: #f4f4f4; border: 1px solid #ccc;")
@@ -73,7 +75,7 @@ class PhotoView(QLabel):
         e = self.entry
         if e is None or e.result.photo is None:
             self.setPixmap(QPixmap())
-            self.setText("File ▸ Open photo… or drop an image file on the window")
+            self.setText("No photo yet: click Open photo… above, or drop an image file on the window")
             return
         r = e.result
         img = np.ascontiguousarray(r.photo)
@@ -146,8 +148,8 @@ class PhotoPanel(QWidget):
         self.open_btn.clicked.connect(self.open_requested)
         self.no_detect = QCheckBox("centre square (no detection)")
         self.no_detect.setObjectName("photoNoDetect")
-        self.no_detect.setToolTip("frame the centre square of the whole photo instead of finding the face "
-                                  "(the CLI's --no-detect)")
+        self.no_detect.setToolTip("tick before opening a photo: frame the centre square of the whole photo "
+                                  "instead of looking for a face")
         self.pick = QComboBox()
         self.pick.setObjectName("photoPick")
         self.pick.setMinimumContentsLength(10)
@@ -177,6 +179,12 @@ class PhotoPanel(QWidget):
         self.retry_btn.setToolTip("no face was found: encode the centre square of the whole photo")
         self.retry_btn.clicked.connect(self._retry)
         self.retry_btn.hide()
+        self.miss_note = QLabel("")
+        self.miss_note.setObjectName("photoMissNote")
+        self.miss_note.setWordWrap(True)
+        self.miss_note.setStyleSheet("color: #b00020;")
+        self.miss_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.miss_note.hide()
 
         self.view = PhotoView()
         self.aligned = FaceView()
@@ -227,7 +235,7 @@ class PhotoPanel(QWidget):
         upper = QHBoxLayout()
         upper.addWidget(self.view, 3)
         upper.addLayout(right, 2)
-        scrolled_body(self, controls, (upper, 1), self.near_box)
+        scrolled_body(self, controls, self.miss_note, (upper, 1), self.near_box)
 
         session.photos_changed.connect(self._photos_changed)
         session.dataset_changed.connect(self._show)
@@ -251,6 +259,12 @@ class PhotoPanel(QWidget):
         """After "no face found": a button that frames the centre square of that photo instead."""
         self.failed_path = path
         self.retry_btn.setVisible(path is not None)
+        self.miss_note.setVisible(path is not None)
+        if path is not None:
+            from pathlib import Path
+
+            self.miss_note.setText(f"No face found in {Path(path).name}. Click “{self.retry_btn.text()}” to encode the "
+                                   f"middle of the photo, or tick “{self.no_detect.text()}” and open it again.")
 
     def _retry(self) -> None:
         if self.failed_path:
@@ -309,9 +323,8 @@ class PhotoPanel(QWidget):
             self.recon.set_image(None)
             for fv in (self.aligned, self.recon):
                 fv.setText("")
-            self.info.setText("<i>No photo yet.</i> File ▸ Open photo… (or drop image files on the window) finds "
-                              "the face, frames it the way the training faces were framed, encodes it and places "
-                              "it in the cloud.")
+            self.info.setText("Open photo… (Ctrl+P) finds the face, frames it like the training faces, encodes "
+                              "it and places it in the cloud.")
             return
         r = e.result
         self.aligned.set_image(r.aligned)
@@ -352,3 +365,7 @@ class PhotoPanel(QWidget):
                 lab.setText(f"<small>{d:.2f}</small>")
             name.setToolTip(tip)
             lab.setToolTip(tip)
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): no "centre square instead?" offer for the previous model."""
+        self.offer_centre_square(None)

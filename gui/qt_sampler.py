@@ -31,7 +31,7 @@ DISPLAY = {("path", "axis"): ("PC", 1)}
 VERDICTS = {
     "normal": "the measured best sampler: its faces are as close to real ones as real faces are to each other",
     "gmm": "ties with normal, the measured best (a mixture of Gaussians instead of one)",
-    "pca-ellipse": "the seed's method: at fact 0.7 its faces are too alike and smooth; fact ≈ 1.2 measures as well as normal",
+    "pca-ellipse": "each pair of principal axes kept inside an ellipse: at fact 0.7 its faces are too alike and smooth; fact ≈ 1.2 measures as well as normal",
     "box": "each component on its own: the faces are blurred mixtures (6× worse than normal, measured)",
     "uniform": "the deliberately failing baseline: no faces, only mud — see why in the pair plot and Compare samplers",
     "kde": "kernel noise at the default bandwidth: noisier faces than normal",
@@ -416,3 +416,7 @@ class SamplerPanel(QWidget):
                 except (TypeError, ValueError):
                     pass
         self.diagnostics.setText("\n".join(parts))
+
+    def clear_model_state(self) -> None:
+        """Another model (``Session.model_reset``): the previous model's fit diagnostics go."""
+        self.show_diagnostics(None)

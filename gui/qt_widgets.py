@@ -5,7 +5,7 @@
 * :func:`setup_plot` — an embedded plot that does not steal the scroll wheel from the panel it sits in
   (the wheel zooms only after the plot was clicked), with a visible "reset view" button and a
   right-click menu ("Reset view");
-* :class:`JobStatus` — the running engine job in the window's status bar (name and progress, Cancel).
+* :class:`JobStatus` — the running engine job in the window's status bar (its whole name, step, time, Cancel).
 
 Where results go and the questions asked before writing them (``pictures_folder``, "a new folder inside it
 instead?") are in :mod:`gui.dialogs`.
@@ -17,9 +17,11 @@ from typing import Callable, Optional
 from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
-    QAbstractScrollArea, QApplication, QHBoxLayout, QLabel, QLayout, QMenu, QProgressBar, QPushButton, QScrollArea,
+    QHBoxLayout, QLabel, QLayout, QMenu, QProgressBar, QPushButton, QScrollArea,
     QSizePolicy, QStatusBar, QToolButton, QVBoxLayout, QWidget,
 )
+
+from .wheel_guard import scroll_area_of, scroll_instead  # noqa: F401  (scroll_area_of: also used by the tests)
 
 
 class ElidedLabel(QLabel):
@@ -92,27 +94,9 @@ def scrolled_body(panel: QWidget, *parts, margins: int = 4) -> QVBoxLayout:
     return lay
 
 
-def scroll_area_of(widget: QWidget) -> Optional[QAbstractScrollArea]:
-    """The nearest scroll area (QScrollArea, a list, a table …) that ``widget`` sits inside, if any."""
-    p = widget.parentWidget()
-    while p is not None:
-        if isinstance(p, QAbstractScrollArea) and not _is_plot(p):
-            return p
-        p = p.parentWidget()
-    return None
-
-
-def _is_plot(w) -> bool:
-    try:
-        import pyqtgraph as pg
-
-        return isinstance(w, pg.GraphicsView)
-    except ImportError:  # pragma: no cover
-        return False
-
-
 class _WheelGuard(QObject):
-    """Wheel over an unfocused plot that sits in a scroll area scrolls that area instead of zooming."""
+    """Wheel over an unfocused plot that sits in a scroll area scrolls that area instead of zooming (the rule of
+    every value control too: :mod:`gui.wheel_guard`)."""
 
     def __init__(self, plot) -> None:
         super().__init__(plot)
@@ -123,12 +107,7 @@ class _WheelGuard(QObject):
             place_reset_button(self.plot)
             return False
         if ev.type() == QEvent.Type.Wheel and not self.plot.hasFocus():
-            area = scroll_area_of(self.plot)
-            if area is not None:
-                bar = area.horizontalScrollBar() if ev.modifiers() & Qt.KeyboardModifier.AltModifier \
-                    else area.verticalScrollBar()
-                QApplication.sendEvent(bar, ev)
-                return True
+            return scroll_instead(self.plot, ev)
         return False
 
 
@@ -146,6 +125,13 @@ def reset_view(plot) -> None:
     vb = plot.getPlotItem().getViewBox()
     vb.autoRange()  # fits the data now (and, like any setRange, switches auto-ranging off) …
     vb.enableAutoRange()  # … so switch it back on: data drawn later is fitted too
+
+
+def empty_view(plot) -> None:
+    """The view of a plot that shows nothing yet, as a new plot has it (0–1 on both axes, fitting what comes)."""
+    vb = plot.getPlotItem().getViewBox()
+    vb.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+    vb.enableAutoRange()
 
 
 def setup_plot(plot, reset: Optional[Callable[[], None]] = None) -> QToolButton:
@@ -288,56 +274,175 @@ def row(*widgets, spacing: int = 3) -> QWidget:
     return box
 
 
+#: plain words for the steps engine jobs report (``Progress.job``); others are shown as they are
+STEP_WORDS = {"decode": "decoding faces", "encode": "encoding images", "load images": "reading images",
+              "attribute judges": "training the attribute judges", "train": "training", "statistics": "statistics"}
+
+
+def step_text(job, p) -> str:
+    """One progress record of ``job`` in plain words: its step, message, counts, loss."""
+    words = "" if not p.job or p.job in (job.name, "report") else STEP_WORDS.get(p.job, p.job)
+    msg = p.message if p.message not in ("", "done", words) else ""
+    text = ": ".join(t for t in (words, msg) if t)
+    if p.total > 1 and p.job not in ("report",) and p.done < p.total:
+        text += f" ({p.done:,} of {p.total:,})"
+    if p.loss is not None:
+        text += f" — loss {p.loss:.5f}"
+    return text
+
+
 class JobStatus(QObject):
-    """The running engine job in a status bar: its name and progress (an elided label), a progress bar and a
-    Cancel button. They are always there (idle: empty and disabled): showing/hiding them would re-lay out every
-    panel. Quiet jobs (live decodes) leave them alone."""
+    """The running engine job in a status bar, readable at any window width: its whole name in plain words (never
+    elided: "Generating 32 faces (gmm)"), its current step (elided when space is short; the whole text is the
+    tooltip), the time it has taken and, when its progress or its expected time allows, the time left; a
+    progress bar and Cancel. A job expected to take long says so as it starts: its notice ("first time for this
+    model: about a minute; cached afterwards") is the step until the job reports one.
+    The widgets are always there (idle: empty and disabled): showing/hiding them would re-lay out every panel.
+    Quiet jobs (live decodes) leave them alone."""
 
     def __init__(self, status_bar: QStatusBar, cancel: Callable[[], None]) -> None:
+        from PySide6.QtCore import QTimer
+
         super().__init__(status_bar)
-        self.label = ElidedLabel("")
-        self.label.setMinimumWidth(120)
+        self.status_bar = status_bar
+        self.box = QWidget()
+        self.box.setObjectName("jobStatus")
+        lay = QHBoxLayout(self.box)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(6)
+        self.label = QLabel("")  # the job's name: as wide as its text, never elided
+        self.label.setObjectName("jobName")
+        self.label.setStyleSheet("font-weight: 600;")
+        self.label.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)
+        self.step = ElidedLabel("")
+        self.step.setObjectName("jobStep")
+        self.step.setMinimumWidth(60)
+        self.step.setMaximumWidth(560)
+        self.step.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.time_label = QLabel("")
+        self.time_label.setObjectName("jobTime")
+        self.time_label.setStyleSheet("color: #555;")
         self.progress_bar = QProgressBar()
-        self.progress_bar.setMaximumWidth(220)
+        self.progress_bar.setMaximumWidth(160)
+        self.progress_bar.setMinimumWidth(80)
         self.cancel_btn = QPushButton("Cancel")
         self.cancel_btn.setToolTip("cancel the running job (Esc)")
         self.cancel_btn.clicked.connect(lambda *_: cancel())
-        for w in (self.label, self.progress_bar, self.cancel_btn):
-            status_bar.addPermanentWidget(w)
+        for w in (self.label, self.step, self.time_label, self.progress_bar, self.cancel_btn):
+            lay.addWidget(w)
+        status_bar.addPermanentWidget(self.box)
+        self.job = None
+        self.started_at = 0.0
+        self.fraction: Optional[float] = None  # of the running job, from its progress (None: not known)
+        self.fraction_at = 0.0
+        self.eta: Optional[tuple[float, float]] = None  # (the job's own estimate of the time left, when it said so)
+        self.timer = QTimer(self)
+        self.timer.setInterval(1000)
+        self.timer.timeout.connect(self._tick)
         self.idle()
 
     def follow(self, bridge) -> None:
         """Follow an engine bridge's jobs (``gui.engine_bridge.EngineBridge``'s signals)."""
         bridge.job_started.connect(self.started)
         bridge.job_progress.connect(self.progress)
+        for signal in (bridge.job_finished, bridge.job_failed):
+            signal.connect(lambda job, _result: self._ended(job))
+        bridge.job_cancelled.connect(self._ended)
         bridge.idle.connect(self.idle)
 
+    def _ended(self, job) -> None:
+        if job is self.job:
+            self.idle()
+
     def started(self, job) -> None:
+        import time
+
         if job.quiet:
             return
-        self.label.setText(job.name)
+        self.job, self.started_at = job, time.monotonic()
+        self.fraction = self.eta = None
+        title = getattr(job, "label", job.name)
+        self.label.setText(title)
+        self.label.setToolTip(title)
+        self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance(title) + 4)  # never clipped
+        self._set_step(job.notice() if hasattr(job, "notice") else "")
+        expected = getattr(job, "expected", None)
+        self.step.setToolTip(expected.notice() if expected is not None and expected.long else self.step.toolTip())
         self.progress_bar.setRange(0, 0)
         self.progress_bar.setTextVisible(True)
         self.cancel_btn.setEnabled(True)
+        self._tick()
+        self.timer.start()
 
     def progress(self, job, p) -> None:
-        """An engine ``Progress`` record of ``job``: the bar, and its step, message, loss and time left."""
-        if job.quiet:
+        """An engine ``Progress`` record of ``job``: the bar, its step and the time left."""
+        import time
+
+        if job.quiet or job is not self.job:
             return
+        now = time.monotonic()
         if p.total > 0:
             self.progress_bar.setRange(0, 1000)
             self.progress_bar.setValue(int(1000 * p.fraction))
-        text = job.name if p.job == job.name or not p.job else f"{job.name}: {p.job}"
-        if p.message:
-            text += f" — {p.message}"
-        if p.loss is not None:
-            text += f" — loss {p.loss:.5f}"
+            if p.job in (job.name, "report") or not p.job:  # the job's own count, not one of its steps' counts
+                self.fraction, self.fraction_at = p.fraction, now
         if p.eta_s:
-            text += f" — {p.eta_s:.0f} s left"
-        self.label.setText(text)
+            self.eta = (float(p.eta_s), now)
+        text = step_text(job, p)
+        if text:
+            self._set_step(text)
+        self._tick()
+
+    def _set_step(self, text: str) -> None:
+        """The step, as wide as its text up to a third of the status bar (elided beyond; the rest is for messages)."""
+        self.step.setText(text)
+        want = self.step.fontMetrics().horizontalAdvance(text) + 6 if text else 0
+        self.step.setMinimumWidth(max(60, min(want, self.step.maximumWidth(), self.status_bar.width() // 3)))
+
+    def remaining(self) -> Optional[float]:
+        """Seconds left (negative: longer than expected): the job's own estimate (training, encoding); else its
+        expected time while within it (a job's steps are seldom equal: the report's faces take most of it); else
+        from its progress; else past its expected time."""
+        import time
+
+        now = time.monotonic()
+        elapsed = now - self.started_at
+        if self.eta is not None:
+            return max(0.0, self.eta[0] - (now - self.eta[1]))
+        expected = getattr(self.job, "expected", None)
+        if expected is not None and expected.long and elapsed < expected.seconds:
+            return expected.seconds - elapsed
+        if self.fraction is not None and 0.05 <= self.fraction < 1 and elapsed > 2:
+            at = self.fraction_at - self.started_at
+            return max(0.0, at / self.fraction * (1 - self.fraction) - (now - self.fraction_at))
+        if expected is not None and expected.long:
+            return expected.seconds - elapsed
+        return None
+
+    def time_text(self) -> str:
+        """"0:12 · about 0:45 left", "1:10 · longer than expected", or the elapsed time alone."""
+        import time
+
+        from engine.workflows.estimates import clock
+
+        if self.job is None:
+            return ""
+        text = clock(time.monotonic() - self.started_at)
+        left = self.remaining()
+        if left is not None:
+            text += f" · about {clock(left)} left" if left > 0 else " · longer than expected"
+        return text
+
+    def _tick(self) -> None:
+        self.time_label.setText(self.time_text())
 
     def idle(self) -> None:
-        self.label.setText("")
+        self.job = None
+        self.timer.stop()
+        for w in (self.label, self.step, self.time_label):
+            w.setText("")
+        self.label.setMinimumWidth(0)
+        self.label.setToolTip("")
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
         self.progress_bar.setTextVisible(False)

@@ -22,6 +22,10 @@ __all__ = ["Axis", "LoadedModel", "PhotoEntry", "Sample", "Session", "axis_label
 
 
 class Session(QObject):
+    #: Emitted by :meth:`set_model` before any other signal: every panel drops what it derived from the previous
+    #: model (its ``clear_model_state()``: decoded points, readouts, fitted results, plot ranges), then hears the
+    #: new model's signals like a panel just built.
+    model_reset = Signal()
     model_changed = Signal()
     stats_changed = Signal()
     dataset_changed = Signal()
@@ -52,7 +56,10 @@ class Session(QObject):
 
     # ---- setters (each signal once, in the state's order) ---------------------------------------
     def set_model(self, model: Optional[LoadedModel], stats=None) -> None:
-        self._emit(self.state.set_model(model, stats))
+        """A new model (or the same one reopened: new z-points, labels): ``model_reset``, then the state's changes."""
+        changes = self.state.set_model(model, stats)
+        self.model_reset.emit()
+        self._emit(changes)
 
     def replay(self) -> None:
         """Emit every signal once, in set_model's order, for panels built after the state was set (the late

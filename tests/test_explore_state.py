@@ -45,6 +45,24 @@ def test_a_new_model_clears_what_belonged_to_the_old_one_and_clips_the_axes():
     assert s.axes == (("z", 5), ("pca", 3))
 
 
+def test_another_model_closes_the_dataset_and_the_same_model_reopened_keeps_it():
+    """The open dataset was framed for its model: another model folder closes it (Encode asks for a folder
+    again); the same folder reopened (labels imported, its dataset encoded) keeps it."""
+    from pathlib import Path
+
+    s = ExplorationState()
+    a, b = _model(), _model(z_dim=4)
+    a.folder, b.folder = Path("/m/a"), Path("/m/b")
+    s.set_model(a)
+    s.set_dataset("faces of a")
+    again = _model()
+    again.folder = Path("/m/a")
+    assert Change.DATASET not in s.set_model(again) and s.dataset == "faces of a"
+    changes = s.set_model(b)
+    assert s.dataset is None and changes.index(Change.DATASET) == changes.index(Change.STATS) + 1
+    assert Change.DATASET not in s.set_model(None)  # nothing left to close
+
+
 def test_selection_is_clipped_and_an_unchanged_selection_reports_nothing():
     s = ExplorationState()
     s.set_model(_model())

@@ -138,7 +138,7 @@ COLUMNS = (
     ("name", "direction", "{:<24}"),
     ("sigma", "σ (z)", "{:>7.3f}"),
     ("variance_share", "var %", "{:>6.2%}"),
-    ("top_effect", "top |e|", "{:>7.2f}"),
+    ("top_effect", "top effect", "{:>10.2f}"),
     ("pixel_mse", "pix MSE", "{:>8.5f}"),
     ("feature_change", "feat Δ", "{:>6.3f}"),
     ("outside_2s", "out 2σ", "{:>6.3f}"),

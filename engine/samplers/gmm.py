@@ -15,7 +15,7 @@ class GMMSampler(Sampler):
     fits_covariance = True
     #: the last fit was read from the cache (``gmm_cache``) instead of running EM
     cached = False
-    summary = "a mixture of Gaussians fitted to the cloud after training (scikit-learn; as in the RAE paper)"
+    summary = "a mixture of Gaussians fitted to the cloud after training (scikit-learn)"
     params = (
         Param("components", int, 10, "number of mixture components", minimum=1, maximum=200),
         Param("covariance", str, "full", "covariance type of each component", choices=("full", "diag")),

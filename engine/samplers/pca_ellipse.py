@@ -77,12 +77,12 @@ class PCAEllipseSampler(Sampler):
     order = 30
     fits_covariance = True
     default_sweep = True  # the seed's sampler: the comparison panel sweeps its fact first
-    summary = "principal-axis coordinates drawn one by one so every pair stays inside its fact·level·σ ellipse (the blog's method)"
+    summary = "principal-axis coordinates drawn one by one so every pair stays inside its fact·level·σ ellipse"
     params = (
         Param("components", int, 100, "number of PCA components drawn (the rest: see residual)", minimum=1, maximum=4096),
         Param("level", float, 2.35, "σ-level of the ellipses' half-axes", minimum=0.0, maximum=10.0),
         Param("fact", float, 0.7, "factor on the half-axes level·σ", minimum=0.0, maximum=5.0, sweep=True),
-        Param("residual", str, "centre", "dropped PCA components: at the centre (blog) or from their Gaussians", choices=("centre", "gaussian")),
+        Param("residual", str, "centre", "the principal axes left out: at the centre, or drawn from their Gaussians", choices=("centre", "gaussian")),
     )
 
     def _fit(self, latents: np.ndarray) -> None:

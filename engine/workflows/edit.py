@@ -21,8 +21,12 @@ def _edit_params():
     return (
         Param("model", str, None, "", kind="path"),
         Param("data", str, None, f"folder of face images (the first {DEFAULT_FACES} by name are edited unless told)",
-              kind="path", required=True),
+              kind="path"),
+        Param("set", str, None, "an image set written by generate (instead of a folder of images): every face is "
+              "moved by one amount and written as a new image set", metavar="FOLDER", kind="path"),
         Param("attribute", str, None, "attribute name from the model's labels.csv, e.g. Smiling"),
+        Param("axis", str, None, "with a set: move along this axis of the cloud (amount in σ along it)",
+              metavar="PC1|z12", kind="text"),
         Param("direction", str, None, "a saved direction set (instead of an attribute)", metavar="FILE", kind="path"),
         Param("index", int, 1, "with a direction set: which direction (the table's #, from 1)", minimum=1),
         Param("force", bool, False, "with a direction set: use a set saved for another model anyway"),

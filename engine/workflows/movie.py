@@ -37,9 +37,10 @@ KIND = "movie"
 class Movie:
     path: Path
     frames: int
-    size: int
+    size: int  # the frame's width in pixels (a square frame unless ``height`` says otherwise)
     fps: float
     path_info: dict  # the path's method, t, Mahalanobis distance and log-density per frame
+    height: Optional[int] = None  # a grid film's frame height (None: ``size``)
 
 
 def check_movie_args(out, frames: int, fps: float, size: int) -> str:
@@ -86,8 +87,8 @@ def frames_of(codec, path, size: int, cancel: CancelToken, progress: ProgressCal
 _NO_ROOM = ("No space left on device", "Disk quota exceeded", "File too large")
 
 
-def write_mp4(tmp: Path, frames, size: int, fps: float, shown: Path | None = None) -> None:
-    """Stream ``frames`` through FFmpeg (libx264, yuv420p) into ``tmp``. FFmpeg's messages are kept, not printed;
+def write_mp4(tmp: Path, frames, size, fps: float, shown: Path | None = None) -> None:
+    """Stream ``frames`` (``size``: a square's side, or (width, height)) through FFmpeg (libx264, yuv420p) into ``tmp``. FFmpeg's messages are kept, not printed;
     a non-zero exit status (or a write error it reports) is an error naming ``shown`` (the user's path)."""
     import subprocess
     import tempfile
@@ -97,8 +98,9 @@ def write_mp4(tmp: Path, frames, size: int, fps: float, shown: Path | None = Non
 
     shown = shown or tmp
     rate = Fraction(float(fps)).limit_denominator(1001)
+    width, height = (size, size) if isinstance(size, (int, np.integer)) else size
     cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error", "-f", "rawvideo",
-           "-vcodec", "rawvideo", "-s", f"{size}x{size}", "-pix_fmt", "rgb24", "-r", str(rate), "-i", "-", "-an",
+           "-vcodec", "rawvideo", "-s", f"{width}x{height}", "-pix_fmt", "rgb24", "-r", str(rate), "-i", "-", "-an",
            "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-crf", "10", "-metadata", f"comment={MARKER}",
            "-f", "mp4", str(tmp)]
     with tempfile.TemporaryFile() as log:
@@ -163,7 +165,18 @@ def _movie_params():
               flag="from", kind="text"),
         Param("to", str, None, "", metavar="ROW|FILE.npy[:ROW]", kind="text"),
         Param("axis", str, None, "sweep along this axis instead of a path", metavar="PC1|z12", kind="text"),
-        Param("range", str, "-3:3", "with an axis: START:STOP in σ around the cloud's centre", kind="text"),
+        Param("attribute", str, None, "film along this attribute's direction (a column of the model's labels)"),
+        Param("direction", str, None, "film along a direction of a saved direction set", metavar="FILE",
+              kind="path"),
+        Param("index", int, 1, "with a direction set: which direction (the table's #, from 1)", minimum=1),
+        Param("face", str, None, "film this face moved along the direction (instead of the cloud's centre)",
+              metavar="ROW|FILE.npy[:ROW]", kind="text"),
+        Param("set", str, None, "film every face of this image set at once, as a grid", metavar="FOLDER",
+              kind="path"),
+        Param("columns", int, None, "with a set: faces per row of the grid film", minimum=1, maximum=64),
+        Param("range", str, "-3:3", "with a direction: START:STOP in its unit (σ of the cloud for an axis or a "
+              "saved direction, class-mean gaps for an attribute) around the cloud's centre, the face or the set",
+              kind="text"),
         Param("method", str, METHODS[0], "path interpolation", choices=METHODS),
         Param("frames", int, 60, "", minimum=2, maximum=MAX_FRAMES),
         Param("fps", float, 20.0, "", kind="positive", minimum=0.5, maximum=120.0),
@@ -246,34 +259,139 @@ def movie_of_sweep(opened, out, axis: str, options: Optional[MovieOptions] = Non
 
 def make_movie(model_folder, out, *, frm: Optional[str] = None, to: Optional[str] = None, axis: Optional[str] = None,
                value_range: str = "-3:3", method: str = "linear", frames: int = 60, fps: float = 20.0, size: int = 256,
-               overwrite: bool = False, progress: ProgressCallback = no_progress,
-               cancel: Optional[CancelToken] = None) -> Movie:
+               overwrite: bool = False, attribute: Optional[str] = None, direction_file=None, index: int = 1,
+               face: Optional[str] = None, set_folder=None, columns: Optional[int] = None,
+               progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> Movie:
     """The CLI's ``movie``: the path ``frm`` → ``to`` (training row numbers or .npy z-files, see
-    ``latent_paths.parse_endpoint``), or a sweep along ``axis``; everything refused before the model is opened."""
+    ``latent_paths.parse_endpoint``), or a film along one direction (``axis``, ``attribute`` or direction ``index``
+    of ``direction_file``) around the cloud's centre, one ``face`` or every face of the image set ``set_folder``
+    (a grid film); everything refused before the model is opened."""
     from ..latent_paths import check_method, parse_endpoint
     from .open_model import open_model
 
     cancel = cancel or CancelToken()
     o = MovieOptions(frames=frames, fps=fps, size=size, method=method, value_range=value_range)
-    suffix = check_movie_args(out, frames, fps, size)
-    if (axis is None) == (frm is None and to is None):
-        raise EngineError("movie: give either {opt:from} and {opt:to} (a path between two faces) or {opt:axis} "
-                          "(a sweep)")
-    if axis is None and (frm is None or to is None):
+    check_movie_args(out, frames, fps, size)
+    along = [x for x in (axis, attribute, direction_file) if x is not None]
+    path = frm is not None or to is not None
+    if path == bool(along) or (path and (face is not None or set_folder is not None)):
+        raise EngineError("movie: give either {opt:from} and {opt:to} (a path between two faces) or one direction: "
+                          "{opt:axis}, {opt:attribute} or {opt:direction} (a sweep, of the cloud's centre, a "
+                          "{opt:face} or a {opt:set})")
+    if len(along) > 1:
+        raise EngineError("movie: one direction at a time: {opt:axis}, {opt:attribute} or {opt:direction}")
+    if face is not None and set_folder is not None:
+        raise EngineError("movie: a {opt:face} or a {opt:set}, not both")
+    if path and (frm is None or to is None):
         raise EngineError("movie: a path needs both {opt:from} and {opt:to}")
-    if axis is not None:
+    if along:
         check_sweep_range(value_range)
     else:
         check_method(method)
-    _prepared(None, out, o, overwrite, [model_folder])
-    opened = open_model(model_folder, statistics=True, labels=False, progress=progress, cancel=cancel)
+    _prepared(None, out, o, overwrite, [model_folder] + ([set_folder] if set_folder is not None else []))
+    opened = open_model(model_folder, statistics=True, labels=attribute is not None, progress=progress,
+                        cancel=cancel)
     _need_stats(opened)
-    if axis is not None:
+    if axis is not None and face is None and set_folder is None:
         return movie_of_sweep(opened, out, axis, o, overwrite=overwrite, progress=progress, cancel=cancel)
+    if along:
+        from .move_faces import move_of, read_set_z
+
+        move = move_of(opened, axis=axis, attribute=attribute, direction_file=direction_file, index=index)
+        if set_folder is not None:
+            origins = read_set_z(set_folder, opened.z_dim)[0]
+        elif face is not None:
+            origins = _near_the_cloud(opened.stats, parse_endpoint(face, opened.latents, opened.z_dim, "face"),
+                                      "face", face)
+        else:
+            origins = np.asarray(opened.stats.mean, np.float32)
+        return movie_along(opened, out, move, origins, o, columns=columns, overwrite=overwrite, progress=progress,
+                           cancel=cancel)
     a = _near_the_cloud(opened.stats, parse_endpoint(frm, opened.latents, opened.z_dim, "from"), "from", frm)
     b = _near_the_cloud(opened.stats, parse_endpoint(to, opened.latents, opened.z_dim, "to"), "to", to)
-    del suffix
     return movie_of_path(opened, out, a, b, o, overwrite=overwrite, progress=progress, cancel=cancel)
+
+
+def grid_layout(n: int, size: int, columns: Optional[int] = None, gap: int = 2) -> tuple[int, int, int, int]:
+    """(columns, tile, frame width, frame height) of a grid film of ``n`` faces about ``size`` pixels wide: even
+    tiles and an even frame (what an MP4 needs), ``gap`` white pixels between the faces."""
+    cols = int(columns) if columns else int(math.ceil(math.sqrt(n * 2)))  # wider than tall, like the grid
+    cols = max(1, min(cols, n))
+    rows = int(math.ceil(n / cols))
+    tile = max(16, (size - (cols - 1) * gap) // cols // 2 * 2)
+    return cols, tile, cols * tile + (cols - 1) * gap, rows * tile + (rows - 1) * gap
+
+
+#: white pixels between the faces of a grid film (even: the frame stays even for an MP4)
+GRID_GAP = 2
+
+
+def _tiled(faces, cols: int, tile: int, width: int, height: int) -> np.ndarray:
+    """One grid frame: the faces (resized to ``tile``) left to right, top to bottom, on white."""
+    out = np.full((height, width, 3), 255, np.uint8)
+    for i, face in enumerate(faces):
+        r, c = divmod(i, cols)
+        y, x = r * (tile + GRID_GAP), c * (tile + GRID_GAP)
+        out[y: y + tile, x: x + tile] = face
+    return out
+
+
+def move_frames(codec, origins: np.ndarray, move, amounts: np.ndarray, cancel: CancelToken,
+                progress: ProgressCallback, *, size: int, columns: Optional[int] = None):
+    """The frames of a direction film: for each amount, every origin moved by it (``move.apply``) and decoded —
+    one face per frame (``size``×``size``) or a grid of them — decoded a few frames at a time."""
+    from ..latent_paths import DECODE_BATCH
+
+    n = len(origins)
+    per = max(1, DECODE_BATCH // n)  # frames decoded in one batch
+    layout = grid_layout(n, size, columns) if n > 1 else None
+    for i in range(0, len(amounts), per):
+        cancel.raise_if_cancelled()
+        chunk = amounts[i: i + per]
+        z = np.concatenate([move.apply(origins, a) for a in chunk])
+        faces = codec.decode(z, batch_size=max(len(z), 1))
+        if layout is None:
+            yield from _resized(faces, size)
+        else:
+            cols, tile, width, height = layout
+            for k in range(len(chunk)):
+                yield _tiled(_resized(faces[k * n: (k + 1) * n], tile), cols, tile, width, height)
+        progress(Progress("movie", min(len(amounts), i + per), len(amounts), "decoding and encoding frames"))
+
+
+def movie_along(opened, out, move, origins: np.ndarray, options: Optional[MovieOptions] = None, *,
+                columns: Optional[int] = None, overwrite: bool = False, progress: ProgressCallback = no_progress,
+                cancel: Optional[CancelToken] = None) -> Movie:
+    """A film of faces moved along one direction (``engine.editing.Move``: an axis, an attribute or a direction of
+    the lab) by amounts running over ``options.value_range`` (START:STOP in the move's unit): one face
+    (``origins`` of one row), or every face of a set at once as a grid (``columns`` wide)."""
+    o = options or MovieOptions()
+    cancel = cancel or CancelToken()
+    lo, hi = check_sweep_range(o.value_range)
+    origins = np.atleast_2d(np.asarray(origins, np.float32))
+    if origins.ndim != 2 or not len(origins) or origins.shape[1] != len(move.vector):
+        raise EngineError(f"film: expected faces of {len(move.vector)} components, got shape {list(origins.shape)}")
+    if not np.isfinite(origins).all():
+        raise EngineError("film: a face holds NaN or infinite values")
+    out, suffix = _prepared(opened, out, o, overwrite, [opened.folder])
+    amounts = np.linspace(lo, hi, int(o.frames))
+    from ..output_folders import writing_owned_file
+
+    size = int(o.size)
+    width = height = size
+    if len(origins) > 1:
+        _c, _t, width, height = grid_layout(len(origins), size, columns)
+    stream = move_frames(opened.codec, origins, move, amounts, cancel, progress, size=size, columns=columns)
+    with writing_owned_file(out, KIND) as tmp:
+        if suffix == ".mp4":
+            write_mp4(tmp, stream, (width, height), o.fps, shown=out)
+        else:
+            write_gif(tmp, stream, o.fps)
+        cancel.raise_if_cancelled()
+    info = {"method": f"along {move.name}", "faces": len(origins), "amounts": np.round(amounts, 9).tolist(),
+            "t": np.round((amounts - lo) / (hi - lo), 9).tolist(), "move": move.provenance(0.0)}
+    del info["move"]["amount"]
+    return Movie(Path(out), int(o.frames), width, float(o.fps), info, None if height == width else height)
 
 
 def check_sweep_range(text, label: str = "range") -> tuple[float, float]:
@@ -322,8 +440,8 @@ def read_movie(path) -> tuple[int, int, int, float]:
 
 
 def movie_summary(m: Movie) -> str:
-    return f"{m.path}: {m.frames} frames, {m.size}×{m.size} px, {m.fps:g} fps ({m.frames / m.fps:.1f} s)"
+    return f"{m.path}: {m.frames} frames, {m.size}×{m.height or m.size} px, {m.fps:g} fps ({m.frames / m.fps:.1f} s)"
 
 
-__all__ = ["MOVIE_PARAMS", "Movie", "MovieOptions", "make_movie", "movie_of_path", "movie_of_sweep", "read_movie", "movie_summary", "check_sweep_range", "MARKER",
+__all__ = ["MOVIE_PARAMS", "Movie", "MovieOptions", "make_movie", "movie_of_path", "movie_of_sweep", "movie_along", "read_movie", "movie_summary", "check_sweep_range", "MARKER",
            "MAX_SIGMA"]

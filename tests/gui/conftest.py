@@ -46,3 +46,22 @@ def window(make_window, qtbot, tiny_model):
     qtbot.waitUntil(lambda: w.panels_ready() and not w.bridge.busy(), timeout=60000)
     assert w.session.sample is not None, w.last_error
     return w
+
+
+@pytest.fixture(scope="session")
+def other_model(tmp_path_factory):
+    """A second tiny model: another z_dim (6), seed and data, with its z-points encoded."""
+    from conftest import TINY_ARCH, write_faces
+    from engine.autoencoder import ArchitectureConfig
+    from engine.encoding import encode_dataset
+    from engine.image_data import Preprocess, load_folder
+    from engine.training import TrainOptions, train
+
+    base = tmp_path_factory.mktemp("other")
+    write_faces(base / "faces", 40, seed=7)
+    ds = load_folder(base / "faces", Preprocess(image_size=32, reference_size=(48, 48), crop_box=(0, 0, 48, 48)),
+                     cache=False)
+    arch = ArchitectureConfig(**{**TINY_ARCH, "z_dim": 6})
+    train(ds, base / "model", arch, TrainOptions(epochs=2, batch_size=8, learning_rate=3e-3, seed=3, val_count=8))
+    encode_dataset(base / "model", ds)
+    return base / "model"

@@ -1,0 +1,1 @@
+"""Real-window scenarios: each module has ``run(rw) -> dict`` (tests/realwindow/harness.py)."""
