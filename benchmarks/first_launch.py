@@ -101,19 +101,22 @@ CACHES_CHILD = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
 from engine.workflows.open_model import open_model
-from engine.workflows.generate import fit_estimate, generate
-from engine.workflows.directions import DirectionOptions, compute_directions, directions_estimate
+from engine.workflows.generate import generate
+from engine.workflows.directions import DirectionOptions, compute_directions
+from engine.workflows.estimates import expected_directions, expected_generate
 opened = open_model(sys.argv[2])
 out = {}
 if sys.argv[3] == "gmm":
     for i in (1, 2):
-        est = fit_estimate(opened, "gmm", {})
+        e = expected_generate(opened, "gmm", {}, 32)
+        est = (e.seconds, not e.first_time)
         t = time.perf_counter()
         generate(opened, "gmm", {}, n=32, seed=i)  # a new SamplerFits each time: only the disk cache is shared
         out[f"gmm {i}"] = [time.perf_counter() - t, est[0], est[1]]
 else:
     for i in (1, 2):
-        est = directions_estimate(opened.latents, opened.labels)
+        e = expected_directions(opened.latents, opened.labels, "pca")
+        est = (e.seconds, not e.first_time)
         t = time.perf_counter()
         compute_directions(opened.latents, DirectionOptions("pca"), model=opened.codec, table=opened.labels)
         out[f"directions {i}"] = [time.perf_counter() - t, est[0], est[1]]
@@ -141,7 +144,7 @@ def part_caches(base: Path) -> None:
     rows = [("gmm generate (fresh cache)", caches_once("gmm", base, "gmm")),
             ("Directions, judges shipped", caches_once("directions", base, "dir-shipped")),
             ("Directions, not shipped", caches_once("directions", base, "dir-bare", bare))]
-    print("slow fits, first vs second (fresh processes, fresh cache): seconds [estimate given before, cached?]")
+    print("slow fits, first vs second (fresh processes, fresh cache): seconds [engine.workflows.estimates' estimate, cached?]")
     for label, r in rows:
         (k1, (t1, e1, c1)), (k2, (t2, e2, c2)) = r.items()
         print(f"  {label:<28} first {t1:6.1f} s [est. {e1:5.1f} s, {'cached' if c1 else 'not cached'}]   "

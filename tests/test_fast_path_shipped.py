@@ -169,14 +169,14 @@ def test_a_model_without_a_shipped_export_says_it_prepares(tmp_path, cache):
 
 
 def test_the_default_models_attribute_judges_are_shipped(cache):
-    from engine.workflows.directions import directions_estimate
+    from engine.workflows.estimates import expected_directions
     from engine.workflows.open_model import open_model
     from engine.lab import attribute_probes, probes_cached
 
     opened = open_model(DEFAULT)
     assert probes_cached(opened.latents, opened.labels)  # a fresh cache: read from the shipped file
-    seconds, cached = directions_estimate(opened.latents, opened.labels)
-    assert cached and seconds < 10
+    expected = expected_directions(opened.latents, opened.labels, "pca")
+    assert not expected.first_time
     steps = []
     probes = attribute_probes(opened.latents, opened.labels, progress=steps.append)
     assert [p.message for p in steps] == ["from cache"] and len(probes.names) == 40

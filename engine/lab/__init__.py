@@ -36,7 +36,7 @@ from .methods.unsupervised import (
     decoder_directions, decoder_weight, ica_directions, pca_directions, varimax, varimax_directions,
 )
 from .probes import (MIN_GROUP, PROBE_C, AttributeProbes, attribute_probes, name_directions, name_of,  # noqa: F401
-                     probes_cached, probes_seconds)
+                     probes_cached)
 from .set_file import (
     FORMAT_NAME, FORMAT_VERSION, MAX_DIRECTIONS, DirectionSet, check_set_output, direction_for_edit, edit_params,
     load_direction_set, save_direction_set, set_paths,

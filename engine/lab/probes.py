@@ -74,14 +74,6 @@ def probes_cached(z: np.ndarray, table, names: Optional[Sequence[str]] = None) -
     return load_cached(_probes_path(key), key, _FIELDS) is not None
 
 
-def probes_seconds(z: np.ndarray, table, names: Optional[Sequence[str]] = None) -> float:
-    """About how long training the judges takes when they are not cached: measured 37 s for the default model's
-    40 attributes on 9,000 × 256 z-points (one core busy, benchmarks/first_launch.py)."""
-    count = len(names) if names is not None else len(table.names)
-    n, d = np.shape(z)
-    return 0.5 + 0.92 * count * (n / 9000) * (d / 256)
-
-
 def attribute_probes(z: np.ndarray, table, *, names: Optional[Sequence[str]] = None, cache: bool = True,
                      progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> AttributeProbes:
     """A class-balanced logistic judge (engine.attributes.LinearProbe, whitened, C=0.05) per attribute with at

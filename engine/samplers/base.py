@@ -81,14 +81,9 @@ class Sampler:
         return max(MIN_FIT_POINTS, z_dim + 1) if cls.fits_covariance else MIN_FIT_POINTS
 
     @classmethod
-    def fit_seconds(cls, n: int, z_dim: int, values: dict) -> float:
-        """About how long a fit on ``n`` z-points of ``z_dim`` takes when it is not cached (a sampler whose fit
-        takes more than a moment says so: the window warns before a long fit)."""
-        return 0.2
-
-    @classmethod
     def fit_is_cached(cls, latents: np.ndarray, values: dict) -> bool:
-        """True when a fit of ``latents`` with ``values`` is kept on disk (a sampler with a fit cache says so)."""
+        """True when a fit of ``latents`` with ``values`` is kept on disk (a sampler with a fit cache says so:
+        ``engine.workflows.estimates`` then expects no fit to wait for)."""
         return False
 
     @classmethod

@@ -24,14 +24,6 @@ class GMMSampler(Sampler):
     )
 
     @classmethod
-    def fit_seconds(cls, n: int, z_dim: int, values: dict) -> float:
-        """EM's cost grows with the points, the components and, for full covariances, z_dim²: measured 53 s for
-        9,000 × 256 with 10 full components on one core (benchmarks/first_launch.py)."""
-        v = cls(**dict(values or {})).values
-        per_dim = (z_dim / 256) ** 2 if v["covariance"] == "full" else z_dim / 256 / 20
-        return 0.2 + 53.0 * (n / 9000) * (v["components"] / 10) * per_dim
-
-    @classmethod
     def fit_is_cached(cls, latents: np.ndarray, values: dict) -> bool:
         from . import gmm_cache
 

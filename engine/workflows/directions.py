@@ -102,24 +102,6 @@ class LabDirections:
         return format_table(self.rows)
 
 
-#: Seconds the rest of a Directions compute takes on the default model (a method, measuring 10 directions with
-#: their decoded faces): about 5 s on 2 busy cores (benchmarks/first_launch.py).
-MEASURE_SECONDS = 5.0
-
-
-def directions_estimate(z: np.ndarray, table=None) -> tuple[float, bool]:
-    """(about how many seconds a Directions compute takes, whether the attribute judges it needs are cached):
-    the judges are trained once per model's z-points and labels (about 40 s for the default model's 40
-    attributes, which ships them), then read back."""
-    from ..lab import probes_cached, probes_seconds
-
-    if table is None:
-        return MEASURE_SECONDS, True
-    if probes_cached(z, table):
-        return MEASURE_SECONDS, True
-    return MEASURE_SECONDS + probes_seconds(z, table), False
-
-
 def compute_directions(z: np.ndarray, options: DirectionOptions, *, model=None, table=None,
                        progress: ProgressCallback = no_progress,
                        cancel: Optional[CancelToken] = None) -> LabDirections:

@@ -95,23 +95,6 @@ class SamplerFits:
         return s, len(fit_on), described
 
 
-def fit_estimate(opened: OpenedModel, sampler: str, values: Optional[dict] = None, where=None,
-                 fits: Optional[SamplerFits] = None) -> tuple[float, bool]:
-    """(about how many seconds the sampler's fit of a Generate takes, whether it is cached): a fit kept in
-    ``fits`` or on disk (the gmm's cache, or shipped with the default model) takes a moment. With ``where``, the
-    condition's subset is not counted: the estimate is for all the z-points (an upper bound)."""
-    from ..samplers import sampler_class
-
-    latents = opened.require_latents()
-    cls = sampler_class(sampler)
-    values = dict(values or {})
-    if fits is not None and fits.has(opened, sampler, values, where):
-        return 0.0, True
-    if where is None and cls.fit_is_cached(latents, values):
-        return 0.1, True
-    return cls.fit_seconds(len(latents), latents.shape[1], values), False
-
-
 def set_params(sampler, name: str, n: int, seed: int, opened: OpenedModel, described: Optional[str] = None,
                fit_points: Optional[int] = None) -> dict:
     """The params.json of a generated set: enough to regenerate it exactly."""
