@@ -60,3 +60,12 @@ def test_the_status_bar_shows_the_whole_job_name(run_scenario):
     showing = [lab for lab in v["labels"] if v["name"] in lab["text"]]
     assert showing, f"no status bar label shows {v['name']!r} whole: {v['labels']}"
     assert all(lab["text width"] <= lab["width"] for lab in showing)
+
+
+def test_a_model_being_prepared_says_so_in_the_status_bar(run_scenario):
+    v = run_scenario("first_launch_notice", timeout_s=180)
+    notice = v["notice"]
+    assert "preparing this model for fast decoding (once, ~" in notice["text"]
+    assert notice["text width"] <= notice["room"], f"the notice is cut: {notice}"
+    assert "preparing this model" not in v["after"]  # gone once the model is ready
+    assert not any("preparing this model" in m for m in v["second open"]), v["second open"]  # once
