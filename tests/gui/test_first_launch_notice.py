@@ -10,9 +10,9 @@ NOTICE = "preparing this model for fast decoding (once, ~"
 
 
 def _follow(w) -> list[str]:
-    """The job label's full text after each progress record of a job."""
+    """The job step label's full text after each progress record of a job."""
     texts: list[str] = []
-    w.bridge.job_progress.connect(lambda job, p: texts.append(w.job_status.label.full_text()))
+    w.bridge.job_progress.connect(lambda job, p: texts.append(w.job_status.step.full_text()))
     return texts
 
 
