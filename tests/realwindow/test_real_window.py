@@ -82,3 +82,12 @@ def test_the_correlation_matrix_reads_zooms_and_follows_its_table(run_scenario):
     assert v["cell px after row"] >= CLICKABLE_PX, "its cell is large enough to see and click"
     assert v["table fits"], "the table's numbers are not cut off"
     assert v["titles"] == ["i", "j", "r", "|r|"]
+
+
+def test_a_model_being_prepared_says_so_in_the_status_bar(run_scenario):
+    v = run_scenario("first_launch_notice", timeout_s=180)
+    notice = v["notice"]
+    assert "preparing this model for fast decoding (once, ~" in notice["text"]
+    assert notice["text width"] <= notice["room"], f"the notice is cut: {notice}"
+    assert "preparing this model" not in v["after"]  # gone once the model is ready
+    assert not any("preparing this model" in m for m in v["second open"]), v["second open"]  # once
