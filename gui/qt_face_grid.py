@@ -135,7 +135,8 @@ class FaceGrid(QWidget):
         name = p.get("sampler", "")
         vals = format_values(name, p.get("parameters", {}))
         where = f" · fitted where {p['where']} ({p.get('where_points', '?'):,} z-points)" if p.get("where") else ""
-        self.info.setText(f"{len(sample.images)} faces · {name} ({vals}) · seed {p.get('seed')}{where}")
+        moved = "".join(f" · moved {a.get('name')} {a.get('amount', 0):+.2f}" for a in p.get("applied") or [])
+        self.info.setText(f"{len(sample.images)} faces · {name} ({vals}) · seed {p.get('seed')}{where}{moved}")
         verdict = VERDICTS.get(name, "")
         self.why.setText(f"{name}: {verdict}" if verdict else "")
         self.why.setVisible(bool(verdict))

@@ -347,6 +347,7 @@ class InspectorPanel(QWidget):
         s = self.session
         pp = self.place_plot.getPlotItem()
         if s.stats is None or s.latents is None:
+            self._place_drawn = None
             self.place_cloud.setData([], [])
             self.place_face.setData([], [])
             self.place_edit.setData([], [])
@@ -356,8 +357,11 @@ class InspectorPanel(QWidget):
         ax = s.axes
         pp.setTitle(f"{axis_label(ax[0])} × {axis_label(ax[1])}", size="8pt")
         idx = getattr(self, "_place_idx", None)
-        cloud = s.latents if idx is None else s.latents[idx]
-        self.place_cloud.setData(pos=np.asarray(project(cloud, s.stats, ax), float))
+        was = getattr(self, "_place_drawn", None)  # the cloud is redrawn only when it changed
+        if was is None or was[0] is not s.latents or was[1] is not s.stats or was[2] != ax or was[3] is not idx:
+            cloud = s.latents if idx is None else s.latents[idx]
+            self.place_cloud.setData(pos=np.asarray(project(cloud, s.stats, ax), float))
+            self._place_drawn = (s.latents, s.stats, ax, idx)
         base = s.base_z()
         if base is not None:
             photo = s.inspected_photo() is not None
