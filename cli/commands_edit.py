@@ -47,6 +47,8 @@ def _edit_set(a, progress) -> int:
         raise_bad("--index / --force: only with --direction FILE")
     if a.n is not None:
         raise_bad("--n: not with --set (every face of the set is moved)")
+    if a.method and a.attribute is None:
+        raise_bad("--method: only with --attribute")
     amounts = parse_amounts(a.amount) if a.amount != "-2:2:5" else None
     if amounts is None or len(amounts) != 1:
         raise_bad("edit --set: give one --amount (e.g. --amount 1.5): the set is moved by it as a whole")

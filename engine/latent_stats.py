@@ -361,6 +361,11 @@ def load_or_compute_stats(model_dir: str | Path, z: np.ndarray, interval: float 
     key = stats_key(z, interval)
     path = default_cache_dir("stats") / f"{key}.npz"
     hit = load_stats(path, key) if path.is_file() else None
+    if hit is None:  # the default model ships its statistics (engine.sealed_npz.shipped_bytes: its pinned manifest)
+        from .sealed_npz import shipped_bytes
+
+        data = shipped_bytes(path.name)
+        hit = load_stats(io.BytesIO(data), key) if data is not None else None
     if hit is not None:
         progress(Progress("latent statistics", 1, 1, "from cache"))
         return hit

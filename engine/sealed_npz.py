@@ -100,25 +100,34 @@ def load(path: Path, key: str, names: Sequence[str]) -> Optional[dict]:
 
 
 def shipped(name: str, key: str, names: Sequence[str]) -> Optional[dict]:
-    """The arrays of the default model's shipped cache file ``name`` for ``key``: trusted when the pinned manifest
-    lists it with this sha256 (no seal: the file is the app's own). None otherwise."""
+    """The arrays of the default model's shipped cache file ``name`` for ``key`` (``shipped_bytes``), or None."""
+    try:
+        data = shipped_bytes(name)
+        got = None if data is None else _read(data, key, names)
+        return None if got is None else got[0]
+    except Exception:  # noqa: BLE001 - not ours: a miss
+        return None
+
+
+def shipped_bytes(name: str) -> Optional[bytes]:
+    """The bytes of the default model's shipped cache file ``name``, when the pinned manifest lists it with this
+    sha256 (no seal: the file is the app's own); None otherwise (not shipped, changed, not ours)."""
     try:
         from .formats.fast_path_shipped import MANIFEST, SHIPPED_CACHES
         from .image_data import read_regular_file
         from .resources import SHIPPED_FAST_PATHS, default_model_dir
 
         folder = default_model_dir()
+        if not (folder / MANIFEST).is_file():
+            return None
         raw = read_regular_file(folder / MANIFEST, "manifest", limit=64 * 1024)
         if hashlib.sha256(raw).hexdigest() not in SHIPPED_FAST_PATHS:
             return None
         want = json.loads(raw).get("caches", {}).get(name)
-        if not isinstance(want, str):
+        if not isinstance(want, str) or not (folder / SHIPPED_CACHES / name).is_file():
             return None
         data = read_regular_file(folder / SHIPPED_CACHES / name, "cache file", limit=MAX_BYTES)
-        if hashlib.sha256(data).hexdigest() != want:
-            return None
-        got = _read(data, key, names)
-        return None if got is None else got[0]
+        return data if hashlib.sha256(data).hexdigest() == want else None
     except Exception:  # noqa: BLE001 - not shipped, or not ours: a miss
         return None
 

@@ -137,8 +137,15 @@ class WindowActions(SaveActions):
             if gen and loaded.latents is not None:
                 self.generate_now()
 
+        def preparing(p) -> None:  # the one-time preparation of a model, said where it reads in full
+            from engine.workflows.open_model import PREPARE_JOB
+
+            if p is not None and p.job == PREPARE_JOB and p.done == 0:
+                self.notice(f"{folder.name}: {p.message}", 120000)
+
         return self.run_job("open model", lambda progress, cancel: open_model_job(folder, progress, cancel), done,
-                            key="open-model", title=f"Opening the model {Path(folder).name}")
+                            key="open-model", title=f"Opening the model {Path(folder).name}",
+                            on_progress=preparing)
 
     def open_dataset_dialog(self) -> None:
         last = self.settings.value("data/last", "") or str(Path.home())
@@ -163,8 +170,8 @@ class WindowActions(SaveActions):
             self.session.set_dataset(ds)
             self.settings.setValue("data/last", str(folder))
             self.status(ds.summary() if hasattr(ds, "summary") else f"{len(ds)} images", 8000)
-            if then is not None:
-                then(ds)
+            if then is not None:  # once the job has ended (a question asked then shows no job still running)
+                QTimer.singleShot(0, lambda: then(ds))
 
         return self.run_job("load dataset", fn, done, key="load-dataset")
 

@@ -18,16 +18,22 @@ class Topic:
     html: str
     docks: tuple[str, ...] = ()
 
+    def text(self) -> str:
+        """The topic's HTML, its tables read from the tools' and workspaces' own declarations."""
+        if "{" not in self.html:
+            return self.html
+        return self.html.replace("{tools}", tools_html()).replace("{workspaces}", workspaces_html())
+
     def plain(self) -> str:
         """The text without its markup (what the search looks in)."""
-        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", self.html)).replace("&amp;", "&")
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", self.text())).replace("&amp;", "&")
 
 
 START, PANELS, PLOTS, WORKSPACES, KEYS = "Start here", "Panels", "Plots: tools and gestures", "Workspaces", "Keys"
 
 TOPICS: tuple[Topic, ...] = (
     Topic("overview", START, "What am I looking at?", """
-<p>An <b>autoencoder</b> squeezes each small face picture into a list of 256 numbers, its <b>z-vector</b>, and
+<p>An <b>autoencoder</b> squeezes each small face picture into a short list of numbers (256 for the default model), its <b>z-vector</b>, and
 turns such a list back into a face. The z-vectors of the training faces form a <b>cloud</b> of points. A new
 face is made by picking a new point of that cloud and decoding it.</p>
 <p>A <b>sampler</b> is a way of picking those points. Some stay inside the cloud and give faces; some miss it
@@ -80,22 +86,25 @@ Save selected faces (Ctrl+Shift+S) only the selection.</p>""", ("faceGridDock",)
 (grey band, average ± 2σ), its place in the cloud, and the nearest training faces (with a dataset open).</p>
 <p>The <b>sliders</b> edit the face live: along the principal axes PC1 … PC8 (in σ, ±3), along an attribute
 (pick one, <i>add slider</i>; 1 = the average difference between faces with and without it), or along a
-direction of the Directions panel. The edited face is marked in the pair plot.</p>""", ("inspectorDock",)),
+direction of the Directions panel. The edited face is marked in the pair plot.</p>
+<p><b>Before</b> (or the key B, once you clicked the inspector) shows the face before its edits in place of the
+edited one; <b>Side by side</b> shows both. <i>Save this face…</i> writes the face shown.</p>""", ("inspectorDock",)),
     Topic("pairplot", PANELS, "Pair plot", """
 <p>The cloud seen along two axes at a time: components z<sub>i</sub> or principal axes PC<sub>k</sub>
 (pick them above the plot). Blue: where the training faces lie (darker = more); dashed lines: ellipses at the
 σ-levels you type (see <i>Words and units</i>); orange: the faces in the grid; red: the selected face;
 a magenta star: your photo.</p>
-<p>Two axes hide the other 254: a point at the centre here can still lie outside the cloud (the PCA panel and
+<p>Two axes hide all the others: a point at the centre here can still lie outside the cloud (the PCA panel and
 Compare samplers measure that). The check boxes show or hide each layer, <i>atlas</i> tiles the view with
 decoded faces, and <i>colour by</i> colours the cloud by an attribute.</p>
-<p>Use the plot tools (Pan, Decode, Path) to move around, decode any point, or draw a path.</p>""",
+<p>Use the plot tools (Pan, Decode, Path) to move around, decode any point, or draw a path. Rest the
+pointer on a training point for a moment: its training face appears beside it.</p>""",
           ("pairPlotDock",)),
     Topic("components", PANELS, "Components", """
 <p>One component's histogram over the training faces, with the bell curve that fits it best. Orange ticks:
 the faces in the grid. Left / Right (or PgUp / PgDn) step through the components.</p>""", ("componentsDock",)),
     Topic("correlations", PANELS, "Correlations", """
-<p>How the 256 components rise and fall together: the cell in row i, column j is the correlation r of
+<p>How the components rise and fall together: the cell in row i, column j is the correlation r of
 z<sub>i</sub> and z<sub>j</sub> (red +, blue −, white 0). Hover a cell to read i, j and r; the wheel zooms
 once the matrix was clicked, and dragging moves it; ⟲ shows the whole matrix again.</p>
 <p>The list beside it holds the strongest pairs; click a column title to sort it (by r, by strength, or by
@@ -115,7 +124,9 @@ the best one in the Sampler panel. Each column's tooltip says what it measures.<
 with and without them apart: <b>separation</b> (in σ; above 1 = clearly apart) and <b>probe accuracy</b> (0.50
 = guessing; <i>Measure probe accuracy</i> fills it in, about 2 s per attribute). Click a row: the pair plot
 shows that attribute on the two axes that separate it best, coloured by it. <i>Generate faces with it</i>
-makes a grid from faces that have it.</p>""", ("attributesDock",)),
+makes a grid from faces that have it. <i>All faces</i> moves every face of the grid along the chosen attribute
+at once (1 = the average difference between faces with and without it); <i>Reset grid</i> brings the faces
+back as generated.</p>""", ("attributesDock",)),
     Topic("photo", PANELS, "Your photo", """
 <p>File ▸ Open photo (Ctrl+P), or drop an image on the window: the face is found, framed the way the training
 faces were framed, encoded and placed in the cloud (a magenta star in the pair plot). The panel shows the
@@ -128,7 +139,8 @@ inspector; <i>Save…</i> writes the results to a new folder.</p>""", ("photoDoc
 <p>Finds directions in the cloud with the method you choose (principal axes, independent components, the
 decoder's own, attribute directions …), names each by the attributes it changes most, and measures it in a
 table (hover a column title for what it measures; click it to sort). Any direction can become a slider in
-the inspector; sets can be saved and loaded. The <i>Map</i> page shows the whole cloud flattened to two
+the inspector, or move every face of the grid at once (<i>All faces</i>, in σ; <i>Reset grid</i> undoes it);
+sets can be saved and loaded. The <i>Map</i> page shows the whole cloud flattened to two
 dimensions, coloured by an attribute (a view only).</p>""", ("directionsDock",)),
     Topic("path", PANELS, "Path", """
 <p>A strip of faces decoded along a path through the cloud, with the Mahalanobis distance along it (how far
@@ -138,23 +150,22 @@ keeps the distance from the centre changing evenly.</p>""", ("pathDock",)),
     Topic("atlas", PANELS, "Atlas", """
 <p>A plane of the cloud tiled with decoded faces: each tile is the face at that point. Pan and zoom, and
 the faces are decoded again for the new view. <i>grid</i> sets faces per row; <i>others at</i> decides
-where the other 254 numbers stay (the cloud's centre, or the inspected face). The Decode tool shows the
+where the other numbers stay (the cloud's centre, or the inspected face). The Decode tool shows the
 face under the pointer.</p>""", ("atlasDock",)),
     Topic("model", PANELS, "Model & data", """
 <p>The open model (its size, its number of training faces, its training losses) and the open dataset, with
 the actions that change them: open a model or dataset, train a new model (Ctrl+T), encode a dataset
-(Ctrl+E), import labels.</p>""", ("modelDataDock",)),
+(Ctrl+E; it asks which folder), import labels.</p>
+<p>The File menu also imports a model from other formats (Import model…) and exports one (Export model…),
+writes a report (Export report… asks which parts to include, each with the time it takes) and films a movie
+(Export movie…: the centre, the inspected face or the whole grid moving along any direction or attribute, or
+a path between two faces).</p>""", ("modelDataDock",)),
     Topic("tools", PLOTS, "Plot tools: Pan, Decode, Path", """
-<p>The pair plot and the atlas have a small tool bar; the tool you pick decides what a click or drag does.</p>
-<table cellspacing="4">
-<tr><td valign="top"><b>Pan</b> (P)</td><td>drag moves the view; the wheel zooms.</td></tr>
-<tr><td valign="top"><b>Decode</b> (D)</td><td>click any point to decode the face there; drag to watch the face
-change as you move. <i>→ inspector</i> opens the decoded face there. Holding Alt does the same in the Pan
-tool (many Linux desktops take Alt+drag to move windows: use the tool there).</td></tr>
-<tr><td valign="top"><b>Path</b> (T)</td><td>click to place the points of a path; the path decodes when its
-second point is placed (see the Path panel). Shift+click does the same in the Pan tool.</td></tr>
-<tr><td valign="top"><b>Esc</b></td><td>back to Pan (while a job runs, Esc cancels the job).</td></tr>
-</table>"""),
+<p>The pair plot (under the plot) and the atlas (above it) have tool buttons; the tool you pick decides what a click or
+drag does. Click the plot first, then its keys work too.</p>
+{tools}
+<p><i>→ inspector</i>, under the pair plot, opens the decoded face in the Face inspector. Many Linux desktops
+take Alt+drag to move windows: use the Decode tool there.</p>"""),
     Topic("gestures", PLOTS, "Mouse and wheel in plots", """
 <table cellspacing="4">
 <tr><td valign="top"><b>wheel</b></td><td>zooms a plot once you have clicked it; before that it scrolls the
@@ -172,22 +183,40 @@ plotted items), or copy it.</td></tr>
 tab. View lists every panel (tick one to show it); View ▸ Reset layout puts everything back. The window
 remembers its layout when you close it.</p>"""),
     Topic("workspaces", WORKSPACES, "Workspaces", """
-<p>A workspace is a layout of panels for one task. Switch with the View menu or Ctrl+1 … Ctrl+5:</p>
-<table cellspacing="4">
-<tr><td valign="top"><b>Generate &amp; inspect</b> (Ctrl+1)</td><td>the sampler, a large grid of faces, the
-inspector: make faces and edit one.</td></tr>
-<tr><td valign="top"><b>Explore the cloud</b> (Ctrl+2)</td><td>the pair plot with its tools, components,
-correlations, PCA, the atlas and the path.</td></tr>
-<tr><td valign="top"><b>Your photo</b> (Ctrl+3)</td><td>your photo, where it lies in the cloud, the inspector to
-edit it.</td></tr>
-<tr><td valign="top"><b>Directions &amp; attributes</b> (Ctrl+4)</td><td>the direction lab, the attributes, the
-inspector's sliders.</td></tr>
-<tr><td valign="top"><b>Compare &amp; report</b> (Ctrl+5)</td><td>the sampler comparison and what the report
-needs.</td></tr>
-</table>
-<p>Each workspace remembers your changes (moved or resized panels); View ▸ Reset layout resets the current
-one only.</p>"""),
+<p>A workspace is a layout of panels for one task. Switch with the workspace bar under the menu, View, or the
+keys below:</p>
+{workspaces}
+<p>Each workspace remembers your changes (moved or resized panels, across restarts); View ▸ Reset layout
+resets the current one only. View ▸ a panel shows it in the current workspace.</p>"""),
 )
+
+def _rows(rows) -> str:
+    import html
+
+    return "<table cellspacing='4'>" + "".join(
+        f"<tr><td valign='top'><b>{html.escape(k, False)}</b></td><td>{html.escape(v, False)}</td></tr>" for k, v in rows) + "</table>"
+
+
+def tools_html() -> str:
+    """The plot tools, their keys and what each does (``gui/plot_tools.MODE_INFO``, the buttons' own tooltips)."""
+    from .plot_tools import MODE_INFO, PlotMode
+
+    rows = [(f"{name} ({key})", tip.split(": ", 1)[-1]) for mode, (name, key, tip) in MODE_INFO.items()
+            if mode is not PlotMode.SELECT]
+    return _rows(rows + [("Esc", "back to Pan (while a job runs and no tool is on, Esc cancels the job)")])
+
+
+def workspaces_html() -> str:
+    """Every workspace, its key, what it is for and its panels (``gui/workspaces.WORKSPACES``)."""
+    from .workspaces import WORKSPACES, shortcut
+
+    title_of = {d: t.title for t in TOPICS for d in t.docks}
+    rows = []
+    for i, ws in enumerate(WORKSPACES):
+        panels = ", ".join(title_of.get(d, d) for d in ws.dock_names())
+        rows.append((f"{ws.title.replace('&&', '&')} ({shortcut(i)})", f"{ws.help}. Panels: {panels}."))
+    return _rows(rows)
+
 
 #: keys and mouse gestures handled inside panels (not actions of the window)
 PANEL_KEYS = (
@@ -196,24 +225,35 @@ PANEL_KEYS = (
     ("Delete (condition list)", "remove the selected condition"),
     ("Ctrl+click, Shift+click (Faces)", "select several faces"),
     ("Double-click (Faces)", "open the face in the inspector"),
-    ("P / D / T (pair plot, atlas)", "plot tool: Pan / Decode / Path"),
-    ("Alt+click, Alt+drag (pair plot, atlas)", "decode the point under the pointer (as the Decode tool)"),
-    ("Shift+click (pair plot)", "add a point to the path (as the Path tool)"),
+    ("P / D / T, Esc (a plot you clicked)", "plot tool: Pan / Decode / Path; Esc: back to Pan"),
+    ("Alt+click, Alt+drag (pair plot, atlas)", "decode the point under the pointer (any tool)"),
+    ("Shift+click (pair plot)", "add a bend to the drawn path (any tool)"),
     ("Wheel (a plot you clicked)", "zoom"),
     ("Drag / right-drag (plots)", "move the view / zoom one axis"),
     ("Click (Correlations matrix or list)", "show that pair in the pair plot"),
-    ("F1 (over a panel)", "this help, at that panel's topic"),
+    ("B (Face inspector)", "before / after: the face before its edits"),
+    ("F1 over a panel", "this help, at that panel's topic"),
 )
 
 
-def action_shortcuts(window) -> list[tuple[str, str]]:
-    """(keys, what it does) for every QAction of the window and its panels that has a shortcut, read from
-    the actions themselves."""
-    from PySide6.QtGui import QAction, QKeySequence
+def _panel_of(widget) -> str:
+    from PySide6.QtWidgets import QDockWidget
 
+    w = widget
+    while w is not None and not isinstance(w, QDockWidget):
+        w = w.parentWidget() if hasattr(w, "parentWidget") else None
+    return w.windowTitle().replace("&&", "&") if w is not None else "window"
+
+
+def action_shortcuts(window) -> list[tuple[str, str]]:
+    """(keys, what it does) for every QAction and QShortcut of the window and its panels that has a key, read
+    from the actions and shortcuts themselves (a key without a text of its own is named by its panel)."""
+    from PySide6.QtGui import QAction, QKeySequence, QShortcut
+
+    fmt = QKeySequence.SequenceFormat.NativeText
     rows, seen = [], set()
     for action in list(window.actions()) + window.findChildren(QAction):
-        keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts() if not k.isEmpty()]
+        keys = [k.toString(fmt) for k in action.shortcuts() if not k.isEmpty()]
         if not keys or id(action) in seen:
             continue
         seen.add(id(action))
@@ -221,6 +261,12 @@ def action_shortcuts(window) -> list[tuple[str, str]]:
         row = (" or ".join(keys), text or action.toolTip())
         if row not in rows:
             rows.append(row)
+    for sc in window.findChildren(QShortcut):
+        key = sc.key().toString(fmt)
+        if key:
+            row = (key, sc.whatsThis() or f"a key of the {_panel_of(sc.parent())} panel")
+            if row not in rows:
+                rows.append(row)
     return rows
 
 
@@ -229,7 +275,9 @@ def shortcuts_html(window) -> str:
     import html
 
     def table(rows) -> str:
-        return "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>" for k, v in rows)
+        return "".join(f"<tr><td><b>{html.escape(k, False)}</b></td><td>{html.escape(v, False)}</td></tr>" for k, v in rows)
 
-    return (f"<h3>Keyboard shortcuts</h3><table cellspacing='4'>{table(action_shortcuts(window))}</table>"
+    described = {k.split(" (")[0] for k, _v in PANEL_KEYS}  # a panel's key explained below is not listed twice
+    rows = [(k, v) for k, v in action_shortcuts(window) if k not in described]
+    return (f"<h3>Keyboard shortcuts</h3><table cellspacing='4'>{table(rows)}</table>"
             f"<h3>Keys and mouse inside panels</h3><table cellspacing='4'>{table(PANEL_KEYS)}</table>")

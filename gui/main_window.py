@@ -259,7 +259,7 @@ class MainWindow(QMainWindow):
             dock.setWidget(late[attr])
             if old is not None:
                 old.deleteLater()
-        QTimer.singleShot(0, self.dock_layout.reapply)  # the panels' own minimums: the workspace's sizes again
+        QTimer.singleShot(0, self, self.dock_layout.reapply)  # the panels' own minimums: the workspace's sizes again
         self.window_actions.wire_late_panels()  # their requests, the Atlas panel following the session, the exports
         self._late_building = False
         if s.model is not None:

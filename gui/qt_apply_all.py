@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSlider, QWidget
 
 from .engine_bridge import EngineBridge, Job
 from .qt_widgets import ElidedLabel
@@ -142,29 +142,32 @@ class ApplyToAllBox(QWidget):
         self.session = session
         self.source = source  # the panel's current choice, or None
         self.what = ElidedLabel("")
-        self.what.setMinimumWidth(60)
+        self.what.setMinimumWidth(40)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName(f"{name}Slider")
         self.slider.setRange(int(-span * STEPS), int(span * STEPS))
-        self.slider.setMinimumWidth(90)
+        self.slider.setMinimumWidth(70)
         self.slider.valueChanged.connect(self._moved)
         self.value = QLabel("+0.00")
-        self.value.setMinimumWidth(52)
+        self.value.setMinimumWidth(44)
         self.reset_btn = QPushButton("Reset grid")
         self.reset_btn.setObjectName(f"{name}Reset")
         self.reset_btn.setToolTip("back to the faces as generated (every Apply-to-all move undone)")
         self.reset_btn.clicked.connect(self.grid_edit.reset)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(4)
         caption = QLabel("All faces:")
         caption.setToolTip("move every face of the grid at once along the chosen direction; the grid follows the "
                            "slider,\nSave image set records the move in params.json")
-        lay.addWidget(caption)
-        lay.addWidget(self.what, 1)
-        lay.addWidget(self.slider, 2)
-        lay.addWidget(self.value)
-        lay.addWidget(self.reset_btn)
+        # two plain rows (no wrapping layout): the panel's smallest width stays its own
+        lay = QGridLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setHorizontalSpacing(4)
+        lay.setVerticalSpacing(2)
+        lay.addWidget(caption, 0, 0)
+        lay.addWidget(self.what, 0, 1, 1, 3)
+        lay.addWidget(self.slider, 1, 0, 1, 2)
+        lay.addWidget(self.value, 1, 2)
+        lay.addWidget(self.reset_btn, 1, 3)
+        lay.setColumnStretch(1, 1)
         self.grid_edit.changed.connect(self.refresh)
         session.sample_changed.connect(self.refresh)
         self.refresh()

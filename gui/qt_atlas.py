@@ -20,6 +20,10 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QSpinBox, QVBoxLayou
 Submit = Callable[[Callable[[], object], Callable[[object], None]], None]
 
 
+#: What the Atlas panel's line says before a face is decoded.
+ATLAS_HINT = "Decode (D): click or drag on the atlas to see the face at that point, larger"
+
+
 def run_in_place(work: Callable[[], object], done: Callable[[object], None]) -> None:
     done(work())
 
@@ -152,7 +156,7 @@ class AtlasPanel(QWidget):
         self.decoded_float.setStyleSheet("QLabel { background: white; border: 1px solid #888; padding: 2px; }")
         self.decoded_float.hide()
         self.plot.scene().sigMouseClicked.connect(lambda *_: self.decoded_float.hide())  # a plain click: gone
-        self.info.setText("Decode (D): click or drag on the atlas to see the face at that point, larger")
+        self.info.setText(ATLAS_HINT)
 
     def _show_decoded(self, p) -> None:
         from .qt_cloud_hover import float_beside
@@ -214,7 +218,9 @@ class AtlasPanel(QWidget):
         self.codec = self.stats = self.base_z = None
         self.layer.clear()
         self.layer.item.resetTransform()  # an empty image keeps its place: autoRange would centre the view on it
-        self.info.setText(" ")
+        self.info.setText(ATLAS_HINT)
+        self.decoded_float.clear()
+        self.decoded_float.hide()
         pi = self.plot.getPlotItem()
         pi.setLabel("bottom", "")
         pi.setLabel("left", "")

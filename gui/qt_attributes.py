@@ -163,8 +163,8 @@ class AttributesPanel(QWidget):
             return ("attribute", name), name, "", resolve
 
         box = ApplyToAllBox(self.session, self.bridge, source, span=2.0, name="attributeApplyAll")
-        box.setToolTip("move every face of the grid along the selected attribute (amount 1 = the gap between the "
-                       "class means)")
+        box.setToolTip("move every face of the grid along the selected attribute (amount 1 = the average difference "
+                       "between faces with and without it)")
         self.session.colour_by_changed.connect(box.refresh)
         return box
 

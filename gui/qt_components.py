@@ -118,7 +118,11 @@ class ComponentsPanel(QWidget):
             self.ticks_item.setData([], [])
             self.photo_item.setData([], [])
             self.info.setText("no statistics yet: open a model with encoded z-points")
+            self.band.hide()  # no centre ± half-width without statistics
+            self.centre_line.hide()
             return
+        self.band.show()
+        self.centre_line.show()
         from engine.latent_stats import gaussian
 
         i = self.component()

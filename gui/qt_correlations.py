@@ -156,8 +156,8 @@ class CorrelationsPanel(QWidget):
         d = self._d = corr.shape[0]
         self.image.setImage(corr, autoLevels=False, levels=(-1, 1))  # symmetric: x = j, y = i
         self.image.setRect(QRectF(0, 0, d, d))
-        # the matrix cannot be lost far off the view, and a panel of any shape still shows all of it
-        self.plot.getPlotItem().getViewBox().setLimits(xMin=-d, xMax=2 * d, yMin=-d, yMax=2 * d, minXRange=4, minYRange=4)
+        # zoomed in no further than 4 cells (a panel of any shape still shows all of it: no x/y limits, ⟲ returns)
+        self.plot.getPlotItem().getViewBox().setLimits(minXRange=4, minYRange=4)
         pairs = strongest_pairs(corr)
         self.top.setRowCount(len(pairs))
         for r, (i, j, v) in enumerate(pairs):
@@ -272,10 +272,15 @@ class CorrelationsPanel(QWidget):
         """Another model (``Session.model_reset``): no hover readout of the previous matrix."""
         from .qt_widgets import empty_view
 
-        self.hover.setText("click a cell to show that pair in the pair plot")
+        self.hover.setText(HOVER_HINT)
         self.image.clear()
         self.image.resetTransform()  # an empty image keeps its place: autoRange would centre the view on it
         self.marker.setData([], [])
-        self.top.clear()
+        self._d = 0
+        self.top.setRowCount(0)  # (clear() would take the column titles too)
+        self.top_note.setText("strongest pairs")
         self.top.setMinimumWidth(120)  # not the previous model's widest entry
+        self.top_note.setMaximumWidth(16777215)
+        vb = self.plot.getPlotItem().getViewBox()  # no limits of the previous matrix's size
+        vb.setLimits(xMin=None, xMax=None, yMin=None, yMax=None, minXRange=None, minYRange=None)
         empty_view(self.plot)

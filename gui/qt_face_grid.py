@@ -79,6 +79,15 @@ class FaceGrid(QWidget):
     def count(self) -> int:
         return self.list.count()
 
+    def visible_faces(self) -> list[int]:
+        """The faces shown whole in the grid's view now (not cut by its edges)."""
+        view = self.list.viewport().rect()
+        return [i for i in range(self.list.count()) if view.contains(self.list.visualItemRect(self.list.item(i)))]
+
+    def visible_rows(self) -> int:
+        """How many rows of faces are shown whole in the grid's view now."""
+        return len({self.list.visualItemRect(self.list.item(i)).top() for i in self.visible_faces()})
+
     def thumb_size(self) -> int:
         cols = self.columns.value()
         if cols > 0:
@@ -126,7 +135,8 @@ class FaceGrid(QWidget):
         name = p.get("sampler", "")
         vals = format_values(name, p.get("parameters", {}))
         where = f" · fitted where {p['where']} ({p.get('where_points', '?'):,} z-points)" if p.get("where") else ""
-        self.info.setText(f"{len(sample.images)} faces · {name} ({vals}) · seed {p.get('seed')}{where}")
+        moved = "".join(f" · moved {a.get('name')} {a.get('amount', 0):+.2f}" for a in p.get("applied") or [])
+        self.info.setText(f"{len(sample.images)} faces · {name} ({vals}) · seed {p.get('seed')}{where}{moved}")
         verdict = VERDICTS.get(name, "")
         self.why.setText(f"{name}: {verdict}" if verdict else "")
         self.why.setVisible(bool(verdict))

@@ -114,7 +114,7 @@ class HelpWindow(QDialog):
         if key == "shortcuts":
             return self._shortcuts()
         t = self.topics[key]
-        return f"<h3>{t.title.replace('&', '&amp;')}</h3>{t.html}"
+        return f"<h3>{t.title.replace('&', '&amp;')}</h3>{t.text()}"
 
     def _plain(self, key: str) -> str:
         doc = QTextDocument()

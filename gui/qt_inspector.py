@@ -148,8 +148,7 @@ class InspectorPanel(QWidget):
     def _build_pca_sliders(self) -> None:
         """One slider per leading principal axis (±3σ)."""
         self.sliders_box = QGroupBox("edit along principal axes (±3σ)")
-        self.sliders_box.setToolTip("PC1 is the direction along which the training faces differ most, PC2 the next …;\n"
-                                    "σ = one standard deviation of the training faces along that axis")
+        self.sliders_box.setToolTip("PC1: where the faces differ most, PC2 next …; σ: their standard deviation along it")
         self.sliders_grid = QGridLayout(self.sliders_box)
         self.sliders_grid.setVerticalSpacing(1)
         self.sliders: list[QSlider] = []
@@ -170,8 +169,7 @@ class InspectorPanel(QWidget):
     def _build_attribute_sliders(self) -> None:
         """The attribute picker; one slider per chosen attribute (amount in class-mean gaps)."""
         self.attr_box = QGroupBox("edit along attributes (1 = average with − without)")
-        self.attr_box.setToolTip("amount 1 = the average difference between the faces that have the attribute and\n"
-                                 "those that lack it; −1 takes that much away")
+        self.attr_box.setToolTip("amount 1 = the average difference between faces with and without the attribute")
         self.attr_box.setObjectName("attributeSlidersBox")
         self.attr_grid = QGridLayout(self.attr_box)
         self.attr_grid.setVerticalSpacing(1)
@@ -179,9 +177,7 @@ class InspectorPanel(QWidget):
         self.attr_pick.setObjectName("attributePick")
         self.attr_pick.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.attr_pick.setMinimumContentsLength(8)
-        self.attr_pick.setToolTip("an attribute of the model's labels.csv; its direction is a linear classifier's (it\n"
-                                  "measured the better editor); amount 1 = the average difference between the\n"
-                                  "faces with and without it")
+        self.attr_pick.setToolTip("an attribute of the model's labels.csv (its direction: a linear classifier's)")
         self.attr_add = QPushButton("add slider")
         self.attr_add.clicked.connect(lambda: self.add_attribute_slider(self.attr_pick.currentText()))
         self.attr_status = QLabel("")
@@ -199,7 +195,6 @@ class InspectorPanel(QWidget):
     def _build_direction_sliders(self) -> None:
         """Sliders along the Directions panel's directions (engine.directions.Direction, amount in σ)."""
         self.dir_box = QGroupBox("edit along directions (in σ of the cloud)")
-        self.dir_box.setToolTip("amount 1 = one standard deviation of the training faces along the direction")
         self.dir_box.setObjectName("directionSlidersBox")
         self.dir_grid = QGridLayout(self.dir_box)
         self.dir_grid.setVerticalSpacing(1)
@@ -352,6 +347,7 @@ class InspectorPanel(QWidget):
         s = self.session
         pp = self.place_plot.getPlotItem()
         if s.stats is None or s.latents is None:
+            self._place_drawn = None
             self.place_cloud.setData([], [])
             self.place_face.setData([], [])
             self.place_edit.setData([], [])
@@ -361,8 +357,11 @@ class InspectorPanel(QWidget):
         ax = s.axes
         pp.setTitle(f"{axis_label(ax[0])} × {axis_label(ax[1])}", size="8pt")
         idx = getattr(self, "_place_idx", None)
-        cloud = s.latents if idx is None else s.latents[idx]
-        self.place_cloud.setData(pos=np.asarray(project(cloud, s.stats, ax), float))
+        was = getattr(self, "_place_drawn", None)  # the cloud is redrawn only when it changed
+        if was is None or was[0] is not s.latents or was[1] is not s.stats or was[2] != ax or was[3] is not idx:
+            cloud = s.latents if idx is None else s.latents[idx]
+            self.place_cloud.setData(pos=np.asarray(project(cloud, s.stats, ax), float))
+            self._place_drawn = (s.latents, s.stats, ax, idx)
         base = s.base_z()
         if base is not None:
             photo = s.inspected_photo() is not None
@@ -692,14 +691,9 @@ class InspectorPanel(QWidget):
         return path
 
     def clear_model_state(self) -> None:
-        """Another model (``Session.model_reset``): no bars, band, cloud or axes of the previous model (a model
-        without z-points shows empty plots, as a new window does)."""
-        from .qt_widgets import empty_view
+        """Another model (``Session.model_reset``): the z-vector and place plots empty, as in a new window."""
+        from .qt_widgets import empty_plot
 
-        self.z_bars.setOpts(x=[], height=[])
-        for item in (self.band_lo, self.band_hi, self.place_cloud, self.place_face, self.place_edit):
-            item.setData([], [])
         self._place_idx = None
-        self.place_plot.getPlotItem().setTitle(None)
-        for plot in (self.z_plot, self.place_plot):
-            empty_view(plot)
+        empty_plot(self.z_plot)
+        empty_plot(self.place_plot, title=True)  # "PC1 × PC2": the axes of the previous cloud

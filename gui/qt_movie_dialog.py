@@ -43,7 +43,8 @@ class MovieDialog(QDialog):
         param = lambda name: find(MOVIE_PARAMS, name)  # noqa: E731
         self.range = QLineEdit(param("range").default)
         self.range.setToolTip("START:STOP: how far the faces move along the direction, from the cloud's centre, "
-                              "the face or each face of the grid")
+                              "the face or each face of the grid;\nin σ (one standard deviation of the faces along it), or for an attribute "
+                              "in its average difference between faces with and without it")
         self.range_label = QLabel("range (σ)")
         self.method = QComboBox()
         for method in param("method").choices:
@@ -109,7 +110,7 @@ class MovieDialog(QDialog):
         self.range.setEnabled(not path)
         self.method.setEnabled(path)
         attribute = (self.along_choice() or ("",))[0] == "attribute"
-        self.range_label.setText("range (class-mean gaps)" if attribute else "range (σ)")
+        self.range_label.setText("range (1 = with − without)" if attribute else "range (σ)")
 
     def options(self) -> dict:
         return {"kind": self.kind.currentData(), "along": self.along_choice(), "frames": self.frames.value(),

@@ -661,23 +661,15 @@ class PairPlotPanel(QWidget):
         self.path_item.setData(v[:, 0], v[:, 1]) if len(v) else self.path_item.setData([], [])
 
     def clear_model_state(self) -> None:
-        """Another model (``Session.model_reset``): no decoded point, hover readout or faces of the previous one."""
-        self.probe = None
-        self.probe_btn.setEnabled(False)
-        self.probe_thumb.clear()
-        self.probe_text.setText(HINT)
-        self.probe_float.clear()
-        self.probe_float.hide()
-        self.coords.setText(" ")
-        self.atlas_layer.clear()
-        for image in (self.atlas_layer.item, self.density_item):  # an empty image keeps its place: autoRange
-            image.clear()                                          # would centre an empty view on it
-            image.resetTransform()
-        self._plane_key = self._plane = None
-        self._home = None  # the new model's cloud sets the view; a model without z-points shows an empty one
-        pi = self.plot.getPlotItem()
-        pi.setLabel("bottom", "")
-        pi.setLabel("left", "")
-        from .qt_widgets import empty_view
+        """Another model (``Session.model_reset``): nothing of the previous one's decoded point, readout or view."""
+        from .qt_widgets import empty_plot
 
-        empty_view(self.plot)
+        self.probe = self._home = self._plane_key = self._plane = None
+        self.probe_btn.setEnabled(False)
+        for label, text in ((self.probe_thumb, ""), (self.probe_float, ""), (self.probe_text, HINT), (self.coords, " "),
+                            (self.hover.image, ""), (self.hover.caption, "")):  # the hover's face of the old cloud
+            label.clear()
+            label.setText(text)
+        self.probe_float.hide()
+        self.atlas_layer.clear()
+        empty_plot(self.plot, axis_labels=True, title=True)

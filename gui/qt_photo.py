@@ -126,6 +126,21 @@ class PhotoView(QLabel):
         self.setPixmap(pm)
 
 
+def _miss_controls() -> tuple[QPushButton, QLabel]:
+    """After "no face found": the retry button and what to do about it in this panel (hidden until then)."""
+    retry = QPushButton("Frame the centre square instead")
+    retry.setObjectName("photoRetry")
+    retry.setToolTip("no face was found: encode the centre square of the whole photo")
+    retry.hide()
+    note = QLabel("")
+    note.setObjectName("photoMissNote")
+    note.setWordWrap(True)
+    note.setStyleSheet("color: #b00020;")
+    note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    note.hide()
+    return retry, note
+
+
 class PhotoPanel(QWidget):
     """Dock content: the session's photos, one shown with its framing, crop, reconstruction and place."""
 
@@ -174,17 +189,8 @@ class PhotoPanel(QWidget):
         self.remove_btn = QPushButton("Remove")
         self.remove_btn.setToolTip("take this photo out of the session (files are not touched)")
         self.remove_btn.clicked.connect(lambda: self.session.remove_photo(self.index()))
-        self.retry_btn = QPushButton("Frame the centre square instead")
-        self.retry_btn.setObjectName("photoRetry")
-        self.retry_btn.setToolTip("no face was found: encode the centre square of the whole photo")
+        self.retry_btn, self.miss_note = _miss_controls()
         self.retry_btn.clicked.connect(self._retry)
-        self.retry_btn.hide()
-        self.miss_note = QLabel("")
-        self.miss_note.setObjectName("photoMissNote")
-        self.miss_note.setWordWrap(True)
-        self.miss_note.setStyleSheet("color: #b00020;")
-        self.miss_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.miss_note.hide()
 
         self.view = PhotoView()
         self.aligned = FaceView()

@@ -134,6 +134,28 @@ def empty_view(plot) -> None:
     vb.enableAutoRange()
 
 
+def empty_plot(plot, axis_labels: bool = False, title: bool = False) -> None:
+    """A plot as a new one shows it: no data in its curves, points, bars and images (an emptied image is also put
+    back at the origin: autoRange would centre the view on where it was) and an empty view; no axis names with
+    ``axis_labels``, no title with ``title`` (for plots whose names come from the data)."""
+    import pyqtgraph as pg
+
+    pi = plot.getPlotItem()
+    for item in pi.items:
+        if isinstance(item, (pg.PlotDataItem, pg.PlotCurveItem, pg.ScatterPlotItem)):
+            item.setData([], [])
+        elif isinstance(item, pg.BarGraphItem):
+            item.setOpts(x=[], height=[])
+        elif isinstance(item, pg.ImageItem):
+            item.clear()
+            item.resetTransform()
+    if title:
+        pi.setTitle(None)
+    if axis_labels:
+        pi.setLabels(bottom="", left="")
+    empty_view(plot)
+
+
 def setup_plot(plot, reset: Optional[Callable[[], None]] = None) -> QToolButton:
     """Make an embedded ``pg.PlotWidget`` behave like every other plot of the app.
 

@@ -7,8 +7,8 @@ Writes OUT_DIR/main-window.png and OUT_DIR/inspector.png (and with --all-panels 
 and the training dialog, for checking them by eye).
 
 With --first-hour it also writes OUT_DIR/first-hour/: what a new user sees, at 1280×720 and at 1600×1000 —
-the default layout after the first grid, every panel docked (the k-th tab of each group of tabbed docks
-raised together), the window after a conditional generate and after a shrink and re-maximise. The PNGs are
+the default layout after the first grid, every workspace with every panel docked (the k-th tab of each group of
+tabbed docks raised together), the window after a conditional generate and after a shrink and re-maximise. The PNGs are
 quantized to 256 colours (small enough to commit); the faces are decoded by the model, no dataset image.
 """
 from __future__ import annotations
@@ -114,13 +114,6 @@ def main(argv=None) -> int:
 
 #: The window sizes of the first-hour pictures: a small laptop screen and the window's first size.
 FIRST_HOUR_SIZES = ((1280, 720), (1600, 1000))
-#: The groups of tabbed docks of the default layout (MainWindow._default_layout), in their tab order.
-TAB_GROUPS = (
-    ("samplerDock", "modelDataDock"),
-    ("faceGridDock", "photoDock"),
-    ("componentsDock", "correlationsDock", "pcaDock", "compareDock", "attributesDock", "directionsDock", "pathDock",
-     "atlasDock"),
-)
 
 
 def save_quantized(widget, path: Path) -> int:
@@ -218,16 +211,21 @@ def _first_hour(app, out: Path, model, photo: Path, tmp: Path) -> int:
         cmp.n.setValue(64)
         cmp.run()
         w.wait_idle(300)
-        for k in range(max(len(g) for g in TAB_GROUPS)):
-            for group in TAB_GROUPS:
-                w.docks[group[k % len(group)]].raise_()
-            _settle(app, w)
-            shot(f"docked-{W}x{H}-{k + 1}.png")
+        from gui.workspaces import WORKSPACES
+
+        for ws in WORKSPACES:  # every workspace, then each further tab of its groups
+            w.switch_workspace(ws.key)
+            groups = [g.docks for c in ws.columns for g in c.groups]
+            for k in range(max(len(g) for g in groups)):
+                for group in groups:
+                    w.docks[group[k % len(group)]].raise_()
+                _settle(app, w)
+                shot(f"docked-{W}x{H}-{ws.key}-{k + 1}.png")
 
         # a conditional generate: its long caption must not widen the window
+        w.switch_workspace("generate")
         w.docks["faceGridDock"].raise_()
         w.docks["samplerDock"].raise_()
-        w.docks["componentsDock"].raise_()
         names = list(s.labels.names) if s.labels is not None else []
         if names:  # the default model's labels have Smiling
             w.generate_where("Smiling" if "Smiling" in names else names[0], True)

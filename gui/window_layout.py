@@ -78,9 +78,10 @@ class DockLayout:
         self._resize_timer.setSingleShot(True)
         self._resize_timer.setInterval(RESIZE_SETTLE_MS)
         self._resize_timer.timeout.connect(self.reapply)
-        for dock in self.docks.values():  # a dock the user moved, docked or floated: new proportions
+        for dock in self.docks.values():  # a dock the user moved, docked, floated or closed: new proportions
             dock.dockLocationChanged.connect(self._dock_moved)
             dock.topLevelChanged.connect(self._dock_moved)
+            dock.toggleViewAction().toggled.connect(self._dock_moved)
 
     @property
     def docks(self) -> dict[str, QDockWidget]:
@@ -118,7 +119,7 @@ class DockLayout:
                 d[group.docks[0]].raise_()
         self.memory[self.current] = Memory()
         self.default_sizes()
-        QTimer.singleShot(0, self.reapply)  # once more after the window got its size
+        self._later(0, self.reapply)  # once more after the window got its size
 
     def design_targets(self) -> dict:
         """The current workspace's designed sizes for this window: dock name -> (width, height) of its group."""
@@ -207,6 +208,7 @@ class DockLayout:
                 self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         dock.show()
         dock.raise_()
+        self._later(0, self.show_tab_bars)
 
     def view_toggled(self, name: str) -> None:
         """View ▸ a panel: shown and raised when it is hidden or behind another tab; closed when it is in view."""
@@ -354,6 +356,15 @@ class DockLayout:
                         off = True
             if not off:
                 break
+        self.show_tab_bars()
+
+    def show_tab_bars(self) -> None:
+        """The tab bars of the groups of tabbed docks on screen, shown (a tab bar the main window takes again from
+        the ones it keeps, after a workspace was built anew, stays hidden otherwise)."""
+        inside = self.window.rect()
+        for bar in self.window.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            if bar.isHidden() and bar.count() > 1 and inside.contains(bar.geometry()):
+                bar.show()
 
     def _shown(self, name: str) -> Optional[QDockWidget]:
         """The dock shown in ``name``'s place: itself, or the raised tab of its group (docked, not floating)."""
@@ -366,22 +377,26 @@ class DockLayout:
     # ---- events the window forwards
     def window_resized(self) -> None:
         size = self.window.size()
-        if self.last_size is not None and self.last_size != size:
+        if self.last_size != size:  # (the first show too: a restored workspace gets its proportions then)
             self.hold_adjusting()  # the docks' resizes that follow are the window's doing, not a drag
             self._resize_timer.start()
         self.last_size = size
 
     def mouse_released(self) -> None:
         """The end of a drag of a separator between docks (the main window handles those itself)."""
-        QTimer.singleShot(0, self._record_if_user)
+        self._later(0, self._record_if_user)
 
     def _dock_moved(self, *_) -> None:
         if not self.adjusting:
-            QTimer.singleShot(50, self._record_if_user)
+            self._later(50, self._record_if_user)
 
     def _record_if_user(self) -> None:
         if not self._resize_timer.isActive() and self.window.isVisible():
             self.record()
+
+    def _later(self, ms: int, slot) -> None:
+        """Call ``slot`` in ``ms`` milliseconds, unless the window is gone by then."""
+        QTimer.singleShot(ms, self.window, slot)
 
     def hold_adjusting(self) -> None:
         """Dock moves and resizes during the next moments are the window's doing, not the user's."""
@@ -414,6 +429,7 @@ def build_workspace_bar(window: QMainWindow, layout: DockLayout, menu: QMenu) ->
         group.addAction(a)
         bar.addAction(a)
         menu.addAction(a)
+        window.addAction(a)  # (listed with the window's shortcuts)
         layout.actions[ws.key] = a
     bar.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
 

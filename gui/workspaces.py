@@ -78,24 +78,24 @@ WORKSPACES: tuple[Workspace, ...] = (
         _col(515, 3, _g(1.0, "faceGridDock", "photoDock")),
         _col(490, 2, _g(1.0, "inspectorDock"))),
     _ws("explore", "Explore the cloud", "atlasDock",
-        "the training z-points and the faces in pairs of axes, the components, correlations, PCA and the atlas",
+        "the training z-points and the faces in pairs of axes; the components, correlations and PCA; the atlas "
+        "and paths drawn in the pair plot",
         _col(700, 3, _g(1.0, "pairPlotDock")),
-        _col(580, 2, _g(0.5, "componentsDock", "correlationsDock", "pcaDock"), _g(0.5, "atlasDock"))),
+        _col(580, 2, _g(0.5, "componentsDock", "correlationsDock", "pcaDock"), _g(0.5, "atlasDock", "pathDock"))),
     _ws("photo", "Your photo", "inspectorDock",
-        "place a photo in the cloud: the photo, its reconstruction in the inspector, its place in the pair plot",
-        _col(370, 1, _g(1.0, "photoDock")),
-        _col(490, 1, _g(1.0, "inspectorDock")),
-        _col(420, 2, _g(1.0, "pairPlotDock"))),
-    _ws("directions", "Directions && attributes", "pairPlotDock",
-        "find named directions in the cloud and attribute directions, edit a face along them, walk a path drawn "
-        "in the pair plot",
-        _col(600, 2, _g(1.0, "directionsDock", "attributesDock")),
-        _col(680, 2, _g(0.6, "pairPlotDock", "inspectorDock", "faceGridDock"), _g(0.4, "pathDock"))),
+        "place a photo in the cloud: the photo and its nearest training faces, its place in the pair plot, its "
+        "reconstruction edited in the inspector",
+        _col(600, 1, _g(1.0, "photoDock")),
+        _col(680, 2, _g(1.0, "pairPlotDock", "inspectorDock"))),
+    _ws("directions", "Directions && attributes", "faceGridDock",
+        "find named directions in the cloud and attribute directions; edit a face along them in the inspector",
+        _col(640, 1, _g(1.0, "directionsDock", "attributesDock")),
+        _col(640, 1, _g(1.0, "inspectorDock", "faceGridDock"))),
     _ws("compare", "Compare && report", "componentsDock",
         "compare the samplers' faces with real ones, and the report",
         _col(275, 0, _g(1.0, "samplerDock", "modelDataDock")),
-        _col(575, 2, _g(1.0, "compareDock")),
-        _col(430, 1, _g(0.5, "faceGridDock"), _g(0.5, "componentsDock"))),
+        _col(590, 2, _g(1.0, "compareDock")),
+        _col(415, 1, _g(0.5, "faceGridDock"), _g(0.5, "componentsDock"))),
 )
 
 BY_KEY = {w.key: w for w in WORKSPACES}

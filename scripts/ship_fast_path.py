@@ -1,5 +1,6 @@
 """Write what the default model ships ready-made: its checked ONNX export (engine/formats/fast_path_shipped.py)
-and the lab's attribute judges of its z-points (engine/lab/probes.py, about 40 s to train).
+the statistics of its z-points (engine/latent_stats.py) and the lab's attribute judges (engine/lab/probes.py, about
+40 s to train).
 
     python scripts/ship_fast_path.py [model folder]
 
@@ -24,6 +25,16 @@ def main(folder: str | None = None) -> None:
     out = Path(folder) if folder else default_model_dir()
     caches = {}
     opened = open_model(out)
+    if opened.latents is not None:  # the statistics of its z-points (the first launch needs them)
+        import tempfile
+
+        from engine.latent_stats import compute_stats, save_stats, stats_key
+
+        stats = compute_stats(opened.latents)
+        stats.key = stats_key(opened.latents, stats.interval)
+        with tempfile.TemporaryDirectory() as tmp:
+            save_stats(Path(tmp) / "stats.npz", stats)
+            caches[f"{stats.key}.npz"] = (Path(tmp) / "stats.npz").read_bytes()
     if opened.latents is not None and opened.labels is not None:
         from engine.lab.probes import shipped_probes_file
 

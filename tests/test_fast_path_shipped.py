@@ -33,7 +33,8 @@ import numpy as np
 from engine.workflows.open_model import open_model
 from engine.resources import default_model_dir
 steps = []
-opened = open_model(default_model_dir(), prepare=True, progress=lambda p: steps.append(p.job))
+opened = open_model(default_model_dir(), statistics=True, prepare=True,
+                    progress=lambda p: steps.append(f"{p.job}: {p.message}"))
 faces = opened.codec.decode(np.zeros((4, opened.z_dim), np.float32))
 print(json.dumps({"torch": "torch" in sys.modules, "shape": list(faces.shape), "steps": steps,
                   "runs_on": dict(opened.describe())["runs on"], "seconds": time.perf_counter() - t0}))
@@ -73,9 +74,10 @@ def test_the_default_model_opens_without_torch_on_a_fresh_cache(tmp_path):
     out = json.loads(res.stdout.strip().splitlines()[-1])
     assert out["torch"] is False
     assert out["shape"] == [4, 64, 64, 3]
-    assert "prepare model" not in out["steps"]  # nothing to prepare: no notice
+    assert not [s for s in out["steps"] if s.startswith("prepare model")]  # nothing to prepare: no notice
+    assert out["steps"] == ["latent statistics: from cache"]  # shipped too
     assert "shipped with the model" in out["runs_on"]
-    assert not (tmp_path / "cache" / "onnx").exists()  # the user's cache is not written
+    assert not (tmp_path / "cache").exists()  # the user's cache is not even made
     assert not (tmp_path / "config").exists()  # no installation key is needed either
 
 
@@ -167,14 +169,14 @@ def test_a_model_without_a_shipped_export_says_it_prepares(tmp_path, cache):
 
 
 def test_the_default_models_attribute_judges_are_shipped(cache):
-    from engine.workflows.directions import directions_estimate
+    from engine.workflows.estimates import expected_directions
     from engine.workflows.open_model import open_model
     from engine.lab import attribute_probes, probes_cached
 
     opened = open_model(DEFAULT)
     assert probes_cached(opened.latents, opened.labels)  # a fresh cache: read from the shipped file
-    seconds, cached = directions_estimate(opened.latents, opened.labels)
-    assert cached and seconds < 10
+    expected = expected_directions(opened.latents, opened.labels, "pca")
+    assert not expected.first_time
     steps = []
     probes = attribute_probes(opened.latents, opened.labels, progress=steps.append)
     assert [p.message for p in steps] == ["from cache"] and len(probes.names) == 40

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from engine import sealed_npz
-from engine.samplers import gmm_cache, make_sampler, sampler_class
+from engine.samplers import gmm_cache, make_sampler
 
 
 def _cloud(n: int = 300, d: int = 6, seed: int = 0) -> np.ndarray:
@@ -114,8 +114,9 @@ def test_no_installation_key_means_no_cache(cache, fit_calls, monkeypatch, tmp_p
     assert make_sampler("gmm", {"components": 3}).fit(z).cached is False and _files(cache) == []
 
 
-def test_fit_estimates_say_cached_or_not(cache, monkeypatch):
-    from engine.workflows.generate import SamplerFits, fit_estimate
+def test_fit_estimates_say_cached_or_not(cache):
+    from engine.workflows.estimates import expected_generate, fit_cached
+    from engine.workflows.generate import SamplerFits
     from engine.workflows.open_model import OpenedModel
 
     class Codec:
@@ -124,29 +125,28 @@ def test_fit_estimates_say_cached_or_not(cache, monkeypatch):
 
     z = _cloud()
     opened = OpenedModel(Path("."), Codec(), latents=z)
-    seconds, cached = fit_estimate(opened, "gmm", {"components": 3})
-    assert not cached and seconds > 0
-    big = sampler_class("gmm").fit_seconds(9000, 256, {})
-    assert 40 < big < 70  # the default model's first gmm fit: about a minute
+    assert not fit_cached(opened, "gmm", {"components": 3})
     fits = SamplerFits()
     fits.fitted(opened, "gmm", {"components": 3})
-    assert fit_estimate(opened, "gmm", {"components": 3}, fits=fits) == (0.0, True)
-    assert fit_estimate(opened, "gmm", {"components": 3})[1] is True  # on disk now
-    assert fit_estimate(opened, "gmm", {"components": 4})[1] is False
-    assert fit_estimate(opened, "normal", {})[1] is False and fit_estimate(opened, "normal", {})[0] < 1
+    assert fit_cached(opened, "gmm", {"components": 3}, fits=fits)  # this session's fit
+    assert fit_cached(opened, "gmm", {"components": 3, "scale": 0.7})  # on disk now: a new session fits nothing
+    assert not fit_cached(opened, "gmm", {"components": 4})
+    assert not fit_cached(opened, "gmm", {"components": 3}, where="A=1")  # a subset: not known before
+    assert not fit_cached(opened, "normal", {}) and not fit_cached(opened, "gmm", {"components": "x"})
+    assert not expected_generate(opened, "gmm", {"components": 3}, 16).first_time
 
 
 def test_attribute_judges_are_sealed_and_estimated(cache):
     from engine.attributes import AttributeTable
     from engine.lab import attribute_probes, probes_cached
-    from engine.workflows.directions import directions_estimate
+    from engine.workflows.estimates import expected_judges
 
     z = _cloud(n=200, d=5)
     rng = np.random.default_rng(2)
     table = AttributeTable(["A", "B"], np.where(rng.random((200, 2)) < 0.5, 1.0, -1.0), [f"{i}.png" for i in range(200)])
-    assert not probes_cached(z, table) and directions_estimate(z, table)[1] is False
+    assert not probes_cached(z, table) and expected_judges(z, table).first_time
     first = attribute_probes(z, table)
-    assert probes_cached(z, table) and directions_estimate(z, table)[1] is True
+    assert probes_cached(z, table) and expected_judges(z, table).seconds == 0
     (path,) = sorted((cache / "directions").glob("probes-*.npz"))
     data = bytearray(path.read_bytes())
     data[-200] ^= 1

@@ -4,6 +4,8 @@ torch on a probe batch, cached in the user's cache folder (``<cache>/onnx/<model
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import io
 import os
@@ -97,6 +99,41 @@ class FastPath:
 
     def decode(self, z: np.ndarray) -> np.ndarray:
         return self.dec.run(None, {"z": np.ascontiguousarray(z, dtype=np.float32)})[0]
+
+
+_PREPARING: contextvars.ContextVar = contextvars.ContextVar("fast_path_preparing", default=None)
+
+
+def preparation_seconds(arch) -> float:
+    """About how long a model's one-time preparation takes: loading torch, exporting the network to ONNX and
+    checking it (measured on 2 quiet cores, benchmarks/first_launch.py: ~1.5 s for torch, ~0.3 s per million
+    weights)."""
+    from ..architecture import parameter_count
+
+    n = parameter_count(arch.image_size, arch.z_dim, arch.channels, arch.kernel_size, arch.batch_norm)
+    return 1.5 + 0.3 * n / 1e6
+
+
+@contextlib.contextmanager
+def preparing_notice(callback):
+    """While the block runs, an open that has to prepare a model's fast path calls ``callback(seconds)`` first
+    (``announce_preparation``), before torch is even loaded: the caller can say so at once."""
+    token = _PREPARING.set(callback)
+    try:
+        yield
+    finally:
+        _PREPARING.reset(token)
+
+
+def announce_preparation(arch) -> None:
+    """Tell the ``preparing_notice`` in effect (if any) that a preparation starts now (when it can happen at all)."""
+    callback = _PREPARING.get()
+    if callback is None or not fast_path_enabled():
+        return
+    import importlib.util
+
+    if importlib.util.find_spec("onnxruntime") is not None:
+        callback(preparation_seconds(arch))
 
 
 def fast_path_enabled() -> bool:

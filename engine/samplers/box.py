@@ -12,7 +12,8 @@ from .base import Param, Sampler
 class BoxSampler(Sampler):
     name = "box"
     order = 20
-    summary = "each component drawn on its own, uniform in centre ± fact·half-width of its fitted Gaussian (correlations ignored)"
+    summary = ("each number drawn on its own, evenly inside a box around the centre of its histogram "
+               "(ignores how the numbers move together)")
     params = (
         Param("fact", float, 1.0, "multiple of each component's half-width (HWHM) used as the half-side of the box", minimum=0.0, maximum=10.0, sweep=True),
         Param("interval", float, 0.25, "histogram sampling interval of the Gaussian fits", minimum=1e-4, maximum=10.0),

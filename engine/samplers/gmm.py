@@ -13,7 +13,9 @@ class GMMSampler(Sampler):
     name = "gmm"
     order = 50
     fits_covariance = True
-    summary = "a mixture of Gaussians fitted to the cloud after training (scikit-learn)"
+    #: the last fit was read from the cache (``gmm_cache``) instead of running EM
+    cached = False
+    summary = "several bell shapes (a Gaussian mixture) fitted to the training points (scikit-learn)"
     params = (
         Param("components", int, 10, "number of mixture components", minimum=1, maximum=200),
         Param("covariance", str, "full", "covariance type of each component", choices=("full", "diag")),

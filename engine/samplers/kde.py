@@ -15,7 +15,7 @@ from .base import Param, Sampler
 class KDESampler(Sampler):
     name = "kde"
     order = 60
-    summary = "a Gaussian kernel density of the cloud (scikit-learn, in whitened coordinates): new points near training points"
+    summary = "new points scattered closely around the training points (a kernel density, scikit-learn)"
     params = (
         Param("rule", str, "scott", "bandwidth selection", choices=("scott", "silverman", "cv")),
         Param("bandwidth", float, 1.0, "factor on the selected bandwidth", minimum=1e-3, maximum=10.0, sweep=True),

@@ -15,9 +15,10 @@ class NormalSampler(Sampler):
     name = "normal"
     order = 40
     fits_covariance = True
-    summary = "full-covariance Gaussian fitted to the cloud; scale = temperature, optional truncation"
+    summary = ("a bell-shaped (Gaussian) cloud fitted to the training points; scale widens or narrows it, "
+               "truncate cuts off far points")
     params = (
-        Param("scale", float, 1.0, "temperature: multiplies the spread around the mean", minimum=0.0, maximum=10.0, sweep=True),
+        Param("scale", float, 1.0, "multiplies the spread around the average (below 1: more typical faces; a temperature)", minimum=0.0, maximum=10.0, sweep=True),
         Param("truncate", float, 0.0, "keep only vectors within this σ-level of the cloud's Mahalanobis distance (0 = off)", minimum=0.0, maximum=10.0),
     )
 

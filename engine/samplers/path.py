@@ -16,7 +16,7 @@ from .base import Param, Sampler
 class PathSampler(Sampler):
     name = "path"
     order = 70
-    summary = "points along a straight path: a PCA axis through the centre, or between two training z-points"
+    summary = "points along a straight line: a principal axis through the centre, or between two training faces"
     params = (
         Param("mode", str, "pca", "path along a PCA axis, or between two training z-points", choices=("pca", "points")),
         Param("axis", int, 0, "PCA axis (0 = largest variance) for mode=pca", minimum=0, maximum=4095),

@@ -77,7 +77,8 @@ class PCAEllipseSampler(Sampler):
     order = 30
     fits_covariance = True
     default_sweep = True  # the seed's sampler: the comparison panel sweeps its fact first
-    summary = "principal-axis coordinates drawn one by one so every pair stays inside its fact·level·σ ellipse"
+    summary = ("coordinates along the principal axes drawn one by one, every pair kept inside an ellipse "
+               "of fact × level σ")
     params = (
         Param("components", int, 100, "number of PCA components drawn (the rest: see residual)", minimum=1, maximum=4096),
         Param("level", float, 2.35, "σ-level of the ellipses' half-axes", minimum=0.0, maximum=10.0),

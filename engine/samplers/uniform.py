@@ -10,7 +10,7 @@ from .base import Param, Sampler
 class UniformSampler(Sampler):
     name = "uniform"
     order = 10
-    summary = "every component uniform in [-range, range]: the naive baseline that misses the cloud"
+    summary = "every number drawn evenly from [-range, range], ignoring the cloud: the baseline that misses it"
     params = (Param("range", float, 2.0, "half-width r of the common interval [-r, r]", minimum=1e-6, maximum=1e3, sweep=True),)
 
     def _fit(self, latents: np.ndarray) -> None:

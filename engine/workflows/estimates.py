@@ -135,6 +135,14 @@ def fit_cost(opened, sampler: str, values: Optional[dict], where=None, fits=None
     return (seconds if cached else seconds * declared_busy_factor()), cached
 
 
+def fit_cached(opened, sampler: str, values: Optional[dict], where=None, fits=None) -> bool:
+    """Whether that fit is kept (this session's ``fits``, the sampler's disk cache, or shipped): no fit to wait for."""
+    try:
+        return fit_cost(opened, sampler, values, where, fits)[1]
+    except Exception:  # noqa: BLE001 - unknown sampler or values: the job itself will say why
+        return False
+
+
 def judges_cost(z: np.ndarray, table) -> tuple[float, bool]:
     """(seconds training the attribute judges takes, whether they are cached or shipped) for these z-points and
     labels (``lab.probes_seconds``, ``lab.probes_cached``); no labels: no judges."""

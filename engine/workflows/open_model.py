@@ -85,17 +85,14 @@ def preparing_message(seconds: float) -> str:
 
 
 def preparation_estimate(codec: ModelCodec) -> Optional[float]:
-    """Seconds the one-time preparation of ``codec`` should take (loading torch, exporting the network to ONNX,
-    checking the export), or None when it needs none (shipped or cached fast path, another format)."""
+    """Seconds the one-time preparation of ``codec`` should take (exporting the network to ONNX, checking the
+    export), or None when it needs none (shipped or cached fast path, another format)."""
     needs = getattr(codec, "needs_preparation", None)
     if needs is None or not needs():
         return None
-    from ..architecture import parameter_count
+    from ..formats.fast_path import preparation_seconds
 
-    a = codec.config.arch
-    n = parameter_count(a.image_size, a.z_dim, a.channels, a.kernel_size, a.batch_norm)
-    # measured on 2 quiet cores (benchmarks/first_launch.py): ~1.5 s for torch, ~0.3 s per million weights
-    return 1.5 + 0.3 * n / 1e6
+    return preparation_seconds(codec.config.arch)
 
 
 def open_model(folder: str | os.PathLike, *, device: str = "cpu", statistics: bool = False, labels: bool = True,
@@ -105,20 +102,30 @@ def open_model(folder: str | os.PathLike, *, device: str = "cpu", statistics: bo
     also compute (or read from the cache) their statistics and the leading PCA coordinates. With ``prepare``, a
     model whose fast path is still to be made gets it now, under its own progress step (``PREPARE_JOB``: the
     window says so), instead of silently in the first decode."""
+    from ..formats.fast_path import preparing_notice
     from ..formats.native import LATENTS, load_latents
     from ..formats.onnx.safety import cancel_scope
 
     cancel = cancel or CancelToken()
     folder = Path(folder)
-    with cancel_scope(cancel):  # a probe of an untrusted graph in flight stops on the job's cancel
-        codec = open_codec(folder, device)
+    said = []
+
+    def notice(seconds: float) -> None:  # before torch loads: the whole preparation is announced
+        said.append(seconds)
+        progress(Progress(PREPARE_JOB, 0, 1, preparing_message(seconds)))
+
+    with cancel_scope(cancel), preparing_notice(notice if prepare else None):
+        codec = open_codec(folder, device)  # a probe of an untrusted graph in flight stops on the job's cancel
     opened = OpenedModel(folder, codec)
     cancel.raise_if_cancelled()
     seconds = preparation_estimate(codec) if prepare else None
     if seconds is not None:
-        progress(Progress(PREPARE_JOB, 0, 1, preparing_message(seconds)))
+        if not said:
+            notice(seconds)
         codec.prepare()
-        progress(Progress(PREPARE_JOB, 1, 1, "ready for fast decoding"))
+    if said or seconds is not None:
+        fast = getattr(codec, "fast_path", lambda: None)() is not None
+        progress(Progress(PREPARE_JOB, 1, 1, "ready for fast decoding" if fast else "decoding with torch"))
         cancel.raise_if_cancelled()
     if not (folder / LATENTS).exists():
         return opened

@@ -54,6 +54,7 @@ def test_an_attribute_applied_to_every_face_then_saved_and_reset(win, qtbot, tmp
     (applied,) = s.sample.params["applied"]
     assert (applied["kind"], applied["name"], applied["amount"]) == ("attribute", "Smiling", 1.5)
     assert box.reset_btn.isEnabled() and box.value.text() == "+1.50"
+    assert win.face_grid.info.text().endswith("· moved Smiling +1.50")  # the grid says it was moved
     # saved: params.json says what was applied
     win.window_actions.save_image_set(tmp_path / "moved", overwrite=False)
     _idle(qtbot, win)
@@ -139,7 +140,7 @@ def test_films_of_the_face_and_the_grid_along_any_direction(win, qtbot, tmp_path
     assert kinds == ["sweep", "face", "grid", "path"]
     assert not dlg.kind.model().item(3).isEnabled() and dlg.kind.model().item(2).isEnabled()
     assert dlg.choose_along(("attribute", "Smiling"))
-    assert dlg.range_label.text() == "range (class-mean gaps)"
+    assert dlg.range_label.text() == "range (1 = with − without)"
     dlg.kind.setCurrentIndex(2)
     o = dlg.options()
     assert (o["kind"], o["along"]) == ("grid", ("attribute", "Smiling"))

@@ -50,7 +50,8 @@ def test_click_decodes_exactly_that_point(window, qtbot):
 
     from engine.atlas import z_at
 
-    window.switch_workspace("explore")  # the pair plot on screen (the decoded face floats over it)
+    window.switch_workspace("explore")  # the workspace that shows the pair plot
+    qtbot.wait(200)
     pp, s = window.pair_plot, window.session
     vb = pp.plot.getPlotItem().getViewBox()
     (x0, x1), (y0, y1) = vb.viewRange()

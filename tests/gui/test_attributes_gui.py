@@ -78,7 +78,7 @@ def test_attributes_panel_row_click_shows_best_axes_then_probe_fills_in(win, qtb
 
     panel = win.attributes
     assert "attributesDock" in win.docks and win.docks["attributesDock"].objectName() == "attributesDock"
-    win.docks["attributesDock"].raise_()
+    win.raise_dock("attributesDock")
     qtbot.waitUntil(lambda: panel.table.rowCount() == 2, timeout=20000)
     s = win.session
     expected = {r.name: r for r in summarise_attributes(s.latents, s.labels, pca=s.stats.pca, probe=False)}

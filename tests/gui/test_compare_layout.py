@@ -70,10 +70,16 @@ def test_compare_docked_small_shows_tabs_large_side_by_side(make_window, qtbot, 
     qtbot.waitUntil(lambda: w.panels_ready() and not w.bridge.busy(), timeout=60000)
     w.resize(1280, 720)
     dock = w.docks["compareDock"]
-    dock.raise_()
-    settle(qtbot, w, 200)
+    # in its workspace, a 1280×720 window shows the table, the bars and the sweep at once
+    w.switch_workspace("compare")
+    settle(qtbot, w, 300)
     cmp = w.compare
-    assert cmp.height() < 330 and cmp.width() < 560, cmp.size()  # the small docked panel of the issue
+    assert cmp.mode() == "split", cmp.size()
+    # a small panel (as the issue's, 540×320): one view at a time
+    dock.setFloating(True)
+    dock.resize(540, 320)
+    settle(qtbot, w, 200)
+    assert cmp.height() < 330 and cmp.width() < 560, cmp.size()
 
     # small: one view at a time, chosen by the tabs, each with a readable height
     assert cmp.mode() == "tabs"
@@ -118,7 +124,6 @@ def test_compare_docked_small_shows_tabs_large_side_by_side(make_window, qtbot, 
     assert_labels_do_not_overlap(cmp)
 
     # large (floating): today's arrangement, the table beside the bars above the sweep
-    dock.setFloating(True)
     dock.resize(1000, 700)
     settle(qtbot, w, 200)
     assert cmp.mode() == "split"
@@ -139,9 +144,8 @@ def test_compare_docked_small_shows_tabs_large_side_by_side(make_window, qtbot, 
     assert cmp.bar_plot.height() >= PLOT_MIN
     assert_labels_do_not_overlap(cmp)
 
-    # docked again: the tabs are back, on the view chosen before
-    dock.setFloating(False)
-    dock.raise_()  # back among its tabbed docks, not necessarily the current one
+    # small again: the tabs are back, on the view chosen before
+    dock.resize(540, 320)
     settle(qtbot, w, 200)
     assert cmp.mode() == "tabs" and shown(cmp) == {"bars"}
     # a new run still fills the charts (behind their tabs) and Apply best value still works

@@ -152,10 +152,11 @@ def test_export_buttons_are_shown_beside_no_tick_labels(window, qtbot):
     w = window
     w.resize(1280, 720)
     qtbot.wait(100)
-    w.docks["componentsDock"].raise_()
-    qtbot.wait(100)
     checked = 0
-    for plot in (w.pair_plot.plot, w.components.plot, w.inspector.place_plot, w.inspector.z_plot):
+    for key, plot in (("explore", w.pair_plot.plot), ("explore", w.components.plot),
+                      ("generate", w.inspector.place_plot), ("generate", w.inspector.z_plot)):
+        w.switch_workspace(key)  # the workspace where the plot is shown
+        qtbot.wait(100)
         btn, reset = plot.export_button, plot.reset_button
         assert btn.isVisibleTo(plot), plot.objectName()
         assert not btn.geometry().intersects(reset.geometry())
@@ -174,17 +175,21 @@ def test_docked_panels_fit_a_1280x720_window(window, qtbot):
     metrics come right after the sampler's name and a direction's effect right after its name."""
     w = window
     w.resize(1280, 720)
-    qtbot.wait(100)
-    w.docks["pathDock"].raise_()
-    qtbot.wait(100)
+    w.switch_workspace("explore")
+    w.raise_dock("pathDock")
+    qtbot.wait(200)
     path = w.path_panel
+    assert w.docks["pathDock"].isVisible()
     assert path.plot.geometry().bottom() <= path.height(), (path.plot.geometry(), path.size())
     from PySide6.QtWidgets import QScrollArea
 
+    w.switch_workspace("generate")
+    qtbot.wait(200)
     scroll = w.inspector.findChild(QScrollArea)
     assert not scroll.horizontalScrollBar().isVisible()
-    w.docks["correlationsDock"].raise_()
-    qtbot.wait(100)
+    w.switch_workspace("explore")
+    w.raise_dock("correlationsDock")
+    qtbot.wait(200)
     top = w.correlations.top  # the strongest pairs: i, j, r, |r|, every column readable
     assert top.rowCount() > 0
     fm = top.fontMetrics()
@@ -406,67 +411,3 @@ def test_nearest_images_search_every_z_point_and_name_the_missing(window, qtbot,
     assert "lacks" not in insp.near_note.text()
 
 
-def _layout(w) -> dict:
-    return {n: w.docks[n].geometry().getRect() for n in ("samplerDock", "faceGridDock", "inspectorDock",
-                                                         "pairPlotDock", "componentsDock")}
-
-
-def _close(a: dict, b: dict, tol: int = 8) -> bool:
-    return all(abs(x - y) <= tol for k in a for x, y in zip(a[k], b[k]))
-
-
-def _shrink_and_grow(w, qtbot, size) -> None:
-    w.resize(900, 600)
-    qtbot.wait(250)
-    w.resize(*size)
-    qtbot.wait(250)
-
-
-def test_shrink_and_grow_back_restores_the_layout(window, qtbot):
-    """Item 4: a window shrunk (docks squeezed to their minimums) and grown back gets its layout back."""
-    from PySide6.QtCore import Qt
-    from PySide6.QtTest import QTest
-
-    w = window
-    w.resize(1400, 900)
-    qtbot.wait(300)
-    default = _layout(w)
-    _shrink_and_grow(w, qtbot, (1400, 900))
-    assert _close(_layout(w), default), (_layout(w), default)
-    # the user's own split (separators dragged, the drag ends with a release on the window) is what comes back
-    d = w.docks
-    w.resizeDocks([d["faceGridDock"], d["pairPlotDock"]], [380, 700], Qt.Orientation.Horizontal)
-    w.resizeDocks([d["faceGridDock"], d["inspectorDock"]], [250, 550], Qt.Orientation.Vertical)
-    qtbot.wait(100)
-    QTest.mouseRelease(w, Qt.MouseButton.LeftButton, pos=d["faceGridDock"].geometry().topRight())
-    qtbot.wait(100)
-    mine = _layout(w)
-    assert abs(mine["faceGridDock"][2] - default["faceGridDock"][2]) > 40  # really another split
-    _shrink_and_grow(w, qtbot, (1400, 900))
-    assert _close(_layout(w), mine), (_layout(w), mine)
-
-
-def test_the_split_is_remembered_with_the_layout(make_window, qtbot, tiny_model, gui_settings):
-    from PySide6.QtCore import Qt
-    from PySide6.QtTest import QTest
-
-    w = make_window(tiny_model)
-    w.resize(1400, 900)
-    qtbot.wait(300)
-    d = w.docks
-    w.resizeDocks([d["faceGridDock"], d["pairPlotDock"]], [380, 700], Qt.Orientation.Horizontal)
-    qtbot.wait(100)
-    QTest.mouseRelease(w, Qt.MouseButton.LeftButton, pos=d["faceGridDock"].geometry().topRight())
-    qtbot.wait(100)
-    mine = _layout(w)
-    w.save_settings()
-    assert gui_settings.value("window/split")
-    w2 = make_window(tiny_model, restore_state=True)
-    w2.resize(1400, 900)
-    qtbot.wait(300)
-    _shrink_and_grow(w2, qtbot, (1400, 900))
-    assert abs(_layout(w2)["faceGridDock"][2] - mine["faceGridDock"][2]) <= 8
-    from gui.window_layout import parse_split
-
-    assert parse_split("0.3,0.4,0.5") == (0.3, 0.4, 0.5)
-    assert parse_split("nan,0.4,0.5") is None and parse_split("2,0.4,0.5") is None and parse_split(None) is None

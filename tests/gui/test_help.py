@@ -36,6 +36,21 @@ def test_f1_opens_a_help_window_that_fits_the_screen(window, qtbot):
     hw.close()
 
 
+def test_the_tools_and_workspaces_topics_are_read_from_their_tables(window):
+    from gui.plot_tools import MODE_INFO, PlotMode
+    from gui.workspaces import WORKSPACES, shortcut
+
+    hw = window.show_help("workspaces")
+    text = hw.text.toPlainText()
+    for i, ws in enumerate(WORKSPACES):
+        assert f"{ws.title.replace('&&', '&')} ({shortcut(i)})" in text
+    hw.show_topic("tools")
+    text = hw.text.toPlainText()
+    for mode, (name, key, _tip) in MODE_INFO.items():
+        assert (f"{name} ({key})" in text) == (mode is not PlotMode.SELECT), name
+    hw.close()
+
+
 def test_help_search_filters_the_topics(window):
     hw = window.show_help()
     everything = hw.visible_topics()
@@ -64,6 +79,10 @@ def test_every_shortcut_of_the_window_is_listed(window):
     for a in actions:
         for k in a.shortcuts():
             assert k.toString(QKeySequence.SequenceFormat.NativeText) in text, a.text()
+    from PySide6.QtGui import QShortcut
+
+    keys = [sc.key().toString(QKeySequence.SequenceFormat.NativeText) for sc in window.findChildren(QShortcut)]
+    assert "B" in keys and all(k in text for k in keys)  # keys that are not actions (the inspector's B) too
     assert "Ctrl+G" in text and "F1" in text and "Alt+click" in text and "P / D / T" in text
     # a shortcut added later (a panel's action) is listed the next time: read from the actions, not a copy
     extra = QAction("Frobnicate the cloud", window.correlations)

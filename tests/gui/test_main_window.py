@@ -115,10 +115,9 @@ def test_correlation_click_sets_pair(window, qtbot):
     qtbot.mouseClick(corr.plot.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(int(view_pt.x()), int(view_pt.y())))
     qtbot.waitUntil(lambda: s.axes == (("z", 5), ("z", 2)), timeout=2000)
     np.testing.assert_allclose(w.pair_plot.generated_points(), s.sample.z[:, [5, 2]], rtol=1e-6)
-    # the list of strongest pairs does the same
-    item = corr.top.item(0)
-    i, j = item.data(Qt.ItemDataRole.UserRole)
-    corr._top_clicked(item)
+    # the table of strongest pairs does the same (tests/gui/test_correlations_export.py: the table itself)
+    i, j = corr.top.item(0, 0).data(Qt.ItemDataRole.UserRole)
+    corr.choose_row(0)
     assert s.axes == (("z", j), ("z", i))
 
 
@@ -296,15 +295,17 @@ def test_pca_panel_and_layout(window, qtbot, gui_settings):
     names = {d.objectName() for d in w.docks.values()}
     assert {"samplerDock", "faceGridDock", "pairPlotDock", "inspectorDock", "componentsDock", "correlationsDock",
             "pcaDock", "compareDock", "modelDataDock"} <= names
+    w.switch_workspace("explore")
     dock = w.docks["pcaDock"]
     dock.close()
     assert not dock.isVisible()
-    dock.toggleViewAction().trigger()
-    assert dock.isVisible()
+    w.panel_actions["pcaDock"].trigger()  # View ▸ PCA: shown again, raised
+    assert dock.isVisible() and not dock.visibleRegion().isEmpty()
     w.docks["correlationsDock"].close()
     w.sampler_panel.set_sampler("gmm")
     w.save_settings()
-    assert gui_settings.value("window/state") is not None
+    assert gui_settings.value("workspaces/explore/state") is not None
+    assert gui_settings.value("workspaces/current") == "explore"
     assert w.recent_models()[0] == str(w.session.model.folder)
     # a new window restores the layout, the sampler and the recent models
     from gui.main_window import MainWindow
@@ -313,6 +314,7 @@ def test_pca_panel_and_layout(window, qtbot, gui_settings):
     try:
         w2.show()
         qtbot.waitUntil(lambda: not w2.bridge.busy(), timeout=30000)
+        assert w2.workspace() == "explore"
         assert not w2.docks["correlationsDock"].isVisible() and w2.docks["pcaDock"].isVisible()
         assert w2.sampler_panel.sampler_name() == "gmm"
         assert w2.recent_menu.actions()[0].text() == str(w.session.model.folder)

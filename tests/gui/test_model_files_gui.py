@@ -79,6 +79,7 @@ def test_encode_asks_for_its_folder_and_what_it_replaces_never_the_previous_mode
 
     asked.folder = str(tiny_data)  # a folder chosen: before anything runs, it says what it replaces; "No" keeps it
     ctrl_e.trigger()
+    qtbot.waitUntil(lambda: len(asked.questions) == 1, timeout=60000)
     _idle(qtbot, w)
     assert len(asked.questions) == 1
     text = asked.questions[0][1]
@@ -89,7 +90,8 @@ def test_encode_asks_for_its_folder_and_what_it_replaces_never_the_previous_mode
 
     asked.answer = QMessageBox.StandardButton.Yes
     ctrl_e.trigger()
-    _idle(qtbot, w)
+    qtbot.waitUntil(lambda: len(asked.questions) == 2, timeout=60000)
+    qtbot.waitUntil(lambda: not w.bridge.busy() and s.latents is not None and len(s.latents) == 96, timeout=60000)
     assert len(asked.questions) == 2 and s.model.folder == b_copy
     assert s.latents.shape == (96, 6) and s.dataset is not None and s.dataset.folder == tiny_data
     assert "96" in (w.last_notice or "")
@@ -107,7 +109,7 @@ def test_encode_into_a_model_without_z_points_asks_only_for_the_folder(make_wind
     assert s.model is not None and s.latents is None, w.last_error
     asked.folder = str(other_model.parent / "faces")
     _menu_action(w, "Encode dataset folder…").trigger()
-    _idle(qtbot, w)
+    qtbot.waitUntil(lambda: not w.bridge.busy() and s.latents is not None, timeout=60000)
     assert asked.questions == [] and s.latents is not None and s.latents.shape == (40, 6)
 
 

@@ -45,6 +45,7 @@ def _plot_values(plot) -> dict:
             out[key] = np.round(np.asarray(it.opts.get("height", []), float), 4).tolist()
         elif isinstance(it, pg.TextItem):
             out[key] = it.toPlainText()
+    out["empty"] = not any(v for k, v in out.items() if ":" in k)
     return out
 
 
@@ -107,11 +108,12 @@ def window_values(w) -> dict:
     return {name: panel_values(getattr(w, name)) for name in PANELS}
 
 
-def _same(field: str, va, vb) -> bool:
-    if field == "range" and va is not None and vb is not None:  # a view's range: within 2 % of its span
+def _same(field: str, va, vb, empty: bool = False) -> bool:
+    """Equal; a view's range within 2 % of its span (15 % for an empty plot: its padding follows its size)."""
+    if field == "range" and va is not None and vb is not None:
         a, b = np.asarray(va, float), np.asarray(vb, float)
         span = np.maximum(np.abs(b[:, 1] - b[:, 0]), 1e-9)[:, None]
-        return bool(np.all(np.abs(a - b) <= 0.02 * span))
+        return bool(np.all(np.abs(a - b) <= (0.15 if empty else 0.02) * span))
     return va == vb
 
 
@@ -123,7 +125,8 @@ def differences(a: dict, b: dict) -> list[str]:
             va, vb = a[panel].get(key, "<absent>"), b[panel].get(key, "<absent>")
             if isinstance(va, dict) and isinstance(vb, dict):
                 out += [f"{panel} / {key} / {f}: {va.get(f)!r:.300} ≠ {vb.get(f)!r:.300}"
-                        for f in sorted(set(va) | set(vb)) if not _same(f, va.get(f), vb.get(f))]
+                        for f in sorted(set(va) | set(vb))
+                        if not _same(f, va.get(f), vb.get(f), bool(va.get("empty") and vb.get("empty")))]
             elif va != vb:
                 out.append(f"{panel} / {key}: {va!r:.1000} ≠ {vb!r:.1000}")
     return out

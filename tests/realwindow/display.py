@@ -43,7 +43,7 @@ class Display:
         w, h = self.size
         log = open(self.root / "xvfb.log", "wb")
         xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", f"{w}x{h}x24", "-nolisten", "tcp"],
-                                pass_fds=(write,), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                pass_fds=(write,), stdout=log, stderr=subprocess.STDOUT, preexec_fn=_end_with_parent)
         self._procs.append(xvfb)
         os.close(write)
         try:
@@ -52,7 +52,7 @@ class Display:
             os.close(read)
         wm_log = open(self.root / "openbox.log", "wb")
         self._procs.append(subprocess.Popen(["openbox"], env=self.env(), stdout=wm_log, stderr=subprocess.STDOUT,
-                                            start_new_session=True))
+                                            preexec_fn=_end_with_parent))
         self._wait_for_window_manager(timeout_s)
         return self
 
@@ -94,6 +94,19 @@ class Display:
                     p.wait(5)
         self._procs.clear()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _end_with_parent() -> None:
+    """In the child before it runs: its own session, and Linux ends it when the test process ends, however that
+    ends (a killed test run leaves no display behind)."""
+    import ctypes
+    import signal
+
+    os.setsid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: stop() still ends them
+        pass
 
 
 def _read_line(fd: int, timeout_s: float, proc: subprocess.Popen) -> str:

@@ -10,6 +10,11 @@ real pointer, turns the wheel, presses keys and resizes the window through ``xdo
 window manager and Qt handle them as they handle a person's), looks at the widgets in-process, and returns a
 dict: the verdict, written to ``OUT/verdict.json`` for the outer test to assert. A scenario that raises writes
 ``{"error": traceback}``.
+
+A new check is two pieces: ``scenarios/NAME.py`` with ``run(rw) -> dict`` (``rw.wheel_over(widget, -2)``,
+``rw.click(widget)``, ``rw.key("F1")``, ``rw.resize_window(900, 560)``, ``rw.maximize()``, ``rw.shot("name")``,
+``rw.wait_until(cond)``; ``rw.window`` is the main window), and a test in ``test_real_window.py`` that asserts
+``run_scenario("NAME")``. Keep one under ~20 s: the window's start takes ~5 s of it.
 """
 from __future__ import annotations
 
@@ -37,6 +42,7 @@ class RealWindow:
         self.window = window
         self.out = out
         self.shots: list[str] = []
+        self.timings: list[tuple[str, float]] = []  # (xdotool command, seconds)
 
     # ---- time
     def process(self, ms: int = 150) -> None:
@@ -63,7 +69,9 @@ class RealWindow:
 
     # ---- real input (xdotool)
     def xdotool(self, *args) -> None:
+        t = time.monotonic()
         subprocess.run(["xdotool", *map(str, args)], check=True, timeout=30)
+        self.timings.append((" ".join(map(str, args[:3])), round(time.monotonic() - t, 3)))
 
     @staticmethod
     def centre(widget) -> tuple[int, int]:
@@ -73,29 +81,39 @@ class RealWindow:
         p = widget.mapToGlobal(QPoint(widget.width() // 2, widget.height() // 2))
         return p.x(), p.y()
 
-    def move_to(self, widget, at: tuple[int, int] | None = None) -> None:
-        """The pointer over ``widget``'s centre (or ``at``, a point inside it)."""
+    @staticmethod
+    def point(widget, at: tuple[int, int] | None = None) -> tuple[int, int]:
+        """A point of ``widget`` on the screen: its centre, or ``at`` (in the widget)."""
         from PySide6.QtCore import QPoint
 
         if at is None:
-            x, y = self.centre(widget)
-        else:
-            p = widget.mapToGlobal(QPoint(*at))
-            x, y = p.x(), p.y()
-        self.xdotool("mousemove", "--sync", x, y)
+            return RealWindow.centre(widget)
+        p = widget.mapToGlobal(QPoint(*at))
+        return p.x(), p.y()
+
+    def _move(self, widget, at) -> list:
+        """xdotool's words that put the pointer on ``widget`` (its ``--sync`` waits ~15 s when the pointer is there
+        already: then it only moves)."""
+        from PySide6.QtGui import QCursor
+
+        x, y = self.point(widget, at)
+        here = QCursor.pos()
+        return ["mousemove", x, y] if (here.x(), here.y()) == (x, y) else ["mousemove", "--sync", x, y]
+
+    def move_to(self, widget, at: tuple[int, int] | None = None) -> None:
+        """The pointer over ``widget``'s centre (or ``at``, a point inside it)."""
+        self.xdotool(*self._move(widget, at))
         self.process(50)
 
     def wheel_over(self, widget, clicks: int, at=None) -> None:
         """Turn the wheel over ``widget``: ``clicks`` notches, positive away from the user (up), negative down."""
-        self.move_to(widget, at)
-        if clicks:
-            self.xdotool("click", "--repeat", abs(clicks), "--delay", 30, 4 if clicks > 0 else 5)
+        self.xdotool(*self._move(widget, at), "sleep", 0.05,
+                     "click", "--repeat", abs(clicks), "--delay", 30, 4 if clicks > 0 else 5)
         self.process(150)
 
     def click(self, widget, button: int = 1, at=None) -> None:
         """Click ``widget`` (its centre, or ``at`` inside it)."""
-        self.move_to(widget, at)
-        self.xdotool("click", button)
+        self.xdotool(*self._move(widget, at), "sleep", 0.05, "click", button)
         self.process(200)
 
     def key(self, *keys: str) -> None:
@@ -200,6 +218,7 @@ def main(argv=None) -> int:
                 pass
     verdict["seconds"] = round(time.monotonic() - t0, 2)
     verdict["shots"] = rw.shots if rw is not None else []
+    verdict["xdotool"] = rw.timings if rw is not None else []
     (args.out / "verdict.json").write_text(json.dumps(verdict, indent=1, default=str))
     if rw is not None:
         rw.window.close()

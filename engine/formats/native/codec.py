@@ -41,7 +41,7 @@ class TorchAutoencoderCodec(ModelCodec):
     def open(cls, folder: Path, device: str = "cpu") -> "TorchAutoencoderCodec":
         """The model in ``folder``: on its verified cached fast path when there is one (torch is not even imported),
         otherwise loaded and validated by ``load_model`` (its fast path set up and verified on first use)."""
-        from ..fast_path import fast_path_enabled, verified_fast_path
+        from ..fast_path import announce_preparation, fast_path_enabled, verified_fast_path
         from ..fast_path_shipped import shipped_fast_path
         from .config import read_config
         from .weights import load_model, network_key
@@ -60,6 +60,7 @@ class TorchAutoencoderCodec(ModelCodec):
                 fast = verified_fast_path(config.model_id, key)
                 if fast is not None:
                     return cls(None, config, folder, key=key, fast=fast)
+                announce_preparation(config.arch)  # torch, the export and its check follow: said before
             except Exception:  # noqa: BLE001 - any problem leaves the open to load_model, which names it
                 key = None
         module, config = load_model(folder, device=device)

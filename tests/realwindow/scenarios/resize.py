@@ -18,7 +18,6 @@ def run(rw) -> dict:
     w = rw.window
     size = (w.width(), w.height())
     before = _geometry(rw)
-    rw.shot("resize-before")
     small = rw.resize_window(*SMALL)
     rw.shot("resize-small")
     at_small = _geometry(rw)
@@ -27,7 +26,6 @@ def run(rw) -> dict:
     after = _geometry(rw)
     rw.maximize(True)
     maximised = _geometry(rw)
-    rw.shot("resize-maximised")
     rw.maximize(False)
     restored = (w.width(), w.height())
     after_max = _geometry(rw)

@@ -15,7 +15,7 @@ def _wheel_changes(rw, controls: dict, clicks: int) -> dict:
     for name, control in controls.items():
         area = scroll_area_of(control)
         bar = area.verticalScrollBar() if area is not None else None
-        if bar is not None:
+        if bar is not None and bar.value():
             bar.setValue(0)
             rw.process(100)
         before, at = _value(control), bar.value() if bar is not None else None
@@ -23,6 +23,30 @@ def _wheel_changes(rw, controls: dict, clicks: int) -> dict:
         out[name] = [before, _value(control), at, bar.value() if bar is not None else None,
                      bar.maximum() if bar is not None else None]
     return out
+
+
+def _dialog_with_spin_boxes(rw):
+    """A dialog made after the window, whose spin boxes sit in a scroll area (no panel has one today)."""
+    from PySide6.QtWidgets import QDialog, QScrollArea, QSpinBox, QVBoxLayout, QWidget
+
+    dlg = QDialog(rw.window)
+    inner = QWidget()
+    lay = QVBoxLayout(inner)
+    boxes = []
+    for _ in range(12):
+        b = QSpinBox()
+        b.setRange(0, 100)
+        b.setValue(50)
+        lay.addWidget(b)
+        boxes.append(b)
+    area = QScrollArea()
+    area.setWidget(inner)
+    QVBoxLayout(dlg).addWidget(area)
+    dlg.resize(220, 160)
+    dlg.show()
+    rw.wait_until(lambda: area.verticalScrollBar().maximum() > 0, 10, "the dialog's scroll bar")
+    rw.activate(dlg)
+    return dlg, boxes
 
 
 def run(rw) -> dict:
@@ -34,7 +58,7 @@ def run(rw) -> dict:
 
 
     def sampler(every: bool = True):  # the picker last: a new sampler rebuilds the parameter fields
-        fields = {"faces spin box": sp.count, "seed spin box": sp.seed} if every else {"faces spin box": sp.count}
+        fields = {"faces spin box": sp.count}
         fields.update({f"{k} field": c for k, c in list(sp.controls.items())[:None if every else 1]})
         return {**fields, "sampler combo": sp.picker}
 
@@ -42,6 +66,10 @@ def run(rw) -> dict:
     verdict["sampler up"] = _wheel_changes(rw, sampler(every=False), +2)
     rw.wheel_over(insp.sliders[0], -3)
     rw.shot("inspector-scrolled")
+    dlg, boxes = _dialog_with_spin_boxes(rw)
+    verdict["dialog"] = _wheel_changes(rw, {"spin box 1": boxes[0], "spin box 2": boxes[1]}, -2)
+    dlg.close()
+    rw.activate()
     # a spin box the user clicked (in its text, away from the arrows) takes the wheel
     rw.click(sp.count, at=(12, sp.count.height() // 2))
     before = sp.count.value()
