@@ -160,7 +160,7 @@ class PlotToolBar(QWidget):
         self.buttons: dict[PlotMode, QToolButton] = {}
         for mode in PlotMode:
             text, key, _what = MODE_INFO[mode]
-            btn = QToolButton()
+            btn = QToolButton(self)  # a parent before setVisible: a parentless one would show as a window
             btn.setObjectName(f"plotTool_{mode.value}")
             btn.setText(text)
             btn.setCheckable(True)
@@ -169,7 +169,7 @@ class PlotToolBar(QWidget):
             btn.setStyleSheet("QToolButton { padding: 1px 5px; } QToolButton:checked { background: #cfe0f5;"
                               " border: 1px solid #5b8fd0; border-radius: 2px; }")
             btn.clicked.connect(lambda _on=False, m=mode: tools.set_mode(m))
-            btn.setVisible(mode in tools.modes)  # Select: declared, not offered yet
+            btn.setHidden(mode not in tools.modes)  # Select: declared, not offered yet
             self.group.addButton(btn)
             lay.addWidget(btn)
             self.buttons[mode] = btn
