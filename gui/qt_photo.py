@@ -198,6 +198,7 @@ class PhotoPanel(QWidget):
         for fv, text in ((self.aligned, "aligned crop"), (self.recon, "reconstruction")):
             fv.setMinimumSize(72, 72)
             fv.smooth = False
+            fv.placeholder = ""  # (not the inspector's "double-click a face": the caption under it says what comes)
             fv.setToolTip(text)
         self.info = QLabel("")
         self.info.setObjectName("photoInfo")

@@ -32,12 +32,20 @@ def _moved(a: dict, b: dict) -> dict:
 
 
 def test_shrinking_and_growing_the_window_keeps_the_layout(run_scenario):
-    v = run_scenario("resize")
-    assert v["back"] == v["size"] and v["restored"] == v["size"], "the window did not come back to its size"
-    assert v["before"], "no panel visible"
-    assert v["small"][0] < v["size"][0] and v["small"][1] < v["size"][1], "the window did not shrink"
-    assert not _moved(v["before"], v["after"]), f"after 900×560 and back: {_moved(v['before'], v['after'])}"
-    assert not _moved(v["before"], v["after_max"]), f"after maximise and back: {_moved(v['before'], v['after_max'])}"
+    v = run_scenario("resize", timeout_s=150)
+    from gui.workspaces import WORKSPACES
+
+    assert sorted(v["workspaces"]) == sorted(ws.key for ws in WORKSPACES)
+    for key, r in v["workspaces"].items():
+        assert r["back"] == r["size"] and r["restored"] == r["size"], f"{key}: the window did not come back to its size"
+        assert r["before"], f"{key}: no panel visible"
+        assert r["small"][0] < r["size"][0] and r["small"][1] < r["size"][1], f"{key}: the window did not shrink"
+        assert not _moved(r["before"], r["after"]), f"{key}, after 900×560 and back: {_moved(r['before'], r['after'])}"
+        assert not _moved(r["before"], r["after_max"]), \
+            f"{key}, after maximise and back: {_moved(r['before'], r['after_max'])}"
+        grown = {n: g for n, g in r["maximised"].items() if n in r["before"]}
+        assert all(g[2] >= r["before"][n][2] - LAYOUT_TOLERANCE for n, g in grown.items()), \
+            f"{key}: a panel got narrower in the maximised window: {r['before']} → {r['maximised']}"
 
 
 def test_f1_help_fits_the_screen(run_scenario):
@@ -91,3 +99,14 @@ def test_a_model_being_prepared_says_so_in_the_status_bar(run_scenario):
     assert notice["text width"] <= notice["room"], f"the notice is cut: {notice}"
     assert "preparing this model" not in v["after"]  # gone once the model is ready
     assert not any("preparing this model" in m for m in v["second open"]), v["second open"]  # once
+
+
+def test_every_workspace_fits_a_1280x720_screen(run_scenario):
+    v = run_scenario("workspaces_fit", timeout_s=120)
+    assert v["screen"] == [1280, 720]
+    from gui.workspaces import WORKSPACES
+
+    assert sorted(v["workspaces"]) == sorted(ws.key for ws in WORKSPACES)
+    problems = [f"{key}: {p}" for key, r in v["workspaces"].items() for p in r["problems"]]
+    assert not problems, "\n".join(problems)
+    assert v["face rows"] >= 3 and v["faces"] >= 12, f"Generate & inspect shows {v['faces']} faces in {v['face rows']} rows"
