@@ -168,7 +168,7 @@ class InspectorPanel(QWidget):
 
     def _build_attribute_sliders(self) -> None:
         """The attribute picker; one slider per chosen attribute (amount in class-mean gaps)."""
-        self.attr_box = QGroupBox("edit along attributes (1 = average with − without)")
+        self.attr_box = QGroupBox("attributes (1 = with − without)")
         self.attr_box.setToolTip("amount 1 = the average difference between faces with and without the attribute")
         self.attr_box.setObjectName("attributeSlidersBox")
         self.attr_grid = QGridLayout(self.attr_box)
@@ -194,7 +194,7 @@ class InspectorPanel(QWidget):
 
     def _build_direction_sliders(self) -> None:
         """Sliders along the Directions panel's directions (engine.directions.Direction, amount in σ)."""
-        self.dir_box = QGroupBox("edit along directions (in σ of the cloud)")
+        self.dir_box = QGroupBox("directions (in σ of the cloud)")
         self.dir_box.setObjectName("directionSlidersBox")
         self.dir_grid = QGridLayout(self.dir_box)
         self.dir_grid.setVerticalSpacing(1)
@@ -221,7 +221,7 @@ class InspectorPanel(QWidget):
         for _ in range(self.near_count):
             lab = QLabel()
             lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            lab.setMinimumSize(56, 64)
+            lab.setMinimumSize(40, 48)
             self.near_row.addWidget(lab)
             self.near_labels.append(lab)
 

@@ -202,7 +202,12 @@ def main(argv=None) -> int:
     rw = None
     try:
         scenario = importlib.import_module(f"scenarios.{args.name}")
-        window = build_window(args.model, args.out, getattr(scenario, "WINDOW_SIZE", None))
+        model = args.model
+        if getattr(scenario, "MODEL", None) == "default":  # the packaged default model (its 40 labels, long names)
+            from engine.resources import default_model_dir
+
+            model = default_model_dir()
+        window = build_window(model, args.out, getattr(scenario, "WINDOW_SIZE", None))
         rw = RealWindow(window, args.out)
         rw.wait_until(window.isVisible, 20, "the window on screen")
         rw.wait_idle(90)
