@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from . import render
-from .common import raise_bad
+from .common import EXIT_BAD_INPUT, EXIT_SOME_MISSED, one_line, raise_bad
 from .common import model_dir as _model_dir
 
 
@@ -73,13 +73,20 @@ def cmd_photo(a, progress) -> int:
     options = PhotoOptions(no_detect=a.no_detect, face=a.face, attribute=a.attribute, method=a.method,
                            amounts=parse_amounts(a.amount or DEFAULT_AMOUNTS) if a.attribute else None)
     model_dir = _model_dir(a.model)
-    check_photos_output(model_dir, a.out, a.photo, overwrite=a.overwrite)  # before any work
+    check_photos_output(model_dir, a.out, a.photo, overwrite=a.overwrite, batch=True)  # before any work
     opened = open_model(model_dir, labels=bool(a.attribute))
     run = photos_to_folder(opened, a.photo, a.out, options, overwrite=a.overwrite, progress=progress)
     progress.close()
+    if not run.results:  # every photo missed: nothing was written
+        for miss in run.missed:
+            print(f"error: {one_line(miss.error)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     for r, folder in zip(run.results, run.folders):
         print(render.photo_line(r, folder))
-    return 0
+    for miss in run.misses:
+        print(render.photo_miss_line(miss, one_line(miss.error)))
+    print(render.photo_batch_line(run))
+    return EXIT_SOME_MISSED if run.missed else 0
 
 
 def cmd_movie(a, progress) -> int:

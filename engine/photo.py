@@ -21,7 +21,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from .progress import CancelToken, Progress, ProgressCallback, no_progress
 
 SET_KIND = "photo"
 PHOTO_JSON = "photo.json"
+#: a batch's summary beside its ``<stem>`` folders (engine.workflows.photo), recorded as ours as this kind
+BATCH_FILE = "photos.json"
+BATCH_KIND = "photo-batch"
 NEIGHBOURS = 6
 #: Verdicts by the percentile of the face's Mahalanobis distance among the training z-points': above
 #: 95 % "unusual"; above 99.73 % "outside the 3σ ellipsoid" — the ellipsoid holding 99.73 % of the
@@ -149,6 +152,7 @@ def frame_and_encode_photos(
     no_detect: bool = False, face_index: Optional[int] = None, model_dir: Optional[str | os.PathLike] = None,
     aligner: Optional[ff.Aligner] = None, stats=None, keep_photo: bool = False, neighbours: int = NEIGHBOURS,
     progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
+    on_miss: Optional[Callable[[int, str | os.PathLike, EngineError], None]] = None,
 ) -> list[PhotoResult]:
     """Each photo: find the face (the largest, or ``face_index``-th largest), frame it as the
     training faces were framed, encode, reconstruct and place it in the cloud ``latents``.
@@ -157,7 +161,8 @@ def frame_and_encode_photos(
     preprocess gives the crop size). The aligner is read from ``model_dir`` (or the codec's folder)
     unless given. ``no_detect`` frames the centre square of the whole photo. A photo that cannot be
     read, or shows no face, raises :class:`EngineError` (one line naming it) before anything else
-    is done with the later photos; nothing is written here."""
+    is done with the later photos; with ``on_miss`` it is handed to ``on_miss(index, path, error)``
+    instead and the later photos go on. Nothing is written here."""
     progress = progress or no_progress
     cancel = cancel or CancelToken()
     codec, config = _codec(model, config)
@@ -176,8 +181,13 @@ def frame_and_encode_photos(
     for i, path in enumerate(photos):
         cancel.raise_if_cancelled()
         progress(Progress("photo", i, len(photos), f"framing {Path(path).name}"))
-        results.append(_one_photo(codec, config, size, cloud, path, no_detect, face_index, aligner, keep_photo,
-                                  neighbours))
+        try:
+            results.append(_one_photo(codec, config, size, cloud, path, no_detect, face_index, aligner, keep_photo,
+                                      neighbours))
+        except EngineError as exc:
+            if on_miss is None:
+                raise
+            on_miss(i, path, exc)
     progress(Progress("photo", len(photos), len(photos), "done"))
     return results
 
@@ -277,8 +287,7 @@ def check_photo_output(out, stems: Sequence[str], *, inputs=(), overwrite: bool 
             entries = sorted(n for n in os.listdir(out) if not n.startswith("."))
         except OSError as exc:
             raise EngineError(f"{out}: cannot read the folder ({exc.strerror or exc})") from None
-        foreign = [n for n in entries if not (out / n).is_dir() or (out / n).is_symlink()
-                   or (output_folders.read_manifest(out / n) or ("",))[0] != SET_KIND]
+        foreign = [n for n in entries if not _ours_in_out(out / n)]
         if foreign:
             shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
             raise EngineError(f"{out}: holds files that Latent Face Studio did not write ({shown}); "
@@ -286,6 +295,14 @@ def check_photo_output(out, stems: Sequence[str], *, inputs=(), overwrite: bool 
     for stem in stems:
         output_folders.check_output_folder(out / stem, inputs=inputs, overwrite=overwrite, kind=SET_KIND)
     return out
+
+
+def _ours_in_out(path: Path) -> bool:
+    """A photo set we wrote, or the batch summary we wrote (unchanged since)."""
+    if path.name == BATCH_FILE:
+        return output_folders.is_owned_file(path, BATCH_KIND)
+    return (path.is_dir() and not path.is_symlink()
+            and (output_folders.read_manifest(path) or ("",))[0] == SET_KIND)
 
 
 def write_photo_results(
