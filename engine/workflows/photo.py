@@ -152,9 +152,13 @@ def photo_files(photos: Sequence[str | os.PathLike]) -> PhotoInputs:
             found.files.append(path)
             found.order.append(str(path))
     if not found.files:
-        if len(found.misses) == 1 or not photos:
-            raise found.misses[0].error if found.misses else DataError("{opt:photo}: no photo given")
-        raise DataError(f"no photo to place: {'; '.join(m.reason for m in found.missed[:3])}")
+        missed = [m for m in found.misses if m.status == "missed"]
+        if not missed:
+            raise DataError("{opt:photo}: no photo given")
+        if len(missed) == 1:
+            raise missed[0].error
+        raise DataError(f"no photo to place: {'; '.join(m.reason for m in missed[:3])}"
+                        + (f" and {len(missed) - 3} more" if len(missed) > 3 else ""))
     return found
 
 
