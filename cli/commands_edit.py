@@ -64,13 +64,13 @@ def _edit_set(a, progress) -> int:
 def cmd_photo(a, progress) -> int:
     from engine.editing import parse_amounts
     from engine.workflows.open_model import open_model
-    from engine.workflows.photo import DEFAULT_AMOUNTS, PhotoOptions, check_photos_output, photos_to_folder
+    from engine.workflows.photo import DEFAULT_AMOUNTS, PhotoOptions, check_photos_output, parse_face, photos_to_folder
 
     if any(not str(p).strip() for p in a.photo):
         raise_bad("--photo: an empty path; name the photo file")
     if a.amount is not None and not a.attribute:
         raise_bad("--amount: give --attribute NAME too (e.g. --attribute Smiling --amount -2:2:5)")
-    options = PhotoOptions(no_detect=a.no_detect, face=a.face, attribute=a.attribute, method=a.method,
+    options = PhotoOptions(no_detect=a.no_detect, face=parse_face(a.face), attribute=a.attribute, method=a.method,
                            amounts=parse_amounts(a.amount or DEFAULT_AMOUNTS) if a.attribute else None)
     model_dir = _model_dir(a.model)
     check_photos_output(model_dir, a.out, a.photo, overwrite=a.overwrite, batch=True)  # before any work

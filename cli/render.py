@@ -31,7 +31,7 @@ def photo_batch_line(run) -> str:
     """The end of a photo batch (engine.workflows.photo.PhotoRun): how many placed, missed, skipped; the summary."""
     missed, skipped = len(run.missed), len(run.misses) - len(run.missed)
     tail = f", {skipped} skipped (not images)" if skipped else ""
-    return f"placed {len(run.results)} photo(s), {missed} missed{tail}; listed in {run.summary}"
+    return f"placed {len(run.results)} face(s), {missed} photo(s) missed{tail}; listed in {run.summary}"
 
 
 def generated_line(res, n: int, sampler: str, seed: int, out, z_only: bool) -> str:

@@ -41,7 +41,8 @@ PHOTO_PARAMS: tuple[Param, ...] = (
           required=True, metavar="FILE|FOLDER", repeat=True),
     Param("model", str, None, "", kind="path"),
     Param("out", str, None, "", kind="path", required=True),
-    Param("face", int, None, "which face when several are found (0 = the first: eyes found, largest)", minimum=0),
+    Param("face", str, None, "which face when several are found (0 = the first: eyes found, largest), or all: "
+          "every face, each written as <name>-face<K>", kind="text", metavar="K|all"),
     Param("no_detect", bool, False, "no face detection: frame the photo's centre square"),
     Param("attribute", str, None, "also write an edit strip along this attribute (e.g. Smiling)"),
     Param("amount", str, None, f"edit amounts START:STOP:COUNT (default {DEFAULT_AMOUNTS})", kind="text"),
@@ -50,12 +51,27 @@ PHOTO_PARAMS: tuple[Param, ...] = (
 )
 
 
+def parse_face(text) -> Optional[int | str]:
+    """The face option as given (``"2"``, ``"all"``, None) → a face index, ``"all"`` (every face) or None."""
+    from ..photo import ALL_FACES
+
+    if text is None or isinstance(text, int):
+        return text
+    value = str(text).strip().lower()
+    if value == ALL_FACES:
+        return ALL_FACES
+    if not value.isdigit():
+        raise EngineError(f"{text!r}: a face index is a whole number ≥ 0 (0 = the largest face), or all", param="face")
+    return int(value)
+
+
 @dataclass
 class PhotoOptions:
-    """How photos are framed, and the optional edit strip (``amounts``: the edit's amounts, None: no strip)."""
+    """How photos are framed (``face``: an index, ``"all"`` for every face, None for the first), and the optional
+    edit strip (``amounts``: the edit's amounts, None: no strip)."""
 
     no_detect: bool = False
-    face: Optional[int] = None
+    face: Optional[int | str] = None
     attribute: Optional[str] = None
     amounts: Optional[Sequence[float]] = None
     method: Optional[str] = None
@@ -328,24 +344,28 @@ def photos_to_folder(opened, photos: Sequence[str | os.PathLike], out, options: 
 
 def batch_record(opened, inputs: PhotoInputs, run: PhotoRun) -> dict:
     """``photos.json``: each input (in the order read) with its status (found, missed, skipped), the engine's
-    reason for a miss, and the folder written for a face found."""
-    written: dict[str, list[Path]] = {}
+    reason for a miss, and the folder written for a face found (a row per face when every face was placed)."""
+    written: dict[str, list[tuple]] = {}
     for r, folder in zip(run.results, run.folders):
-        written.setdefault(r.source, []).append(folder)
+        written.setdefault(r.source, []).append((r, folder))
     missed: dict[str, list[PhotoMiss]] = {}
     for m in run.misses:
         missed.setdefault(m.file, []).append(m)
     rows = []
     for key in inputs.order:  # a photo given twice is listed twice
-        if written.get(key):
-            rows.append({"file": key, "status": "found", "reason": None, "folder": str(written[key].pop(0))})
+        if written.get(key):  # every face of a photo placed whole (all faces) at once
+            several = len({r.face_index for r, _ in written[key]}) > 1
+            faces = written[key] if several else written[key][:1]
+            rows += [{"file": key, "status": "found", "reason": None, "folder": str(folder), "face": r.face_index}
+                     for r, folder in faces]
+            del written[key][:len(faces)]
         elif missed.get(key):
             m = missed[key].pop(0)
-            rows.append({"file": key, "status": m.status, "reason": m.reason, "folder": None})
-    counts = {k: sum(row["status"] == k for row in rows) for k in ("found", "missed", "skipped")}
+            rows.append({"file": key, "status": m.status, "reason": m.reason, "folder": None, "face": None})
+    counts = {k: sum(row["status"] == k for row in rows) for k in ("found", "missed", "skipped")}  # found: faces
     return {"command": "photo", **counts, "photos": rows, **photo_record(opened)}
 
 
-__all__ = ["PHOTO_PARAMS", "PhotoInputs", "PhotoMiss", "PhotoOptions", "PhotoRun", "batch_record",
+__all__ = ["PHOTO_PARAMS", "parse_face", "PhotoInputs", "PhotoMiss", "PhotoOptions", "PhotoRun", "batch_record",
            "check_photos_output", "photo_files", "photo_record", "photos_to_folder", "place_photos",
            "read_photo_json", "save_photos"]

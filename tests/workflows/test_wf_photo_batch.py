@@ -68,9 +68,10 @@ def test_a_batch_with_a_faceless_photo_writes_the_others(tiny_model, tmp_path, c
     lines = stdout.strip().splitlines()
     assert lines[0].startswith(f"{face}:") and "→" in lines[0]
     assert lines[1] == f"missed: {wall}: no face found in the photo (160×120); --no-detect frames its centre square instead"
-    assert lines[2] == f"placed 1 photo(s), 1 missed; listed in {out / 'photos.json'}" and len(lines) == 3
+    assert lines[2] == f"placed 1 face(s), 1 photo(s) missed; listed in {out / 'photos.json'}" and len(lines) == 3
     rows = _rows(out)
-    assert rows["me.png"] == {"file": str(face), "status": "found", "reason": None, "folder": str(out / "me")}
+    assert rows["me.png"] == {"file": str(face), "status": "found", "reason": None, "folder": str(out / "me"),
+                              "face": 0}
     assert rows["wall.png"]["status"] == "missed" and rows["wall.png"]["folder"] is None
     assert rows["wall.png"]["reason"].startswith(f"{wall}: no face found") and "--" not in rows["wall.png"]["reason"]
     record = json.loads((out / "photos.json").read_text())
@@ -97,7 +98,7 @@ def test_a_folder_as_photo(tiny_model, tmp_path, capsys):
         "found", "found", "found", "skipped", "skipped"]  # by name: 0000…0002.png, notes.txt, sub
     assert rows["notes.txt"]["reason"] == f"{folder / 'notes.txt'}: not an image file by its name"
     assert "folders inside are not read" in rows["sub"]["reason"]
-    assert stdout.strip().splitlines()[-1] == (f"placed 3 photo(s), 0 missed, 2 skipped (not images); "
+    assert stdout.strip().splitlines()[-1] == (f"placed 3 face(s), 0 photo(s) missed, 2 skipped (not images); "
                                               f"listed in {out / 'photos.json'}")
     assert sorted(p.name for p in folder.iterdir()) == sorted([".hidden.png", "notes.txt", "sub",
                                                                *(p.name for p in faces)])  # the input untouched
@@ -167,3 +168,34 @@ def test_the_workflow_lists_misses_and_a_foreign_summary_is_refused(tiny_model, 
     with pytest.raises(EngineError, match="did not write"):
         photos_to_folder(opened, [face], mine, overwrite=True)
     assert (mine / "photos.json").read_text() == "{}"
+
+
+def test_a_group_photo_places_every_face(tiny_model, tmp_path, capsys):
+    """Two faces (the astronaut at 300 and 180 px) side by side: ``--face all`` writes one folder per face, largest
+    first; photos.json has a row per face; ``--face 1`` on a photo with one face is a miss, not a failed batch."""
+    skdata = pytest.importorskip("skimage.data")
+    img = skdata.astronaut()
+    photo = np.full((320, 560, 3), 235, np.uint8)
+    photo[10:310, 0:300] = np.array(Image.fromarray(img).resize((300, 300), Image.Resampling.LANCZOS))
+    photo[60:240, 360:540] = np.array(Image.fromarray(img).resize((180, 180), Image.Resampling.LANCZOS))
+    group = tmp_path / "in" / "group.png"
+    group.parent.mkdir()
+    Image.fromarray(photo).save(group)
+    single = _face_photo(tmp_path / "in" / "me.png")
+    out = tmp_path / "out"
+    rc, stdout, err = _cli(["photo", "--model", tiny_model, "--photo", group, "--photo", single, "--face", "all",
+                            "--out", out], capsys)
+    assert rc == 0, err
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["group-face0", "group-face1", "me"]
+    boxes = [np.array(json.loads((out / f"group-face{k}" / "photo.json").read_text())["face_box"]) for k in (0, 1)]
+    assert boxes[0][:, 0].mean() < 300 < boxes[1][:, 0].mean()  # the larger face first, each framed where it is
+    rows = json.loads((out / "photos.json").read_text())["photos"]
+    assert [(Path(r["file"]).name, r["face"], Path(r["folder"]).name) for r in rows] == [
+        ("group.png", 0, "group-face0"), ("group.png", 1, "group-face1"), ("me.png", 0, "me")]
+    assert stdout.strip().splitlines()[-1].startswith("placed 3 face(s), 0 photo(s) missed")
+    rc, stdout, _ = _cli(["photo", "--model", tiny_model, "--photo", group, "--photo", single, "--face", "1",
+                          "--out", tmp_path / "out1"], capsys)
+    assert rc == 3 and (tmp_path / "out1" / "group").is_dir() and not (tmp_path / "out1" / "me").exists()
+    assert f"missed: {single}: face 1 asked for, but 1 face(s) found" in stdout
+    rc, _, err = _cli(["photo", "--model", tiny_model, "--photo", single, "--face", "two", "--out", out], capsys)
+    assert rc == 2 and err.startswith("error: --face 'two': a face index is a whole number")
