@@ -12,6 +12,8 @@ One workflow for both fronts (the CLI's ``photo``, the GUI's File ▸ Open photo
 * :func:`photo_files` reads the inputs: a photo file as given, a folder as its image files (sorted, not recursive,
   read as untrusted input: regular files only, no link out of it; other entries listed as skipped).
 
+``PhotoOptions.face = "all"`` places every face found in a photo (a group photo), each in ``OUT/<stem>-face<K>/``.
+
 Old ``photo.json`` files (the GUI wrote ``model`` for the model folder) are read by :func:`read_photo_json`.
 """
 from __future__ import annotations
