@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from . import render
-from .common import raise_bad
+from .common import EXIT_BAD_INPUT, EXIT_SOME_MISSED, one_line, raise_bad
 from .common import model_dir as _model_dir
 
 
@@ -64,22 +64,29 @@ def _edit_set(a, progress) -> int:
 def cmd_photo(a, progress) -> int:
     from engine.editing import parse_amounts
     from engine.workflows.open_model import open_model
-    from engine.workflows.photo import DEFAULT_AMOUNTS, PhotoOptions, check_photos_output, photos_to_folder
+    from engine.workflows.photo import DEFAULT_AMOUNTS, PhotoOptions, check_photos_output, parse_face, photos_to_folder
 
     if any(not str(p).strip() for p in a.photo):
         raise_bad("--photo: an empty path; name the photo file")
     if a.amount is not None and not a.attribute:
         raise_bad("--amount: give --attribute NAME too (e.g. --attribute Smiling --amount -2:2:5)")
-    options = PhotoOptions(no_detect=a.no_detect, face=a.face, attribute=a.attribute, method=a.method,
+    options = PhotoOptions(no_detect=a.no_detect, face=parse_face(a.face), attribute=a.attribute, method=a.method,
                            amounts=parse_amounts(a.amount or DEFAULT_AMOUNTS) if a.attribute else None)
     model_dir = _model_dir(a.model)
-    check_photos_output(model_dir, a.out, a.photo, overwrite=a.overwrite)  # before any work
+    check_photos_output(model_dir, a.out, a.photo, overwrite=a.overwrite, batch=True)  # before any work
     opened = open_model(model_dir, labels=bool(a.attribute))
     run = photos_to_folder(opened, a.photo, a.out, options, overwrite=a.overwrite, progress=progress)
     progress.close()
+    if not run.results:  # every photo missed: nothing was written
+        for miss in run.missed:
+            print(f"error: {one_line(miss.error)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     for r, folder in zip(run.results, run.folders):
         print(render.photo_line(r, folder))
-    return 0
+    for miss in run.misses:
+        print(render.photo_miss_line(miss, one_line(miss.error)))
+    print(render.photo_batch_line(run))
+    return EXIT_SOME_MISSED if run.missed else 0
 
 
 def cmd_movie(a, progress) -> int:

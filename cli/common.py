@@ -10,6 +10,8 @@ from pathlib import Path
 from engine import interrupts
 
 EXIT_BAD_INPUT = 2
+#: ``photo``: some photos missed (no face, unreadable), at least one written; every one missed is bad input (2)
+EXIT_SOME_MISSED = 3
 EXIT_CANCELLED = 130
 EXIT_INTERNAL = 1
 

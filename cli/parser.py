@@ -80,7 +80,12 @@ def _directions(sub) -> None:
 def _photo(sub) -> None:
     from engine.workflows.photo import PHOTO_PARAMS
 
-    ph = sub.add_parser("photo", help="frame your own photo like the training faces, encode it and place it in the cloud")
+    ph = sub.add_parser("photo", help="frame your own photo like the training faces, encode it and place it in the cloud",
+                        epilog="A batch never fails whole: every face found is written to --out/<name>/, each photo "
+                        "missed (no face found, unreadable or refused file) is one line at the end and is listed with "
+                        "its reason in --out/photos.json. A folder given to --photo is read for its image files "
+                        "(sorted, not its subfolders). Exit status: 0 every photo placed; 3 some missed, at least one "
+                        "written; 2 bad input (every photo missed, or refused before any work: nothing written).")
     add_params(ph, PHOTO_PARAMS, overwrite={"help": "replace photo results already in --out"})
     ph._negative_number_matcher = NEGATIVE_NUMBERS
 

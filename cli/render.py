@@ -22,6 +22,18 @@ def photo_line(r, folder) -> str:
             f"(percentile {r.percentile:.0f}: {r.verdict}) → {folder}")
 
 
+def photo_miss_line(miss, reason: str) -> str:
+    """A photo of a batch without a result (engine.workflows.photo.PhotoMiss), its reason in the CLI's words."""
+    return f"{miss.status}: {reason}"
+
+
+def photo_batch_line(run) -> str:
+    """The end of a photo batch (engine.workflows.photo.PhotoRun): how many placed, missed, skipped; the summary."""
+    missed, skipped = len(run.missed), len(run.misses) - len(run.missed)
+    tail = f", {skipped} skipped (not images)" if skipped else ""
+    return f"placed {len(run.results)} face(s), {missed} photo(s) missed{tail}; listed in {run.summary}"
+
+
 def generated_line(res, n: int, sampler: str, seed: int, out, z_only: bool) -> str:
     """A generated set written (engine.workflows.generate.WrittenSet)."""
     p = res.generated.params

@@ -21,7 +21,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -31,6 +31,11 @@ from .progress import CancelToken, Progress, ProgressCallback, no_progress
 
 SET_KIND = "photo"
 PHOTO_JSON = "photo.json"
+#: the face index that places every face found in a photo (a group photo)
+ALL_FACES = "all"
+#: a batch's summary beside its ``<stem>`` folders (engine.workflows.photo), recorded as ours as this kind
+BATCH_FILE = "photos.json"
+BATCH_KIND = "photo-batch"
 NEIGHBOURS = 6
 #: Verdicts by the percentile of the face's Mahalanobis distance among the training z-points': above
 #: 95 % "unusual"; above 99.73 % "outside the 3σ ellipsoid" — the ellipsoid holding 99.73 % of the
@@ -149,6 +154,7 @@ def frame_and_encode_photos(
     no_detect: bool = False, face_index: Optional[int] = None, model_dir: Optional[str | os.PathLike] = None,
     aligner: Optional[ff.Aligner] = None, stats=None, keep_photo: bool = False, neighbours: int = NEIGHBOURS,
     progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
+    on_miss: Optional[Callable[[int, str | os.PathLike, EngineError], None]] = None,
 ) -> list[PhotoResult]:
     """Each photo: find the face (the largest, or ``face_index``-th largest), frame it as the
     training faces were framed, encode, reconstruct and place it in the cloud ``latents``.
@@ -157,7 +163,8 @@ def frame_and_encode_photos(
     preprocess gives the crop size). The aligner is read from ``model_dir`` (or the codec's folder)
     unless given. ``no_detect`` frames the centre square of the whole photo. A photo that cannot be
     read, or shows no face, raises :class:`EngineError` (one line naming it) before anything else
-    is done with the later photos; nothing is written here."""
+    is done with the later photos; with ``on_miss`` it is handed to ``on_miss(index, path, error)``
+    instead and the later photos go on. Nothing is written here."""
     progress = progress or no_progress
     cancel = cancel or CancelToken()
     codec, config = _codec(model, config)
@@ -166,8 +173,9 @@ def frame_and_encode_photos(
     size = int(config.preprocess.image_size)
     if not photos:
         raise EngineError("{opt:photo}: no photo given")
-    if face_index is not None and (not isinstance(face_index, int) or face_index < 0):
-        raise EngineError(f"{face_index!r}: a face index is a whole number ≥ 0 (0 = the largest face)", param="face")
+    if face_index is not None and face_index != ALL_FACES and (not isinstance(face_index, int) or face_index < 0):
+        raise EngineError(f"{face_index!r}: a face index is a whole number ≥ 0 (0 = the largest face), or all",
+                          param="face")
     if aligner is None and not no_detect:
         folder = model_dir if model_dir is not None else getattr(codec, "folder", None)
         aligner = ff.load_aligner(folder, config)
@@ -176,8 +184,13 @@ def frame_and_encode_photos(
     for i, path in enumerate(photos):
         cancel.raise_if_cancelled()
         progress(Progress("photo", i, len(photos), f"framing {Path(path).name}"))
-        results.append(_one_photo(codec, config, size, cloud, path, no_detect, face_index, aligner, keep_photo,
-                                  neighbours))
+        try:
+            results += _photo_results(codec, size, cloud, path, no_detect, face_index, aligner, keep_photo,
+                                      neighbours)
+        except EngineError as exc:
+            if on_miss is None:
+                raise
+            on_miss(i, path, exc)
     progress(Progress("photo", len(photos), len(photos), "done"))
     return results
 
@@ -198,30 +211,56 @@ def frame_photo_faces(image: np.ndarray, size: int, *, model=None, aligner: Opti
     h, w = image.shape[:2]
     if no_detect:
         return ff.centre_square_transform(w, h, size), None, [], "centre square (no face detection)"
-    faces = ff.detect_faces(image)
-    if not faces:
-        raise NoFaceFound(f"{source}: no face found in the photo ({w}×{h}); {{opt:no_detect}} frames its centre "
-                          "square instead", path=source)
+    faces = _detected(image, source)
     k = 0 if face_index is None else face_index
     if k >= len(faces):
         raise EngineError(f"{source}: face {k} asked for, but {len(faces)} face(s) found "
                           f"(0 = the largest … {len(faces) - 1})")
-    face = faces[k]
+    m, framing = _frame_face(image, faces[k], size, model, aligner)
+    return m, faces[k], faces, framing
+
+
+def _detected(image: np.ndarray, source: str) -> list:
+    faces = ff.detect_faces(image)
+    if not faces:
+        h, w = image.shape[:2]
+        raise NoFaceFound(f"{source}: no face found in the photo ({w}×{h}); {{opt:no_detect}} frames its centre "
+                          "square instead", path=source)
+    return faces
+
+
+def _frame_face(image: np.ndarray, face, size: int, model, aligner) -> tuple[np.ndarray, str]:
+    """One detected face's transform, refined by the model's aligner where it has one, and how it was framed."""
     m = ff.initial_transform(face, size)
-    framing = "detected"
-    if aligner is not None and model is not None and aligner.image_size == size:
-        from .formats.native import as_codec
+    if aligner is None or model is None or aligner.image_size != size:
+        return m, "detected"
+    from .formats.native import as_codec
 
-        codec = as_codec(model)
-        m = ff.refine_transform(None, image, m, aligner, encode=lambda crops: codec.encode(crops))
-        framing = "detected and refined"
-    return m, face, faces, framing
+    codec = as_codec(model)
+    return ff.refine_transform(None, image, m, aligner, encode=lambda crops: codec.encode(crops)), "detected and refined"
 
 
-def _one_photo(codec, config, size, cloud, path, no_detect, face_index, aligner, keep_photo, neighbours) -> PhotoResult:
+def _photo_results(codec, size, cloud, path, no_detect, face_index, aligner, keep_photo, neighbours) -> list:
+    """One photo's results: its chosen face (or centre square), or with :data:`ALL_FACES` each face found."""
     image, scale = ff.load_photo_scaled(path)
-    m, face, faces, framing = frame_photo_faces(image, size, model=codec, aligner=aligner, no_detect=no_detect,
-                                                face_index=face_index, source=str(path))
+    if face_index != ALL_FACES or no_detect:
+        m, face, faces, framing = frame_photo_faces(image, size, model=codec, aligner=aligner, no_detect=no_detect,
+                                                    face_index=None if face_index == ALL_FACES else face_index,
+                                                    source=str(path))
+        k = None if face is None else (face_index or 0)
+        return [_one_photo(codec, size, cloud, path, image, scale, m, face, k, faces, framing, keep_photo,
+                           neighbours)]
+    faces = _detected(image, str(path))
+    results = []
+    for k, face in enumerate(faces):
+        m, framing = _frame_face(image, face, size, codec, aligner)
+        results.append(_one_photo(codec, size, cloud, path, image, scale, m, face, k, faces, framing, keep_photo,
+                                  neighbours))
+    return results
+
+
+def _one_photo(codec, size, cloud, path, image, scale, m, face, face_index, faces, framing, keep_photo,
+               neighbours) -> PhotoResult:
     found = len(faces)
     aligned = ff.warp_to_crop(image, m, size)
     z = codec.encode(aligned[None]).astype(np.float32)
@@ -240,7 +279,7 @@ def _one_photo(codec, config, size, cloud, path, no_detect, face_index, aligner,
     h, w = image.shape[:2]
     return PhotoResult(
         source=str(path), photo_size=(round(w / scale), round(h / scale)), framing=framing, faces_found=found,
-        face_index=None if face is None else (face_index or 0),
+        face_index=face_index,
         face_box=None if face is None else ff.apply(to_full, face.corners),
         face_angle=ff.transform_angle(ff.invert(m_full)) if face is not None else 0.0,
         landmarks={"eye_left": eyes_full[0], "eye_right": eyes_full[1]},
@@ -262,7 +301,14 @@ def stems_for(photos: Sequence[str | os.PathLike]) -> list[str]:
 
 
 def photo_stems(results: Sequence[PhotoResult]) -> list[str]:
-    return stems_for([r.source for r in results])
+    """The folder names of placed photos: a photo's stem; ``<stem>-face<k>`` for each of several faces of one photo
+    placed together (:data:`ALL_FACES`)."""
+    indices: dict[str, set] = {}
+    for r in results:
+        indices.setdefault(r.source, set()).add(r.face_index)
+    return output_folders.unique_file_names(
+        (Path(r.source).stem + (f"-face{r.face_index}" if len(indices[r.source]) > 1 else "") for r in results),
+        suffix="")
 
 
 def check_photo_output(out, stems: Sequence[str], *, inputs=(), overwrite: bool = False) -> Path:
@@ -277,8 +323,7 @@ def check_photo_output(out, stems: Sequence[str], *, inputs=(), overwrite: bool 
             entries = sorted(n for n in os.listdir(out) if not n.startswith("."))
         except OSError as exc:
             raise EngineError(f"{out}: cannot read the folder ({exc.strerror or exc})") from None
-        foreign = [n for n in entries if not (out / n).is_dir() or (out / n).is_symlink()
-                   or (output_folders.read_manifest(out / n) or ("",))[0] != SET_KIND]
+        foreign = [n for n in entries if not _ours_in_out(out / n)]
         if foreign:
             shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
             raise EngineError(f"{out}: holds files that Latent Face Studio did not write ({shown}); "
@@ -286,6 +331,14 @@ def check_photo_output(out, stems: Sequence[str], *, inputs=(), overwrite: bool 
     for stem in stems:
         output_folders.check_output_folder(out / stem, inputs=inputs, overwrite=overwrite, kind=SET_KIND)
     return out
+
+
+def _ours_in_out(path: Path) -> bool:
+    """A photo set we wrote, or the batch summary we wrote (unchanged since)."""
+    if path.name == BATCH_FILE:
+        return output_folders.is_owned_file(path, BATCH_KIND)
+    return (path.is_dir() and not path.is_symlink()
+            and (output_folders.read_manifest(path) or ("",))[0] == SET_KIND)
 
 
 def write_photo_results(
