@@ -49,6 +49,10 @@ PHOTO_PARAMS: tuple[Param, ...] = (
     Param("attribute", str, None, "also write an edit strip along this attribute (e.g. Smiling)"),
     Param("amount", str, None, f"edit amounts START:STOP:COUNT (default {DEFAULT_AMOUNTS})", kind="text"),
     Param("method", str, None, "", choices=tuple(sorted(EDIT_METHODS, key=lambda m: m != DEFAULT_EDIT_METHOD))),
+    Param("put_back", bool, False, "also write put-back.png: the photo at its own size with the model's face put "
+          "back in, feathered (the reconstruction; edited when an amount to put back is given)"),
+    Param("put_back_amount", float, None, "put back the face moved by this amount along the attribute (e.g. 1.5)",
+          metavar="AMOUNT"),
     Param("overwrite", bool, False, "replace photo results already in the output folder"),
 )
 
@@ -69,14 +73,17 @@ def parse_face(text) -> Optional[int | str]:
 
 @dataclass
 class PhotoOptions:
-    """How photos are framed (``face``: an index, ``"all"`` for every face, None for the first), and the optional
-    edit strip (``amounts``: the edit's amounts, None: no strip)."""
+    """How photos are framed (``face``: an index, ``"all"`` for every face, None for the first), the optional
+    edit strip (``amounts``: the edit's amounts, None: no strip) and the optional face put back into the photo
+    (``put_back``; with ``put_back_amount`` the face edited along the attribute by that amount)."""
 
     no_detect: bool = False
     face: Optional[int | str] = None
     attribute: Optional[str] = None
     amounts: Optional[Sequence[float]] = None
     method: Optional[str] = None
+    put_back: bool = False
+    put_back_amount: Optional[float] = None  # None: the reconstruction is put back; else the edited face
 
 
 #: The most entries a photo folder may hold (a folder is listed whole before any work).
@@ -265,6 +272,9 @@ def place_photos(opened, photos: Sequence[str | os.PathLike], options: Optional[
 
 
 def _direction(opened, options: PhotoOptions):
+    if options.put_back_amount is not None and not options.attribute:
+        raise EngineError("an amount to put back moves the face along an attribute: name it with {opt:attribute}",
+                          param="put_back_amount")
     if not options.attribute:
         return None
     from ..attributes import attribute_direction, require_labels
@@ -311,7 +321,8 @@ def _write(opened, out, results, options: PhotoOptions, direction, edited_z, ove
                                attribute=options.attribute, amounts=amounts,
                                params=photo_record(opened, edited_z), overwrite=overwrite,
                                inputs=inputs or photo_inputs(opened.folder, [r.source for r in results]),
-                               cancel=cancel)
+                               cancel=cancel, put_back=options.put_back or options.put_back_amount is not None,
+                               put_back_amount=options.put_back_amount)
 
 
 def photos_to_folder(opened, photos: Sequence[str | os.PathLike], out, options: Optional[PhotoOptions] = None, *,
@@ -334,7 +345,7 @@ def photos_to_folder(opened, photos: Sequence[str | os.PathLike], out, options: 
     folders = _write(opened, out, results, options, direction, None, overwrite, cancel,
                      inputs=photo_inputs(opened.folder, [*photos, *inputs.files]))
     run = PhotoRun(results, folders, misses)
-    record = batch_record(opened, inputs, run)
+    record = batch_record(opened, inputs, run, options)
     from ..output_folders import writing_owned_file
     from ..photo import BATCH_KIND
 
@@ -344,7 +355,7 @@ def photos_to_folder(opened, photos: Sequence[str | os.PathLike], out, options: 
     return run
 
 
-def batch_record(opened, inputs: PhotoInputs, run: PhotoRun) -> dict:
+def batch_record(opened, inputs: PhotoInputs, run: PhotoRun, options: Optional[PhotoOptions] = None) -> dict:
     """``photos.json``: each input (in the order read) with its status (found, missed, skipped), the engine's
     reason for a miss, and the folder written for a face found (a row per face when every face was placed)."""
     written: dict[str, list[tuple]] = {}
@@ -365,7 +376,13 @@ def batch_record(opened, inputs: PhotoInputs, run: PhotoRun) -> dict:
             m = missed[key].pop(0)
             rows.append({"file": key, "status": m.status, "reason": m.reason, "folder": None, "face": None})
     counts = {k: sum(row["status"] == k for row in rows) for k in ("found", "missed", "skipped")}  # found: faces
-    return {"command": "photo", **counts, "photos": rows, **photo_record(opened)}
+    record = {"command": "photo", **counts, "photos": rows, **photo_record(opened)}
+    if options is not None and (options.put_back or options.put_back_amount is not None):
+        from ..photo import PUT_BACK_FILE
+
+        record["put_back"] = {"file": PUT_BACK_FILE, "attribute": options.attribute if options.put_back_amount
+                              is not None else None, "amount": options.put_back_amount}
+    return record
 
 
 __all__ = ["PHOTO_PARAMS", "parse_face", "PhotoInputs", "PhotoMiss", "PhotoOptions", "PhotoRun", "batch_record",
