@@ -561,14 +561,16 @@ def face_mask(size: int, feather: float = PUT_BACK_FEATHER, ellipse=PUT_BACK_ELL
 
 
 def put_back(photo: np.ndarray, m: np.ndarray, face: np.ndarray, *, feather: float = PUT_BACK_FEATHER,
-             match_colour: bool = True) -> np.ndarray:
+             match_colour: bool = True, base: Optional[np.ndarray] = None) -> np.ndarray:
     """The photo with ``face`` (the model's S×S×3 crop, e.g. a decoded or edited face) put back where the
     photo → crop transform ``m`` took its crop from: warped by the inverse of ``m`` (bicubic; area-averaged first
     when the face is smaller in the photo than in the crop) and blended through :func:`face_mask`.
 
     ``match_colour`` shifts the face's mean colour inside the mask to the photo's own there (an autoencoder's
-    face drifts in colour; the edit stays). The result has the photo's size; pixels outside the warped mask are
-    the photo's own, unchanged; a transform reaching outside the photo is clipped to it."""
+    face drifts in colour; the edit stays). With ``base`` (the unedited decoded face) only the change ``face −
+    base`` is added to the photo's own face, which keeps its detail (no colour matching is needed then). The result
+    has the photo's size; pixels outside the warped mask are the photo's own, unchanged; a transform reaching
+    outside the photo is clipped to it."""
     import cv2
 
     photo = as_rgb_array(photo)
@@ -586,7 +588,12 @@ def put_back(photo: np.ndarray, m: np.ndarray, face: np.ndarray, *, feather: flo
         return out  # the crop lies wholly outside the photo
     mask = face_mask(size, feather)
     src = face.astype(np.float32)
-    if match_colour:
+    if base is not None:
+        base = as_rgb_array(base)
+        if base.shape != face.shape:
+            raise EngineError(f"the unedited face has shape {list(base.shape)}, the face {list(face.shape)}")
+        src = src - base.astype(np.float32)
+    elif match_colour:
         ref = warp_to_crop(photo, m, size).astype(np.float32)
         wsum = float(mask.sum())
         if wsum > 0:
@@ -607,6 +614,9 @@ def put_back(photo: np.ndarray, m: np.ndarray, face: np.ndarray, *, feather: flo
                             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
     weight = np.clip(weight, 0.0, 1.0)[..., None]
     roi = out[y0:y1, x0:x1]
-    blended = roi.astype(np.float32) * (1 - weight) + np.clip(warped, 0, 255) * weight
+    if base is not None:
+        blended = np.clip(roi.astype(np.float32) + warped * weight, 0, 255)
+    else:
+        blended = roi.astype(np.float32) * (1 - weight) + np.clip(warped, 0, 255) * weight
     out[y0:y1, x0:x1] = np.where(weight > 0, np.round(blended), roi).astype(np.uint8)
     return out

@@ -349,12 +349,14 @@ def write_photo_results(
     out, results: Sequence[PhotoResult], *, model=None, direction=None, attribute: Optional[str] = None,
     amounts: Optional[Sequence[float]] = None, params: Optional[dict] = None, overwrite: bool = False, inputs=(),
     cancel: Optional[CancelToken] = None, put_back: bool = False, put_back_amount: Optional[float] = None,
+    put_back_whole: bool = False,
 ) -> list[Path]:
     """Write ``OUT/<stem>/`` per photo (see the module docstring). With ``direction`` (an
     AttributeDirection), ``amounts`` and ``model`` an edit strip ``edit-<attribute>.png`` is added:
     the aligned crop, a gap, then the decoded z moved by each amount. With ``put_back``, ``put-back.png``: the
-    photo with the reconstruction put back in, or (``put_back_amount`` and ``direction``) the face moved by that
-    amount along the direction. Returns the folders written."""
+    photo with the reconstruction put back in, or (``put_back_amount`` and ``direction``) the edit of the face by
+    that amount along the direction: its change added to the photo's own face (its detail kept), or with
+    ``put_back_whole`` the edited decoded face itself. Returns the folders written."""
     stems = photo_stems(results)
     out = check_photo_output(out, stems, inputs=inputs, overwrite=overwrite)
     faces_back = _faces_to_put_back(results, model, direction, put_back, put_back_amount, cancel)
@@ -387,7 +389,7 @@ def write_photo_results(
                                   "columns": ["aligned"] + [f"{a:g}" for a in amounts]}
             if faces_back is not None:
                 record["put_back"] = _write_put_back(stage, r, faces_back[i], attr if put_back_amount is not None
-                                                     else None, put_back_amount)
+                                                     else None, put_back_amount, put_back_whole)
             record.update(params or {})
             atomic_io.write_staged(stage / PHOTO_JSON, (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode())
             manifest = {"command": "photo", "source": r.source, "app_version": __version__, **(params or {})}
@@ -414,29 +416,33 @@ def _faces_to_put_back(results, model, direction, put_back: bool, amount: Option
     return edit_strips(codec, np.concatenate([r.z for r in results]), direction, [float(amount)], cancel=cancel)[:, 0]
 
 
-def _write_put_back(stage: Path, result: PhotoResult, face: np.ndarray, attribute, amount) -> dict:
+def _write_put_back(stage: Path, result: PhotoResult, face: np.ndarray, attribute, amount, whole: bool) -> dict:
     """Stage ``put-back.png`` and return its record for ``photo.json``."""
-    picture, scale = put_back_photo(result, face)
+    change_only = amount is not None and not whole
+    picture, scale = put_back_photo(result, face, base=result.reconstruction if change_only else None)
     atomic_io.write_staged(stage / PUT_BACK_FILE, atomic_io.png_bytes(picture))
-    return {"file": PUT_BACK_FILE, "face": "reconstruction" if amount is None else "edited",
+    face_kind = "reconstruction" if amount is None else "edit added to the photo's face" if change_only else "edited"
+    return {"file": PUT_BACK_FILE, "face": face_kind,
             "attribute": attribute, "amount": None if amount is None else float(amount),
             "size": [int(picture.shape[1]), int(picture.shape[0])], "photo_scale": round(float(scale), 6),
-            "feather": ff.PUT_BACK_FEATHER, "colour_matched": True,
+            "feather": ff.PUT_BACK_FEATHER, "colour_matched": not change_only,
             "note": "the face warped back by the inverse of the transform and blended over a feathered ellipse; "
                     "size: the photo's upright size, reduced by photo_scale when it was reduced to be read"}
 
 
-def put_back_photo(result: PhotoResult, face: Optional[np.ndarray] = None) -> tuple[np.ndarray, float]:
+def put_back_photo(result: PhotoResult, face: Optional[np.ndarray] = None, *,
+                   base: Optional[np.ndarray] = None) -> tuple[np.ndarray, float]:
     """``(picture, scale)``: the result's photo (the copy kept, else read again as it was read) with ``face``
     (default: the reconstruction) put back where its crop was taken (:func:`engine.face_framing.put_back`), at the
-    photo's own size (``scale``: its pixels per full-size pixel, below 1 only for a photo reduced to be read)."""
+    photo's own size (``scale``: its pixels per full-size pixel, below 1 only for a photo reduced to be read). With
+    ``base`` (the unedited decoded face) only ``face − base`` is added to the photo's face."""
     if result.photo is not None:
         image, scale = result.photo, result.photo_scale
     else:
         image, scale = ff.load_photo_scaled(result.source)
     work_to_full = np.array([[1 / scale, 0.0, 0.5 / scale - 0.5], [0.0, 1 / scale, 0.5 / scale - 0.5]])
     m = ff.compose(np.asarray(result.transform, np.float64), work_to_full)
-    return ff.put_back(image, m, result.reconstruction if face is None else face), scale
+    return ff.put_back(image, m, result.reconstruction if face is None else face, base=base), scale
 
 
 def result_picture(result: PhotoResult, height: int = 256) -> np.ndarray:

@@ -51,8 +51,9 @@ PHOTO_PARAMS: tuple[Param, ...] = (
     Param("method", str, None, "", choices=tuple(sorted(EDIT_METHODS, key=lambda m: m != DEFAULT_EDIT_METHOD))),
     Param("put_back", bool, False, "also write put-back.png: the photo at its own size with the model's face put "
           "back in, feathered (the reconstruction; edited when an amount to put back is given)"),
-    Param("put_back_amount", float, None, "put back the face moved by this amount along the attribute (e.g. 1.5)",
-          metavar="AMOUNT"),
+    Param("put_back_amount", float, None, "put back the face moved by this amount along the attribute (e.g. 1.5): "
+          "the edit's change is added to the photo's own face, whose detail stays", metavar="AMOUNT"),
+    Param("put_back_whole", bool, False, "put back the whole decoded edited face instead of only the edit's change"),
     Param("overwrite", bool, False, "replace photo results already in the output folder"),
 )
 
@@ -84,6 +85,7 @@ class PhotoOptions:
     method: Optional[str] = None
     put_back: bool = False
     put_back_amount: Optional[float] = None  # None: the reconstruction is put back; else the edited face
+    put_back_whole: bool = False  # the edited decoded face itself, not its change on the photo's face
 
 
 #: The most entries a photo folder may hold (a folder is listed whole before any work).
@@ -322,7 +324,7 @@ def _write(opened, out, results, options: PhotoOptions, direction, edited_z, ove
                                params=photo_record(opened, edited_z), overwrite=overwrite,
                                inputs=inputs or photo_inputs(opened.folder, [r.source for r in results]),
                                cancel=cancel, put_back=options.put_back or options.put_back_amount is not None,
-                               put_back_amount=options.put_back_amount)
+                               put_back_amount=options.put_back_amount, put_back_whole=options.put_back_whole)
 
 
 def photos_to_folder(opened, photos: Sequence[str | os.PathLike], out, options: Optional[PhotoOptions] = None, *,
@@ -381,7 +383,8 @@ def batch_record(opened, inputs: PhotoInputs, run: PhotoRun, options: Optional[P
         from ..photo import PUT_BACK_FILE
 
         record["put_back"] = {"file": PUT_BACK_FILE, "attribute": options.attribute if options.put_back_amount
-                              is not None else None, "amount": options.put_back_amount}
+                              is not None else None, "amount": options.put_back_amount,
+                              "whole": bool(options.put_back_whole)}
     return record
 
 

@@ -75,6 +75,23 @@ def test_colour_matching_moves_the_face_to_the_photo_mean():
     assert tuple(plain[100, 100]) == (200, 200, 200)
 
 
+def test_only_the_change_is_added_with_the_unedited_face():
+    from engine import face_framing as ff
+
+    photo = _texture(200, 240, seed=2)
+    m = ff.similarity(64 / 100, -8.0, (120, 100), (31.5, 31.5))
+    base = np.full((64, 64, 3), 90, np.uint8)
+    np.testing.assert_array_equal(ff.put_back(photo, m, base, base=base), photo)  # no edit: the photo itself
+    brighter = base + 20
+    out = ff.put_back(photo, m, brighter, base=base).astype(int)
+    change = out - photo
+    assert change.min() >= 0 and change.max() <= 20  # the photo's own face, 20 levels brighter at most
+    assert (change[100, 120] == np.minimum(20, 255 - photo[100, 120].astype(int))).all()
+    assert (change[~_support(m, 64, photo.shape)] == 0).all()
+    with pytest.raises(Exception, match="shape"):
+        ff.put_back(photo, m, brighter, base=base[:32, :32])
+
+
 @pytest.mark.parametrize("centre", [(-40.0, 60.0), (390.0, 290.0), (5000.0, 5000.0)])
 def test_a_transform_reaching_outside_is_clipped(centre):
     from engine import face_framing as ff
@@ -164,7 +181,18 @@ def test_an_edited_face_is_put_back(opened, tmp_path):
     assert a.shape == b.shape == (160, 160, 3)
     assert np.abs(a - b).max() > 0  # the edit shows in the photo
     rec = json.loads((edited.folders[0] / "photo.json").read_text())["put_back"]
-    assert (rec["face"], rec["attribute"], rec["amount"]) == ("edited", "Even", 3.0)
+    assert (rec["face"], rec["attribute"], rec["amount"]) == ("edit added to the photo's face", "Even", 3.0)
+    assert rec["colour_matched"] is False
+    # the edit's change on the photo's own face: outside the face the photo is untouched, and it differs from the
+    # whole decoded edited face put back
+    original = np.asarray(Image.open(src).convert("RGB")).astype(int)
+    np.testing.assert_array_equal(b[:, :12], original[:, :12])
+    whole = photos_to_folder(labelled, [src], tmp_path / "w", PhotoOptions(
+        no_detect=True, attribute="Even", method="mean", put_back_amount=3.0, put_back_whole=True))
+    w = np.asarray(Image.open(whole.folders[0] / "put-back.png")).astype(int)
+    assert json.loads((whole.folders[0] / "photo.json").read_text())["put_back"]["face"] == "edited"
+    assert np.abs(w - b).max() > 0
+    assert json.loads((tmp_path / "w" / "photos.json").read_text())["put_back"]["whole"] is True
     with pytest.raises(EngineError) as err:  # an amount without an attribute is refused before any work
         photos_to_folder(labelled, [src], tmp_path / "c", PhotoOptions(no_detect=True, put_back_amount=1.0))
     assert err.value.param == "put_back_amount" and not (tmp_path / "c").exists()
