@@ -13,6 +13,9 @@ One workflow for both fronts (the CLI's ``photo``, the GUI's File ▸ Open photo
   read as untrusted input: regular files only, no link out of it; other entries listed as skipped).
 
 ``PhotoOptions.face = "all"`` places every face found in a photo (a group photo), each in ``OUT/<stem>-face<K>/``.
+``PhotoOptions.put_back`` also writes ``OUT/<stem>/put-back.png``: the photo at its own size with the reconstruction
+put back, or (``put_back_amount``) the edit along the attribute added to the photo's own face
+(:func:`engine.photo.put_back_photo`).
 
 Old ``photo.json`` files (the GUI wrote ``model`` for the model folder) are read by :func:`read_photo_json`.
 """
