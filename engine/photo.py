@@ -408,7 +408,7 @@ def _faces_to_put_back(results, model, direction, put_back: bool, amount: Option
     if amount is None:
         return [r.reconstruction for r in results]
     if direction is None or model is None:
-        raise EngineError("an edited face to put back needs the model and an attribute ({opt:attribute})",
+        raise EngineError(": an edited face to put back needs the model and an attribute ({opt:attribute})",
                           param="put_back_amount")
     from .editing import edit_strips
 

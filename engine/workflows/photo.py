@@ -278,7 +278,7 @@ def place_photos(opened, photos: Sequence[str | os.PathLike], options: Optional[
 
 def _direction(opened, options: PhotoOptions):
     if options.put_back_amount is not None and not options.attribute:
-        raise EngineError("an amount to put back moves the face along an attribute: name it with {opt:attribute}",
+        raise EngineError(": an amount to put back moves the face along an attribute; name it with {opt:attribute}",
                           param="put_back_amount")
     if not options.attribute:
         return None

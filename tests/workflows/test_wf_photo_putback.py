@@ -207,3 +207,30 @@ def test_cli_put_back(tiny_model, tmp_path, capsys):
                    "--put-back"])
     assert rc == 0, capsys.readouterr()
     assert Image.open(out / "cam" / "put-back.png").size == (180, 240)
+    capsys.readouterr()
+    rc = main.run(["photo", "--model", str(tiny_model), "--photo", str(src), "--out", str(tmp_path / "o2"),
+                   "--no-detect", "--put-back-amount", "1"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--put-back-amount: an amount to put back" in err and "--attribute" in err
+    assert not (tmp_path / "o2").exists()
+
+
+def test_a_photo_read_reduced_is_put_back_at_its_working_size(opened, tmp_path):
+    """A photo reduced to be read (photo_scale < 1): the face lands where it does on the full-size photo."""
+    import cv2
+
+    from engine.photo import put_back_photo
+    from engine.workflows.photo import PhotoOptions, place_photos
+
+    src = _photo(tmp_path / "in" / "big.png", 240, 160)
+    (r,) = place_photos(opened, [src], PhotoOptions(no_detect=True), keep_photo=True)
+    white, black = np.full_like(r.reconstruction, 255), np.zeros_like(r.reconstruction)
+    full, scale = put_back_photo(r, white, base=black)  # +255 inside the mask: the footprint saturates
+    assert scale == 1.0 and full.shape == (160, 240, 3)
+    r.photo, r.photo_scale = cv2.resize(r.photo, (120, 80), interpolation=cv2.INTER_AREA), 0.5
+    half, scale = put_back_photo(r, white, base=black)
+    assert scale == 0.5 and half.shape == (80, 120, 3)
+    full_at, half_at = np.argwhere((full == 255).all(2)), np.argwhere((half == 255).all(2))
+    assert len(full_at) > 1000 and len(half_at) > 250
+    np.testing.assert_allclose((half_at.mean(0) + 0.5) * 2 - 0.5, full_at.mean(0), atol=1.0)
+    assert len(half_at) * 4 == pytest.approx(len(full_at), rel=0.1)
