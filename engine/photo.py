@@ -349,17 +349,19 @@ def write_photo_results(
     out, results: Sequence[PhotoResult], *, model=None, direction=None, attribute: Optional[str] = None,
     amounts: Optional[Sequence[float]] = None, params: Optional[dict] = None, overwrite: bool = False, inputs=(),
     cancel: Optional[CancelToken] = None, put_back: bool = False, put_back_amount: Optional[float] = None,
-    put_back_whole: bool = False,
+    put_back_whole: bool = False, put_back_z: Optional[np.ndarray] = None,
 ) -> list[Path]:
     """Write ``OUT/<stem>/`` per photo (see the module docstring). With ``direction`` (an
     AttributeDirection), ``amounts`` and ``model`` an edit strip ``edit-<attribute>.png`` is added:
     the aligned crop, a gap, then the decoded z moved by each amount. With ``put_back``, ``put-back.png``: the
     photo with the reconstruction put back in, or (``put_back_amount`` and ``direction``) the edit of the face by
     that amount along the direction: its change added to the photo's own face (its detail kept), or with
-    ``put_back_whole`` the edited decoded face itself. Returns the folders written."""
+    ``put_back_whole`` the edited decoded face itself; ``put_back_z`` (one edited z per result, e.g. the face
+    inspector's) puts back the change from each result's z to it. Returns the folders written."""
     stems = photo_stems(results)
     out = check_photo_output(out, stems, inputs=inputs, overwrite=overwrite)
-    faces_back = _faces_to_put_back(results, model, direction, put_back, put_back_amount, cancel)
+    edited = put_back_amount is not None or put_back_z is not None
+    faces_back = _faces_to_put_back(results, model, direction, put_back, put_back_amount, cancel, put_back_z)
     strips = None
     if direction is not None:
         if model is None or amounts is None:
@@ -389,7 +391,7 @@ def write_photo_results(
                                   "columns": ["aligned"] + [f"{a:g}" for a in amounts]}
             if faces_back is not None:
                 record["put_back"] = _write_put_back(stage, r, faces_back[i], attr if put_back_amount is not None
-                                                     else None, put_back_amount, put_back_whole)
+                                                     else None, put_back_amount, edited, put_back_whole)
             record.update(params or {})
             atomic_io.write_staged(stage / PHOTO_JSON, (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode())
             manifest = {"command": "photo", "source": r.source, "app_version": __version__, **(params or {})}
@@ -401,10 +403,19 @@ def write_photo_results(
     return written
 
 
-def _faces_to_put_back(results, model, direction, put_back: bool, amount: Optional[float], cancel):
-    """The S×S faces to put back, one per result (the reconstructions, or each z moved by ``amount``), or None."""
+def _faces_to_put_back(results, model, direction, put_back: bool, amount: Optional[float], cancel, edited_z=None):
+    """The S×S faces to put back, one per result (the reconstructions, each z moved by ``amount``, or the decoded
+    ``edited_z``), or None."""
     if not put_back:
         return None
+    if edited_z is not None:
+        if model is None:
+            raise EngineError("an edited face to put back needs the model")
+        from .encoding import decode_latents
+
+        codec, _ = _codec(model, None)
+        z = np.asarray(edited_z, np.float32).reshape(len(results), -1)
+        return decode_latents(codec, z, cancel=cancel)
     if amount is None:
         return [r.reconstruction for r in results]
     if direction is None or model is None:
@@ -416,12 +427,13 @@ def _faces_to_put_back(results, model, direction, put_back: bool, amount: Option
     return edit_strips(codec, np.concatenate([r.z for r in results]), direction, [float(amount)], cancel=cancel)[:, 0]
 
 
-def _write_put_back(stage: Path, result: PhotoResult, face: np.ndarray, attribute, amount, whole: bool) -> dict:
+def _write_put_back(stage: Path, result: PhotoResult, face: np.ndarray, attribute, amount, edited: bool,
+                    whole: bool) -> dict:
     """Stage ``put-back.png`` and return its record for ``photo.json``."""
-    change_only = amount is not None and not whole
+    change_only = edited and not whole
     picture, scale = put_back_photo(result, face, base=result.reconstruction if change_only else None)
     atomic_io.write_staged(stage / PUT_BACK_FILE, atomic_io.png_bytes(picture))
-    face_kind = "reconstruction" if amount is None else "edit added to the photo's face" if change_only else "edited"
+    face_kind = "reconstruction" if not edited else "edit added to the photo's face" if change_only else "edited"
     return {"file": PUT_BACK_FILE, "face": face_kind,
             "attribute": attribute, "amount": None if amount is None else float(amount),
             "size": [int(picture.shape[1]), int(picture.shape[0])], "photo_scale": round(float(scale), 6),

@@ -308,7 +308,8 @@ def check_photos_output(model_folder, out, photos: Sequence, *, overwrite: bool 
 def save_photos(opened, out, results: Sequence[PhotoResult], options: Optional[PhotoOptions] = None, *,
                 edited_z: Optional[np.ndarray] = None, overwrite: bool = False,
                 cancel: Optional[CancelToken] = None) -> list[Path]:
-    """Write ``out/<stem>/`` per placed photo (engine.photo's files; an edit strip when ``options.attribute``)."""
+    """Write ``out/<stem>/`` per placed photo (engine.photo's files; an edit strip when ``options.attribute``). With
+    ``options.put_back`` and ``edited_z`` (one result) the edit from its z to ``edited_z`` is put back into the photo."""
     options = options or PhotoOptions()
     return _write(opened, out, results, options, _direction(opened, options), edited_z, overwrite, cancel)
 
@@ -327,7 +328,8 @@ def _write(opened, out, results, options: PhotoOptions, direction, edited_z, ove
                                params=photo_record(opened, edited_z), overwrite=overwrite,
                                inputs=inputs or photo_inputs(opened.folder, [r.source for r in results]),
                                cancel=cancel, put_back=options.put_back or options.put_back_amount is not None,
-                               put_back_amount=options.put_back_amount, put_back_whole=options.put_back_whole)
+                               put_back_amount=options.put_back_amount, put_back_whole=options.put_back_whole,
+                               put_back_z=edited_z if options.put_back_amount is None else None)
 
 
 def photos_to_folder(opened, photos: Sequence[str | os.PathLike], out, options: Optional[PhotoOptions] = None, *,

@@ -234,3 +234,19 @@ def test_a_photo_read_reduced_is_put_back_at_its_working_size(opened, tmp_path):
     assert len(full_at) > 1000 and len(half_at) > 250
     np.testing.assert_allclose((half_at.mean(0) + 0.5) * 2 - 0.5, full_at.mean(0), atol=1.0)
     assert len(half_at) * 4 == pytest.approx(len(full_at), rel=0.1)
+
+
+def test_save_photos_puts_back_an_edited_z(opened, tmp_path):
+    """The GUI's save: the inspector's edited z put back as a change on the photo's own face."""
+    from engine.workflows.photo import PhotoOptions, place_photos, save_photos
+
+    src = _photo(tmp_path / "in" / "me.png", 120, 120)
+    (r,) = place_photos(opened, [src], PhotoOptions(no_detect=True), keep_photo=True)
+    original = np.asarray(Image.open(src).convert("RGB"))
+    (same,) = save_photos(opened, tmp_path / "same", [r], PhotoOptions(put_back=True), edited_z=r.z[0])
+    np.testing.assert_array_equal(np.asarray(Image.open(same / "put-back.png")), original)  # no edit, no change
+    (moved,) = save_photos(opened, tmp_path / "moved", [r], PhotoOptions(put_back=True), edited_z=r.z[0] + 2.0)
+    picture = np.asarray(Image.open(moved / "put-back.png"))
+    assert picture.shape == original.shape and np.abs(picture.astype(int) - original).max() > 0
+    rec = json.loads((moved / "photo.json").read_text())
+    assert rec["put_back"]["face"] == "edit added to the photo's face" and rec["edited_z"]
