@@ -533,3 +533,90 @@ def crop_landmarks(canonical: Optional[dict] = None, size: int = 64) -> np.ndarr
     """The canonical eye positions in crop pixels (2×2)."""
     canonical = canonical or CANONICAL
     return np.asarray(canonical["eyes"], np.float64) * size - 0.5
+
+
+# ---------------------------------------------------------------------------------------------
+# putting a face back into its photo
+
+#: The soft edge of a face put back into its photo, as a fraction of the crop's side (a few percent of the face).
+PUT_BACK_FEATHER = 0.06
+#: The region of the crop that is put back: an ellipse (centre x, centre y, half width, half height) in crop units
+#: (0…1 from the top-left corner); it holds the face from brow to chin, inside the crop with room for the edge.
+PUT_BACK_ELLIPSE = (0.5, 0.56, 0.40, 0.44)
+
+
+def face_mask(size: int, feather: float = PUT_BACK_FEATHER, ellipse=PUT_BACK_ELLIPSE) -> np.ndarray:
+    """size×size float32 weights of a face put back: 1 deep inside the ellipse, 0 outside it, rising smoothly over
+    ``feather × size`` pixels inward from its edge (the distance to the edge, so the edge is equally soft all round)."""
+    import cv2
+
+    cx, cy, ax, ay = ellipse
+    inside = np.zeros((size, size), np.uint8)
+    cv2.ellipse(inside, ((cx * size - 0.5, cy * size - 0.5), (2 * ax * size, 2 * ay * size), 0.0), 1, -1,
+                cv2.LINE_8)
+    width = max(1e-6, float(feather) * size)
+    d = cv2.distanceTransform(inside, cv2.DIST_L2, 5)
+    t = np.clip(d / width, 0.0, 1.0)
+    return (t * t * (3 - 2 * t)).astype(np.float32)  # smoothstep: no crease where the ramp meets the plateau
+
+
+def put_back(photo: np.ndarray, m: np.ndarray, face: np.ndarray, *, feather: float = PUT_BACK_FEATHER,
+             match_colour: bool = True, base: Optional[np.ndarray] = None) -> np.ndarray:
+    """The photo with ``face`` (the model's S×S×3 crop, e.g. a decoded or edited face) put back where the
+    photo → crop transform ``m`` took its crop from: warped by the inverse of ``m`` (bicubic; area-averaged first
+    when the face is smaller in the photo than in the crop) and blended through :func:`face_mask`.
+
+    ``match_colour`` shifts the face's mean colour inside the mask to the photo's own there (an autoencoder's
+    face drifts in colour; the edit stays). With ``base`` (the unedited decoded face) only the change ``face −
+    base`` is added to the photo's own face, which keeps its detail (no colour matching is needed then). The result
+    has the photo's size; pixels outside the warped mask are the photo's own, unchanged; a transform reaching
+    outside the photo is clipped to it."""
+    import cv2
+
+    photo = as_rgb_array(photo)
+    face = as_rgb_array(face)
+    size = face.shape[0]
+    if face.shape[1] != size:
+        raise EngineError(f"a face to put back must be square, got shape {list(face.shape)}")
+    m = np.asarray(m, np.float64)
+    h, w = photo.shape[:2]
+    out = photo.copy()
+    corners = apply(invert(m), [[-1, -1], [size, -1], [-1, size], [size, size]])
+    x0, y0 = np.maximum(np.floor(corners.min(0)).astype(int) - 1, 0)
+    x1, y1 = np.minimum(np.ceil(corners.max(0)).astype(int) + 2, [w, h])
+    if x1 <= x0 or y1 <= y0:
+        return out  # the crop lies wholly outside the photo
+    mask = face_mask(size, feather)
+    src = face.astype(np.float32)
+    if base is not None:
+        base = as_rgb_array(base)
+        if base.shape != face.shape:
+            raise EngineError(f"the unedited face has shape {list(base.shape)}, the face {list(face.shape)}")
+        src = src - base.astype(np.float32)
+    elif match_colour:
+        ref = warp_to_crop(photo, m, size).astype(np.float32)
+        wsum = float(mask.sum())
+        if wsum > 0:
+            shift = ((ref - src) * mask[..., None]).sum((0, 1)) / wsum
+            src = np.clip(src + shift, 0, 255)
+    roi_to_crop = compose(m, np.array([[1.0, 0, x0], [0, 1.0, y0]]))
+    s = transform_scale(m)  # crop pixels per photo pixel
+    if s > 1.25:  # the face is smaller in the photo: average the crop down first, then warp near 1:1
+        n = max(1, round(size / s * 1.25))
+        f = n / size
+        src = cv2.resize(src, (n, n), interpolation=cv2.INTER_AREA)
+        mask = cv2.resize(mask, (n, n), interpolation=cv2.INTER_AREA)
+        roi_to_crop = compose(np.array([[f, 0, 0.5 * f - 0.5], [0, f, 0.5 * f - 0.5]]), roi_to_crop)
+    dsize = (int(x1 - x0), int(y1 - y0))
+    inverse = cv2.WARP_INVERSE_MAP  # roi_to_crop maps the destination (photo) to the source (crop)
+    warped = cv2.warpAffine(src, roi_to_crop, dsize, flags=cv2.INTER_CUBIC | inverse, borderMode=cv2.BORDER_REPLICATE)
+    weight = cv2.warpAffine(mask, roi_to_crop, dsize, flags=cv2.INTER_LINEAR | inverse,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    weight = np.clip(weight, 0.0, 1.0)[..., None]
+    roi = out[y0:y1, x0:x1]
+    if base is not None:
+        blended = np.clip(roi.astype(np.float32) + warped * weight, 0, 255)
+    else:
+        blended = roi.astype(np.float32) * (1 - weight) + np.clip(warped, 0, 255) * weight
+    out[y0:y1, x0:x1] = np.where(weight > 0, np.round(blended), roi).astype(np.uint8)
+    return out

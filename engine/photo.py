@@ -9,6 +9,8 @@ folder per photo (the use case both fronts call is ``engine.workflows.photo``)::
     OUT/<stem>/z.npy                1 × z_dim float32
     OUT/<stem>/photo.json           face box, landmarks, the transform, MSE, Mahalanobis percentile, neighbours
     OUT/<stem>/edit-<attribute>.png optional: an edit strip like ``edit``'s
+    OUT/<stem>/put-back.png         optional: the photo at its own size with the model's face (the reconstruction,
+                                    or the face edited along the attribute) put back in, feathered (:func:`put_back_photo`)
     OUT/<stem>/params.json          the set's manifest (engine/output_folders.py)
 
 Each ``<stem>`` folder is an owned set (kind ``"photo"``) written by the rules of
@@ -36,6 +38,8 @@ ALL_FACES = "all"
 #: a batch's summary beside its ``<stem>`` folders (engine.workflows.photo), recorded as ours as this kind
 BATCH_FILE = "photos.json"
 BATCH_KIND = "photo-batch"
+#: the photo with the model's face put back in (:func:`put_back_photo`)
+PUT_BACK_FILE = "put-back.png"
 NEIGHBOURS = 6
 #: Verdicts by the percentile of the face's Mahalanobis distance among the training z-points': above
 #: 95 % "unusual"; above 99.73 % "outside the 3σ ellipsoid" — the ellipsoid holding 99.73 % of the
@@ -344,13 +348,20 @@ def _ours_in_out(path: Path) -> bool:
 def write_photo_results(
     out, results: Sequence[PhotoResult], *, model=None, direction=None, attribute: Optional[str] = None,
     amounts: Optional[Sequence[float]] = None, params: Optional[dict] = None, overwrite: bool = False, inputs=(),
-    cancel: Optional[CancelToken] = None,
+    cancel: Optional[CancelToken] = None, put_back: bool = False, put_back_amount: Optional[float] = None,
+    put_back_whole: bool = False, put_back_z: Optional[np.ndarray] = None,
 ) -> list[Path]:
     """Write ``OUT/<stem>/`` per photo (see the module docstring). With ``direction`` (an
     AttributeDirection), ``amounts`` and ``model`` an edit strip ``edit-<attribute>.png`` is added:
-    the aligned crop, a gap, then the decoded z moved by each amount. Returns the folders written."""
+    the aligned crop, a gap, then the decoded z moved by each amount. With ``put_back``, ``put-back.png``: the
+    photo with the reconstruction put back in, or (``put_back_amount`` and ``direction``) the edit of the face by
+    that amount along the direction: its change added to the photo's own face (its detail kept), or with
+    ``put_back_whole`` the edited decoded face itself; ``put_back_z`` (one edited z per result, e.g. the face
+    inspector's) puts back the change from each result's z to it. Returns the folders written."""
     stems = photo_stems(results)
     out = check_photo_output(out, stems, inputs=inputs, overwrite=overwrite)
+    edited = put_back_amount is not None or put_back_z is not None
+    faces_back = _faces_to_put_back(results, model, direction, put_back, put_back_amount, cancel, put_back_z)
     strips = None
     if direction is not None:
         if model is None or amounts is None:
@@ -378,12 +389,72 @@ def write_photo_results(
                 atomic_io.write_staged(stage / name, atomic_io.png_bytes(strip_image(strips[i], r.aligned)))
                 record["edit"] = {"file": name, "attribute": attr, "amounts": [float(a) for a in amounts],
                                   "columns": ["aligned"] + [f"{a:g}" for a in amounts]}
+            if faces_back is not None:
+                record["put_back"] = _write_put_back(stage, r, faces_back[i], attr if put_back_amount is not None
+                                                     else None, put_back_amount, edited, put_back_whole)
             record.update(params or {})
             atomic_io.write_staged(stage / PHOTO_JSON, (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode())
-            return {"command": "photo", "source": r.source, "app_version": __version__, **(params or {})}
+            manifest = {"command": "photo", "source": r.source, "app_version": __version__, **(params or {})}
+            if faces_back is not None:
+                manifest["put_back"] = {k: record["put_back"][k] for k in ("file", "face", "attribute", "amount")}
+            return manifest
 
         written.append(output_folders.write_owned_set(out / stem, SET_KIND, fill, overwrite=overwrite, inputs=inputs))
     return written
+
+
+def _faces_to_put_back(results, model, direction, put_back: bool, amount: Optional[float], cancel, edited_z=None):
+    """The S×S faces to put back, one per result (the reconstructions, each z moved by ``amount``, or the decoded
+    ``edited_z``), or None."""
+    if not put_back:
+        return None
+    if edited_z is not None:
+        if model is None:
+            raise EngineError("an edited face to put back needs the model")
+        from .encoding import decode_latents
+
+        codec, _ = _codec(model, None)
+        z = np.asarray(edited_z, np.float32).reshape(len(results), -1)
+        return decode_latents(codec, z, cancel=cancel)
+    if amount is None:
+        return [r.reconstruction for r in results]
+    if direction is None or model is None:
+        raise EngineError(": an edited face to put back needs the model and an attribute ({opt:attribute})",
+                          param="put_back_amount")
+    from .editing import edit_strips
+
+    codec, _ = _codec(model, None)
+    return edit_strips(codec, np.concatenate([r.z for r in results]), direction, [float(amount)], cancel=cancel)[:, 0]
+
+
+def _write_put_back(stage: Path, result: PhotoResult, face: np.ndarray, attribute, amount, edited: bool,
+                    whole: bool) -> dict:
+    """Stage ``put-back.png`` and return its record for ``photo.json``."""
+    change_only = edited and not whole
+    picture, scale = put_back_photo(result, face, base=result.reconstruction if change_only else None)
+    atomic_io.write_staged(stage / PUT_BACK_FILE, atomic_io.png_bytes(picture))
+    face_kind = "reconstruction" if not edited else "edit added to the photo's face" if change_only else "edited"
+    return {"file": PUT_BACK_FILE, "face": face_kind,
+            "attribute": attribute, "amount": None if amount is None else float(amount),
+            "size": [int(picture.shape[1]), int(picture.shape[0])], "photo_scale": round(float(scale), 6),
+            "feather": ff.PUT_BACK_FEATHER, "colour_matched": not change_only,
+            "note": "the face warped back by the inverse of the transform and blended over a feathered ellipse; "
+                    "size: the photo's upright size, reduced by photo_scale when it was reduced to be read"}
+
+
+def put_back_photo(result: PhotoResult, face: Optional[np.ndarray] = None, *,
+                   base: Optional[np.ndarray] = None) -> tuple[np.ndarray, float]:
+    """``(picture, scale)``: the result's photo (the copy kept, else read again as it was read) with ``face``
+    (default: the reconstruction) put back where its crop was taken (:func:`engine.face_framing.put_back`), at the
+    photo's own size (``scale``: its pixels per full-size pixel, below 1 only for a photo reduced to be read). With
+    ``base`` (the unedited decoded face) only ``face − base`` is added to the photo's face."""
+    if result.photo is not None:
+        image, scale = result.photo, result.photo_scale
+    else:
+        image, scale = ff.load_photo_scaled(result.source)
+    work_to_full = np.array([[1 / scale, 0.0, 0.5 / scale - 0.5], [0.0, 1 / scale, 0.5 / scale - 0.5]])
+    m = ff.compose(np.asarray(result.transform, np.float64), work_to_full)
+    return ff.put_back(image, m, result.reconstruction if face is None else face, base=base), scale
 
 
 def result_picture(result: PhotoResult, height: int = 256) -> np.ndarray:

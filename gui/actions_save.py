@@ -150,7 +150,8 @@ class SaveActions:
 
     def save_photo(self, folder: Path, i: int, interactive: bool = True) -> Optional[Job]:
         """Write ``folder/<stem>/`` (engine.workflows.photo.save_photos: aligned.png, reconstruction.png, z.npy,
-        photo.json) for ``photos[i]``; the inspector's edited z goes into photo.json when it edits this photo."""
+        photo.json, put-back.png) for ``photos[i]``; the inspector's edited z goes into photo.json, and its edit
+        into put-back.png, when it edits this photo."""
         from engine.errors import EngineError
         from engine.photo import photo_stems
         from engine.workflows.photo import check_photos_output
@@ -180,7 +181,11 @@ class SaveActions:
             from engine.workflows.photo import save_photos
 
             progress(Progress("save photo", 0, 1, str(folder)))
-            return save_photos(opened, folder, [entry.result], edited_z=edited_z, cancel=cancel)
+            from engine.workflows.photo import PhotoOptions
+
+            # put-back.png: the photo with the face put back (the inspector's edit added to it when it edits this one)
+            return save_photos(opened, folder, [entry.result], PhotoOptions(put_back=True), edited_z=edited_z,
+                               cancel=cancel)
 
         def done(written):
             self.settings.setValue("save/last", str(folder))

@@ -13,6 +13,9 @@ One workflow for both fronts (the CLI's ``photo``, the GUI's File ▸ Open photo
   read as untrusted input: regular files only, no link out of it; other entries listed as skipped).
 
 ``PhotoOptions.face = "all"`` places every face found in a photo (a group photo), each in ``OUT/<stem>-face<K>/``.
+``PhotoOptions.put_back`` also writes ``OUT/<stem>/put-back.png``: the photo at its own size with the reconstruction
+put back, or (``put_back_amount``) the edit along the attribute added to the photo's own face
+(:func:`engine.photo.put_back_photo`).
 
 Old ``photo.json`` files (the GUI wrote ``model`` for the model folder) are read by :func:`read_photo_json`.
 """
@@ -49,6 +52,11 @@ PHOTO_PARAMS: tuple[Param, ...] = (
     Param("attribute", str, None, "also write an edit strip along this attribute (e.g. Smiling)"),
     Param("amount", str, None, f"edit amounts START:STOP:COUNT (default {DEFAULT_AMOUNTS})", kind="text"),
     Param("method", str, None, "", choices=tuple(sorted(EDIT_METHODS, key=lambda m: m != DEFAULT_EDIT_METHOD))),
+    Param("put_back", bool, False, "also write put-back.png: the photo at its own size with the model's face put "
+          "back in, feathered (the reconstruction; edited when an amount to put back is given)"),
+    Param("put_back_amount", float, None, "put back the face moved by this amount along the attribute (e.g. 1.5): "
+          "the edit's change is added to the photo's own face, whose detail stays", metavar="AMOUNT"),
+    Param("put_back_whole", bool, False, "put back the whole decoded edited face instead of only the edit's change"),
     Param("overwrite", bool, False, "replace photo results already in the output folder"),
 )
 
@@ -69,14 +77,18 @@ def parse_face(text) -> Optional[int | str]:
 
 @dataclass
 class PhotoOptions:
-    """How photos are framed (``face``: an index, ``"all"`` for every face, None for the first), and the optional
-    edit strip (``amounts``: the edit's amounts, None: no strip)."""
+    """How photos are framed (``face``: an index, ``"all"`` for every face, None for the first), the optional
+    edit strip (``amounts``: the edit's amounts, None: no strip) and the optional face put back into the photo
+    (``put_back``; with ``put_back_amount`` the face edited along the attribute by that amount)."""
 
     no_detect: bool = False
     face: Optional[int | str] = None
     attribute: Optional[str] = None
     amounts: Optional[Sequence[float]] = None
     method: Optional[str] = None
+    put_back: bool = False
+    put_back_amount: Optional[float] = None  # None: the reconstruction is put back; else the edited face
+    put_back_whole: bool = False  # the edited decoded face itself, not its change on the photo's face
 
 
 #: The most entries a photo folder may hold (a folder is listed whole before any work).
@@ -265,6 +277,9 @@ def place_photos(opened, photos: Sequence[str | os.PathLike], options: Optional[
 
 
 def _direction(opened, options: PhotoOptions):
+    if options.put_back_amount is not None and not options.attribute:
+        raise EngineError(": an amount to put back moves the face along an attribute; name it with {opt:attribute}",
+                          param="put_back_amount")
     if not options.attribute:
         return None
     from ..attributes import attribute_direction, require_labels
@@ -293,7 +308,8 @@ def check_photos_output(model_folder, out, photos: Sequence, *, overwrite: bool 
 def save_photos(opened, out, results: Sequence[PhotoResult], options: Optional[PhotoOptions] = None, *,
                 edited_z: Optional[np.ndarray] = None, overwrite: bool = False,
                 cancel: Optional[CancelToken] = None) -> list[Path]:
-    """Write ``out/<stem>/`` per placed photo (engine.photo's files; an edit strip when ``options.attribute``)."""
+    """Write ``out/<stem>/`` per placed photo (engine.photo's files; an edit strip when ``options.attribute``). With
+    ``options.put_back`` and ``edited_z`` (one result) the edit from its z to ``edited_z`` is put back into the photo."""
     options = options or PhotoOptions()
     return _write(opened, out, results, options, _direction(opened, options), edited_z, overwrite, cancel)
 
@@ -311,7 +327,9 @@ def _write(opened, out, results, options: PhotoOptions, direction, edited_z, ove
                                attribute=options.attribute, amounts=amounts,
                                params=photo_record(opened, edited_z), overwrite=overwrite,
                                inputs=inputs or photo_inputs(opened.folder, [r.source for r in results]),
-                               cancel=cancel)
+                               cancel=cancel, put_back=options.put_back or options.put_back_amount is not None,
+                               put_back_amount=options.put_back_amount, put_back_whole=options.put_back_whole,
+                               put_back_z=edited_z if options.put_back_amount is None else None)
 
 
 def photos_to_folder(opened, photos: Sequence[str | os.PathLike], out, options: Optional[PhotoOptions] = None, *,
@@ -334,7 +352,7 @@ def photos_to_folder(opened, photos: Sequence[str | os.PathLike], out, options: 
     folders = _write(opened, out, results, options, direction, None, overwrite, cancel,
                      inputs=photo_inputs(opened.folder, [*photos, *inputs.files]))
     run = PhotoRun(results, folders, misses)
-    record = batch_record(opened, inputs, run)
+    record = batch_record(opened, inputs, run, options)
     from ..output_folders import writing_owned_file
     from ..photo import BATCH_KIND
 
@@ -344,7 +362,7 @@ def photos_to_folder(opened, photos: Sequence[str | os.PathLike], out, options: 
     return run
 
 
-def batch_record(opened, inputs: PhotoInputs, run: PhotoRun) -> dict:
+def batch_record(opened, inputs: PhotoInputs, run: PhotoRun, options: Optional[PhotoOptions] = None) -> dict:
     """``photos.json``: each input (in the order read) with its status (found, missed, skipped), the engine's
     reason for a miss, and the folder written for a face found (a row per face when every face was placed)."""
     written: dict[str, list[tuple]] = {}
@@ -365,7 +383,14 @@ def batch_record(opened, inputs: PhotoInputs, run: PhotoRun) -> dict:
             m = missed[key].pop(0)
             rows.append({"file": key, "status": m.status, "reason": m.reason, "folder": None, "face": None})
     counts = {k: sum(row["status"] == k for row in rows) for k in ("found", "missed", "skipped")}  # found: faces
-    return {"command": "photo", **counts, "photos": rows, **photo_record(opened)}
+    record = {"command": "photo", **counts, "photos": rows, **photo_record(opened)}
+    if options is not None and (options.put_back or options.put_back_amount is not None):
+        from ..photo import PUT_BACK_FILE
+
+        record["put_back"] = {"file": PUT_BACK_FILE, "attribute": options.attribute if options.put_back_amount
+                              is not None else None, "amount": options.put_back_amount,
+                              "whole": bool(options.put_back_whole)}
+    return record
 
 
 __all__ = ["PHOTO_PARAMS", "parse_face", "PhotoInputs", "PhotoMiss", "PhotoOptions", "PhotoRun", "batch_record",

@@ -92,9 +92,14 @@ def test_save_photo_writes_the_engine_folder(window, qtbot, tmp_path):
     _idle(qtbot, w)
     assert w.last_error is None, w.last_error
     folder = out / "me"
-    for name in ("aligned.png", "reconstruction.png", "z.npy", "photo.json"):
+    for name in ("aligned.png", "reconstruction.png", "z.npy", "photo.json", "put-back.png"):
         assert (folder / name).is_file(), name
     rec = json.loads((folder / "photo.json").read_text())
+    # the inspector's edit put back into the photo, at the photo's size
+    assert rec["put_back"]["face"] == "edit added to the photo's face"
+    from PIL import Image
+
+    assert Image.open(folder / "put-back.png").size == tuple(s.photos[0].result.photo_size)
     assert rec["verdict"] == s.photos[0].result.verdict
     np.testing.assert_allclose(rec["edited_z"], s.edited_z, atol=1e-5)
     np.testing.assert_allclose(np.load(folder / "z.npy"), s.photos[0].result.z)
