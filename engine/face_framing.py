@@ -11,7 +11,10 @@ to the model's size. A photo is brought into that framing in three steps:
    least reduction of 1/2, 1/4, 1/8 that fits, so a 200-megapixel phone JPEG costs a 13 MP decode);
    a header declaring more pixels than any camera makes is refused before decoding
    (:mod:`engine.image_open`).
-2. **Detect** (:func:`detect_faces`): OpenCV's own Haar cascades (shipped in the opencv wheel, no
+2. **Detect**: by default (:mod:`engine.photo`) MTCNN's five landmarks (:func:`detect_faces_landmarks`,
+   :mod:`engine.face_detect_mtcnn`), mapped by a least-squares similarity onto the template that detector
+   puts on the training crops; where MTCNN finds nothing, and with the "haar" detector,
+   (:func:`detect_faces`) OpenCV's own Haar cascades (shipped in the opencv wheel, no
    download): the frontal-face cascade on a ≤ 800 px copy, again on copies turned by ±10° and ±20° when
    the upright pass finds nothing (the cascade misses faces tilted by more than ~12°) and while the
    CPU-time budget :data:`DETECT_BUDGET_S` lasts (a picture without a face, e.g. noise, no longer runs

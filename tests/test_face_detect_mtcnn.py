@@ -134,3 +134,22 @@ def test_five_point_similarity_recovers_a_similarity():
     src = fd.TEMPLATE * 64
     m = ff.similarity(1.7, 23.0, (30, 30), (200, 120))
     assert np.allclose(fd.five_point_similarity(ff.apply(m, src), src), ff.invert(m), atol=1e-9)
+
+
+def test_photo_framing_uses_the_landmarks_and_haar_stays_selectable():
+    from engine.errors import EngineError
+    from engine.photo import DEFAULT_DETECTOR, frame_photo_faces
+
+    canvas, A = _placed(_astronaut(), 0.5, 22.0)
+    m, face, faces, framing = frame_photo_faces(canvas, 64)
+    assert DEFAULT_DETECTOR == "mtcnn" and face.landmarks is not None and framing == "detected"
+    # the crop is the astronaut's own framing turned back: the photo's turn is undone
+    m0, *_ = frame_photo_faces(_astronaut(), 64)
+    turn = ff.transform_angle(ff.compose(m, A)) - ff.transform_angle(m0)
+    assert abs((turn + 180) % 360 - 180) < 3
+    upright, _ = _placed(_astronaut(), 0.8, 3.0)
+    mh, fh, _, _ = frame_photo_faces(upright, 64, detector="haar")
+    assert fh.landmarks is None and fh.eyes is not None
+    with pytest.raises(EngineError) as info:
+        frame_photo_faces(canvas, 64, detector="yunet")
+    assert info.value.param == "detector"
