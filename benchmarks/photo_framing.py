@@ -257,6 +257,38 @@ class Mtcnn:
         return [five_point_similarity(lm, self.template) for lm in self.landmarks(image)]
 
 
+class EngineMtcnn:
+    """The production detector (``engine.face_detect_mtcnn``, ONNX Runtime): five points onto its pinned template."""
+
+    name = "engine-mtcnn"
+
+    def __init__(self, size):
+        self.size = size
+
+    def propose(self, image):
+        from engine import face_framing as ff
+
+        return [ff.initial_transform(f, self.size) for f in ff.detect_faces_landmarks(image)]
+
+
+class Production:
+    """``engine.photo``'s framing as the app runs it (default detector, Haar fallback, gated refinement)."""
+
+    name = "production"
+
+    def __init__(self, size, codec, aligner):
+        self.size, self.codec, self.aligner = size, codec, aligner
+
+    def propose(self, image):
+        from engine.errors import NoFaceFound
+        from engine.photo import frame_all_faces
+
+        try:
+            return [m for m, _, _ in frame_all_faces(image, self.size, model=self.codec, aligner=self.aligner)]
+        except NoFaceFound:
+            return []
+
+
 def match(ms, face: TrueFace, size):
     """Index of the proposal framing ``face`` (nearest crop centre within 0.3 sides, scale within
     0.67–1.5×), or None."""
@@ -462,6 +494,8 @@ def main() -> int:
     aligner = ff.load_aligner(a.model, config)
     haar = Haar(size)
     methods = [("haar", haar, False), ("haar+refine", haar, True), ("naive", None, False)]
+    methods += [("engine-mtcnn-5pt", EngineMtcnn(size), False), ("engine-mtcnn+refine", EngineMtcnn(size), True),
+                ("production", Production(size, codec, aligner), False)]
     mt_note = "mtcnn: not run (--no-mtcnn)"
     if not a.no_mtcnn:
         try:

@@ -11,7 +11,10 @@ to the model's size. A photo is brought into that framing in three steps:
    least reduction of 1/2, 1/4, 1/8 that fits, so a 200-megapixel phone JPEG costs a 13 MP decode);
    a header declaring more pixels than any camera makes is refused before decoding
    (:mod:`engine.image_open`).
-2. **Detect** (:func:`detect_faces`): OpenCV's own Haar cascades (shipped in the opencv wheel, no
+2. **Detect**: by default (:mod:`engine.photo`) MTCNN's five landmarks (:func:`detect_faces_landmarks`,
+   :mod:`engine.face_detect_mtcnn`), mapped by a least-squares similarity onto the template that detector
+   puts on the training crops; where MTCNN finds nothing, and with the "haar" detector,
+   (:func:`detect_faces`) OpenCV's own Haar cascades (shipped in the opencv wheel, no
    download): the frontal-face cascade on a ≤ 800 px copy, again on copies turned by ±10° and ±20° when
    the upright pass finds nothing (the cascade misses faces tilted by more than ~12°) and while the
    CPU-time budget :data:`DETECT_BUDGET_S` lasts (a picture without a face, e.g. noise, no longer runs
@@ -279,6 +282,7 @@ class Face:
     frame: np.ndarray  # 2×3, detection frame → photo
     eyes: Optional[np.ndarray] = None  # 2×2 in photo pixels (picture-left eye first), or None
     neighbours: int = 0  # how many cascade windows agreed (a confidence)
+    landmarks: Optional[np.ndarray] = None  # 5×2 in photo pixels (eyes, nose, mouth corners; MTCNN), or None
 
     @property
     def corners(self) -> np.ndarray:
@@ -374,6 +378,21 @@ def detect_faces(image: np.ndarray, *, turns: Sequence[float] = DETECT_TURNS, mi
     return faces
 
 
+def detect_faces_landmarks(image: np.ndarray) -> list[Face]:
+    """Faces in an RGB photo by MTCNN (:mod:`engine.face_detect_mtcnn`), largest first, each with its five
+    points; the box is MTCNN's, made square."""
+    from .face_detect_mtcnn import shared_detector
+
+    faces = []
+    for d in shared_detector().detect(as_rgb_array(image)):
+        x0, y0, x1, y1 = (float(v) for v in d.box)
+        s = max(x1 - x0, y1 - y0)
+        box = ((x0 + x1 - s) / 2, (y0 + y1 - s) / 2, s)
+        faces.append(Face(box, np.array([[1.0, 0, 0], [0, 1.0, 0]]), np.asarray(d.points[:2], np.float64),
+                          round(100 * d.score), np.asarray(d.points, np.float64)))
+    return faces
+
+
 def _scaling(f: float) -> np.ndarray:
     """The map from pixel centres of a copy scaled by ``f`` back to the original's: p = (d + 0.5)/f − 0.5."""
     return np.array([[1 / f, 0, 0.5 / f - 0.5], [0, 1 / f, 0.5 / f - 0.5]])
@@ -445,7 +464,12 @@ def _eyes_in(gray: np.ndarray, box, canonical) -> Optional[np.ndarray]:
 
 def initial_transform(face: Face, size: int, canonical: Optional[dict] = None) -> np.ndarray:
     """Photo → crop transform from a detection: the eyes onto their canonical places when both
-    were found (and agree with the box), else the face box onto its canonical place."""
+    were found (and agree with the box), else the face box onto its canonical place; a face with five
+    landmarks: those points onto the landmark detector's template (least squares)."""
+    if face.landmarks is not None and canonical is None:
+        from .face_detect_mtcnn import template_transform
+
+        return template_transform(face.landmarks, size)
     canonical = canonical or CANONICAL
     bx, by, bs = canonical["box"]
     x, y, s = face.box

@@ -50,6 +50,16 @@ UNUSUAL_PERCENTILE = 95.0
 THREE_SIGMA_PERCENTILE = 99.73
 
 
+#: The face detectors: "mtcnn" (five landmarks, :mod:`engine.face_detect_mtcnn`; Haar where it finds nothing)
+#: and "haar" (OpenCV's cascades, eyes and box). The default is chosen by benchmarks/photo_framing.py.
+DETECTORS = ("mtcnn", "haar")
+DEFAULT_DETECTOR = "mtcnn"
+#: A landmark framing is refined by the aligner only when the correction stays this small (shift in crop
+#: sides, turn in degrees, |log scale|): the aligner was learnt on Haar-sized errors and on an already good
+#: framing its larger steps are mostly wrong.
+REFINE_GATE = (0.06, 4.0, 0.06)
+
+
 @dataclass
 class PhotoResult:
     """One photo framed, encoded and placed. Pixel coordinates are those of the upright photo
@@ -157,7 +167,7 @@ def frame_and_encode_photos(
     model, config, latents: np.ndarray, files: Sequence[str], photos: Sequence[str | os.PathLike], *,
     no_detect: bool = False, face_index: Optional[int] = None, model_dir: Optional[str | os.PathLike] = None,
     aligner: Optional[ff.Aligner] = None, stats=None, keep_photo: bool = False, neighbours: int = NEIGHBOURS,
-    progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
+    progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None, detector: Optional[str] = None,
     on_miss: Optional[Callable[[int, str | os.PathLike, EngineError], None]] = None,
 ) -> list[PhotoResult]:
     """Each photo: find the face (the largest, or ``face_index``-th largest), frame it as the
@@ -190,7 +200,7 @@ def frame_and_encode_photos(
         progress(Progress("photo", i, len(photos), f"framing {Path(path).name}"))
         try:
             results += _photo_results(codec, size, cloud, path, no_detect, face_index, aligner, keep_photo,
-                                      neighbours)
+                                      neighbours, detector)
         except EngineError as exc:
             if on_miss is None:
                 raise
@@ -200,22 +210,24 @@ def frame_and_encode_photos(
 
 
 def frame_photo(image: np.ndarray, size: int, *, model=None, aligner: Optional[ff.Aligner] = None,
-                no_detect: bool = False, face_index: Optional[int] = None, source: str = "photo"):
+                no_detect: bool = False, face_index: Optional[int] = None, source: str = "photo",
+                detector: Optional[str] = None):
     """Frame one in-memory photo: ``(transform, face or None, faces_found, framing)``; the pure
     framing step, without encoding (the benchmark and the GUI's preview use it). :func:`frame_photo_faces`
     also gives every face found."""
     m, face, faces, framing = frame_photo_faces(image, size, model=model, aligner=aligner, no_detect=no_detect,
-                                                face_index=face_index, source=source)
+                                                face_index=face_index, source=source, detector=detector)
     return m, face, len(faces), framing
 
 
 def frame_photo_faces(image: np.ndarray, size: int, *, model=None, aligner: Optional[ff.Aligner] = None,
-                      no_detect: bool = False, face_index: Optional[int] = None, source: str = "photo"):
+                      no_detect: bool = False, face_index: Optional[int] = None, source: str = "photo",
+                      detector: Optional[str] = None):
     """:func:`frame_photo`, with every face found (largest first) instead of their number."""
     h, w = image.shape[:2]
     if no_detect:
         return ff.centre_square_transform(w, h, size), None, [], "centre square (no face detection)"
-    faces = _detected(image, source)
+    faces = _detected(image, source, detector)
     k = 0 if face_index is None else face_index
     if k >= len(faces):
         raise EngineError(f"{source}: face {k} asked for, but {len(faces)} face(s) found "
@@ -224,8 +236,23 @@ def frame_photo_faces(image: np.ndarray, size: int, *, model=None, aligner: Opti
     return m, faces[k], faces, framing
 
 
-def _detected(image: np.ndarray, source: str) -> list:
-    faces = ff.detect_faces(image)
+def frame_all_faces(image: np.ndarray, size: int, *, model=None, aligner: Optional[ff.Aligner] = None,
+                    detector: Optional[str] = None, source: str = "photo") -> list:
+    """Every face found in an in-memory photo, largest first, as ``(transform, face, framing)``."""
+    out = []
+    for face in _detected(image, source, detector):
+        m, framing = _frame_face(image, face, size, model, aligner)
+        out.append((m, face, framing))
+    return out
+
+
+def _detected(image: np.ndarray, source: str, detector: Optional[str] = None) -> list:
+    """The faces found, largest first: by ``detector`` (default :data:`DEFAULT_DETECTOR`), Haar when MTCNN finds none."""
+    detector = detector or DEFAULT_DETECTOR
+    if detector not in DETECTORS:
+        raise EngineError(f"{detector!r}: not a face detector (one of {', '.join(DETECTORS)})", param="detector")
+    faces = ff.detect_faces_landmarks(image) if detector == "mtcnn" else []
+    faces = faces or ff.detect_faces(image)
     if not faces:
         h, w = image.shape[:2]
         raise NoFaceFound(f"{source}: no face found in the photo ({w}×{h}); {{opt:no_detect}} frames its centre "
@@ -241,20 +268,34 @@ def _frame_face(image: np.ndarray, face, size: int, model, aligner) -> tuple[np.
     from .formats.native import as_codec
 
     codec = as_codec(model)
-    return ff.refine_transform(None, image, m, aligner, encode=lambda crops: codec.encode(crops)), "detected and refined"
+    refined = ff.refine_transform(None, image, m, aligner, encode=lambda crops: codec.encode(crops))
+    if face.landmarks is None:
+        return refined, "detected and refined"
+    if _small_correction(ff.compose(refined, ff.invert(m)), size):
+        return refined, "detected and refined"
+    return m, "detected"
 
 
-def _photo_results(codec, size, cloud, path, no_detect, face_index, aligner, keep_photo, neighbours) -> list:
+def _small_correction(d: np.ndarray, size: int) -> bool:
+    """Whether the crop-space correction ``d`` stays inside :data:`REFINE_GATE`."""
+    c = (size - 1) / 2
+    shift = np.hypot(*(ff.apply(d, [[c, c]])[0] - c)) / size
+    turn = abs((ff.transform_angle(d) + 180) % 360 - 180)
+    return shift <= REFINE_GATE[0] and turn <= REFINE_GATE[1] and abs(np.log(ff.transform_scale(d))) <= REFINE_GATE[2]
+
+
+def _photo_results(codec, size, cloud, path, no_detect, face_index, aligner, keep_photo, neighbours,
+                   detector=None) -> list:
     """One photo's results: its chosen face (or centre square), or with :data:`ALL_FACES` each face found."""
     image, scale = ff.load_photo_scaled(path)
     if face_index != ALL_FACES or no_detect:
         m, face, faces, framing = frame_photo_faces(image, size, model=codec, aligner=aligner, no_detect=no_detect,
                                                     face_index=None if face_index == ALL_FACES else face_index,
-                                                    source=str(path))
+                                                    source=str(path), detector=detector)
         k = None if face is None else (face_index or 0)
         return [_one_photo(codec, size, cloud, path, image, scale, m, face, k, faces, framing, keep_photo,
                            neighbours)]
-    faces = _detected(image, str(path))
+    faces = _detected(image, str(path), detector)
     results = []
     for k, face in enumerate(faces):
         m, framing = _frame_face(image, face, size, codec, aligner)
