@@ -70,7 +70,7 @@ def cmd_photo(a, progress) -> int:
         raise_bad("--photo: an empty path; name the photo file")
     if a.amount is not None and not a.attribute:
         raise_bad("--amount: give --attribute NAME too (e.g. --attribute Smiling --amount -2:2:5)")
-    options = PhotoOptions(no_detect=a.no_detect, face=parse_face(a.face), attribute=a.attribute, method=a.method,
+    options = PhotoOptions(no_detect=a.no_detect, detector=a.detector, face=parse_face(a.face), attribute=a.attribute, method=a.method,
                            amounts=parse_amounts(a.amount or DEFAULT_AMOUNTS) if a.attribute else None,
                            put_back=a.put_back, put_back_amount=a.put_back_amount,
                            put_back_whole=a.put_back_whole)

@@ -60,6 +60,7 @@ CONTROL_NAMES: dict[str, str] = {
     "format": "Format",
     # photo panel
     "no_detect": "Centre square (no detection)",
+    "detector": "Face detector",
 }
 
 

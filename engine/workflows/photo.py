@@ -49,6 +49,8 @@ PHOTO_PARAMS: tuple[Param, ...] = (
     Param("face", str, None, "which face when several are found (0 = the first: eyes found, largest), or all: "
           "every face, each written as <name>-face<K>", kind="text", metavar="K|all"),
     Param("no_detect", bool, False, "no face detection: frame the photo's centre square"),
+    Param("detector", str, "mtcnn", "the face detector: mtcnn (five landmarks; OpenCV's Haar cascades where it finds "
+          "none) or haar (the cascades alone)", choices=("mtcnn", "haar")),
     Param("attribute", str, None, "also write an edit strip along this attribute (e.g. Smiling)"),
     Param("amount", str, None, f"edit amounts START:STOP:COUNT (default {DEFAULT_AMOUNTS})", kind="text"),
     Param("method", str, None, "", choices=tuple(sorted(EDIT_METHODS, key=lambda m: m != DEFAULT_EDIT_METHOD))),
@@ -82,6 +84,7 @@ class PhotoOptions:
     (``put_back``; with ``put_back_amount`` the face edited along the attribute by that amount)."""
 
     no_detect: bool = False
+    detector: Optional[str] = None  # None: the default (engine.photo.DEFAULT_DETECTOR)
     face: Optional[int | str] = None
     attribute: Optional[str] = None
     amounts: Optional[Sequence[float]] = None
@@ -271,7 +274,7 @@ def place_photos(opened, photos: Sequence[str | os.PathLike], options: Optional[
     options = options or PhotoOptions()
     return frame_and_encode_photos(opened.codec, opened.config, opened.require_latents(), opened.latent_files,
                                    photos, stats=opened.stats, keep_photo=keep_photo, model_dir=opened.folder,
-                                   no_detect=options.no_detect, face_index=options.face,
+                                   no_detect=options.no_detect, face_index=options.face, detector=options.detector,
                                    progress=progress or no_progress, cancel=cancel,
                                    on_miss=None if misses is None else missed)
 

@@ -199,3 +199,30 @@ def test_a_group_photo_places_every_face(tiny_model, tmp_path, capsys):
     assert f"missed: {single}: face 1 asked for, but 1 face(s) found" in stdout
     rc, _, err = _cli(["photo", "--model", tiny_model, "--photo", single, "--face", "two", "--out", out], capsys)
     assert rc == 2 and err.startswith("error: --face 'two': a face index is a whole number")
+
+
+def test_the_detector_is_chosen_by_its_option(tiny_model, tmp_path, capsys, monkeypatch):
+    """``--detector haar|mtcnn`` reaches the detection (the engine's DETECTORS are the option's choices); an unknown
+    one is refused before any work."""
+    import engine.photo as photo
+    from engine.workflows.photo import PHOTO_PARAMS
+
+    assert next(p for p in PHOTO_PARAMS if p.name == "detector").choices == photo.DETECTORS
+    seen = []
+    real = photo._detected
+
+    def spy(image, source, detector=None):
+        seen.append(detector)
+        return real(image, source, detector)
+
+    monkeypatch.setattr(photo, "_detected", spy)
+    face = _face_photo(tmp_path / "in" / "me.png")
+    for name in ("haar", "mtcnn"):
+        rc, _out, err = _cli(["photo", "--model", tiny_model, "--photo", face, "--out", tmp_path / name,
+                              "--detector", name], capsys)
+        assert rc == 0, err
+        assert (tmp_path / name / "me" / "z.npy").is_file()
+        assert seen[-1] == name
+    rc, _out, err = _cli(["photo", "--model", tiny_model, "--photo", face, "--out", tmp_path / "x", "--detector",
+                          "yolo"], capsys)
+    assert rc == 2 and "yolo" in err and not (tmp_path / "x").exists()
