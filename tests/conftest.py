@@ -120,3 +120,27 @@ def load_calls(monkeypatch) -> list:
     calls, real = [], weights.load_model
     monkeypatch.setattr(weights, "load_model", lambda *a, **k: calls.append(a) or real(*a, **k))
     return calls
+
+
+def cli(argv, capsys) -> tuple[int, str, str]:
+    """Run the CLI in this process on ``argv``: (exit status, stdout, stderr)."""
+    import main
+
+    try:
+        rc = main.run([str(a) for a in argv])
+    except SystemExit as exc:  # argparse errors
+        rc = exc.code
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+@pytest.fixture(scope="module")
+def labelled_model(tiny_model, tmp_path_factory):
+    """The tiny model with a labels.csv: "Left" = the sign of the first z component."""
+    model = tmp_path_factory.mktemp("labelled") / "model"
+    shutil.copytree(tiny_model, model, ignore=shutil.ignore_patterns(".*", "labels.csv"))
+    files = (model / "latents_files.txt").read_text().split("\n")[:-1]
+    z = np.load(model / "latents.npy", allow_pickle=False)
+    (model / "labels.csv").write_text("file,Left\n" + "".join(f"{n},{1 if z[i, 0] > 0 else -1}\n"
+                                                               for i, n in enumerate(files)))
+    return model

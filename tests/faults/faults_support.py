@@ -73,13 +73,4 @@ def fill_disk(disk: Path, leave: int = 0) -> None:
         os.truncate(path, max(0, path.stat().st_size - leave))
 
 
-def cli(argv, capsys) -> tuple[int, str, str]:
-    """Run the CLI in this process on ``argv``: (exit status, stdout, stderr)."""
-    import main
-
-    try:
-        rc = main.run([str(a) for a in argv])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
+cli = _conftest.cli  # run the CLI in this process: (exit status, stdout, stderr)

@@ -23,7 +23,7 @@ from engine.formats import native as model_store
 from engine.autoencoder import ArchitectureConfig, ConvAutoencoder
 from engine.image_data import Preprocess
 
-from faults_support import ROOT, TINY_ARCH, write_faces
+from faults_support import ROOT, TINY_ARCH, cli, write_faces
 
 PRE = Preprocess(image_size=32, reference_size=(48, 48), crop_box=(0, 0, 48, 48))
 
@@ -83,15 +83,7 @@ def p(tmp_path_factory) -> dict[str, Path]:
     return paths
 
 
-def cli(argv, capsys) -> tuple[int, str, str]:
-    import main
 
-    try:
-        rc = main.run([str(a) for a in argv])
-    except SystemExit as exc:  # argparse errors
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def assert_one_line_error(rc, err, expect):

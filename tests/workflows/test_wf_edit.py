@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -20,18 +19,6 @@ def _tile(strip, column):
     """Tile ``column`` of a strip (0: the original, then one per amount)."""
     x = PAD + (0 if column == 0 else S + GAP + (column - 1) * (S + PAD))
     return strip[PAD : PAD + S, x : x + S]
-
-
-@pytest.fixture(scope="module")
-def labelled_model(tiny_model, tmp_path_factory):
-    """The tiny model with a labels.csv: "Left" = the sign of the first z component."""
-    model = tmp_path_factory.mktemp("edit") / "model"
-    shutil.copytree(tiny_model, model, ignore=shutil.ignore_patterns(".*", "labels.csv"))
-    files = (model / "latents_files.txt").read_text().split("\n")[:-1]
-    z = np.load(model / "latents.npy", allow_pickle=False)
-    (model / "labels.csv").write_text("file,Left\n" + "".join(f"{n},{1 if z[i, 0] > 0 else -1}\n"
-                                                               for i, n in enumerate(files)))
-    return model
 
 
 def test_strips_along_an_attribute(labelled_model, tiny_data, tmp_path):

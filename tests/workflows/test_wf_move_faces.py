@@ -3,29 +3,16 @@ axis, an attribute, a direction of the lab), its provenance in params.json, and 
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
 
 
 @pytest.fixture(scope="module")
-def labelled(tiny_model, tmp_path_factory):
-    """The tiny model with a labels.csv: "Left" = the sign of the first z component."""
-    model = tmp_path_factory.mktemp("move") / "model"
-    shutil.copytree(tiny_model, model, ignore=shutil.ignore_patterns(".*", "labels.csv"))
-    files = (model / "latents_files.txt").read_text().split("\n")[:-1]
-    z = np.load(model / "latents.npy", allow_pickle=False)
-    (model / "labels.csv").write_text("file,Left\n" + "".join(f"{n},{1 if z[i, 0] > 0 else -1}\n"
-                                                               for i, n in enumerate(files)))
-    return model
-
-
-@pytest.fixture(scope="module")
-def opened(labelled):
+def opened(labelled_model):
     from engine.workflows.open_model import open_model
 
-    return open_model(labelled, statistics=True, labels=True)
+    return open_model(labelled_model, statistics=True, labels=True)
 
 
 def test_every_face_moves_by_amount_times_the_direction(opened):
@@ -67,12 +54,12 @@ def test_a_lab_direction_and_the_refusals(opened):
     assert info.value.param == "amount"
 
 
-def test_a_saved_set_moved_as_a_whole(labelled, tmp_path):
+def test_a_saved_set_moved_as_a_whole(labelled_model, tmp_path):
     from engine.workflows.generate import generate_to_folder
     from engine.workflows.move_faces import move_set_folder
 
-    src = generate_to_folder(labelled, "normal", None, 6, 1, tmp_path / "set").folder
-    saved, move = move_set_folder(labelled, src, 1.25, tmp_path / "moved", attribute="Left", method="mean")
+    src = generate_to_folder(labelled_model, "normal", None, 6, 1, tmp_path / "set").folder
+    saved, move = move_set_folder(labelled_model, src, 1.25, tmp_path / "moved", attribute="Left", method="mean")
     assert saved.count == 6 and move.name == "Left"
     z0, z1 = np.load(src / "z.npy"), np.load(saved.folder / "z.npy")
     np.testing.assert_allclose(z1, z0 + np.float32(1.25) * move.vector.astype(np.float32), atol=1e-5)
@@ -125,27 +112,27 @@ def test_a_grid_film_of_a_whole_set(opened, tmp_path):
     assert (n, width, height) == (4, 100, 66) and m.path_info["faces"] == 5
 
 
-def test_the_cli_moves_a_set_and_films_along_any_direction(labelled, tmp_path, capsys):
+def test_the_cli_moves_a_set_and_films_along_any_direction(labelled_model, tmp_path, capsys):
     import main
     from engine.workflows.movie import read_movie
 
-    assert main.run(["generate", "--model", str(labelled), "--sampler", "normal", "--n", "4", "--seed", "2",
+    assert main.run(["generate", "--model", str(labelled_model), "--sampler", "normal", "--n", "4", "--seed", "2",
                      "--out", str(tmp_path / "set")]) == 0
-    assert main.run(["edit", "--model", str(labelled), "--set", str(tmp_path / "set"), "--axis", "PC1",
+    assert main.run(["edit", "--model", str(labelled_model), "--set", str(tmp_path / "set"), "--axis", "PC1",
                      "--amount", "-1.5", "--out", str(tmp_path / "moved")]) == 0
     assert "moved 4 faces" in capsys.readouterr().out
     applied = json.loads((tmp_path / "moved" / "params.json").read_text())["applied"]
     assert [(a["kind"], a["name"], a["amount"]) for a in applied] == [("axis", "PC1", -1.5)]
-    assert main.run(["edit", "--model", str(labelled), "--set", str(tmp_path / "set"), "--axis", "PC1",
+    assert main.run(["edit", "--model", str(labelled_model), "--set", str(tmp_path / "set"), "--axis", "PC1",
                      "--amount", "-1:1:3", "--out", str(tmp_path / "no")]) != 0  # one amount for a set
     assert not (tmp_path / "no").exists()
-    assert main.run(["movie", "--model", str(labelled), "--attribute", "Left", "--face", "3", "--range", "-1:2",
+    assert main.run(["movie", "--model", str(labelled_model), "--attribute", "Left", "--face", "3", "--range", "-1:2",
                      "--frames", "5", "--size", "32", "--out", str(tmp_path / "face.gif")]) == 0
     assert read_movie(tmp_path / "face.gif")[:3] == (5, 32, 32)
-    assert main.run(["movie", "--model", str(labelled), "--axis", "PC2", "--set", str(tmp_path / "set"),
+    assert main.run(["movie", "--model", str(labelled_model), "--axis", "PC2", "--set", str(tmp_path / "set"),
                      "--columns", "2", "--frames", "3", "--size", "64", "--out", str(tmp_path / "grid.gif")]) == 0
     n, w, h, _ = read_movie(tmp_path / "grid.gif")
     assert (n, w, h) == (3, 62, 62)  # 2×2 faces of 30 px (even) and a 2 px gap
-    assert main.run(["movie", "--model", str(labelled), "--axis", "PC1", "--attribute", "Left",
+    assert main.run(["movie", "--model", str(labelled_model), "--axis", "PC1", "--attribute", "Left",
                      "--out", str(tmp_path / "two.gif")]) != 0  # one direction at a time
     assert not (tmp_path / "two.gif").exists()

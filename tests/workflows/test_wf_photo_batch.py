@@ -13,18 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import cli as _cli
 from conftest import write_faces
-
-
-def _cli(argv, capsys):
-    import main
-
-    try:
-        rc = main.run([str(a) for a in argv])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def _face_photo(path: Path) -> Path:
