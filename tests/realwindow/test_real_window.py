@@ -20,6 +20,9 @@ def test_the_wheel_changes_no_value_and_scrolls_the_panel(run_scenario):
                 assert now > at, f"the wheel over the sampler's {name} did not scroll it"
     before, after, focused = v["clicked faces spin box"]
     assert focused and after == before + 1, "a spin box the user clicked takes the wheel"
+    assert v["dock tabs"], "no tabbed group of panels was under the wheel"
+    for first, (before, after) in v["dock tabs"].items():
+        assert after == before, f"the wheel over the tabs of {first!r}'s group switched them: {before} → {after}"
 
 
 def _moved(a: dict, b: dict) -> dict:
