@@ -381,6 +381,9 @@ class MainWindow(QMainWindow):
         self.generate_action.setShortcuts([QKeySequence("Ctrl+G"), QKeySequence("F5")])
         self._action(g, "Cancel running job", self.bridge.cancel_current, "Esc")
         v = mb.addMenu("&View")
+        palette = self._action(v, "Command &palette…", self.show_command_palette, "Ctrl+Shift+P")
+        palette.setObjectName("commandPaletteAction")
+        palette.setStatusTip("every menu item and tool, searchable, with its shortcut")
         v.addSection("Workspaces")
         self.workspace_bar = build_workspace_bar(self, self.dock_layout, v)
         self._action(v, "Reset layout", self.reset_layout, None).setStatusTip(
@@ -408,6 +411,12 @@ class MainWindow(QMainWindow):
         from .qt_help import open_help
 
         return open_help(self, topic)
+
+    def show_command_palette(self):
+        """View ▸ Command palette… (Ctrl+Shift+P): every menu item and tool, searchable, with its shortcut."""
+        from .qt_command_palette import open_palette
+
+        return open_palette(self)
 
     def _about(self) -> None:
         from engine import __version__

@@ -113,3 +113,12 @@ def test_every_workspace_fits_a_1280x720_screen(run_scenario):
     problems = [f"{key}: {p}" for key, r in v["workspaces"].items() for p in r["problems"]]
     assert not problems, "\n".join(problems)
     assert v["face rows"] >= 3 and v["faces"] >= 12, f"Generate & inspect shows {v['faces']} faces in {v['face rows']} rows"
+
+
+def test_the_command_palette_finds_and_runs_a_command(run_scenario):
+    v = run_scenario("palette")
+    assert v["search focused"], "the palette's search line did not have the keyboard"
+    assert v["chosen"] == "View ▸ Explore the cloud", v["found"]
+    assert v["inside"], f"the palette at {v['frame']} is not on the screen"
+    assert v["start"] != "explore" and v["after"] == "explore", (v["start"], v["after"])
+    assert v["closed by Esc"]
