@@ -115,6 +115,9 @@ class Session(QObject):
         self._emit(self.state.set_dataset(dataset))
 
     def set_sample(self, sample: Optional[Sample]) -> None:
+        if self.state.sample is None:  # a model's first faces: no step (undoing it would only empty the grid)
+            self._emit(self.state.set_sample(sample))
+            return
         label = "Clear the faces" if sample is None else (
             f"Generate {len(sample.z)} faces ({sample.params.get('sampler', 'faces')})")
         self._step(label, lambda: self.state.set_sample(sample))

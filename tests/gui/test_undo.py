@@ -9,6 +9,7 @@ pytest.importorskip("pytestqt")
 
 def test_generate_axes_and_selection_are_undone_and_redone_in_order(window, qtbot):
     s = window.session
+    assert not window.undo_action.isEnabled(), window.undo_action.text()  # the first faces are no step
     assert window.undo_action.shortcut().toString() == "Ctrl+Z"
     assert [k.toString() for k in window.redo_action.shortcuts()] == ["Ctrl+Shift+Z", "Ctrl+Y"]
     first = s.sample
