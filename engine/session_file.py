@@ -1,10 +1,11 @@
 """A session file (``*.lfs-session.json``): everything needed to come back to an exploration, as plain JSON.
 
 The file names its model by folder and by content (``model.content_sha256``, :func:`model_content_hash`: the
-config and the network's files), and holds the exploration by value: the generated set by its sampler, parameters
-and seed (regenerated exactly, never stored as pictures), the selection, axes, σ-levels, colouring, the inspector's
-edit, photos by their framing and z (the picture itself optional), directions, the path, and the window's
-workspace and layout. Fields a newer app adds are kept and ignored by an older one; ``version`` says which
+config and the network's files), and holds the exploration by value: the generated set by the record that made it
+(sampler, parameters, seed) and its z-vectors, never as pictures (a set moved along a direction cannot be made
+again from its seed alone; decoding its z again gives the same faces), the selection, axes, σ-levels, colouring,
+the inspector's edit, photos by their framing and z (the picture itself optional), directions, the path, and the
+window's workspace and layout. Fields a newer app adds are kept and ignored by an older one; ``version`` says which
 reader is needed.
 
 A session file from anyone is untrusted: read with a size cap (:data:`MAX_BYTES`) as JSON only (nesting bounded,
@@ -33,6 +34,8 @@ MAX_BYTES = 64 * 2**20
 #: The most z-dimensions, photos, path points and selected faces a session may hold.
 MAX_Z_DIM, MAX_PHOTOS, MAX_POINTS, MAX_FACES = 8192, 200, 10_000, 100_000
 MAX_LAYOUT_BYTES = 256 * 2**10
+#: The most generated faces a session holds (their z-vectors: the faces are decoded again, exactly).
+MAX_SAMPLE = 10_000
 MAX_PHOTO_PNG = 8 * 2**20
 
 _Z = List(Num(lo=-1e6, hi=1e6), MAX_Z_DIM)
@@ -48,7 +51,7 @@ SESSION = Obj({
                    "zoom": Obj({})}),
     "sampler": Obj({"name": Str(64), "values": _PARAMS, "n": Int(0, 1_000_000), "seed": Int(0, 2**32 - 1),
                     "where": Str(4096, null=True)}),
-    "sample": Obj({"params": _PARAMS}, required=("params",)),
+    "sample": Obj({"params": _PARAMS, "z": List(_Z, MAX_SAMPLE)}, required=("params",)),
     "selection": Obj({"current": Int(0, MAX_FACES, null=True), "selected": List(Int(0, MAX_FACES), MAX_FACES),
                       "photo_current": Int(0, MAX_PHOTOS, null=True)}),
     "levels": List(Num(above_lo=True, hi=100), 32),

@@ -15,11 +15,12 @@ from typing import Optional
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from .actions_session import SessionActions
 from .dialogs import inspect_folder_quietly, offer_subfolder, pictures_folder, unique_child
 from .engine_bridge import Job
 
 
-class SaveActions:
+class SaveActions(SessionActions):
     """Saving and exporting, on behalf of ``window`` (a :class:`gui.main_window.MainWindow`)."""
 
     def __init__(self, window) -> None:

@@ -32,7 +32,7 @@ def test_generate_gives_the_cli_set_byte_for_byte(model, labelled_model, tmp_pat
     saved = faces.save(tmp_path / "api")
     assert np.array_equal(np.load(saved / "z.npy"), faces.z)
     api_params, cli_params = (json.loads((p / "params.json").read_text()) for p in (saved, tmp_path / "cli"))
-    for key in ("sampler", "seed", "n", "sampler_params"):
+    for key in ("sampler", "seed", "n", "parameters"):
         assert api_params.get(key) == cli_params.get(key), key
     from engine.errors import EngineError
 
