@@ -137,19 +137,42 @@ def test_source_tree_still_uses_source_resources():
         assert resources_dir() == ROOT / "resources"
 
 
-def test_requirements_pins_are_within_pyproject_ranges():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    ranges = {Requirement(r).name.lower(): Requirement(r) for r in project["dependencies"]}
+def _pins(name: str) -> dict:
     pins = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
+    for line in (ROOT / name).read_text().splitlines():
         line = line.split("#")[0].strip()
         if line:
             req = Requirement(line)
             pins[req.name.lower()] = next(iter(req.specifier)).version
+    return pins
+
+
+#: The optional extras (pyproject) and the packages each adds to the base install.
+EXTRAS = {"train": {"torch"}, "keras": {"h5py", "torch"}, "movie": {"imageio-ffmpeg"}}
+
+
+def test_requirements_pins_are_within_pyproject_ranges():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    base = {Requirement(r).name.lower(): Requirement(r) for r in project["dependencies"]}
+    extras = project["optional-dependencies"]
+    ranges = dict(base)
+    for extra, packages in EXTRAS.items():
+        reqs = {Requirement(r).name.lower(): Requirement(r) for r in extras[extra]}
+        assert set(reqs) == packages, f"extra {extra!r}: {set(reqs)}"
+        ranges.update(reqs)
+    assert [Requirement(r) for r in extras["all"]] == [Requirement("latent-face-studio[train,keras,movie]")]
+    assert not set(base) & {"torch", "h5py", "imageio-ffmpeg"}, "the base install must not need the extras' packages"
+    pins = _pins("requirements.txt")
     assert set(pins) == set(ranges), f"requirements.txt and pyproject.toml list different packages: {set(pins) ^ set(ranges)}"
     outside = {name: pin for name, pin in pins.items() if not ranges[name].specifier.contains(pin, prereleases=True)}
     assert not outside, f"pins outside pyproject's ranges: {outside}"
     assert str(ranges["torch"].specifier) == "==2.13.0"
+    for extra in ("train", "keras"):  # one torch, the same everywhere
+        assert {str(Requirement(r).specifier) for r in extras[extra] if Requirement(r).name == "torch"} == {"==2.13.0"}
+    # requirements-viewer.txt: the base install, with requirements.txt's pins (the README's commands install all)
+    viewer = _pins("requirements-viewer.txt")
+    assert set(viewer) == set(base), f"requirements-viewer.txt is not the base install: {set(viewer) ^ set(base)}"
+    assert viewer == {name: pins[name] for name in viewer}, "requirements-viewer.txt pins differ from requirements.txt"
     scripts = project["scripts"], project["gui-scripts"]
     assert scripts == ({"latent-face-studio": "main:run"}, {"latent-face-studio-gui": "main:run_gui_entry"})
 
