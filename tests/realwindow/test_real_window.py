@@ -110,3 +110,12 @@ def test_every_workspace_fits_a_1280x720_screen(run_scenario):
     problems = [f"{key}: {p}" for key, r in v["workspaces"].items() for p in r["problems"]]
     assert not problems, "\n".join(problems)
     assert v["face rows"] >= 3 and v["faces"] >= 12, f"Generate & inspect shows {v['faces']} faces in {v['face rows']} rows"
+
+
+def test_without_torch_faces_show_and_train_says_what_to_install(run_scenario):
+    v = run_scenario("lean_train", timeout_s=120)
+    assert v["faces"][1:] == [64, 64, 3] and v["faces_std"] > 10, v
+    assert v["torch_asked"] and not v["torch_loaded"] and v["last_error"] is None, v
+    assert not v["start_enabled"], v
+    assert v["status"].startswith("training needs torch") and 'pip install "latent-face-studio[train]"' in v["status"]
+    assert "\n" not in v["status"] and v["status_fits"], v
