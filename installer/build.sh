@@ -55,11 +55,11 @@ SECONDS=0
 REQUIREMENTS=requirements.txt SUFFIX=""
 VENV=$WORK/venv
 if [ "$viewer" = 1 ]; then
-    NAME=latent-face-studio-viewer REQUIREMENTS=requirements-viewer.txt VENV=$WORK/venv-viewer SUFFIX=-viewer
+    REQUIREMENTS=requirements-viewer.txt VENV=$WORK/venv-viewer SUFFIX=-viewer
     export LFS_BUNDLE=viewer
 fi
 SRC=$WORK/src
-BUNDLE=$DIST/$NAME
+BUNDLE=$DIST/$NAME$SUFFIX
 build_s="-"
 if [ "$test_only" = 0 ]; then
 # --- 1. a clean source tree ------------------------------------------------------------------------------------
@@ -103,16 +103,16 @@ step "pyinstaller"
 build_start=$SECONDS
 rm -rf "${BUNDLE:?}"
 (cd "$SRC" && "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
-    --distpath "$DIST" --workpath "$WORK/pyinstaller-$NAME" installer/latent-face-studio.spec)
+    --distpath "$DIST" --workpath "$WORK/pyinstaller$SUFFIX" installer/latent-face-studio.spec)
 # libtorch_cpu.so ships with its full symbol table (~90 MB); --strip-unneeded keeps every dynamic symbol. Only this
 # library: strip on the auditwheel-patched libraries of numpy/scipy/cv2 can corrupt them.
 [ "$viewer" = 1 ] || strip --strip-unneeded "$BUNDLE/_internal/torch/lib/libtorch_cpu.so"
 build_s=$((SECONDS - build_start))s
 
 # desktop integration files beside the executable
-cp "$SRC/installer/latent-face-studio.desktop" "$SRC/installer/install-linux.sh" "$BUNDLE/"
+cp "$SRC/installer/$NAME.desktop" "$SRC/installer/install-linux.sh" "$BUNDLE/"
 icon=$SRC/resources/icons/app.png
-[ -f "$icon" ] && cp "$icon" "$BUNDLE/latent-face-studio.png"
+[ -f "$icon" ] && cp "$icon" "$BUNDLE/$NAME.png"
 fi  # test_only
 
 # --- 4. smoke test: empty environment, no network, no Python ------------------------------------------------
@@ -173,8 +173,8 @@ size=$(du -sh "$BUNDLE" | cut -f1)
 size_mb=$(du -sm "$BUNDLE" | cut -f1)
 archive_note=""
 if [ "$archive" = 1 ]; then
-    tar -C "$DIST" -czf "$WORK/$NAME-linux.tar.gz" "$NAME"
-    archive_note="; tar.gz $(du -sh "$WORK/$NAME-linux.tar.gz" | cut -f1)"
+    tar -C "$DIST" -czf "$WORK/$NAME$SUFFIX-linux.tar.gz" "$NAME$SUFFIX"
+    archive_note="; tar.gz $(du -sh "$WORK/$NAME$SUFFIX-linux.tar.gz" | cut -f1)"
 fi
 {
     echo "bundle: $BUNDLE"

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow  # builds and installs a copy with pip: ~10-30 s o
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DATA = "latent_face_studio_resources"
-DATA_SUFFIXES = {".json", ".safetensors", ".npy", ".npz", ".txt", ".csv", ".png", ".svg", ".ico", ".icns"}
+DATA_SUFFIXES = {".json", ".safetensors", ".onnx", ".npy", ".npz", ".txt", ".csv", ".png", ".svg", ".ico", ".icns"}
 
 
 def _source_py_files() -> set[str]:
