@@ -195,3 +195,19 @@ def test_installer_files_are_consistent():
     assert entry["Type"] == "Application" and entry["Exec"].split()[0] == "latent-face-studio"
     assert entry["Icon"] == "latent-face-studio" and entry["Terminal"] == "false"
     assert (ROOT / "resources" / "icons" / "app.png").is_file()
+
+
+def test_viewer_bundle_leaves_out_the_extras():
+    """The viewer variant of the spec excludes every package the extras add (and torch's own), and build.sh builds
+    it from requirements-viewer.txt."""
+    import ast
+
+    spec = (ROOT / "installer" / "latent-face-studio.spec").read_text()
+    tree = ast.parse(spec)
+    assigned = {n.targets[0].id: n.value for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)}
+    excluded = set(ast.literal_eval(assigned["VIEWER_EXCLUDES"]))
+    extras = {name.replace("-", "_") for packages in EXTRAS.values() for name in packages}
+    assert extras | {"sympy", "torchgen", "functorch"} <= excluded
+    assert not excluded & {name.replace("-", "_").lower() for name in _pins("requirements-viewer.txt")}
+    build = (ROOT / "installer" / "build.sh").read_text()
+    assert "--viewer)" in build and "requirements-viewer.txt" in build and "LFS_BUNDLE=viewer" in build
