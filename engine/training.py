@@ -124,7 +124,13 @@ def _check_options(opts: TrainOptions) -> None:
     try:
         model_store.validate(model_store.TRAIN_OPTIONS, opts.to_dict(), "options")
     except model_store.SchemaError as exc:
-        raise EngineError(f"training {exc}") from None
+        field = exc.path.rsplit(".", 1)[-1]
+        param = _OPTION_PARAMS.get(field, field)
+        raise EngineError(exc.problem, param=param) from None
+
+
+#: TrainOptions' fields whose train parameter has another name
+_OPTION_PARAMS = {"learning_rate": "lr"}
 
 
 def _restore_checkpoint(path: Path, model, opt, arch: ArchitectureConfig) -> dict:

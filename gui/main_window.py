@@ -380,11 +380,20 @@ class MainWindow(QMainWindow):
         self._action(f, "Export mo&vie…", a.export_movie_dialog, None)
         f.addSeparator()
         self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        e = mb.addMenu("&Edit")
+        self.undo_action = self._action(e, "Undo", self.session.undo, "Ctrl+Z")
+        self.redo_action = self._action(e, "Redo", self.session.redo, None)
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.session.history_changed.connect(self._history_changed)
+        self._history_changed()
         g = mb.addMenu("&Generate")
         self.generate_action = self._action(g, "&Generate", a.generate_clicked, None)
         self.generate_action.setShortcuts([QKeySequence("Ctrl+G"), QKeySequence("F5")])
         self._action(g, "Cancel running job", self.bridge.cancel_current, "Esc")
         v = mb.addMenu("&View")
+        palette = self._action(v, "Command &palette…", self.show_command_palette, "Ctrl+Shift+P")
+        palette.setObjectName("commandPaletteAction")
+        palette.setStatusTip("every menu item and tool, searchable, with its shortcut")
         v.addSection("Workspaces")
         self.workspace_bar = build_workspace_bar(self, self.dock_layout, v)
         self._action(v, "Reset layout", self.reset_layout, None).setStatusTip(
@@ -397,6 +406,13 @@ class MainWindow(QMainWindow):
         h.addSeparator()
         self._action(h, "About", self._about, None)
         self._refresh_recent_menu()
+
+    def _history_changed(self) -> None:
+        """Edit ▸ Undo / Redo name the step they would undo or redo ("Undo: Axes PC1 × PC5")."""
+        for action, verb, label in ((self.undo_action, "Undo", self.session.history.undo_label()),
+                                    (self.redo_action, "Redo", self.session.history.redo_label())):
+            action.setText(f"{verb}: {label}" if label else verb)
+            action.setEnabled(label is not None)
 
     def _action(self, menu, text, slot, shortcut) -> QAction:
         a = QAction(text, self)
@@ -412,6 +428,12 @@ class MainWindow(QMainWindow):
         from .qt_help import open_help
 
         return open_help(self, topic)
+
+    def show_command_palette(self):
+        """View ▸ Command palette… (Ctrl+Shift+P): every menu item and tool, searchable, with its shortcut."""
+        from .qt_command_palette import open_palette
+
+        return open_palette(self)
 
     def _about(self) -> None:
         from engine import __version__

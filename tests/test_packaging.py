@@ -24,7 +24,7 @@ DATA_SUFFIXES = {".json", ".safetensors", ".onnx", ".npy", ".npz", ".txt", ".csv
 
 
 def _source_py_files() -> set[str]:
-    return {p.relative_to(ROOT).as_posix() for d in ("cli", "engine", "gui") for p in (ROOT / d).rglob("*.py")
+    return {p.relative_to(ROOT).as_posix() for d in ("cli", "engine", "gui", "latent_face_studio") for p in (ROOT / d).rglob("*.py")
             if "__pycache__" not in p.parts}
 
 
@@ -45,7 +45,7 @@ def installed(tmp_path_factory) -> Path:
     skip = shutil.ignore_patterns("__pycache__", "*.pyc", "checkpoint.safetensors", ".*")
     for name in ("pyproject.toml", "README.md", "main.py"):
         shutil.copy2(ROOT / name, src / name)
-    for name in ("cli", "engine", "gui", "resources"):
+    for name in ("cli", "engine", "gui", "latent_face_studio", "resources"):
         shutil.copytree(ROOT / name, src / name, ignore=skip)
     target = base / "site"
     proc = subprocess.run(
