@@ -37,8 +37,11 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+
+from .errors import import_extra
+
+torch = import_extra("torch", feature="training")  # the optional extra "train"
+import torch.nn.functional as F  # noqa: E402
 
 from . import distributed
 from .formats import native as model_store

@@ -285,6 +285,10 @@ class MainWindow(QMainWindow):
         self._torch_asked = True
         if "torch" in sys.modules:
             return
+        from engine.errors import extra_missing
+
+        if extra_missing("torch") is not None:  # an install without torch (the viewer): nothing to preload
+            return
 
         def load(progress, cancel):
             import importlib

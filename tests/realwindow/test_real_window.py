@@ -122,3 +122,12 @@ def test_the_command_palette_finds_and_runs_a_command(run_scenario):
     assert v["inside"], f"the palette at {v['frame']} is not on the screen"
     assert v["start"] != "explore" and v["after"] == "explore", (v["start"], v["after"])
     assert v["closed by Esc"]
+
+
+def test_without_torch_faces_show_and_train_says_what_to_install(run_scenario):
+    v = run_scenario("lean_train", timeout_s=120)
+    assert v["faces"][1:] == [64, 64, 3] and v["faces_std"] > 10, v
+    assert v["torch_asked"] and not v["torch_loaded"] and v["last_error"] is None, v
+    assert not v["start_enabled"], v
+    assert v["status"].startswith("training needs torch") and 'pip install "latent-face-studio[train]"' in v["status"]
+    assert "\n" not in v["status"] and v["status_fits"], v
