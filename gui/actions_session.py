@@ -109,6 +109,40 @@ class SessionActions:
         if view.levels:  # the pair plot is built now if it was not yet
             w.pair_plot.set_levels(list(view.levels))
 
+    # ---- the session as a script
+    def remember_saved_set(self, folder, params: dict, rows, columns) -> None:
+        """A set saved in this window: File ▸ Save as script makes it again (a model switch forgets them)."""
+        from engine.workflows.script import SavedSetEntry
+
+        sets = self.__dict__.setdefault("saved_sets", [])
+        model = self.session.model
+        if sets and getattr(self, "_sets_model", None) is not model:
+            sets.clear()
+        self._sets_model = model
+        sets.append(SavedSetEntry(str(folder), dict(params), None if rows is None else tuple(rows), columns))
+
+    def save_script_dialog(self) -> None:
+        sets = getattr(self, "saved_sets", [])
+        if not sets or getattr(self, "_sets_model", None) is not self.session.model:
+            self.show_error("No image set was saved with this model yet: File ▸ Save image set… first; the script "
+                            "makes the saved sets again.")
+            return
+        start = str(self._session_folder() / "make-sets.py")
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save as script", start, "Python script (*.py)")
+        if path:
+            self.save_script(Path(path), overwrite=Path(path).exists())
+
+    def save_script(self, path: Path, overwrite: bool = False):
+        from engine.workflows.script import save_script
+
+        sets, folder = list(getattr(self, "saved_sets", [])), self.session.model.folder
+
+        def done(written):
+            self.notice(f"script saved: {written} (makes {len(sets)} image set(s) again)", 8000)
+
+        return self.run_job("save script", lambda progress, cancel: save_script(path, folder, sets, overwrite=overwrite),
+                            done)
+
     # ---- recent
     def _session_folder(self) -> Path:
         recent = self.recent_sessions()

@@ -369,6 +369,7 @@ class MainWindow(QMainWindow):
         self._action(f, "Open sessio&n…", a.open_session_dialog, None)
         self.recent_sessions_menu = f.addMenu("Recent sessions")
         self._action(f, "Save sessi&on…", a.save_session_dialog, None)
+        self._action(f, "Save as script…", a.save_script_dialog, None)
         a.refresh_recent_sessions()
         f.addSeparator()
         self._action(f, "&Train a new model…", a.show_train_dialog, "Ctrl+T")
