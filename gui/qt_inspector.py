@@ -5,21 +5,20 @@ nearest training images when a dataset is open, and "save this face"."""
 from __future__ import annotations
 
 import html
-
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
+    QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
     QSizePolicy, QSlider, QVBoxLayout, QWidget,
 )
 
 from . import plot_style as ps
 from .engine_bridge import EngineBridge, Job
 from .qt_images import to_pixmap
+from .qt_inspector_save import FaceSaving
 from .qt_widgets import ElidedLabel, scrolled_body, setup_plot
 from .session import Session, axis_label
 
@@ -67,7 +66,7 @@ def QPixmap_empty():  # noqa: N802 - tiny helper
     return QPixmap()
 
 
-class InspectorPanel(QWidget):
+class InspectorPanel(FaceSaving, QWidget):
     face_saved = Signal(str)
 
     def __init__(self, session: Session, bridge: EngineBridge, parent=None, n_sliders: int = 8) -> None:
@@ -644,51 +643,6 @@ class InspectorPanel(QWidget):
             return
         self.session.set_edited(None)
         self.show_current()
-
-    # ---- saving
-    def save_dialog(self) -> None:
-        if self.face.image is None:
-            return
-        s = self.session
-        ph = s.inspected_photo()
-        if ph is not None:
-            name = f"{Path(ph.name).stem}-edited.png"
-        else:
-            name = f"face-{s.current:04d}-seed{s.sample.params.get('seed')}.png" if s.sample and s.current is not None else "face.png"
-        path, _ = QFileDialog.getSaveFileName(self, "Save this face", str(self.face_folder() / name), "PNG image (*.png)")
-        if path:
-            self.save_face(path)
-
-    def face_folder(self) -> Path:
-        """Where "Save this face" starts: the folder of the last saved face, else the user's pictures folder
-        (never the process's working directory)."""
-        from .dialogs import pictures_folder
-
-        last = self.settings.value("save/faces", "") if self.settings is not None else ""
-        if last and Path(str(last)).is_dir():
-            return Path(str(last))
-        return pictures_folder()
-
-    def save_face(self, path: str | Path) -> Optional[Path]:
-        """Write the shown face as PNG and its z-vector beside it (``NAME.z.npy``), atomically."""
-        from engine import atomic_io
-
-        path = Path(path)
-        if path.suffix.lower() != ".png":
-            path = path.with_suffix(".png")
-        z = self.session.current_z()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)  # a new folder typed in the dialog is created
-            atomic_io.save_png(path, self.face.image)
-            if z is not None:
-                atomic_io.save_npy(path.with_suffix(".z.npy"), np.asarray(z, np.float32)[None, :])
-        except OSError as exc:
-            QMessageBox.critical(self, "Save this face", f"could not write {exc.filename or path}: {exc.strerror or exc}")
-            return None
-        if self.settings is not None:
-            self.settings.setValue("save/faces", str(path.parent))
-        self.face_saved.emit(str(path))
-        return path
 
     def clear_model_state(self) -> None:
         """Another model (``Session.model_reset``): the z-vector and place plots empty, as in a new window."""
