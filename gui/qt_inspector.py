@@ -19,10 +19,10 @@ from . import plot_style as ps
 from .engine_bridge import EngineBridge, Job
 from .qt_images import to_pixmap
 from .qt_inspector_save import FaceSaving
+from .qt_inspector_undo import SLIDER_STEPS, EditFollowing
 from .qt_widgets import ElidedLabel, scrolled_body, setup_plot
 from .session import Session, axis_label
 
-SLIDER_STEPS = 100  # per σ
 PHOTO_COLOUR = (220, 20, 120)  # the user's photos: magenta stars (pair plot, components, inspector)
 ATTRIBUTE_RANGE = 2.0  # attribute sliders: ± this many class-mean gaps
 
@@ -66,7 +66,7 @@ def QPixmap_empty():  # noqa: N802 - tiny helper
     return QPixmap()
 
 
-class InspectorPanel(FaceSaving, QWidget):
+class InspectorPanel(FaceSaving, EditFollowing, QWidget):
     face_saved = Signal(str)
 
     def __init__(self, session: Session, bridge: EngineBridge, parent=None, n_sliders: int = 8) -> None:
@@ -157,6 +157,7 @@ class InspectorPanel(FaceSaving, QWidget):
             s.setRange(-3 * SLIDER_STEPS, 3 * SLIDER_STEPS)
             s.setObjectName(f"pcSlider{k}")
             s.valueChanged.connect(self._slider_moved)
+            s.sliderReleased.connect(self.session.end_step)  # one drag, one undo step
             lab = QLabel("")
             lab.setMinimumWidth(48)
             self.sliders_grid.addWidget(QLabel(f"PC{k + 1}"), k, 0)
@@ -251,6 +252,7 @@ class InspectorPanel(FaceSaving, QWidget):
         session.axes_changed.connect(self._draw_place)
         session.dataset_changed.connect(self._draw_nearest)
         session.model_changed.connect(self._model_changed)
+        session.edited_changed.connect(self._edited_from_session)
 
     # ---- showing a face
     def _zoom_changed(self) -> None:
@@ -434,6 +436,10 @@ class InspectorPanel(FaceSaving, QWidget):
     def _slider_moved(self, *_) -> None:
         if self._block or self._base_t is None:
             return
+        moved = self.sender()
+        if isinstance(moved, QSlider):  # the undo step's name: "PC3 to +1.20σ"
+            name = self.slider_name(moved)
+            self._edit_label = f"{name} to {moved.value() / SLIDER_STEPS:+.2f}{'' if name in self.attribute_sliders else 'σ'}"
         for s, lab in zip(self.sliders, self.slider_labels):
             if s.isEnabled():
                 lab.setText(f"{s.value() / SLIDER_STEPS:+.2f}σ")
@@ -516,6 +522,7 @@ class InspectorPanel(FaceSaving, QWidget):
         sl.setToolTip(tip)
         sl.setEnabled(self._base_t is not None)
         sl.valueChanged.connect(self._slider_moved)
+        sl.sliderReleased.connect(self.session.end_step)
         name_lab.setToolTip(tip)
         val = QLabel(zero)
         val.setMinimumWidth(48)
@@ -616,7 +623,7 @@ class InspectorPanel(FaceSaving, QWidget):
             if self.session.focus() != face_index:
                 return
             self.face.set_image(img)
-            self.session.set_edited(z)
+            self._set_edit(z, getattr(self, "_edit_label", None))
             self._draw_z(z)
             self._draw_place()
             self._draw_nearest()
@@ -632,7 +639,7 @@ class InspectorPanel(FaceSaving, QWidget):
             return
         z = np.asarray(p.z, np.float32)
         self.face.set_image(p.image)
-        self.session.set_edited(z)
+        self._set_edit(z, "Show the dropped point")
         self.title.setText(f"point dropped from the plot · Mahalanobis {p.mahalanobis:.2f}")
         self._draw_z(z)
         self._draw_place()
@@ -641,8 +648,9 @@ class InspectorPanel(FaceSaving, QWidget):
     def reset_sliders(self) -> None:
         if self._base_t is None:
             return
-        self.session.set_edited(None)
+        self._set_edit(None)
         self.show_current()
+
 
     def clear_model_state(self) -> None:
         """Another model (``Session.model_reset``): the z-vector and place plots empty, as in a new window."""

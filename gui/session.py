@@ -155,8 +155,13 @@ class Session(QObject):
     def set_axes(self, x: Axis, y: Axis) -> None:
         self._step(f"Axes {axis_label(x)} × {axis_label(y)}", lambda: self.state.set_axes(x, y))
 
-    def set_edited(self, z) -> None:
-        self._emit(self.state.set_edited(z))
+    def set_edited(self, z, label: Optional[str] = None) -> None:
+        """The inspector's edited z (None: the face as it was made). Consecutive edits are one step until
+        :meth:`end_step` (a slider released); a reset is a step of its own."""
+        if z is None:
+            self._step(label or "Reset the edits", lambda: self.state.set_edited(None))
+        else:
+            self._step(label or "Edit the face", lambda: self.state.set_edited(z), key="edit")
 
     def set_colour_by(self, name: Optional[str]) -> None:
         """Colour the cloud by attribute ``name`` (None or an unknown name: no colouring)."""
