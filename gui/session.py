@@ -38,13 +38,15 @@ class Session(QObject):
     directions_changed = Signal()  # the direction lab's current set (``directions``)
     probe_changed = Signal()  # a point decoded in a plot (Alt+click) dropped for the inspector (``probe``)
     path_changed = Signal()  # the polyline drawn in the pair plot (``path_vertices``)
+    cloud_selection_changed = Signal()  # training z-points selected with a plot's Select tool (``cloud_selection``)
 
     #: Which signal announces each kind of change.
     SIGNALS = {Change.MODEL: "model_changed", Change.STATS: "stats_changed", Change.DATASET: "dataset_changed",
                Change.SAMPLE: "sample_changed", Change.SELECTION: "selection_changed", Change.AXES: "axes_changed",
                Change.EDITED: "edited_changed", Change.COLOUR_BY: "colour_by_changed",
                Change.PHOTOS: "photos_changed", Change.DIRECTIONS: "directions_changed",
-               Change.PROBE: "probe_changed", Change.PATH: "path_changed"}
+               Change.PROBE: "probe_changed", Change.PATH: "path_changed",
+               Change.CLOUD_SELECTION: "cloud_selection_changed"}
 
     def __init__(self, parent: Optional[QObject] = None, state: Optional[ExplorationState] = None) -> None:
         super().__init__(parent)
@@ -70,6 +72,10 @@ class Session(QObject):
     def set_probe(self, point) -> None:
         """Drop a decoded plot point (``engine.atlas.DecodedPoint``) for the inspector; None clears it."""
         self._emit(self.state.set_probe(point))
+
+    def set_cloud_selection(self, selection) -> None:
+        """Select training z-points (``engine.selection.CloudSelection``; None: nothing)."""
+        self._emit(self.state.set_cloud_selection(selection))
 
     def set_path_vertices(self, vertices) -> None:
         self._emit(self.state.set_path_vertices(vertices))
