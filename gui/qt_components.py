@@ -37,7 +37,6 @@ class ComponentsPanel(QWidget):
         self.info.setWordWrap(True)
         from .qt_widgets import flow, row
 
-        top = flow(row("component", self.prev_btn, self.index, self.next_btn), self.pair_x)
 
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
@@ -55,6 +54,7 @@ class ComponentsPanel(QWidget):
             self.tool_bar.shape_buttons[key].setToolTip("a range of one component: drag along the axis")
         self.tools.selection_drawn.connect(self._range_drawn)
         self.tools.selection_cleared.connect(lambda: session.set_cloud_selection(None))
+        top = flow(row("component", self.prev_btn, self.index, self.next_btn), self.pair_x, self.tool_bar)
         pi = self.plot.getPlotItem()
         self.hist_item = pg.PlotDataItem(stepMode="center", fillLevel=0, pen=ps.pen(ps.BLUE, 1.2),
                                          brush=ps.brush(ps.BLUE, 60))
@@ -83,13 +83,13 @@ class ComponentsPanel(QWidget):
         self.legend.addItem(self.ticks_item, "generated")
         self._photo_in_legend = False
         self._sel_in_legend = False
+        self._column = None  # (id of the z-points, component, its values): the selection's histogram reads it
         self.selection_ms: list[float] = []  # selection → its histogram drawn
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(top)
         lay.addWidget(self.plot, 1)
-        lay.addWidget(self.tool_bar)
         lay.addWidget(self.info)
 
         self.index.valueChanged.connect(self.redraw)
@@ -191,7 +191,10 @@ class ComponentsPanel(QWidget):
             return
         i = self.component()
         edges = np.asarray(st.histogram(i).edges, float)
-        counts = np.histogram(s.latents[sel.mask, i], bins=edges)[0].astype(float)
+        if self._column is None or self._column[:2] != (id(s.latents), i):
+            self._column = (id(s.latents), i, np.ascontiguousarray(s.latents[:, i]))  # once per component
+        counts = np.histogram(self._column[2][sel.mask], bins=len(edges) - 1,  # (equal bins: numpy's fast path)
+                              range=(edges[0], edges[-1]))[0].astype(float)
         total = float(np.asarray(st.histogram(i).counts, float).sum())
         self.sel_item.setData(edges, counts * (total / max(1, sel.count)))
         if not self._sel_in_legend:
@@ -228,6 +231,7 @@ class ComponentsPanel(QWidget):
         from .qt_widgets import empty_view
 
         self.index.setValue(0)
+        self._column = None
         for item in (self.hist_item, self.fit_item, self.ticks_item, self.photo_item, self.sel_item):
             item.setData([], [])
         self.centre_line.setValue(0)

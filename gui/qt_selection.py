@@ -47,7 +47,7 @@ class SelectionPanel(QWidget):
         self.faces_from_dataset: Optional[bool] = None
         self.prevalence = None  # the last engine.selection.Prevalence drawn
         self.last_ms: list[float] = []  # selection → count and bars drawn (the faces follow from the worker)
-        self._present = None  # (labels, present, known): per attribute table, once
+        self._matrix = None  # (labels, engine.selection.LabelMatrix): once per attribute table
         self.count_label = ElidedLabel(HINT)
         self.count_label.setObjectName("selectionCount")
         self.clear_btn = QPushButton("Clear")
@@ -72,7 +72,8 @@ class SelectionPanel(QWidget):
         self.query.setEnabled(False)
         self.query.setToolTip(COMING)
         self.action_buttons = {}
-        for key, text in (("export", "Export…"), ("generate", "Generate like it"), ("distinguish", "What distinguishes it")):
+        self.query.setMinimumWidth(160)
+        for key, text in (("export", "Export…"), ("generate", "Generate like these"), ("distinguish", "Distinguish")):
             btn = QPushButton(text)
             btn.setObjectName(f"selection_{key}")
             btn.setEnabled(False)
@@ -133,6 +134,7 @@ class SelectionPanel(QWidget):
         split.addWidget(left)
         split.addWidget(right)
         split.setSizes([300, 300])
+        self.bars_side = right  # hidden without labels: the faces take the width
         lay.addWidget(split, 1)
 
     # ---- state → views
@@ -158,12 +160,12 @@ class SelectionPanel(QWidget):
         self._faces()
         self.last_ms = (self.last_ms + [(time.perf_counter() - t0) * 1000])[-200:]
 
-    def _present_known(self, labels):
-        if self._present is None or self._present[0] is not labels:
-            from engine.selection import present_known
+    def _label_matrix(self, labels):
+        if self._matrix is None or self._matrix[0] is not labels:
+            from engine.selection import label_matrix
 
-            self._present = (labels, *present_known(labels))
-        return self._present[1:]
+            self._matrix = (labels, label_matrix(labels))
+        return self._matrix[1]
 
     def _bars(self) -> None:
         """Each attribute's share in the selection beside its share in the whole set (the largest differences)."""
@@ -172,15 +174,14 @@ class SelectionPanel(QWidget):
         s = self.session
         sel, labels = s.cloud_selection, s.labels
         self.prevalence = None
+        self.bars_side.setVisible(labels is not None)
         if sel is None or labels is None or len(labels) != sel.n:
             self.bars_all.setOpts(x0=[], y=[], width=[])
             self.bars_sel.setOpts(x0=[], y=[], width=[])
             self.bars.getPlotItem().getAxis("left").setTicks([[]])
-            self.bars_note.setText("" if sel is None else "attribute prevalence: this model has no labels "
-                                                          "(Model ▸ Import labels…)")
+            self.bars_note.setText("")
             return
-        present, known = self._present_known(labels)
-        p = self.prevalence = prevalence(present, known, sel.mask, labels.names)
+        p = self.prevalence = prevalence(self._label_matrix(labels), sel.mask)
         top = p.ranked()[:MAX_BARS][::-1]  # the largest difference at the top
         y = np.arange(len(top), dtype=float)
         self.bars_sel.setOpts(x0=np.zeros(len(top)), y=y + 0.2, width=np.nan_to_num(p.selected[top]), height=0.38)
@@ -236,7 +237,7 @@ class SelectionPanel(QWidget):
 
     def clear_model_state(self) -> None:
         """Another model: nothing of the previous one's faces, bars or attribute table."""
-        self._present = None
+        self._matrix = None
         self.prevalence = None
         self.faces.clear()
         self.shown_indices = np.zeros(0, int)

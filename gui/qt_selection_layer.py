@@ -25,14 +25,15 @@ SELECTION_COLOUR = (0, 150, 120)
 MAX_DRAWN = 6000
 
 
-def mask_of(shape: str, vertices: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    """The points of ``xy`` (N, 2) inside a drawn ``shape`` ("box": its 4 corners; "lasso"/"polygon": its vertices)."""
+def mask_of(shape: str, vertices: np.ndarray, xy: np.ndarray, index=None) -> np.ndarray:
+    """The points of ``xy`` (N, 2) inside a drawn ``shape`` ("box": its 4 corners; "lasso"/"polygon": its vertices);
+    ``index``: an ``engine.selection.PointIndex`` of ``xy`` (a polygon then visits only its edges' bands)."""
     from engine.selection import from_box, from_polygon
 
     v = np.asarray(vertices, float).reshape(-1, 2)
     if shape == "box":
         return from_box(xy, v[:, 0].min(), v[:, 0].max(), v[:, 1].min(), v[:, 1].max())
-    return from_polygon(xy, v)
+    return from_polygon(xy, v, index=index)
 
 
 class CloudSelector(QObject):
@@ -41,7 +42,7 @@ class CloudSelector(QObject):
     selected = Signal(float)  # milliseconds from the shape's end to the session's new selection (mask + every view)
 
     def __init__(self, session, plot, tools, coords: Callable[[], Optional[np.ndarray]], label: Callable[[], str],
-                 grey: Optional[Callable[[bool], None]] = None, size: float = 3.5, z_value: float = -4) -> None:
+                 grey: Optional[Callable[[bool], None]] = None, size: float = 4.0, z_value: float = -4) -> None:
         super().__init__(plot)
         self.session = session
         self.plot = plot
@@ -53,7 +54,10 @@ class CloudSelector(QObject):
         self.item.setZValue(z_value)
         plot.getPlotItem().addItem(self.item)
         self.active = False
+        self.drawn = 0  # selected points drawn (the item holds MAX_DRAWN spots, the rest repeat them)
+        self._index = None  # engine.selection.PointIndex of the last coordinates, kept while they are the same
         tools.selection_drawn.connect(self.select_shape)
+        tools.mode_changed.connect(self._ready)
         tools.selection_cleared.connect(lambda: session.set_cloud_selection(None))
         session.cloud_selection_changed.connect(self.redraw)
 
@@ -67,12 +71,28 @@ class CloudSelector(QObject):
         if xy is None or s.latents is None or len(xy) != len(s.latents):
             return None
         t0 = time.perf_counter()
-        sel = apply(s.cloud_selection, mask_of(shape, vertices, xy), op, f"{shape} on {self.label()}")
+        sel = apply(s.cloud_selection, mask_of(shape, vertices, xy, self.index(xy)), op, f"{shape} on {self.label()}")
         s.set_cloud_selection(sel)
         ms = (time.perf_counter() - t0) * 1000
         self.last_ms = (self.last_ms + [ms])[-200:]
         self.selected.emit(ms)
         return sel.count
+
+    def _ready(self, mode) -> None:
+        """Entering Select: the points sorted by y now (~0.1 s at 202,599 points), not in the first lasso."""
+        from .plot_tools import PlotMode
+
+        xy = self.coords() if mode is PlotMode.SELECT else None
+        if xy is not None and len(xy):
+            self.index(xy)
+
+    def index(self, xy: np.ndarray):
+        """The points sorted by y (``engine.selection.PointIndex``), made once per coordinate array."""
+        from engine.selection import PointIndex
+
+        if self._index is None or self._index.xy is not xy:
+            self._index = PointIndex(xy)
+        return self._index
 
     def redraw(self) -> None:
         """Show the session's selection: its members in colour (a spread of at most MAX_DRAWN), the rest greyed."""
@@ -82,16 +102,22 @@ class CloudSelector(QObject):
         xy = self.coords() if sel is not None else None
         self.active = xy is not None and len(xy) == sel.n
         if self.active:
-            self.item.setData(pos=np.asarray(xy)[spread(sel.mask, MAX_DRAWN)])
+            idx = spread(sel.mask, MAX_DRAWN)
+            self.drawn = len(idx)
+            # always MAX_DRAWN spots, written in place (setData rebuilds every spot's style: ~5 ms per 1,000)
+            pts = np.asarray(xy, float)[np.resize(idx, MAX_DRAWN)] if len(idx) else np.empty((0, 2))
+            from .qt_pair_controls import move_points
+
+            move_points(self.item, pts)
         else:
-            self.item.setData([], [])
+            self.drawn = 0  # (hidden, not emptied: the next selection is written into the same spots)
+        self.item.setVisible(self.active)
         if self.grey is not None:
             self.grey(self.active)
 
     def drawn_points(self) -> int:
-        """How many selected points this plot draws now."""
-        x, _y = self.item.getData()
-        return 0 if x is None else len(x)
+        """How many selected points this plot draws now (distinct ones)."""
+        return self.drawn
 
 
 def map_selection(panel) -> CloudSelector:
@@ -102,10 +128,15 @@ def map_selection(panel) -> CloudSelector:
     panel.map_tools = PlotTools(panel.map_plot, modes=(PlotMode.PAN, PlotMode.SELECT))
     panel.map_tool_bar = PlotToolBar(panel.map_tools)
 
+    kept: dict = {}
+
     def coords():
         lm, s = panel.latent_map, panel.session
-        ok = lm is not None and s.latents is not None and len(lm.xy) == len(s.latents)
-        return np.asarray(lm.xy, float) if ok else None
+        if lm is None or s.latents is None or len(lm.xy) != len(s.latents):
+            return None
+        if kept.get("map") is not lm:  # the same array while the map is the same (its PointIndex is kept)
+            kept["map"], kept["xy"] = lm, np.asarray(lm.xy, float)
+        return kept["xy"]
 
     def grey(on: bool) -> None:
         for it in panel.map_items:
