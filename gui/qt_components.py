@@ -198,7 +198,7 @@ class ComponentsPanel(QWidget):
         total = float(np.asarray(st.histogram(i).counts, float).sum())
         self.sel_item.setData(edges, counts * (total / max(1, sel.count)))
         if not self._sel_in_legend:
-            self.legend.addItem(self.sel_item, "selection (scaled to the cloud's total)")
+            self.legend.addItem(self.sel_item, "selection (scaled)")  # to the cloud's total: the shapes compare
             self._sel_in_legend = True
         self.selection_ms = (self.selection_ms + [(time.perf_counter() - t0) * 1000])[-200:]
 

@@ -107,7 +107,7 @@ class PairPlotPanel(QWidget):
             "same share in 2-D: the ellipse holding the share of faces that ±level·σ holds on one axis (larger)"
         )
         self.coords = QLabel(" ")
-        self.coords.setMinimumWidth(150)
+        self.coords.setMinimumWidth(60)  # (the tool bar beside it grows in Select: its shapes and operations)
         self.coords.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
         # every control in one flow: the rows wrap in a narrow dock instead of setting its minimum width

@@ -102,10 +102,6 @@ class SelectionPanel(QWidget):
         self.bars_sel = pg.BarGraphItem(x0=[], y=[], height=0.38, width=[], brush=ps.brush(SELECTION_COLOUR), pen=None)
         for it in (self.bars_all, self.bars_sel):
             pi.addItem(it)
-        legend = pi.addLegend(offset=(-4, 4), labelTextSize="8pt")
-        legend.setBrush(pg.mkBrush(255, 255, 255, 200))
-        legend.addItem(self.bars_sel, "selection")
-        legend.addItem(self.bars_all, "all")
         self.bars_note = QLabel("")
         self.bars_note.setStyleSheet("color: #555;")
         self.bars_note.setWordWrap(True)
@@ -133,7 +129,9 @@ class SelectionPanel(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(right)
-        split.setSizes([300, 300])
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        split.setSizes([250, 350])
         self.bars_side = right  # hidden without labels: the faces take the width
         lay.addWidget(split, 1)
 
@@ -188,7 +186,9 @@ class SelectionPanel(QWidget):
         self.bars_all.setOpts(x0=np.zeros(len(top)), y=y - 0.2, width=np.nan_to_num(p.overall[top]), height=0.38)
         self.bars.getPlotItem().getAxis("left").setTicks([[(float(k), str(labels.names[i])) for k, i in enumerate(top)]])
         self.bars.getPlotItem().setYRange(-0.7, len(top) - 0.3, padding=0)
-        self.bars_note.setText(f"the {len(top)} attributes whose share differs most from the whole set's")
+        green = "#%02x%02x%02x" % SELECTION_COLOUR
+        self.bars_note.setText(f"<span style='color:{green}'>■</span> selection vs <span style='color:#999'>■</span> "
+                               f"all: the {len(top)} attributes whose share differs most")
 
     def _faces(self) -> None:
         """A spread of the selection's faces: looked up or decoded on the worker, shown when they come."""

@@ -42,7 +42,8 @@ class CloudSelector(QObject):
     selected = Signal(float)  # milliseconds from the shape's end to the session's new selection (mask + every view)
 
     def __init__(self, session, plot, tools, coords: Callable[[], Optional[np.ndarray]], label: Callable[[], str],
-                 grey: Optional[Callable[[bool], None]] = None, size: float = 4.0, z_value: float = -4) -> None:
+                 grey: Optional[Callable[[bool], None]] = None, size: float = 4.0, z_value: float = -4,
+                 alpha: int = 210) -> None:
         super().__init__(plot)
         self.session = session
         self.plot = plot
@@ -50,7 +51,7 @@ class CloudSelector(QObject):
         self.label = label
         self.grey = grey
         self.last_ms: list[float] = []
-        self.item = pg.ScatterPlotItem(size=size, pen=None, brush=ps.brush(SELECTION_COLOUR, 210))
+        self.item = pg.ScatterPlotItem(size=size, pen=None, brush=ps.brush(SELECTION_COLOUR, alpha))
         self.item.setZValue(z_value)
         plot.getPlotItem().addItem(self.item)
         self.active = False
@@ -168,6 +169,6 @@ def atlas_selection(panel, session) -> CloudSelector:
 
     selector = CloudSelector(session, panel.plot, panel.tools, coords,
                              lambda: "the atlas, " + " × ".join(axis_label(a) for a in panel.axes),
-                             size=4.0, z_value=5)
+                             size=4.0, z_value=5, alpha=90)  # the faces under it still show
     panel.layer.drawn.connect(lambda *_: selector.redraw())
     return selector
