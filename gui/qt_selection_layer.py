@@ -143,9 +143,37 @@ def map_selection(panel) -> CloudSelector:
         for it in panel.map_items:
             it.setOpacity(0.3 if on else 1.0)
 
+    panel.map_hover = map_hover(panel, coords)
     return CloudSelector(panel.session, panel.map_plot, panel.map_tools, coords,
                          lambda: f"the {panel.latent_map.method} map" if panel.latent_map is not None else "the map",
                          grey=grey, size=3.0, z_value=5)
+
+
+def map_hover(panel, coords):
+    """Hover a point of the map: its training face (``gui.qt_cloud_hover.CloudHover``; a spread of 5,000 points is
+    searched, as in the pair plot)."""
+    from engine.selection import spread
+
+    from .qt_cloud_hover import CloudHover
+
+    session, kept = panel.session, {}
+
+    def points():
+        xy = coords()
+        if xy is None:
+            return None
+        if kept.get("xy") is not xy:
+            kept["xy"], kept["idx"] = xy, spread(np.ones(len(xy), bool), 5000)
+        return xy[kept["idx"]], kept["idx"]
+
+    def face(i: int) -> tuple:
+        image, from_dataset = session.state.training_face(i)
+        return image, f"#{i} · {'image' if from_dataset else 'decoded'}"
+
+    hover = CloudHover(panel.map_plot, points, face)
+    for sig in (session.model_changed, session.dataset_changed):
+        sig.connect(hover.clear)
+    return hover
 
 
 def atlas_selection(panel, session) -> CloudSelector:

@@ -193,6 +193,17 @@ def test_map_and_atlas_select_in_the_same_cloud(explore, qtbot):
     assert n == int(from_box(np.asarray(d.latent_map.xy, float), -1, 1, -1, 1).sum()) > 0
     assert d.map_selector.drawn_points() == n and w.pair_plot.selector.drawn_points() == n  # linked
     assert all(it.opacity() < 1 for it in d.map_items)
+    # hovering a map point shows its training face
+    import pyqtgraph as pg
+
+    w.raise_dock("directionsDock")
+    d.tabs.setCurrentIndex(1)
+    qtbot.wait(100)
+    vb = d.map_plot.getPlotItem().getViewBox()
+    d.map_hover.points()  # (the spread is made on first use)
+    k = int(d.map_hover.points()[1][0])
+    got = d.map_hover.update_preview(vb.mapViewToScene(pg.Point(*map(float, d.latent_map.xy[k]))))
+    assert got is not None and d.map_hover.image.pixmap() is not None
     # the atlas: its plane's coordinates are the pair plot's (PC1 × PC2)
     w.raise_dock("atlasDock")
     qtbot.waitUntil(lambda: w.atlas_panel.stats is s.stats, timeout=20000)
