@@ -29,6 +29,7 @@ UNDOABLE = {
     "probe": Change.PROBE,
     "path_vertices": Change.PATH,
     "edited_z": Change.EDITED,
+    "cloud_selection": Change.CLOUD_SELECTION,
 }
 
 #: The most steps kept (the oldest go first).

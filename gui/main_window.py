@@ -31,7 +31,7 @@ PANEL_TITLES = (
     ("inspectorDock", "Face inspector"), ("pairPlotDock", "Pair plot"), ("componentsDock", "Components"),
     ("correlationsDock", "Correlations"), ("pcaDock", "PCA"), ("compareDock", "Compare samplers"),
     ("attributesDock", "Attributes"), ("photoDock", "Your photo"), ("directionsDock", "Directions"),
-    ("pathDock", "Path"), ("atlasDock", "Atlas"))
+    ("pathDock", "Path"), ("atlasDock", "Atlas"), ("selectionDock", "Selection"))
 #: Panels built once the first faces are on screen (window attribute, dock): the window shows at once, the faces
 #: come first, the plots (pyqtgraph) follow (benchmarks/startup_timeline.py).
 LATE_PANELS = (
@@ -39,6 +39,7 @@ LATE_PANELS = (
     ("correlations", "correlationsDock"), ("pca_panel", "pcaDock"), ("inspector", "inspectorDock"),
     ("compare", "compareDock"), ("attributes", "attributesDock"), ("photo_panel", "photoDock"),
     ("directions", "directionsDock"), ("path_panel", "pathDock"), ("atlas_panel", "atlasDock"),
+    ("selection_panel", "selectionDock"),
 )
 #: After the first grid (or an idle worker): the event loop paints the faces before the panels are built.
 LATE_BUILD_DELAY_MS = 30
@@ -234,6 +235,7 @@ class MainWindow(QMainWindow):
         from .qt_path import PathPanel
         from .qt_pca import PCAPanel
         from .qt_photo import PhotoPanel
+        from .qt_selection import SelectionPanel
 
         s, late = self.session, {}
         makers = {
@@ -244,6 +246,7 @@ class MainWindow(QMainWindow):
             "attributes": lambda: AttributesPanel(s, self.bridge), "photo_panel": lambda: PhotoPanel(s),
             "directions": lambda: DirectionsPanel(s, self.bridge), "path_panel": lambda: PathPanel(s, self.bridge),
             "atlas_panel": lambda: AtlasPanel(submit=self.window_actions.atlas_panel_submit),
+            "selection_panel": lambda: SelectionPanel(s, self.bridge),
         }
         for attr, _dock in LATE_PANELS:  # one list of the late panels: their order, docks and properties
             late[attr] = makers[attr]()

@@ -39,6 +39,7 @@ class Session(QObject):
     directions_changed = Signal()  # the direction lab's current set (``directions``)
     probe_changed = Signal()  # a point decoded in a plot (Alt+click) dropped for the inspector (``probe``)
     path_changed = Signal()  # the polyline drawn in the pair plot (``path_vertices``)
+    cloud_selection_changed = Signal()  # training z-points selected with a plot's Select tool (``cloud_selection``)
     history_changed = Signal()  # a step was recorded, undone or redone (the Edit menu's names follow)
 
     #: Which signal announces each kind of change.
@@ -46,7 +47,8 @@ class Session(QObject):
                Change.SAMPLE: "sample_changed", Change.SELECTION: "selection_changed", Change.AXES: "axes_changed",
                Change.EDITED: "edited_changed", Change.COLOUR_BY: "colour_by_changed",
                Change.PHOTOS: "photos_changed", Change.DIRECTIONS: "directions_changed",
-               Change.PROBE: "probe_changed", Change.PATH: "path_changed"}
+               Change.PROBE: "probe_changed", Change.PATH: "path_changed",
+               Change.CLOUD_SELECTION: "cloud_selection_changed"}
 
     def __init__(self, parent: Optional[QObject] = None, state: Optional[ExplorationState] = None) -> None:
         super().__init__(parent)
@@ -103,6 +105,12 @@ class Session(QObject):
         """Drop a decoded plot point (``engine.atlas.DecodedPoint``) for the inspector; None clears it."""
         self._step("Point dropped from the plot" if point is not None else "Clear the dropped point",
                    lambda: self.state.set_probe(point), key="probe")
+
+    def set_cloud_selection(self, selection) -> None:
+        """Select training z-points (``engine.selection.CloudSelection``; None: nothing)."""
+        label = "Clear the selection" if selection is None or not selection.count else (
+            f"Select {selection.count:,} z-points" + (f" ({selection.how})" if selection.how else ""))
+        self._step(label, lambda: self.state.set_cloud_selection(selection))
 
     def set_path_vertices(self, vertices) -> None:
         self._step(f"Path ({len(vertices)} points)" if len(vertices) else "Clear the path",
