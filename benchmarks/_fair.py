@@ -102,13 +102,14 @@ class Comparison:
                pairs: Optional[Sequence[tuple[str, str]]] = None) -> list[str]:
         """Lines: each side's median (min–max), then for each pair (default: every side against the first) the
         ratio of the medians and the spread of the per-round ratios. With times (lower is better) the ratio is
-        first ÷ other, i.e. how many times faster the other side is; with rates, other ÷ first."""
+        time first ÷ time other, i.e. how many times faster the other side is; with rates, rate other ÷ rate first."""
         lines = [f"  {n:<24} {self.spread(n).text(scale, digits, ' ' + unit if unit else '')}   "
                  f"[{self.spread(n).n} rounds]" for n in self.names]
         for a, b in pairs or [(self.names[0], n) for n in self.names[1:]]:
             num, den = (b, a) if higher_is_better else (a, b)
             rr = self.round_ratios(num, den)
-            lines.append(f"  {b} vs {a}: ×{self.ratio(num, den):.2f} (ratio of medians; per round "
+            what = "rate" if higher_is_better else "time"
+            lines.append(f"  {what} {num} ÷ {den}: ×{self.ratio(num, den):.2f} (ratio of medians; per round "
                          f"{rr.text(digits=2)})")
         return lines
 

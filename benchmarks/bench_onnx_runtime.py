@@ -179,7 +179,8 @@ def main(argv=None) -> int:
         finally:
             for w in workers.values():
                 w.close()
-    print(f"largest difference torch vs ORT: {worst:.2e} ({'within' if worst <= 1e-4 else 'BEYOND'} 1e-4)")
+    print(f"largest difference torch vs ORT: {worst:.2e} ({'within' if worst <= 1e-4 else 'BEYOND'} 1e-4); at the end "
+          f"{_fair.load_average()}")
     return 0
 
 

@@ -60,9 +60,9 @@ def test_report_prints_median_min_max_and_the_ratio_with_its_spread():
     assert lines[0].split() == ["torch", "20.0", "(10.0–30.0)", "ms", "[3", "rounds]"]
     assert lines[1].split()[1:4] == ["10.0", "(5.0–10.0)", "ms"]
     # times: the first side ÷ the other = how many times faster the other is; per-round 2, 3, 2
-    assert lines[2].startswith("  ORT vs torch: ×2.00 (ratio of medians; per round 2.00 (2.00–3.00))")
+    assert lines[2].startswith("  time torch ÷ ORT: ×2.00 (ratio of medians; per round 2.00 (2.00–3.00))")
     rates = _fair.Comparison(["a", "b"], {"a": [100.0], "b": [250.0]})
-    assert "×2.50" in rates.report(higher_is_better=True)[2]
+    assert rates.report(higher_is_better=True)[2].startswith("  rate b ÷ a: ×2.50")
 
 
 def test_thread_env_sets_every_math_library():
