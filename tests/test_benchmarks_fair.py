@@ -152,3 +152,28 @@ def test_the_onnx_benchmark_times_torch_in_inference_mode_with_batchnorm_folded(
         plain.output(what, 3, str(a))
         side.output(what, 3, str(b))
         assert np.abs(np.load(a) - np.load(b)).max() < 1e-5
+
+
+# the benchmarks that compare two ways of doing a job, and what each compares
+COMPARING = {
+    "bench_onnx_runtime.py": "torch vs ONNX Runtime",
+    "bench_pca_ellipse.py": "the blog's loop vs the vectorised construction",
+    "bench_latent_stats.py": "fit_gaussians vs curve_fit",
+    "bench_spine.py": "raw vs full encode / training",
+    "bench_train_gpu.py": "raw step vs train()",
+    "startup_timeline.py": "staged vs eager start",
+    "first_launch.py": "shipped vs export, cold vs warm",
+    "report_time.py": "empty vs kept cache",
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPARING))
+def test_every_comparing_benchmark_goes_through_the_fair_harness(name):
+    text = (BENCH / name).read_text()
+    assert "import _fair" in text, f"{name} compares {COMPARING[name]} without benchmarks/_fair.py"
+    assert "_fair.compare(" in text or "_fair.schedule(" in text, f"{name} does not alternate its sides"
+
+
+def test_no_benchmark_times_torch_outside_inference_mode():
+    offenders = [p.name for p in BENCH.glob("*.py") if "no_grad" in p.read_text()]
+    assert offenders == [], f"torch.no_grad in {offenders}: time torch in torch.inference_mode()"
