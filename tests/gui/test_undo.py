@@ -76,3 +76,18 @@ def test_a_slider_drag_is_one_step_named_by_its_slider_and_undone_exactly(window
     window.redo_action.trigger()
     assert np.array_equal(s.edited_z, edited) and insp.sliders[2].value() == base + 120
     qtbot.waitUntil(lambda: not window.bridge.busy(), timeout=10000)
+
+
+def test_a_cloud_selection_is_a_step(window, qtbot):
+    from engine.selection import CloudSelection
+
+    s = window.session
+    n = len(s.latents)
+    mask = np.zeros(n, bool)
+    mask[: n // 3] = True
+    s.set_cloud_selection(CloudSelection(mask, "lasso on PC1 × PC2"))
+    assert window.undo_action.text() == f"Undo: Select {n // 3:,} z-points (lasso on PC1 × PC2)"
+    window.undo_action.trigger()
+    assert s.state.cloud_selection is None or not s.state.cloud_selection.count
+    window.redo_action.trigger()
+    assert np.array_equal(s.state.cloud_selection.mask, mask)
