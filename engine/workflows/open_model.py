@@ -132,10 +132,8 @@ def open_model(folder: str | os.PathLike, *, device: str = "cpu", statistics: bo
     opened.latents, files = load_latents(folder, codec.z_dim)
     opened.latent_files = list(files)
     if labels:
-        from ..attributes import load_labels
-
         try:  # a broken labels.csv must not stop the model from opening: it only hides the attribute views
-            opened.labels = load_labels(folder, files)
+            opened.labels = load_labels_cached(folder, files)
         except (EngineError, OSError, ValueError) as exc:
             opened.labels_problem = str(exc)
     if statistics:
@@ -156,3 +154,48 @@ def leading_pca_coords(latents: np.ndarray, stats, k: int = LEADING_PCS) -> np.n
     comps = np.asarray(pca.components[:k], dtype=np.float64)
     off = np.asarray(pca.mean, dtype=np.float64) @ comps.T
     return (np.asarray(latents, dtype=np.float32) @ comps.T.astype(np.float32)).astype(np.float64) - off
+
+
+#: Label files of at least this many z-points are read once and kept, parsed, in the user's cache (a 202,599-row
+#: labels.csv takes seconds to parse and milliseconds to read back).
+LABELS_CACHE_ROWS = 50_000
+
+
+def load_labels_cached(folder: Path, files) -> Any:
+    """``attributes.load_labels`` of ``folder``, for a large model kept in the user's cache
+    (``<cache>/labels/KEY.npz``, KEY a hash of the label file's bytes and the z-points' names: plain arrays and a
+    JSON report, never unpickled, written atomically; an unreadable cache is a miss)."""
+    import hashlib
+    import io
+    import json
+    from dataclasses import asdict
+
+    from ..attributes import LABELS, load_labels
+    from ..attributes.labels import AttributeTable, LabelReport
+
+    path = Path(folder) / LABELS
+    if len(files) < LABELS_CACHE_ROWS or not path.is_file():
+        return load_labels(folder, files)
+    from .. import atomic_io
+    from ..image_data import default_cache_dir
+
+    h = hashlib.blake2b(digest_size=16)
+    h.update(b"labels-v1|")
+    h.update(path.read_bytes())
+    h.update("\n".join(files).encode("utf-8", "surrogatepass"))
+    cached = default_cache_dir("labels") / f"{h.hexdigest()}.npz"
+    try:
+        with np.load(cached, allow_pickle=False) as f:
+            report = LabelReport(**json.loads(str(f["report"])))
+            return AttributeTable([str(n) for n in f["names"]], f["values"], list(files), report)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    table = load_labels(folder, files)
+    buf = io.BytesIO()
+    np.savez(buf, names=np.array(table.names, dtype=str), values=table.values,
+             report=np.array(json.dumps(asdict(table.report) if table.report is not None else {})))
+    try:
+        atomic_io.write_bytes(cached, buf.getvalue())
+    except OSError:
+        pass
+    return table
