@@ -46,6 +46,13 @@ SKIP = {"latents.npy", "latents_files.txt", "labels.csv", "caches"}
 
 def build_model(folder: Path, n: int, seed: int = 0) -> Path:
     """A copy of the default model with ``n`` z-points: its real rows first, then Gaussian draws (see above)."""
+    from engine.latent_stats import single_thread_blas
+
+    with single_thread_blas():  # small products: BLAS threads only spin on a busy machine
+        return _build_model(folder, n, seed)
+
+
+def _build_model(folder: Path, n: int, seed: int) -> Path:
     from engine.attributes import load_labels
     from engine.formats.native import load_latents
     from engine.latent_stats import Whitener
@@ -67,16 +74,17 @@ def build_model(folder: Path, n: int, seed: int = 0) -> Path:
     labels = np.zeros((len(z) + m, len(table.names)), np.int8)
     labels[: len(z)] = np.nan_to_num(table.values, nan=0).astype(np.int8)
     u_real = cloud.transform(z)
+    X = np.hstack([u_real, np.ones((len(z), 1))])
+    y = labels[: len(z)].astype(np.float64)
+    p = np.clip(y.mean(axis=0), 1e-3, 1 - 1e-3)
+    targets = np.where(y > 0, 2.0, -2.0) + np.log(p / (1 - p))  # a least-squares logit probe per attribute
+    coefs, *_ = np.linalg.lstsq(X, targets, rcond=None)
     probes = []
-    for j in range(len(table.names)):  # a least-squares logit probe per attribute (fast, good enough to label)
-        y = labels[: len(z), j].astype(np.float64)
-        p = np.clip(y.mean(), 1e-3, 1 - 1e-3)
-        X = np.hstack([u_real, np.ones((len(z), 1))])
-        target = np.where(y > 0, 1.0, -1.0) * 2.0 + np.log(p / (1 - p))
-        coef, *_ = np.linalg.lstsq(X, target, rcond=None)
+    for j in range(len(table.names)):
+        coef = coefs[:, j].copy()
         for _ in range(30):  # shift the intercept until the probe's mean probability is the real prevalence
             q = 1 / (1 + np.exp(-(X @ coef)))
-            coef[-1] -= (q.mean() - y.mean()) / max((q * (1 - q)).mean(), 1e-6)
+            coef[-1] -= (q.mean() - y[:, j].mean()) / max((q * (1 - q)).mean(), 1e-6)
         probes.append(coef)
     P = np.stack(probes, axis=1)  # (d+1, attributes)
     for i in range(0, m, 20000):
@@ -220,8 +228,8 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=CELEBA)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="40,000 points, one run, a 120 s evaluate limit")
-    ap.add_argument("--evaluate-limit", type=float, default=600.0)
-    ap.add_argument("--fits-limit", type=float, default=900.0)
+    ap.add_argument("--evaluate-limit", type=float, default=None, help="seconds (default 600, --quick 120)")
+    ap.add_argument("--fits-limit", type=float, default=None, help="seconds (default 900, --quick 120)")
     ap.add_argument("--skip", default="", help="comma list of parts to skip: open,evaluate,fits,interactive")
     ap.add_argument("--keep", default=None, help="build (or reuse) the model in this folder")
     ap.add_argument("--child", default=None)
@@ -232,7 +240,10 @@ def main() -> int:
         print(json.dumps(child(a.child, Path(a.model), a.samplers)))
         return 0
     if a.quick:
-        a.n, a.runs, a.evaluate_limit, a.fits_limit = 40_000, 1, 120.0, 120.0
+        a.n, a.runs = 40_000, 1
+    quick_limit = 120.0 if a.quick else None
+    a.evaluate_limit = a.evaluate_limit or quick_limit or 600.0
+    a.fits_limit = a.fits_limit or quick_limit or 900.0
     skip = set(filter(None, a.skip.split(",")))
     from engine.resources import default_model_dir
 

@@ -118,6 +118,12 @@ def cloud_moments(z: np.ndarray, exclude: np.ndarray | None = None) -> tuple[np.
     if n_all <= _CHUNK:
         z64 = np.asarray(z if keep is None else z[keep], dtype=np.float64)
         return z64.mean(axis=0), np.cov(z64, rowvar=False).reshape(d, d), len(z64)
+    with single_thread_blas():  # 2 BLAS threads on 2 busy cores spin-wait (see compute_stats)
+        return _streamed_moments(z, keep)
+
+
+def _streamed_moments(z: np.ndarray, keep: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, int]:
+    n_all, d = z.shape
     shift = None
     total = np.zeros(d)
     gram = np.zeros((d, d))
@@ -126,6 +132,8 @@ def cloud_moments(z: np.ndarray, exclude: np.ndarray | None = None) -> tuple[np.
         chunk = np.asarray(z[i : i + _CHUNK], dtype=np.float32)
         if keep is not None:
             chunk = chunk[keep[i : i + _CHUNK]]
+        if not len(chunk):
+            continue
         if shift is None:
             shift = chunk.mean(axis=0, dtype=np.float64).astype(np.float32)
         c = chunk - shift
