@@ -360,14 +360,16 @@ def load_stats(path: str | Path, key: Optional[str] = None) -> Optional[LatentSt
 
 
 def load_or_compute_stats(model_dir: str | Path, z: np.ndarray, interval: float = 0.25, *,
-                          progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> LatentStats:
-    """Statistics of ``z``, cached per model in the user's cache folder (keyed by a hash of z and the interval).
+                          progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None,
+                          key: Optional[str] = None) -> LatentStats:
+    """Statistics of ``z``, cached per model in the user's cache folder (keyed by a hash of z and the interval;
+    ``key``: that hash, when the caller knows it already).
 
     ``model_dir`` is kept for the callers' sake; the cache key alone identifies the z-points. An unwritable
     cache folder just means no cache is written."""
     from .image_data import default_cache_dir
 
-    key = stats_key(z, interval)
+    key = key or stats_key(z, interval)
     path = default_cache_dir("stats") / f"{key}.npz"
     hit = load_stats(path, key) if path.is_file() else None
     if hit is None:  # the default model ships its statistics (engine.sealed_npz.shipped_bytes: its pinned manifest)

@@ -115,6 +115,9 @@ def test_streamed_moments_equal_numpy_on_the_whole_array(memmapped):
     keep = np.delete(z64, held, axis=0)
     assert n2 == len(z) - 500
     np.testing.assert_allclose(c2, np.cov(keep, rowvar=False), rtol=1e-6, atol=1e-7)
+    _, c3, n3 = ls.cloud_moments(mm, exclude=np.arange(20_000))  # a whole first chunk left out
+    assert n3 == 20_000
+    np.testing.assert_allclose(c3, np.cov(z64[20_000:], rowvar=False), rtol=1e-6, atol=1e-7)
     pca = ls.pca_of(mm)
     np.testing.assert_allclose(pca.explained_variance, np.linalg.eigvalsh(np.cov(z64, rowvar=False))[::-1], rtol=1e-6)
 
@@ -253,3 +256,19 @@ def test_large_label_files_are_parsed_once_and_read_back_from_the_cache(tmp_path
     assert second.report.missing == first.report.missing == 1
     load_labels_cached(tmp_path, files[::-1])  # other names: another key, parsed again
     assert len(calls) == 2
+
+
+def test_a_large_z_file_remembers_its_statistics_key_by_identity(tmp_path):
+    import os
+
+    from engine.workflows.open_model import KEY_MEMO_ROWS, _known_stats_key, _remember_stats_key
+
+    path = tmp_path / "latents.npy"
+    np.save(path, np.zeros((3, 2), np.float32))
+    assert _known_stats_key(path, KEY_MEMO_ROWS) is None
+    _remember_stats_key(path, KEY_MEMO_ROWS, "0123456789abcdef0123456789abcdef")
+    assert _known_stats_key(path, KEY_MEMO_ROWS) == "0123456789abcdef0123456789abcdef"
+    assert _known_stats_key(path, KEY_MEMO_ROWS - 1) is None  # small clouds are hashed every time
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # the file changed: hashed again
+    assert _known_stats_key(path, KEY_MEMO_ROWS) is None
