@@ -170,7 +170,7 @@ def child(kind: str, model: Path, evaluate_samplers: str = "") -> dict:
         out["atlas_16x16"] = time.perf_counter() - t
         t = time.perf_counter()
         z = opened.latents
-        decode_path(opened.codec, interpolate(opened.stats, z[0], z[1], n=9, method="slerp"))
+        decode_path(opened.codec, interpolate(opened.stats, z[0], z[1], n=9, method="spherical"))
         decode_path(opened.codec, axis_sweep(opened.stats, ("pca", 0), n=9))
         out["paths_2x9"] = time.perf_counter() - t
         return out
@@ -283,7 +283,8 @@ def main() -> int:
                 for label, m in (("big", model), ("9k", default_model_dir())):
                     it = run_child("interactive", m, tmp / f"cache-{r}", 300)
                     for k, v in it.items():
-                        add(f"{k} {label} s", v)
+                        if isinstance(v, (int, float)):
+                            add(f"{k} {label} s", v)
                     print(f"run {r + 1}: interactive {label} {it}", flush=True)
             shutil.rmtree(tmp / f"cache-{r}", ignore_errors=True)
         print(f"\n{a.n} × 256, {a.runs} run(s): median (min–max)")

@@ -205,7 +205,7 @@ class LatentReference:
         y = (np.asarray(z, dtype=np.float64) - self.mean) @ self.whiten
         return np.einsum("ij,ij->i", y, y)
 
-    def worst_pair_d2(self, z: np.ndarray, chunk: int = 32) -> np.ndarray:
+    def worst_pair_d2(self, z: np.ndarray, chunk: int = 8) -> np.ndarray:
         """Per vector: the largest 2-D Mahalanobis d² over all pairs of (live) original components."""
         x = ((np.asarray(z, dtype=np.float64) - self.mean) / self.std)[:, self.alive]
         out = np.empty(len(x))
@@ -218,10 +218,10 @@ class LatentReference:
             out[i : i + len(xc)] = d2[:, iu[0], iu[1]].max(axis=1) if len(iu[0]) else (sq.max(axis=1) if sq.size else 0.0)
         return out
 
-    def nn_distance(self, z: np.ndarray, chunk: int = 128) -> np.ndarray:
+    def nn_distance(self, z: np.ndarray, chunk: int = 32) -> np.ndarray:
         z = np.asarray(z, dtype=np.float32)
         out = np.empty(len(z))
-        for i in range(0, len(z), chunk):  # chunk × reference rows of float64 at a time (≤ 51 MB)
+        for i in range(0, len(z), chunk):  # chunk × reference rows of float64 at a time (≤ 13 MB per temporary)
             zc = z[i : i + chunk].astype(np.float64)
             d2 = np.einsum("ij,ij->i", zc, zc)[:, None] + self.train_sq[None] - 2.0 * (zc @ self.train.T)
             out[i : i + len(zc)] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))

@@ -185,8 +185,14 @@ class Whitener:
         self.W, self.R = whitening(self.cov, rel_eps)
 
     def transform(self, z: np.ndarray) -> np.ndarray:
-        """Whitened coordinates of ``z`` (N×d)."""
-        return (np.asarray(z, dtype=np.float64) - self.mean) @ self.W
+        """Whitened coordinates of ``z`` (N×d), float64, computed a chunk at a time (no N×d temporaries)."""
+        z = np.asarray(z)
+        if len(z) <= _CHUNK:
+            return (np.asarray(z, dtype=np.float64) - self.mean) @ self.W
+        out = np.empty((len(z), self.W.shape[1]))
+        for i in range(0, len(z), _CHUNK):
+            np.matmul(np.asarray(z[i : i + _CHUNK], dtype=np.float64) - self.mean, self.W, out=out[i : i + _CHUNK])
+        return out
 
     def colour(self, u: np.ndarray) -> np.ndarray:
         """Whitened coordinates ``u`` back to z-space (the inverse of :meth:`transform`)."""
