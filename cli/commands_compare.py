@@ -16,7 +16,7 @@ def cmd_compare_models(a, progress) -> int:
         raise_bad(f"--model: give two model folders (A, then B), or one to compare with the default model; got {len(models)}")
     folder_a, folder_b = (model_dir(None), model_dir(models[0])) if len(models) == 1 else map(model_dir, models)
     opts = CompareOptions(k=a.k, whiten=a.whiten, min_shared=a.min_shared, held_out=a.held_out,
-                          attributes=_names(a.attributes) or None, probes=not a.no_probes,
+                          attributes=_names(a.attributes) or None, probes=not a.no_probes, probe_faces=a.probe_faces,
                           samplers=[s for s in _names(a.samplers) if s != "none"], n=a.n, seed=a.seed, face=a.face)
     comp = compare_models(folder_a, folder_b, a.out, data=a.data, options=opts, overwrite=a.overwrite,
                           progress=progress)

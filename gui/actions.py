@@ -76,6 +76,7 @@ class WindowActions(SaveActions):
         w.directions.add_slider_requested.connect(self._add_direction_slider)
         w.directions.inspect_face_requested.connect(lambda *_: w.raise_dock("inspectorDock"))
         w.pair_plot.path_drawn.connect(self.decode_drawn_path)
+        w.model_compare.compare_requested.connect(self.compare_model_dialog)
         self.wire_exports()
         for dock in w.docks.values():  # every panel, the sampler and the faces included
             self.follow_model_reset(dock.widget())
@@ -363,6 +364,43 @@ class WindowActions(SaveActions):
 
         return self.run_job("export model", fn, done, key="export-model",
                             on_error=lambda error: self.show_error(error, title="export model failed"))
+
+    def compare_model_dialog(self) -> None:
+        """File ▸ Compare with another model…: a second model's folder, compared with the open one."""
+        s = self.session
+        if s.model is None or s.model.latents is None:
+            self.show_error("open an encoded model first: the second model is compared with it on the faces both "
+                            "encoded")
+            return
+        path = QFileDialog.getExistingDirectory(self.window, "Compare with another model", str(s.model.folder.parent))
+        if path:
+            self.compare_with_model(Path(path))
+
+    def compare_with_model(self, folder: Path, options=None) -> Optional[Job]:
+        """Open the model in ``folder`` on the worker and compare it with the open one
+        (``engine.workflows.compare_models.compare_with_folder``); the Two models panel shows the result."""
+        from engine.workflows.compare_models import CompareOptions
+
+        s, w, folder = self.session, self.window, Path(folder)
+        if s.model is None:
+            self.show_error("open an encoded model first: the second model is compared with it")
+            return None
+        a, data = s.model, getattr(s.dataset, "folder", None)
+        opts = options or CompareOptions(samplers=("normal",), n=64, probe_faces=2000)
+
+        def fn(progress, cancel):
+            from engine.workflows.compare_models import compare_with_folder
+
+            return compare_with_folder(a, folder, opts, data=data, progress=progress, cancel=cancel)
+
+        def done(comp):
+            if s.model is not a:
+                return  # another model opened meanwhile: the comparison was of the previous one
+            w.model_compare.show_comparison(comp)
+            w.raise_dock("twoModelsDock")
+            self.status(f"compared with {folder.name}: {comp.numbers['shared']['faces']:,} shared faces", 8000)
+
+        return self.run_job("compare models", fn, done, key="compare-models", title=f"Comparing with {folder.name}")
 
     # ---- generating
     def generate_clicked(self) -> Optional[Job]:

@@ -50,6 +50,8 @@ def _compare_params():
         Param("attributes", str, None, "attributes whose judges are compared (default: every labelled one)",
               metavar="NAME,...", kind="text"),
         Param("no_probes", bool, False, "skip the per-attribute judge accuracies"),
+        Param("probe_faces", int, 3000, "shared faces (at most, a random subset) the judges are measured on",
+              minimum=20),
         Param("samplers", str, "normal,pca-ellipse", "samplers whose quality is measured on each model "
               "(none: skip)", metavar="a,b,...", kind="text"),
         Param("n", int, 128, "vectors per sampler for the sampler quality", minimum=8),
@@ -72,6 +74,7 @@ class CompareOptions:
     held_out: float = 0.2
     attributes: Optional[Sequence[str]] = None  # None: every labelled attribute
     probes: bool = True
+    probe_faces: int = 3000
     samplers: Sequence[str] = ("normal", "pca-ellipse")
     n: int = 128
     seed: int = 0
@@ -90,6 +93,9 @@ class ModelComparison:
     alignment: Any = None  # engine.model_compare.Alignment
     folder: Optional[Path] = None
     figure_png: bytes = b""
+    shared: Any = field(default=None, repr=False)  # engine.model_compare.SharedFaces
+    model_a: Any = field(default=None, repr=False)  # the two OpenedModels (the GUI decodes other faces with them)
+    model_b: Any = field(default=None, repr=False)
 
     def table_rows(self) -> list[tuple[str, str, str]]:
         """(measure, A, B) rows: what the GUI's table and the CLI print."""
@@ -147,6 +153,10 @@ def _probes(a, b, shared, o: CompareOptions, progress, cancel) -> tuple[dict, st
     for name in names:
         source.index(name)
     total = 2 * len(names)
+    pick = np.arange(len(shared))
+    if len(pick) > o.probe_faces:
+        pick = np.sort(np.random.default_rng(o.seed).choice(len(pick), o.probe_faces, replace=False))
+    rows = rows[pick]
 
     def tick(side):
         def f(i, name):
@@ -154,8 +164,8 @@ def _probes(a, b, shared, o: CompareOptions, progress, cancel) -> tuple[dict, st
             progress(Progress(JOB, i + (len(names) if side == "b" else 0), total, f"judge of {name} ({side.upper()})"))
         return f
 
-    acc_a = probe_accuracies(a.latents[shared.rows_a], source, names, rows=rows, seed=o.seed, progress=tick("a"))
-    acc_b = probe_accuracies(b.latents[shared.rows_b], source, names, rows=rows, seed=o.seed, progress=tick("b"))
+    acc_a = probe_accuracies(a.latents[shared.rows_a[pick]], source, names, rows=rows, seed=o.seed, progress=tick("a"))
+    acc_b = probe_accuracies(b.latents[shared.rows_b[pick]], source, names, rows=rows, seed=o.seed, progress=tick("b"))
     return {nm: {"a": acc_a[nm], "b": acc_b[nm]} for nm in names}, ("A" if source is a.labels else "B")
 
 
@@ -170,8 +180,10 @@ def _sampler_quality(opened, o: CompareOptions, progress, cancel) -> dict:
                         for m in keep} for r in ev.report.rows}
 
 
-def _face_row(a, b, shared, alignment, face: Optional[str], data) -> tuple[str, dict]:
-    """The face decoded by both: (its name, {label: image})."""
+def face_row(a, b, shared, alignment, face: Optional[str] = None, data=None) -> tuple[str, dict]:
+    """The face ``face`` (a file name; None: the first shared face) decoded by both models: (its name, {label:
+    image}): the original (when ``data`` holds it, framed like A's training faces), A's decode of A's z, B's of
+    B's z, and B's decode of A's z carried over by the alignment's linear map."""
     from ..encoding import decode_latents
     from ..image_data import decode_face, file_in_folder
 
@@ -223,7 +235,7 @@ def compare_opened(a, b, options: Optional[CompareOptions] = None, *, data=None,
         qa = _sampler_quality(a, o, progress, cancel)
         qb = _sampler_quality(b, o, progress, cancel)
         samplers = {nm: {"a": qa.get(nm), "b": qb.get(nm)} for nm in dict.fromkeys([*qa, *qb])}
-    face_name, faces = _face_row(a, b, shared, alignment, o.face, data)
+    face_name, faces = face_row(a, b, shared, alignment, o.face, data)
     numbers = {
         "comparison": "two-models", "seed": int(o.seed),
         "model_a": {"folder": str(a.folder), "model_id": a.model_id, "z_dim": int(a.z_dim), "z_points": len(za)},
@@ -236,7 +248,19 @@ def compare_opened(a, b, options: Optional[CompareOptions] = None, *, data=None,
     }
     numbers["seconds"] = round(time.perf_counter() - t0, 3)
     progress(Progress(JOB, 4, 4, "done"))
-    return ModelComparison(numbers, overlap, faces, face_name, alignment)
+    return ModelComparison(numbers, overlap, faces, face_name, alignment, shared=shared, model_a=a, model_b=b)
+
+
+def compare_with_folder(a, folder_b, options: Optional[CompareOptions] = None, *, data=None,
+                        progress: ProgressCallback = no_progress,
+                        cancel: Optional[CancelToken] = None) -> ModelComparison:
+    """The GUI's "Compare with another model…": the open model ``a`` against the model in ``folder_b`` (opened
+    here, with its labels); nothing is written."""
+    from .open_model import open_model
+
+    check_pair(a.folder, folder_b)
+    b = open_model(folder_b, progress=progress, cancel=cancel)
+    return compare_opened(a, b, options, data=data, progress=progress, cancel=cancel)
 
 
 def comparison_figure(comp: ModelComparison) -> bytes:
