@@ -95,14 +95,9 @@ def cca(x: np.ndarray, y: np.ndarray, *, ridge: float = 1e-3, top: Optional[int]
     small ridge keeps a nearly singular one invertible); x and y need not have as many columns."""
     x = np.asarray(x, dtype=np.float64) - np.mean(x, axis=0)
     y = np.asarray(y, dtype=np.float64) - np.mean(y, axis=0)
-    n = max(len(x) - 1, 1)
-    cxx, cyy, cxy = x.T @ x / n, y.T @ y / n, x.T @ y / n
-    cxx[np.diag_indices_from(cxx)] += ridge * max(np.trace(cxx) / len(cxx), 1e-12)
-    cyy[np.diag_indices_from(cyy)] += ridge * max(np.trace(cyy) / len(cyy), 1e-12)
-    wx, wy = _inv_sqrt(cxx), _inv_sqrt(cyy)
-    u, s, vt = np.linalg.svd(wx @ cxy @ wy, full_matrices=False)
-    k = len(s) if top is None else min(int(top), len(s))
-    return np.clip(s[:k], 0.0, 1.0), wx @ u[:, :k], wy @ vt[:k].T
+    corr, wx, wy = _cca_from(x.T @ x, y.T @ y, x.T @ y, ridge)
+    k = len(corr) if top is None else min(int(top), len(corr))
+    return corr[:k], wx[:, :k], wy[:, :k]
 
 
 def _column_correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -156,21 +151,36 @@ class Alignment:
                 "seconds": round(self.seconds, 3)}
 
 
-def _lstsq_map(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
-    """The least-squares linear map (with a bias row) x → y, a tiny ridge for a singular x."""
-    xa = np.hstack([x, np.ones((len(x), 1))])
-    g = xa.T @ xa
-    g[np.diag_indices(x.shape[1])] += ridge * len(x)
-    return np.linalg.solve(g, xa.T @ y)
+def _procrustes(cross: np.ndarray, d: int) -> tuple[np.ndarray, float]:
+    """The orthogonal Procrustes solution from the cross-product ``Aᵀ B`` (zero-padded to d × d): the rotation R
+    minimising ‖A R − B‖ (``scipy.linalg.orthogonal_procrustes``'s answer) and the sum of singular values."""
+    m = np.zeros((d, d))
+    m[: cross.shape[0], : cross.shape[1]] = cross
+    u, s, vt = np.linalg.svd(m)
+    return u @ vt, float(s.sum())
+
+
+def _ridge_solve(gram: np.ndarray, cross: np.ndarray, ridge: float) -> np.ndarray:
+    g = gram.copy()
+    g[np.diag_indices_from(g)] += ridge * max(np.trace(g) / len(g), 1e-12)
+    return np.linalg.solve(g, cross)
+
+
+def _cca_from(cxx: np.ndarray, cyy: np.ndarray, cxy: np.ndarray, ridge: float):
+    cxx, cyy = cxx.copy(), cyy.copy()
+    cxx[np.diag_indices_from(cxx)] += ridge * max(np.trace(cxx) / len(cxx), 1e-12)
+    cyy[np.diag_indices_from(cyy)] += ridge * max(np.trace(cyy) / len(cyy), 1e-12)
+    wx, wy = _inv_sqrt(cxx), _inv_sqrt(cyy)
+    u, s, vt = np.linalg.svd(wx @ cxy @ wy, full_matrices=False)
+    return np.clip(s, 0.0, 1.0), wx @ u, wy @ vt.T
 
 
 def align(z_a: np.ndarray, z_b: np.ndarray, *, held_out: float = 0.2, seed: int = 0, ridge: float = 1e-3
           ) -> Alignment:
     """Align B's latent space to A's on the shared faces (row i of both is the same face): standardise both, fit
-    orthogonal Procrustes (with one scale), a linear least-squares map and CCA on a random ``1 - held_out`` of the
-    rows, and measure R² and the canonical correlations on the rest."""
-    from scipy.linalg import orthogonal_procrustes
-
+    orthogonal Procrustes (with one scale), a linear least-squares map (both ways) and CCA on a random
+    ``1 - held_out`` of the rows, and measure R² and the canonical correlations on the rest. Every fit reads one
+    cross-product matrix of the fitted rows (the standardised fit rows are centred: no bias term is needed)."""
     t0 = time.perf_counter()
     n = len(z_a)
     if len(z_b) != n:
@@ -186,19 +196,20 @@ def align(z_a: np.ndarray, z_b: np.ndarray, *, held_out: float = 0.2, seed: int 
     a = (np.asarray(z_a, dtype=np.float64) - mean_a) / std_a
     b = (np.asarray(z_b, dtype=np.float64) - mean_b) / std_b
     da, db = a.shape[1], b.shape[1]
-    d = max(da, db)
-    pa, pb = _pad(a, d), _pad(b, d)
-    rot, sing = orthogonal_procrustes(pa[fit], pb[fit])
-    scale = float(sing / max((pa[fit] ** 2).sum(), 1e-12))
-    procrustes = _r2((pa[test] @ rot * scale)[:, :db], b[test])
-    w = _lstsq_map(a[fit], b[fit], ridge)
-    linear = _r2(np.hstack([a[test], np.ones((n_test, 1))]) @ w, b[test])
-    w_back = _lstsq_map(b[fit], a[fit], ridge)
-    linear_back = _r2(np.hstack([b[test], np.ones((n_test, 1))]) @ w_back, a[test])
-    corr, xa, yb = cca(a[fit], b[fit], ridge=ridge)
+    ab = np.hstack([a[fit], b[fit]])
+    g = ab.T @ ab  # the one big product: every fit below reads its blocks
+    gaa, gbb, gab = g[:da, :da], g[da:, da:], g[:da, da:]
+    rot, sing = _procrustes(gab, max(da, db))
+    scale = sing / max(float(np.trace(gaa)), 1e-12)
+    procrustes = _r2((_pad(a[test], max(da, db)) @ rot * scale)[:, :db], b[test])
+    w = _ridge_solve(gaa, gab, ridge)
+    linear = _r2(a[test] @ w, b[test])
+    linear_back = _r2(b[test] @ _ridge_solve(gbb, gab.T, ridge), a[test])
+    corr, xa, yb = _cca_from(gaa, gbb, gab, ridge)
     held = np.abs(_column_correlations(a[test] @ xa, b[test] @ yb))
+    w_bias = np.vstack([w, np.zeros((1, db))])
     return Alignment(len(fit), n_test, da, db, procrustes, linear, linear_back, corr, held,
-                     time.perf_counter() - t0, mean_a, std_a, mean_b, std_b, w, rot, scale)
+                     time.perf_counter() - t0, mean_a, std_a, mean_b, std_b, w_bias, rot, scale)
 
 
 # ----------------------------------------------------------------------------------------------

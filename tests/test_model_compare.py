@@ -103,3 +103,18 @@ def test_probe_accuracies_high_where_the_label_is_linear_and_chance_where_noise(
     rows = np.arange(0, 600, 2)
     acc2 = probe_accuracies(z[rows], table, ["Left"], rows=rows)
     assert acc2["Left"] > 0.93
+
+
+def test_procrustes_rotation_is_scipys():
+    from scipy.linalg import orthogonal_procrustes
+
+    rng = np.random.default_rng(9)
+    a = rng.standard_normal((500, 6))
+    b = a @ _rotation(6, 10) + 0.3 * rng.standard_normal((500, 6))
+    al = align(a, b, held_out=0.2, seed=1)
+    perm = np.random.default_rng(1).permutation(500)
+    fit = perm[100:]
+    sa = (a[fit] - a[fit].mean(0)) / a[fit].std(0)
+    sb = (b[fit] - b[fit].mean(0)) / b[fit].std(0)
+    r, _ = orthogonal_procrustes(sa, sb)
+    assert np.allclose(al.rotation, r, atol=1e-8)
