@@ -386,12 +386,16 @@ class WindowActions(SaveActions):
             self.show_error("open an encoded model first: the second model is compared with it")
             return None
         a, data = s.model, getattr(s.dataset, "folder", None)
-        opts = options or CompareOptions(samplers=("normal",), n=64, probe_faces=2000)
+        opts = options or CompareOptions(samplers=("normal",), n=64, probe_faces=1000)
 
         def fn(progress, cancel):
             from engine.workflows.compare_models import compare_with_folder
 
-            return compare_with_folder(a, folder, opts, data=data, progress=progress, cancel=cancel)
+            return compare_with_folder(a, folder, opts, data=data, judges=False, progress=progress, cancel=cancel)
+
+        def judged(comp):
+            if s.model is a and w.model_compare.comparison is comp:
+                w.model_compare.show_judges(comp)
 
         def done(comp):
             if s.model is not a:
@@ -399,6 +403,15 @@ class WindowActions(SaveActions):
             w.model_compare.show_comparison(comp)
             w.raise_dock("twoModelsDock")
             self.status(f"compared with {folder.name}: {comp.numbers['shared']['faces']:,} shared faces", 8000)
+            if opts.probes or opts.samplers:  # then the slow part: the judges and samplers of both, in the table
+
+                def judge(progress, cancel):
+                    from engine.workflows.compare_models import measure_judges
+
+                    return measure_judges(comp, opts, progress=progress, cancel=cancel)
+
+                self.run_job("judge both models", judge, judged, key="compare-models-judges",
+                             title="Judging both models")
 
         return self.run_job("compare models", fn, done, key="compare-models", title=f"Comparing with {folder.name}")
 

@@ -58,7 +58,7 @@ class ModelComparePanel(QWidget):
         self.hist.setObjectName("overlapHistogram")
         self.hist.setMinimumSize(160, 120)
         setup_plot(self.hist)
-        self.hist.setLabel("bottom", "neighbour overlap (Jaccard)")
+        self.hist.setLabel("bottom", "neighbour overlap")
         self.hist.setLabel("left", "faces")
         self.face_spin = QSpinBox()
         self.face_spin.setRange(1, 1)
@@ -84,8 +84,8 @@ class ModelComparePanel(QWidget):
             cap = QLabel(name)
             cap.setAlignment(Qt.AlignmentFlag.AlignCenter)
             cap.setStyleSheet("color: #444;")
-            grid.addWidget(pic, 0, i)
-            grid.addWidget(cap, 1, i)
+            grid.addWidget(pic, 2 * (i // 2), i % 2)  # two by two: the histogram keeps the width
+            grid.addWidget(cap, 2 * (i // 2) + 1, i % 2)
             self.face_labels[name] = pic
         face_box = QWidget()
         fl = QVBoxLayout(face_box)
@@ -120,14 +120,7 @@ class ModelComparePanel(QWidget):
         self.summary.setText(f"{n['shared']['faces']:,} shared faces; linear map R² "
                              f"{n['alignment']['linear_r2_held_out']:.2f} held-out; overlap median "
                              f"{n['overlap']['median']:.2f}")
-        rows = comp.table_rows()
-        self.table.setRowCount(len(rows))
-        for r, cells in enumerate(rows):
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if c:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.table.setItem(r, c, item)
+        self._fill_table(comp)
         self._draw_histogram(comp.overlap, n["overlap"])
         shared = len(comp.shared) if comp.shared is not None else 1
         self.face_spin.blockSignals(True)
@@ -139,14 +132,31 @@ class ModelComparePanel(QWidget):
         self._least_at = -1
         self.show_faces(comp.face_name, comp.faces)
 
+    def show_judges(self, comp) -> None:
+        """The attribute judges and samplers of ``comp`` measured: the table again, the face as it is."""
+        if comp is self.comparison:
+            self._fill_table(comp)
+
+    def _fill_table(self, comp) -> None:
+        rows = comp.table_rows()
+        if not comp.numbers.get("judged", True):
+            rows.append(("attribute judges, samplers", "measuring…", ""))
+        self.table.setRowCount(len(rows))
+        for r, cells in enumerate(rows):
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if c:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(r, c, item)
+
     def _draw_histogram(self, overlap: np.ndarray, summary: dict) -> None:
         pi = self.hist.getPlotItem()
         pi.clear()
-        counts, edges = np.histogram(overlap, bins=np.linspace(0, 1, 21))
+        counts, edges = np.histogram(overlap, bins=np.linspace(0, 1, 11))
         pi.addItem(pg.BarGraphItem(x0=edges[:-1], x1=edges[1:], height=counts, brush=ps.brush(ps.BLUE),
                                    pen=ps.pen((255, 255, 255))))
         pi.addItem(pg.InfiniteLine(summary["median"], angle=90, pen=ps.pen(ps.TRAIN, 1.5, Qt.PenStyle.DashLine)))
-        pi.setTitle(f"k={summary['k']}: median {summary['median']:.2f} (chance {summary['chance']:.3f})", size="9pt")
+        pi.setTitle(f"median {summary['median']:.2f} · chance {summary['chance']:.3f}", size="9pt")
         pi.enableAutoRange()
 
     def show_faces(self, name: str, faces: dict) -> None:

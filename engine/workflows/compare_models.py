@@ -112,7 +112,7 @@ class ModelComparison:
         for name, acc in n.get("probes", {}).items():
             rows.append((f"judge accuracy: {name}", _fmt(acc.get("a")), _fmt(acc.get("b"))))
         for name, q in n.get("samplers", {}).items():
-            rows.append((f"sampler {name}: inside 2σ / nn ratio", _fmt_pair(q.get("a")), _fmt_pair(q.get("b"))))
+            rows.append((f"{name} faces: inside 2σ / nn ratio", _fmt_pair(q.get("a")), _fmt_pair(q.get("b"))))
         return rows
 
 
@@ -211,9 +211,11 @@ def face_row(a, b, shared, alignment, face: Optional[str] = None, data=None) -> 
     return name, faces
 
 
-def compare_opened(a, b, options: Optional[CompareOptions] = None, *, data=None,
+def compare_opened(a, b, options: Optional[CompareOptions] = None, *, data=None, judges: bool = True,
                    progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> ModelComparison:
-    """Compare two models already open (``workflows.open_model.OpenedModel``, both encoded); nothing is written."""
+    """Compare two models already open (``workflows.open_model.OpenedModel``, both encoded); nothing is written.
+    Without ``judges`` the slow part (the attribute judges, the samplers' quality) is left to
+    :func:`measure_judges` (the GUI shows the rest first)."""
     from ..model_compare import align, match_faces, neighbour_overlap, overlap_summary
 
     o = options or CompareOptions()
@@ -229,12 +231,6 @@ def compare_opened(a, b, options: Optional[CompareOptions] = None, *, data=None,
     progress(Progress(JOB, 2, 4, "neighbourhoods"))
     overlap = neighbour_overlap(za[shared.rows_a], zb[shared.rows_b], o.k, whiten=o.whiten)
     cancel.raise_if_cancelled()
-    probes, label_source = _probes(a, b, shared, o, progress, cancel)
-    samplers: dict = {}
-    if o.samplers:
-        qa = _sampler_quality(a, o, progress, cancel)
-        qb = _sampler_quality(b, o, progress, cancel)
-        samplers = {nm: {"a": qa.get(nm), "b": qb.get(nm)} for nm in dict.fromkeys([*qa, *qb])}
     face_name, faces = face_row(a, b, shared, alignment, o.face, data)
     numbers = {
         "comparison": "two-models", "seed": int(o.seed),
@@ -243,24 +239,46 @@ def compare_opened(a, b, options: Optional[CompareOptions] = None, *, data=None,
         "shared": {"faces": len(shared), "only_a": shared.only_a, "only_b": shared.only_b},
         "alignment": alignment.summary(),
         "overlap": {**overlap_summary(overlap, shared.names, o.k), "space": "whitened" if o.whiten else "standardised"},
-        "probes": probes, "labels_from": label_source, "samplers": samplers,
+        "probes": {}, "labels_from": "", "samplers": {}, "judged": not (o.probes or o.samplers),
         "face": face_name, "faces_shown": list(faces), "data": None if data is None else str(data),
     }
     numbers["seconds"] = round(time.perf_counter() - t0, 3)
     progress(Progress(JOB, 4, 4, "done"))
-    return ModelComparison(numbers, overlap, faces, face_name, alignment, shared=shared, model_a=a, model_b=b)
+    comp = ModelComparison(numbers, overlap, faces, face_name, alignment, shared=shared, model_a=a, model_b=b)
+    if judges:
+        measure_judges(comp, o, progress=progress, cancel=cancel)
+    return comp
 
 
-def compare_with_folder(a, folder_b, options: Optional[CompareOptions] = None, *, data=None,
+def measure_judges(comp: ModelComparison, options: Optional[CompareOptions] = None, *,
+                   progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> ModelComparison:
+    """The slow part of a comparison, into ``comp.numbers``: each attribute judge's accuracy in both spaces (when
+    labels reach the shared faces) and the samplers' quality on each model."""
+    o = options or CompareOptions()
+    cancel = cancel or CancelToken()
+    t0 = time.perf_counter()
+    a, b = comp.model_a, comp.model_b
+    probes, label_source = _probes(a, b, comp.shared, o, progress, cancel)
+    samplers: dict = {}
+    if o.samplers:
+        qa = _sampler_quality(a, o, progress, cancel)
+        qb = _sampler_quality(b, o, progress, cancel)
+        samplers = {nm: {"a": qa.get(nm), "b": qb.get(nm)} for nm in dict.fromkeys([*qa, *qb])}
+    comp.numbers.update(probes=probes, labels_from=label_source, samplers=samplers, judged=True)
+    comp.numbers["seconds"] = round(comp.numbers["seconds"] + time.perf_counter() - t0, 3)
+    return comp
+
+
+def compare_with_folder(a, folder_b, options: Optional[CompareOptions] = None, *, data=None, judges: bool = True,
                         progress: ProgressCallback = no_progress,
                         cancel: Optional[CancelToken] = None) -> ModelComparison:
     """The GUI's "Compare with another model…": the open model ``a`` against the model in ``folder_b`` (opened
-    here, with its labels); nothing is written."""
+    here, with its labels); nothing is written; ``judges`` as :func:`compare_opened`."""
     from .open_model import open_model
 
     check_pair(a.folder, folder_b)
     b = open_model(folder_b, progress=progress, cancel=cancel)
-    return compare_opened(a, b, options, data=data, progress=progress, cancel=cancel)
+    return compare_opened(a, b, options, data=data, judges=judges, progress=progress, cancel=cancel)
 
 
 def comparison_figure(comp: ModelComparison) -> bytes:
@@ -274,7 +292,7 @@ def comparison_figure(comp: ModelComparison) -> bytes:
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.2, 1])
     ax1, ax2, ax3 = top.subplots(1, 3)
     ov = n["overlap"]
-    ax1.hist(comp.overlap, bins=np.linspace(0, 1, 21), color="#4c72b0")
+    ax1.hist(comp.overlap, bins=np.linspace(0, 1, 11), color="#4c72b0")
     ax1.axvline(ov["median"], color="k", ls="--", lw=1, label=f"median {ov['median']:.2f}")
     ax1.axvline(ov["chance"], color="#c44e52", ls=":", lw=1, label=f"chance {ov['chance']:.3f}")
     ax1.set(title=f"neighbour overlap (k={ov['k']}, Jaccard)", xlabel="overlap", ylabel="faces")

@@ -54,6 +54,9 @@ def test_compare_with_another_model_fills_the_panel(window, turned, qtbot, monke
         pm = panel.face_labels[label].pixmap()
         assert pm is not None and not pm.isNull() and pm.width() > 40
     assert window.docks["twoModelsDock"].isVisible()
+    qtbot.waitUntil(lambda: not window.bridge.busy(), timeout=30000)  # then the judges (none: no labels here)
+    assert panel.comparison.numbers["judged"]
+    assert panel.table.item(panel.table.rowCount() - 1, 1).text() != "measuring…"
     first = panel.face_name.text()
     panel.least_btn.click()
     least = panel.comparison.numbers["overlap"]["least"][0]["face"]
