@@ -21,8 +21,9 @@ def _turned_copy(model, out):
 
 def _on_screen(rw, widget) -> bool:
     screen = rw.screen_rect()
+    seen = widget.viewport() if hasattr(widget, "viewport") else widget  # a plot's view paints in its viewport
     r = widget.rect()
-    return (widget.isVisible() and not widget.visibleRegion().boundingRect().isEmpty()
+    return (widget.isVisible() and not seen.visibleRegion().boundingRect().isEmpty()
             and screen.contains(widget.mapToGlobal(r.topLeft())) and screen.contains(widget.mapToGlobal(r.bottomRight())))
 
 
