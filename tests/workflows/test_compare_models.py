@@ -118,3 +118,7 @@ def test_cli_compare_models(labelled_model, rotated, tmp_path, capsys):
     rc, stdout, err = cli(["compare-models", "--model", labelled_model, "--model", rotated, "--out", out,
                            "--samplers", "none"], capsys)
     assert rc == 2 and "--overwrite" in err
+    rc, stdout, err = cli(["compare-models", "--model", rotated, "--out", tmp_path / "y", "--samplers", "none"], capsys)
+    assert rc == 2 and "share 0 encoded faces" in err and not (tmp_path / "y").exists()  # one --model: the default A
+    rc, stdout, err = cli(["compare-models", "--out", tmp_path / "z"], capsys)
+    assert rc == 2 and "give two model folders" in err
