@@ -133,6 +133,16 @@ def _same_folder(a, b) -> bool:
         return False
 
 
+def check_options(o: CompareOptions) -> None:
+    """Refuse, before any work, options outside their rows' ranges (:data:`COMPARE_PARAMS`)."""
+    for p in COMPARE_PARAMS:
+        value = getattr(o, p.name, None)
+        if p.type in (int, float) and value is not None and (
+                (p.minimum is not None and value < p.minimum) or (p.maximum is not None and value > p.maximum)):
+            raise EngineError(f"{value}: outside {p.minimum:g} … {p.maximum if p.maximum is not None else '∞'}",
+                              param=p.name)
+
+
 def check_pair(folder_a, folder_b) -> None:
     """Refuse two folders that are one model."""
     if _same_folder(folder_a, folder_b):
@@ -221,6 +231,7 @@ def compare_opened(a, b, options: Optional[CompareOptions] = None, *, data=None,
     o = options or CompareOptions()
     cancel = cancel or CancelToken()
     t0 = time.perf_counter()
+    check_options(o)
     check_pair(a.folder, b.folder)
     za, zb = a.require_latents(), b.require_latents()
     progress(Progress(JOB, 0, 4, "matching faces"))
@@ -352,6 +363,7 @@ def compare_models(folder_a, folder_b, out, *, data=None, options: Optional[Comp
     from .open_model import open_model
 
     o = options or CompareOptions()
+    check_options(o)
     check_pair(folder_a, folder_b)
     if o.samplers:
         check_sampler_names(o.samplers, label="{opt:samplers}")

@@ -104,6 +104,9 @@ def test_refuses_the_same_model_twice_and_too_few_shared_faces(tiny_model, tmp_p
     assert not (tmp_path / "out").exists()
     with pytest.raises(DataError):
         compare_models(tiny_model, few, tmp_path / "out", options=CompareOptions(samplers=(), face="nope"))
+    with pytest.raises(EngineError) as e:
+        compare_models(tiny_model, few, tmp_path / "out", options=CompareOptions(held_out=0.9))
+    assert e.value.param == "held_out" and not (tmp_path / "out").exists()
 
 
 def test_cli_compare_models(labelled_model, rotated, tmp_path, capsys):
