@@ -119,6 +119,15 @@ running total), and how far the cloud is from a perfect bell shape: the share of
 face detector finds a face, and, with a dataset open, how close the faces are to real ones (Fréchet
 distance, lower is better). A <b>sweep</b> tries several values of one parameter; <i>Apply best value</i> sets
 the best one in the Sampler panel. Each column's tooltip says what it measures.</p>""", ("compareDock",)),
+    Topic("twomodels", PANELS, "Two models", """
+<p>File ▸ Compare with another model… puts a second model (B) beside the open one (A). The faces both encoded
+are matched by file name, and B's cloud is lined up with A's on them: <b>R²</b> says how much of B's z a linear
+map from A's z explains on faces kept out of the fit (1 = all), the <b>canonical correlations</b> how closely
+the two clouds move together along their best-matched directions. <b>Neighbour overlap</b>: for each face, the
+share of its 10 nearest faces the two models agree on (the histogram; 1 = the same neighbours). The table also
+gives each model's attribute judges (0.50 = guessing) and sampler quality side by side. Below, one face as A and B
+decode it, and as B decodes A's z carried over by the map; <i>Least overlap</i> steps through the faces the two
+models place most differently.</p>""", ("twoModelsDock",)),
     Topic("attributes", PANELS, "Attributes", """
 <p>The model's labelled attributes (smiling, male, glasses …), ranked by how well the cloud tells the faces
 with and without them apart: <b>separation</b> (in σ; above 1 = clearly apart) and <b>probe accuracy</b> (0.50

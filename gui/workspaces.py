@@ -93,9 +93,9 @@ WORKSPACES: tuple[Workspace, ...] = (
         _col(640, 1, _g(1.0, "directionsDock", "attributesDock")),
         _col(640, 1, _g(1.0, "inspectorDock", "faceGridDock"))),
     _ws("compare", "Compare && report", "componentsDock",
-        "compare the samplers' faces with real ones, and the report",
+        "compare the samplers' faces with real ones, and the report; a second model side by side",
         _col(275, 0, _g(1.0, "samplerDock", "modelDataDock")),
-        _col(590, 2, _g(1.0, "compareDock")),
+        _col(590, 2, _g(1.0, "compareDock", "twoModelsDock")),
         _col(415, 1, _g(0.5, "faceGridDock"), _g(0.5, "componentsDock"))),
 )
 
