@@ -155,6 +155,25 @@ def _miss_controls() -> tuple[QPushButton, QLabel]:
     return retry, note
 
 
+def _detector_and_put_back() -> tuple[QComboBox, QCheckBox]:
+    """The face detector for the next photo (engine.photo.DETECTORS, the default chosen) and the before/after toggle."""
+    from engine.photo import DEFAULT_DETECTOR, DETECTORS
+
+    detector = QComboBox()
+    detector.setObjectName("photoDetector")
+    for name in DETECTORS:
+        detector.addItem(DETECTOR_TITLES.get(name, name), name)
+    detector.setCurrentIndex(DETECTORS.index(DEFAULT_DETECTOR))
+    detector.setToolTip("how faces are found in the next photo opened: MTCNN's five landmarks (OpenCV's Haar "
+                        "cascades where it finds none), or the Haar cascades alone")
+    put_back = QCheckBox("face put back")
+    put_back.setObjectName("photoPutBack")
+    put_back.setToolTip("before / after: the photo as it was, or with the model's face put back at the photo's own "
+                        "resolution (the reconstruction; the inspector's edit when it edits this photo's face), as "
+                        "Save writes put-back.png")
+    return detector, put_back
+
+
 class PhotoPanel(QWidget):
     """Dock content: the session's photos, one shown with its framing, crop, reconstruction and place."""
 
@@ -180,20 +199,7 @@ class PhotoPanel(QWidget):
         self.no_detect.setObjectName("photoNoDetect")
         self.no_detect.setToolTip("tick before opening a photo: frame the centre square of the whole photo "
                                   "instead of looking for a face")
-        self.detector = QComboBox()
-        self.detector.setObjectName("photoDetector")
-        from engine.photo import DEFAULT_DETECTOR, DETECTORS
-
-        for name in DETECTORS:
-            self.detector.addItem(DETECTOR_TITLES.get(name, name), name)
-        self.detector.setCurrentIndex(DETECTORS.index(DEFAULT_DETECTOR))
-        self.detector.setToolTip("how faces are found in the next photo opened: MTCNN's five landmarks (OpenCV's Haar "
-                                 "cascades where it finds none), or the Haar cascades alone")
-        self.put_back = QCheckBox("face put back")
-        self.put_back.setObjectName("photoPutBack")
-        self.put_back.setToolTip("before / after: the photo as it was, or with the model's face put back at the "
-                                 "photo's own resolution (the reconstruction; the inspector's edit when it edits this "
-                                 "photo's face), as Save writes put-back.png")
+        self.detector, self.put_back = _detector_and_put_back()
         self.put_back.toggled.connect(self._put_back_toggled)
         self._after_key: Optional[tuple] = None  # what the "after" shown was made from
         self.pick = QComboBox()
