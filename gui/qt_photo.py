@@ -155,6 +155,27 @@ def _miss_controls() -> tuple[QPushButton, QLabel]:
     return retry, note
 
 
+def _nearest_box() -> tuple[QGroupBox, list[QLabel], list[ElidedLabel]]:
+    """The nearest training faces: six pictures, each with its file name under it."""
+    box = QGroupBox("nearest training faces in z")
+    lay = QGridLayout(box)
+    lay.setContentsMargins(4, 2, 4, 2)
+    lay.setHorizontalSpacing(4)
+    lay.setVerticalSpacing(0)
+    pics, names = [], []
+    for k in range(6):
+        pic = QLabel()
+        pic.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        pic.setMinimumSize(36, 36)
+        name = ElidedLabel("")
+        name.setStyleSheet("color: #444; font-size: 8pt;")
+        lay.addWidget(pic, 0, k)
+        lay.addWidget(name, 1, k)
+        pics.append(pic)
+        names.append(name)
+    return box, pics, names
+
+
 def _detector_and_put_back() -> tuple[QComboBox, QCheckBox]:
     """The face detector for the next photo (engine.photo.DETECTORS, the default chosen) and the before/after toggle."""
     from engine.photo import DEFAULT_DETECTOR, DETECTORS
@@ -244,23 +265,7 @@ class PhotoPanel(QWidget):
         self.info.setTextFormat(Qt.TextFormat.RichText)
         self.info.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.near_box = QGroupBox("nearest training faces in z")
-        near_lay = QGridLayout(self.near_box)
-        near_lay.setContentsMargins(4, 2, 4, 2)
-        near_lay.setHorizontalSpacing(4)
-        near_lay.setVerticalSpacing(0)
-        self.near_labels: list[QLabel] = []
-        self.near_names: list[ElidedLabel] = []
-        for k in range(6):
-            pic = QLabel()
-            pic.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            pic.setMinimumSize(36, 36)
-            name = ElidedLabel("")
-            name.setStyleSheet("color: #444; font-size: 8pt;")
-            near_lay.addWidget(pic, 0, k)
-            near_lay.addWidget(name, 1, k)
-            self.near_labels.append(pic)
-            self.near_names.append(name)
+        self.near_box, self.near_labels, self.near_names = _nearest_box()
 
         controls = flow(self.open_btn, self.no_detect, row(control_name("detector").lower(), self.detector),
                         row("photo", self.pick), self.face_row, self.put_back, self.inspect_btn, self.save_btn,
@@ -282,10 +287,10 @@ class PhotoPanel(QWidget):
         upper.addLayout(right, 2)
         scrolled_body(self, controls, self.miss_note, (upper, 1), self.near_box)
 
-        session.photos_changed.connect(self._photos_changed)
-        session.dataset_changed.connect(self._show)
-        session.selection_changed.connect(self._follow_inspector)
-        session.edited_changed.connect(self._request_after)
+        for signal, slot in ((session.photos_changed, self._photos_changed), (session.dataset_changed, self._show),
+                             (session.selection_changed, self._follow_inspector),
+                             (session.edited_changed, self._request_after)):
+            signal.connect(slot)
         self._photos_changed()
 
     # ---- state
