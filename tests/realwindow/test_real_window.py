@@ -110,3 +110,11 @@ def test_every_workspace_fits_a_1280x720_screen(run_scenario):
     problems = [f"{key}: {p}" for key, r in v["workspaces"].items() for p in r["problems"]]
     assert not problems, "\n".join(problems)
     assert v["face rows"] >= 3 and v["faces"] >= 12, f"Generate & inspect shows {v['faces']} faces in {v['face rows']} rows"
+
+
+def test_the_photo_panels_before_after_and_detector(run_scenario):
+    v = run_scenario("photo_put_back", timeout_s=120)
+    assert v["detectors"] == v["engine detectors"]
+    assert v["box visible"] and v["box inside window"] and v["detector visible"], v
+    assert v["after shape"] == v["photo shape"] and v["after differs"] and v["view changed"], v
+    assert v["back to before"], v
