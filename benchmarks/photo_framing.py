@@ -511,10 +511,10 @@ def report_hard(out, names, nn):
     first = out[cols[0]]
 
     def line(label, fn):
-        print(f"{label:40s}" + "".join(f"{fn(out[k]):>14s}" for k in cols))
+        print(f"{label:40s}" + "".join(f"{fn(out[k]):>20s}" for k in cols))
 
     print(f"\nhard set ({len(faces(first))} faces): camera-sized pictures, 0.5–2×, ±30°, a third EXIF-tagged, groups")
-    print(f"{'':40s}" + "".join(f"{k:>14s}" for k in cols))
+    print(f"{'':40s}" + "".join(f"{k:>20s}" for k in cols))
     line(f"found: all ({len(faces(first))})", found())
     line(f"found: single ({len(faces(first, lambda f: f['kind'] == 'hard'))})", found(lambda f: f["kind"] == "hard"))
     line(f"found: group faces ({len(faces(first, lambda f: f['kind'] == 'hard-group'))})",
@@ -530,13 +530,13 @@ def report_hard(out, names, nn):
         line(f"{label}: median, found", dist(50, key))
         line(f"{label}: 90th pct, found", dist(90, key))
     print("\nthe issue's goals on the hard set (feature space):")
-    print(f"{'measure':40s}{'goal':>10s}" + "".join(f"{k:>14s}" for k in cols))
+    print(f"{'measure':40s}{'goal':>10s}" + "".join(f"{k:>20s}" for k in cols))
     for label, fn, goal, ok in (("faces found", found(), "≥ 0.98", lambda v: v >= 0.98),
                                 ("median dist ÷ NN dist", dist(50), "≤ 0.35", lambda v: v <= 0.35),
                                 ("90th percentile", dist(90), "≤ 0.8", lambda v: v <= 0.8)):
         vals = [fn(out[k]) for k in cols]
         print(f"{label:40s}{goal:>10s}" + "".join(
-            f"{v + (' ✓' if v != '-' and ok(float(v)) else ' ✗'):>14s}" for v in vals))
+            f"{v + (' ✓' if v != '-' and ok(float(v)) else ' ✗'):>20s}" for v in vals))
 
 
 def typical_nn_distance(z, n=2000, seed=0):
@@ -556,7 +556,7 @@ def typical_nn_distance(z, n=2000, seed=0):
 def report(out, names, nn, t12):
     """Print the side-by-side table."""
     def cell(v):
-        return f"{v:>14s}"
+        return f"{v:>20s}"
 
     def line(label, fn):
         vals = []
@@ -735,14 +735,19 @@ def write_hard_figure(out: Path, hard, size, codec, aligner, height=240) -> None
         cv2.polylines(img, [np.round(ff.apply(ff.invert(mm), corners)).astype(np.int32)], True, colour, lw, cv2.LINE_AA)
     f = height / img.shape[0]
     left = cv2.resize(img, (round(img.shape[1] * f), height), interpolation=cv2.INTER_AREA)
+    box = ff.apply(ff.invert(face.m_true), corners)  # the true crop in the picture, then a region twice its size
+    c, half = box.mean(0), 1.0 * float(np.ptp(box, 0).max())
+    x0, y0 = np.maximum(np.floor(c - half).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(c + half).astype(int), [img.shape[1], img.shape[0]])
+    zoom = cv2.resize(img[y0:y1, x0:x1], (height, height), interpolation=cv2.INTER_NEAREST)
     tiles = [cv2.resize(t, (height // 2, height // 2), interpolation=cv2.INTER_NEAREST)
              for t in (ff.warp_to_crop(pic.image, m, size), face.crop)]
     col = np.full((height, height // 2, 3), 255, np.uint8)
     col[:height // 2], col[height // 2:] = tiles
     gap = np.full((height, 8, 3), 255, np.uint8)
-    atomic_io.save_png(out, np.concatenate([left, gap, col], axis=1))
-    side = 64 / ff.transform_scale(face.m_true) * 0.6  # ≈ the face's width in the picture
-    print(f"figure: a face {face.scale:.2f}× the training size (≈ {side:.0f} px wide), turned {face.turn:+.0f}°, "
+    atomic_io.save_png(out, np.concatenate([left, gap, zoom, gap, col], axis=1))
+    side = 64 / ff.transform_scale(face.m_true)  # the crop's side in the picture
+    print(f"figure: a face {face.scale:.2f}× the training size (its crop {side:.0f} px), turned {face.turn:+.0f}°, "
           f"in a {pic.image.shape[1]}×{pic.image.shape[0]} picture (EXIF {pic.exif}); wrote {out}")
 
 
