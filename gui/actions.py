@@ -73,6 +73,7 @@ class WindowActions(SaveActions):
         w.photo_panel.centre_square_requested.connect(lambda path: self.open_photo(Path(path), no_detect=True))
         w.photo_panel.save_requested.connect(self.save_photo_dialog)
         w.photo_panel.inspect_requested.connect(self.inspect_photo)
+        w.photo_panel.put_back_requested.connect(self.put_back_photo)
         w.directions.add_slider_requested.connect(self._add_direction_slider)
         w.directions.inspect_face_requested.connect(lambda *_: w.raise_dock("inspectorDock"))
         w.pair_plot.path_drawn.connect(self.decode_drawn_path)
@@ -507,10 +508,11 @@ class WindowActions(SaveActions):
             return None
         path = Path(path)
         nd = w.photo_panel.no_detect.isChecked() if no_detect is None else bool(no_detect)
+        detector = w.photo_panel.detector_name()
         opened = s.model
 
         def fn(progress, cancel):
-            return _frame_photo(opened, path, nd, face_index, progress, cancel)
+            return _frame_photo(opened, path, nd, face_index, progress, cancel, detector)
 
         def done(entry):
             if self.session.model is not opened:
@@ -532,6 +534,24 @@ class WindowActions(SaveActions):
             w.photo_panel.offer_centre_square(str(path) if isinstance(getattr(error, "exc", None), NoFaceFound) else None)
 
         return self.run_job(f"open photo ({path.name})", fn, done, on_error=failed)
+
+    def put_back_photo(self, i: int) -> Optional[Job]:
+        """The photo panel's "after" of ``photos[i]``: the face put back at the photo's own resolution, on the worker
+        (engine.workflows.photo.put_back_view: reading a big photo again and warping takes longer than a frame)."""
+        from engine.workflows.photo import put_back_view
+
+        s, panel = self.session, self.window.photo_panel
+        if not 0 <= i < len(s.photos) or s.model is None:
+            return None
+        key, result, opened = panel.after_key(), s.photos[i].result, s.model
+        edited = s.edited_z if s.photo_current == i and s.edited_z is not None else None
+        side = max(panel.view.width(), panel.view.height(), 640) * 2  # enough for the view on a dense screen
+
+        def fn(progress, cancel):
+            return put_back_view(opened, result, edited, max_side=side, cancel=cancel)
+
+        return self.run_job("put back", fn, lambda picture: panel.set_put_back(key, picture), key="photo-put-back",
+                            quiet=True)
 
     def _photo_face_requested(self, i: int, face_index: int) -> None:
         if 0 <= i < len(self.session.photos):
@@ -592,13 +612,14 @@ class WindowActions(SaveActions):
         w.atlas_panel.set_model(s.model.codec, s.stats, s.axes, s.current_z())
 
 
-def _frame_photo(opened, path: Path, no_detect: bool, face_index: Optional[int], progress, cancel) -> PhotoEntry:
+def _frame_photo(opened, path: Path, no_detect: bool, face_index: Optional[int], progress, cancel,
+                 detector: Optional[str] = None) -> PhotoEntry:
     """Worker side of "open photo": frame, encode and place it (engine.workflows.photo.place_photos: every face
     found comes with it, for the choice among them) and decode the nearest training z-points."""
     from engine.workflows.photo import PhotoOptions, place_photos
 
-    (r,) = place_photos(opened, [path], PhotoOptions(no_detect=no_detect, face=face_index), keep_photo=True,
-                        progress=progress, cancel=cancel)
+    (r,) = place_photos(opened, [path], PhotoOptions(no_detect=no_detect, face=face_index, detector=detector),
+                        keep_photo=True, progress=progress, cancel=cancel)
     faces = list(r.faces)  # working-copy pixels, largest first
     index = {f: i for i, f in enumerate(opened.latent_files)}
     rows = [index[f] for f, _d in r.nearest if f in index]

@@ -131,3 +131,9 @@ def test_without_torch_faces_show_and_train_says_what_to_install(run_scenario):
     assert not v["start_enabled"], v
     assert v["status"].startswith("training needs torch") and 'pip install "latent-face-studio[train]"' in v["status"]
     assert "\n" not in v["status"] and v["status_fits"], v
+def test_the_photo_panels_before_after_and_detector(run_scenario):
+    v = run_scenario("photo_put_back", timeout_s=120)
+    assert v["detectors"] == v["engine detectors"]
+    assert v["box visible"] and v["box inside window"] and v["detector visible"], v
+    assert v["after shape"] == v["photo shape"] and v["after differs"] and v["view changed"], v
+    assert v["back to before"], v
