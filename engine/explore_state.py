@@ -34,6 +34,7 @@ class Change(enum.Enum):
     SELECTION = "selection"
     AXES = "axes"
     EDITED = "edited"
+    BOOKMARKS = "bookmarks"
 
 
 #: Every kind, in the order a view built late hears them (``Session.replay``).
@@ -77,7 +78,7 @@ class ExplorationState:
 
     #: The plain fields (read and written by ``gui/session.Session`` as its own attributes).
     FIELDS = ("model", "stats", "dataset", "sample", "current", "selected", "axes", "edited_z", "colour_by",
-              "photos", "photo_current", "directions", "probe", "path_vertices")
+              "photos", "photo_current", "directions", "probe", "path_vertices", "bookmarks")
 
     def __init__(self) -> None:
         self.model = None  # engine.workflows.open_model.OpenedModel
@@ -94,6 +95,7 @@ class ExplorationState:
         self.directions: list = []  # the direction lab's set (Direction, origin set)
         self.probe = None  # engine.atlas.DecodedPoint dropped from a plot ("Show in inspector"), or None
         self.path_vertices: list = []  # (x, y) vertices in the pair plot's current axes (the Path tool)
+        self.bookmarks: list = []  # engine.bookmarks.Bookmark: named views, restored in one click
         self._file_index = None  # (dataset, {file name: its index}) for training_face
 
     # ---- setters ---------------------------------------------------------------------------
@@ -108,11 +110,12 @@ class ExplorationState:
         self.model, self.stats = model, stats
         self.sample, self.current, self.selected, self.edited_z, self.colour_by = None, None, [], None, None
         self.photos, self.photo_current, self.directions, self.probe, self.path_vertices = [], None, [], None, []
+        self.bookmarks = []  # views of the old model's faces
         if model is not None:
             d = model.z_dim
             self.axes = tuple((k, min(i, d - 1)) for k, i in self.axes)  # type: ignore[assignment]
         return [Change.MODEL, Change.COLOUR_BY, Change.STATS, *changes, Change.PHOTOS, Change.DIRECTIONS,
-                Change.PROBE, Change.PATH, Change.SAMPLE, Change.SELECTION]
+                Change.PROBE, Change.PATH, Change.SAMPLE, Change.SELECTION, Change.BOOKMARKS]
 
     def set_probe(self, point) -> list[Change]:
         self.probe = point
@@ -186,6 +189,11 @@ class ExplorationState:
     def set_directions(self, directions: list) -> list[Change]:
         self.directions = list(directions)
         return [Change.DIRECTIONS]
+
+    def set_bookmarks(self, bookmarks: list) -> list[Change]:
+        """The bookmarks (engine.bookmarks.Bookmark), a new list each time (undo keeps the old one)."""
+        self.bookmarks = list(bookmarks)
+        return [Change.BOOKMARKS]
 
     def set_axes(self, x: Axis, y: Axis) -> list[Change]:
         axes = ((str(x[0]), int(x[1])), (str(y[0]), int(y[1])))

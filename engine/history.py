@@ -28,6 +28,7 @@ UNDOABLE = {
     "directions": Change.DIRECTIONS,
     "probe": Change.PROBE,
     "path_vertices": Change.PATH,
+    "bookmarks": Change.BOOKMARKS,
 }
 
 #: The most steps kept (the oldest go first).
