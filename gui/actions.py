@@ -76,6 +76,7 @@ class WindowActions(SaveActions):
         w.directions.add_slider_requested.connect(self._add_direction_slider)
         w.directions.inspect_face_requested.connect(lambda *_: w.raise_dock("inspectorDock"))
         w.pair_plot.path_drawn.connect(self.decode_drawn_path)
+        self.wire_bookmarks()
         self.wire_exports()
         for dock in w.docks.values():  # every panel, the sampler and the faces included
             self.follow_model_reset(dock.widget())
