@@ -80,7 +80,7 @@ class BookmarksPanel(QWidget):
 
     def refresh(self) -> None:
         """List the session's bookmarks (the chosen row kept where it can be)."""
-        keep = self.list.currentRow()
+        keep, before = self.list.currentRow(), self.list.count()
         self._filling = True
         self.list.clear()
         for b in self.session.bookmarks:
@@ -89,8 +89,8 @@ class BookmarksPanel(QWidget):
             item.setToolTip(describe(b))
             self.list.addItem(item)
         n = self.list.count()
-        if n:
-            self.list.setCurrentRow(min(max(keep, 0), n - 1))
+        if n:  # a bookmark just added is the chosen one
+            self.list.setCurrentRow(n - 1 if n == before + 1 and before else min(max(keep, 0), n - 1))
         self._filling = False
         self.empty.setVisible(n == 0)
         self._enable()

@@ -76,7 +76,8 @@ class PhotoView(QLabel):
         if e is None or e.result.photo is None:
             self.setPixmap(QPixmap())
             self.setText("No photo yet: click Open photo… above, or drop an image file on the window" if e is None else
-                         "The photo itself is not kept in the session: its aligned crop and place in the cloud are")
+                         "The photo itself is not kept in the session: its aligned crop, reconstruction and "
+                         "place in the cloud are shown beside it")
             return
         r = e.result
         img = np.ascontiguousarray(r.photo)
