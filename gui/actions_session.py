@@ -100,6 +100,7 @@ class SessionActions:
             s.add_photo(entry)
         if st.directions:
             s.set_directions(st.directions)
+            w.directions.show_set(st.directions)  # measured and listed in the lab's table, on the worker
         if st.photo_current is not None:
             s.inspect_photo(st.photo_current)
         if st.edited_z is not None:

@@ -507,6 +507,25 @@ class DirectionsPanel(QWidget):
 
         return self.bridge.submit(Job("save direction set", fn, on_done=done))
 
+    def show_set(self, directions: list, name: str = "session") -> Optional[Job]:
+        """Measure and list ``directions`` (a session's set, already in the session) in the table."""
+        s = self.session
+        if s.model is None or s.latents is None or not directions:
+            return None
+        z, labels, codec, dirs = s.latents, s.labels, s.model.codec, list(directions)
+
+        def fn(progress, cancel):
+            from engine.lab import attribute_probes
+            from engine.workflows.directions import DirectionOptions, measure
+
+            probes = (attribute_probes(z, labels, progress=progress, cancel=cancel)
+                      if labels is not None and len(labels) == len(z) else None)
+            res = measure(z, dirs, DirectionOptions("saved set"), model=codec, probes=probes, progress=progress,
+                          cancel=cancel)
+            return res.directions, res.rows
+
+        return self._run("measure the session's directions", fn, name)
+
     def load_dialog(self) -> None:
         from .dialogs import pictures_folder
 

@@ -89,6 +89,9 @@ def test_photos_directions_and_bookmarks_come_back_in_a_fresh_window(window, mak
     assert "not kept in the session" in w2.photo_panel.view.text()
     assert w2.session.focus() == ("photo", 0)
     assert [x.name for x in b.directions] == ["pca 2"] and np.allclose(b.directions[0].vector, a.directions[0].vector)
+    qtbot.waitUntil(lambda: not w2.bridge.busy() and len(w2.directions.rows) == 1, timeout=60000)
+    assert w2.directions.table.rowCount() == 1 and w2.session.directions[0] is b.directions[0]
+    assert not w2.undo_action.isEnabled()  # measuring the restored set is no step
     assert b.bookmarks == a.bookmarks and w2.bookmarks.list.count() == 2
     assert w2.window_actions._view_range() == pytest.approx(w.window_actions._view_range(), abs=1e-6)
 
