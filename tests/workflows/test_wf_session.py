@@ -211,3 +211,34 @@ def test_undo_of_adding_and_deleting_a_bookmark(explored):
     assert s.bookmarks == []
     h.redo()
     assert s.bookmarks == [b]
+
+
+@pytest.mark.parametrize("change, why", [
+    (lambda r: r["photos"][0].update(png="aGVsbG8="), r"photos\[0\]\.png is not a readable \d+×\d+ PNG picture"),
+    (lambda r: r["photos"][0].update(z=[0.5, 0.5]), r"photos\[0\]\.z holds 2 values"),
+    (lambda r: [d.update(unit=[1.0, 2.0]) for d in r["directions"]["items"]],
+     r"directions\.items\[0\]\.unit holds 2 values"),
+])
+def test_photo_and_direction_fields_of_another_size_are_one_line(with_photos_and_directions, tmp_path, change, why):
+    import json
+
+    s, view, _files = with_photos_and_directions
+    path = save_session(tmp_path / "h.lfs-session.json", s, view)
+    rec = json.loads(path.read_text())
+    if "png" in why:  # a real PNG of the wrong size is refused the same way
+        from engine.atomic_io import png_bytes
+        from engine.session_file import encode_bytes
+
+        change(rec)
+        bad = tmp_path / "big.lfs-session.json"
+        rec2 = json.loads(path.read_text())
+        rec2["photos"][0]["png"] = encode_bytes(png_bytes(np.zeros((5, 7, 3), np.uint8)))
+        bad.write_text(json.dumps(rec2))
+        with pytest.raises(DataError, match=why):
+            open_session(bad)
+    else:
+        change(rec)
+    path.write_text(json.dumps(rec))
+    with pytest.raises(DataError, match=why) as info:
+        open_session(path)
+    assert "\n" not in str(info.value) and "h.lfs-session.json" in str(info.value)
