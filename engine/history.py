@@ -16,7 +16,7 @@ import numpy as np
 from .explore_state import REPLAY_ORDER, Change, ExplorationState
 
 #: The fields a step records, and the change each one's restoring announces. The model, its statistics and the
-#: open dataset are not steps (opening a model clears the history); nor is the inspector's edited z yet.
+#: open dataset are not steps (opening a model clears the history).
 UNDOABLE = {
     "sample": Change.SAMPLE,
     "current": Change.SELECTION,
@@ -28,6 +28,8 @@ UNDOABLE = {
     "directions": Change.DIRECTIONS,
     "probe": Change.PROBE,
     "path_vertices": Change.PATH,
+    "edited_z": Change.EDITED,
+    "cloud_selection": Change.CLOUD_SELECTION,
     "bookmarks": Change.BOOKMARKS,
 }
 
@@ -148,11 +150,7 @@ class History:
         try:
             for name, value in values.items():
                 setattr(self.state, name, _copy(value))
-            if "sample" in values or "current" in values or "photo_current" in values:
-                self.state.edited_z = None  # the inspector shows the face as it was made
             kinds = {UNDOABLE[name] for name in values}
-            if Change.SELECTION in kinds or Change.SAMPLE in kinds:
-                kinds.add(Change.EDITED)
             return [c for c in REPLAY_ORDER if c in kinds]
         finally:
             self.replaying = False

@@ -21,7 +21,7 @@ from .session import PhotoEntry, Sample
 
 
 #: Keys of the jobs that draw a view of the open model: cancelled when another model opens.
-VIEW_JOB_KEYS = ("path", "atlas", "atlas-panel", "map-decode")
+VIEW_JOB_KEYS = ("path", "atlas", "atlas-panel", "map-decode", "selection-faces")
 
 
 def open_model_job(folder: Path, progress, cancel):
@@ -77,6 +77,10 @@ class WindowActions(SaveActions):
         w.directions.inspect_face_requested.connect(lambda *_: w.raise_dock("inspectorDock"))
         w.pair_plot.path_drawn.connect(self.decode_drawn_path)
         self.wire_bookmarks()
+        from .qt_selection_layer import atlas_selection
+
+        w.atlas_panel.selector = atlas_selection(w.atlas_panel, s)  # a lasso on the atlas selects in the cloud
+        w.model_compare.compare_requested.connect(self.compare_model_dialog)
         self.wire_exports()
         for dock in w.docks.values():  # every panel, the sampler and the faces included
             self.follow_model_reset(dock.widget())
@@ -364,6 +368,56 @@ class WindowActions(SaveActions):
 
         return self.run_job("export model", fn, done, key="export-model",
                             on_error=lambda error: self.show_error(error, title="export model failed"))
+
+    def compare_model_dialog(self) -> None:
+        """File ▸ Compare with another model…: a second model's folder, compared with the open one."""
+        s = self.session
+        if s.model is None or s.model.latents is None:
+            self.show_error("open an encoded model first: the second model is compared with it on the faces both "
+                            "encoded")
+            return
+        path = QFileDialog.getExistingDirectory(self.window, "Compare with another model", str(s.model.folder.parent))
+        if path:
+            self.compare_with_model(Path(path))
+
+    def compare_with_model(self, folder: Path, options=None) -> Optional[Job]:
+        """Open the model in ``folder`` on the worker and compare it with the open one
+        (``engine.workflows.compare_models.compare_with_folder``); the Two models panel shows the result."""
+        from engine.workflows.compare_models import CompareOptions
+
+        s, w, folder = self.session, self.window, Path(folder)
+        if s.model is None:
+            self.show_error("open an encoded model first: the second model is compared with it")
+            return None
+        a, data = s.model, getattr(s.dataset, "folder", None)
+        opts = options or CompareOptions(samplers=("normal",), n=64, probe_faces=1000)
+
+        def fn(progress, cancel):
+            from engine.workflows.compare_models import compare_with_folder
+
+            return compare_with_folder(a, folder, opts, data=data, judges=False, progress=progress, cancel=cancel)
+
+        def judged(comp):
+            if s.model is a and w.model_compare.comparison is comp:
+                w.model_compare.show_judges(comp)
+
+        def done(comp):
+            if s.model is not a:
+                return  # another model opened meanwhile: the comparison was of the previous one
+            w.model_compare.show_comparison(comp)
+            w.raise_dock("twoModelsDock")
+            self.status(f"compared with {folder.name}: {comp.numbers['shared']['faces']:,} shared faces", 8000)
+            if opts.probes or opts.samplers:  # then the slow part: the judges and samplers of both, in the table
+
+                def judge(progress, cancel):
+                    from engine.workflows.compare_models import measure_judges
+
+                    return measure_judges(comp, opts, progress=progress, cancel=cancel)
+
+                self.run_job("judge both models", judge, judged, key="compare-models-judges",
+                             title="Judging both models")
+
+        return self.run_job("compare models", fn, done, key="compare-models", title=f"Comparing with {folder.name}")
 
     # ---- generating
     def generate_clicked(self) -> Optional[Job]:

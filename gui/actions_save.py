@@ -131,6 +131,7 @@ class SaveActions(SessionActions):
 
         def done(saved):
             self.settings.setValue("save/last", str(folder))
+            self.remember_saved_set(saved.folder, sample.params, rows, cols)
             self.status(f"saved {saved.count} faces to {saved.folder}", 8000)
 
         return self.run_job("save image set", fn, done)

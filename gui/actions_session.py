@@ -100,7 +100,7 @@ class SessionActions:
             s.add_photo(entry)
         if st.directions:
             s.set_directions(st.directions)
-            w.directions.show_set(st.directions)  # measured and listed in the lab's table, on the worker
+            self._list_directions(st.directions)
         if st.photo_current is not None:
             s.inspect_photo(st.photo_current)
         if st.edited_z is not None:
@@ -112,6 +112,20 @@ class SessionActions:
         w.model_loaded.emit()
         self._remember_session(opened.path)
         self.notice(f"session opened: {opened.path}", 8000)
+
+    def _list_directions(self, directions: list) -> None:
+        """A session's directions measured on the worker and listed in the direction lab's table."""
+        s = self.session
+        z, labels, codec, dirs = s.latents, s.labels, s.model.codec, list(directions)
+        table = labels if labels is not None and len(labels) == len(z) else None
+
+        def fn(progress, cancel):
+            from engine.workflows.directions import measure_set
+
+            res = measure_set(z, dirs, model=codec, table=table, progress=progress, cancel=cancel)
+            return res.directions, res.rows
+
+        self.window.directions.show_set(fn)
 
     def _apply_view(self, view) -> None:
         w = self.window
@@ -180,6 +194,40 @@ class SessionActions:
             s.set_edited(r.edit)
         self._set_view_range(r.view_range)
         self.notice(f"bookmark: {s.bookmarks[i].name}", 3000)
+
+    # ---- the session as a script
+    def remember_saved_set(self, folder, params: dict, rows, columns) -> None:
+        """A set saved in this window: File ▸ Save as script makes it again (a model switch forgets them)."""
+        from engine.workflows.script import SavedSetEntry
+
+        sets = self.__dict__.setdefault("saved_sets", [])
+        model = self.session.model
+        if sets and getattr(self, "_sets_model", None) is not model:
+            sets.clear()
+        self._sets_model = model
+        sets.append(SavedSetEntry(str(folder), dict(params), None if rows is None else tuple(rows), columns))
+
+    def save_script_dialog(self) -> None:
+        sets = getattr(self, "saved_sets", [])
+        if not sets or getattr(self, "_sets_model", None) is not self.session.model:
+            self.show_error("No image set was saved with this model yet: File ▸ Save image set… first; the script "
+                            "makes the saved sets again.")
+            return
+        start = str(self._session_folder() / "make-sets.py")
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save as script", start, "Python script (*.py)")
+        if path:
+            self.save_script(Path(path), overwrite=Path(path).exists())
+
+    def save_script(self, path: Path, overwrite: bool = False):
+        from engine.workflows.script import save_script
+
+        sets, folder = list(getattr(self, "saved_sets", [])), self.session.model.folder
+
+        def done(written):
+            self.notice(f"script saved: {written} (makes {len(sets)} image set(s) again)", 8000)
+
+        return self.run_job("save script", lambda progress, cancel: save_script(path, folder, sets, overwrite=overwrite),
+                            done)
 
     # ---- recent
     def _session_folder(self) -> Path:

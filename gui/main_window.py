@@ -31,7 +31,8 @@ PANEL_TITLES = (
     ("inspectorDock", "Face inspector"), ("pairPlotDock", "Pair plot"), ("componentsDock", "Components"),
     ("correlationsDock", "Correlations"), ("pcaDock", "PCA"), ("compareDock", "Compare samplers"),
     ("attributesDock", "Attributes"), ("photoDock", "Your photo"), ("directionsDock", "Directions"),
-    ("pathDock", "Path"), ("atlasDock", "Atlas"), ("bookmarksDock", "Bookmarks"))
+    ("pathDock", "Path"), ("atlasDock", "Atlas"), ("selectionDock", "Selection"), ("twoModelsDock", "Two models"),
+    ("bookmarksDock", "Bookmarks"))
 #: Panels built once the first faces are on screen (window attribute, dock): the window shows at once, the faces
 #: come first, the plots (pyqtgraph) follow (benchmarks/startup_timeline.py).
 LATE_PANELS = (
@@ -39,6 +40,8 @@ LATE_PANELS = (
     ("correlations", "correlationsDock"), ("pca_panel", "pcaDock"), ("inspector", "inspectorDock"),
     ("compare", "compareDock"), ("attributes", "attributesDock"), ("photo_panel", "photoDock"),
     ("directions", "directionsDock"), ("path_panel", "pathDock"), ("atlas_panel", "atlasDock"),
+    ("selection_panel", "selectionDock"),
+    ("model_compare", "twoModelsDock"),
     ("bookmarks", "bookmarksDock"),
 )
 #: After the first grid (or an idle worker): the event loop paints the faces before the panels are built.
@@ -231,11 +234,13 @@ class MainWindow(QMainWindow):
         from .qt_correlations import CorrelationsPanel
         from .qt_directions import DirectionsPanel
         from .qt_inspector import InspectorPanel
+        from .qt_model_compare import ModelComparePanel
         from .qt_model_data import ModelDataPanel
         from .qt_pair_plot import PairPlotPanel
         from .qt_path import PathPanel
         from .qt_pca import PCAPanel
         from .qt_photo import PhotoPanel
+        from .qt_selection import SelectionPanel
 
         s, late = self.session, {}
         makers = {
@@ -246,6 +251,8 @@ class MainWindow(QMainWindow):
             "attributes": lambda: AttributesPanel(s, self.bridge), "photo_panel": lambda: PhotoPanel(s),
             "directions": lambda: DirectionsPanel(s, self.bridge), "path_panel": lambda: PathPanel(s, self.bridge),
             "atlas_panel": lambda: AtlasPanel(submit=self.window_actions.atlas_panel_submit),
+            "selection_panel": lambda: SelectionPanel(s, self.bridge),
+            "model_compare": lambda: ModelComparePanel(s, self.bridge),
             "bookmarks": lambda: BookmarksPanel(s),
         }
         for attr, _dock in LATE_PANELS:  # one list of the late panels: their order, docks and properties
@@ -372,12 +379,14 @@ class MainWindow(QMainWindow):
         self._action(f, "Open sessio&n…", a.open_session_dialog, None)
         self.recent_sessions_menu = f.addMenu("Recent sessions")
         self._action(f, "Save sessi&on…", a.save_session_dialog, None)
+        self._action(f, "Save as script…", a.save_script_dialog, None)
         a.refresh_recent_sessions()
         f.addSeparator()
         self._action(f, "&Train a new model…", a.show_train_dialog, "Ctrl+T")
         self._action(f, "&Encode dataset folder…", a.encode_dataset_dialog, "Ctrl+E")
         self._action(f, "Import &labels…", a.import_labels_dialog, None)
         self._action(f, "&Import model…", a.import_model_dialog, None)
+        self._action(f, "&Compare with another model…", a.compare_model_dialog, None)
         self._action(f, "E&xport model…", a.export_model_dialog, None)
         f.addSeparator()
         self._action(f, "&Save image set…", a.save_set_dialog, QKeySequence.StandardKey.Save)
@@ -606,7 +615,7 @@ WINDOW_ACTIONS = (
     "import_labels_dialog", "generate_clicked", "generate_now", "generate_where", "inspect_face", "open_photo",
     "open_photo_dialog", "inspect_photo", "save_photo", "save_photo_dialog", "save_image_set", "save_set_dialog",
     "save_parent", "set_folder_name", "export_report", "export_report_dialog", "export_movie", "export_movie_dialog",
-    "show_train_dialog", "run_job",
+    "show_train_dialog", "run_job", "compare_model_dialog", "compare_with_model",
 )
 
 

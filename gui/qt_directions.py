@@ -210,6 +210,9 @@ class DirectionsPanel(QWidget):
         self.map_plot.addItem(self.map_pick)
         self.map_plot.scene().sigMouseClicked.connect(self._map_clicked)
         setup_plot(self.map_plot)
+        from .qt_selection_layer import map_selection
+
+        self.map_selector = map_selection(self)  # lasso the map: the cloud's selection (and its highlight)
         self.map_face = FaceView()
         self.map_face.setMinimumSize(96, 96)
         self.map_face.setMaximumWidth(180)
@@ -221,7 +224,7 @@ class DirectionsPanel(QWidget):
         ml = QVBoxLayout(map_page)
         ml.setContentsMargins(2, 2, 2, 2)
         ml.addWidget(flow(row("map", self.map_method, self.map_btn), row("colour", self.map_colour), self.view_only,
-                          spacing=8))
+                          self.map_tool_bar, spacing=8))
         ml.addWidget(self.map_note)
         mrow = QHBoxLayout()
         mrow.addWidget(self.map_plot, 3)
@@ -507,23 +510,8 @@ class DirectionsPanel(QWidget):
 
         return self.bridge.submit(Job("save direction set", fn, on_done=done))
 
-    def show_set(self, directions: list, name: str = "session") -> Optional[Job]:
-        """Measure and list ``directions`` (a session's set, already in the session) in the table."""
-        s = self.session
-        if s.model is None or s.latents is None or not directions:
-            return None
-        z, labels, codec, dirs = s.latents, s.labels, s.model.codec, list(directions)
-
-        def fn(progress, cancel):
-            from engine.lab import attribute_probes
-            from engine.workflows.directions import DirectionOptions, measure
-
-            probes = (attribute_probes(z, labels, progress=progress, cancel=cancel)
-                      if labels is not None and len(labels) == len(z) else None)
-            res = measure(z, dirs, DirectionOptions("saved set"), model=codec, probes=probes, progress=progress,
-                          cancel=cancel)
-            return res.directions, res.rows
-
+    def show_set(self, fn, name: str = "session") -> Job:
+        """List a set made elsewhere (a session's): ``fn`` (on the worker) returns (directions, table rows)."""
         return self._run("measure the session's directions", fn, name)
 
     def load_dialog(self) -> None:
@@ -651,6 +639,7 @@ class DirectionsPanel(QWidget):
                 it = pg.ScatterPlotItem(pos=xy[mask], size=3, pen=None, brush=ps.brush(colour, 140), name=label)
                 pi.addItem(it)
                 self.map_items.append(it)
+        self.map_selector.redraw()
         self.map_plot.getPlotItem().getViewBox().autoRange()
 
     def _map_clicked(self, ev) -> None:

@@ -39,6 +39,7 @@ class Session(QObject):
     directions_changed = Signal()  # the direction lab's current set (``directions``)
     probe_changed = Signal()  # a point decoded in a plot (Alt+click) dropped for the inspector (``probe``)
     path_changed = Signal()  # the polyline drawn in the pair plot (``path_vertices``)
+    cloud_selection_changed = Signal()  # training z-points selected with a plot's Select tool (``cloud_selection``)
     bookmarks_changed = Signal()  # a bookmark was added, renamed or deleted (``bookmarks``)
     history_changed = Signal()  # a step was recorded, undone or redone (the Edit menu's names follow)
 
@@ -48,6 +49,7 @@ class Session(QObject):
                Change.EDITED: "edited_changed", Change.COLOUR_BY: "colour_by_changed",
                Change.PHOTOS: "photos_changed", Change.DIRECTIONS: "directions_changed",
                Change.PROBE: "probe_changed", Change.PATH: "path_changed",
+               Change.CLOUD_SELECTION: "cloud_selection_changed",
                Change.BOOKMARKS: "bookmarks_changed"}
 
     def __init__(self, parent: Optional[QObject] = None, state: Optional[ExplorationState] = None) -> None:
@@ -106,6 +108,12 @@ class Session(QObject):
         self._step("Point dropped from the plot" if point is not None else "Clear the dropped point",
                    lambda: self.state.set_probe(point), key="probe")
 
+    def set_cloud_selection(self, selection) -> None:
+        """Select training z-points (``engine.selection.CloudSelection``; None: nothing)."""
+        label = "Clear the selection" if selection is None or not selection.count else (
+            f"Select {selection.count:,} z-points" + (f" ({selection.how})" if selection.how else ""))
+        self._step(label, lambda: self.state.set_cloud_selection(selection))
+
     def set_path_vertices(self, vertices) -> None:
         self._step(f"Path ({len(vertices)} points)" if len(vertices) else "Clear the path",
                    lambda: self.state.set_path_vertices(vertices))
@@ -161,8 +169,13 @@ class Session(QObject):
     def set_axes(self, x: Axis, y: Axis) -> None:
         self._step(f"Axes {axis_label(x)} × {axis_label(y)}", lambda: self.state.set_axes(x, y))
 
-    def set_edited(self, z) -> None:
-        self._emit(self.state.set_edited(z))
+    def set_edited(self, z, label: Optional[str] = None) -> None:
+        """The inspector's edited z (None: the face as it was made). Consecutive edits are one step until
+        :meth:`end_step` (a slider released); a reset is a step of its own."""
+        if z is None:
+            self._step(label or "Reset the edits", lambda: self.state.set_edited(None))
+        else:
+            self._step(label or "Edit the face", lambda: self.state.set_edited(z), key="edit")
 
     def set_colour_by(self, name: Optional[str]) -> None:
         """Colour the cloud by attribute ``name`` (None or an unknown name: no colouring)."""

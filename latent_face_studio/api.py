@@ -71,12 +71,13 @@ class Faces:
     def _repr_png_(self) -> bytes:  # Jupyter shows the grid
         return _png(self.grid())
 
-    def save(self, folder: PathLike, *, overwrite: bool = False) -> Path:
+    def save(self, folder: PathLike, *, overwrite: bool = False, columns: Optional[int] = None) -> Path:
         """Write the set as the command line's ``generate`` does (PNGs, grid, ``z.npy``, ``params.json``) into a
-        new or empty folder (or one this app wrote, with ``overwrite``); the folder written."""
+        new or empty folder (or one this app wrote, with ``overwrite``); ``columns``: the grid's; the folder."""
         from engine.workflows.save_set import save_set
 
-        return save_set(folder, self.model.folder, self.z, self.params, self.images, overwrite=overwrite).folder
+        return save_set(folder, self.model.folder, self.z, self.params, self.images, overwrite=overwrite,
+                        grid_columns=columns).folder
 
 
 class Photo:
