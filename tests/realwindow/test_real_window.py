@@ -131,3 +131,12 @@ def test_without_torch_faces_show_and_train_says_what_to_install(run_scenario):
     assert not v["start_enabled"], v
     assert v["status"].startswith("training needs torch") and 'pip install "latent-face-studio[train]"' in v["status"]
     assert "\n" not in v["status"] and v["status_fits"], v
+
+
+def test_bookmarks_keep_and_restore_a_view_by_real_keys_and_clicks(run_scenario):
+    v = run_scenario("bookmarks")
+    assert v["name"] == "PC3 × PC6, face 4"
+    assert v["restored"]["axes"] == [["pca", 2], ["pca", 5]] and v["restored"]["current"] == 3, v["restored"]
+    assert v["restored"]["view_range"] == [-1.0, 1.0, -0.5, 0.5], v["restored"]
+    assert v["renamed"] == ["mine"] and v["undo"] == "Undo: Rename bookmark to mine", (v["renamed"], v["undo"])
+    assert v["visible"], "the Bookmarks panel is not usable on the 1280×720 screen"
