@@ -34,6 +34,7 @@ class Change(enum.Enum):
     SELECTION = "selection"
     AXES = "axes"
     EDITED = "edited"
+    BOOKMARKS = "bookmarks"
     CLOUD_SELECTION = "cloud_selection"
 
 
@@ -78,7 +79,8 @@ class ExplorationState:
 
     #: The plain fields (read and written by ``gui/session.Session`` as its own attributes).
     FIELDS = ("model", "stats", "dataset", "sample", "current", "selected", "axes", "edited_z", "colour_by",
-              "photos", "photo_current", "directions", "probe", "path_vertices", "cloud_selection")
+              "photos", "photo_current", "directions", "probe", "path_vertices", "cloud_selection",
+              "bookmarks")
 
     def __init__(self) -> None:
         self.model = None  # engine.workflows.open_model.OpenedModel
@@ -95,6 +97,7 @@ class ExplorationState:
         self.directions: list = []  # the direction lab's set (Direction, origin set)
         self.probe = None  # engine.atlas.DecodedPoint dropped from a plot ("Show in inspector"), or None
         self.path_vertices: list = []  # (x, y) vertices in the pair plot's current axes (the Path tool)
+        self.bookmarks: list = []  # engine.bookmarks.Bookmark: named views, restored in one click
         #: Training z-points selected with the plots' Select tool (engine.selection.CloudSelection) or None; not
         #: ``selected``, which is the faces grid's selection of generated faces.
         self.cloud_selection = None
@@ -112,12 +115,14 @@ class ExplorationState:
         self.model, self.stats = model, stats
         self.sample, self.current, self.selected, self.edited_z, self.colour_by = None, None, [], None, None
         self.photos, self.photo_current, self.directions, self.probe, self.path_vertices = [], None, [], None, []
+        self.bookmarks = []  # views of the old model's faces
         self.cloud_selection = None
         if model is not None:
             d = model.z_dim
             self.axes = tuple((k, min(i, d - 1)) for k, i in self.axes)  # type: ignore[assignment]
         return [Change.MODEL, Change.COLOUR_BY, Change.STATS, *changes, Change.PHOTOS, Change.DIRECTIONS,
-                Change.PROBE, Change.PATH, Change.SAMPLE, Change.SELECTION, Change.CLOUD_SELECTION]
+                Change.PROBE, Change.PATH, Change.SAMPLE, Change.SELECTION, Change.CLOUD_SELECTION,
+                Change.BOOKMARKS]
 
     def set_cloud_selection(self, selection) -> list[Change]:
         """Select training z-points (an ``engine.selection.CloudSelection`` over this model's z-points; None or an
@@ -131,7 +136,8 @@ class ExplorationState:
         if selection is None and self.cloud_selection is None:
             return []
         self.cloud_selection = selection
-        return [Change.CLOUD_SELECTION]
+        return [Change.CLOUD_SELECTION,
+                Change.BOOKMARKS]
 
     def set_probe(self, point) -> list[Change]:
         self.probe = point
@@ -205,6 +211,11 @@ class ExplorationState:
     def set_directions(self, directions: list) -> list[Change]:
         self.directions = list(directions)
         return [Change.DIRECTIONS]
+
+    def set_bookmarks(self, bookmarks: list) -> list[Change]:
+        """The bookmarks (engine.bookmarks.Bookmark), a new list each time (undo keeps the old one)."""
+        self.bookmarks = list(bookmarks)
+        return [Change.BOOKMARKS]
 
     def set_axes(self, x: Axis, y: Axis) -> list[Change]:
         axes = ((str(x[0]), int(x[1])), (str(y[0]), int(y[1])))

@@ -30,6 +30,7 @@ UNDOABLE = {
     "path_vertices": Change.PATH,
     "edited_z": Change.EDITED,
     "cloud_selection": Change.CLOUD_SELECTION,
+    "bookmarks": Change.BOOKMARKS,
 }
 
 #: The most steps kept (the oldest go first).

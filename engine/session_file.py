@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
+from . import bookmarks
 from .errors import DataError, EngineError
 from .formats.schema import Bool, Int, List, Num, Obj, SchemaError, Str, parse_json, validate
 
@@ -37,6 +38,8 @@ MAX_LAYOUT_BYTES = 256 * 2**10
 #: The most generated faces a session holds (their z-vectors: the faces are decoded again, exactly).
 MAX_SAMPLE = 10_000
 MAX_PHOTO_PNG = 8 * 2**20
+#: The most directions a session holds inline (the direction lab's set).
+MAX_DIRECTIONS = 4096
 
 _Z = List(Num(lo=-1e6, hi=1e6), MAX_Z_DIM)
 _FINITE = Num(lo=-1e12, hi=1e12)
@@ -48,7 +51,7 @@ SESSION = Obj({
                  required=("folder", "content_sha256")),
     "window": Obj({"workspace": Str(64), "layout": Str(MAX_LAYOUT_BYTES * 2, null=True),
                    "geometry": Str(MAX_LAYOUT_BYTES * 2, null=True),
-                   "zoom": Obj({})}),
+                   "zoom": Obj({"view_range": List(_FINITE, 4)})}),
     "sampler": Obj({"name": Str(64), "values": _PARAMS, "n": Int(0, 1_000_000), "seed": Int(0, 2**32 - 1),
                     "where": Str(4096, null=True)}),
     "sample": Obj({"params": _PARAMS, "z": List(_Z, MAX_SAMPLE)}, required=("params",)),
@@ -59,8 +62,15 @@ SESSION = Obj({
     "edit": Obj({"z": _Z}),
     "photos": List(Obj({"source": Str(4096), "face_index": Int(0, 10_000, null=True), "z": _Z,
                         "framing": Str(256), "transform": List(List(_FINITE, 3), 2),
-                        "png": Str(MAX_PHOTO_PNG * 4 // 3 + 8, null=True)}, required=("z",)), MAX_PHOTOS),
-    "directions": Obj({"set_file": Str(4096, null=True)}),
+                        "png": Str(MAX_PHOTO_PNG * 4 // 3 + 8, null=True),
+                        "photo_size": List(Int(0, 1_000_000), 2), "faces_found": Int(0, 10_000),
+                        "face_angle": Num(lo=-1e4, hi=1e4), "mse": Num(0, 1e6), "no_detect": Bool()},
+                       required=("z",)), MAX_PHOTOS),
+    "directions": Obj({"set_file": Str(4096, null=True), "name": Str(200, null=True),
+                       "items": List(Obj({"name": Str(200), "method": Str(64), "label": Str(1000), "unit": _Z,
+                                          "sigma": Num(above_lo=True, hi=1e6), "meta": Obj({})},
+                                         required=("name", "method", "unit", "sigma")), MAX_DIRECTIONS)}),
+    "bookmarks": List(bookmarks.SCHEMA, bookmarks.MAX_BOOKMARKS),
     "path_vertices": List(List(_FINITE, 2), MAX_POINTS),
 }, required=("format", "version", "model"))
 
@@ -137,6 +147,29 @@ def _check(record: dict, source: str) -> None:
             if size is None or size > MAX_PHOTO_PNG:
                 raise DataError(f"{source}: session.photos[{i}].png is not a base64 picture of at most "
                                 f"{MAX_PHOTO_PNG // 2**20} MB")
+        if len(photo.get("photo_size") or [0, 0]) != 2:
+            raise DataError(f"{source}: session.photos[{i}].photo_size must be [width, height]")
+    _check_directions(record, source)
+    for i, b in enumerate(record.get("bookmarks") or []):
+        why = bookmarks.problem(b)
+        if why is not None:
+            raise DataError(f"{source}: session.bookmarks[{i}].{why}")
+
+
+def _check_directions(record: dict, source: str) -> None:
+    """The inline directions checked as a direction set's manifest and vectors are (engine.lab.set_file)."""
+    items = (record.get("directions") or {}).get("items")
+    if not items:
+        return
+    from .lab.set_file import check_vectors, parse_entries
+
+    try:
+        parse_entries(items, source, "session.directions.items")
+        if len({len(d["unit"]) for d in items}) != 1:
+            raise EngineError(f"{source}: session.directions.items hold unit vectors of different sizes")
+        check_vectors([d["unit"] for d in items], f"{source}: session.directions.items")
+    except EngineError as exc:
+        raise DataError(str(exc)) from None
 
 
 def _axes_ok(axes) -> bool:

@@ -77,6 +77,7 @@ class WindowActions(SaveActions):
         w.directions.add_slider_requested.connect(self._add_direction_slider)
         w.directions.inspect_face_requested.connect(lambda *_: w.raise_dock("inspectorDock"))
         w.pair_plot.path_drawn.connect(self.decode_drawn_path)
+        self.wire_bookmarks()
         from .qt_selection_layer import atlas_selection
 
         w.atlas_panel.selector = atlas_selection(w.atlas_panel, s)  # a lasso on the atlas selects in the cloud

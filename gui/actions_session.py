@@ -27,7 +27,22 @@ class SessionActions:
         sampler = {"name": sp.sampler_name(), "values": sp.values(), "n": sp.count.value(), "seed": sp.seed.value(),
                    "where": sp.where()}
         levels = w.pair_plot.levels() if w.panels_ready() else []
-        return WindowView(w.workspace(), bytes(w.saveState()), bytes(w.saveGeometry()), levels, sampler)
+        return WindowView(w.workspace(), bytes(w.saveState()), bytes(w.saveGeometry()), levels, sampler,
+                          self._view_range())
+
+    def _view_range(self) -> Optional[tuple]:
+        """The pair plot's shown range (x0, x1, y0, y1), or None before it is built or while it shows no cloud."""
+        w = self.window
+        if not w.panels_ready() or w.session.stats is None:
+            return None
+        (x0, x1), (y0, y1) = w.pair_plot.plot.getPlotItem().getViewBox().viewRange()
+        return (float(x0), float(x1), float(y0), float(y1))
+
+    def _set_view_range(self, view_range) -> None:
+        if view_range is not None and len(view_range) == 4:
+            x0, x1, y0, y1 = view_range
+            self.window.pair_plot.plot.getPlotItem().getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1),
+                                                                           padding=0)
 
     def save_session_dialog(self) -> None:
         if self.session.model is None:
@@ -81,14 +96,36 @@ class SessionActions:
         s.set_axes(*st.axes)
         s.set_colour_by(st.colour_by)
         s.set_path_vertices(st.path_vertices)
+        for entry in st.photos:  # placed again from their z: the photo files are not read
+            s.add_photo(entry)
+        if st.directions:
+            s.set_directions(st.directions)
+            self._list_directions(st.directions)
+        if st.photo_current is not None:
+            s.inspect_photo(st.photo_current)
         if st.edited_z is not None:
             s.set_edited(st.edited_z)
+        s.set_bookmarks(st.bookmarks)
         s.history.clear()  # the restored session is where undo starts
         s.history_changed.emit()
         self._apply_view(opened.view)
         w.model_loaded.emit()
         self._remember_session(opened.path)
         self.notice(f"session opened: {opened.path}", 8000)
+
+    def _list_directions(self, directions: list) -> None:
+        """A session's directions measured on the worker and listed in the direction lab's table."""
+        s = self.session
+        z, labels, codec, dirs = s.latents, s.labels, s.model.codec, list(directions)
+        table = labels if labels is not None and len(labels) == len(z) else None
+
+        def fn(progress, cancel):
+            from engine.workflows.directions import measure_set
+
+            res = measure_set(z, dirs, model=codec, table=table, progress=progress, cancel=cancel)
+            return res.directions, res.rows
+
+        self.window.directions.show_set(fn)
 
     def _apply_view(self, view) -> None:
         w = self.window
@@ -108,6 +145,55 @@ class SessionActions:
                 sp.seed.setValue(sam["seed"])
         if view.levels:  # the pair plot is built now if it was not yet
             w.pair_plot.set_levels(list(view.levels))
+        self._set_view_range(view.view_range)
+
+    # ---- bookmarks (the Bookmarks panel, Edit ▸ Add bookmark)
+    def wire_bookmarks(self) -> None:
+        panel = self.window.bookmarks
+        panel.add_requested.connect(lambda: self.add_bookmark())
+        panel.restore_requested.connect(self.restore_bookmark)
+
+    def add_bookmark(self, name: Optional[str] = None):
+        """Keep the view as it is now as a bookmark (an undoable step); the bookmark."""
+        from engine import bookmarks
+
+        s = self.session
+        if s.model is None:
+            self.notice("Open a model first: a bookmark keeps a view of its cloud.", 5000)
+            return None
+        view = self.window_view()
+        b = bookmarks.make(s.state, name, view_range=view.view_range, levels=view.levels, sampler=view.sampler,
+                           workspace=view.workspace)
+        s.set_bookmarks(list(s.bookmarks) + [b], f"Add bookmark {b.name}")
+        if self.window.workspace() == "explore":
+            self.window.raise_dock("bookmarksDock")
+        self.notice(f"bookmark added: {b.name}", 4000)
+        return b
+
+    def restore_bookmark(self, i: int) -> None:
+        """Go back to bookmark ``i``: its workspace, sampler fields, axes, σ-levels, face or photo, edit, zoom."""
+        from engine import bookmarks
+
+        w, s = self.window, self.session
+        if not 0 <= i < len(s.bookmarks) or s.model is None:
+            return
+        r = bookmarks.restore(s.bookmarks[i], s.state)
+        if r.workspace and r.workspace != w.workspace():
+            w.switch_workspace(r.workspace)
+        from engine.workflows.session import WindowView
+
+        self._apply_view(WindowView(sampler=r.sampler))
+        s.set_axes(*r.axes)
+        if r.levels:
+            w.pair_plot.set_levels(r.levels)
+        if r.photo_current is not None:
+            s.inspect_photo(r.photo_current)
+        elif r.current is not None:
+            s.select(r.current, r.selected)
+        if r.edit is not None:
+            s.set_edited(r.edit)
+        self._set_view_range(r.view_range)
+        self.notice(f"bookmark: {s.bookmarks[i].name}", 3000)
 
     # ---- the session as a script
     def remember_saved_set(self, folder, params: dict, rows, columns) -> None:

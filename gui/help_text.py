@@ -161,6 +161,12 @@ keeps the distance from the centre changing evenly.</p>""", ("pathDock",)),
 the faces are decoded again for the new view. <i>grid</i> sets faces per row; <i>others at</i> decides
 where the other numbers stay (the cloud's centre, or the inspected face). The Decode tool shows the
 face under the pointer.</p>""", ("atlasDock",)),
+    Topic("bookmarks", PANELS, "Bookmarks", """
+<p>Named views to come back to in one click: <i>Add bookmark</i> (Ctrl+B, also Edit ▸ Add bookmark) keeps the
+pair plot's axes and zoom, the σ-levels, the current face (or photo) and selection, the inspector's edit, the
+sampler and its fields, and the workspace, under a name like “PC3 × PC6, face 4”. Click a bookmark (or
+double-click, or Enter) to go back to it; F2 or <i>Rename</i> renames it, <i>Delete</i> forgets it. Adding,
+renaming and deleting are steps of Edit ▸ Undo, and bookmarks are kept in session files.</p>""", ("bookmarksDock",)),
     Topic("selection", PANELS, "Selection", """
 <p>Training z-points picked with the Select tool (S) of the pair plot, the Atlas or the direction lab's map:
 drag a <i>Box</i> or a <i>Lasso</i>, or click a <i>Polygon</i>'s vertices (double-click closes it); drag a

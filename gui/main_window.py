@@ -31,7 +31,8 @@ PANEL_TITLES = (
     ("inspectorDock", "Face inspector"), ("pairPlotDock", "Pair plot"), ("componentsDock", "Components"),
     ("correlationsDock", "Correlations"), ("pcaDock", "PCA"), ("compareDock", "Compare samplers"),
     ("attributesDock", "Attributes"), ("photoDock", "Your photo"), ("directionsDock", "Directions"),
-    ("pathDock", "Path"), ("atlasDock", "Atlas"), ("selectionDock", "Selection"), ("twoModelsDock", "Two models"))
+    ("pathDock", "Path"), ("atlasDock", "Atlas"), ("selectionDock", "Selection"), ("twoModelsDock", "Two models"),
+    ("bookmarksDock", "Bookmarks"))
 #: Panels built once the first faces are on screen (window attribute, dock): the window shows at once, the faces
 #: come first, the plots (pyqtgraph) follow (benchmarks/startup_timeline.py).
 LATE_PANELS = (
@@ -41,6 +42,7 @@ LATE_PANELS = (
     ("directions", "directionsDock"), ("path_panel", "pathDock"), ("atlas_panel", "atlasDock"),
     ("selection_panel", "selectionDock"),
     ("model_compare", "twoModelsDock"),
+    ("bookmarks", "bookmarksDock"),
 )
 #: After the first grid (or an idle worker): the event loop paints the faces before the panels are built.
 LATE_BUILD_DELAY_MS = 30
@@ -225,6 +227,7 @@ class MainWindow(QMainWindow):
 
         yield
         from .qt_atlas import AtlasPanel
+        from .qt_bookmarks import BookmarksPanel
         from .qt_attributes import AttributesPanel
         from .qt_compare import ComparePanel
         from .qt_components import ComponentsPanel
@@ -250,6 +253,7 @@ class MainWindow(QMainWindow):
             "atlas_panel": lambda: AtlasPanel(submit=self.window_actions.atlas_panel_submit),
             "selection_panel": lambda: SelectionPanel(s, self.bridge),
             "model_compare": lambda: ModelComparePanel(s, self.bridge),
+            "bookmarks": lambda: BookmarksPanel(s),
         }
         for attr, _dock in LATE_PANELS:  # one list of the late panels: their order, docks and properties
             late[attr] = makers[attr]()
@@ -397,6 +401,7 @@ class MainWindow(QMainWindow):
         self.undo_action = self._action(e, "Undo", self.session.undo, "Ctrl+Z")
         self.redo_action = self._action(e, "Redo", self.session.redo, None)
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self._action(e, "Add &bookmark", a.add_bookmark, "Ctrl+B")
         self.session.history_changed.connect(self._history_changed)
         self._history_changed()
         g = mb.addMenu("&Generate")

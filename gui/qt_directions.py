@@ -510,6 +510,10 @@ class DirectionsPanel(QWidget):
 
         return self.bridge.submit(Job("save direction set", fn, on_done=done))
 
+    def show_set(self, fn, name: str = "session") -> Job:
+        """List a set made elsewhere (a session's): ``fn`` (on the worker) returns (directions, table rows)."""
+        return self._run("measure the session's directions", fn, name)
+
     def load_dialog(self) -> None:
         from .dialogs import pictures_folder
 

@@ -84,7 +84,9 @@ class PhotoView(QLabel):
         e = self.entry
         if e is None or e.result.photo is None:
             self.setPixmap(QPixmap())
-            self.setText("No photo yet: click Open photo… above, or drop an image file on the window")
+            self.setText("No photo yet: click Open photo… above, or drop an image file on the window" if e is None else
+                         "The photo itself is not kept in the session: its aligned crop, reconstruction and "
+                         "place in the cloud are shown beside it")
             return
         r = e.result
         if self.after is not None:  # "after": the picture alone, no marks (they would hide what changed)

@@ -40,6 +40,7 @@ class Session(QObject):
     probe_changed = Signal()  # a point decoded in a plot (Alt+click) dropped for the inspector (``probe``)
     path_changed = Signal()  # the polyline drawn in the pair plot (``path_vertices``)
     cloud_selection_changed = Signal()  # training z-points selected with a plot's Select tool (``cloud_selection``)
+    bookmarks_changed = Signal()  # a bookmark was added, renamed or deleted (``bookmarks``)
     history_changed = Signal()  # a step was recorded, undone or redone (the Edit menu's names follow)
 
     #: Which signal announces each kind of change.
@@ -48,7 +49,8 @@ class Session(QObject):
                Change.EDITED: "edited_changed", Change.COLOUR_BY: "colour_by_changed",
                Change.PHOTOS: "photos_changed", Change.DIRECTIONS: "directions_changed",
                Change.PROBE: "probe_changed", Change.PATH: "path_changed",
-               Change.CLOUD_SELECTION: "cloud_selection_changed"}
+               Change.CLOUD_SELECTION: "cloud_selection_changed",
+               Change.BOOKMARKS: "bookmarks_changed"}
 
     def __init__(self, parent: Optional[QObject] = None, state: Optional[ExplorationState] = None) -> None:
         super().__init__(parent)
@@ -159,6 +161,10 @@ class Session(QObject):
 
     def set_directions(self, directions: list) -> None:
         self._step(f"Directions ({len(directions)})", lambda: self.state.set_directions(directions))
+
+    def set_bookmarks(self, bookmarks: list, label: str = "Bookmarks") -> None:
+        """Replace the bookmarks (engine.bookmarks.Bookmark) as the undoable step ``label``."""
+        self._step(label, lambda: self.state.set_bookmarks(bookmarks))
 
     def set_axes(self, x: Axis, y: Axis) -> None:
         self._step(f"Axes {axis_label(x)} × {axis_label(y)}", lambda: self.state.set_axes(x, y))

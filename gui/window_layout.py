@@ -35,6 +35,7 @@ DOCK_MINIMUM = {
     "pairPlotDock": (280, 180), "componentsDock": (280, 150), "correlationsDock": (280, 150), "pcaDock": (280, 150),
     "compareDock": (280, 150), "attributesDock": (280, 150), "photoDock": (240, 150), "directionsDock": (280, 150),
     "pathDock": (280, 150), "atlasDock": (280, 150), "selectionDock": (280, 150), "twoModelsDock": (300, 200),
+    "bookmarksDock": (200, 120),
 }
 #: A window manager resizes in steps (a drag, a maximise): the proportions are applied once this long after the last.
 RESIZE_SETTLE_MS = 120

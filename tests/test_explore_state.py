@@ -38,11 +38,13 @@ def test_a_new_model_clears_what_belonged_to_the_old_one_and_clips_the_axes():
     s.set_sample(_sample())
     s.add_photo(_photo(np.ones(6)))
     s.set_path_vertices([(0, 0), (1, 1)])
+    s.set_bookmarks(["a view of the old model's faces"])
     changes = s.set_model(_model(z_dim=6))
     assert changes == [Change.MODEL, Change.COLOUR_BY, Change.STATS, Change.PHOTOS, Change.DIRECTIONS, Change.PROBE,
-                       Change.PATH, Change.SAMPLE, Change.SELECTION, Change.CLOUD_SELECTION]
+                       Change.PATH, Change.SAMPLE, Change.SELECTION, Change.CLOUD_SELECTION,
+                       Change.BOOKMARKS]
     assert s.sample is None and s.photos == [] and s.path_vertices == [] and s.current is None
-    assert s.axes == (("z", 5), ("pca", 3))
+    assert s.bookmarks == [] and s.axes == (("z", 5), ("pca", 3))
 
 
 def test_another_model_closes_the_dataset_and_the_same_model_reopened_keeps_it():
@@ -96,4 +98,4 @@ def test_axes_change_drops_a_path_drawn_in_the_old_axes():
     assert s.set_axes(("pca", 0), ("pca", 1)) == []  # the same axes: nothing
     assert s.set_axes(("z", 0), ("z", 1)) == [Change.PATH, Change.AXES]
     assert s.path_vertices == []
-    assert list(REPLAY_ORDER)[:2] == [Change.MODEL, Change.COLOUR_BY] and len(REPLAY_ORDER) == 13
+    assert list(REPLAY_ORDER)[:2] == [Change.MODEL, Change.COLOUR_BY] and len(REPLAY_ORDER) == 14

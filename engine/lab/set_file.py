@@ -155,14 +155,7 @@ def _read_vectors(npath: Path, count: int, z_dim: int) -> np.ndarray:
         arr = np.load(io.BytesIO(raw), allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise EngineError(f"{npath}: damaged .npy file ({exc})") from None
-    arr = np.asarray(arr, dtype=np.float64)
-    if not np.isfinite(arr).all():
-        raise EngineError(f"{npath}: holds NaN or Inf")
-    if np.abs(arr).max(initial=0.0) > VECTOR_LIMIT:
-        raise EngineError(f"{npath}: holds values beyond ±{VECTOR_LIMIT:g}")
-    if (np.linalg.norm(arr, axis=1) == 0).any():
-        raise EngineError(f"{npath}: holds an all-zero direction")
-    return arr
+    return check_vectors(arr, npath)
 
 
 def load_direction_set(path, *, model_id: Optional[str] = None, z_dim: Optional[int] = None,
@@ -207,22 +200,41 @@ def load_direction_set(path, *, model_id: Optional[str] = None, z_dim: Optional[
         raise OtherModelsFile(f"{jpath}: belongs to model {mid}, not to this model ({model_id}); its directions "
                               "mean nothing in another model's latent space — use {opt:force} to load it anyway",
                               path=jpath, model_id=mid)
-    parsed = []
-    for i, e in enumerate(entries):
-        if not isinstance(e, dict):
-            raise EngineError(f"{jpath}: directions[{i}] must be a JSON object")
-        dn = _text(e.get("name"), f"directions[{i}].name", jpath)
-        dm = e.get("method")
-        if dm not in method_names():
-            raise EngineError(f"{jpath}: directions[{i}].method {dm!r} is not one of {', '.join(method_names())}")
-        lab = _text(e.get("label", ""), f"directions[{i}].label", jpath, 1000, empty_ok=True)
-        dmeta = e.get("meta", {})
-        if not isinstance(dmeta, dict):
-            raise EngineError(f"{jpath}: directions[{i}].meta must be a JSON object")
-        parsed.append((dn, dm, lab, dmeta))
+    parsed = parse_entries(entries, jpath)
     vectors = _read_vectors(npath, count, zd)
     dirs = [Direction(n, m, v, label=lab, meta=dm) for (n, m, lab, dm), v in zip(parsed, vectors)]
     return DirectionSet(name, mid, zd, dirs, jpath, foreign=model_id is not None and mid != model_id)
+
+
+def parse_entries(entries: list, src, what: str = "directions") -> list[tuple[str, str, str, dict]]:
+    """The manifest's direction entries checked: ``(name, method, label, meta)`` each; an EngineError naming
+    ``src`` and the entry otherwise (a set's JSON, or the directions a session file holds inline)."""
+    parsed = []
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict):
+            raise EngineError(f"{src}: {what}[{i}] must be a JSON object")
+        dn = _text(e.get("name"), f"{what}[{i}].name", src)
+        dm = e.get("method")
+        if dm not in method_names():
+            raise EngineError(f"{src}: {what}[{i}].method {dm!r} is not one of {', '.join(method_names())}")
+        lab = _text(e.get("label", ""), f"{what}[{i}].label", src, 1000, empty_ok=True)
+        dmeta = e.get("meta", {})
+        if not isinstance(dmeta, dict):
+            raise EngineError(f"{src}: {what}[{i}].meta must be a JSON object")
+        parsed.append((dn, dm, lab, dmeta))
+    return parsed
+
+
+def check_vectors(arr: np.ndarray, src) -> np.ndarray:
+    """Direction vectors (rows) checked as a set's ``.npy`` is: finite, within ±:data:`VECTOR_LIMIT`, none zero."""
+    arr = np.asarray(arr, dtype=np.float64)
+    if not np.isfinite(arr).all():
+        raise EngineError(f"{src}: holds NaN or Inf")
+    if np.abs(arr).max(initial=0.0) > VECTOR_LIMIT:
+        raise EngineError(f"{src}: holds values beyond ±{VECTOR_LIMIT:g}")
+    if arr.ndim != 2 or (np.linalg.norm(arr, axis=1) == 0).any():
+        raise EngineError(f"{src}: holds an all-zero direction")
+    return arr
 
 
 def direction_for_edit(path, index: int, *, model_id: str, z_dim: int, force: bool = False,

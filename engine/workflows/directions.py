@@ -160,6 +160,16 @@ def measure(z: np.ndarray, directions: list, options: DirectionOptions, *, model
     return LabDirections(options.method, list(directions), measures, rows, probes is not None, notes)
 
 
+def measure_set(z: np.ndarray, directions: list, *, model=None, table=None, progress: ProgressCallback = no_progress,
+                cancel: Optional[CancelToken] = None) -> LabDirections:
+    """Directions already made (a session's set) measured and named on this model, as a loaded set is."""
+    from ..lab import attribute_probes
+
+    probes = attribute_probes(z, table, progress=progress, cancel=cancel) if table is not None else None
+    return measure(z, list(directions), DirectionOptions("saved set"), model=model, probes=probes,
+                   progress=progress, cancel=cancel)
+
+
 def load_and_measure(path, z: np.ndarray, *, model_id: str, z_dim: int, force: bool = False, model=None,
                      table=None, progress: ProgressCallback = no_progress,
                      cancel: Optional[CancelToken] = None) -> LabDirections:

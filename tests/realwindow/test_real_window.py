@@ -137,3 +137,12 @@ def test_the_photo_panels_before_after_and_detector(run_scenario):
     assert v["box visible"] and v["box inside window"] and v["detector visible"], v
     assert v["after shape"] == v["photo shape"] and v["after differs"] and v["view changed"], v
     assert v["back to before"], v
+
+
+def test_bookmarks_keep_and_restore_a_view_by_real_keys_and_clicks(run_scenario):
+    v = run_scenario("bookmarks")
+    assert v["name"] == "PC3 × PC6, face 4"
+    assert v["restored"]["axes"] == [["pca", 2], ["pca", 5]] and v["restored"]["current"] == 3, v["restored"]
+    assert v["restored"]["view_range"] == [-1.0, 1.0, -0.5, 0.5], v["restored"]
+    assert v["renamed"] == ["mine"] and v["undo"] == "Undo: Rename bookmark to mine", (v["renamed"], v["undo"])
+    assert v["visible"], "the Bookmarks panel is not usable on the 1280×720 screen"
