@@ -14,12 +14,14 @@
   Direction` (one unit = one σ of the cloud along it) and how many units separate the two means.
 
 Speed at 202,599 points: :func:`cloud_basis` does the work that does not depend on a group once per model (the
-whole cloud's histograms on every component, axis and judge; the judges' scores of every point: about a second or
-two); a group then costs work in the size of the *smaller* of the group and its complement (a group of 150,000
-reads the other 52,599 and subtracts them from the whole). The AUCs are computed from the histograms (:data:`BINS`
-shared bins over ±5σ, the outer bins open): within-bin ties count half, so an AUC is exact to within about 0.01
-(``tests/test_group_stats.py`` compares with the exact rank AUC). The axes' AUCs need the group's coordinates on
-those axes, so they are computed for the :data:`AUC_AXES` axes with the largest |SMD| (every axis has its SMD).
+whole cloud's histograms, the judges' scores of every point). A group's means, label prevalence and judge means are
+exact (one pass of a 0/1 vector through the z-points, a matrix-vector product); its histograms, σ and AUCs are read
+from at most :data:`ROWS_MAX` of its points (all of them when it has fewer; a fixed-seed uniform sample otherwise,
+the counts scaled to the group's size: the AUC's sampling error is then about 0.005). The AUCs are computed from
+shared-bin histograms (:data:`BINS` bins over ±:data:`SPAN` σ, the outer bins open): within-bin ties count half, so
+an AUC is exact to within about 0.01 (``tests/test_group_stats.py`` compares with the exact rank AUC). The axes'
+AUCs need the group's coordinates on those axes, so they are computed for the :data:`AUC_AXES` axes with the
+largest |SMD| (every axis has its SMD).
 """
 from __future__ import annotations
 
@@ -35,6 +37,8 @@ BINS = 128
 SPAN = 5.0
 #: axes (principal or given directions) whose AUC is computed, by largest |SMD|
 AUC_AXES = 24
+#: the most points of a group its histograms, σ and AUCs are read from (a uniform sample beyond)
+ROWS_MAX = 16384
 _CHUNK = 16384
 
 
@@ -72,7 +76,6 @@ class CloudBasis:
     axis_names: list[str]  # "PC1"…, then the given directions' names
     axes: np.ndarray  # (K, d) unit vectors
     axis_sd: np.ndarray  # (K,) the cloud's σ along each (the lab's unit)
-    axis_hist: np.ndarray  # (K, BINS) of the σ-unit coordinates
     ev: np.ndarray  # (d,) the PCA's eigenvalues
     components: np.ndarray  # (d, d) the PCA's axes (rows)
     label_names: list[str] = field(default_factory=list)
@@ -85,8 +88,11 @@ class CloudBasis:
     judge_lo: Any = None
     judge_inv: Any = None
     judge_hist: Any = None  # (J, BINS)
+    probs: Any = None  # (N, J) float32
     prob_sum: Any = None  # (J,) Σ p over the whole
     present_sum: Any = None  # (A,)
+    extra: Any = None  # (N, 2A + 2J) float32: present, known, logits, probs side by side (one pass sums them all)
+    extra_sum: Any = None
     known_sum: Any = None  # (A,)
 
     @property
@@ -122,14 +128,9 @@ def cloud_basis(z: np.ndarray, *, labels=None, judges=None, pca=None, directions
     axes = np.concatenate(axes, axis=0)
     axis_sd = np.sqrt(np.maximum(((axes @ comps.T) ** 2) @ ev, 1e-300))
     b = CloudBasis(z, mean, sd, sums, sumsq, z_lo, z_inv, np.zeros((z.shape[1], BINS), np.int64), names,
-                   axes, axis_sd, np.zeros((len(axes), BINS), np.int64), ev, comps)
-    a_lo, a_inv = _edges(np.zeros(len(axes)), np.ones(len(axes)))
-    proj = (axes / axis_sd[:, None]).T.astype(np.float32)
-    shift = (mean @ proj).astype(np.float32)
+                   axes, axis_sd, ev, comps)
     for i in range(0, n, _CHUNK):
-        zc = z[i : i + _CHUNK]
-        b.z_hist += _hist(zc, z_lo, z_inv)
-        b.axis_hist += _hist(zc @ proj - shift, a_lo, a_inv)
+        b.z_hist += _hist(z[i : i + _CHUNK], z_lo, z_inv)
     if labels is not None:
         vals = np.asarray(labels.values)
         b.label_names = list(labels.names)
@@ -141,6 +142,10 @@ def cloud_basis(z: np.ndarray, *, labels=None, judges=None, pca=None, directions
         b.present_sum, b.known_sum = pres.sum(axis=0, dtype=np.float64), b.known.sum(axis=0, dtype=np.float64)
     if judges is not None and len(judges.names):
         _judge_basis(b, judges)
+    cols = [c for c in (b.present, b.known, b.logits, b.probs) if c is not None]
+    if cols:
+        b.extra = np.ascontiguousarray(np.concatenate(cols, axis=1), np.float32)
+        b.extra_sum = b.extra.sum(axis=0, dtype=np.float64)
     return b
 
 
@@ -153,7 +158,8 @@ def _judge_basis(b: CloudBasis, judges) -> None:
     b.logit_sd = logits.std(axis=0, dtype=np.float64)
     b.judge_lo, b.judge_inv = _edges(b.logit_mean, b.logit_sd)
     b.judge_hist = _hist(logits, b.judge_lo, b.judge_inv)
-    b.prob_sum = _sigmoid(logits).sum(axis=0, dtype=np.float64)
+    b.probs = _sigmoid(logits).astype(np.float32)
+    b.prob_sum = b.probs.sum(axis=0, dtype=np.float64)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -166,61 +172,55 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Side:
-    """Sums and histograms of one group, read from its rows or from the whole minus its complement."""
+    """One group: exact sums (z, labels, judges) and, from at most ROWS_MAX of its rows, σ and histograms."""
 
     n: int
-    sums: np.ndarray
-    sumsq: np.ndarray
-    z_hist: np.ndarray
-    present: Optional[np.ndarray]
+    sums: np.ndarray  # (d,) Σz, exact
+    present: Optional[np.ndarray]  # (A,) Σ present, exact
     known: Optional[np.ndarray]
-    logit_hist: Optional[np.ndarray]
-    logit_sum: Optional[np.ndarray]
+    logit_sum: Optional[np.ndarray]  # (J,) exact
     prob_sum: Optional[np.ndarray]
-    rows: np.ndarray  # the rows read
-    complement: bool  # rows are the complement's
+    rows: np.ndarray  # the rows read for σ and histograms
+    scale: float  # n / len(rows)
+    sumsq: np.ndarray  # (d,) Σz² (scaled)
+    z_hist: np.ndarray  # (d, BINS) (scaled)
+    logit_hist: Optional[np.ndarray]  # (J, BINS) (scaled)
+    extra: Optional[np.ndarray] = None  # the sums of the basis' extra columns
 
 
-def _side(b: CloudBasis, mask: np.ndarray) -> _Side:
+def _side(b: CloudBasis, mask: np.ndarray, seed: int = 0, rest_of: Optional["_Side"] = None) -> _Side:
+    """The sums and samples of the group ``mask`` (``rest_of``: ``mask`` is that group's complement, whose exact sums
+    are the whole's minus the group's)."""
     mask = np.asarray(mask, bool)
     if mask.shape != (b.n,):
         raise EngineError(f"a selection of {mask.shape[0] if mask.ndim else 0} points for {b.n} z-points")
-    n = int(mask.sum())
-    comp = n > b.n // 2
-    rows = np.flatnonzero(~mask if comp else mask)
-    zs = b.z[rows]
-    sums = zs.sum(axis=0, dtype=np.float64)
-    sumsq = np.einsum("ij,ij->j", zs, zs, dtype=np.float64)
-    zh = _hist(zs, b.z_lo, b.z_inv)
-    pres = kn = lh = ls = ps = None
+    rows = np.flatnonzero(mask)
+    n = len(rows)
+    if rest_of is not None:  # the rest: the whole minus the group, exactly
+        sums = b.sums - rest_of.sums
+        ex = None if b.extra is None else b.extra_sum - rest_of.extra
+    elif n <= b.n // 8:  # a small group: its rows
+        sums = b.z[rows].sum(axis=0, dtype=np.float64)
+        ex = b.extra[rows].sum(axis=0, dtype=np.float64) if b.extra is not None else None
+    else:  # a large one: a 0/1 vector through the z-points (no copy of the rows)
+        w = mask.astype(np.float32)
+        sums = (w @ b.z).astype(np.float64)
+        ex = (w @ b.extra).astype(np.float64) if b.extra is not None else None
+    pres = kn = ls = ps = lh = None
+    A, J = len(b.label_names) if b.present is not None else 0, len(b.judge_names)
     if b.present is not None:
-        pres, kn = b.present[rows].sum(axis=0, dtype=np.float64), b.known[rows].sum(axis=0, dtype=np.float64)
+        pres, kn = ex[:A], ex[A : 2 * A]
     if b.logits is not None:
-        lg = b.logits[rows]
-        lh = _hist(lg, b.judge_lo, b.judge_inv)
-        ls = lg.sum(axis=0, dtype=np.float64)
-        ps = _sigmoid(lg).sum(axis=0, dtype=np.float64)
-    if comp:
-        sums, sumsq, zh = b.sums - sums, b.sumsq - sumsq, b.z_hist - zh
-        if pres is not None:
-            pres, kn = b.present_sum - pres, b.known_sum - kn
-        if lh is not None:
-            lh, ls, ps = b.judge_hist - lh, b.logit_mean * b.n - ls, b.prob_sum - ps
-    return _Side(n, sums, sumsq, zh, pres, kn, lh, ls, ps, rows, comp)
-
-
-def _whole_side(b: CloudBasis) -> _Side:
-    return _Side(b.n, b.sums, b.sumsq, b.z_hist, b.present_sum, b.known_sum, b.judge_hist,
-                 None if b.logits is None else b.logit_mean * b.n, b.prob_sum, np.arange(0), True)
-
-
-def _minus(b: CloudBasis, s: _Side) -> _Side:
-    """The rest of the cloud: the whole minus ``s``."""
-    w = _whole_side(b)
-    sub = (lambda x, y: None if x is None else x - y)
-    return _Side(b.n - s.n, w.sums - s.sums, w.sumsq - s.sumsq, w.z_hist - s.z_hist, sub(w.present, s.present),
-                 sub(w.known, s.known), sub(w.logit_hist, s.logit_hist), sub(w.logit_sum, s.logit_sum),
-                 sub(w.prob_sum, s.prob_sum), s.rows, not s.complement)
+        ls, ps = ex[2 * A : 2 * A + J], ex[2 * A + J :]
+    if n > ROWS_MAX:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, ROWS_MAX, replace=False))
+    scale = n / max(len(rows), 1)
+    zs = b.z[rows]
+    sumsq = np.einsum("ij,ij->j", zs, zs, dtype=np.float64) * scale
+    zh = _hist(zs, b.z_lo, b.z_inv) * scale
+    if b.logits is not None:
+        lh = _hist(b.logits[rows], b.judge_lo, b.judge_inv) * scale
+    return _Side(n, sums, pres, kn, ls, ps, rows, scale, sumsq, zh, lh, ex)
 
 
 def auc_from_hists(g: np.ndarray, o: np.ndarray) -> np.ndarray:
@@ -306,7 +306,7 @@ def group_stats(b: CloudBasis, mask: np.ndarray, against: Optional[np.ndarray] =
         if o.n == 0:
             raise EngineError("the second group is empty: no z-points to compare with")
     else:
-        o = _minus(b, g)
+        o = _side(b, ~np.asarray(mask, bool), seed=1, rest_of=g)
         if o.n == 0:
             raise EngineError("the selection holds every z-point: there is no rest to compare it with")
     n = b.n
@@ -356,18 +356,12 @@ def _axis_rows(b: CloudBasis, g: _Side, o: _Side, gm: np.ndarray, om: np.ndarray
 def _axis_hist(b: CloudBasis, s: _Side, axes: np.ndarray, lo, inv) -> np.ndarray:
     proj = (b.axes[axes] / b.axis_sd[axes, None]).T.astype(np.float32)
     shift = (b.mean @ proj).astype(np.float32)
-    h = _hist(b.z[s.rows] @ proj - shift, lo, inv)
-    return b.axis_hist[axes] - h if s.complement else h
+    return _hist(b.z[s.rows] @ proj - shift, lo, inv)
 
 
 def _axis_aucs(b: CloudBasis, g: _Side, o: _Side, axes: np.ndarray) -> np.ndarray:
     lo, inv = _edges(np.zeros(len(axes)), np.ones(len(axes)))
-    hg = _axis_hist(b, g, axes, lo, inv)
-    if o.rows is g.rows:  # the rest: the whole minus the group
-        ho = b.axis_hist[axes] - hg
-    else:
-        ho = _axis_hist(b, o, axes, lo, inv)
-    return auc_from_hists(hg, ho)
+    return auc_from_hists(_axis_hist(b, g, axes, lo, inv), _axis_hist(b, o, axes, lo, inv))
 
 
 def direction_between(b: CloudBasis, a: np.ndarray, to: np.ndarray, name: str = "A → B"):
@@ -375,7 +369,7 @@ def direction_between(b: CloudBasis, a: np.ndarray, to: np.ndarray, name: str = 
     cloud along it; ``meta["amount"]``: how many units separate the two means)."""
     from .lab.direction import Direction
 
-    sa, sb = _side(b, a), _side(b, to)
+    sa, sb = _side(b, a), _side(b, to, seed=1)
     if sa.n == 0 or sb.n == 0:
         raise EngineError("both groups need at least one z-point for a direction between them")
     v = sb.sums / sb.n - sa.sums / sa.n

@@ -113,3 +113,22 @@ def test_auc_from_histograms_and_refusals():
         group_stats(b, np.ones(99, bool))
     st = group_stats(b, z[:, 0] > 0)
     assert st.prevalence == [] and all(r.kind == "axis" for r in st.ranking)
+
+
+def test_a_large_group_is_read_from_a_sample_with_exact_means(monkeypatch):
+    import engine.group_stats as gs
+
+    z, table, judges = _cloud(n=6000)
+    b = cloud_basis(z, labels=table, judges=judges)
+    mask = z[:, 0] > -1.0  # about 63 %
+    exact = group_stats(b, mask)
+    monkeypatch.setattr(gs, "ROWS_MAX", 1500)
+    sampled = group_stats(b, mask)
+    np.testing.assert_allclose(sampled.mean_shift, exact.mean_shift, atol=1e-5)  # means stay exact
+    assert [n for n, *_ in sampled.prevalence] == ["A", "B"]
+    for (n, g1, _), (_, g2, _) in zip(sampled.prevalence, exact.prevalence):
+        assert g1 == pytest.approx(g2, abs=1e-6)
+    assert sampled.hist_group.sum(1) == pytest.approx(np.full(6, mask.sum()))  # counts scaled to the group
+    np.testing.assert_allclose(sampled.sd_ratio, exact.sd_ratio, atol=0.05)
+    auc = lambda st: {r.name: r.auc for r in st.ranking if r.kind == "axis" and r.auc is not None}["PC1"]
+    assert auc(sampled) == pytest.approx(auc(exact), abs=0.02)
