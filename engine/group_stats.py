@@ -91,6 +91,7 @@ class CloudBasis:
     probs: Any = None  # (N, J) float32
     prob_sum: Any = None  # (J,) Σ p over the whole
     present_sum: Any = None  # (A,)
+    judges: Any = None  # the judges given (names, weights, bias): to score other z-vectors
     extra: Any = None  # (N, 2A + 2J) float32: present, known, logits, probs side by side (one pass sums them all)
     extra_sum: Any = None
     known_sum: Any = None  # (A,)
@@ -153,6 +154,7 @@ def _judge_basis(b: CloudBasis, judges) -> None:
     w = np.asarray(judges.weights, np.float32)
     logits = b.z @ w.T + np.asarray(judges.bias, np.float32)
     b.judge_names = list(judges.names)
+    b.judges = judges
     b.logits = logits
     b.logit_mean = logits.mean(axis=0, dtype=np.float64)
     b.logit_sd = logits.std(axis=0, dtype=np.float64)
@@ -160,6 +162,13 @@ def _judge_basis(b: CloudBasis, judges) -> None:
     b.judge_hist = _hist(logits, b.judge_lo, b.judge_inv)
     b.probs = _sigmoid(logits).astype(np.float32)
     b.prob_sum = b.probs.sum(axis=0, dtype=np.float64)
+
+
+def judge_probabilities(b: CloudBasis, z: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """(n, len(names)) the judges' probabilities of any z-vectors (generated faces)."""
+    idx = [b.judge_names.index(nm) for nm in names]
+    w = np.asarray(b.judges.weights, np.float32)[idx]
+    return _sigmoid(np.asarray(z, np.float32) @ w.T + np.asarray(b.judges.bias, np.float32)[idx])
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
