@@ -155,7 +155,7 @@ def generate_like(opened: OpenedModel, mask: np.ndarray, sampler: str, n: int, s
     need = min_points_for(sampler, opened.z_dim)
     fit_need = int(np.ceil(need / (1 - HELD_OUT))) if quality else need
     if len(rows) < fit_need:
-        held = f" ({need} to fit, with a fifth held out to measure the faces)" if quality and len(rows) >= need else ""
+        held = f" ({need} to fit, with a fifth held out to measure the faces)" if quality else ""
         raise SamplerError(f"the selection holds {len(rows)} z-points; the {sampler} sampler needs at least "
                            f"{fit_need}{held}: select more points or pick a sampler that needs fewer")
     rng = np.random.default_rng(seed)
