@@ -1,0 +1,156 @@
+"""Selection speed at CelebA's size (issue 27): query → mask + group statistics, and "generate like it".
+
+202,599 z-points built in memory: the default model's 9,000 rows plus draws from its Gaussian (the cloud's mean and
+covariance); labels drawn consistently: each drawn point gets each attribute with the probability its judge
+(engine.lab.probes) gives it, the 9,000 keep their own labels.
+
+* query → mask + group statistics (against the rest): each query on a fresh column cache (its columns computed
+  again: the worst case of a new query), R repetitions, median and min–max. The one-time work per model
+  (``cloud_basis``: the whole cloud's histograms, the judges' scores of every point) is reported apart.
+* fit a sampler to a selection of 10,000 points and make 32 faces (decoded): every registered sampler, with the
+  workflow's own subsampling (``FIT_MAX``); the quality measurement is timed apart.
+
+    python benchmarks/selection_speed.py [--repeat 7] [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+N_TOTAL = 202_599
+QUERIES = (
+    "Smiling and not Male and p(Eyeglasses) > 0.8 and PC3 > 1",
+    "Smiling and not Male and p(Eyeglasses) > 0.5",
+    "z12 < -1.5 or (Blond_Hair and Young)",
+    "Male",
+    "not Male and Young and PC1 > 0",
+)
+
+
+def build(seed: int = 0):
+    """(the opened default model with 202,599 z-points and labels, the judges, the PCA)."""
+    from engine.attributes import AttributeTable
+    from engine.lab.probes import attribute_probes
+    from engine.latent_stats import pca_of
+    from engine.resources import default_model_dir
+    from engine.workflows.open_model import open_model
+
+    opened = open_model(default_model_dir())
+    z0 = opened.require_latents().astype(np.float64)
+    labels = opened.labels
+    judges = attribute_probes(z0, labels)
+    rng = np.random.default_rng(seed)
+    extra = N_TOTAL - len(z0)
+    mean, cov = z0.mean(axis=0), np.cov(z0, rowvar=False)
+    zx = rng.multivariate_normal(mean, cov, size=extra, method="cholesky").astype(np.float32)
+    vals = np.empty((extra, len(labels.names)), np.float32)
+    for a, nm in enumerate(labels.names):
+        if nm in judges.names:
+            j = judges.names.index(nm)
+            p = 1 / (1 + np.exp(-(zx @ judges.weights[j].astype(np.float32) + judges.bias[j])))
+        else:
+            p = np.full(extra, (labels.column(nm) > 0).mean())
+        vals[:, a] = np.where(rng.random(extra) < p, 1.0, -1.0)
+    z = np.concatenate([z0.astype(np.float32), zx])
+    table = AttributeTable(list(labels.names), np.concatenate([labels.values, vals]),
+                           list(labels.files) + [f"drawn_{i:06d}" for i in range(extra)])
+    opened.latents, opened.labels = z, table
+    opened.latent_files = list(opened.latent_files) + [f"drawn_{i:06d}" for i in range(extra)]
+    opened.stats = None
+    return opened, judges, pca_of(z.astype(np.float64))
+
+
+def summary(times: list[float]) -> dict:
+    ms = [1000 * t for t in times]
+    return {"median_ms": statistics.median(ms), "min_ms": min(ms), "max_ms": max(ms), "runs": len(ms)}
+
+
+def bench_queries(opened, judges, pca, repeat: int) -> dict:
+    from engine.group_stats import cloud_basis, group_stats
+    from engine.query import QuerySpace, evaluate
+
+    out: dict = {}
+    t = time.perf_counter()
+    basis = cloud_basis(opened.latents, labels=opened.labels, judges=judges, pca=pca)
+    out["cloud_basis_once_s"] = time.perf_counter() - t
+    for q in QUERIES:
+        q_t, s_t, both = [], [], []
+        count = 0
+        for _ in range(repeat):
+            space = QuerySpace(opened.latents, labels=opened.labels, judges=judges, pca=pca)  # no cached columns
+            t0 = time.perf_counter()
+            mask = evaluate(q, space)
+            t1 = time.perf_counter()
+            if mask.any():  # an empty selection has no statistics (the workflow says so in one line)
+                group_stats(basis, mask)
+            t2 = time.perf_counter()
+            q_t.append(t1 - t0)
+            s_t.append(t2 - t1)
+            both.append(t2 - t0)
+            count = int(mask.sum())
+        out[q] = {"count": count, "query": summary(q_t), "stats": summary(s_t), "total": summary(both)}
+        print(f"{q!r}: {count:,} points; query+stats median {out[q]['total']['median_ms']:.0f} ms "
+              f"(min {out[q]['total']['min_ms']:.0f}, max {out[q]['total']['max_ms']:.0f}); query "
+              f"{out[q]['query']['median_ms']:.0f}, stats {out[q]['stats']['median_ms']:.0f}", flush=True)
+    return out
+
+
+def bench_generate(opened, repeat: int, samplers=None) -> dict:
+    from engine.samplers import SAMPLERS
+    from engine.workflows.selection import generate_like
+
+    z = opened.latents
+    pc1 = (z - z.mean(0)) @ np.linalg.eigh(np.cov(z[:20000].T))[1][:, -1]
+    rows = np.argsort(-pc1)[:10_000]  # a 10k selection: one end of the main axis
+    mask = np.zeros(len(z), bool)
+    mask[rows] = True
+    opened.codec.decode(z[:32])  # warm the decoder (the window has it warm)
+    out = {}
+    for name in samplers or [s for s in SAMPLERS if s != "path"]:
+        tt, parts = [], []
+        for r in range(repeat):
+            t = time.perf_counter()
+            g = generate_like(opened, mask, name, 32, seed=r, quality=False)
+            tt.append(time.perf_counter() - t)
+            parts.append(g.seconds)
+        t = time.perf_counter()
+        g = generate_like(opened, mask, name, 32, seed=0, quality=True)
+        q_s = time.perf_counter() - t - sum(v for k, v in g.seconds.items() if k != "quality")
+        out[name] = {"fit_points": g.fit_points, **summary(tt),
+                     "fit_ms": statistics.median(1000 * p["fit"] for p in parts),
+                     "decode_ms": statistics.median(1000 * p["decode"] for p in parts),
+                     "quality_ms": 1000 * g.seconds.get("quality", q_s)}
+        print(f"{name}: fit on {g.fit_points:,} + 32 faces: median {out[name]['median_ms']:.0f} ms (min "
+              f"{out[name]['min_ms']:.0f}, max {out[name]['max_ms']:.0f}); fit {out[name]['fit_ms']:.0f}, decode "
+              f"{out[name]['decode_ms']:.0f}; quality (apart) {out[name]['quality_ms']:.0f} ms", flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--samplers", default=None)
+    ap.add_argument("--json", default=None)
+    a = ap.parse_args()
+    t = time.perf_counter()
+    opened, judges, pca = build()
+    print(f"built {len(opened.latents):,} z-points × {opened.z_dim} with {len(opened.labels.names)} labels in "
+          f"{time.perf_counter() - t:.1f} s", flush=True)
+    res = {"points": len(opened.latents), "queries": bench_queries(opened, judges, pca, a.repeat)}
+    print(f"cloud_basis (once per model): {res['queries']['cloud_basis_once_s']:.2f} s", flush=True)
+    res["generate"] = bench_generate(opened, max(1, a.repeat // 2),
+                                     a.samplers.split(",") if a.samplers else None)
+    if a.json:
+        Path(a.json).write_text(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()
