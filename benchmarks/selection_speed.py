@@ -58,7 +58,9 @@ def build(seed: int = 0):
             p = 1 / (1 + np.exp(-(zx @ judges.weights[j].astype(np.float32) + judges.bias[j])))
         else:
             p = np.full(extra, (labels.column(nm) > 0).mean())
-        vals[:, a] = np.where(rng.random(extra) < p, 1.0, -1.0)
+        col = labels.column(nm)
+        absent = float(np.nanmin(col))  # the table's own spelling of "absent" (labels.csv: 0; CelebA's file: -1)
+        vals[:, a] = np.where(rng.random(extra) < p, 1.0, absent)
     z = np.concatenate([z0.astype(np.float32), zx])
     table = AttributeTable(list(labels.names), np.concatenate([labels.values, vals]),
                            list(labels.files) + [f"drawn_{i:06d}" for i in range(extra)])

@@ -38,7 +38,7 @@ SPAN = 5.0
 #: axes (principal or given directions) whose AUC is computed, by largest |SMD|
 AUC_AXES = 24
 #: the most points of a group its histograms, σ and AUCs are read from (a uniform sample beyond)
-ROWS_MAX = 16384
+ROWS_MAX = 10_000
 _CHUNK = 16384
 
 
@@ -192,7 +192,7 @@ class _Side:
     rows: np.ndarray  # the rows read for σ and histograms
     scale: float  # n / len(rows)
     sumsq: np.ndarray  # (d,) Σz² (scaled)
-    z_hist: np.ndarray  # (d, BINS) (scaled)
+    zs: np.ndarray  # (len(rows), d) the rows' z
     logit_hist: Optional[np.ndarray]  # (J, BINS) (scaled)
     extra: Optional[np.ndarray] = None  # the sums of the basis' extra columns
 
@@ -226,10 +226,9 @@ def _side(b: CloudBasis, mask: np.ndarray, seed: int = 0, rest_of: Optional["_Si
     scale = n / max(len(rows), 1)
     zs = b.z[rows]
     sumsq = np.einsum("ij,ij->j", zs, zs, dtype=np.float64) * scale
-    zh = _hist(zs, b.z_lo, b.z_inv) * scale
     if b.logits is not None:
         lh = _hist(b.logits[rows], b.judge_lo, b.judge_inv) * scale
-    return _Side(n, sums, pres, kn, ls, ps, rows, scale, sumsq, zh, lh, ex)
+    return _Side(n, sums, pres, kn, ls, ps, rows, scale, sumsq, zs, lh, ex)
 
 
 def auc_from_hists(g: np.ndarray, o: np.ndarray) -> np.ndarray:
@@ -282,11 +281,29 @@ class GroupStats:
     sd_ratio: np.ndarray  # (d,) group σ / whole σ
     bin_low: np.ndarray  # (d,) the shared bins: low edge and width per component
     bin_width: np.ndarray
-    hist_group: np.ndarray  # (d, BINS)
     hist_whole: np.ndarray  # (d, BINS)
     prevalence: list = field(default_factory=list)  # (name, group share, whole share) per label
     judge_prevalence: list = field(default_factory=list)  # (name, group mean p, whole mean p) per judge
     ranking: list = field(default_factory=list)  # [Separation], most separating first
+    _zs: Any = field(default=None, repr=False)  # the group's rows read (ROWS_MAX at most) and their weight
+    _scale: float = field(default=1.0, repr=False)
+    _lo: Any = field(default=None, repr=False)
+    _inv: Any = field(default=None, repr=False)
+    _hists: dict = field(default_factory=dict, repr=False)
+
+    def histogram(self, component: int) -> np.ndarray:
+        """(BINS,) the group's counts on a component's shared bins (beside ``hist_whole[component]``), computed on
+        first use: a view shows one or two components, and all 256 of 10,000 rows would cost more than the rest."""
+        h = self._hists.get(component)
+        if h is None:
+            c = slice(component, component + 1)
+            h = self._hists[component] = _hist(self._zs[:, c], self._lo[c], self._inv[c])[0] * self._scale
+        return h
+
+    @property
+    def hist_group(self) -> np.ndarray:
+        """(d, BINS) every component's group histogram (all of them computed)."""
+        return np.stack([self.histogram(k) for k in range(len(self.hist_whole))])
 
     def edges(self, component: int) -> np.ndarray:
         """The BINS + 1 bin edges of a component's histograms."""
@@ -325,7 +342,7 @@ def group_stats(b: CloudBasis, mask: np.ndarray, against: Optional[np.ndarray] =
     om = o.sums / o.n
     res = GroupStats(g.n, n, o.n, other or ("the second group" if against is not None else "the rest"),
                      (gm - b.mean) / sd, gsd / sd, b.z_lo.astype(np.float64), 1.0 / b.z_inv.astype(np.float64),
-                     g.z_hist, b.z_hist)
+                     b.z_hist, _zs=g.zs, _scale=g.scale, _lo=b.z_lo, _inv=b.z_inv)
     rows: list[Separation] = []
     if b.present is not None:
         gp = g.present / np.maximum(g.known, 1)
@@ -365,7 +382,7 @@ def _axis_rows(b: CloudBasis, g: _Side, o: _Side, gm: np.ndarray, om: np.ndarray
 def _axis_hist(b: CloudBasis, s: _Side, axes: np.ndarray, lo, inv) -> np.ndarray:
     proj = (b.axes[axes] / b.axis_sd[axes, None]).T.astype(np.float32)
     shift = (b.mean @ proj).astype(np.float32)
-    return _hist(b.z[s.rows] @ proj - shift, lo, inv)
+    return _hist(s.zs @ proj - shift, lo, inv)
 
 
 def _axis_aucs(b: CloudBasis, g: _Side, o: _Side, axes: np.ndarray) -> np.ndarray:
