@@ -11,7 +11,7 @@ def cmd_select(a, progress) -> int:
     kinds = [k.strip() for k in (a.export or "").split(",") if k.strip()]
     run = select_to_folder(_model_dir(a.model), a.where, against=a.against, out=a.out, export=kinds, data=a.data,
                            generate=a.generate, sampler=a.sampler, seed=a.seed, overwrite=a.overwrite,
-                           progress=progress)
+                           directions=a.directions, progress=progress)
     progress.close()
     for line in select_lines(run, a.top):
         print(line)

@@ -16,7 +16,8 @@ A selection is a boolean mask over the model's z-points (the GUI's lasso, box or
   reconstructions as PNG), ``distinguish.csv`` + ``.json`` (the ranked table), ``selection.json`` (the query, the
   counts, the generated faces' quality) and the generated faces (``generated_z.npy``, ``generated_NNNN.png``,
   ``generated_grid.png``).
-* :func:`select_to_folder` — the CLI's ``select``: all of the above from option values.
+* :func:`select_to_folder` — the CLI's ``select``: all of the above from option values (a saved direction set's
+  directions ranked beside the principal axes).
 """
 from __future__ import annotations
 
@@ -360,6 +361,8 @@ def _select_params():
         Param("out", str, None, "write the selection's files into this folder", kind="path"),
         Param("export", str, "csv,grid", "with the output folder: what to write, some of csv,grid,images "
               "(distinguish.csv/json are always written)", metavar="KINDS", kind="text"),
+        Param("directions", str, None, "a direction set (written by the directions command) ranked beside the "
+              "principal axes", kind="path"),
         Param("data", str, None, "the dataset folder: grid and images show the training images "
               "(reconstructions otherwise)", kind="path"),
         Param("generate", int, 0, "generate this many faces like the selection (a sampler fitted to it)", minimum=0),
@@ -385,7 +388,7 @@ class SelectRun:
 
 def select_to_folder(model_folder, where: str, *, against: Optional[str] = None, out=None,
                      export: Sequence[str] = ("csv", "grid"), data=None, generate: int = 0, sampler: str = "normal",
-                     seed: int = 0, overwrite: bool = False, values: Optional[dict] = None,
+                     seed: int = 0, overwrite: bool = False, values: Optional[dict] = None, directions=None,
                      progress: ProgressCallback = no_progress) -> SelectRun:
     """The CLI's ``select``: check ``out`` first, open the model, select, describe, generate like it, write."""
     from ..output_folders import check_output_folder
@@ -402,7 +405,12 @@ def select_to_folder(model_folder, where: str, *, against: Optional[str] = None,
         check_output_folder(out, inputs=[model_folder] + ([data] if data else []), overwrite=overwrite,
                             kind="selection")
     opened = open_model(model_folder)
-    sel_space = selection_space(opened)
+    extra = ()
+    if directions is not None:
+        from ..lab.set_file import load_direction_set
+
+        extra = load_direction_set(directions, model_id=opened.model_id, z_dim=opened.z_dim).directions
+    sel_space = selection_space(opened, directions=extra)
     sel = select(sel_space, where, against, progress=progress)
     gen = None
     if generate:

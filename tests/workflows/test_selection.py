@@ -139,3 +139,20 @@ def test_generate_where_takes_a_query(labelled_model, tmp_path, capsys):
     rc, stdout, err = cli(["generate", "--model", labelled_model, "--sampler", "uniform", "--n", 3, "--where",
                            "Left and (z0 > 0", "--out", tmp_path / "bad"], capsys)
     assert rc == 2 and "--where" in err and "expected ')'" in err and err.count("\n") == 1
+
+
+def test_a_saved_direction_set_is_ranked_beside_the_axes(labelled_model, opened, tmp_path):
+    from engine.lab.direction import Direction
+    from engine.lab.set_file import DirectionSet, save_direction_set
+
+    z = opened.latents
+    u = np.zeros(8)
+    u[0] = 1.0
+    d = Direction("along z0", "pca", u * z[:, 0].std())
+    save_direction_set(tmp_path / "dirs.json", DirectionSet("mine", opened.model_id, 8, [d]))
+    run = select_to_folder(labelled_model, "Left", directions=tmp_path / "dirs.json")
+    row = {r.name: r for r in run.selection.stats.ranking if r.kind == "axis"}["along z0"]
+    left = z[:, 0] > 0
+    assert row.auc == pytest.approx(1.0, abs=0.01)  # Left is z0 > 0: the direction separates it completely
+    assert row.smd == pytest.approx((z[left, 0].mean() - z[~left, 0].mean()) / z[:, 0].std(), rel=0.02)
+    assert run.folder is None and run.files == []
