@@ -434,6 +434,15 @@ class QuerySpace:
                        f"these {self.what}; use p({_quote(term.name)}), the attribute judge's probability")
         return np.asarray(self.labels.column(term.name), dtype=np.float64)
 
+    def groups(self, name: str) -> tuple[np.ndarray, np.ndarray, bool]:
+        """(present, absent, is yes/no) of a label, kept like the columns."""
+        key = ("groups", name, -1)
+        got = self._columns.get(key)
+        if got is None:
+            present, absent = self.labels.groups(name)
+            got = self._columns[key] = (present, absent, self.labels.is_binary(name))
+        return got
+
     def _pca(self):
         pca = self.resolved("pca", self.pca)
         if pca is None:
@@ -449,7 +458,7 @@ def _f32(z: np.ndarray) -> np.ndarray:
 
 
 def _binary_label(space: QuerySpace, term: Term) -> bool:
-    return term.kind == "label" and space.labels is not None and space.labels.is_binary(term.name)
+    return term.kind == "label" and space.labels is not None and space.groups(term.name)[2]
 
 
 def _leaf(space: QuerySpace, node, query: str) -> Masks:
@@ -460,14 +469,14 @@ def _leaf(space: QuerySpace, node, query: str) -> Masks:
             raise QueryError(f"{query!r}: {node.term.text()} alone is not a condition at column {node.term.pos + 1} "
                              f"(expected e.g. {node.term.text()} > 1)", param="where", query=query,
                              position=node.term.pos, name=node.term.name, suggestion=None)
-        present, absent = space.labels.groups(node.term.name)
+        present, absent, _ = space.groups(node.term.name)
         return present, absent
     if _binary_label(space, node.term) and node.op in ("==", "!="):
         if node.value not in (1.0, 0.0, -1.0):
             raise QueryError(f"{query!r}: {node.term.name} is a yes/no label; compare it with 1 (present) or -1 / 0 "
                              f"(absent) at column {node.term.pos + 1}", param="where", query=query,
                              position=node.term.pos, name=node.term.name, suggestion=None)
-        present, absent = space.labels.groups(node.term.name)
+        present, absent, _ = space.groups(node.term.name)
         inside = present if (node.value > 0) == (node.op == "==") else absent
         return inside, (absent if inside is present else present)
     with np.errstate(invalid="ignore"):
