@@ -36,7 +36,7 @@ from .errors import EngineError
 BINS = 128
 SPAN = 5.0
 #: axes (principal or given directions) whose AUC is computed, by largest |SMD|
-AUC_AXES = 24
+AUC_AXES = 16
 #: the most points of a group its histograms, σ and AUCs are read from (a uniform sample beyond)
 ROWS_MAX = 10_000
 _CHUNK = 16384

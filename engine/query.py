@@ -439,8 +439,18 @@ class QuerySpace:
         key = ("groups", name, -1)
         got = self._columns.get(key)
         if got is None:
-            present, absent = self.labels.groups(name)
-            got = self._columns[key] = (present, absent, self.labels.is_binary(name))
+            col = self.labels.column(name)
+            known = np.isfinite(col)
+            v = col[known]
+            # AttributeTable.is_binary without its sort: values all in {-1, 1} or all in {0, 1}
+            binary = bool(np.all((v == 1) | (v == -1)) or np.all((v == 0) | (v == 1)))
+            if binary:  # present above 0, as AttributeTable.groups
+                present = known & (col > 0)
+                got = (present, known & ~present, True)
+            else:
+                present, absent = self.labels.groups(name)
+                got = (present, absent, False)
+            self._columns[key] = got
         return got
 
     def _pca(self):

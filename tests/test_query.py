@@ -138,3 +138,20 @@ def test_query_speed_at_celeba_size():
     sp = QuerySpace(z, labels=labels)
     m = evaluate("Smiling and PC3 > 1 or z2 < -2", sp)
     assert m.shape == (202_599,) and m.dtype == bool and 0.05 < m.mean() < 0.2
+
+
+def test_label_groups_match_the_attribute_table():
+    rng = np.random.default_rng(1)
+    cols = {"pm": rng.choice([-1.0, 1.0], 50), "01": rng.choice([0.0, 1.0], 50), "num": rng.normal(size=50) * 10,
+            "mixed": rng.choice([-1.0, 0.0, 1.0], 50)}
+    vals = np.stack(list(cols.values()), 1)
+    vals[[3, 7], :] = np.nan
+    table = AttributeTable(list(cols), vals, [f"{i}" for i in range(50)])
+    sp = QuerySpace(np.zeros((50, 2)), labels=table)
+    for name in cols:
+        p, a = table.groups(name)
+        gp, ga, binary = sp.groups(name)
+        np.testing.assert_array_equal(gp, p)
+        np.testing.assert_array_equal(ga, a)
+        assert binary == table.is_binary(name), name
+        np.testing.assert_array_equal(evaluate(f"not {name}", sp), a)
