@@ -154,4 +154,4 @@ def test_label_groups_match_the_attribute_table():
         np.testing.assert_array_equal(gp, p)
         np.testing.assert_array_equal(ga, a)
         assert binary == table.is_binary(name), name
-        np.testing.assert_array_equal(evaluate(f"not {name}", sp), a)
+        np.testing.assert_array_equal(evaluate(f"not `{name}`", sp), a)
