@@ -225,7 +225,7 @@ def _side(b: CloudBasis, mask: np.ndarray, seed: int = 0, rest_of: Optional["_Si
         rows = np.sort(np.random.default_rng(seed).choice(rows, ROWS_MAX, replace=False))
     scale = n / max(len(rows), 1)
     zs = b.z[rows]
-    sumsq = np.einsum("ij,ij->j", zs, zs, dtype=np.float64) * scale
+    sumsq = np.einsum("ij,ij->j", zs, zs).astype(np.float64) * scale  # float32: a σ to 4 digits is plenty
     if b.logits is not None:
         lh = _hist(b.logits[rows], b.judge_lo, b.judge_inv) * scale
     return _Side(n, sums, pres, kn, ls, ps, rows, scale, sumsq, zs, lh, ex)
