@@ -21,7 +21,8 @@ the counts scaled to the group's size: the AUC's sampling error is then about 0.
 shared-bin histograms (:data:`BINS` bins over ±:data:`SPAN` σ, the outer bins open): within-bin ties count half, so
 an AUC is exact to within about 0.01 (``tests/test_group_stats.py`` compares with the exact rank AUC). The axes'
 AUCs need the group's coordinates on those axes, so they are computed for the :data:`AUC_AXES` axes with the
-largest |SMD| (every axis has its SMD).
+largest |SMD| (every axis has its SMD). A component's group histogram is computed when asked for
+(:meth:`GroupStats.histogram`): a view shows one or two components at a time.
 """
 from __future__ import annotations
 
