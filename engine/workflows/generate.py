@@ -95,15 +95,16 @@ class SamplerFits:
         return s, len(fit_on), described
 
 
-def where_inputs(opened: OpenedModel, where):
+def where_inputs(opened: OpenedModel, where=None):
     """(the labels, the attribute judges as a function called on first use) a ``where`` may read: the old syntax
-    needs the labels (refused without them, as before); a query reads them when the model has them."""
+    needs the labels (refused without them, as before); a query (or ``where=None``: any query) reads them when the
+    model has them."""
     from ..attributes import load_labels, require_labels
     from ..attributes.conditions import is_old_syntax
 
     labels = opened.labels
     if labels is None:
-        labels = (require_labels(opened.folder, opened.latent_files) if is_old_syntax(where)
+        labels = (require_labels(opened.folder, opened.latent_files) if where is not None and is_old_syntax(where)
                   else load_labels(opened.folder, opened.latent_files))
     if labels is None:
         return None, None

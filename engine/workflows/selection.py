@@ -75,7 +75,7 @@ def selection_space(opened: OpenedModel, *, judges: bool = True, directions: Seq
     from .generate import _model_pca, where_inputs
 
     z = opened.require_latents()
-    labels, judge_fn = where_inputs(opened, "x and y")  # a query: labels when the model has them
+    labels, judge_fn = where_inputs(opened)  # the labels when the model has them
     space = QuerySpace(z, labels=labels, judges=judge_fn if judges else None, pca=lambda: _model_pca(opened))
     return SelectionSpace(opened, space, directions=tuple(directions))
 
