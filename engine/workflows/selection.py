@@ -80,6 +80,16 @@ def selection_space(opened: OpenedModel, *, judges: bool = True, directions: Seq
     return SelectionSpace(opened, space, directions=tuple(directions))
 
 
+def faces_space(sel: SelectionSpace, z: np.ndarray, what: str = "generated faces"):
+    """A query space over other z-vectors (generated faces) of the same model: its judges and principal axes, its
+    label names known but refused in one line (labels exist only for the model's own z-points)."""
+    from ..query import QuerySpace
+
+    sp = sel.space
+    return QuerySpace(np.asarray(z, np.float32), label_names=list(sp.label_names), judges=sp.judges, pca=sp.pca,
+                      what=what)
+
+
 @dataclass
 class Selection:
     """What :func:`select` found."""

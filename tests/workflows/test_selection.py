@@ -12,7 +12,7 @@ from conftest import cli
 from engine.errors import QueryError, SamplerError
 from engine.workflows.open_model import open_model
 from engine.workflows.selection import (
-    FIT_MAX, export_selection, generate_like, select, select_to_folder, selection_space,
+    FIT_MAX, export_selection, faces_space, generate_like, select, select_to_folder, selection_space,
 )
 
 
@@ -156,3 +156,16 @@ def test_a_saved_direction_set_is_ranked_beside_the_axes(labelled_model, opened,
     assert row.auc == pytest.approx(1.0, abs=0.01)  # Left is z0 > 0: the direction separates it completely
     assert row.smd == pytest.approx((z[left, 0].mean() - z[~left, 0].mean()) / z[:, 0].std(), rel=0.02)
     assert run.folder is None and run.files == []
+
+
+def test_queries_over_generated_faces(opened, space):
+    from engine.query import evaluate
+
+    gen = generate_like(opened, select(space, "Left").mask, "normal", 40, seed=1, decode=False, quality=False)
+    fs = faces_space(space, gen.z)
+    with pytest.raises(QueryError) as info:
+        evaluate("Left and z1 > 0", fs)
+    assert "not for these generated faces; use p(Left)" in str(info.value) and "\n" not in str(info.value)
+    judged = evaluate("p(Left) > 0.5", fs)
+    assert judged.mean() > 0.7  # faces made like the Left group are judged Left
+    np.testing.assert_array_equal(evaluate("z0 > 0 and PC1 < 100", fs), gen.z[:, 0] > 0)
