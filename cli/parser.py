@@ -161,6 +161,8 @@ def _gui(sub) -> None:
     u.add_argument("--model")
     u.add_argument("--screenshot", metavar="FILE", help="render the window to FILE and exit")
     u.add_argument("--sampler")
+    u.add_argument("--session", metavar="FILE", help="open a saved session (*.lfs-session.json): its model, faces, "
+                   "selection, axes, layout")
 
 
 COMMAND_PARSERS = (_train, _encode, _reconstruct, _generate, _edit, _attributes, _directions, _photo, _report, _movie, _import_, _export, _samplers, _evaluate, _select, _info, _gui)

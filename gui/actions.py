@@ -21,7 +21,7 @@ from .session import PhotoEntry, Sample
 
 
 #: Keys of the jobs that draw a view of the open model: cancelled when another model opens.
-VIEW_JOB_KEYS = ("path", "atlas", "atlas-panel", "map-decode")
+VIEW_JOB_KEYS = ("path", "atlas", "atlas-panel", "map-decode", "selection-faces")
 
 
 def open_model_job(folder: Path, progress, cancel):
@@ -76,6 +76,9 @@ class WindowActions(SaveActions):
         w.directions.add_slider_requested.connect(self._add_direction_slider)
         w.directions.inspect_face_requested.connect(lambda *_: w.raise_dock("inspectorDock"))
         w.pair_plot.path_drawn.connect(self.decode_drawn_path)
+        from .qt_selection_layer import atlas_selection
+
+        w.atlas_panel.selector = atlas_selection(w.atlas_panel, s)  # a lasso on the atlas selects in the cloud
         self.wire_exports()
         for dock in w.docks.values():  # every panel, the sampler and the faces included
             self.follow_model_reset(dock.widget())

@@ -152,6 +152,14 @@ keeps the distance from the centre changing evenly.</p>""", ("pathDock",)),
 the faces are decoded again for the new view. <i>grid</i> sets faces per row; <i>others at</i> decides
 where the other numbers stay (the cloud's centre, or the inspected face). The Decode tool shows the
 face under the pointer.</p>""", ("atlasDock",)),
+    Topic("selection", PANELS, "Selection", """
+<p>Training z-points picked with the Select tool (S) of the pair plot, the Atlas or the direction lab's map:
+drag a <i>Box</i> or a <i>Lasso</i>, or click a <i>Polygon</i>'s vertices (double-click closes it); drag a
+range on the Components histogram. Shift adds, Ctrl subtracts, Shift+Ctrl intersects (or the tool bar's
+New / + / − / ∩); Esc clears. Every view shows the same selection: its points in green, the rest greyed;
+its histogram beside the cloud's; here its size, some of its faces (the training images when the dataset
+is open, their reconstructions when not) and the attributes whose share in it differs most from the whole
+set's.</p>""", ("selectionDock",)),
     Topic("model", PANELS, "Model & data", """
 <p>The open model (its size, its number of training faces, its training losses) and the open dataset, with
 the actions that change them: open a model or dataset, train a new model (Ctrl+T), encode a dataset
@@ -225,7 +233,8 @@ PANEL_KEYS = (
     ("Delete (condition list)", "remove the selected condition"),
     ("Ctrl+click, Shift+click (Faces)", "select several faces"),
     ("Double-click (Faces)", "open the face in the inspector"),
-    ("P / D / T, Esc (a plot you clicked)", "plot tool: Pan / Decode / Path; Esc: back to Pan"),
+    ("P / D / T / S, Esc (a plot you clicked)", "plot tool: Pan / Decode / Path / Select; Esc: back to Pan "
+                                                 "(in Select: clears the selection)"),
     ("Alt+click, Alt+drag (pair plot, atlas)", "decode the point under the pointer (any tool)"),
     ("Shift+click (pair plot)", "add a bend to the drawn path (any tool)"),
     ("Wheel (a plot you clicked)", "zoom"),
