@@ -34,6 +34,7 @@ from cli.commands_compare import cmd_compare_models  # noqa: E402
 from cli.commands_edit import cmd_directions, cmd_edit, cmd_movie, cmd_photo  # noqa: E402
 from cli.commands_model import cmd_encode, cmd_export, cmd_gui, cmd_import, cmd_info, cmd_reconstruct, cmd_train  # noqa: E402
 from cli.commands_sample import cmd_attributes, cmd_evaluate, cmd_generate, cmd_report, cmd_samplers  # noqa: E402
+from cli.commands_select import cmd_select  # noqa: E402
 from cli.common import (  # noqa: E402,F401 - the names tests and scripts import from main
     EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_INTERNAL, BadInput, TqdmProgress, cli_name, raise_bad,
 )
@@ -46,6 +47,7 @@ COMMANDS = {
     "samplers": cmd_samplers, "info": cmd_info, "gui": cmd_gui, "edit": cmd_edit, "attributes": cmd_attributes,
     "evaluate": cmd_evaluate, "directions": cmd_directions, "photo": cmd_photo, "import": cmd_import,
     "export": cmd_export, "report": cmd_report, "movie": cmd_movie, "compare-models": cmd_compare_models,
+    "select": cmd_select,
 }
 
 

@@ -147,6 +147,18 @@ def _compare_models(sub) -> None:
     add_params(cm, COMPARE_PARAMS)
 
 
+def _select(sub) -> None:
+    from engine.workflows.selection import SELECT_PARAMS
+
+    se = sub.add_parser("select", help="select z-points by a query; say what distinguishes them, export them, "
+                        "generate faces like them",
+                        epilog="QUERY names labels (a bare name = present), p(NAME) (the attribute judge's probability "
+                        "0..1), z0.. (raw coordinates) and PC1.. (principal axes in σ), with < <= > >= == != and "
+                        "and/or/not and parentheses, e.g. 'Smiling and not Male and p(Eyeglasses) > 0.8 and PC3 > 1'.")
+    add_params(se, SELECT_PARAMS, overwrite={"help": "replace a selection written earlier to --out"})
+    se._negative_number_matcher = NEGATIVE_NUMBERS
+
+
 def _info(sub) -> None:
     i = sub.add_parser("info", help="describe a model folder")
     i.add_argument("--model")
@@ -161,4 +173,5 @@ def _gui(sub) -> None:
                    "selection, axes, layout")
 
 
-COMMAND_PARSERS = (_train, _encode, _reconstruct, _generate, _edit, _attributes, _directions, _photo, _report, _movie, _import_, _export, _samplers, _evaluate, _compare_models, _info, _gui)
+COMMAND_PARSERS = (_train, _encode, _reconstruct, _generate, _edit, _attributes, _directions, _photo, _report, _movie,
+                   _import_, _export, _samplers, _evaluate, _select, _compare_models, _info, _gui)

@@ -165,3 +165,10 @@ def extra_missing(module: str, *, feature: str = "", extra: str = "train") -> Op
 
 class Cancelled(Exception):
     """Raised inside a long job when its cancel token was set; earlier results stay intact."""
+
+
+class QueryError(SamplerError):
+    """A query (``Smiling and not Male and PC3 > 1``) that cannot be read or evaluated: ``query`` is its text,
+    ``position`` the 0-based character where the problem starts (None when it is about the whole query), ``name``
+    the unknown or refused name and ``suggestion`` the closest known one (or None). A :class:`SamplerError` so that
+    the callers of the old condition syntax catch it unchanged."""

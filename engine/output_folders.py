@@ -47,7 +47,7 @@ STAGE_OWNER = ".owner"
 LOCK = ".image-set.lock"
 #: What each kind of set is called in messages.
 KIND_NAMES = {"image-set": "an image set", "edit-strips": "edit strips", "reconstructions": "reconstructions",
-              "photo": "a photo's results", "report": "a report"}
+              "photo": "a photo's results", "report": "a report", "selection": "a selection"}
 #: A params.json is a few kB (a huge set's file list: ~15 bytes a face); anything far larger is not ours.
 MAX_PARAMS_BYTES = 64 * 2**20
 

@@ -179,12 +179,14 @@ class Model:
 
     # ---- the cloud -----------------------------------------------------------------------------------
     def select(self, where: str) -> np.ndarray:
-        """A boolean mask over the training z-points: those whose labels match ``where``
-        (``"Smiling=1,Male=-1"``, as ``generate --where``)."""
-        from engine.attributes import parse_where, require_labels, subset_mask
+        """A boolean mask over the training z-points: those ``where`` selects, as ``generate --where``: a query
+        (``"Smiling and not Male and p(Eyeglasses) > 0.8 and PC3 > 1"``, engine/query.py) or ``"Smiling=1,Male=-1"``."""
+        from engine.attributes.conditions import where_mask
+        from engine.workflows.generate import _model_pca, where_inputs
 
-        table = self.labels if self.labels is not None else require_labels(self.folder, self.names)
-        return subset_mask(table, parse_where(where))
+        labels, judges = where_inputs(self.opened, where)
+        return where_mask(self.opened.require_latents(), labels, where, judges=judges,
+                          pca=lambda: _model_pca(self.opened))
 
     def place_photo(self, path: PathLike, *, face: Optional[int] = None, detector: Optional[str] = None,
                     no_detect: bool = False) -> Photo:

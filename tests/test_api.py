@@ -68,6 +68,7 @@ def test_select_and_training_faces(model):
     mask = model.select("Left=1")
     assert mask.dtype == bool and len(mask) == len(model.z)
     assert np.array_equal(mask, model.z[:, 0] > 0)
+    assert np.array_equal(model.select("Left and z1 > 0"), mask & (model.z[:, 1] > 0))  # the query language
     faces = model.training_faces(np.flatnonzero(mask)[:3])
     assert np.array_equal(faces.z, model.z[mask][:3]) and faces.images.shape[0] == 3
 

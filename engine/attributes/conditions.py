@@ -3,16 +3,24 @@
 ``--where Smiling=1,Male=-1`` → :func:`parse_where` → :class:`Condition` list → :func:`subset_mask`
 / :func:`conditional_latents`, which fits no sampler itself but returns the matching z-points, and
 refuses unknown names (listing the allowed ones) and subsets too small for the sampler.
+
+``--where`` also takes the query language of :mod:`engine.query` (``Smiling and not Male and PC3 > 1``,
+``p(Eyeglasses) > 0.8``): :func:`where_mask` and :func:`conditional_latents` read a text in the old syntax
+(:func:`is_old_syntax`: commas, or one ``NAME``/``NAME=V`` condition) with :func:`parse_where`, its checks, messages
+and description unchanged (a name that is no label but a coordinate, ``z3>1``, is read as the query language reads
+it), and any other text as a query.
 """
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import numpy as np
 
 from ..errors import DataError, SamplerError
+from ..query import Query, QuerySpace, evaluate, parse_query, part_counts, query_from_conditions
 from ..samplers.base import MIN_FIT_POINTS
 from .labels import AttributeTable, _parse_value
 
@@ -141,25 +149,90 @@ def min_points_for(sampler: str, z_dim: int) -> int:
     return max(2, int(cls.min_points(z_dim)))
 
 
-def conditional_latents(
-    z: np.ndarray, table: AttributeTable, conditions: Sequence[Condition] | str, sampler: str = "normal",
-    min_points: Optional[int] = None,
-) -> np.ndarray:
-    """The z-points meeting ``conditions``, checked to be enough for fitting ``sampler``."""
-    if isinstance(conditions, str):
-        conditions = parse_where(conditions)
-    if len(table) != len(z):
+_OLD_ONE = re.compile(r"\s*[^\s=<>!(),`]+\s*(?:(?:!=|>=|<=|=|>|<)\s*[^\s=<>!(),`]+\s*)?")
+
+
+def is_old_syntax(where) -> bool:
+    """True for the old ``Smiling=1,Male=-1`` syntax: a list of conditions, a text with a comma, or one condition
+    (``Smiling``, ``Smiling=1``, ``Age>=40``) that both readings mean the same by."""
+    if isinstance(where, Query):
+        return False
+    if not isinstance(where, str):
+        return True
+    return "," in where or bool(_OLD_ONE.fullmatch(where))
+
+
+def where_query(where) -> Query:
+    """A ``--where`` (old syntax, a query text, conditions or a :class:`Query`) as a :class:`Query`."""
+    if isinstance(where, Query):
+        return where
+    if is_old_syntax(where):
+        conds = parse_where(where) if isinstance(where, str) else list(where)
+        return query_from_conditions(conds, describe_where(conds))
+    return parse_query(where)
+
+
+def describe_any(where) -> str:
+    """The text stored with a set (``params["where"]``): the old syntax's normal form, or the query's."""
+    if isinstance(where, Query):
+        return where.describe()
+    if is_old_syntax(where):
+        return describe_where(parse_where(where) if isinstance(where, str) else list(where))
+    return parse_query(where).describe()
+
+
+def query_space(z: np.ndarray, table: Optional[AttributeTable], *, judges=None, pca=None) -> QuerySpace:
+    """What a ``--where`` may name about the model's z-points ``z`` (labels ``table``, or None without labels)."""
+    if table is not None and len(table) != len(z):
         raise DataError(f"labels for {len(table)} z-points do not match the model's {len(z)} z-points")
-    mask = subset_mask(table, conditions)
+    return QuerySpace(z, labels=table, judges=judges, pca=pca)
+
+
+def where_mask(z: np.ndarray, table: Optional[AttributeTable], where, *, judges=None, pca=None,
+               space: Optional[QuerySpace] = None) -> np.ndarray:
+    """The z-points meeting ``where`` (either syntax). In the old syntax a label condition is read by
+    :func:`condition_mask` (its messages), a coordinate (``z3>1``, ``PC2<0``) by the query language."""
+    space = space or query_space(z, table, judges=judges, pca=pca)
+    if is_old_syntax(where):
+        conds = parse_where(where) if isinstance(where, str) else list(where)
+        mask = np.ones(len(z), dtype=bool)
+        for c in conds:
+            if table is not None and c.name in table.names or not _is_coordinate(c.name):
+                if table is None:
+                    from .labels import unknown_name_message
+
+                    raise SamplerError(unknown_name_message(c.name, []), param="where")
+                mask &= condition_mask(table, c)
+            else:
+                mask &= evaluate(query_from_conditions([c]), space)
+        return mask
+    return evaluate(where, space)
+
+
+def _is_coordinate(name: str) -> bool:
+    return bool(re.fullmatch(r"z\d+|[Pp][Cc]\d+", name))
+
+
+def conditional_latents(
+    z: np.ndarray, table: Optional[AttributeTable], conditions, sampler: str = "normal",
+    min_points: Optional[int] = None, *, judges=None, pca=None,
+) -> np.ndarray:
+    """The z-points meeting ``conditions`` (old syntax, conditions, or a query), checked to be enough for fitting
+    ``sampler``; too few is refused naming each part's count. ``judges``/``pca``: see :class:`engine.query.QuerySpace`."""
+    space = query_space(z, table, judges=judges, pca=pca)
+    mask = where_mask(z, table, conditions, space=space)
     need = min_points if min_points is not None else min_points_for(sampler, z.shape[1])
     got = int(mask.sum())
     if got < need:
-        parts = []
-        for c in conditions:
-            parts.append(f"{c.text()}: {int(condition_mask(table, c).sum())}")
+        if is_old_syntax(conditions):
+            conds = parse_where(conditions) if isinstance(conditions, str) else list(conditions)
+            parts = [f"{c.text()}: {int(where_mask(z, table, [c], space=space).sum())}" for c in conds]
+            what = describe_where(conds)
+        else:
+            parts = [f"{t}: {n}" for t, n in part_counts(conditions, space)]
+            what = describe_any(conditions)
         raise SamplerError(
-            f"only {got} of {len(z)} z-points match the conditions {describe_where(conditions)} "
+            f"only {got} of {len(z)} z-points match the conditions {what} "
             f"({'; '.join(parts)}); the {sampler} sampler needs at least {need}"
         )
     return np.asarray(z)[mask]
-

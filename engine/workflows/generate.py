@@ -56,9 +56,9 @@ class SamplerFits:
         """True when this fit is kept here (a Generate with it only samples and decodes)."""
         described = None
         if where is not None:
-            from ..attributes import describe_where, parse_where
+            from ..attributes.conditions import describe_any
 
-            described = describe_where(parse_where(where) if isinstance(where, str) else list(where))
+            described = describe_any(where)
         return self._key(opened, sampler, values, described) in self._fits
 
     @staticmethod
@@ -72,12 +72,12 @@ class SamplerFits:
         latents = opened.require_latents()
         conditions, fit_on, described = [], latents, None
         if where is not None:  # "" is refused by parse_where, never read as "no condition"
-            from ..attributes import conditional_latents, describe_where, parse_where, require_labels
+            from ..attributes.conditions import conditional_latents, describe_any
 
-            conditions = parse_where(where) if isinstance(where, str) else list(where)
-            labels = opened.labels if opened.labels is not None else require_labels(opened.folder, opened.latent_files)
-            fit_on = conditional_latents(latents, labels, conditions, sampler)
-            described = describe_where(conditions)
+            described = describe_any(where)  # a query or the old syntax, checked before the labels are read
+            labels, judges = where_inputs(opened, where)
+            fit_on = conditional_latents(latents, labels, where, sampler, judges=judges,
+                                         pca=lambda: _model_pca(opened))
         values = dict(values or {})
         key = self._key(opened, sampler, values, described)
         s = self._fits.get(key)
@@ -93,6 +93,38 @@ class SamplerFits:
                 self._fits.pop(next(iter(self._fits)))
             self._fits[key] = s
         return s, len(fit_on), described
+
+
+def where_inputs(opened: OpenedModel, where=None):
+    """(the labels, the attribute judges as a function called on first use) a ``where`` may read: the old syntax
+    needs the labels (refused without them, as before); a query (or ``where=None``: any query) reads them when the
+    model has them."""
+    from ..attributes import load_labels, require_labels
+    from ..attributes.conditions import is_old_syntax
+
+    labels = opened.labels
+    if labels is None:
+        labels = (require_labels(opened.folder, opened.latent_files) if where is not None and is_old_syntax(where)
+                  else load_labels(opened.folder, opened.latent_files))
+    if labels is None:
+        return None, None
+
+    def judges():
+        from ..lab.probes import attribute_probes
+
+        return attribute_probes(opened.require_latents(), labels)
+
+    return labels, judges
+
+
+def _model_pca(opened: OpenedModel):
+    """The PCA of the model's z-points (its statistics' when they are open)."""
+    stats = opened.stats
+    if stats is not None and getattr(stats, "pca", None) is not None:
+        return stats.pca
+    from ..latent_stats import pca_of
+
+    return pca_of(opened.require_latents())
 
 
 def fit_estimate(opened: OpenedModel, sampler: str, values: Optional[dict] = None, where=None,
@@ -174,8 +206,9 @@ def _generate_params():
         Param("out", str, None, "", kind="path", required=True),
         Param("z_only", bool, False, "write only z.npy and params.json"),
         Param("overwrite", bool, False, "replace an image set already in the output folder"),
-        Param("where", str, None, "fit the sampler only on z-points with these labels, e.g. Smiling=1,Male=-1",
-              metavar="NAME=V,...", kind="text"),
+        Param("where", str, None, "fit the sampler only on the z-points a query selects, e.g. "
+              "'Smiling and not Male and p(Eyeglasses) > 0.8 and PC3 > 1' (labels, p(judge), z0…, PC1…; "
+              "and/or/not); the old Smiling=1,Male=-1 still works", metavar="QUERY", kind="text"),
     )
 
 
