@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from .actions_save import SaveActions
+from .actions_selection import SelectionActions
 from .dialogs import pictures_folder
 from .engine_bridge import Job
 from .session import PhotoEntry, Sample
@@ -45,7 +46,7 @@ def _accepts_cancel(fn) -> bool:
         return False
 
 
-class WindowActions(SaveActions):
+class WindowActions(SelectionActions, SaveActions):
     """Every use case of ``window`` (a :class:`gui.main_window.MainWindow`)."""
 
     def __init__(self, window) -> None:
@@ -81,6 +82,7 @@ class WindowActions(SaveActions):
         from .qt_selection_layer import atlas_selection
 
         w.atlas_panel.selector = atlas_selection(w.atlas_panel, s)  # a lasso on the atlas selects in the cloud
+        self.wire_selection_panel(w.selection_panel)
         w.model_compare.compare_requested.connect(self.compare_model_dialog)
         self.wire_exports()
         for dock in w.docks.values():  # every panel, the sampler and the faces included

@@ -14,7 +14,7 @@ from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QLineEdit, QListView, QListWidget, QListWidgetItem, QPushButton, QSplitter, QVBoxLayout,
@@ -32,11 +32,20 @@ MAX_FACES = 24
 MAX_BARS = 10
 HINT = "nothing selected: use Select (S) in the pair plot, the atlas or the map (drag a lasso), or drag a range " \
        "on a component's histogram"
-COMING = "coming: the query language and the selection's actions are being added"
+QUERY_HELP = ("select by a query over labels (a bare name = present), p(NAME) (the attribute judge's probability), "
+              "z0… (coordinates) and PC1… (principal axes in σ), with < <= > >= == !=, and/or/not and parentheses")
+#: The selection's actions: (key, button, tooltip); the window's actions (gui/actions_selection.py) run them.
+ACTIONS = (("export", "Export…", "write the selection as CSV (names and z), a grid and its images, in a new folder"),
+           ("generate", "Generate like these", "fit the sampler to the selected z-points and generate faces like "
+                                               "them, with their measured quality"),
+           ("distinguish", "Distinguish", "the attributes and axes that separate the selection from the rest"))
 
 
 class SelectionPanel(QWidget):
     """Dock content: the selection's count, faces and attribute prevalence (see the module's text)."""
+
+    query_entered = Signal(str)  # the query line's text, on Enter
+    action_requested = Signal(str)  # "export", "generate", "distinguish"
 
     def __init__(self, session, bridge=None, parent=None) -> None:
         super().__init__(parent)
@@ -65,20 +74,23 @@ class SelectionPanel(QWidget):
         self.refresh()
 
     def _build_coming(self) -> None:
-        """The query line and the actions' buttons: in place, disabled until their workflows are wired."""
+        """The query line (Enter selects) and the selection's actions; the window's actions run them."""
         self.query = QLineEdit()
         self.query.setObjectName("selectionQuery")
-        self.query.setPlaceholderText("query, e.g. Smiling and not Male and PC3 > 1")
-        self.query.setEnabled(False)
-        self.query.setToolTip(COMING)
-        self.action_buttons = {}
+        self.query.setPlaceholderText("query, e.g. Smiling and not Male and PC3 > 1 (Enter)")
+        self.query.setToolTip(QUERY_HELP)
         self.query.setMinimumWidth(160)
-        for key, text in (("export", "Export…"), ("generate", "Generate like these"), ("distinguish", "Distinguish")):
+        self.query.returnPressed.connect(lambda: self.query_entered.emit(self.query.text().strip()))
+        self.action_buttons = {}
+        for key, text, tip in ACTIONS:
             btn = QPushButton(text)
             btn.setObjectName(f"selection_{key}")
-            btn.setEnabled(False)
-            btn.setToolTip(COMING)
+            btn.setToolTip(tip)
+            btn.clicked.connect(lambda *_, k=key: self.action_requested.emit(k))
             self.action_buttons[key] = btn
+        self.query_note = ElidedLabel("")
+        self.query_note.setObjectName("selectionQueryNote")
+        self.query_note.setStyleSheet("color: #a33;")
 
     def _build_views(self) -> None:
         self.faces = QListWidget()
@@ -116,6 +128,7 @@ class SelectionPanel(QWidget):
         top.addWidget(self.invert_btn)
         lay.addLayout(top)
         lay.addWidget(flow(self.query, *self.action_buttons.values(), spacing=4))
+        lay.addWidget(self.query_note)
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
@@ -148,6 +161,8 @@ class SelectionPanel(QWidget):
         sel = s.cloud_selection
         n = 0 if s.latents is None else len(s.latents)
         self.clear_btn.setEnabled(sel is not None)
+        for btn in self.action_buttons.values():
+            btn.setEnabled(sel is not None and sel.count > 0)
         self.invert_btn.setEnabled(sel is not None)
         if sel is None:
             self.count_label.setText(HINT if n else "no model with z-points open")

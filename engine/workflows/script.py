@@ -56,6 +56,8 @@ def set_lines(entry: SavedSetEntry, overwrite: bool = True) -> list[str]:
     params = entry.params
     if not {"sampler", "n", "seed"} <= set(params):
         raise EngineError("a set without its sampler, n and seed (not made by generate) cannot be made again")
+    if params.get("like"):
+        raise EngineError("faces generated like a selection drawn in a plot cannot be made from the set's record")
     lines = [f"faces = {_call_generate(params)}"]
     lines += [f"faces = {_call_move(m)}" for m in params.get("applied") or []]
     subset = "faces" if entry.rows is None else f"faces[{list(entry.rows)!r}]"

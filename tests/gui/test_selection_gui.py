@@ -87,7 +87,7 @@ def test_lasso_in_the_pair_plot_updates_every_linked_view(explore, qtbot):
     qtbot.waitUntil(lambda: panel.faces.count() == min(sel.count, 24), timeout=20000)
     assert sel.mask[panel.shown_indices].all()
     # the query line and the actions wait for their workflows, disabled and saying so
-    assert not panel.query.isEnabled() and "coming" in panel.action_buttons["generate"].toolTip()
+    assert panel.query.isEnabled() and all(b.isEnabled() for b in panel.action_buttons.values())
 
 
 def test_modifiers_add_subtract_intersect_and_esc_clears(explore, qtbot):
@@ -230,3 +230,37 @@ def test_prevalence_against_the_whole_set(make_window, labelled_model, qtbot):
     qtbot.waitUntil(lambda: w.selection_panel.faces.count() > 0, timeout=20000)
     assert w.selection_panel.faces_from_dataset is False  # no dataset open: their reconstructions
     assert "reconstructions" in w.selection_panel.faces_caption.text()
+
+
+def test_a_query_selects_and_the_actions_run_on_the_selection(make_window, labelled_model, qtbot, tmp_path):
+    """The query line (Enter) selects; Generate like these fills the grid from the selection; Distinguish lists
+    what separates it; Export writes its files (issue 27, parts 1 and 3)."""
+    w = make_window(labelled_model)
+    qtbot.waitUntil(lambda: w.panels_ready() and not w.bridge.busy(), timeout=60000)
+    s, panel = w.session, w.selection_panel
+    panel.query.setText("Left")
+    panel.query.returnPressed.emit()
+    qtbot.waitUntil(lambda: s.cloud_selection is not None and not w.bridge.busy(), timeout=30000)
+    assert np.array_equal(s.cloud_selection.mask, s.latents[:, 0] > 0)
+    assert s.cloud_selection.how.startswith("query")
+    panel.query.setText("Lfet and")
+    panel.query.returnPressed.emit()
+    qtbot.waitUntil(lambda: panel.query_note.text() != "", timeout=30000)
+    assert "Lfet" in panel.query_note.text() and s.cloud_selection.how.startswith("query")
+    w.sampler_panel.set_sampler("normal")
+    w.sampler_panel.count.setValue(6)
+    before = s.sample
+    panel.action_buttons["generate"].click()
+    qtbot.waitUntil(lambda: s.sample is not before and not w.bridge.busy(), timeout=30000)
+    assert len(s.sample.z) == 6 and s.sample.params["like"]["points"] == int((s.latents[:, 0] > 0).sum())
+    assert (s.sample.z[:, 0] > 0).mean() >= 0.5  # faces like the selected (z0 > 0) points
+    panel.action_buttons["distinguish"].click()
+    qtbot.waitUntil(lambda: getattr(w, "_distinguish_dialog", None) is not None, timeout=30000)
+    table = w._distinguish_dialog.findChild(__import__("PySide6.QtWidgets", fromlist=["QTableWidget"]).QTableWidget)
+    names = [table.item(i, 2).text() for i in range(table.rowCount())]
+    assert names and ("Left" in names[:3] or "z0" in names[:3] or "PC1" in names[:3]), names[:5]
+    w._distinguish_dialog.close()
+    out = tmp_path / "sel"
+    w.window_actions.export_selection(s.cloud_selection, out)
+    qtbot.waitUntil(lambda: (out / "selection.json").exists() and not w.bridge.busy(), timeout=60000)
+    assert {"selection.csv", "grid.png", "distinguish.csv"} <= {p.name for p in out.iterdir()}
