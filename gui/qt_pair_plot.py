@@ -28,6 +28,20 @@ from .qt_widgets import flow, row, setup_plot
 from .session import Axis, Session, axis_label
 
 MAX_POINTS = 5000  # scatter symbols drawn for the training cloud; the density image shows the rest
+#: From this many z-points on, the cloud is a density image plus a seeded sample of LARGE_POINTS, and a line over
+#: the plot says so ("2,000,000 points: density, 20,000 drawn").
+LARGE_CLOUD = 100_000
+LARGE_POINTS = 20_000
+
+
+def drawn_points(n: int) -> int:
+    """How many of ``n`` z-points the scatter layer draws."""
+    return min(n, LARGE_POINTS if n >= LARGE_CLOUD else MAX_POINTS)
+
+
+def cloud_note(n: int) -> str:
+    """The line over a large cloud's plot: what is drawn of it ("" for a small cloud)."""
+    return f"{n:,} points: density, {drawn_points(n):,} drawn" if n >= LARGE_CLOUD else ""
 #: The line under the plot before anything was decoded: the tools and their keys.
 HINT = "Decode (D): click or drag to see a face · Path (T): click two points · hover a grey point: its training face"
 
@@ -106,6 +120,10 @@ class PairPlotPanel(QWidget):
         self.coords.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
         # every control in one flow: the rows wrap in a narrow dock instead of setting its minimum width
+        self.cloud_note = QLabel("")  # what is drawn of a large cloud
+        self.cloud_note.setObjectName("cloudNote")
+        self.cloud_note.setStyleSheet("color: #555;")
+        self.cloud_note.setVisible(False)
         self.levels_note = QLabel("")
         self.levels_note.setObjectName("levelsNote")
         self.levels_note.setStyleSheet("color: #b00020;")
@@ -221,6 +239,7 @@ class PairPlotPanel(QWidget):
         lay.setSpacing(3)
         lay.addWidget(controls)
         lay.addWidget(self.levels_note)
+        lay.addWidget(self.cloud_note)
         lay.addWidget(self.plot, 1)
         status = QHBoxLayout()
         status.addWidget(self.tool_bar)
@@ -307,6 +326,7 @@ class PairPlotPanel(QWidget):
         self._drawn = (s.stats, s.latents, tuple(s.axes))
         if s.stats is None or s.latents is None:
             self._xy = None
+            self.cloud_note.hide()
             for it in (self.points_item, self.centre_item):
                 it.setData([], [])
             self.contour_item.setData([], [])
@@ -321,10 +341,12 @@ class PairPlotPanel(QWidget):
         axes = s.axes
         xy = np.column_stack([self._coords(axes[0]), self._coords(axes[1])])
         self._xy = xy
-        n = len(xy)
-        if self._sample_idx is None or len(self._sample_idx) != min(n, MAX_POINTS) or self._sample_idx.max(initial=-1) >= n:
+        n, k = len(xy), drawn_points(len(xy))
+        if self._sample_idx is None or len(self._sample_idx) != k or self._sample_idx.max(initial=-1) >= n:
             rng = np.random.default_rng(0)
-            self._sample_idx = np.sort(rng.choice(n, size=min(n, MAX_POINTS), replace=False))
+            self._sample_idx = np.sort(rng.choice(n, size=k, replace=False))
+        self.cloud_note.setText(cloud_note(n))
+        self.cloud_note.setVisible(bool(self.cloud_note.text()))
         pts = xy[self._sample_idx]
         move_points(self.points_item, pts)
         # the view: the sample's 0.1–99.9 % range, padded (the same as density_grid's default, without
@@ -671,5 +693,7 @@ class PairPlotPanel(QWidget):
             label.clear()
             label.setText(text)
         self.probe_float.hide()
+        self.cloud_note.clear()
+        self.cloud_note.hide()
         self.atlas_layer.clear()
         empty_plot(self.plot, axis_labels=True, title=True)
