@@ -30,7 +30,7 @@ from .session import Axis, Session, axis_label
 MAX_POINTS = 5000  # scatter symbols drawn for the training cloud; the density image shows the rest
 #: From this many z-points on, the cloud is a density image plus a seeded sample of LARGE_POINTS, and a line over
 #: the plot says so ("2,000,000 points: density, 20,000 drawn").
-LARGE_CLOUD = 100_000
+LARGE_CLOUD = 1_000_000
 LARGE_POINTS = 20_000
 
 
