@@ -108,7 +108,10 @@ def _write_latents(folder: Path, z: np.ndarray, names: bytes, dtype: str) -> Non
     atomic_io.remove_stale_temps(folder, (LATENTS, LATENT_FILES))
     # both files land together or not at all (a full disk never pairs new names with old z-points)
     with atomic_io.atomic_paths(folder / LATENTS, folder / LATENT_FILES) as (tmp_z, tmp_names):
-        write_npy_streaming(tmp_z, z, dtype)
+        if z_store.is_mapped(z):  # a memory-mapped cloud: converted and written chunk by chunk
+            write_npy_streaming(tmp_z, z, dtype)
+        else:
+            atomic_io.write_into(tmp_z, atomic_io.npy_bytes(np.asarray(z, dtype=dtype)))
         atomic_io.write_into(tmp_names, names)
 
 
