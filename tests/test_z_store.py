@@ -147,3 +147,12 @@ def test_subsample_rows_is_seeded_sorted_and_distinct(big_model):
     i2, _ = z_store.subsample_rows(got, 500, seed=4)
     assert np.array_equal(i1, i2) and np.all(np.diff(i1) > 0) and r1.dtype == np.float32
     np.testing.assert_array_equal(r1, z[i1].astype(np.float32))
+
+
+def test_the_statistics_key_of_a_memory_map_is_the_key_of_the_same_array_in_memory(big_model):
+    from engine.latent_stats import stats_key
+
+    folder, z = big_model
+    mapped = np.load(folder / model_store.LATENTS, mmap_mode="r")
+    assert z_store.is_mapped(mapped)
+    assert stats_key(mapped, 0.25) == stats_key(np.array(mapped), 0.25)  # the cache (and shipped files) still match

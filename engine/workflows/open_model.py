@@ -145,6 +145,9 @@ def open_model(folder: str | os.PathLike, *, device: str = "cpu", statistics: bo
 
         opened.stats = load_or_compute_stats(folder, opened.latents, progress=progress, cancel=cancel)
         opened.pca_coords = leading_pca_coords(opened.latents, opened.stats, pca_axes)
+    from ..z_store import release
+
+    release(opened.latents)  # a memory-mapped cloud: the pages read while opening go back to the kernel
     return opened
 
 
