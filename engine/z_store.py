@@ -77,9 +77,16 @@ def subsample_rows(z, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         idx = np.arange(n)
     else:
         idx = np.sort(np.random.default_rng(seed).choice(n, size=int(k), replace=False))
-    rows = np.asarray(z[idx], dtype=np.float32)
-    if is_mapped(z):
-        release(z)
+    if not (is_mapped(z) and z.flags.c_contiguous):
+        return idx, np.asarray(z[idx], dtype=np.float32)
+    rows = np.empty((len(idx), z.shape[1]), dtype=np.float32)
+    step, base, row_bytes = CHUNK_ROWS, _mapping_offset(z), z.strides[0]
+    cuts = np.searchsorted(idx, np.arange(0, n + step, step))
+    for c in range(len(cuts) - 1):  # a chunk's rows gathered, then its pages handed back
+        a, b = cuts[c], cuts[c + 1]
+        if b > a:
+            rows[a:b] = z[idx[a:b]]
+            release(z, base + c * step * row_bytes, base + (c + 1) * step * row_bytes)
     return idx, rows
 
 
