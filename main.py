@@ -10,6 +10,7 @@
     python main.py attributes [--model MODEL_DIR] [--import LABEL_FILE] [--no-probe] [--rates Smiling=1 --sampler NAME]
     python main.py samplers
     python main.py evaluate [--model MODEL_DIR] [--data DIR] [--n 256] [--seed S] [--samplers a,b] [--sweep fact=0.4:1.0:7] [--out report.json]
+    python main.py compare-models --model A --model B --out DIR [--data DIR]
     python main.py info [--model MODEL_DIR]
 
 Bad input ends with a non-zero exit status and one clear line on stderr, never a traceback.
@@ -29,6 +30,7 @@ if __name__ == "__main__":
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from cli.commands_compare import cmd_compare_models  # noqa: E402
 from cli.commands_edit import cmd_directions, cmd_edit, cmd_movie, cmd_photo  # noqa: E402
 from cli.commands_model import cmd_encode, cmd_export, cmd_gui, cmd_import, cmd_info, cmd_reconstruct, cmd_train  # noqa: E402
 from cli.commands_sample import cmd_attributes, cmd_evaluate, cmd_generate, cmd_report, cmd_samplers  # noqa: E402
@@ -43,7 +45,7 @@ COMMANDS = {
     "train": cmd_train, "encode": cmd_encode, "reconstruct": cmd_reconstruct, "generate": cmd_generate,
     "samplers": cmd_samplers, "info": cmd_info, "gui": cmd_gui, "edit": cmd_edit, "attributes": cmd_attributes,
     "evaluate": cmd_evaluate, "directions": cmd_directions, "photo": cmd_photo, "import": cmd_import,
-    "export": cmd_export, "report": cmd_report, "movie": cmd_movie,
+    "export": cmd_export, "report": cmd_report, "movie": cmd_movie, "compare-models": cmd_compare_models,
 }
 
 

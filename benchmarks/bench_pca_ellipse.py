@@ -2,7 +2,8 @@
 """pca-ellipse: the vectorised construction against the blog's per-vector Python loop over all pairs.
 
 Targets (issue 4): ≥ 500× faster than the loop; 100,000 vectors of 100 components in < 2 s.
-The loop is timed on fewer vectors and its per-vector time scaled; a KS test compares the |u|
+The loop is timed on fewer vectors and its per-vector time scaled, alternated round by round with the vectorised
+construction in one run (``_fair.compare``: medians with min–max, warm-up discarded); a KS test compares the |u|
 distributions of both (u = v / (fact·level·σ)).
 
     python benchmarks/bench_pca_ellipse.py [--n 100000] [--k 100] [--loop-n 300]
@@ -10,7 +11,6 @@ distributions of both (u = v / (fact·level·σ)).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -18,6 +18,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _fair  # noqa: E402
 
 
 PER_VECTOR = {
@@ -40,26 +43,38 @@ def main() -> int:
     from engine.samplers import make_sampler
     from engine.samplers.pca_ellipse import ellipse_values, ellipse_values_loop, pair_conditions_hold
 
-    times = []
-    for r in range(a.repeats):
+    # timed side by side in one run (benchmarks/_fair.py): each round runs the vectorised construction on n vectors
+    # and the loop on loop_n vectors, alternating which goes first; the per-vector times are compared
+    seeds = iter(range(10_000))
+    last = {}
+
+    def vectorised():
         t = time.perf_counter()
-        u = ellipse_values(a.n, a.k, np.random.default_rng(r))
-        times.append(time.perf_counter() - t)
-    t_vec = statistics.median(times)
-    loop_times, pvalues = [], []
+        last["vec"] = ellipse_values(a.n, a.k, np.random.default_rng(next(seeds)))
+        return (time.perf_counter() - t) / a.n
+
+    def loop():
+        t = time.perf_counter()
+        last["loop"] = ellipse_values_loop(a.loop_n, a.k, np.random.default_rng(next(seeds)))
+        return (time.perf_counter() - t) / a.loop_n
+
+    cmp = _fair.compare({"blog loop": loop, "vectorised": vectorised}, rounds=a.repeats, warmup=1)
+    u, ul = last["vec"], last["loop"]
+    vec, lp = cmp.spread("vectorised"), cmp.spread("blog loop")
+    pvalues = []
     for r in range(3):
-        t = time.perf_counter()
-        ul = ellipse_values_loop(a.loop_n, a.k, np.random.default_rng(100 + r))
-        loop_times.append((time.perf_counter() - t) / a.loop_n)
+        ul_r = ellipse_values_loop(a.loop_n, a.k, np.random.default_rng(100 + r))
         uv = ellipse_values(20 * a.loop_n, a.k, np.random.default_rng(200 + r))
         # one value per vector, so the samples are independent (pooling all |u| of a vector is not:
         # its values share the running maximum, and a pooled KS test gives far too small p-values)
-        pvalues.append([ks_2samp(f(uv), f(ul)).pvalue for f in PER_VECTOR.values()])
-    per_loop = statistics.median(loop_times)
-    per_vec = t_vec / a.n
-    print(f"vectorised: {a.n} vectors × {a.k} components in {t_vec:.3f} s (median of {a.repeats}); target < 2 s")
-    print(f"blog loop:  {per_loop * 1e3:.2f} ms per vector (median of 3 runs of {a.loop_n}) → {per_loop * a.n:.0f} s for {a.n}")
-    print(f"speed-up:   {per_loop / per_vec:.0f}× per vector; target ≥ 500×")
+        pvalues.append([ks_2samp(f(uv), f(ul_r)).pvalue for f in PER_VECTOR.values()])
+    print(f"side by side, 1 warm-up + {a.repeats} rounds alternated ({_fair.load_average()}): median (min–max)")
+    print(f"vectorised: {a.n} vectors × {a.k} components in {vec.text(a.n, 3, ' s')}; target < 2 s")
+    print(f"blog loop:  {lp.text(1e3, 2, ' ms')} per vector (rounds of {a.loop_n} vectors) → "
+          f"{lp.median * a.n:.0f} s for {a.n}")
+    rr = cmp.round_ratios("blog loop", "vectorised")
+    print(f"speed-up:   ×{cmp.ratio('blog loop', 'vectorised'):.0f} per vector (ratio of medians; per round "
+          f"{rr.text(digits=0)}); target ≥ 500×")
     for j, name in enumerate(PER_VECTOR):
         print(f"KS {name:>10} vectorised vs loop, 3 independent pairs of runs: p = "
               f"{', '.join(f'{p[j]:.3f}' for p in pvalues)} (same distribution: none ≪ 0.01)")

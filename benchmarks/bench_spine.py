@@ -8,7 +8,8 @@
    call: setup, batches, validation, checkpoint) vs a raw loop of forward/backward/Adam steps on
    pre-converted float batches of the same size. Goal: full ≥ 80 % of raw.
 
-Runs alternate (raw, full, raw, full, …) so drift hits both; medians are reported.
+Runs alternate in one run (``benchmarks/_fair.py``: raw, full, then full, raw, …, a warm-up round discarded) so
+drift hits every side; the raw encoder runs in ``torch.inference_mode()`` (its best mode); medians with min–max.
 
     python benchmarks/bench_spine.py --data ../shared/datasets/celeba-9k/img_align_celeba
     python benchmarks/bench_spine.py --data DIR --repeats 3 --json spine.json
@@ -24,7 +25,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _fair  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -54,7 +57,7 @@ def bench_load(data: Path, pre: Preprocess, repeats: int) -> dict:
     return {"images": len(ds), "cold_s": median(cold), "cached_s": median(warm), "cold_all": cold, "cached_all": warm}
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def raw_encode(model, tensors: list[torch.Tensor]) -> float:
     model.eval()
     t0 = time.perf_counter()
@@ -68,19 +71,23 @@ def bench_encode(data: Path, pre: Preprocess, model_dir: Path, cache: Path, repe
     ds = load_folder(data, pre, cache_dir=cache)  # warm the cache
     n = len(ds)
     tensors = [images_to_tensor(ds.images[i : i + 256]) for i in range(0, n, 256)]  # pre-decoded, pre-converted
-    raw, full, stream = [], [], []
-    for _ in range(repeats):
-        raw.append(n / raw_encode(model, tensors))
+
+    def full():
         t0 = time.perf_counter()
         d = load_folder(data, pre, cache_dir=cache)
         encode_dataset(model_dir, d, model=model)
-        full.append(n / (time.perf_counter() - t0))
-        # the CLI's `encode`: streaming, resumable, reads the same cache
+        return n / (time.perf_counter() - t0)
+
+    def stream():  # the CLI's `encode`: streaming, resumable, reads the same cache
         t0 = time.perf_counter()
         encode_folder(model_dir, data, model=model, fresh=True, cache_dir=cache)
-        stream.append(n / (time.perf_counter() - t0))
-    return {"images": n, "raw_img_s": median(raw), "full_img_s": median(full), "stream_img_s": median(stream),
-            "raw_all": raw, "full_all": full, "stream_all": stream}
+        return n / (time.perf_counter() - t0)
+
+    cmp = _fair.compare({"raw": lambda: n / raw_encode(model, tensors), "full": full, "stream": stream},
+                        rounds=repeats, warmup=1)
+    return {"images": n, "raw_img_s": cmp.spread("raw").median, "full_img_s": cmp.spread("full").median,
+            "stream_img_s": cmp.spread("stream").median, "raw_all": cmp.values["raw"],
+            "full_all": cmp.values["full"], "stream_all": cmp.values["stream"]}
 
 
 def raw_train_epoch(arch, x_all: torch.Tensor, batch_size: int, seed: int) -> float:
@@ -107,16 +114,24 @@ def bench_train(data: Path, pre: Preprocess, cache: Path, arch, batch_size: int,
         ds.images, ds.files = ds.images[:limit], ds.files[:limit]
     n_train, n_val = split_counts(len(ds), None)
     x_all = images_to_tensor(ds.images[:n_train])
-    raw, full, loop = [], [], []
-    for r in range(repeats):
-        raw.append(raw_train_epoch(arch, x_all, batch_size, r))
+    seeds = {"raw": iter(range(1000)), "full": iter(range(1000))}
+    loop = []
+
+    def full():
+        r = next(seeds["full"])
         with tempfile.TemporaryDirectory() as out:
             t0 = time.perf_counter()
             res = train(ds, out, arch, TrainOptions(epochs=1, batch_size=batch_size, seed=r, device="cpu"))
-            full.append(n_train / (time.perf_counter() - t0))
-            loop.append(res.history[-1]["images_per_s"])
-    return {"train_images": n_train, "val_images": n_val, "raw_img_s": median(raw), "full_img_s": median(full),
-            "full_loop_img_s": median(loop), "raw_all": raw, "full_all": full, "loop_all": loop}
+            rate = n_train / (time.perf_counter() - t0)
+        loop.append(res.history[-1]["images_per_s"])
+        return rate
+
+    cmp = _fair.compare({"raw": lambda: raw_train_epoch(arch, x_all, batch_size, next(seeds["raw"])), "full": full},
+                        rounds=repeats, warmup=1)
+    loop = loop[1:]  # the warm-up round's
+    return {"train_images": n_train, "val_images": n_val, "raw_img_s": cmp.spread("raw").median,
+            "full_img_s": cmp.spread("full").median, "full_loop_img_s": median(loop),
+            "raw_all": cmp.values["raw"], "full_all": cmp.values["full"], "loop_all": loop}
 
 
 def main() -> None:
@@ -143,20 +158,23 @@ def main() -> None:
         cache = tmp / "cache"
         if "load" not in skip:
             r = report["load"] = bench_load(data, pre, a.load_repeats)
-            print(f"load   {r['images']} images: cold {r['cold_s']:.2f} s ({r['images'] / r['cold_s']:.0f} img/s), "
-                  f"cached {r['cached_s'] * 1000:.1f} ms  → {r['cold_s'] / r['cached_s']:.0f}× faster", flush=True)
+            print(f"load   {r['images']} images: cold {_fair.Spread.of(r['cold_all']).text(unit=' s')} "
+                  f"({r['images'] / r['cold_s']:.0f} img/s), cached {_fair.Spread.of(r['cached_all']).text(1000, 1, ' ms')}"
+                  f"  → ×{r['cold_s'] / r['cached_s']:.0f} (ratio of medians)", flush=True)
         model_dir = tmp / "model"
         torch.manual_seed(0)
         model_store.save_model(model_dir, ConvAutoencoder(arch), model_store.ModelConfig(arch, pre))
         if "encode" not in skip:
             r = report["encode"] = bench_encode(data, pre, model_dir, cache, a.repeats)
-            print(f"encode {r['images']} images: raw encoder {r['raw_img_s']:.0f} img/s | full load+encode "
-                  f"{r['full_img_s']:.0f} img/s = {r['full_img_s'] / r['raw_img_s']:.0%} | streaming CLI encode "
-                  f"{r['stream_img_s']:.0f} img/s = {r['stream_img_s'] / r['raw_img_s']:.0%}   (goal ≥ 80 %)", flush=True)
+            sp = {k: _fair.Spread.of(r[f"{k}_all"]).text(digits=0) for k in ("raw", "full", "stream")}
+            print(f"encode {r['images']} images, img/s median (min–max): raw encoder {sp['raw']} | full load+encode "
+                  f"{sp['full']} = {r['full_img_s'] / r['raw_img_s']:.0%} | streaming CLI encode "
+                  f"{sp['stream']} = {r['stream_img_s'] / r['raw_img_s']:.0%}   (goal ≥ 80 %)", flush=True)
         if "train" not in skip:
             r = report["train"] = bench_train(data, pre, cache, arch, a.batch_size, a.train_limit, a.repeats)
-            print(f"train  {r['train_images']} images/epoch, batch {a.batch_size}: raw step {r['raw_img_s']:.0f} img/s | "
-                  f"full train() {r['full_img_s']:.0f} img/s = {r['full_img_s'] / r['raw_img_s']:.0%} "
+            sp = {k: _fair.Spread.of(r[f"{k}_all"]).text(digits=0) for k in ("raw", "full")}
+            print(f"train  {r['train_images']} images/epoch, batch {a.batch_size}, img/s median (min–max): raw step "
+                  f"{sp['raw']} | full train() {sp['full']} = {r['full_img_s'] / r['raw_img_s']:.0%} "
                   f"(its batch loop alone {r['full_loop_img_s']:.0f} img/s = {r['full_loop_img_s'] / r['raw_img_s']:.0%})   (goal ≥ 80 %)", flush=True)
     if a.json:
         Path(a.json).write_text(json.dumps(report, indent=2) + "\n")

@@ -9,7 +9,8 @@ For each image size (64×64 and 128×128 by default) and each data pipeline it p
   the batch loop's images/s of the last epoch (the first pays for cuDNN autotuning / compilation),
   and the whole call's wall time including validation and checkpoints;
 
-with the ratio full / raw (goal ≥ 80 %). Pipelines: ``gpu-resident`` (the uint8 set uploaded once)
+with the ratio full / raw (goal ≥ 80 %). The sides alternate round by round in one run (``benchmarks/_fair.py``),
+medians with min–max. Pipelines: ``gpu-resident`` (the uint8 set uploaded once)
 and ``prefetch`` (background thread + pinned memory, for sets larger than the GPU).
 
 It needs a CUDA GPU and was NOT run in the session that wrote it (no GPU was lent): run it on a GPU
@@ -33,7 +34,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _fair  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -121,6 +124,7 @@ def main() -> None:
     ap.add_argument("--pipelines", default="gpu-resident,prefetch")
     ap.add_argument("--compile", action="store_true")
     ap.add_argument("--device", default="cuda")
+    ap.add_argument("--rounds", type=int, default=3, help="alternated rounds of every side (medians with min–max)")
     ap.add_argument("--json")
     args = ap.parse_args()
     device = torch.device(args.device)
@@ -141,16 +145,33 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",")):
         arch = ArchitectureConfig(image_size=size, z_dim=args.z_dim)
         ds = dataset(args, size)
-        raw = raw_step_rate(arch, device, args.batch_size, args.steps, precision, channels_last, args.compile)
-        raw32 = raw_step_rate(arch, device, args.batch_size, args.steps, "fp32", False, False)
-        row = {"raw_img_s": raw, "raw_fp32_img_s": raw32, "images": len(ds)}
-        print(f"{size:4d}px  raw step {raw:9.0f} img/s ({precision}{', channels-last' if channels_last else ''}) | "
-              f"raw fp32 contiguous {raw32:9.0f} img/s", flush=True)
-        for pipe in pipelines:
+        # side by side in one run (benchmarks/_fair.py): raw, raw fp32 and each pipeline's full train() alternate
+        # round by round (the order flipped every round), so a GPU's clock or a neighbour's load hits them alike
+        full_rows: dict[str, list[dict]] = {pipe: [] for pipe in pipelines}
+
+        def full(pipe):
             r = full_rate(ds, arch, device, args, precision, pipe)
-            row[pipe] = r
-            print(f"      full train() [{pipe:12s}] loop {r['loop_img_s']:9.0f} img/s = {r['loop_img_s'] / raw:5.0%} of raw | "
-                  f"whole call incl. val+checkpoints {r['wall_img_s']:9.0f} img/s = {r['wall_img_s'] / raw:5.0%}   (goal ≥ 80 %)",
+            full_rows[pipe].append(r)
+            return r["loop_img_s"]
+
+        runners = {"raw": lambda: raw_step_rate(arch, device, args.batch_size, args.steps, precision, channels_last,
+                                                args.compile),
+                   "raw fp32": lambda: raw_step_rate(arch, device, args.batch_size, args.steps, "fp32", False, False)}
+        runners.update({pipe: (lambda p=pipe: full(p)) for pipe in pipelines})
+        cmp = _fair.compare(runners, rounds=args.rounds, warmup=0)
+        raw, raw32 = cmp.spread("raw").median, cmp.spread("raw fp32").median
+        row = {"raw_img_s": raw, "raw_fp32_img_s": raw32, "images": len(ds), "raw_all": cmp.values["raw"],
+               "raw_fp32_all": cmp.values["raw fp32"]}
+        print(f"{size:4d}px  raw step {cmp.spread('raw').text(digits=0)} img/s ({precision}"
+              f"{', channels-last' if channels_last else ''}) | raw fp32 contiguous {cmp.spread('raw fp32').text(digits=0)}"
+              f" img/s   [median (min–max) of {args.rounds} alternated rounds]", flush=True)
+        for pipe in pipelines:
+            rs = full_rows[pipe]
+            loop_s = _fair.Spread.of([r["loop_img_s"] for r in rs])
+            wall = statistics.median(r["wall_img_s"] for r in rs)
+            row[pipe] = {"loop_img_s": loop_s.median, "wall_img_s": wall, "runs": rs}
+            print(f"      full train() [{pipe:12s}] loop {loop_s.text(digits=0)} img/s = {loop_s.median / raw:5.0%} of raw | "
+                  f"whole call incl. val+checkpoints {wall:9.0f} img/s = {wall / raw:5.0%}   (goal ≥ 80 %)",
                   flush=True)
         report["sizes"][size] = row
         del ds

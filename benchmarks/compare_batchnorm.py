@@ -1,7 +1,9 @@
 """Train the default architecture with and without batch normalisation, side by side.
 
-Same data, same seed, same epochs; prints the held-out MSE of each after every epoch. This is the
-measurement behind the shipped default (`ArchitectureConfig.batch_norm`).
+Same data, same seed, same epochs, same threads (``--threads``); prints the held-out MSE of each after every epoch.
+This is the measurement behind the shipped default (`ArchitectureConfig.batch_norm`). The compared figure is the MSE,
+which does not depend on the machine's load; the img/s printed beside it come from two runs one after the other and
+are not a speed comparison (for speed, see ``bench_spine.py`` and ``bench_onnx_runtime.py``).
 
     python benchmarks/compare_batchnorm.py --data ../shared/datasets/celeba-9k/img_align_celeba --epochs 4
 """
@@ -22,7 +24,11 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--limit", type=int, default=0, help="use only the first N images")
+    ap.add_argument("--threads", type=int, default=2, help="torch intra-op threads for both runs")
     a = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(a.threads)
     ds = load_folder(a.data)
     if a.limit:
         ds.images, ds.files = ds.images[: a.limit], ds.files[: a.limit]

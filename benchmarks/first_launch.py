@@ -6,7 +6,8 @@ Part ``launch`` (the window, offscreen, each run a fresh process as in ``startup
 - ``export``: the same model without the shipped files (the path every model took before, and a user's model
   takes now): torch loads, the network is exported to ONNX and checked, the export is cached and sealed.
 Each ``cold`` run has a new, empty cache and config folder (a first launch on a fresh home folder); ``warm`` runs share
-one cache folder, warmed by an unrecorded run. Medians (min–max) over ``--runs``.
+one cache folder, warmed by an unrecorded run. The four cells run once per round, the order flipped every round
+(``benchmarks/_fair.py``); medians (min–max) over ``--runs``.
 
 Part ``caches``: the gmm sampler's fit (first vs second, a fresh cache) and a Directions compute (first vs second,
 with and without the default model's shipped attribute judges), each in a fresh process; the ratios second ÷ first.
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import _fair  # noqa: E402
 from startup_timeline import CHILD  # noqa: E402
 
 from engine.formats.fast_path_shipped import MANIFEST, SHIPPED_CACHES, SHIPPED_FILES  # noqa: E402
@@ -72,11 +74,15 @@ def part_launch(runs: int, base: Path) -> None:
     warm = {name: (base / f"warm-{name}" / "cache", base / f"warm-{name}" / "config") for name in models}
     for name, model in models.items():
         launch_once(model, *warm[name])  # warm-up: .pyc files, and the export path's sealed cache
-    for i in range(runs):
-        for name, model in models.items():
-            cold = base / f"cold-{name}-{i}"
-            results.setdefault((name, "cold"), []).append(launch_once(model, cold / "cache", cold / "config"))
-            results.setdefault((name, "warm"), []).append(launch_once(model, *warm[name]))
+    results.update({(n, c): [] for n in models for c in ("cold", "warm")})
+    cells = list(results)
+    for i, round_ in enumerate(_fair.schedule(cells, runs)):  # every cell once per round, the order flipped each round
+        for name, kind in round_:
+            if kind == "cold":
+                cold = base / f"cold-{name}-{i}"
+                results[(name, "cold")].append(launch_once(models[name], cold / "cache", cold / "config"))
+            else:
+                results[(name, "warm")].append(launch_once(models[name], *warm[name]))
     print(f"first launch, {runs} fresh processes per cell (offscreen window): seconds from process start, "
           "median (min–max)")
     print(f"  {'':<22}" + "".join(f"{f'{n} {c}':>22}" for n, c in results))

@@ -5,7 +5,7 @@ measured as a user's launch pays them; the parent takes the time before it start
 prints wall-clock stamps at each step. A warm machine is measured: one unrecorded run first writes the
 bytecode caches and the model's verified ONNX Runtime export (the cache a user's first launch leaves).
 
-Side by side in one run, alternating:
+Side by side in one run, alternating (``benchmarks/_fair.py``: staged eager, then eager staged, …):
 - ``staged``: the app as it starts (the window with the sampler and the face grid first, the plots built once
   the first faces are on screen);
 - ``eager``: every panel built before the window is shown (how the app started before).
@@ -30,6 +30,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _fair  # noqa: E402
 
 CHILD = r"""
 import json, sys, time
@@ -123,8 +126,8 @@ def main() -> None:
     try:
         run_once(a.model, False, cache, display)  # warm-up: .pyc files and the verified ONNX Runtime export
         runs: dict[str, list] = {"staged": [], "eager": []}
-        for _ in range(a.runs):
-            for mode in runs:
+        for round_ in _fair.schedule(list(runs), a.runs):  # staged eager, eager staged, …
+            for mode in round_:
                 runs[mode].append(run_once(a.model, mode == "eager", cache, display))
     finally:
         if xvfb is not None:

@@ -119,5 +119,12 @@ def cmd_gui(a, progress) -> int:
             raise_bad(f"--screenshot {shot}: is a folder; give the PNG file's name")
         if not shot.parent.is_dir():
             raise_bad(f"--screenshot {shot}: the folder {shot.parent} does not exist")
-    return run_gui(model_dir=_model_dir(getattr(a, "model", None)), screenshot=getattr(a, "screenshot", None),
-                   sampler=getattr(a, "sampler", None))
+    session = getattr(a, "session", None)
+    model = getattr(a, "model", None)
+    if session is not None:  # a bad session file is one line before any window opens
+        from engine.session_file import read_session
+
+        record = read_session(session)
+        model = model or record["model"]["folder"]
+    return run_gui(model_dir=_model_dir(model), screenshot=getattr(a, "screenshot", None),
+                   sampler=getattr(a, "sampler", None), session=None if session is None else Path(session))

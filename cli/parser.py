@@ -139,6 +139,14 @@ def _evaluate(sub) -> None:
                                       f"{default_sweep_sampler()})"})
 
 
+def _compare_models(sub) -> None:
+    from engine.workflows.compare_models import COMPARE_PARAMS
+
+    cm = sub.add_parser("compare-models", help="two models side by side: shared faces, aligned latent spaces, "
+                        "neighbourhood overlap, attribute judges and samplers (JSON + a figure)")
+    add_params(cm, COMPARE_PARAMS)
+
+
 def _info(sub) -> None:
     i = sub.add_parser("info", help="describe a model folder")
     i.add_argument("--model")
@@ -149,6 +157,8 @@ def _gui(sub) -> None:
     u.add_argument("--model")
     u.add_argument("--screenshot", metavar="FILE", help="render the window to FILE and exit")
     u.add_argument("--sampler")
+    u.add_argument("--session", metavar="FILE", help="open a saved session (*.lfs-session.json): its model, faces, "
+                   "selection, axes, layout")
 
 
-COMMAND_PARSERS = (_train, _encode, _reconstruct, _generate, _edit, _attributes, _directions, _photo, _report, _movie, _import_, _export, _samplers, _evaluate, _info, _gui)
+COMMAND_PARSERS = (_train, _encode, _reconstruct, _generate, _edit, _attributes, _directions, _photo, _report, _movie, _import_, _export, _samplers, _evaluate, _compare_models, _info, _gui)

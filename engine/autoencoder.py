@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-import torch
-from torch import nn
+from .errors import import_extra
+
+torch = import_extra("torch")  # the optional extra "train"
+from torch import nn  # noqa: E402
 
 # the sizes, limits and counts live in the torch-free engine.architecture; re-exported here for existing imports
 from .architecture import (CONFIG_NAMES, OPTION_NAMES, MAX_ACTIVATIONS_PER_IMAGE, MAX_CHANNELS,  # noqa: F401

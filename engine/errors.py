@@ -110,5 +110,58 @@ class OtherModelsFile(ModelFileError):
     """A file made for another model (``model_id`` is the one it names); it may be used anyway on request."""
 
 
+class MissingExtra(EngineError):
+    """A feature (``feature``: "training", "MP4 movies") needs a package this install left out (``package``: the
+    module, e.g. ``torch``), one of the optional extras (``extra``: pyproject's name, e.g. ``train``). The message
+    is one line saying what to install: the extra for a pip install, the full bundle for the viewer bundle."""
+
+    def __init__(self, message: str = "", *, feature: str = "", package: str = "", extra: str = "", **fields: Any) -> None:
+        if not message:
+            message = missing_extra_text(feature, package, extra)
+        super().__init__(message, feature=feature, package=package, extra=extra, **fields)
+
+
+#: pyproject's optional extras and what each brings (``pip install "latent-face-studio[EXTRA]"``).
+EXTRAS = {"train": "torch", "keras": "h5py and torch", "movie": "imageio-ffmpeg"}
+
+
+def missing_extra_text(feature: str, package: str, extra: str) -> str:
+    """The one line of a :class:`MissingExtra`: what is missing and what to install."""
+    import sys
+
+    what = f"{feature} needs {package}" if feature else f"this needs {package}"
+    if getattr(sys, "frozen", False):  # a PyInstaller bundle: nothing to pip-install into it
+        return f"{what}, which the viewer bundle leaves out; use the full bundle (latent-face-studio)"
+    return (f"{what}, which is not installed; install it with: pip install \"latent-face-studio[{extra}]\" "
+            f"(or pip install -r requirements.txt)")
+
+
+def import_extra(module: str, *, feature: str = "", extra: str = "train"):
+    """``importlib.import_module(module)``, or :class:`MissingExtra` when the package is not installed (an error of
+    the package itself, once installed, is raised as it is)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        top = module.split(".")[0]
+        if (exc.name or "").split(".")[0] != top:
+            raise
+        raise MissingExtra(feature=feature, package=top.replace("_", "-"), extra=extra) from None
+
+
+def extra_missing(module: str, *, feature: str = "", extra: str = "train") -> Optional[MissingExtra]:
+    """The :class:`MissingExtra` that importing ``module`` would raise, or None when it is installed; imports
+    nothing (a front end greys out what cannot run)."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    top = module.split(".")[0]
+    return None if found else MissingExtra(feature=feature, package=top.replace("_", "-"), extra=extra)
+
+
 class Cancelled(Exception):
     """Raised inside a long job when its cancel token was set; earlier results stay intact."""

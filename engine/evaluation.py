@@ -168,16 +168,26 @@ def metric_goal(key: str, rows: Sequence[dict]) -> tuple[str, Callable[[float], 
 # metric machinery
 
 
+#: the most training z-points the nearest-neighbour metric searches: a larger cloud is represented by a seeded
+#: subsample (``latent_stats.subsample_rows``, seed 0), which holds the kde sampler's own fit subsample (the same
+#: seed, a cap no larger), so that a kde sample that copies a training point still finds it
+NN_REFERENCE_POINTS = 50_000
+
+
 class LatentReference:
-    """The training cloud's moments and the held-out comparison set, for the latent metrics."""
+    """The training cloud's moments (all its rows, streamed) and the held-out comparison set, for the latent
+    metrics; nearest neighbours among at most :data:`NN_REFERENCE_POINTS` training rows."""
 
     def __init__(self, train_z: np.ndarray, compare_z: np.ndarray) -> None:
-        from .latent_stats import Whitener, chi2_threshold
+        from .latent_stats import Whitener, chi2_threshold, subsample_rows
 
-        self.train = np.ascontiguousarray(train_z, dtype=np.float32)
-        z = self.train.astype(np.float64)
-        d = z.shape[1]
-        cloud = Whitener(z)
+        train_z = np.asarray(train_z, dtype=np.float32)  # no copy of a float32 cloud
+        rows = subsample_rows(len(train_z), NN_REFERENCE_POINTS)
+        # float64 once (the float32 values exactly): every nearest-neighbour chunk multiplies by it
+        self.train = (train_z if len(rows) == len(train_z) else train_z[rows]).astype(np.float64)
+        self.nn_points = len(self.train)
+        d = train_z.shape[1]
+        cloud = Whitener(train_z)
         self.mean, self.whiten, cov = cloud.mean, cloud.W, cloud.cov
         self.q2, self.q3 = (float(t) for t in chi2_threshold([2.0, 3.0], d))
         std = np.sqrt(np.maximum(np.diag(cov), 0.0))
@@ -188,14 +198,14 @@ class LatentReference:
         np.fill_diagonal(corr, 0.0)
         self.corr = np.clip(corr, -1 + 1e-9, 1 - 1e-9)
         self.one_minus_r2 = 1.0 - self.corr**2
-        self.train_sq = np.einsum("ij,ij->i", z, z)
+        self.train_sq = np.einsum("ij,ij->i", self.train, self.train)
         self.nn_scale = float(np.median(self.nn_distance(compare_z)))
 
     def mahalanobis_sq(self, z: np.ndarray) -> np.ndarray:
         y = (np.asarray(z, dtype=np.float64) - self.mean) @ self.whiten
         return np.einsum("ij,ij->i", y, y)
 
-    def worst_pair_d2(self, z: np.ndarray, chunk: int = 32) -> np.ndarray:
+    def worst_pair_d2(self, z: np.ndarray, chunk: int = 8) -> np.ndarray:
         """Per vector: the largest 2-D Mahalanobis d² over all pairs of (live) original components."""
         x = ((np.asarray(z, dtype=np.float64) - self.mean) / self.std)[:, self.alive]
         out = np.empty(len(x))
@@ -208,12 +218,12 @@ class LatentReference:
             out[i : i + len(xc)] = d2[:, iu[0], iu[1]].max(axis=1) if len(iu[0]) else (sq.max(axis=1) if sq.size else 0.0)
         return out
 
-    def nn_distance(self, z: np.ndarray, chunk: int = 512) -> np.ndarray:
+    def nn_distance(self, z: np.ndarray, chunk: int = 32) -> np.ndarray:
         z = np.asarray(z, dtype=np.float32)
         out = np.empty(len(z))
-        for i in range(0, len(z), chunk):
+        for i in range(0, len(z), chunk):  # chunk × reference rows of float64 at a time (≤ 13 MB per temporary)
             zc = z[i : i + chunk].astype(np.float64)
-            d2 = np.einsum("ij,ij->i", zc, zc)[:, None] + self.train_sq[None] - 2.0 * (zc @ self.train.T.astype(np.float64))
+            d2 = np.einsum("ij,ij->i", zc, zc)[:, None] + self.train_sq[None] - 2.0 * (zc @ self.train.T)
             out[i : i + len(zc)] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))
         return out
 
@@ -397,6 +407,10 @@ def evaluate_opened(
 
     progress(Progress("evaluate", 0, total, "reference statistics"))
     ref = LatentReference(train_z, z_all[half_b])
+    if ref.nn_points < len(train_z):
+        notes.append(f"nn_ratio: nearest training z-points searched among a seeded subsample of {ref.nn_points} of the "
+                     f"{len(train_z)} (it holds every z-point the kde sampler keeps); fit_points: the z-points each "
+                     "sampler's fit used")
     detector = FaceDetector()
 
     real_a, real_b, feats_b, space = _held_out_images(model_dir, data_dir, files, half_a, half_b, config, n, notes)
@@ -424,7 +438,7 @@ def evaluate_opened(
         z = s.sample(int(n), seed)
         t_fit = time.perf_counter() - t0
         r = {"name": label or name, "kind": "sampler", "parameters": dict(s.values), "n": int(n),
-             "fit_sample_s": round(t_fit, 3)}
+             "fit_sample_s": round(t_fit, 3), "fit_points": int(s.fit_points)}
         r.update(ref.metrics(z))
         r.update(image_metrics(decode_latents(model, z)))
         return r

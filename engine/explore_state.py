@@ -34,6 +34,7 @@ class Change(enum.Enum):
     SELECTION = "selection"
     AXES = "axes"
     EDITED = "edited"
+    CLOUD_SELECTION = "cloud_selection"
 
 
 #: Every kind, in the order a view built late hears them (``Session.replay``).
@@ -77,7 +78,7 @@ class ExplorationState:
 
     #: The plain fields (read and written by ``gui/session.Session`` as its own attributes).
     FIELDS = ("model", "stats", "dataset", "sample", "current", "selected", "axes", "edited_z", "colour_by",
-              "photos", "photo_current", "directions", "probe", "path_vertices")
+              "photos", "photo_current", "directions", "probe", "path_vertices", "cloud_selection")
 
     def __init__(self) -> None:
         self.model = None  # engine.workflows.open_model.OpenedModel
@@ -94,6 +95,9 @@ class ExplorationState:
         self.directions: list = []  # the direction lab's set (Direction, origin set)
         self.probe = None  # engine.atlas.DecodedPoint dropped from a plot ("Show in inspector"), or None
         self.path_vertices: list = []  # (x, y) vertices in the pair plot's current axes (the Path tool)
+        #: Training z-points selected with the plots' Select tool (engine.selection.CloudSelection) or None; not
+        #: ``selected``, which is the faces grid's selection of generated faces.
+        self.cloud_selection = None
         self._file_index = None  # (dataset, {file name: its index}) for training_face
 
     # ---- setters ---------------------------------------------------------------------------
@@ -108,11 +112,26 @@ class ExplorationState:
         self.model, self.stats = model, stats
         self.sample, self.current, self.selected, self.edited_z, self.colour_by = None, None, [], None, None
         self.photos, self.photo_current, self.directions, self.probe, self.path_vertices = [], None, [], None, []
+        self.cloud_selection = None
         if model is not None:
             d = model.z_dim
             self.axes = tuple((k, min(i, d - 1)) for k, i in self.axes)  # type: ignore[assignment]
         return [Change.MODEL, Change.COLOUR_BY, Change.STATS, *changes, Change.PHOTOS, Change.DIRECTIONS,
-                Change.PROBE, Change.PATH, Change.SAMPLE, Change.SELECTION]
+                Change.PROBE, Change.PATH, Change.SAMPLE, Change.SELECTION, Change.CLOUD_SELECTION]
+
+    def set_cloud_selection(self, selection) -> list[Change]:
+        """Select training z-points (an ``engine.selection.CloudSelection`` over this model's z-points; None or an
+        empty one: nothing selected). A mask of another length than the model's z-points is refused."""
+        if selection is not None:
+            n = 0 if self.latents is None else len(self.latents)
+            if len(selection.mask) != n:
+                raise ValueError(f"a selection of {len(selection.mask)} points for a cloud of {n}")
+            if selection.count == 0:
+                selection = None
+        if selection is None and self.cloud_selection is None:
+            return []
+        self.cloud_selection = selection
+        return [Change.CLOUD_SELECTION]
 
     def set_probe(self, point) -> list[Change]:
         self.probe = point
@@ -282,6 +301,32 @@ class ExplorationState:
             if k is not None:
                 return np.asarray(ds.images[k]), True
         return self.model.codec.decode(self.latents[i:i + 1])[0], False
+
+    def training_faces(self, indices, cancel=None) -> tuple[np.ndarray, np.ndarray]:
+        """The faces of training z-points ``indices``: (images n×S×S×3, from_dataset n bools): the open dataset's
+        image where the folder holds the file, the others decoded in one batch. Read-only."""
+        idx = np.asarray(indices, int).reshape(-1)
+        if self.latents is None or len(idx) == 0:
+            return np.zeros((0, 0, 0, 3), np.uint8), np.zeros(0, bool)
+        files, ds = self.model.latent_files, self.dataset
+        ks = [-1] * len(idx)
+        if ds is not None:
+            self.training_face(int(idx[0]))  # (builds the file index)
+            index = self._file_index[1]
+            ks = [index.get(files[i], -1) if i < len(files) else -1 for i in idx]
+        from_ds = np.array([k >= 0 for k in ks], bool)
+        decoded = idx[~from_ds]
+        dec = self.model.codec.decode(self.latents[decoded], cancel=cancel) if len(decoded) else None
+        size = int(self.model.codec.image_size)
+        images = np.zeros((len(idx), size, size, 3), np.uint8)
+        j = 0
+        for n, k in enumerate(ks):
+            if k >= 0:
+                images[n] = np.asarray(ds.images[k])[:size, :size]
+            else:
+                images[n] = dec[j]
+                j += 1
+        return images, from_ds
 
     def current_z(self) -> Optional[np.ndarray]:
         if self.edited_z is not None:

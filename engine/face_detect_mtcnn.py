@@ -43,7 +43,9 @@ DETECT_MAX_SIDE = 800
 MIN_FACE = 20
 THRESHOLDS = (0.6, 0.7, 0.7)
 PYRAMID_FACTOR = 0.709
-#: ONNX Runtime threads per network (the networks are small; more threads only contend).
+#: ONNX Runtime threads per network (the networks are small; more threads only contend). Its threads do not
+#: spin while waiting for work: spinning tripled the detection's CPU time (79 → 221 ms on a 12 MP photo's copy)
+#: and, on a busy machine, its wall time too.
 THREADS = 2
 MAX_FILE_BYTES = 4 * 2**20
 
@@ -88,6 +90,7 @@ def _session(data: bytes, path: Path):
     opts.intra_op_num_threads = THREADS
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - onnxruntime's own error types

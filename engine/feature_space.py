@@ -36,11 +36,14 @@ class FeatureSpace:
 
     def __init__(self, model_dir: Optional[Path] = None) -> None:
         from .formats import native as model_store
+        from .formats.native.codec import TorchAutoencoderCodec
 
         self.model_dir = Path(model_dir) if model_dir else feature_model_dir()
         if not (self.model_dir / model_store.CONFIG).is_file():
             raise ModelFileError(f"{self.model_dir}: the feature encoder is missing (run benchmarks/train_feature_encoder.py)")
-        self.model, self.config = model_store.load_model(self.model_dir)
+        # on its shipped ONNX export (scripts/ship_fast_path.py; no torch needed), else loaded by torch
+        self.model = TorchAutoencoderCodec.open(self.model_dir)
+        self.config = self.model.config
         self.image_size = self.config.arch.image_size
 
     def features(self, images: np.ndarray) -> np.ndarray:

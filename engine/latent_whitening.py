@@ -96,11 +96,61 @@ def pca_from_cov(mean: np.ndarray, cov: np.ndarray) -> PCAResult:
     return PCAResult(np.asarray(mean, np.float64), comps, w, ratio)
 
 
+def subsample_rows(n: int, cap: int, seed: int = 0) -> np.ndarray:
+    """Sorted indices of a seeded random subsample of ``cap`` of ``n`` rows (all rows when ``n ≤ cap``). Nested:
+    for the same ``n`` and ``seed`` a smaller cap picks a subset of a larger cap's rows (one permutation's prefix)."""
+    if n <= cap:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).permutation(n)[: int(cap)])
+
+
+def cloud_moments(z: np.ndarray, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """(mean, covariance, count) of the rows of ``z`` (N×d), float64, ``exclude`` (row indices) left out.
+
+    Up to :data:`_CHUNK` rows: ``np.cov`` of a float64 copy (exact, as always). Beyond: streamed in chunks
+    (a read-only memory-mapped array is never copied whole): sums and the Gram matrix of rows shifted by the first
+    chunk's mean, in float32 products summed in float64 (the centred data keep the float32 products accurate)."""
+    n_all, d = z.shape
+    keep = None
+    if exclude is not None and len(exclude):
+        keep = np.ones(n_all, bool)
+        keep[np.asarray(exclude, dtype=np.int64)] = False
+    if n_all <= _CHUNK:
+        z64 = np.asarray(z if keep is None else z[keep], dtype=np.float64)
+        return z64.mean(axis=0), np.cov(z64, rowvar=False).reshape(d, d), len(z64)
+    with single_thread_blas():  # 2 BLAS threads on 2 busy cores spin-wait (see compute_stats)
+        return _streamed_moments(z, keep)
+
+
+def _streamed_moments(z: np.ndarray, keep: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, int]:
+    n_all, d = z.shape
+    shift = None
+    total = np.zeros(d)
+    gram = np.zeros((d, d))
+    count = 0
+    for i in range(0, n_all, _CHUNK):
+        chunk = np.asarray(z[i : i + _CHUNK], dtype=np.float32)
+        if keep is not None:
+            chunk = chunk[keep[i : i + _CHUNK]]
+        if not len(chunk):
+            continue
+        if shift is None:
+            shift = chunk.mean(axis=0, dtype=np.float64).astype(np.float32)
+        c = chunk - shift
+        total += c.sum(axis=0, dtype=np.float64)
+        gram += (c.T @ c).astype(np.float64)
+        count += len(c)
+    dm = total / count
+    cov = (gram - count * np.outer(dm, dm)) / max(count - 1, 1)
+    return shift.astype(np.float64) + dm, 0.5 * (cov + cov.T), count
+
+
 def pca_of(z: np.ndarray) -> PCAResult:
-    """PCA of a cloud of z-points (N×d), in float64: :func:`pca_from_cov` of its mean and covariance."""
-    z64 = np.asarray(z, dtype=np.float64)
-    d = z64.shape[1]
-    return pca_from_cov(z64.mean(axis=0), np.cov(z64, rowvar=False).reshape(d, d))
+    """PCA of a cloud of z-points (N×d), in float64: :func:`pca_from_cov` of its mean and covariance
+    (:func:`cloud_moments`: streamed for a large cloud)."""
+    z = np.asarray(z)
+    mean, cov, _ = cloud_moments(z)
+    return pca_from_cov(mean, cov)
 
 
 def whitening(cov: np.ndarray, rel_eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
@@ -124,22 +174,25 @@ def whitening_from_eigen(eigenvalues: np.ndarray, eigenvectors: np.ndarray,
 
 
 class Whitener:
-    """A cloud's mean, covariance and whitening: z → (z − mean) @ W has identity covariance, u → mean + u @ R
+    """A cloud's mean (``exclude``: row indices left out), covariance and whitening: z → (z − mean) @ W has identity covariance, u → mean + u @ R
     goes back (:func:`whitening`, a dead component floored, never singular). The one "mean + whiten" of the
     engine: the normal and kde samplers, evaluate's reference cloud, the attribute probes and the per-group
     normality check all fit theirs here. (Logistic probes on whitened inputs converge in ~10 iterations
     instead of ~70 on merely standardised ones, at the same accuracy.)"""
 
-    def __init__(self, z: np.ndarray, rel_eps: float = 1e-6) -> None:
-        z = np.asarray(z, dtype=np.float64)
-        d = z.shape[1]
-        self.mean = z.mean(axis=0)
-        self.cov = np.cov(z, rowvar=False).reshape(d, d)
+    def __init__(self, z: np.ndarray, rel_eps: float = 1e-6, exclude: np.ndarray | None = None) -> None:
+        self.mean, self.cov, self.n = cloud_moments(np.asarray(z), exclude)  # streamed for a large cloud
         self.W, self.R = whitening(self.cov, rel_eps)
 
     def transform(self, z: np.ndarray) -> np.ndarray:
-        """Whitened coordinates of ``z`` (N×d)."""
-        return (np.asarray(z, dtype=np.float64) - self.mean) @ self.W
+        """Whitened coordinates of ``z`` (N×d), float64, computed a chunk at a time (no N×d temporaries)."""
+        z = np.asarray(z)
+        if len(z) <= _CHUNK:
+            return (np.asarray(z, dtype=np.float64) - self.mean) @ self.W
+        out = np.empty((len(z), self.W.shape[1]))
+        for i in range(0, len(z), _CHUNK):
+            np.matmul(np.asarray(z[i : i + _CHUNK], dtype=np.float64) - self.mean, self.W, out=out[i : i + _CHUNK])
+        return out
 
     def colour(self, u: np.ndarray) -> np.ndarray:
         """Whitened coordinates ``u`` back to z-space (the inverse of :meth:`transform`)."""

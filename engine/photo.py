@@ -20,7 +20,10 @@ may be new, empty, or hold only photo folders we wrote. Framing: :mod:`engine.fa
 from __future__ import annotations
 
 import json
+import math
 import os
+import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -58,6 +61,14 @@ DEFAULT_DETECTOR = "mtcnn"
 #: sides, turn in degrees, |log scale|): the aligner was learnt on Haar-sized errors and on an already good
 #: framing its larger steps are mostly wrong.
 REFINE_GATE = (0.06, 4.0, 0.06)
+#: A photo file's faces are found on a copy decoded reduced (a JPEG by the codec: 1/2, 1/4 or 1/8) to at least this
+#: longest side, the size the detectors work at (engine.face_detect_mtcnn.DETECT_MAX_SIDE).
+DETECT_READ_SIDE = 800
+#: A face's crop is taken from pixels at least this many times finer than the crop (its training resolution);
+#: where the quick copy is coarser, the photo is decoded again just fine enough.
+CROP_OVERSAMPLE = 2.0
+#: The clock :attr:`PhotoResult.timings` reads (seconds; the benchmark reads CPU time with ``time.process_time``).
+STEP_CLOCK = time.perf_counter
 
 
 @dataclass
@@ -88,6 +99,10 @@ class PhotoResult:
     photo_scale: float = 1.0  # working copy pixels per full-size pixel
     #: every face found, largest first: 4×2 corners in the working copy's pixels (the choice among them)
     faces: list = field(default_factory=list)
+    #: the working copy was decoded reduced for speed (a put-back reads the photo again at its own size)
+    photo_reduced: bool = False
+    #: milliseconds this photo took, by step: decode, detect, frame (and refine), encode (and decode), place
+    timings: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -108,7 +123,7 @@ class PhotoResult:
 
 @dataclass
 class CloudReference:
-    """What placing a z-point in the training cloud needs (built once per batch of photos)."""
+    """What placing a z-point in the training cloud needs (built once per opened model: :meth:`for_cloud`)."""
 
     latents: np.ndarray
     files: list[str]
@@ -116,6 +131,8 @@ class CloudReference:
     whitener: np.ndarray
     d2_sorted: np.ndarray  # the training points' squared Mahalanobis distances, sorted
     d2_3sigma: float
+    z64: Optional[np.ndarray] = None  # the z-points as float64, and their squared norms (nearest-neighbour search)
+    sq: Optional[np.ndarray] = None
 
     @classmethod
     def build(cls, latents: np.ndarray, files: Sequence[str], stats=None) -> "CloudReference":
@@ -124,14 +141,33 @@ class CloudReference:
         z = np.asarray(latents)
         if z.ndim != 2 or len(z) < 2:
             raise EngineError(f"the model's z-points have shape {list(z.shape)}; encode its dataset first")
+        z64 = z.astype(np.float64)
         if stats is not None:
             mean, cov = np.asarray(stats.mean, np.float64), np.asarray(stats.cov, np.float64)
         else:
-            z64 = z.astype(np.float64)
             mean, cov = z64.mean(0), np.cov(z64, rowvar=False)
         W, _ = whitening(cov)
         d2 = np.sort(mahalanobis_sq(z, mean, W))
-        return cls(z, list(files), mean, W, d2, float(chi2_threshold(3.0, z.shape[1])))
+        return cls(z, list(files), mean, W, d2, float(chi2_threshold(3.0, z.shape[1])), z64,
+                   np.einsum("ij,ij->i", z64, z64))
+
+    @classmethod
+    def for_cloud(cls, latents: np.ndarray, files: Sequence[str], stats=None) -> "CloudReference":
+        """:meth:`build`, remembered for the last few clouds (the same latents array, file list and statistics
+        object: one opened model), so that placing photo after photo does not whiten the cloud again each time."""
+        key = (id(latents), id(files), id(stats), len(files))
+        hit = _CLOUDS.get(key)
+        if hit is not None and hit[0]() is latents and hit[1]() is stats:
+            return hit[2]
+        ref = cls.build(latents, files, stats)
+        try:
+            entry = (weakref.ref(latents), (lambda: None) if stats is None else weakref.ref(stats), ref)
+        except TypeError:  # an object without weak references is simply not remembered
+            return ref
+        while len(_CLOUDS) >= 4:
+            _CLOUDS.pop(next(iter(_CLOUDS)))
+        _CLOUDS[key] = entry
+        return ref
 
     def place(self, z: np.ndarray, k: int = NEIGHBOURS) -> tuple[float, float, str, list[tuple[str, float]], bool]:
         """``(d_M, percentile, verdict, nearest (file, distance), inside the χ² 3σ quantile)``."""
@@ -146,13 +182,22 @@ class CloudReference:
             verdict = "unusual"
         else:
             verdict = "typical"
-        dist = np.sqrt(np.maximum(((self.latents.astype(np.float64) - z) ** 2).sum(1), 0))
+        z64 = self.z64 if self.z64 is not None else self.latents.astype(np.float64)
+        sq = self.sq if self.sq is not None else np.einsum("ij,ij->i", z64, z64)
+        dist = np.sqrt(np.maximum(sq - 2.0 * (z64 @ z[0]) + float(z[0] @ z[0]), 0))
         k = min(k, len(dist))
-        idx = np.argpartition(dist, k - 1)[:k] if k < len(dist) else np.arange(len(dist))
-        idx = idx[np.argsort(dist[idx])]
+        c = min(k + 8, len(dist))  # candidates, then the nearest exactly (the expanded form rounds small distances)
+        idx = np.argpartition(dist, c - 1)[:c] if c < len(dist) else np.arange(len(dist))
+        exact = np.sqrt(((z64[idx] - z) ** 2).sum(1))
+        order = np.argsort(exact, kind="stable")[:k]
+        idx, exact = idx[order], exact[order]
         names = [self.files[i] if i < len(self.files) else f"#{i}" for i in idx]
-        return (float(np.sqrt(d2)), pct, verdict, [(n, float(dist[i])) for n, i in zip(names, idx)],
+        return (float(np.sqrt(d2)), pct, verdict, [(n, float(d)) for n, d in zip(names, exact)],
                 d2 <= self.d2_3sigma)
+
+
+#: :meth:`CloudReference.for_cloud`'s memory: key → (weak latents, weak stats, reference)
+_CLOUDS: dict = {}
 
 
 def _codec(model, config):
@@ -193,7 +238,7 @@ def frame_and_encode_photos(
     if aligner is None and not no_detect:
         folder = model_dir if model_dir is not None else getattr(codec, "folder", None)
         aligner = ff.load_aligner(folder, config)
-    cloud = CloudReference.build(latents, files, stats)
+    cloud = CloudReference.for_cloud(latents, files, stats)
     results = []
     for i, path in enumerate(photos):
         cancel.raise_if_cancelled()
@@ -260,9 +305,10 @@ def _detected(image: np.ndarray, source: str, detector: Optional[str] = None) ->
     return faces
 
 
-def _frame_face(image: np.ndarray, face, size: int, model, aligner) -> tuple[np.ndarray, str]:
-    """One detected face's transform, refined by the model's aligner where it has one, and how it was framed."""
-    m = ff.initial_transform(face, size)
+def _frame_face(image: np.ndarray, face, size: int, model, aligner, initial=None) -> tuple[np.ndarray, str]:
+    """One detected face's transform (from ``initial``, default the detection's own in ``image``'s pixels), refined
+    by the model's aligner where it has one, and how it was framed."""
+    m = ff.initial_transform(face, size) if initial is None else initial
     if aligner is None or model is None or aligner.image_size != size:
         return m, "detected"
     from .formats.native import as_codec
@@ -284,54 +330,109 @@ def _small_correction(d: np.ndarray, size: int) -> bool:
     return shift <= REFINE_GATE[0] and turn <= REFINE_GATE[1] and abs(np.log(ff.transform_scale(d))) <= REFINE_GATE[2]
 
 
+class _PhotoPixels:
+    """A photo file read for framing: the quick copy its faces are found on (``image``; ``scale``: its pixels per
+    full-size pixel; a JPEG decoded reduced to :data:`DETECT_READ_SIDE`), and for each face's crop pixels fine
+    enough for it (:meth:`for_crop`), decoded again only when the quick copy is too coarse there."""
+
+    def __init__(self, path) -> None:
+        t0 = STEP_CLOCK()
+        self.path = path
+        self.image, self.scale = ff.load_photo_scaled(path, reduce_to=DETECT_READ_SIDE)
+        h, w = self.image.shape[:2]
+        self.longest = max(w, h) / self.scale  # the full-size photo's longest side
+        # reduced for speed (a JPEG's quick copy), not only to fit MAX_PHOTO_SIDE (draft steps are ≥ 2×)
+        self.reduced = self.scale * 1.5 < min(1.0, ff.MAX_PHOTO_SIDE / self.longest)
+        self.decode_s = STEP_CLOCK() - t0
+        self._finer: dict[int, tuple[np.ndarray, float]] = {}
+
+    def for_crop(self, m: np.ndarray, size: int) -> tuple[np.ndarray, float]:
+        """``(pixels, scale)`` where the crop ``m`` (quick copy → crop) spans at least :data:`CROP_OVERSAMPLE` ×
+        ``size`` pixels (or the finest the photo is read at)."""
+        need = ff.transform_scale(m) * CROP_OVERSAMPLE  # > 1: the quick copy is coarser than the crop needs
+        if not self.reduced or need <= 1.0:
+            return self.image, self.scale
+        side = math.ceil(self.longest * min(1.0, self.scale * need))
+        if side not in self._finer:
+            t0 = STEP_CLOCK()
+            self._finer[side] = ff.load_photo_scaled(self.path, reduce_to=side)
+            self.decode_s += STEP_CLOCK() - t0
+        return self._finer[side]
+
+
+def _scaling_map(k: float) -> np.ndarray:
+    """Pixel centres of a copy scaled by ``k`` → the original's: p = (q + 0.5)/k − 0.5."""
+    return np.array([[1 / k, 0.0, 0.5 / k - 0.5], [0.0, 1 / k, 0.5 / k - 0.5]])
+
+
 def _photo_results(codec, size, cloud, path, no_detect, face_index, aligner, keep_photo, neighbours,
                    detector=None) -> list:
-    """One photo's results: its chosen face (or centre square), or with :data:`ALL_FACES` each face found."""
-    image, scale = ff.load_photo_scaled(path)
-    if face_index != ALL_FACES or no_detect:
-        m, face, faces, framing = frame_photo_faces(image, size, model=codec, aligner=aligner, no_detect=no_detect,
-                                                    face_index=None if face_index == ALL_FACES else face_index,
-                                                    source=str(path), detector=detector)
-        k = None if face is None else (face_index or 0)
-        return [_one_photo(codec, size, cloud, path, image, scale, m, face, k, faces, framing, keep_photo,
-                           neighbours)]
-    faces = _detected(image, str(path), detector)
+    """One photo's results: its chosen face (or centre square), or with :data:`ALL_FACES` each face found. Faces are
+    found on the quick copy; each crop (and its refinement) is taken from pixels fine enough for it."""
+    px = _PhotoPixels(path)
+    times = {"decode": px.decode_s}
+    h, w = px.image.shape[:2]
+    if no_detect:
+        m = ff.centre_square_transform(w, h, size)
+        return [_one_photo(codec, size, cloud, path, px, (px.image, px.scale, m), None, None, [],
+                           "centre square (no face detection)", keep_photo, neighbours, times)]
+    t0 = STEP_CLOCK()
+    faces = _detected(px.image, str(path), detector)
+    times["detect"] = STEP_CLOCK() - t0
+    if face_index == ALL_FACES:
+        chosen = range(len(faces))
+    else:
+        k = face_index or 0
+        if k >= len(faces):
+            raise EngineError(f"{path}: face {k} asked for, but {len(faces)} face(s) found "
+                              f"(0 = the largest … {len(faces) - 1})")
+        chosen = [k]
     results = []
-    for k, face in enumerate(faces):
-        m, framing = _frame_face(image, face, size, codec, aligner)
-        results.append(_one_photo(codec, size, cloud, path, image, scale, m, face, k, faces, framing, keep_photo,
-                                  neighbours))
+    for k in chosen:
+        t0 = STEP_CLOCK()
+        decoded = px.decode_s
+        m0 = ff.initial_transform(faces[k], size)
+        image, scale = px.for_crop(m0, size)
+        to_quick = _scaling_map(scale / px.scale)  # crop pixels' image → quick copy
+        m, framing = _frame_face(image, faces[k], size, codec, aligner, initial=ff.compose(m0, to_quick))
+        times = {**times, "decode": px.decode_s, "frame": STEP_CLOCK() - t0 - (px.decode_s - decoded)}
+        results.append(_one_photo(codec, size, cloud, path, px, (image, scale, m), faces[k], k, faces, framing,
+                                  keep_photo, neighbours, times))
     return results
 
 
-def _one_photo(codec, size, cloud, path, image, scale, m, face, face_index, faces, framing, keep_photo,
-               neighbours) -> PhotoResult:
-    found = len(faces)
+def _one_photo(codec, size, cloud, path, px: _PhotoPixels, crop, face, face_index, faces, framing, keep_photo,
+               neighbours, times: dict) -> PhotoResult:
+    """One face's result: ``crop`` is ``(pixels, their scale, transform pixels → crop)``; ``face`` and ``faces`` are in
+    the quick copy's pixels."""
+    image, scale, m = crop
+    t0 = STEP_CLOCK()
     aligned = ff.warp_to_crop(image, m, size)
     z = codec.encode(aligned[None]).astype(np.float32)
     if not np.isfinite(z).all():
         raise EngineError(f"{path}: the model's encoder gave a non-finite z for this photo")
     recon = codec.decode(z)
+    t1 = STEP_CLOCK()
     d = aligned.astype(np.float32) / 255.0 - recon[0].astype(np.float32) / 255.0
     mse = float(np.mean(d * d))
     dm, pct, verdict, near, inside = cloud.place(z[0], neighbours)
-    # photo pixel coordinates of the full-size upright photo: working pixel = (p + 0.5)·scale − 0.5
-    to_work = np.array([[scale, 0.0, 0.5 * scale - 0.5], [0.0, scale, 0.5 * scale - 0.5]])
-    to_full = ff.invert(to_work)
-    m_full = ff.compose(m, to_work)
-    eyes_crop = ff.crop_landmarks(size=size)
-    eyes_full = ff.apply(ff.invert(m_full), eyes_crop)
-    h, w = image.shape[:2]
+    # photo pixel coordinates of the full-size upright photo: pixel of a copy = (p + 0.5)·scale − 0.5
+    m_full = ff.compose(m, ff.invert(_scaling_map(scale)))
+    quick_to_full = _scaling_map(px.scale)
+    eyes_full = ff.apply(ff.invert(m_full), ff.crop_landmarks(size=size))
+    h, w = px.image.shape[:2]
+    timings = {**times, "encode": t1 - t0, "place": STEP_CLOCK() - t1}
     return PhotoResult(
-        source=str(path), photo_size=(round(w / scale), round(h / scale)), framing=framing, faces_found=found,
-        face_index=face_index,
-        face_box=None if face is None else ff.apply(to_full, face.corners),
+        source=str(path), photo_size=(round(w / px.scale), round(h / px.scale)), framing=framing,
+        faces_found=len(faces), face_index=face_index,
+        face_box=None if face is None else ff.apply(quick_to_full, face.corners),
         face_angle=ff.transform_angle(ff.invert(m_full)) if face is not None else 0.0,
         landmarks={"eye_left": eyes_full[0], "eye_right": eyes_full[1]},
-        detected_eyes=None if face is None or face.eyes is None else ff.apply(to_full, face.eyes),
+        detected_eyes=None if face is None or face.eyes is None else ff.apply(quick_to_full, face.eyes),
         transform=m_full, aligned=aligned, reconstruction=recon[0], z=z, mse=mse, mahalanobis=dm,
-        percentile=pct, verdict=verdict, inside_chi2_3sigma=bool(inside), nearest=near, photo=image if keep_photo else None, photo_scale=scale,
-        faces=[np.asarray(f.corners) for f in faces],
+        percentile=pct, verdict=verdict, inside_chi2_3sigma=bool(inside), nearest=near,
+        photo=px.image if keep_photo else None, photo_scale=px.scale, photo_reduced=px.reduced,
+        faces=[np.asarray(f.corners) for f in faces], timings={k: round(v * 1000, 2) for k, v in timings.items()},
     )
 
 
@@ -485,11 +586,12 @@ def _write_put_back(stage: Path, result: PhotoResult, face: np.ndarray, attribut
 
 def put_back_photo(result: PhotoResult, face: Optional[np.ndarray] = None, *,
                    base: Optional[np.ndarray] = None) -> tuple[np.ndarray, float]:
-    """``(picture, scale)``: the result's photo (the copy kept, else read again as it was read) with ``face``
+    """``(picture, scale)``: the result's photo (the copy kept unless it was the quick reduced one, else read again at
+    its own size) with ``face``
     (default: the reconstruction) put back where its crop was taken (:func:`engine.face_framing.put_back`), at the
     photo's own size (``scale``: its pixels per full-size pixel, below 1 only for a photo reduced to be read). With
     ``base`` (the unedited decoded face) only ``face − base`` is added to the photo's face."""
-    if result.photo is not None:
+    if result.photo is not None and not result.photo_reduced:
         image, scale = result.photo, result.photo_scale
     else:
         image, scale = ff.load_photo_scaled(result.source)

@@ -37,8 +37,11 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+
+from .errors import import_extra
+
+torch = import_extra("torch", feature="training")  # the optional extra "train"
+import torch.nn.functional as F  # noqa: E402
 
 from . import distributed
 from .formats import native as model_store
@@ -121,7 +124,13 @@ def _check_options(opts: TrainOptions) -> None:
     try:
         model_store.validate(model_store.TRAIN_OPTIONS, opts.to_dict(), "options")
     except model_store.SchemaError as exc:
-        raise EngineError(f"training {exc}") from None
+        field = exc.path.rsplit(".", 1)[-1]
+        param = _OPTION_PARAMS.get(field, field)
+        raise EngineError(exc.problem, param=param) from None
+
+
+#: TrainOptions' fields whose train parameter has another name
+_OPTION_PARAMS = {"learning_rate": "lr"}
 
 
 def _restore_checkpoint(path: Path, model, opt, arch: ArchitectureConfig) -> dict:

@@ -10,7 +10,10 @@ import threading
 from typing import Iterator, Optional
 
 import numpy as np
-import torch
+
+from .errors import import_extra
+
+torch = import_extra("torch", feature="training")  # the optional extra "train"
 
 from . import distributed
 from .autoencoder import images_to_tensor

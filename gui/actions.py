@@ -21,7 +21,7 @@ from .session import PhotoEntry, Sample
 
 
 #: Keys of the jobs that draw a view of the open model: cancelled when another model opens.
-VIEW_JOB_KEYS = ("path", "atlas", "atlas-panel", "map-decode")
+VIEW_JOB_KEYS = ("path", "atlas", "atlas-panel", "map-decode", "selection-faces")
 
 
 def open_model_job(folder: Path, progress, cancel):
@@ -73,9 +73,14 @@ class WindowActions(SaveActions):
         w.photo_panel.centre_square_requested.connect(lambda path: self.open_photo(Path(path), no_detect=True))
         w.photo_panel.save_requested.connect(self.save_photo_dialog)
         w.photo_panel.inspect_requested.connect(self.inspect_photo)
+        w.photo_panel.put_back_requested.connect(self.put_back_photo)
         w.directions.add_slider_requested.connect(self._add_direction_slider)
         w.directions.inspect_face_requested.connect(lambda *_: w.raise_dock("inspectorDock"))
         w.pair_plot.path_drawn.connect(self.decode_drawn_path)
+        from .qt_selection_layer import atlas_selection
+
+        w.atlas_panel.selector = atlas_selection(w.atlas_panel, s)  # a lasso on the atlas selects in the cloud
+        w.model_compare.compare_requested.connect(self.compare_model_dialog)
         self.wire_exports()
         for dock in w.docks.values():  # every panel, the sampler and the faces included
             self.follow_model_reset(dock.widget())
@@ -364,6 +369,56 @@ class WindowActions(SaveActions):
         return self.run_job("export model", fn, done, key="export-model",
                             on_error=lambda error: self.show_error(error, title="export model failed"))
 
+    def compare_model_dialog(self) -> None:
+        """File ▸ Compare with another model…: a second model's folder, compared with the open one."""
+        s = self.session
+        if s.model is None or s.model.latents is None:
+            self.show_error("open an encoded model first: the second model is compared with it on the faces both "
+                            "encoded")
+            return
+        path = QFileDialog.getExistingDirectory(self.window, "Compare with another model", str(s.model.folder.parent))
+        if path:
+            self.compare_with_model(Path(path))
+
+    def compare_with_model(self, folder: Path, options=None) -> Optional[Job]:
+        """Open the model in ``folder`` on the worker and compare it with the open one
+        (``engine.workflows.compare_models.compare_with_folder``); the Two models panel shows the result."""
+        from engine.workflows.compare_models import CompareOptions
+
+        s, w, folder = self.session, self.window, Path(folder)
+        if s.model is None:
+            self.show_error("open an encoded model first: the second model is compared with it")
+            return None
+        a, data = s.model, getattr(s.dataset, "folder", None)
+        opts = options or CompareOptions(samplers=("normal",), n=64, probe_faces=1000)
+
+        def fn(progress, cancel):
+            from engine.workflows.compare_models import compare_with_folder
+
+            return compare_with_folder(a, folder, opts, data=data, judges=False, progress=progress, cancel=cancel)
+
+        def judged(comp):
+            if s.model is a and w.model_compare.comparison is comp:
+                w.model_compare.show_judges(comp)
+
+        def done(comp):
+            if s.model is not a:
+                return  # another model opened meanwhile: the comparison was of the previous one
+            w.model_compare.show_comparison(comp)
+            w.raise_dock("twoModelsDock")
+            self.status(f"compared with {folder.name}: {comp.numbers['shared']['faces']:,} shared faces", 8000)
+            if opts.probes or opts.samplers:  # then the slow part: the judges and samplers of both, in the table
+
+                def judge(progress, cancel):
+                    from engine.workflows.compare_models import measure_judges
+
+                    return measure_judges(comp, opts, progress=progress, cancel=cancel)
+
+                self.run_job("judge both models", judge, judged, key="compare-models-judges",
+                             title="Judging both models")
+
+        return self.run_job("compare models", fn, done, key="compare-models", title=f"Comparing with {folder.name}")
+
     # ---- generating
     def generate_clicked(self) -> Optional[Job]:
         """Generate asked for by the user (button, Ctrl+G, F5, Enter): says so when it has to wait."""
@@ -453,10 +508,11 @@ class WindowActions(SaveActions):
             return None
         path = Path(path)
         nd = w.photo_panel.no_detect.isChecked() if no_detect is None else bool(no_detect)
+        detector = w.photo_panel.detector_name()
         opened = s.model
 
         def fn(progress, cancel):
-            return _frame_photo(opened, path, nd, face_index, progress, cancel)
+            return _frame_photo(opened, path, nd, face_index, progress, cancel, detector)
 
         def done(entry):
             if self.session.model is not opened:
@@ -478,6 +534,24 @@ class WindowActions(SaveActions):
             w.photo_panel.offer_centre_square(str(path) if isinstance(getattr(error, "exc", None), NoFaceFound) else None)
 
         return self.run_job(f"open photo ({path.name})", fn, done, on_error=failed)
+
+    def put_back_photo(self, i: int) -> Optional[Job]:
+        """The photo panel's "after" of ``photos[i]``: the face put back at the photo's own resolution, on the worker
+        (engine.workflows.photo.put_back_view: reading a big photo again and warping takes longer than a frame)."""
+        from engine.workflows.photo import put_back_view
+
+        s, panel = self.session, self.window.photo_panel
+        if not 0 <= i < len(s.photos) or s.model is None:
+            return None
+        key, result, opened = panel.after_key(), s.photos[i].result, s.model
+        edited = s.edited_z if s.photo_current == i and s.edited_z is not None else None
+        side = max(panel.view.width(), panel.view.height(), 640) * 2  # enough for the view on a dense screen
+
+        def fn(progress, cancel):
+            return put_back_view(opened, result, edited, max_side=side, cancel=cancel)
+
+        return self.run_job("put back", fn, lambda picture: panel.set_put_back(key, picture), key="photo-put-back",
+                            quiet=True)
 
     def _photo_face_requested(self, i: int, face_index: int) -> None:
         if 0 <= i < len(self.session.photos):
@@ -538,13 +612,14 @@ class WindowActions(SaveActions):
         w.atlas_panel.set_model(s.model.codec, s.stats, s.axes, s.current_z())
 
 
-def _frame_photo(opened, path: Path, no_detect: bool, face_index: Optional[int], progress, cancel) -> PhotoEntry:
+def _frame_photo(opened, path: Path, no_detect: bool, face_index: Optional[int], progress, cancel,
+                 detector: Optional[str] = None) -> PhotoEntry:
     """Worker side of "open photo": frame, encode and place it (engine.workflows.photo.place_photos: every face
     found comes with it, for the choice among them) and decode the nearest training z-points."""
     from engine.workflows.photo import PhotoOptions, place_photos
 
-    (r,) = place_photos(opened, [path], PhotoOptions(no_detect=no_detect, face=face_index), keep_photo=True,
-                        progress=progress, cancel=cancel)
+    (r,) = place_photos(opened, [path], PhotoOptions(no_detect=no_detect, face=face_index, detector=detector),
+                        keep_photo=True, progress=progress, cancel=cancel)
     faces = list(r.faces)  # working-copy pixels, largest first
     index = {f: i for i, f in enumerate(opened.latent_files)}
     rows = [index[f] for f, _d in r.nearest if f in index]

@@ -15,11 +15,12 @@ from typing import Optional
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from .actions_session import SessionActions
 from .dialogs import inspect_folder_quietly, offer_subfolder, pictures_folder, unique_child
 from .engine_bridge import Job
 
 
-class SaveActions:
+class SaveActions(SessionActions):
     """Saving and exporting, on behalf of ``window`` (a :class:`gui.main_window.MainWindow`)."""
 
     def __init__(self, window) -> None:
@@ -130,6 +131,7 @@ class SaveActions:
 
         def done(saved):
             self.settings.setValue("save/last", str(folder))
+            self.remember_saved_set(saved.folder, sample.params, rows, cols)
             self.status(f"saved {saved.count} faces to {saved.folder}", 8000)
 
         return self.run_job("save image set", fn, done)

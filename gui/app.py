@@ -115,7 +115,8 @@ def check_display() -> Optional[str]:
     return display_check_message(missing) if missing else None
 
 
-def run_gui(model_dir: Optional[Path] = None, screenshot: Optional[str] = None, sampler: Optional[str] = None) -> int:
+def run_gui(model_dir: Optional[Path] = None, screenshot: Optional[str] = None, sampler: Optional[str] = None,
+            session: Optional[Path] = None) -> int:
     import os
 
     if screenshot and not os.environ.get("QT_QPA_PLATFORM"):
@@ -149,4 +150,6 @@ def run_gui(model_dir: Optional[Path] = None, screenshot: Optional[str] = None, 
         return 0 if ok and not failed else (2 if failed else 1)
     window = MainWindow(model_dir=model_dir, sampler=sampler)
     window.show()
+    if session is not None:  # after the model's own open (the same worker): the session's state on top
+        window.window_actions.open_session(session, model_folder=model_dir)
     return app.exec()

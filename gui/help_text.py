@@ -119,6 +119,15 @@ running total), and how far the cloud is from a perfect bell shape: the share of
 face detector finds a face, and, with a dataset open, how close the faces are to real ones (Fréchet
 distance, lower is better). A <b>sweep</b> tries several values of one parameter; <i>Apply best value</i> sets
 the best one in the Sampler panel. Each column's tooltip says what it measures.</p>""", ("compareDock",)),
+    Topic("twomodels", PANELS, "Two models", """
+<p>File ▸ Compare with another model… puts a second model (B) beside the open one (A). The faces both encoded
+are matched by file name, and B's cloud is lined up with A's on them: <b>R²</b> says how much of B's z a linear
+map from A's z explains on faces kept out of the fit (1 = all), the <b>canonical correlations</b> how closely
+the two clouds move together along their best-matched directions. <b>Neighbour overlap</b>: for each face, the
+share of its 10 nearest faces the two models agree on (the histogram; 1 = the same neighbours). The table also
+gives each model's attribute judges (0.50 = guessing) and sampler quality side by side. Below, one face as A and B
+decode it, and as B decodes A's z carried over by the map; <i>Least overlap</i> steps through the faces the two
+models place most differently.</p>""", ("twoModelsDock",)),
     Topic("attributes", PANELS, "Attributes", """
 <p>The model's labelled attributes (smiling, male, glasses …), ranked by how well the cloud tells the faces
 with and without them apart: <b>separation</b> (in σ; above 1 = clearly apart) and <b>probe accuracy</b> (0.50
@@ -152,6 +161,14 @@ keeps the distance from the centre changing evenly.</p>""", ("pathDock",)),
 the faces are decoded again for the new view. <i>grid</i> sets faces per row; <i>others at</i> decides
 where the other numbers stay (the cloud's centre, or the inspected face). The Decode tool shows the
 face under the pointer.</p>""", ("atlasDock",)),
+    Topic("selection", PANELS, "Selection", """
+<p>Training z-points picked with the Select tool (S) of the pair plot, the Atlas or the direction lab's map:
+drag a <i>Box</i> or a <i>Lasso</i>, or click a <i>Polygon</i>'s vertices (double-click closes it); drag a
+range on the Components histogram. Shift adds, Ctrl subtracts, Shift+Ctrl intersects (or the tool bar's
+New / + / − / ∩); Esc clears. Every view shows the same selection: its points in green, the rest greyed;
+its histogram beside the cloud's; here its size, some of its faces (the training images when the dataset
+is open, their reconstructions when not) and the attributes whose share in it differs most from the whole
+set's.</p>""", ("selectionDock",)),
     Topic("model", PANELS, "Model & data", """
 <p>The open model (its size, its number of training faces, its training losses) and the open dataset, with
 the actions that change them: open a model or dataset, train a new model (Ctrl+T), encode a dataset
@@ -225,7 +242,8 @@ PANEL_KEYS = (
     ("Delete (condition list)", "remove the selected condition"),
     ("Ctrl+click, Shift+click (Faces)", "select several faces"),
     ("Double-click (Faces)", "open the face in the inspector"),
-    ("P / D / T, Esc (a plot you clicked)", "plot tool: Pan / Decode / Path; Esc: back to Pan"),
+    ("P / D / T / S, Esc (a plot you clicked)", "plot tool: Pan / Decode / Path / Select; Esc: back to Pan "
+                                                 "(in Select: clears the selection)"),
     ("Alt+click, Alt+drag (pair plot, atlas)", "decode the point under the pointer (any tool)"),
     ("Shift+click (pair plot)", "add a bend to the drawn path (any tool)"),
     ("Wheel (a plot you clicked)", "zoom"),

@@ -31,7 +31,7 @@ PANEL_TITLES = (
     ("inspectorDock", "Face inspector"), ("pairPlotDock", "Pair plot"), ("componentsDock", "Components"),
     ("correlationsDock", "Correlations"), ("pcaDock", "PCA"), ("compareDock", "Compare samplers"),
     ("attributesDock", "Attributes"), ("photoDock", "Your photo"), ("directionsDock", "Directions"),
-    ("pathDock", "Path"), ("atlasDock", "Atlas"))
+    ("pathDock", "Path"), ("atlasDock", "Atlas"), ("selectionDock", "Selection"), ("twoModelsDock", "Two models"))
 #: Panels built once the first faces are on screen (window attribute, dock): the window shows at once, the faces
 #: come first, the plots (pyqtgraph) follow (benchmarks/startup_timeline.py).
 LATE_PANELS = (
@@ -39,6 +39,8 @@ LATE_PANELS = (
     ("correlations", "correlationsDock"), ("pca_panel", "pcaDock"), ("inspector", "inspectorDock"),
     ("compare", "compareDock"), ("attributes", "attributesDock"), ("photo_panel", "photoDock"),
     ("directions", "directionsDock"), ("path_panel", "pathDock"), ("atlas_panel", "atlasDock"),
+    ("selection_panel", "selectionDock"),
+    ("model_compare", "twoModelsDock"),
 )
 #: After the first grid (or an idle worker): the event loop paints the faces before the panels are built.
 LATE_BUILD_DELAY_MS = 30
@@ -229,11 +231,13 @@ class MainWindow(QMainWindow):
         from .qt_correlations import CorrelationsPanel
         from .qt_directions import DirectionsPanel
         from .qt_inspector import InspectorPanel
+        from .qt_model_compare import ModelComparePanel
         from .qt_model_data import ModelDataPanel
         from .qt_pair_plot import PairPlotPanel
         from .qt_path import PathPanel
         from .qt_pca import PCAPanel
         from .qt_photo import PhotoPanel
+        from .qt_selection import SelectionPanel
 
         s, late = self.session, {}
         makers = {
@@ -244,6 +248,8 @@ class MainWindow(QMainWindow):
             "attributes": lambda: AttributesPanel(s, self.bridge), "photo_panel": lambda: PhotoPanel(s),
             "directions": lambda: DirectionsPanel(s, self.bridge), "path_panel": lambda: PathPanel(s, self.bridge),
             "atlas_panel": lambda: AtlasPanel(submit=self.window_actions.atlas_panel_submit),
+            "selection_panel": lambda: SelectionPanel(s, self.bridge),
+            "model_compare": lambda: ModelComparePanel(s, self.bridge),
         }
         for attr, _dock in LATE_PANELS:  # one list of the late panels: their order, docks and properties
             late[attr] = makers[attr]()
@@ -284,6 +290,10 @@ class MainWindow(QMainWindow):
             return
         self._torch_asked = True
         if "torch" in sys.modules:
+            return
+        from engine.errors import extra_missing
+
+        if extra_missing("torch") is not None:  # an install without torch (the viewer): nothing to preload
             return
 
         def load(progress, cancel):
@@ -362,10 +372,17 @@ class MainWindow(QMainWindow):
         self._action(f, "Open &dataset folder…", a.open_dataset_dialog, "Ctrl+D")
         self._action(f, "Open &photo…", a.open_photo_dialog, "Ctrl+P")
         f.addSeparator()
+        self._action(f, "Open sessio&n…", a.open_session_dialog, None)
+        self.recent_sessions_menu = f.addMenu("Recent sessions")
+        self._action(f, "Save sessi&on…", a.save_session_dialog, None)
+        self._action(f, "Save as script…", a.save_script_dialog, None)
+        a.refresh_recent_sessions()
+        f.addSeparator()
         self._action(f, "&Train a new model…", a.show_train_dialog, "Ctrl+T")
         self._action(f, "&Encode dataset folder…", a.encode_dataset_dialog, "Ctrl+E")
         self._action(f, "Import &labels…", a.import_labels_dialog, None)
         self._action(f, "&Import model…", a.import_model_dialog, None)
+        self._action(f, "&Compare with another model…", a.compare_model_dialog, None)
         self._action(f, "E&xport model…", a.export_model_dialog, None)
         f.addSeparator()
         self._action(f, "&Save image set…", a.save_set_dialog, QKeySequence.StandardKey.Save)
@@ -376,11 +393,20 @@ class MainWindow(QMainWindow):
         self._action(f, "Export mo&vie…", a.export_movie_dialog, None)
         f.addSeparator()
         self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        e = mb.addMenu("&Edit")
+        self.undo_action = self._action(e, "Undo", self.session.undo, "Ctrl+Z")
+        self.redo_action = self._action(e, "Redo", self.session.redo, None)
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.session.history_changed.connect(self._history_changed)
+        self._history_changed()
         g = mb.addMenu("&Generate")
         self.generate_action = self._action(g, "&Generate", a.generate_clicked, None)
         self.generate_action.setShortcuts([QKeySequence("Ctrl+G"), QKeySequence("F5")])
         self._action(g, "Cancel running job", self.bridge.cancel_current, "Esc")
         v = mb.addMenu("&View")
+        palette = self._action(v, "Command &palette…", self.show_command_palette, "Ctrl+Shift+P")
+        palette.setObjectName("commandPaletteAction")
+        palette.setStatusTip("every menu item and tool, searchable, with its shortcut")
         v.addSection("Workspaces")
         self.workspace_bar = build_workspace_bar(self, self.dock_layout, v)
         self._action(v, "Reset layout", self.reset_layout, None).setStatusTip(
@@ -393,6 +419,13 @@ class MainWindow(QMainWindow):
         h.addSeparator()
         self._action(h, "About", self._about, None)
         self._refresh_recent_menu()
+
+    def _history_changed(self) -> None:
+        """Edit ▸ Undo / Redo name the step they would undo or redo ("Undo: Axes PC1 × PC5")."""
+        for action, verb, label in ((self.undo_action, "Undo", self.session.history.undo_label()),
+                                    (self.redo_action, "Redo", self.session.history.redo_label())):
+            action.setText(f"{verb}: {label}" if label else verb)
+            action.setEnabled(label is not None)
 
     def _action(self, menu, text, slot, shortcut) -> QAction:
         a = QAction(text, self)
@@ -408,6 +441,12 @@ class MainWindow(QMainWindow):
         from .qt_help import open_help
 
         return open_help(self, topic)
+
+    def show_command_palette(self):
+        """View ▸ Command palette… (Ctrl+Shift+P): every menu item and tool, searchable, with its shortcut."""
+        from .qt_command_palette import open_palette
+
+        return open_palette(self)
 
     def _about(self) -> None:
         from engine import __version__
@@ -571,7 +610,7 @@ WINDOW_ACTIONS = (
     "import_labels_dialog", "generate_clicked", "generate_now", "generate_where", "inspect_face", "open_photo",
     "open_photo_dialog", "inspect_photo", "save_photo", "save_photo_dialog", "save_image_set", "save_set_dialog",
     "save_parent", "set_folder_name", "export_report", "export_report_dialog", "export_movie", "export_movie_dialog",
-    "show_train_dialog", "run_job",
+    "show_train_dialog", "run_job", "compare_model_dialog", "compare_with_model",
 )
 
 

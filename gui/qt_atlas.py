@@ -131,7 +131,7 @@ class AtlasPanel(QWidget):
         self.info = QLabel(" ")
         from .plot_tools import PlotMode, PlotToolBar, PlotTools
 
-        self.tools = PlotTools(self.plot, modes=(PlotMode.PAN, PlotMode.DECODE))
+        self.tools = PlotTools(self.plot, modes=(PlotMode.PAN, PlotMode.DECODE, PlotMode.SELECT))
         self.tool_bar = PlotToolBar(self.tools)
         from .qt_widgets import flow, row
 

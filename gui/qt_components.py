@@ -1,7 +1,9 @@
 """Components panel: the histogram of one latent component with its Gaussian fit (blog part VII).
 
 The fitted centre and the half-width interval are marked; the current sample's values of that
-component are drawn as orange ticks. Left/Right or PgUp/PgDn step through the components.
+component are drawn as orange ticks. Left/Right or PgUp/PgDn step through the components. The cloud's selection
+(``Session.cloud_selection``) is drawn beside the whole cloud as its own histogram, scaled to the cloud's total
+(the two shapes compare); the Select tool drags a range of the component (``engine.selection.from_range``).
 """
 from __future__ import annotations
 
@@ -35,7 +37,6 @@ class ComponentsPanel(QWidget):
         self.info.setWordWrap(True)
         from .qt_widgets import flow, row
 
-        top = flow(row("component", self.prev_btn, self.index, self.next_btn), self.pair_x)
 
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
@@ -43,6 +44,17 @@ class ComponentsPanel(QWidget):
         self.plot.showGrid(y=True, alpha=0.15)
         setup_plot(self.plot)
         self.plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the arrow keys step through the components
+        from .plot_tools import PlotMode, PlotToolBar, PlotTools
+
+        self.tools = PlotTools(self.plot, modes=(PlotMode.PAN, PlotMode.SELECT))
+        self.tools.select_shape = "box"  # a range of the component: the dragged box's x extent
+        self.tool_bar = PlotToolBar(self.tools)
+        for key in ("lasso", "polygon"):
+            self.tool_bar.shape_buttons[key].setEnabled(False)
+            self.tool_bar.shape_buttons[key].setToolTip("a range of one component: drag along the axis")
+        self.tools.selection_drawn.connect(self._range_drawn)
+        self.tools.selection_cleared.connect(lambda: session.set_cloud_selection(None))
+        top = flow(row("component", self.prev_btn, self.index, self.next_btn), self.pair_x, self.tool_bar)
         pi = self.plot.getPlotItem()
         self.hist_item = pg.PlotDataItem(stepMode="center", fillLevel=0, pen=ps.pen(ps.BLUE, 1.2),
                                          brush=ps.brush(ps.BLUE, 60))
@@ -56,7 +68,13 @@ class ComponentsPanel(QWidget):
 
         self.photo_item = pg.ScatterPlotItem(symbol="star", size=16, pen=ps.pen((70, 0, 40), 1), brush=ps.brush(PHOTO_COLOUR))
         self.photo_item.setZValue(5)
-        for it in (self.band, self.hist_item, self.fit_item, self.centre_line, self.ticks_item, self.photo_item):
+        from .qt_selection_layer import SELECTION_COLOUR
+
+        self.sel_item = pg.PlotDataItem(stepMode="center", fillLevel=0, pen=ps.pen(SELECTION_COLOUR, 1.6),
+                                        brush=ps.brush(SELECTION_COLOUR, 70))
+        self.sel_item.setZValue(2)
+        for it in (self.band, self.hist_item, self.sel_item, self.fit_item, self.centre_line, self.ticks_item,
+                   self.photo_item):
             pi.addItem(it)
         self.legend = pi.addLegend(offset=(-8, 8), labelTextSize="8pt")
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 200))
@@ -64,6 +82,9 @@ class ComponentsPanel(QWidget):
         self.legend.addItem(self.fit_item, "Gaussian fit")
         self.legend.addItem(self.ticks_item, "generated")
         self._photo_in_legend = False
+        self._sel_in_legend = False
+        self._column = None  # (id of the z-points, component, its values): the selection's histogram reads it
+        self.selection_ms: list[float] = []  # selection → its histogram drawn
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -78,6 +99,7 @@ class ComponentsPanel(QWidget):
         session.stats_changed.connect(self._stats_changed)
         session.sample_changed.connect(self._draw_ticks)
         session.photos_changed.connect(self._draw_ticks)
+        session.cloud_selection_changed.connect(self.draw_selection)
 
     def component(self) -> int:
         return self.index.value()
@@ -143,6 +165,42 @@ class ComponentsPanel(QWidget):
             f"bin width {st.interval:g}"
         )
         self._draw_ticks()
+        self.draw_selection()
+
+    def _range_drawn(self, _shape, vertices, op) -> None:
+        """A range dragged along the axis: the z-points whose value of this component lies in it."""
+        from engine.selection import apply, from_range
+
+        s = self.session
+        if s.latents is None:
+            return
+        i, v = self.component(), np.asarray(vertices, float)
+        lo, hi = float(v[:, 0].min()), float(v[:, 0].max())
+        mask = from_range(s.latents[:, i], lo, hi)
+        s.set_cloud_selection(apply(s.cloud_selection, mask, op, f"z{i} in [{lo:.2f}, {hi:.2f}]"))
+
+    def draw_selection(self) -> None:
+        """The selection's histogram of this component beside the whole cloud's, scaled to the cloud's total."""
+        import time
+
+        t0 = time.perf_counter()
+        s, st = self.session, self.session.stats
+        sel = s.cloud_selection
+        if sel is None or st is None or s.latents is None or len(s.latents) != sel.n:
+            self.sel_item.setData([], [])
+            return
+        i = self.component()
+        edges = np.asarray(st.histogram(i).edges, float)
+        if self._column is None or self._column[:2] != (id(s.latents), i):
+            self._column = (id(s.latents), i, np.ascontiguousarray(s.latents[:, i]))  # once per component
+        counts = np.histogram(self._column[2][sel.mask], bins=len(edges) - 1,  # (equal bins: numpy's fast path)
+                              range=(edges[0], edges[-1]))[0].astype(float)
+        total = float(np.asarray(st.histogram(i).counts, float).sum())
+        self.sel_item.setData(edges, counts * (total / max(1, sel.count)))
+        if not self._sel_in_legend:
+            self.legend.addItem(self.sel_item, "selection (scaled)")  # to the cloud's total: the shapes compare
+            self._sel_in_legend = True
+        self.selection_ms = (self.selection_ms + [(time.perf_counter() - t0) * 1000])[-200:]
 
     def _draw_ticks(self) -> None:
         s = self.session
@@ -173,7 +231,8 @@ class ComponentsPanel(QWidget):
         from .qt_widgets import empty_view
 
         self.index.setValue(0)
-        for item in (self.hist_item, self.fit_item, self.ticks_item, self.photo_item):
+        self._column = None
+        for item in (self.hist_item, self.fit_item, self.ticks_item, self.photo_item, self.sel_item):
             item.setData([], [])
         self.centre_line.setValue(0)
         self.band.setRegion((0, 1))

@@ -210,6 +210,9 @@ class DirectionsPanel(QWidget):
         self.map_plot.addItem(self.map_pick)
         self.map_plot.scene().sigMouseClicked.connect(self._map_clicked)
         setup_plot(self.map_plot)
+        from .qt_selection_layer import map_selection
+
+        self.map_selector = map_selection(self)  # lasso the map: the cloud's selection (and its highlight)
         self.map_face = FaceView()
         self.map_face.setMinimumSize(96, 96)
         self.map_face.setMaximumWidth(180)
@@ -221,7 +224,7 @@ class DirectionsPanel(QWidget):
         ml = QVBoxLayout(map_page)
         ml.setContentsMargins(2, 2, 2, 2)
         ml.addWidget(flow(row("map", self.map_method, self.map_btn), row("colour", self.map_colour), self.view_only,
-                          spacing=8))
+                          self.map_tool_bar, spacing=8))
         ml.addWidget(self.map_note)
         mrow = QHBoxLayout()
         mrow.addWidget(self.map_plot, 3)
@@ -632,6 +635,7 @@ class DirectionsPanel(QWidget):
                 it = pg.ScatterPlotItem(pos=xy[mask], size=3, pen=None, brush=ps.brush(colour, 140), name=label)
                 pi.addItem(it)
                 self.map_items.append(it)
+        self.map_selector.redraw()
         self.map_plot.getPlotItem().getViewBox().autoRange()
 
     def _map_clicked(self, ev) -> None:

@@ -5,25 +5,24 @@ nearest training images when a dataset is open, and "save this face"."""
 from __future__ import annotations
 
 import html
-
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
+    QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
     QSizePolicy, QSlider, QVBoxLayout, QWidget,
 )
 
 from . import plot_style as ps
 from .engine_bridge import EngineBridge, Job
 from .qt_images import to_pixmap
+from .qt_inspector_save import FaceSaving
+from .qt_inspector_undo import SLIDER_STEPS, EditFollowing
 from .qt_widgets import ElidedLabel, scrolled_body, setup_plot
 from .session import Session, axis_label
 
-SLIDER_STEPS = 100  # per σ
 PHOTO_COLOUR = (220, 20, 120)  # the user's photos: magenta stars (pair plot, components, inspector)
 ATTRIBUTE_RANGE = 2.0  # attribute sliders: ± this many class-mean gaps
 
@@ -67,7 +66,7 @@ def QPixmap_empty():  # noqa: N802 - tiny helper
     return QPixmap()
 
 
-class InspectorPanel(QWidget):
+class InspectorPanel(FaceSaving, EditFollowing, QWidget):
     face_saved = Signal(str)
 
     def __init__(self, session: Session, bridge: EngineBridge, parent=None, n_sliders: int = 8) -> None:
@@ -158,6 +157,7 @@ class InspectorPanel(QWidget):
             s.setRange(-3 * SLIDER_STEPS, 3 * SLIDER_STEPS)
             s.setObjectName(f"pcSlider{k}")
             s.valueChanged.connect(self._slider_moved)
+            s.sliderReleased.connect(self.session.end_step)  # one drag, one undo step
             lab = QLabel("")
             lab.setMinimumWidth(48)
             self.sliders_grid.addWidget(QLabel(f"PC{k + 1}"), k, 0)
@@ -252,6 +252,7 @@ class InspectorPanel(QWidget):
         session.axes_changed.connect(self._draw_place)
         session.dataset_changed.connect(self._draw_nearest)
         session.model_changed.connect(self._model_changed)
+        session.edited_changed.connect(self._edited_from_session)
 
     # ---- showing a face
     def _zoom_changed(self) -> None:
@@ -435,6 +436,10 @@ class InspectorPanel(QWidget):
     def _slider_moved(self, *_) -> None:
         if self._block or self._base_t is None:
             return
+        moved = self.sender()
+        if isinstance(moved, QSlider):  # the undo step's name: "PC3 to +1.20σ"
+            name = self.slider_name(moved)
+            self._edit_label = f"{name} to {moved.value() / SLIDER_STEPS:+.2f}{'' if name in self.attribute_sliders else 'σ'}"
         for s, lab in zip(self.sliders, self.slider_labels):
             if s.isEnabled():
                 lab.setText(f"{s.value() / SLIDER_STEPS:+.2f}σ")
@@ -517,6 +522,7 @@ class InspectorPanel(QWidget):
         sl.setToolTip(tip)
         sl.setEnabled(self._base_t is not None)
         sl.valueChanged.connect(self._slider_moved)
+        sl.sliderReleased.connect(self.session.end_step)
         name_lab.setToolTip(tip)
         val = QLabel(zero)
         val.setMinimumWidth(48)
@@ -617,7 +623,7 @@ class InspectorPanel(QWidget):
             if self.session.focus() != face_index:
                 return
             self.face.set_image(img)
-            self.session.set_edited(z)
+            self._set_edit(z, getattr(self, "_edit_label", None))
             self._draw_z(z)
             self._draw_place()
             self._draw_nearest()
@@ -633,7 +639,7 @@ class InspectorPanel(QWidget):
             return
         z = np.asarray(p.z, np.float32)
         self.face.set_image(p.image)
-        self.session.set_edited(z)
+        self._set_edit(z, "Show the dropped point")
         self.title.setText(f"point dropped from the plot · Mahalanobis {p.mahalanobis:.2f}")
         self._draw_z(z)
         self._draw_place()
@@ -642,53 +648,9 @@ class InspectorPanel(QWidget):
     def reset_sliders(self) -> None:
         if self._base_t is None:
             return
-        self.session.set_edited(None)
+        self._set_edit(None)
         self.show_current()
 
-    # ---- saving
-    def save_dialog(self) -> None:
-        if self.face.image is None:
-            return
-        s = self.session
-        ph = s.inspected_photo()
-        if ph is not None:
-            name = f"{Path(ph.name).stem}-edited.png"
-        else:
-            name = f"face-{s.current:04d}-seed{s.sample.params.get('seed')}.png" if s.sample and s.current is not None else "face.png"
-        path, _ = QFileDialog.getSaveFileName(self, "Save this face", str(self.face_folder() / name), "PNG image (*.png)")
-        if path:
-            self.save_face(path)
-
-    def face_folder(self) -> Path:
-        """Where "Save this face" starts: the folder of the last saved face, else the user's pictures folder
-        (never the process's working directory)."""
-        from .dialogs import pictures_folder
-
-        last = self.settings.value("save/faces", "") if self.settings is not None else ""
-        if last and Path(str(last)).is_dir():
-            return Path(str(last))
-        return pictures_folder()
-
-    def save_face(self, path: str | Path) -> Optional[Path]:
-        """Write the shown face as PNG and its z-vector beside it (``NAME.z.npy``), atomically."""
-        from engine import atomic_io
-
-        path = Path(path)
-        if path.suffix.lower() != ".png":
-            path = path.with_suffix(".png")
-        z = self.session.current_z()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)  # a new folder typed in the dialog is created
-            atomic_io.save_png(path, self.face.image)
-            if z is not None:
-                atomic_io.save_npy(path.with_suffix(".z.npy"), np.asarray(z, np.float32)[None, :])
-        except OSError as exc:
-            QMessageBox.critical(self, "Save this face", f"could not write {exc.filename or path}: {exc.strerror or exc}")
-            return None
-        if self.settings is not None:
-            self.settings.setValue("save/faces", str(path.parent))
-        self.face_saved.emit(str(path))
-        return path
 
     def clear_model_state(self) -> None:
         """Another model (``Session.model_reset``): the z-vector and place plots empty, as in a new window."""

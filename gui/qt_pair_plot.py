@@ -43,7 +43,8 @@ def cloud_note(n: int) -> str:
     """The line over a large cloud's plot: what is drawn of it ("" for a small cloud)."""
     return f"{n:,} points: density, {drawn_points(n):,} drawn" if n >= LARGE_CLOUD else ""
 #: The line under the plot before anything was decoded: the tools and their keys.
-HINT = "Decode (D): click or drag to see a face · Path (T): click two points · hover a grey point: its training face"
+HINT = ("Decode (D): click or drag to see a face · Path (T): click two points · Select (S): lasso points · hover a "
+        "grey point: its training face")
 
 
 class PairPlotPanel(QWidget):
@@ -67,13 +68,17 @@ class PairPlotPanel(QWidget):
 
         controls = self._build_controls(session)
         self._build_plot()
-        self.tools = PlotTools(self.plot)  # pan/zoom, decode, path (gui/plot_tools.py)
+        self.tools = PlotTools(self.plot, modes=tuple(PlotMode))  # pan/zoom, decode, path, select (gui/plot_tools.py)
         self.tool_bar = PlotToolBar(self.tools)
         self._build_atlas()
         self._build_probe(session)
         from .qt_cloud_hover import pair_plot_hover
 
         self.hover = pair_plot_hover(self)  # hover a grey point: its training face
+        from .qt_selection_layer import CloudSelector
+
+        self.selector = CloudSelector(session, self.plot, self.tools, lambda: self._xy, self._axes_text,
+                                      grey=lambda on: self._apply_visibility())  # the Select tool, the highlight
         self._build_layout(controls)
         self._connect(session)
         self._drawn = None  # (statistics, z-points, axes) of the drawn cloud
@@ -116,7 +121,7 @@ class PairPlotPanel(QWidget):
             "same share in 2-D: the ellipse holding the share of faces that ±level·σ holds on one axis (larger)"
         )
         self.coords = QLabel(" ")
-        self.coords.setMinimumWidth(150)
+        self.coords.setMinimumWidth(60)  # (the tool bar beside it grows in Select: its shapes and operations)
         self.coords.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
         # every control in one flow: the rows wrap in a narrow dock instead of setting its minimum width
@@ -290,6 +295,9 @@ class PairPlotPanel(QWidget):
         s, d = self.session, self._drawn
         return d is not None and d[0] is s.stats and d[1] is s.latents and d[2] == tuple(s.axes)
 
+    def _axes_text(self) -> str:
+        return " × ".join(axis_label(a) for a in self.session.axes)
+
     def _picked(self, _axis) -> None:
         self.session.set_axes(self.x_pick.axis(), self.y_pick.axis())
 
@@ -335,6 +343,7 @@ class PairPlotPanel(QWidget):
             self.attribute_layer.clear()
             self.atlas_layer.clear()
             self._update_generated()
+            self.selector.redraw()
             return
         from engine.latent_stats import density_contours, density_grid, pair_mahalanobis_sq, pair_moments
 
@@ -370,7 +379,7 @@ class PairPlotPanel(QWidget):
         pi.setLabel("left", axis_label(axes[1]))
         self._redraw_ellipses()
         self._update_generated()
-        self._apply_visibility()
+        self.selector.redraw()  # the selection in these axes (and the cloud greyed under it)
         self._home = (x0, x1, y0, y1)
         self.reset_view()
         self.last_redraw_ms = (time.perf_counter() - t0) * 1000
@@ -514,13 +523,15 @@ class PairPlotPanel(QWidget):
         on = {k: cb.isChecked() for k, cb in self.layer_boxes.items()}
         self.density_item.setVisible(on["density"])
         coloured = self.attribute_layer.active
-        if coloured != self._density_grey:  # grey density under the two coloured groups, blue otherwise
+        selecting = getattr(self, "selector", None) is not None and self.selector.active
+        if (coloured or selecting) != self._density_grey:  # grey under the coloured groups or the selection  # grey density under the two coloured groups, blue otherwise
             lut = ps.density_lut()
-            if coloured:
+            if coloured or selecting:
                 lut = lut.copy()
                 lut[:, :3] = lut[:, :3].mean(axis=1, keepdims=True).astype(np.uint8)
             self.density_item.setLookupTable(lut)
-            self._density_grey = coloured
+            self._density_grey = coloured or selecting
+        self.points_item.setOpacity(0.45 if selecting else 1.0)  # unselected points stay visible, lighter
         self.points_item.setVisible(on["points"] and not coloured)  # the coloured groups replace the grey points
         self.contour_item.setVisible(on["contours"])
         for it in self.ellipse_items:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
+from .param_names import control_name
 from .qt_images import to_pixmap
 from .qt_inspector import PHOTO_COLOUR, FaceView
 from .qt_widgets import ElidedLabel, flow, row, scrolled_body
@@ -28,6 +29,8 @@ from .session import PhotoEntry, Session
 #: Image files File ▸ Open photo… and drag & drop accept.
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm")
 PHOTO_FILTER = "Photos (" + " ".join(f"*{s}" for s in PHOTO_SUFFIXES) + ");;All files (*)"
+#: How the detector choices (engine.photo.DETECTORS) read in the panel.
+DETECTOR_TITLES = {"mtcnn": "MTCNN (five landmarks)", "haar": "Haar cascades"}
 VERDICT_COLOURS = {"typical": "#2a7d2a", "unusual": "#b36b00", "outside the 3σ ellipsoid": "#b00020"}
 
 
@@ -54,6 +57,12 @@ class PhotoView(QLabel):
         self.setStyleSheet("background: #f4f4f4; border: 1px solid #ccc;")
         self.entry: Optional[PhotoEntry] = None
         self.crop_outline: Optional[np.ndarray] = None  # 4×2 working-copy pixels
+        self.after: Optional[np.ndarray] = None  # the photo with the face put back (shown instead, unmarked)
+
+    def set_after(self, picture: Optional[np.ndarray]) -> None:
+        """Show ``picture`` (the photo with the face put back) instead of the marked photo; None: the photo again."""
+        self.after = picture
+        self._render()
 
     def set_entry(self, entry: Optional[PhotoEntry]) -> None:
         self.entry = entry
@@ -78,6 +87,11 @@ class PhotoView(QLabel):
             self.setText("No photo yet: click Open photo… above, or drop an image file on the window")
             return
         r = e.result
+        if self.after is not None:  # "after": the picture alone, no marks (they would hide what changed)
+            h, w = self.after.shape[:2]
+            f = max(1e-6, min((self.width() - 4) / w, (self.height() - 4) / h))
+            self.setPixmap(to_pixmap(np.ascontiguousarray(self.after), max(8, int(round(max(w, h) * f))), True))
+            return
         img = np.ascontiguousarray(r.photo)
         h, w = img.shape[:2]
         f = max(1e-6, min((self.width() - 4) / w, (self.height() - 4) / h))
@@ -141,6 +155,46 @@ def _miss_controls() -> tuple[QPushButton, QLabel]:
     return retry, note
 
 
+def _nearest_box() -> tuple[QGroupBox, list[QLabel], list[ElidedLabel]]:
+    """The nearest training faces: six pictures, each with its file name under it."""
+    box = QGroupBox("nearest training faces in z")
+    lay = QGridLayout(box)
+    lay.setContentsMargins(4, 2, 4, 2)
+    lay.setHorizontalSpacing(4)
+    lay.setVerticalSpacing(0)
+    pics, names = [], []
+    for k in range(6):
+        pic = QLabel()
+        pic.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        pic.setMinimumSize(36, 36)
+        name = ElidedLabel("")
+        name.setStyleSheet("color: #444; font-size: 8pt;")
+        lay.addWidget(pic, 0, k)
+        lay.addWidget(name, 1, k)
+        pics.append(pic)
+        names.append(name)
+    return box, pics, names
+
+
+def _detector_and_put_back() -> tuple[QComboBox, QCheckBox]:
+    """The face detector for the next photo (engine.photo.DETECTORS, the default chosen) and the before/after toggle."""
+    from engine.photo import DEFAULT_DETECTOR, DETECTORS
+
+    detector = QComboBox()
+    detector.setObjectName("photoDetector")
+    for name in DETECTORS:
+        detector.addItem(DETECTOR_TITLES.get(name, name), name)
+    detector.setCurrentIndex(DETECTORS.index(DEFAULT_DETECTOR))
+    detector.setToolTip("how faces are found in the next photo opened: MTCNN's five landmarks (OpenCV's Haar "
+                        "cascades where it finds none), or the Haar cascades alone")
+    put_back = QCheckBox("face put back")
+    put_back.setObjectName("photoPutBack")
+    put_back.setToolTip("before / after: the photo as it was, or with the model's face put back at the photo's own "
+                        "resolution (the reconstruction; the inspector's edit when it edits this photo's face), as "
+                        "Save writes put-back.png")
+    return detector, put_back
+
+
 class PhotoPanel(QWidget):
     """Dock content: the session's photos, one shown with its framing, crop, reconstruction and place."""
 
@@ -149,6 +203,7 @@ class PhotoPanel(QWidget):
     centre_square_requested = Signal(str)  # a photo path: frame its centre square (no detection)
     save_requested = Signal(int)
     inspect_requested = Signal(int)
+    put_back_requested = Signal(int)  # a photo index: compute its "after" (the face put back) on the worker
 
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)
@@ -165,6 +220,9 @@ class PhotoPanel(QWidget):
         self.no_detect.setObjectName("photoNoDetect")
         self.no_detect.setToolTip("tick before opening a photo: frame the centre square of the whole photo "
                                   "instead of looking for a face")
+        self.detector, self.put_back = _detector_and_put_back()
+        self.put_back.toggled.connect(self._put_back_toggled)
+        self._after_key: Optional[tuple] = None  # what the "after" shown was made from
         self.pick = QComboBox()
         self.pick.setObjectName("photoPick")
         self.pick.setMinimumContentsLength(10)
@@ -207,26 +265,11 @@ class PhotoPanel(QWidget):
         self.info.setTextFormat(Qt.TextFormat.RichText)
         self.info.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.near_box = QGroupBox("nearest training faces in z")
-        near_lay = QGridLayout(self.near_box)
-        near_lay.setContentsMargins(4, 2, 4, 2)
-        near_lay.setHorizontalSpacing(4)
-        near_lay.setVerticalSpacing(0)
-        self.near_labels: list[QLabel] = []
-        self.near_names: list[ElidedLabel] = []
-        for k in range(6):
-            pic = QLabel()
-            pic.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            pic.setMinimumSize(36, 36)
-            name = ElidedLabel("")
-            name.setStyleSheet("color: #444; font-size: 8pt;")
-            near_lay.addWidget(pic, 0, k)
-            near_lay.addWidget(name, 1, k)
-            self.near_labels.append(pic)
-            self.near_names.append(name)
+        self.near_box, self.near_labels, self.near_names = _nearest_box()
 
-        controls = flow(self.open_btn, self.no_detect, row("photo", self.pick), self.face_row, self.inspect_btn,
-                        self.save_btn, self.remove_btn, self.retry_btn, spacing=8)
+        controls = flow(self.open_btn, self.no_detect, row(control_name("detector").lower(), self.detector),
+                        row("photo", self.pick), self.face_row, self.put_back, self.inspect_btn, self.save_btn,
+                        self.remove_btn, self.retry_btn, spacing=8)
         pair = QHBoxLayout()
         for fv, text in ((self.aligned, "aligned crop (encoded)"), (self.recon, "its reconstruction")):
             col = QVBoxLayout()
@@ -244,14 +287,51 @@ class PhotoPanel(QWidget):
         upper.addLayout(right, 2)
         scrolled_body(self, controls, self.miss_note, (upper, 1), self.near_box)
 
-        session.photos_changed.connect(self._photos_changed)
-        session.dataset_changed.connect(self._show)
-        session.selection_changed.connect(self._follow_inspector)
+        for signal, slot in ((session.photos_changed, self._photos_changed), (session.dataset_changed, self._show),
+                             (session.selection_changed, self._follow_inspector),
+                             (session.edited_changed, self._request_after)):
+            signal.connect(slot)
         self._photos_changed()
 
     # ---- state
     def index(self) -> int:
         return self.pick.currentIndex()
+
+    def detector_name(self) -> str:
+        """The detector chosen for the next photo opened (one of engine.photo.DETECTORS)."""
+        return str(self.detector.currentData())
+
+    def after_key(self) -> Optional[tuple]:
+        """What the "after" of the current photo is made from: the photo and the inspector's edit of it (or None)."""
+        e = self.entry()
+        if e is None:
+            return None
+        s = self.session
+        edited = s.edited_z if s.photo_current == self.index() and s.edited_z is not None else None
+        return (id(e), None if edited is None else np.asarray(edited, np.float32).tobytes())
+
+    def set_put_back(self, key: Optional[tuple], picture: Optional[np.ndarray]) -> None:
+        """The "after" computed for ``key`` (:meth:`after_key`): shown while "face put back" is ticked and the photo
+        and its edit are still those it was made from."""
+        if key is not None and key == self.after_key() and self.put_back.isChecked():
+            self._after_key = key
+            self.view.set_after(picture)
+
+    def _put_back_toggled(self, on: bool) -> None:
+        if not on:
+            self._after_key = None
+            self.view.set_after(None)
+        else:
+            self._request_after()
+
+    def _request_after(self) -> None:
+        """Ask for the current photo's "after" unless the one shown is still right (the photo shown until it comes)."""
+        if not self.put_back.isChecked() or self.entry() is None:
+            return
+        if self._after_key != self.after_key():
+            self._after_key = None
+            self.view.set_after(None)
+            self.put_back_requested.emit(self.index())
 
     def entry(self) -> Optional[PhotoEntry]:
         i = self.index()
@@ -311,9 +391,10 @@ class PhotoPanel(QWidget):
     def _show(self) -> None:
         e = self.entry()
         has = e is not None
-        for w in (self.inspect_btn, self.save_btn, self.remove_btn, self.pick):
+        for w in (self.inspect_btn, self.save_btn, self.remove_btn, self.pick, self.put_back):
             w.setEnabled(has)
         self.view.set_entry(e)
+        self._request_after()
         self._block = True
         self.face_pick.clear()
         if has and len(e.faces) > 1:
@@ -374,5 +455,8 @@ class PhotoPanel(QWidget):
             lab.setToolTip(tip)
 
     def clear_model_state(self) -> None:
-        """Another model (``Session.model_reset``): no "centre square instead?" offer for the previous model."""
+        """Another model (``Session.model_reset``): no "centre square instead?" offer and no "after" of the previous
+        model's photos."""
         self.offer_centre_square(None)
+        self._after_key = None
+        self.view.set_after(None)

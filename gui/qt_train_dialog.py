@@ -168,6 +168,18 @@ class TrainDialog(QDialog):
         self.cancel_btn.clicked.connect(self.cancel)
         self.close_btn.clicked.connect(self.close)
         self.resize(980, 560)
+        self._say_missing_torch()
+
+    def _say_missing_torch(self) -> None:
+        """Without torch (a viewer install) the dialog says in one line what to install, and Start stays off."""
+        from engine.errors import extra_missing
+
+        from .param_names import gui_text
+
+        missing = extra_missing("torch", feature="training")
+        if missing is not None:
+            self.start_btn.setEnabled(False)
+            self.status.setText(gui_text(missing))
 
     def _resume_toggled(self, on: bool) -> None:
         for w in (self.image_size, self.z_dim, self.channels, self.batch_norm):  # a resumed model keeps its own

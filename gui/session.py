@@ -13,6 +13,7 @@ from typing import Optional
 from PySide6.QtCore import QObject, Signal
 
 from engine.explore_state import REPLAY_ORDER, Axis, Change, ExplorationState, PhotoEntry, Sample, axis_label
+from engine.history import History
 from engine.workflows.open_model import OpenedModel
 
 #: The open model, as the engine's "open a model" workflow returns it (codec, z-points, statistics, labels …).
@@ -38,28 +39,61 @@ class Session(QObject):
     directions_changed = Signal()  # the direction lab's current set (``directions``)
     probe_changed = Signal()  # a point decoded in a plot (Alt+click) dropped for the inspector (``probe``)
     path_changed = Signal()  # the polyline drawn in the pair plot (``path_vertices``)
+    cloud_selection_changed = Signal()  # training z-points selected with a plot's Select tool (``cloud_selection``)
+    history_changed = Signal()  # a step was recorded, undone or redone (the Edit menu's names follow)
 
     #: Which signal announces each kind of change.
     SIGNALS = {Change.MODEL: "model_changed", Change.STATS: "stats_changed", Change.DATASET: "dataset_changed",
                Change.SAMPLE: "sample_changed", Change.SELECTION: "selection_changed", Change.AXES: "axes_changed",
                Change.EDITED: "edited_changed", Change.COLOUR_BY: "colour_by_changed",
                Change.PHOTOS: "photos_changed", Change.DIRECTIONS: "directions_changed",
-               Change.PROBE: "probe_changed", Change.PATH: "path_changed"}
+               Change.PROBE: "probe_changed", Change.PATH: "path_changed",
+               Change.CLOUD_SELECTION: "cloud_selection_changed"}
 
     def __init__(self, parent: Optional[QObject] = None, state: Optional[ExplorationState] = None) -> None:
         super().__init__(parent)
         self.state = state if state is not None else ExplorationState()
+        self.history = History(self.state)
 
     def _emit(self, changes) -> None:
         for change in changes:
             getattr(self, self.SIGNALS[change]).emit()
 
+    def _step(self, label: str, action, key=None):
+        """Run a setter as the undoable step ``label`` and announce its changes."""
+        steps = len(self.history.done), self.history.undo_label()
+        changes = self.history.record(label, action, key)
+        self._emit(changes)
+        if (len(self.history.done), self.history.undo_label()) != steps:
+            self.history_changed.emit()
+        return changes
+
+    # ---- undo / redo --------------------------------------------------------------------------
+    def undo(self) -> bool:
+        """Undo the last step (Edit ▸ Undo); False when there is none."""
+        changes = self.history.undo()
+        self._emit(changes)
+        self.history_changed.emit()
+        return bool(changes)
+
+    def redo(self) -> bool:
+        changes = self.history.redo()
+        self._emit(changes)
+        self.history_changed.emit()
+        return bool(changes)
+
+    def end_step(self) -> None:
+        """A drag ended: its moves are one step, the next move starts another."""
+        self.history.seal()
+
     # ---- setters (each signal once, in the state's order) ---------------------------------------
     def set_model(self, model: Optional[LoadedModel], stats=None) -> None:
         """A new model (or the same one reopened: new z-points, labels): ``model_reset``, then the state's changes."""
         changes = self.state.set_model(model, stats)
+        self.history.clear()  # the steps belonged to the old model's faces
         self.model_reset.emit()
         self._emit(changes)
+        self.history_changed.emit()
 
     def replay(self) -> None:
         """Emit every signal once, in set_model's order, for panels built after the state was set (the late
@@ -69,10 +103,18 @@ class Session(QObject):
 
     def set_probe(self, point) -> None:
         """Drop a decoded plot point (``engine.atlas.DecodedPoint``) for the inspector; None clears it."""
-        self._emit(self.state.set_probe(point))
+        self._step("Point dropped from the plot" if point is not None else "Clear the dropped point",
+                   lambda: self.state.set_probe(point), key="probe")
+
+    def set_cloud_selection(self, selection) -> None:
+        """Select training z-points (``engine.selection.CloudSelection``; None: nothing)."""
+        label = "Clear the selection" if selection is None or not selection.count else (
+            f"Select {selection.count:,} z-points" + (f" ({selection.how})" if selection.how else ""))
+        self._step(label, lambda: self.state.set_cloud_selection(selection))
 
     def set_path_vertices(self, vertices) -> None:
-        self._emit(self.state.set_path_vertices(vertices))
+        self._step(f"Path ({len(vertices)} points)" if len(vertices) else "Clear the path",
+                   lambda: self.state.set_path_vertices(vertices))
 
     def set_stats(self, stats) -> None:
         self._emit(self.state.set_stats(stats))
@@ -81,36 +123,57 @@ class Session(QObject):
         self._emit(self.state.set_dataset(dataset))
 
     def set_sample(self, sample: Optional[Sample]) -> None:
-        self._emit(self.state.set_sample(sample))
+        if self.state.sample is None:  # a model's first faces: no step (undoing it would only empty the grid)
+            self._emit(self.state.set_sample(sample))
+            return
+        label = "Clear the faces" if sample is None else (
+            f"Generate {len(sample.z)} faces ({sample.params.get('sampler', 'faces')})")
+        self._step(label, lambda: self.state.set_sample(sample))
 
     def select(self, current: Optional[int], selected: Optional[list[int]] = None) -> None:
-        self._emit(self.state.select(current, selected))
+        n = len(selected) if selected is not None else (0 if current is None else 1)
+        label = "Select nothing" if not n else (f"Select face {current + 1}" if n == 1 and current is not None
+                                                 else f"Select {n} faces")
+        self._step(label, lambda: self.state.select(current, selected))
 
     def add_photo(self, entry: PhotoEntry, replace: Optional[int] = None) -> int:
         """Add a photo (or replace ``photos[replace]``, e.g. another face of the same photo); its index."""
-        i, changes = self.state.add_photo(entry, replace)
-        self._emit(changes)
-        return i
+        out = []
+
+        def add():
+            i, changes = self.state.add_photo(entry, replace)
+            out.append(i)
+            return changes
+
+        self._step(f"Add photo {entry.name}" if replace is None else f"Another face of {entry.name}", add)
+        return out[0]
 
     def remove_photo(self, i: int) -> None:
-        self._emit(self.state.remove_photo(i))
+        name = self.state.photos[i].name if 0 <= i < len(self.state.photos) else "photo"
+        self._step(f"Remove photo {name}", lambda: self.state.remove_photo(i))
 
     def inspect_photo(self, i: Optional[int]) -> None:
         """Show ``photos[i]`` in the inspector (None: back to the current face)."""
-        self._emit(self.state.inspect_photo(i))
+        name = self.state.photos[i].name if i is not None and 0 <= i < len(self.state.photos) else None
+        self._step(f"Inspect photo {name}" if name else "Back to the faces", lambda: self.state.inspect_photo(i))
 
     def set_directions(self, directions: list) -> None:
-        self._emit(self.state.set_directions(directions))
+        self._step(f"Directions ({len(directions)})", lambda: self.state.set_directions(directions))
 
     def set_axes(self, x: Axis, y: Axis) -> None:
-        self._emit(self.state.set_axes(x, y))
+        self._step(f"Axes {axis_label(x)} × {axis_label(y)}", lambda: self.state.set_axes(x, y))
 
-    def set_edited(self, z) -> None:
-        self._emit(self.state.set_edited(z))
+    def set_edited(self, z, label: Optional[str] = None) -> None:
+        """The inspector's edited z (None: the face as it was made). Consecutive edits are one step until
+        :meth:`end_step` (a slider released); a reset is a step of its own."""
+        if z is None:
+            self._step(label or "Reset the edits", lambda: self.state.set_edited(None))
+        else:
+            self._step(label or "Edit the face", lambda: self.state.set_edited(z), key="edit")
 
     def set_colour_by(self, name: Optional[str]) -> None:
         """Colour the cloud by attribute ``name`` (None or an unknown name: no colouring)."""
-        self._emit(self.state.set_colour_by(name))
+        self._step(f"Colour by {name}" if name else "No colouring", lambda: self.state.set_colour_by(name))
 
     # ---- derived (read from the state) --------------------------------------------------------
     @property

@@ -3,7 +3,8 @@
 Sliders, spin boxes and combo boxes anywhere in the app (every panel and dialog) take the wheel only while they
 have the keyboard focus the user gave them: a click, Tab or a shortcut (not the focus a window hands its first
 control when it opens, nor the wheel itself). Over any other the wheel scrolls the scroll area it sits in (the panel
-scrolls as the user meant), or does nothing. Plots follow the same
+scrolls as the user meant), or does nothing. A tab bar (a group of docked panels, a panel's tabs) never changes
+its tab on the wheel: the wheel over it only scrolls what it sits in. Plots follow the same
 rule with their own filter (:func:`gui.qt_widgets.setup_plot`): unfocused inside a scroll area, the wheel scrolls
 the area; otherwise it zooms.
 
@@ -16,7 +17,7 @@ from typing import Optional
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (
-    QAbstractScrollArea, QAbstractSlider, QAbstractSpinBox, QApplication, QComboBox, QScrollBar, QWidget,
+    QAbstractScrollArea, QAbstractSlider, QAbstractSpinBox, QApplication, QComboBox, QScrollBar, QTabBar, QWidget,
 )
 
 #: The controls whose value the wheel changes (scroll bars are sliders too, and keep the wheel).
@@ -82,7 +83,7 @@ class WheelGuard(QObject):
     def eventFilter(self, obj, ev) -> bool:  # noqa: N802
         kind = ev.type()
         if kind == QEvent.Type.Wheel:
-            if is_value_control(obj) and not takes_wheel(obj):
+            if isinstance(obj, QTabBar) or (is_value_control(obj) and not takes_wheel(obj)):
                 if scroll_instead(obj, ev):
                     ev.accept()
                 else:

@@ -34,7 +34,7 @@ DOCK_MINIMUM = {
     "samplerDock": (230, 200), "modelDataDock": (200, 150), "faceGridDock": (240, 150), "inspectorDock": (240, 160),
     "pairPlotDock": (280, 180), "componentsDock": (280, 150), "correlationsDock": (280, 150), "pcaDock": (280, 150),
     "compareDock": (280, 150), "attributesDock": (280, 150), "photoDock": (240, 150), "directionsDock": (280, 150),
-    "pathDock": (280, 150), "atlasDock": (280, 150),
+    "pathDock": (280, 150), "atlasDock": (280, 150), "selectionDock": (280, 150), "twoModelsDock": (300, 200),
 }
 #: A window manager resizes in steps (a drag, a maximise): the proportions are applied once this long after the last.
 RESIZE_SETTLE_MS = 120

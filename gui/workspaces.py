@@ -79,9 +79,10 @@ WORKSPACES: tuple[Workspace, ...] = (
         _col(490, 2, _g(1.0, "inspectorDock"))),
     _ws("explore", "Explore the cloud", "atlasDock",
         "the training z-points and the faces in pairs of axes; the components, correlations and PCA; the atlas "
-        "and paths drawn in the pair plot",
+        "and paths drawn in the pair plot; a lasso's selection in every view",
         _col(700, 3, _g(1.0, "pairPlotDock")),
-        _col(580, 2, _g(0.5, "componentsDock", "correlationsDock", "pcaDock"), _g(0.5, "atlasDock", "pathDock"))),
+        _col(580, 2, _g(0.45, "componentsDock", "correlationsDock", "pcaDock"),
+             _g(0.55, "selectionDock", "atlasDock", "pathDock"))),
     _ws("photo", "Your photo", "inspectorDock",
         "place a photo in the cloud: the photo and its nearest training faces, its place in the pair plot, its "
         "reconstruction edited in the inspector",
@@ -92,9 +93,9 @@ WORKSPACES: tuple[Workspace, ...] = (
         _col(640, 1, _g(1.0, "directionsDock", "attributesDock")),
         _col(640, 1, _g(1.0, "inspectorDock", "faceGridDock"))),
     _ws("compare", "Compare && report", "componentsDock",
-        "compare the samplers' faces with real ones, and the report",
+        "compare the samplers' faces with real ones, and the report; a second model side by side",
         _col(275, 0, _g(1.0, "samplerDock", "modelDataDock")),
-        _col(590, 2, _g(1.0, "compareDock")),
+        _col(590, 2, _g(1.0, "compareDock", "twoModelsDock")),
         _col(415, 1, _g(0.5, "faceGridDock"), _g(0.5, "componentsDock"))),
 )
 

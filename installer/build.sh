@@ -8,6 +8,9 @@
 #                                    (e.g. one not committed yet; its training checkpoint is left out)
 #   installer/build.sh --archive     also pack build/installer/latent-face-studio-linux.tar.gz
 #   installer/build.sh --test-only   only the smoke test (and report) of the bundle already in dist/
+#   installer/build.sh --viewer      the viewer bundle dist/latent-face-studio-viewer/ instead: requirements-viewer.txt
+#                                    (no torch, h5py, FFmpeg), LFS_BUNDLE=viewer in the spec; its smoke test expects
+#                                    train to refuse in one line (exit 2) instead of training
 #
 # Steps: clean source → its own venv (requirements.txt + PyInstaller, pinned) → pyinstaller with
 # installer/latent-face-studio.spec → .desktop file, icon and install-linux.sh beside the executable → smoke test:
@@ -30,14 +33,16 @@ fresh_venv=0
 default_model=""
 archive=0
 test_only=0
+viewer=0
 while [ $# -gt 0 ]; do
     case $1 in
         --worktree) from_worktree=1 ;;
         --fresh-venv) fresh_venv=1 ;;
         --archive) archive=1 ;;
         --test-only) test_only=1 ;;
+        --viewer) viewer=1 ;;
         --default-model) default_model=$(cd "${2:?--default-model needs a folder}" && pwd); shift ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "build.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -47,9 +52,14 @@ step() { printf '\n== %s (%ss)\n' "$*" "$SECONDS"; }
 mkdir -p "$WORK"
 SECONDS=0
 
-SRC=$WORK/src
+REQUIREMENTS=requirements.txt SUFFIX=""
 VENV=$WORK/venv
-BUNDLE=$DIST/$NAME
+if [ "$viewer" = 1 ]; then
+    REQUIREMENTS=requirements-viewer.txt VENV=$WORK/venv-viewer SUFFIX=-viewer
+    export LFS_BUNDLE=viewer
+fi
+SRC=$WORK/src
+BUNDLE=$DIST/$NAME$SUFFIX
 build_s="-"
 if [ "$test_only" = 0 ]; then
 # --- 1. a clean source tree ------------------------------------------------------------------------------------
@@ -76,12 +86,12 @@ if [ ! -f "$SRC/resources/models/celeba64-z256/config.json" ]; then
 fi
 
 # --- 2. its own venv ----------------------------------------------------------------------------------------------
-want="$(sha256sum "$SRC/requirements.txt" | cut -c1-16) pyinstaller==$PYINSTALLER_VERSION hooks==$HOOKS_CONTRIB_VERSION $($PYTHON -V 2>&1)"
+want="$(sha256sum "$SRC/$REQUIREMENTS" | cut -c1-16) pyinstaller==$PYINSTALLER_VERSION hooks==$HOOKS_CONTRIB_VERSION $($PYTHON -V 2>&1)"
 if [ "$fresh_venv" = 1 ] || [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$want" ]; then
-    step "build venv: requirements.txt + PyInstaller $PYINSTALLER_VERSION"
+    step "build venv: $REQUIREMENTS + PyInstaller $PYINSTALLER_VERSION"
     rm -rf "$VENV"
     "$PYTHON" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$SRC/requirements.txt" \
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$SRC/$REQUIREMENTS" \
         "pyinstaller==$PYINSTALLER_VERSION" "pyinstaller-hooks-contrib==$HOOKS_CONTRIB_VERSION"
     echo "$want" > "$VENV/.stamp"
 else
@@ -93,10 +103,10 @@ step "pyinstaller"
 build_start=$SECONDS
 rm -rf "${BUNDLE:?}"
 (cd "$SRC" && "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
-    --distpath "$DIST" --workpath "$WORK/pyinstaller" installer/$NAME.spec)
+    --distpath "$DIST" --workpath "$WORK/pyinstaller$SUFFIX" installer/latent-face-studio.spec)
 # libtorch_cpu.so ships with its full symbol table (~90 MB); --strip-unneeded keeps every dynamic symbol. Only this
 # library: strip on the auditwheel-patched libraries of numpy/scipy/cv2 can corrupt them.
-strip --strip-unneeded "$BUNDLE/_internal/torch/lib/libtorch_cpu.so"
+[ "$viewer" = 1 ] || strip --strip-unneeded "$BUNDLE/_internal/torch/lib/libtorch_cpu.so"
 build_s=$((SECONDS - build_start))s
 
 # desktop integration files beside the executable
@@ -112,7 +122,9 @@ trap 'rm -rf "$tmp"' EXIT
 # Where allowed, each command runs in its own mount and network namespace: no network, and the build venv, the Python
 # it was made from and the system's Python libraries are covered by empty tmpfs mounts, so the bundle cannot lean
 # on any Python of this machine. Elsewhere only the network is cut (or nothing, with a warning).
-hide=("$VENV" "$("$VENV/bin/python" -c 'import sys; print(sys.base_prefix)')" /usr/lib/python3* /usr/local/lib/python3*)
+venv_python=$VENV/bin/python
+[ -x "$venv_python" ] || venv_python=$(command -v "$PYTHON")  # --test-only of a bundle built elsewhere
+hide=("$VENV" "$("$venv_python" -c 'import sys; print(sys.base_prefix)')" /usr/lib/python3* /usr/local/lib/python3*)
 isolate() {
     if unshare --mount --net true 2>/dev/null; then
         unshare --mount --net sh -c 'for d in $HIDE; do [ -d "$d" ] && mount -t tmpfs none "$d"; done; exec "$@"' sh "$@"
@@ -133,9 +145,19 @@ grep -q "generate" "$tmp/help.txt"
 isolate env -i HOME="$tmp" PATH="$tmp/no-such-dir" "$exe" info | tee "$tmp/info.txt"  # nothing on PATH at all
 bare "$exe" generate --n 16 --seed 1 --out "$tmp/set" > /dev/null
 test -f "$tmp/set/grid.png" && test -f "$tmp/set/z.npy"
-bare "$exe" train --data "$tmp/set" --out "$tmp/tiny-model" --epochs 1 --image-size 32 --z-dim 8 \
-    --channels 8,16,16,32 --batch-size 4 --val-count 2 > /dev/null  # forward, backward, Adam, save, encode
-test -f "$tmp/tiny-model/latents.npy"
+if [ "$viewer" = 1 ]; then  # no torch: one line naming the full bundle, exit 2, nothing written
+    status=0
+    bare "$exe" train --data "$tmp/set" --out "$tmp/tiny-model" --epochs 1 2> "$tmp/train.txt" || status=$?
+    cat "$tmp/train.txt"
+    test "$status" = 2 && test "$(wc -l < "$tmp/train.txt")" = 1 && grep -q "full bundle" "$tmp/train.txt"
+    test ! -e "$tmp/tiny-model"
+    bare "$exe" directions --method pca --k 3 --out "$tmp/dirs" > /dev/null  # the feature encoder's shipped export
+    test -f "$tmp/dirs.npy"
+else
+    bare "$exe" train --data "$tmp/set" --out "$tmp/tiny-model" --epochs 1 --image-size 32 --z-dim 8 \
+        --channels 8,16,16,32 --batch-size 4 --val-count 2 > /dev/null  # forward, backward, Adam, save, encode
+    test -f "$tmp/tiny-model/latents.npy"
+fi
 shot_start=$SECONDS
 bare "$exe" gui --screenshot "$tmp/shot.png"
 shot_s=$((SECONDS - shot_start))
@@ -143,16 +165,16 @@ if [ "$(head -c 8 "$tmp/shot.png" | od -An -tx1 | tr -d ' \n')" != "89504e470d0a
     echo "build.sh: the bundled GUI did not write a PNG screenshot" >&2
     exit 1
 fi
-cp "$tmp/shot.png" "$WORK/bundle-screenshot.png"
-cp "$tmp/set/grid.png" "$WORK/bundle-generate-grid.png"
+cp "$tmp/shot.png" "$WORK/bundle-screenshot$SUFFIX.png"
+cp "$tmp/set/grid.png" "$WORK/bundle-generate-grid$SUFFIX.png"
 
 # --- 5. report ------------------------------------------------------------------------------------------------
 size=$(du -sh "$BUNDLE" | cut -f1)
 size_mb=$(du -sm "$BUNDLE" | cut -f1)
 archive_note=""
 if [ "$archive" = 1 ]; then
-    tar -C "$DIST" -czf "$WORK/$NAME-linux.tar.gz" "$NAME"
-    archive_note="; tar.gz $(du -sh "$WORK/$NAME-linux.tar.gz" | cut -f1)"
+    tar -C "$DIST" -czf "$WORK/$NAME$SUFFIX-linux.tar.gz" "$NAME$SUFFIX"
+    archive_note="; tar.gz $(du -sh "$WORK/$NAME$SUFFIX-linux.tar.gz" | cut -f1)"
 fi
 {
     echo "bundle: $BUNDLE"
@@ -161,6 +183,6 @@ fi
     echo "pyinstaller build time: ${build_s}; whole script: ${SECONDS}s; headless GUI screenshot: ${shot_s}s"
     echo "largest parts:"
     du -sm "$BUNDLE"/_internal/* | sort -rn | head -8
-    echo "screenshot: $WORK/bundle-screenshot.png"
-} | tee "$WORK/report.txt"
+    echo "screenshot: $WORK/bundle-screenshot$SUFFIX.png"
+} | tee "$WORK/report$SUFFIX.txt"
 echo "OK: the bundle runs without network or a Python of its own"

@@ -23,7 +23,7 @@ PENDING: set[tuple[str, str]] = set()  # empty: everything is within the limits
 
 def source_files() -> list[Path]:
     files = [ROOT / "main.py"] if (ROOT / "main.py").is_file() else []
-    for top in ("engine", "gui", "cli"):
+    for top in ("engine", "gui", "cli", "latent_face_studio"):
         if (ROOT / top).is_dir():
             files += sorted(p for p in (ROOT / top).rglob("*.py") if "__pycache__" not in p.parts)
     return files

@@ -20,11 +20,11 @@ pytestmark = pytest.mark.slow  # builds and installs a copy with pip: ~10-30 s o
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DATA = "latent_face_studio_resources"
-DATA_SUFFIXES = {".json", ".safetensors", ".npy", ".npz", ".txt", ".csv", ".png", ".svg", ".ico", ".icns"}
+DATA_SUFFIXES = {".json", ".safetensors", ".onnx", ".npy", ".npz", ".txt", ".csv", ".png", ".svg", ".ico", ".icns"}
 
 
 def _source_py_files() -> set[str]:
-    return {p.relative_to(ROOT).as_posix() for d in ("cli", "engine", "gui") for p in (ROOT / d).rglob("*.py")
+    return {p.relative_to(ROOT).as_posix() for d in ("cli", "engine", "gui", "latent_face_studio") for p in (ROOT / d).rglob("*.py")
             if "__pycache__" not in p.parts}
 
 
@@ -45,7 +45,7 @@ def installed(tmp_path_factory) -> Path:
     skip = shutil.ignore_patterns("__pycache__", "*.pyc", "checkpoint.safetensors", ".*")
     for name in ("pyproject.toml", "README.md", "main.py"):
         shutil.copy2(ROOT / name, src / name)
-    for name in ("cli", "engine", "gui", "resources"):
+    for name in ("cli", "engine", "gui", "latent_face_studio", "resources"):
         shutil.copytree(ROOT / name, src / name, ignore=skip)
     target = base / "site"
     proc = subprocess.run(
@@ -137,19 +137,42 @@ def test_source_tree_still_uses_source_resources():
         assert resources_dir() == ROOT / "resources"
 
 
-def test_requirements_pins_are_within_pyproject_ranges():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    ranges = {Requirement(r).name.lower(): Requirement(r) for r in project["dependencies"]}
+def _pins(name: str) -> dict:
     pins = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
+    for line in (ROOT / name).read_text().splitlines():
         line = line.split("#")[0].strip()
         if line:
             req = Requirement(line)
             pins[req.name.lower()] = next(iter(req.specifier)).version
+    return pins
+
+
+#: The optional extras (pyproject) and the packages each adds to the base install.
+EXTRAS = {"train": {"torch"}, "keras": {"h5py", "torch"}, "movie": {"imageio-ffmpeg"}}
+
+
+def test_requirements_pins_are_within_pyproject_ranges():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    base = {Requirement(r).name.lower(): Requirement(r) for r in project["dependencies"]}
+    extras = project["optional-dependencies"]
+    ranges = dict(base)
+    for extra, packages in EXTRAS.items():
+        reqs = {Requirement(r).name.lower(): Requirement(r) for r in extras[extra]}
+        assert set(reqs) == packages, f"extra {extra!r}: {set(reqs)}"
+        ranges.update(reqs)
+    assert [Requirement(r) for r in extras["all"]] == [Requirement("latent-face-studio[train,keras,movie]")]
+    assert not set(base) & {"torch", "h5py", "imageio-ffmpeg"}, "the base install must not need the extras' packages"
+    pins = _pins("requirements.txt")
     assert set(pins) == set(ranges), f"requirements.txt and pyproject.toml list different packages: {set(pins) ^ set(ranges)}"
     outside = {name: pin for name, pin in pins.items() if not ranges[name].specifier.contains(pin, prereleases=True)}
     assert not outside, f"pins outside pyproject's ranges: {outside}"
     assert str(ranges["torch"].specifier) == "==2.13.0"
+    for extra in ("train", "keras"):  # one torch, the same everywhere
+        assert {str(Requirement(r).specifier) for r in extras[extra] if Requirement(r).name == "torch"} == {"==2.13.0"}
+    # requirements-viewer.txt: the base install, with requirements.txt's pins (the README's commands install all)
+    viewer = _pins("requirements-viewer.txt")
+    assert set(viewer) == set(base), f"requirements-viewer.txt is not the base install: {set(viewer) ^ set(base)}"
+    assert viewer == {name: pins[name] for name in viewer}, "requirements-viewer.txt pins differ from requirements.txt"
     scripts = project["scripts"], project["gui-scripts"]
     assert scripts == ({"latent-face-studio": "main:run"}, {"latent-face-studio-gui": "main:run_gui_entry"})
 
@@ -172,3 +195,19 @@ def test_installer_files_are_consistent():
     assert entry["Type"] == "Application" and entry["Exec"].split()[0] == "latent-face-studio"
     assert entry["Icon"] == "latent-face-studio" and entry["Terminal"] == "false"
     assert (ROOT / "resources" / "icons" / "app.png").is_file()
+
+
+def test_viewer_bundle_leaves_out_the_extras():
+    """The viewer variant of the spec excludes every package the extras add (and torch's own), and build.sh builds
+    it from requirements-viewer.txt."""
+    import ast
+
+    spec = (ROOT / "installer" / "latent-face-studio.spec").read_text()
+    tree = ast.parse(spec)
+    assigned = {n.targets[0].id: n.value for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)}
+    excluded = set(ast.literal_eval(assigned["VIEWER_EXCLUDES"]))
+    extras = {name.replace("-", "_") for packages in EXTRAS.values() for name in packages}
+    assert extras | {"sympy", "torchgen", "functorch"} <= excluded
+    assert not excluded & {name.replace("-", "_").lower() for name in _pins("requirements-viewer.txt")}
+    build = (ROOT / "installer" / "build.sh").read_text()
+    assert "--viewer)" in build and "requirements-viewer.txt" in build and "LFS_BUNDLE=viewer" in build

@@ -61,9 +61,30 @@ def config_format(folder: Path) -> str:
     return fmt if isinstance(fmt, str) else ""
 
 
+def refuse_links_out(folder: Path) -> None:
+    """A model folder is read for its own bytes only: a file in it that is a link leading out of the folder (to
+    another user's file, a device, a path that does not exist) is refused, naming it, before anything is read."""
+    try:
+        root = folder.resolve(strict=True)
+        entries = list(os.scandir(folder)) if folder.is_dir() else []
+    except OSError:
+        return  # a missing or unreadable folder: the format's reader says what is wrong
+    for entry in entries:
+        if not entry.is_symlink():
+            continue
+        try:
+            target = Path(entry.path).resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise ModelFileError(f"{entry.path}: a link to nothing readable; a model folder holds its own files") from None
+        if root not in target.parents:
+            raise ModelFileError(f"{entry.path}: a link leading out of the model folder (to {target}); a model folder "
+                                 "is read for its own files only — copy the file in instead")
+
+
 def open_model(folder: str | os.PathLike, device: str = "cpu"):
     """Open a model folder with the codec its config.json names (validated; ModelFileError otherwise)."""
     folder = Path(folder)
+    refuse_links_out(folder)
     fmt = config_format(folder)
     cls = CODECS.get(fmt) or _DEFAULT[0]  # an unknown format: the default reader says what is wrong
     return cls.open(folder, device)

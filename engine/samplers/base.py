@@ -38,6 +38,14 @@ class Param(params.Param):
 
 #: the fewest z-points a (conditional) fit of any sampler accepts
 MIN_FIT_POINTS = 10
+#: the seed of the subsample a capped fit uses (``Sampler.max_fit_points``): a fit is the same every time
+FIT_SUBSAMPLE_SEED = 0
+
+
+def _rows_not_finite(z: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """Indices of the rows of ``z`` that hold NaN or Inf, checked a chunk at a time."""
+    bad = [i + np.flatnonzero(~np.isfinite(z[i : i + chunk]).all(axis=1)) for i in range(0, len(z), chunk)]
+    return np.concatenate(bad) if bad else np.zeros(0, np.int64)
 
 
 class Sampler:
@@ -55,6 +63,10 @@ class Sampler:
     fits_covariance: ClassVar[bool] = False
     #: the sampler the comparison panel sweeps unless told otherwise (one sampler sets it)
     default_sweep: ClassVar[bool] = False
+    #: the most z-points a fit uses: a larger cloud is fitted on a seeded random subsample of this many rows
+    #: (:meth:`fit_rows`; None: every row). Set where a fit's cost grows with the points faster than its quality
+    #: (measured in docs/scale.md).
+    max_fit_points: ClassVar[Optional[int]] = None
 
     def __init__(self, **values: Any) -> None:
         known = {p.name: p for p in self.params}
@@ -103,14 +115,36 @@ class Sampler:
         marked = [p.name for p in params if p.sweep]
         return marked[0] if marked else (params[0].name if params else None)
 
+    @classmethod
+    def fit_rows(cls, n: int) -> Optional[np.ndarray]:
+        """The rows of an ``n``-point cloud a fit uses (a seeded subsample, nested for growing caps), or None for
+        all of them."""
+        if cls.max_fit_points is None or n <= cls.max_fit_points:
+            return None
+        from ..latent_stats import subsample_rows
+
+        return subsample_rows(n, cls.max_fit_points, seed=FIT_SUBSAMPLE_SEED)
+
+    @classmethod
+    def fit_input(cls, latents: np.ndarray) -> np.ndarray:
+        """The z-points a fit of ``latents`` sees (float32): all of them, or the seeded subsample of
+        :meth:`fit_rows`. A read-only memory-mapped cloud is read only where the fit needs it."""
+        latents = np.asarray(latents)
+        rows = cls.fit_rows(len(latents)) if latents.ndim == 2 else None
+        if rows is not None:
+            latents = latents[rows]
+        return np.asarray(latents, dtype=np.float32)
+
     def fit(self, latents: np.ndarray) -> "Sampler":
-        latents = np.asarray(latents, dtype=np.float32)
-        if latents.ndim != 2 or len(latents) < 2:
-            raise SamplerError(f"{self.name}: needs an N×z_dim array of at least 2 z-points, got shape {list(latents.shape)}")
-        bad = ~np.isfinite(latents).all(axis=1)
-        if bad.any():
-            rows = np.flatnonzero(bad)
+        shape = np.shape(latents)
+        if len(shape) != 2 or shape[0] < 2:
+            raise SamplerError(f"{self.name}: needs an N×z_dim array of at least 2 z-points, got shape {list(shape)}")
+        self.total_points = int(shape[0])
+        latents = self.fit_input(latents)
+        rows = _rows_not_finite(latents)
+        if len(rows):
             raise SamplerError(f"{self.name}: {len(rows)} z-point(s) hold NaN or Inf (first: row {rows[0]}); cannot fit")
+        self.fit_points = len(latents)
         self.z_dim = latents.shape[1]
         self.fitted = False
         self.notes = []
@@ -151,6 +185,8 @@ class Sampler:
             return {}
         with self._quiet():
             out = self._diagnostics()
+        if getattr(self, "fit_points", 0) < getattr(self, "total_points", 0):
+            out = {**out, "fitted_on": f"a seeded subsample of {self.fit_points:,} of the {self.total_points:,} z-points"}
         if self.notes:
             out = {**out, "notes": "; ".join(self.notes)}
         return out

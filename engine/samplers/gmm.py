@@ -7,11 +7,16 @@ from .base import Param, Sampler
 
 #: EM iterations of one fit
 MAX_ITER = 100
+#: the most z-points one fit uses (``Sampler.max_fit_points``)
+GMM_FIT_POINTS = 9_000
 
 
 class GMMSampler(Sampler):
     name = "gmm"
     order = 50
+    #: a larger cloud is fitted on a seeded subsample of this many z-points: EM's cost grows with the points,
+    #: its quality past this many does not change by more than the run-to-run noise (docs/scale.md)
+    max_fit_points = GMM_FIT_POINTS
     fits_covariance = True
     #: the last fit was read from the cache (``gmm_cache``) instead of running EM
     cached = False
@@ -28,6 +33,7 @@ class GMMSampler(Sampler):
         """EM's cost grows with the points, the components and, for full covariances, z_dim²: measured 53 s for
         9,000 × 256 with 10 full components on one core (benchmarks/first_launch.py)."""
         v = cls(**dict(values or {})).values
+        n = min(n, cls.max_fit_points)
         per_dim = (z_dim / 256) ** 2 if v["covariance"] == "full" else z_dim / 256 / 20
         return 0.2 + 53.0 * (n / 9000) * (v["components"] / 10) * per_dim
 
@@ -35,7 +41,7 @@ class GMMSampler(Sampler):
     def fit_is_cached(cls, latents: np.ndarray, values: dict) -> bool:
         from . import gmm_cache
 
-        return gmm_cache.is_cached(latents, cls(**dict(values or {})).fit_values())
+        return gmm_cache.is_cached(cls.fit_input(latents), cls(**dict(values or {})).fit_values())
 
     def _fit(self, latents: np.ndarray) -> None:
         from ..latent_stats import single_thread_blas

@@ -15,6 +15,9 @@ from .base import Param, Sampler
 class KDESampler(Sampler):
     name = "kde"
     order = 60
+    #: a larger cloud is fitted on a seeded subsample of this many z-points (the kernel sum's data): sampling
+    #: picks a stored point plus kernel noise, so the sample's distribution does not change (docs/scale.md)
+    max_fit_points = 50_000
     summary = "new points scattered closely around the training points (a kernel density, scikit-learn)"
     params = (
         Param("rule", str, "scott", "bandwidth selection", choices=("scott", "silverman", "cv")),

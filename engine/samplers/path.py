@@ -29,7 +29,7 @@ class PathSampler(Sampler):
     def _fit(self, latents: np.ndarray) -> None:
         from ..latent_stats import pca_of
 
-        z = latents.astype(np.float64)
+        z = latents  # float32; only the two end rows are copied (mode=points)
         d = self.z_dim
         if self.values["mode"] == "pca":
             ax = self.values["axis"]
@@ -43,7 +43,7 @@ class PathSampler(Sampler):
             for key in ("start", "end"):
                 if self.values[key] >= n:
                     raise SamplerError(f"path: {key}={self.values[key]} is out of range; there are {n} training z-points (0..{n - 1})")
-            self.endpoints = (z[self.values["start"]].copy(), z[self.values["end"]].copy())
+            self.endpoints = (z[self.values["start"]].astype(np.float64), z[self.values["end"]].astype(np.float64))
 
     def set_endpoints(self, z_start, z_end) -> "PathSampler":
         """Use two arbitrary z-points as the path's ends (after fit)."""

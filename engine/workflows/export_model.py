@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from ..errors import EngineError
+from ..errors import EngineError, MissingExtra
 from ..formats.onnx.exporter import check_empty, write_onnx_folder  # noqa: F401  (the import workflow's writer)
 from ..formats.registry import Exported, exporter, exporter_names  # noqa: F401
 from ..params import Param
@@ -47,4 +47,7 @@ def export_model(model_folder: str | os.PathLike, out: str | os.PathLike, format
     if format not in exporter_names():
         raise EngineError(f"{format!r}: expected one of {', '.join(exporter_names())}", param="format")
     out = check_new_model_folder(out, [model_folder])
-    return exporter(format)(model_folder, out, progress=progress, cancel=cancel)
+    try:
+        return exporter(format)(model_folder, out, progress=progress, cancel=cancel)
+    except MissingExtra as exc:  # the export of a native model runs torch: said as the export's need
+        raise MissingExtra(feature="export", package=exc.package, extra=exc.extra) from None

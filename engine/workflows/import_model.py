@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Optional
 
 from .. import __version__
-from ..errors import EngineError, ModelFileError
+from ..errors import EngineError, MissingExtra, ModelFileError
 from ..formats.onnx.card import CHANNEL_ORDERS, VALUE_RANGES
 from ..formats.registry import importer, importer_for
 from ..params import Param
@@ -136,17 +136,20 @@ def import_model(encoder=None, decoder=None, out=None, *, model_file=None, archi
     inputs = [p for p in (encoder, decoder, model_file, architecture) if p is not None]
     out = check_new_model_folder(out, inputs)
     progress(Progress("import", 0, 4, "reading the model"))
-    if model_file is not None:
-        imp = importer_for(Path(model_file))
-        enc, dec, facts = imp.import_files(model_file=Path(model_file), architecture=architecture,
-                                           split_layer=split_layer, cancel=cancel)
-    else:
-        imp, other = importer_for(Path(encoder)), importer_for(Path(decoder))
-        if imp is not other:
-            raise EngineError(f"{encoder} is {imp.name.upper()} but {{opt:decoder}} {decoder} is "
-                              f"{other.name.upper()}; give two of one kind", param="encoder")
-        enc, dec, facts = imp.import_files(Path(encoder), Path(decoder), architecture=architecture,
-                                           split_layer=split_layer, cancel=cancel)
+    try:
+        if model_file is not None:
+            imp = importer_for(Path(model_file))
+            enc, dec, facts = imp.import_files(model_file=Path(model_file), architecture=architecture,
+                                               split_layer=split_layer, cancel=cancel)
+        else:
+            imp, other = importer_for(Path(encoder)), importer_for(Path(decoder))
+            if imp is not other:
+                raise EngineError(f"{encoder} is {imp.name.upper()} but {{opt:decoder}} {decoder} is "
+                                  f"{other.name.upper()}; give two of one kind", param="encoder")
+            enc, dec, facts = imp.import_files(Path(encoder), Path(decoder), architecture=architecture,
+                                               split_layer=split_layer, cancel=cancel)
+    except MissingExtra as exc:  # a Keras file is read with h5py and rebuilt in torch: said as the import's need
+        raise MissingExtra(feature="Keras import", package=exc.package, extra="keras") from None
     kind = imp.name
     cancel.raise_if_cancelled()
     progress(Progress("import", 2, 4, "checking the model"))

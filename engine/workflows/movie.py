@@ -20,7 +20,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import EngineError
+from ..errors import EngineError, extra_missing, import_extra
 from ..progress import CancelToken, Progress, ProgressCallback, no_progress
 
 MARKER = "written by latent-face-studio (movie)"
@@ -56,6 +56,8 @@ def check_movie_args(out, frames: int, fps: float, size: int) -> str:
         raise EngineError(f"{{opt:size}}: must be a whole number of pixels 16…{MAX_SIZE}, got {size!r}")
     if suffix == ".mp4" and size % 2:
         raise EngineError(f"{size}: an MP4 (H.264, yuv420p) needs an even frame size, e.g. {size + 1}", param="size")
+    if suffix == ".mp4" and (missing := extra_missing("imageio_ffmpeg", feature="an MP4 movie", extra="movie")):
+        raise missing  # before any frame is made (a GIF needs only Pillow)
     return suffix
 
 
@@ -94,7 +96,7 @@ def write_mp4(tmp: Path, frames, size, fps: float, shown: Path | None = None) ->
     import tempfile
     from fractions import Fraction
 
-    import imageio_ffmpeg
+    imageio_ffmpeg = import_extra("imageio_ffmpeg", feature="an MP4 movie", extra="movie")
 
     shown = shown or tmp
     rate = Fraction(float(fps)).limit_denominator(1001)
@@ -430,7 +432,7 @@ def read_movie(path) -> tuple[int, int, int, float]:
             w, h = im.size
             dur = im.info.get("duration", 0) or 0
         return n, w, h, (1000.0 / dur if dur else 0.0)
-    import imageio_ffmpeg
+    imageio_ffmpeg = import_extra("imageio_ffmpeg", feature="an MP4 movie", extra="movie")
 
     gen = imageio_ffmpeg.read_frames(str(path))
     meta = gen.__next__()

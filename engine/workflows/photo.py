@@ -365,6 +365,32 @@ def photos_to_folder(opened, photos: Sequence[str | os.PathLike], out, options: 
     return run
 
 
+def put_back_view(opened, result: PhotoResult, edited_z: Optional[np.ndarray] = None, *,
+                  max_side: Optional[int] = None, cancel: Optional[CancelToken] = None) -> np.ndarray:
+    """The photo with the model's face put back at the photo's own resolution (:func:`engine.photo.put_back_photo`):
+    the reconstruction, or with ``edited_z`` (the face inspector's edit of this face) the edit's change added to the
+    photo's own face, as Save puts it back. ``max_side``: the picture then reduced (area average) to fit it, for a
+    view. The "after" of the photo panel's before/after."""
+    from ..photo import put_back_photo
+
+    if edited_z is None:
+        picture, _ = put_back_photo(result)
+    else:
+        from ..encoding import decode_latents
+
+        face = decode_latents(opened.codec, np.asarray(edited_z, np.float32).reshape(1, -1), cancel=cancel)[0]
+        picture, _ = put_back_photo(result, face, base=result.reconstruction)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    h, w = picture.shape[:2]
+    if max_side is not None and max(h, w) > max_side:
+        import cv2
+
+        f = max_side / max(h, w)
+        picture = cv2.resize(picture, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    return picture
+
+
 def batch_record(opened, inputs: PhotoInputs, run: PhotoRun, options: Optional[PhotoOptions] = None) -> dict:
     """``photos.json``: each input (in the order read) with its status (found, missed, skipped), the engine's
     reason for a miss, and the folder written for a face found (a row per face when every face was placed)."""
@@ -398,4 +424,4 @@ def batch_record(opened, inputs: PhotoInputs, run: PhotoRun, options: Optional[P
 
 __all__ = ["PHOTO_PARAMS", "parse_face", "PhotoInputs", "PhotoMiss", "PhotoOptions", "PhotoRun", "batch_record",
            "check_photos_output", "photo_files", "photo_record", "photos_to_folder", "place_photos",
-           "read_photo_json", "save_photos"]
+           "put_back_view", "read_photo_json", "save_photos"]

@@ -160,8 +160,8 @@ _MEASURE = r"""
 import json, resource, sys
 sys.path.insert(0, sys.argv[1])
 from engine.image_data import Preprocess, load_files
-def peak():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+def peak():  # VmHWM: this process's own peak (ru_maxrss keeps the parent's across a vfork + exec)
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) // 1024
 base = peak()
 out = {}
 for path in sys.argv[2:]:

@@ -59,8 +59,8 @@ from engine.image_data import Preprocess, load_files
 from PIL import Image
 Image.new("RGB", (64, 48), (1, 2, 3)).save(sys.argv[2] + "/warm.jpg")
 ff.load_photo(sys.argv[2] + "/warm.jpg"); load_files([sys.argv[2] + "/warm.jpg"], Preprocess(image_size=32))
-def peak():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+def peak():  # VmHWM: this process's own peak (ru_maxrss keeps the parent's across a vfork + exec)
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) // 1024
 base = peak()
 out = {}
 for path in sys.argv[3:]:

@@ -411,3 +411,37 @@ def test_model_info_validates_the_latents_too(model_dir):
     np.save(model_dir / "latents.npy", np.zeros((20, 5), np.float32))
     with pytest.raises(ModelFileError, match=r"latents\.npy: shape \[20, 5\]"):
         model_store.model_info(model_dir)
+
+
+# ---------------------------------------------------------------------------------------------
+# links: a model folder is read for its own files only
+
+
+@pytest.mark.parametrize("member", ["weights.safetensors", "latents.npy", "config.json", "labels.csv"])
+def test_a_link_leading_out_of_the_model_folder_is_refused_naming_it(model_dir, tmp_path, member):
+    from engine.workflows.open_model import open_model
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    target = outside / member
+    src = model_dir / member
+    if src.exists():
+        os.replace(src, target)  # the real bytes, but outside the folder
+    else:
+        target.write_text("image_id,Smiling\n000000.png,1\n")
+    os.symlink(target, src)
+    with pytest.raises(ModelFileError, match=rf"{member}: a link leading out of the model folder"):
+        open_model(model_dir)
+
+
+def test_a_dangling_link_is_refused_and_a_link_inside_the_folder_is_fine(model_dir):
+    from engine.workflows.open_model import open_model
+
+    (model_dir / "notes.txt").symlink_to(model_dir / "gone.txt")
+    with pytest.raises(ModelFileError, match=r"notes\.txt: a link to nothing readable"):
+        open_model(model_dir)
+    (model_dir / "notes.txt").unlink()
+    os.replace(model_dir / "latents.npy", model_dir / "z-store.npy")
+    (model_dir / "latents.npy").symlink_to("z-store.npy")  # relative, inside: its own bytes
+    opened = open_model(model_dir)
+    assert opened.require_latents().shape == (20, 8)

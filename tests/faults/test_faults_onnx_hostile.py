@@ -2,7 +2,7 @@
 GUI's open, … — is read from its own bytes, bounded (structure, memory at the declared input size) before ONNX
 Runtime loads it, and every probe run is watched (time budget, cancel). Each test is one class of fault; the graphs
 are built here with ``onnx.helper``. Real processes run under ``prlimit --as`` so that a regression fails the test
-instead of the machine; their peak memory is read by a wrapper (``ru_maxrss`` of the child itself).
+instead of the machine; their peak memory is read by a wrapper (``VmHWM`` of the child itself: ``ru_maxrss`` would carry the parent's peak over a vfork + exec).
 """
 from __future__ import annotations
 
@@ -30,9 +30,14 @@ from faults_support import ROOT  # noqa: E402
 AS_LIMIT = 4_000_000_000
 
 _WRAP = r"""
-import atexit, os, resource, runpy, sys
+import atexit, os, runpy, sys
 out = sys.argv[1]
-atexit.register(lambda: open(out, "w").write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)))
+def _peak_mb():  # VmHWM belongs to this process's own memory; ru_maxrss keeps the parent's across a vfork + exec
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    return -1
+atexit.register(lambda: open(out, "w").write(str(_peak_mb())))
 sys.argv = [os.path.join(sys.argv[2], "main.py")] + sys.argv[3:]
 sys.path.insert(0, sys.argv[0].rsplit("/", 1)[0])
 runpy.run_path(sys.argv[0], run_name="__main__")

@@ -689,23 +689,28 @@ def test_the_cli_train_with_lr_1e30_is_one_line_and_exit_2(faces, tmp_path, caps
 
 
 @pytest.mark.parametrize(
-    "change, why",
+    "change, param, why",
     [
-        ({"learning_rate": float("nan")}, "training options.learning_rate must be a finite number"),
-        ({"learning_rate": float("inf")}, "training options.learning_rate must be a finite number"),
-        ({"learning_rate": 0.0}, "training options.learning_rate must be a number > 0"),
-        ({"seed": -1}, "training options.seed must be a whole number from 0"),
-        ({"seed": 2**64}, "training options.seed must be a whole number from 0 to 4,294,967,295"),
-        ({"epochs": 0}, "training options.epochs must be a whole number from 1"),
-        ({"batch_size": 0}, "training options.batch_size must be a whole number from 1"),
-        ({"val_count": -2}, "training options.val_count must be a whole number from 0"),
-        ({"flip": "yes"}, "training options.flip must be true or false"),
+        ({"learning_rate": float("nan")}, "lr", "must be a finite number"),
+        ({"learning_rate": float("inf")}, "lr", "must be a finite number"),
+        ({"learning_rate": 0.0}, "lr", "must be a number > 0"),
+        ({"seed": -1}, "seed", "must be a whole number from 0"),
+        ({"seed": 2**64}, "seed", "must be a whole number from 0 to 4,294,967,295"),
+        ({"epochs": 0}, "epochs", "must be a whole number from 1"),
+        ({"batch_size": 0}, "batch_size", "must be a whole number from 1"),
+        ({"val_count": -2}, "val_count", "must be a whole number from 0"),
+        ({"flip": "yes"}, "flip", "must be true or false"),
     ],
 )
-def test_train_options_out_of_range_are_refused_before_any_work(faces, tmp_path, change, why):
-    """The options are recorded in config.json and the checkpoint: a value the loader would refuse is refused first."""
+def test_train_options_out_of_range_are_refused_before_any_work(faces, tmp_path, change, param, why):
+    """The options are recorded in config.json and the checkpoint: a value the loader would refuse is refused first,
+    naming the option as the train use case calls it (the CLI renders its flag, the GUI its control)."""
+    from cli.common import cli_name
+
     out = tmp_path / "m"
     with pytest.raises(EngineError) as info:
         train(faces, out, ArchitectureConfig(**TINY_ARCH), TrainOptions(**{"epochs": 1, **change}))
+    assert info.value.param == param
     assert why in str(info.value), str(info.value)
+    assert info.value.render(cli_name).startswith(f"--{param.replace('_', '-')} {why}"), info.value.render(cli_name)
     assert not out.exists()

@@ -70,7 +70,7 @@ def test_keys_and_buttons_switch_modes(explore, qtbot):
     pp = window.pair_plot
     tools, bar = pp.tools, pp.tool_bar
     assert tools.mode is PlotMode.PAN and bar.buttons[PlotMode.PAN].isChecked()
-    assert not bar.buttons[PlotMode.SELECT].isVisible()  # declared for later work, not offered
+    assert bar.buttons[PlotMode.SELECT].isVisible() and not bar.shape_buttons["lasso"].isVisible()  # shapes: in Select
     assert "D" in bar.buttons[PlotMode.DECODE].toolTip() and "Esc" in bar.buttons[PlotMode.PATH].toolTip()
     for key, mode, cursor in ((Qt.Key.Key_D, PlotMode.DECODE, Qt.CursorShape.CrossCursor),
                               (Qt.Key.Key_T, PlotMode.PATH, Qt.CursorShape.PointingHandCursor),
@@ -83,9 +83,9 @@ def test_keys_and_buttons_switch_modes(explore, qtbot):
         assert pp.plot.viewport().cursor().shape() == cursor
     bar.buttons[PlotMode.PATH].click()
     assert tools.mode is PlotMode.PATH
-    # the atlas panel offers pan and decode only
+    # the atlas panel offers pan, decode and select (no path)
     ap = window.atlas_panel
-    assert ap.tools.modes == (PlotMode.PAN, PlotMode.DECODE)
+    assert ap.tools.modes == (PlotMode.PAN, PlotMode.DECODE, PlotMode.SELECT)
     assert not ap.tool_bar.buttons[PlotMode.PATH].isVisible()
 
 

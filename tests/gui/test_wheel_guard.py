@@ -148,3 +148,16 @@ def test_a_dialog_opened_later_is_guarded_too(window, qtbot):
     assert [b.value() for b in boxes] == [50] * 12
     assert area.verticalScrollBar().value() > 0
     dlg.close()
+
+
+def test_the_wheel_over_a_tab_bar_never_changes_the_tab(window, qtbot):
+    """A group of docked panels shows its tabs in a tab bar: the wheel passing over it must not switch panels."""
+    from PySide6.QtWidgets import QTabBar
+
+    bars = [b for b in window.findChildren(QTabBar) if b.isVisible() and b.count() > 1]
+    assert bars, "the window shows no tabbed group of panels"
+    for bar in bars:
+        bar.setCurrentIndex(0)
+        for clicks in (-1, -3, +2):
+            wheel(bar, clicks)
+            assert bar.currentIndex() == 0, f"the wheel switched tabs in {bar.tabText(0)!r}'s group"

@@ -19,3 +19,17 @@ def test_decode_and_path_work_without_modifier_keys(run_scenario):
     assert v["after Esc"] == "pan", "Esc did not go back to pan/zoom"
     assert v["hover target"] is not None, "no isolated cloud point to hover"
     assert v["hover shown"] == v["hover target"], "hovering a cloud point did not show its training face"
+
+
+def test_lasso_selects_and_every_linked_view_follows(run_scenario):
+    """A lasso drawn with the real pointer (mousedown, moves, mouseup) in the pair plot's Select tool (issue 27)."""
+    v = run_scenario("lasso", timeout_s=120)
+    assert v["workspace"] == "explore" and v["mode"] == "select" and v["shape"] == "lasso", v
+    assert 0 < v["count"] < v["n"], f"the lasso selected {v['count']} of {v['n']} points"
+    assert abs(v["count"] - v["expected"]) <= max(2, v["expected"] // 10), (v["count"], v["expected"])
+    assert v["how"].startswith("lasso on"), v["how"]
+    assert v["highlight"] == v["count"] and v["greyed"], "the pair plot does not show the selection over grey points"
+    assert v["histogram overlay"] > 0, "the components histogram shows no selection"
+    assert f"{v['count']:,} of {v['n']:,}" in v["panel count"], v["panel count"]
+    assert v["panel shown"] and v["faces"] == min(v["count"], 24) and v["faces of the selection"]
+    assert v["after Esc"] == [True, 0, 0], "Esc did not clear the selection in every view"

@@ -20,6 +20,9 @@ def test_the_wheel_changes_no_value_and_scrolls_the_panel(run_scenario):
                 assert now > at, f"the wheel over the sampler's {name} did not scroll it"
     before, after, focused = v["clicked faces spin box"]
     assert focused and after == before + 1, "a spin box the user clicked takes the wheel"
+    assert v["dock tabs"], "no tabbed group of panels was under the wheel"
+    for first, (before, after) in v["dock tabs"].items():
+        assert after == before, f"the wheel over the tabs of {first!r}'s group switched them: {before} → {after}"
 
 
 def _moved(a: dict, b: dict) -> dict:
@@ -110,3 +113,27 @@ def test_every_workspace_fits_a_1280x720_screen(run_scenario):
     problems = [f"{key}: {p}" for key, r in v["workspaces"].items() for p in r["problems"]]
     assert not problems, "\n".join(problems)
     assert v["face rows"] >= 3 and v["faces"] >= 12, f"Generate & inspect shows {v['faces']} faces in {v['face rows']} rows"
+
+
+def test_the_command_palette_finds_and_runs_a_command(run_scenario):
+    v = run_scenario("palette")
+    assert v["search focused"], "the palette's search line did not have the keyboard"
+    assert v["chosen"] == "View ▸ Explore the cloud", v["found"]
+    assert v["inside"], f"the palette at {v['frame']} is not on the screen"
+    assert v["start"] != "explore" and v["after"] == "explore", (v["start"], v["after"])
+    assert v["closed by Esc"]
+
+
+def test_without_torch_faces_show_and_train_says_what_to_install(run_scenario):
+    v = run_scenario("lean_train", timeout_s=120)
+    assert v["faces"][1:] == [64, 64, 3] and v["faces_std"] > 10, v
+    assert v["torch_asked"] and not v["torch_loaded"] and v["last_error"] is None, v
+    assert not v["start_enabled"], v
+    assert v["status"].startswith("training needs torch") and 'pip install "latent-face-studio[train]"' in v["status"]
+    assert "\n" not in v["status"] and v["status_fits"], v
+def test_the_photo_panels_before_after_and_detector(run_scenario):
+    v = run_scenario("photo_put_back", timeout_s=120)
+    assert v["detectors"] == v["engine detectors"]
+    assert v["box visible"] and v["box inside window"] and v["detector visible"], v
+    assert v["after shape"] == v["photo shape"] and v["after differs"] and v["view changed"], v
+    assert v["back to before"], v

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from ...errors import EngineError, ModelFileError
+from ...errors import EngineError, ModelFileError, import_extra
 from ..registry import Importer, register_importer
 
 SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -35,6 +35,8 @@ def sniff(path: Path) -> float:
 
 def import_files(encoder=None, decoder=None, model_file=None, *, architecture=None, split_layer=None, cancel=None):
     """(encoder bytes, decoder bytes, facts) of one Keras file holding the whole autoencoder, or of two halves."""
+    for module in ("h5py", "torch"):  # read with h5py, rebuilt and exported by torch: said before any reading
+        import_extra(module, feature="Keras import", extra="keras")
     if model_file is not None:
         return _keras_pair(Path(model_file), None, architecture, split_layer, cancel)
     return _keras_pair(Path(encoder), Path(decoder), architecture, split_layer, cancel)

@@ -27,7 +27,7 @@ class TorchAutoencoderCodec(ModelCodec):
         self._module_lock = threading.Lock()
         #: native.weights.network_key of the folder when it was opened (None: a bare module, or not known)
         self.key = key
-        # ONNX Runtime for encode/decode (measured 2-12× faster on the CPU: benchmarks/bench_onnx_runtime.py); only
+        # ONNX Runtime for encode/decode (1.1-3.5× faster on the CPU: benchmarks/bench_onnx_runtime.py); only
         # for a model opened from its folder (its weights do not change), set up on first use, torch as fallback;
         # ``fast`` given: a verified cached fast path, opened without torch (the module is loaded when first asked for)
         self._fast_wanted = fast_path and fast is None

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Optional
 
 from ... import atomic_io
-from ...errors import ModelFileError
+from ...errors import ModelFileError, import_extra
 from ...model_lock import model_writer
 from ..card import _sniff_foreign
 from ..schema import parse_json
@@ -216,8 +216,8 @@ def _write_model(folder: Path, state: dict, config: ModelConfig) -> None:
 
 
 def load_model(folder: str | os.PathLike, device: str = "cpu"):
-    """Return (model in eval mode, ModelConfig), validated. Raises ModelFileError."""
-    import torch
+    """Return (model in eval mode, ModelConfig), validated. Raises ModelFileError (MissingExtra without torch)."""
+    torch = import_extra("torch", feature="opening a model without its checked ONNX export")
 
     from ...autoencoder import ConvAutoencoder
 

@@ -101,6 +101,9 @@ def quiet_onnxruntime(ort) -> None:
 def session_options(ort, threads: int = 0):
     opts = ort.SessionOptions()
     opts.log_severity_level = 4
+    # no busy-waiting between calls: the same speed, half the CPU (benchmarks/onnx_spinning.py), and the window's
+    # own thread is not starved on a small machine
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if threads:
         opts.intra_op_num_threads = threads
     return opts

@@ -75,4 +75,18 @@ def run(rw) -> dict:
     before = sp.count.value()
     rw.wheel_over(sp.count, +1, at=(12, sp.count.height() // 2))
     verdict["clicked faces spin box"] = [before, sp.count.value(), sp.count.hasFocus()]
+    verdict["dock tabs"] = _tab_bars_under_the_wheel(rw)
     return verdict
+
+
+def _tab_bars_under_the_wheel(rw) -> dict:
+    """The real wheel over each visible group of tabbed panels: {its first tab: [index before, after]}."""
+    from PySide6.QtWidgets import QTabBar
+
+    out = {}
+    for bar in [b for b in rw.window.findChildren(QTabBar) if b.isVisible() and b.count() > 1]:
+        bar.setCurrentIndex(0)
+        rw.process(100)
+        rw.wheel_over(bar, -2, at=(min(bar.width() - 4, 20), bar.height() // 2))
+        out[bar.tabText(0)] = [0, bar.currentIndex()]
+    return out

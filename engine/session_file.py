@@ -1,0 +1,186 @@
+"""A session file (``*.lfs-session.json``): everything needed to come back to an exploration, as plain JSON.
+
+The file names its model by folder and by content (``model.content_sha256``, :func:`model_content_hash`: the
+config and the network's files), and holds the exploration by value: the generated set by the record that made it
+(sampler, parameters, seed) and its z-vectors, never as pictures (a set moved along a direction cannot be made
+again from its seed alone; decoding its z again gives the same faces), the selection, axes, σ-levels, colouring,
+the inspector's edit, photos by their framing and z (the picture itself optional), directions, the path, and the
+window's workspace and layout. Fields a newer app adds are kept and ignored by an older one; ``version`` says which
+reader is needed.
+
+A session file from anyone is untrusted: read with a size cap (:data:`MAX_BYTES`) as JSON only (nesting bounded,
+never unpickled), every field checked by type and range (:data:`SESSION`) before anything is used, and it never
+makes the app read any file but the model folder it names, whose content must match. A refusal is one line naming
+the file and the field.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+from .errors import DataError, EngineError
+from .formats.schema import Bool, Int, List, Num, Obj, SchemaError, Str, parse_json, validate
+
+FORMAT = "latent-face-studio-session"
+#: The reader this app is: files of a higher version are refused with one line, lower ones are read.
+VERSION = 1
+SUFFIX = ".lfs-session.json"
+#: The largest session file read (photos may carry their pictures, a few hundred KB each).
+MAX_BYTES = 64 * 2**20
+#: The most z-dimensions, photos, path points and selected faces a session may hold.
+MAX_Z_DIM, MAX_PHOTOS, MAX_POINTS, MAX_FACES = 8192, 200, 10_000, 100_000
+MAX_LAYOUT_BYTES = 256 * 2**10
+#: The most generated faces a session holds (their z-vectors: the faces are decoded again, exactly).
+MAX_SAMPLE = 10_000
+MAX_PHOTO_PNG = 8 * 2**20
+
+_Z = List(Num(lo=-1e6, hi=1e6), MAX_Z_DIM)
+_FINITE = Num(lo=-1e12, hi=1e12)
+_PARAMS = Obj({})  # a set's params.json or a sampler's values: an object; its values are checked where used
+
+SESSION = Obj({
+    "format": Str(64), "version": Int(1, 10_000), "app_version": Str(64), "saved": Str(64),
+    "model": Obj({"folder": Str(4096), "model_id": Str(128), "content_sha256": Str(64)},
+                 required=("folder", "content_sha256")),
+    "window": Obj({"workspace": Str(64), "layout": Str(MAX_LAYOUT_BYTES * 2, null=True),
+                   "geometry": Str(MAX_LAYOUT_BYTES * 2, null=True),
+                   "zoom": Obj({})}),
+    "sampler": Obj({"name": Str(64), "values": _PARAMS, "n": Int(0, 1_000_000), "seed": Int(0, 2**32 - 1),
+                    "where": Str(4096, null=True)}),
+    "sample": Obj({"params": _PARAMS, "z": List(_Z, MAX_SAMPLE)}, required=("params",)),
+    "selection": Obj({"current": Int(0, MAX_FACES, null=True), "selected": List(Int(0, MAX_FACES), MAX_FACES),
+                      "photo_current": Int(0, MAX_PHOTOS, null=True)}),
+    "levels": List(Num(above_lo=True, hi=100), 32),
+    "colour_by": Str(256, null=True),
+    "edit": Obj({"z": _Z}),
+    "photos": List(Obj({"source": Str(4096), "face_index": Int(0, 10_000, null=True), "z": _Z,
+                        "framing": Str(256), "transform": List(List(_FINITE, 3), 2),
+                        "png": Str(MAX_PHOTO_PNG * 4 // 3 + 8, null=True)}, required=("z",)), MAX_PHOTOS),
+    "directions": Obj({"set_file": Str(4096, null=True)}),
+    "path_vertices": List(List(_FINITE, 2), MAX_POINTS),
+}, required=("format", "version", "model"))
+
+
+def model_content_hash(folder: str | os.PathLike) -> str:
+    """sha256 over the model folder's config and network files (``config.json``, ``weights.safetensors``,
+    ``encoder.onnx``, ``decoder.onnx``, ``latents.npy``: those present), each with its name and size: the same
+    folder with other weights or other z-points has another hash. Reads the files once, in blocks."""
+    folder = Path(folder)
+    h = hashlib.sha256()
+    for name in ("config.json", "weights.safetensors", "encoder.onnx", "decoder.onnx", "latents.npy"):
+        path = folder / name
+        if not path.is_file():
+            continue
+        h.update(f"{name}\0{path.stat().st_size}\0".encode())
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def session_bytes(record: dict) -> bytes:
+    """The file's bytes for a session ``record`` (checked against the schema first: we never write a session
+    we would refuse to read)."""
+    record = {"format": FORMAT, "version": VERSION, **record}
+    _check(record, "session")
+    return (json.dumps(record, indent=1, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+
+
+def read_session(path: str | os.PathLike) -> dict:
+    """The validated session record in ``path``; DataError (one line naming the file and the field) otherwise."""
+    from .image_data import read_regular_file
+
+    path = Path(path)
+    data = read_regular_file(path, "session file", limit=MAX_BYTES)
+    try:
+        record = parse_json(data, str(path))
+    except (ValueError, UnicodeDecodeError):
+        raise DataError(f"{path}: not a session file (not JSON text)") from None
+    except EngineError as exc:
+        raise DataError(str(exc)) from None
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise DataError(f"{path}: not a Latent Face Studio session file (no \"format\": \"{FORMAT}\")")
+    version = record.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
+        raise DataError(f"{path}: a session of a newer Latent Face Studio (version {version}; this one reads up to "
+                        f"{VERSION}) — update the app to open it")
+    _check(record, str(path))
+    return record
+
+
+def _check(record: dict, source: str) -> None:
+    try:
+        validate(SESSION, record, "session")
+    except SchemaError as exc:
+        raise DataError(f"{source}: {exc}") from None
+    axes = record.get("axes")
+    if axes is not None and not _axes_ok(axes):
+        raise DataError(f"{source}: session.axes must be two [\"pca\" or \"z\", an index] pairs")
+    for key in ("layout", "geometry"):
+        text = (record.get("window") or {}).get(key)
+        if text is not None and _b64_size(text) is None:
+            raise DataError(f"{source}: session.window.{key} is not base64 data")
+    for i, v in enumerate(record.get("path_vertices") or []):
+        if len(v) != 2:
+            raise DataError(f"{source}: session.path_vertices[{i}] must be a point [x, y]")
+    for i, photo in enumerate(record.get("photos") or []):
+        t = photo.get("transform")
+        if t is not None and (len(t) != 2 or any(len(row) != 3 for row in t)):
+            raise DataError(f"{source}: session.photos[{i}].transform must be a 2×3 matrix")
+        png = photo.get("png")
+        if png is not None:
+            size = _b64_size(png)
+            if size is None or size > MAX_PHOTO_PNG:
+                raise DataError(f"{source}: session.photos[{i}].png is not a base64 picture of at most "
+                                f"{MAX_PHOTO_PNG // 2**20} MB")
+
+
+def _axes_ok(axes) -> bool:
+    return (isinstance(axes, list) and len(axes) == 2 and all(
+        isinstance(a, list) and len(a) == 2 and a[0] in ("pca", "z") and isinstance(a[1], int)
+        and not isinstance(a[1], bool) and 0 <= a[1] < MAX_Z_DIM for a in axes))
+
+
+def _b64_size(text: str) -> Optional[int]:
+    """The decoded size of base64 ``text``, or None when it is not base64."""
+    try:
+        return len(base64.b64decode(text.encode("ascii"), validate=True))
+    except (ValueError, UnicodeEncodeError):
+        return None
+
+
+def axes_of(record: dict) -> Optional[tuple]:
+    """The session's pair-plot axes as the state holds them (``(("pca", 0), ("pca", 1))``), or None."""
+    axes = record.get("axes")
+    if not axes or len(axes) != 2:
+        return None
+    return tuple((str(kind), int(i)) for kind, i in axes)
+
+
+def layout_bytes(record: dict, key: str = "layout") -> Optional[bytes]:
+    text = (record.get("window") or {}).get(key)
+    return None if text is None else base64.b64decode(text.encode("ascii"))
+
+
+def encode_bytes(data: Optional[bytes]) -> Optional[str]:
+    return None if data is None else base64.b64encode(bytes(data)).decode("ascii")
+
+
+def model_matches(record: dict, folder: Optional[str | os.PathLike] = None) -> tuple[Path, bool]:
+    """(the model folder to open, whether its content is the session's): ``folder`` re-points a session to a
+    model moved elsewhere; the content must still match for the session to be restored as it was."""
+    target = Path(folder) if folder is not None else Path(record["model"]["folder"])
+    if not target.is_dir():
+        return target, False
+    return target, model_content_hash(target) == record["model"]["content_sha256"]
+
+
+def describe(record: dict) -> dict[str, Any]:
+    """What a session holds, in a few words each (for a dialog or ``info``)."""
+    sample = (record.get("sample") or {}).get("params") or {}
+    return {"model": record["model"]["folder"], "faces": sample.get("n"), "sampler": sample.get("sampler"),
+            "photos": len(record.get("photos") or []), "workspace": (record.get("window") or {}).get("workspace")}

@@ -1,0 +1,167 @@
+"""File ▸ Save session… / Open session… / Recent sessions: the window's use cases of a session file
+(``engine/workflows/session.py``): what the window adds (workspace, layout, σ-levels, the sampler's fields) is
+gathered here, the engine writes and reads the file, and an opened session is put back into the window.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtWidgets import QFileDialog
+
+#: The file dialogs' filter, and how many sessions File ▸ Recent sessions lists.
+FILTER = "Latent Face Studio session (*.lfs-session.json)"
+MAX_RECENT = 8
+
+
+class SessionActions:
+    """A mixin of the window's actions (``gui/actions.py``): ``window``, ``session``, ``settings``, ``run_job``."""
+
+    # ---- save
+    def window_view(self):
+        """The window's part of a session: workspace, dock layout, geometry, σ-levels, the sampler's fields."""
+        from engine.workflows.session import WindowView
+
+        w = self.window
+        sp = w.sampler_panel
+        sampler = {"name": sp.sampler_name(), "values": sp.values(), "n": sp.count.value(), "seed": sp.seed.value(),
+                   "where": sp.where()}
+        levels = w.pair_plot.levels() if w.panels_ready() else []
+        return WindowView(w.workspace(), bytes(w.saveState()), bytes(w.saveGeometry()), levels, sampler)
+
+    def save_session_dialog(self) -> None:
+        if self.session.model is None:
+            self.show_error("Open a model first: a session keeps an exploration of a model.")
+            return
+        start = str(self._session_folder() / "exploration.lfs-session.json")
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save session", start, FILTER)
+        if path:
+            if not path.endswith(".lfs-session.json"):
+                path += ".lfs-session.json"
+            self.save_session(Path(path), overwrite=Path(path).exists())
+
+    def save_session(self, path: Path, overwrite: bool = False):
+        from engine.workflows.session import save_session
+
+        state, view = self.session.state, self.window_view()
+
+        def done(written):
+            self._remember_session(written)
+            self.notice(f"session saved: {written}", 8000)
+
+        return self.run_job("save session", lambda progress, cancel: save_session(path, state, view, overwrite=overwrite),
+                            done, key="session")
+
+    # ---- open
+    def open_session_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open session", str(self._session_folder()), FILTER)
+        if path:
+            self.open_session(Path(path))
+
+    def open_session(self, path: Path, model_folder: Optional[Path] = None):
+        """Read the session on the worker (its model opened, its faces decoded), then put it into the window."""
+        from engine.workflows.session import open_session
+
+        def work(progress, cancel):
+            return open_session(path, model_folder=model_folder, progress=progress, cancel=cancel)
+
+        return self.run_job("open session", work, self.apply_session, key="open-model",
+                            title=f"Opening the session {Path(path).name}")
+
+    def apply_session(self, opened) -> None:
+        """Put an opened session (``engine.workflows.session.OpenedSession``) into the window: the model, the
+        faces, selection, axes, colouring, path and edit, then the workspace, layout, σ-levels and sampler."""
+        w, s, st = self.window, self.session, opened.state
+        s.set_model(opened.opened, opened.opened.stats)
+        w.setWindowTitle(f"{w.app_name} — {opened.opened.folder.name}")
+        w._remember_model(opened.opened.folder)
+        if st.sample is not None:
+            s.set_sample(st.sample)
+            s.select(st.current, st.selected)
+        s.set_axes(*st.axes)
+        s.set_colour_by(st.colour_by)
+        s.set_path_vertices(st.path_vertices)
+        if st.edited_z is not None:
+            s.set_edited(st.edited_z)
+        s.history.clear()  # the restored session is where undo starts
+        s.history_changed.emit()
+        self._apply_view(opened.view)
+        w.model_loaded.emit()
+        self._remember_session(opened.path)
+        self.notice(f"session opened: {opened.path}", 8000)
+
+    def _apply_view(self, view) -> None:
+        w = self.window
+        if view.workspace:
+            w.switch_workspace(view.workspace)
+        if view.layout:
+            w.restoreState(view.layout)
+        sp = w.sampler_panel
+        sam = view.sampler or {}
+        if sam.get("name") and sp.set_sampler(sam["name"]):
+            for key, value in (sam.get("values") or {}).items():
+                if key in sp.controls:
+                    sp.set_value(key, value)
+            if isinstance(sam.get("n"), int):
+                sp.count.setValue(sam["n"])
+            if isinstance(sam.get("seed"), int):
+                sp.seed.setValue(sam["seed"])
+        if view.levels:  # the pair plot is built now if it was not yet
+            w.pair_plot.set_levels(list(view.levels))
+
+    # ---- the session as a script
+    def remember_saved_set(self, folder, params: dict, rows, columns) -> None:
+        """A set saved in this window: File ▸ Save as script makes it again (a model switch forgets them)."""
+        from engine.workflows.script import SavedSetEntry
+
+        sets = self.__dict__.setdefault("saved_sets", [])
+        model = self.session.model
+        if sets and getattr(self, "_sets_model", None) is not model:
+            sets.clear()
+        self._sets_model = model
+        sets.append(SavedSetEntry(str(folder), dict(params), None if rows is None else tuple(rows), columns))
+
+    def save_script_dialog(self) -> None:
+        sets = getattr(self, "saved_sets", [])
+        if not sets or getattr(self, "_sets_model", None) is not self.session.model:
+            self.show_error("No image set was saved with this model yet: File ▸ Save image set… first; the script "
+                            "makes the saved sets again.")
+            return
+        start = str(self._session_folder() / "make-sets.py")
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save as script", start, "Python script (*.py)")
+        if path:
+            self.save_script(Path(path), overwrite=Path(path).exists())
+
+    def save_script(self, path: Path, overwrite: bool = False):
+        from engine.workflows.script import save_script
+
+        sets, folder = list(getattr(self, "saved_sets", [])), self.session.model.folder
+
+        def done(written):
+            self.notice(f"script saved: {written} (makes {len(sets)} image set(s) again)", 8000)
+
+        return self.run_job("save script", lambda progress, cancel: save_script(path, folder, sets, overwrite=overwrite),
+                            done)
+
+    # ---- recent
+    def _session_folder(self) -> Path:
+        recent = self.recent_sessions()
+        return Path(recent[0]).parent if recent and Path(recent[0]).parent.is_dir() else self.save_parent()
+
+    def recent_sessions(self) -> list[str]:
+        v = self.settings.value("recent/sessions", [])
+        return [str(x) for x in (v if isinstance(v, list) else [v] if v else [])]
+
+    def _remember_session(self, path: Path) -> None:
+        items = [str(path)] + [r for r in self.recent_sessions() if r != str(path)]
+        self.settings.setValue("recent/sessions", items[:MAX_RECENT])
+        self.refresh_recent_sessions()
+
+    def refresh_recent_sessions(self) -> None:
+        menu = getattr(self.window, "recent_sessions_menu", None)
+        if menu is None:
+            return
+        menu.clear()
+        for r in self.recent_sessions():
+            menu.addAction(r).triggered.connect(lambda *_, p=r: self.open_session(Path(p)))
+        menu.setEnabled(bool(self.recent_sessions()))

@@ -1,0 +1,289 @@
+"""The command palette (Ctrl+Shift+P): every menu item and every tool of the window, searchable by name, with its
+shortcut; Enter runs it.
+
+The commands are read from the window's own actions each time the palette opens (the menus, walked with their
+paths such as "File ▸ Open model folder…", then the panels' tool bars, named by their panel), so a new menu item or
+plot tool is in the palette without being listed here. A command that cannot run now (a disabled action) is shown
+greyed and is not run.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog, QHeaderView, QLabel, QLineEdit, QMenu, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
+)
+
+#: the size the palette asks for; never wider than the window less MARGIN
+PREFERRED = (640, 420)
+MARGIN = 40
+SEP = " ▸ "
+
+
+@dataclass(frozen=True)
+class Command:
+    """One runnable thing: where it lives (``File ▸ Open model folder…``), its keys, how to run it and whether it
+    can run now."""
+
+    path: str
+    keys: str
+    run: Callable[[], None]
+    is_enabled: Callable[[], bool]
+    tip: str = ""
+    source: object = None  # the QAction or tool button behind it
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.is_enabled())
+
+
+def _action_command(path: str, action: QAction) -> Command:
+    tip = action.statusTip() or action.toolTip()
+    return Command(path, _keys(action), action.trigger, action.isEnabled,
+                   "" if tip == _plain(action.text()) else tip, action)
+
+
+def _plain(text: str) -> str:
+    """A menu text without its mnemonic markers (``&Open`` → ``Open``; ``&&`` stays one ``&``)."""
+    return text.replace("&&", "\0").replace("&", "").replace("\0", "&").strip()
+
+
+def _keys(action: QAction) -> str:
+    fmt = QKeySequence.SequenceFormat.NativeText
+    return " or ".join(k.toString(fmt) for k in action.shortcuts() if not k.isEmpty())
+
+
+def _menu_commands(menu: QMenu, prefix: str, seen: set) -> list[Command]:
+    out = []
+    for action in menu.actions():
+        if action.isSeparator() or not action.isVisible():
+            continue
+        sub = action.menu()
+        if sub is not None:
+            out += _menu_commands(sub, prefix + _plain(sub.title()) + SEP, seen)
+            continue
+        text = _plain(action.text())
+        if not text or id(action) in seen:
+            continue
+        seen.add(id(action))
+        out.append(_action_command(prefix + text, action))
+    return out
+
+
+def _dock_of(obj):
+    """The panel (dock) ``obj`` sits in, or None."""
+    from PySide6.QtWidgets import QDockWidget
+
+    w = obj.parent()
+    while w is not None and not isinstance(w, QDockWidget):
+        w = w.parent()
+    return w
+
+
+def _owner_name(obj) -> str:
+    dock = _dock_of(obj)
+    return _plain(dock.windowTitle()) if dock is not None else "Window"
+
+
+def _tool_commands(window) -> list[Command]:
+    """The plot tools of every panel (the Pan/Decode/Path… buttons of its tool bar): running one shows its panel
+    and switches the plot to that tool."""
+    from PySide6.QtWidgets import QToolButton
+
+    out = []
+    for bar in window.findChildren(QWidget, "plotToolBar"):
+        for btn in bar.findChildren(QToolButton):
+            if btn.isHidden() or not btn.text():
+                continue
+            dock = _dock_of(bar)
+            key = btn.toolTip().split("Key: ", 1)[1].split(" ", 1)[0] if "Key: " in btn.toolTip() else ""
+
+            def run(btn=btn, dock=dock) -> None:
+                if dock is not None and hasattr(window, "raise_dock"):
+                    window.raise_dock(dock.objectName())
+                btn.click()
+
+            out.append(Command(f"{_owner_name(bar)}{SEP}{_plain(btn.text())} tool", f"{key} (in the plot)" if key else "",
+                               run, btn.isEnabled, btn.toolTip().split("\n")[0], btn))
+    return out
+
+
+def commands(window) -> list[Command]:
+    """Every command of ``window``: its menus' items by their paths, then the other actions with a text and the
+    panels' plot tools, each once. The palette's own action is left out."""
+    seen: set = set()
+    out: list[Command] = []
+    for top in window.menuBar().actions():
+        if top.menu() is not None and top.isVisible():
+            out += _menu_commands(top.menu(), _plain(top.menu().title()) + SEP, seen)
+    for action in window.findChildren(QAction):
+        text = _plain(action.text() or "")
+        if not text or action.isSeparator() or action.menu() is not None or id(action) in seen:
+            continue
+        seen.add(id(action))
+        out.append(_action_command(_owner_name(action) + SEP + text, action))
+    out += _tool_commands(window)
+    return [c for c in out if getattr(c.source, "objectName", lambda: "")() != "commandPaletteAction"]
+
+
+def score(query: str, text: str) -> Optional[float]:
+    """How well ``text`` answers ``query`` (higher is better), or None when it does not: every word of the query
+    must occur in the text (case-insensitive); a word found at the start of a word scores more, at the start of the
+    command's own name (after the last ▸) most, and shorter texts win ties."""
+    words = query.lower().split()
+    low = text.lower()
+    name_at = low.rfind(SEP.strip()) + 1
+    total = 0.0
+    for w in words:
+        at = low.find(w)
+        if at < 0:
+            return None
+        starts = [m.start() for m in re.finditer(r"(?<![\w])" + re.escape(w), low)]
+        if starts:
+            total += 3.0 if any(s >= name_at for s in starts) else 2.0
+            if any(s == name_at or s == name_at + 1 for s in starts):
+                total += 1.0
+        else:
+            total += 1.0
+    return total - len(text) / 1000.0
+
+
+class CommandPalette(QDialog):
+    """A search line over the window's commands; Up/Down choose, Enter runs, Esc closes."""
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self.setObjectName("commandPalette")
+        self.setWindowTitle("Command palette")
+        # a popup: no title bar, closed by Esc or a click outside it, like the menus it stands for
+        self.setWindowFlags(Qt.WindowType.Popup)
+        self.setStyleSheet("QDialog#commandPalette { border: 1px solid #7a7a7a; }")
+        self._window = window
+        self._recent: list[str] = []
+        self.commands: list[Command] = []
+        self.search = QLineEdit()
+        self.search.setObjectName("paletteSearch")
+        self.search.setPlaceholderText("type a command: open, generate, decode, report, workspace …")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.filter)
+        self.search.installEventFilter(self)
+        self.list = QTreeWidget()
+        self.list.setObjectName("paletteList")
+        self.list.setColumnCount(2)
+        self.list.setHeaderHidden(True)
+        self.list.setRootIsDecorated(False)
+        self.list.setUniformRowHeights(True)
+        self.list.header().setStretchLastSection(False)
+        self.list.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.list.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.list.itemActivated.connect(lambda item, _col: self.run(item))
+        self.none_label = QLabel("")
+        self.none_label.setStyleSheet("color: #666;")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 8, 8, 8)
+        lay.addWidget(self.search)
+        lay.addWidget(self.list, 1)
+        lay.addWidget(self.none_label)
+
+    # -------------------------------------------------------------------------------- contents
+    def open(self) -> None:  # noqa: A003 - QDialog.open, shown non-modal at the window's top centre
+        self.commands = commands(self._window)
+        self.search.clear()
+        self.filter("")
+        self._place()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _place(self) -> None:
+        geo = self._window.geometry()
+        w = max(320, min(PREFERRED[0], geo.width() - MARGIN))
+        h = max(200, min(PREFERRED[1], geo.height() - 2 * MARGIN))
+        self.resize(w, h)
+        self.move(geo.x() + (geo.width() - w) // 2, geo.y() + MARGIN)
+
+    def filter(self, query: str) -> None:
+        """Show the commands that answer ``query``, best first (with no query: the recently run first, then the
+        menus in their order); the first runnable one is chosen."""
+        if query.strip():
+            ranked = [(s, i, c) for i, c in enumerate(self.commands) if (s := score(query, c.path)) is not None]
+            shown = [c for _s, _i, c in sorted(ranked, key=lambda t: (-t[0], t[1]))]
+        else:
+            recent = [c for p in self._recent for c in self.commands if c.path == p]
+            shown = recent + [c for c in self.commands if c not in recent]
+        self.list.clear()
+        for c in shown:
+            item = QTreeWidgetItem([c.path, c.keys])
+            item.setData(0, Qt.ItemDataRole.UserRole, c.path)
+            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if c.tip:
+                item.setToolTip(0, c.tip)
+            if not c.enabled:
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+                item.setToolTip(0, "not available now")
+            self.list.addTopLevelItem(item)
+        runnable = [i for i in range(self.list.topLevelItemCount())
+                    if self.list.topLevelItem(i).flags() & Qt.ItemFlag.ItemIsEnabled]
+        if runnable:
+            self.list.setCurrentItem(self.list.topLevelItem(runnable[0]))
+        self.none_label.setText("" if shown else f"no command matches “{query}”")
+        self.none_label.setVisible(not shown)
+
+    def shown_paths(self) -> list[str]:
+        return [self.list.topLevelItem(i).text(0) for i in range(self.list.topLevelItemCount())]
+
+    # -------------------------------------------------------------------------------- running
+    def run(self, item: Optional[QTreeWidgetItem] = None) -> bool:
+        """Run the chosen command (after the palette closed, so a dialog it opens gets the focus)."""
+        item = item or self.list.currentItem()
+        if item is None or not item.flags() & Qt.ItemFlag.ItemIsEnabled:
+            return False
+        path = item.data(0, Qt.ItemDataRole.UserRole)
+        command = next((c for c in self.commands if c.path == path), None)
+        if command is None or not command.enabled:
+            return False
+        self._recent = [path] + [p for p in self._recent if p != path][:9]
+        self.hide()
+        command.run()
+        return True
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 - Up/Down/Enter typed in the search line move the list
+        from PySide6.QtCore import QEvent
+
+        if obj is self.search and ev.type() == QEvent.Type.KeyPress:
+            key = ev.key()
+            if key in (Qt.Key.Key_Down, Qt.Key.Key_Up, Qt.Key.Key_PageDown, Qt.Key.Key_PageUp):
+                self._step(key)
+                return True
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self.run()
+                return True
+        return super().eventFilter(obj, ev)
+
+    def _step(self, key) -> None:
+        """Move the choice by one row (Up/Down) or a page, passing over greyed rows."""
+        n = self.list.topLevelItemCount()
+        enabled = [i for i in range(n) if self.list.topLevelItem(i).flags() & Qt.ItemFlag.ItemIsEnabled]
+        if not enabled:
+            return
+        cur = self.list.indexOfTopLevelItem(self.list.currentItem()) if self.list.currentItem() else -1
+        jump = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 8, Qt.Key.Key_PageUp: -8}[key]
+        target = cur + jump
+        ahead = [i for i in enabled if i >= target] if jump > 0 else [i for i in enabled if i <= target][::-1]
+        i = ahead[0] if ahead else (enabled[-1] if jump > 0 else enabled[0])
+        self.list.setCurrentItem(self.list.topLevelItem(i))
+
+
+def open_palette(window) -> CommandPalette:
+    """Show the window's one command palette (made on first use), its search line empty and focused."""
+    palette = getattr(window, "_command_palette", None)
+    if palette is None:
+        palette = CommandPalette(window)
+        window._command_palette = palette
+    palette.open()
+    return palette

@@ -1,0 +1,135 @@
+"""Session files (engine/session_file.py): written and read back field for field; a hostile or foreign file is
+one line naming it and the field, before anything is used."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+
+import numpy as np
+import pytest
+
+from engine.errors import DataError
+from engine.session_file import (
+    FORMAT, MAX_BYTES, VERSION, axes_of, encode_bytes, layout_bytes, model_content_hash, model_matches, read_session,
+    session_bytes,
+)
+
+
+def _record(model_folder) -> dict:
+    return {
+        "app_version": "0.1.0", "saved": "2026-12-05T17:30:00Z",
+        "model": {"folder": str(model_folder), "model_id": "abc", "content_sha256": model_content_hash(model_folder)},
+        "window": {"workspace": "explore", "layout": encode_bytes(b"\x00\x01qt-state"), "geometry": None},
+        "sampler": {"name": "normal", "values": {"scale": 0.8}, "n": 32, "seed": 5, "where": None},
+        "sample": {"params": {"sampler": "normal", "n": 32, "seed": 5, "sampler_params": {"scale": 0.8}}},
+        "selection": {"current": 3, "selected": [1, 3], "photo_current": None},
+        "axes": [["pca", 2], ["z", 7]], "levels": [2.0, 2.2, 3.0], "colour_by": "Smiling",
+        "edit": {"z": [0.5] * 8},
+        "photos": [{"source": "/photos/me.jpg", "face_index": 0, "z": [0.1] * 8, "framing": "detected",
+                    "transform": [[1, 0, -10], [0, 1, -20]], "png": base64.b64encode(b"\x89PNG...").decode()}],
+        "directions": {"set_file": None},
+        "path_vertices": [[0.0, 1.0], [2.5, -3.0]],
+    }
+
+
+def _write(tmp_path, obj, name="s.lfs-session.json") -> os.PathLike:
+    path = tmp_path / name
+    path.write_text(obj if isinstance(obj, str) else json.dumps(obj))
+    return path
+
+
+def test_a_session_is_read_back_field_for_field(tiny_model, tmp_path):
+    rec = _record(tiny_model)
+    path = tmp_path / "a.lfs-session.json"
+    path.write_bytes(session_bytes(rec))
+    back = read_session(path)
+    assert back == {"format": FORMAT, "version": VERSION, **rec}
+    assert axes_of(back) == (("pca", 2), ("z", 7))
+    assert layout_bytes(back) == b"\x00\x01qt-state"
+
+
+def test_an_older_session_with_fewer_fields_and_unknown_newer_keys_opens(tiny_model, tmp_path):
+    rec = {"format": FORMAT, "version": 1, "model": {"folder": str(tiny_model), "content_sha256": "0" * 64},
+           "something_new": {"x": 1}}
+    assert read_session(_write(tmp_path, rec))["something_new"] == {"x": 1}
+
+
+def test_the_model_is_matched_by_content_and_can_be_repointed(tiny_model, tmp_path):
+    import shutil
+
+    rec = json.loads(session_bytes(_record(tiny_model)))
+    assert model_matches(rec) == (tiny_model, True)
+    moved = tmp_path / "moved"
+    shutil.copytree(tiny_model, moved)
+    assert model_matches(rec, moved) == (moved, True)  # the same content elsewhere
+    z = np.load(moved / "latents.npy")
+    np.save(moved / "latents.npy", z + 1)
+    assert model_matches(rec, moved) == (moved, False)  # other z-points: not the session's model
+    assert model_matches(rec, tmp_path / "gone") == (tmp_path / "gone", False)
+
+
+def test_writing_refuses_a_session_it_could_not_read(tiny_model):
+    rec = _record(tiny_model)
+    rec["levels"] = [float("nan")]
+    with pytest.raises(DataError, match=r"session\.levels\[0\] must be a finite number"):
+        session_bytes(rec)
+
+
+def _good(tiny_model) -> dict:
+    return json.loads(session_bytes(_record(tiny_model)))
+
+
+@pytest.mark.parametrize("change, why", [
+    (lambda r: r.update(format="something-else"), "not a Latent Face Studio session file"),
+    (lambda r: r.update(version=VERSION + 1), "a session of a newer Latent Face Studio"),
+    (lambda r: r.update(version="1"), r"session\.version must be a whole number"),
+    (lambda r: r["model"].pop("content_sha256"), r'session\.model is missing the key "content_sha256"'),
+    (lambda r: r.update(axes=[["pca", -1], ["z", 0]]), r"session\.axes must be two"),
+    (lambda r: r.update(axes=[["pca", True], ["z", 0]]), r"session\.axes must be two"),
+    (lambda r: r.update(axes="PC1"), r"session\.axes must be two"),
+    (lambda r: r["selection"].update(selected=list(range(100_001))), r"selection\.selected has 100,001 entries"),
+    (lambda r: r["selection"].update(current=-3), r"selection\.current must be a whole number"),
+    (lambda r: r["photos"][0].update(z=[1e300]), r"photos\[0\]\.z\[0\] must be a number"),
+    (lambda r: r["photos"][0].update(png="not base64 !!"), r"photos\[0\]\.png is not a base64 picture"),
+    (lambda r: r["photos"][0].update(transform=[[1, 0], [0, 1]]), r"photos\[0\]\.transform"),
+    (lambda r: r.update(photos=[r["photos"][0]] * 201), r"session\.photos has 201 entries"),
+    (lambda r: r["window"].update(layout="%%%"), r"session\.window\.layout is not base64"),
+    (lambda r: r["sample"].update(params=[1, 2]), r"session\.sample\.params must be an object"),
+    (lambda r: r.update(path_vertices=[[0, 1, 2]]), r"path_vertices\[0\] has 3 entries"),
+    (lambda r: r["model"].update(folder="x" * 5000), r"session\.model\.folder is 5,000 characters long"),
+])
+def test_a_bad_field_is_one_line_naming_it(tiny_model, tmp_path, change, why):
+    rec = _good(tiny_model)
+    change(rec)
+    with pytest.raises(DataError, match=why) as info:
+        read_session(_write(tmp_path, rec))
+    assert "\n" not in str(info.value) and "s.lfs-session.json" in str(info.value)
+
+
+@pytest.mark.parametrize("text, why", [
+    ("not json at all", "not a session file"),
+    ("[1, 2, 3]", "not a Latent Face Studio session file"),
+    ("[" * 100_000 + "]" * 100_000, "nested"),
+    ('{"format": "latent-face-studio-session", "version": 1, "model": {"folder": "\\ud800", "content_sha256": ""}}',
+     "surrogate"),
+    ('{"format": "latent-face-studio-session", "version": 1, "model": {"folder": "m", "content_sha256": ""}, '
+     '"levels": [NaN]}', "must be a finite number"),
+])
+def test_text_that_is_not_a_session_is_refused(tmp_path, text, why):
+    with pytest.raises(DataError, match=why):
+        read_session(_write(tmp_path, text))
+
+
+def test_special_and_huge_files_are_refused_without_reading_them(tmp_path):
+    fifo = tmp_path / "fifo.lfs-session.json"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match="FIFO"):
+        read_session(fifo)
+    big = tmp_path / "big.lfs-session.json"
+    with open(big, "wb") as fh:
+        fh.truncate(MAX_BYTES + 1)  # sparse: nothing is read
+    with pytest.raises(DataError, match="too large"):
+        read_session(big)
+    with pytest.raises(DataError):
+        read_session(tmp_path / "missing.lfs-session.json")
