@@ -28,20 +28,12 @@ from .qt_widgets import flow, row, setup_plot
 from .session import Axis, Session, axis_label
 
 MAX_POINTS = 5000  # scatter symbols drawn for the training cloud; the density image shows the rest
-#: From this many z-points on, the cloud is a density image plus a seeded sample of LARGE_POINTS, and a line over
-#: the plot says so ("2,000,000 points: density, 20,000 drawn").
-LARGE_CLOUD = 1_000_000
-LARGE_POINTS = 20_000
+#: From LARGE_CLOUD z-points on: a density image plus a seeded sample of LARGE_POINTS, said over the plot.
+LARGE_CLOUD, LARGE_POINTS = 1_000_000, 20_000
 
 
-def drawn_points(n: int) -> int:
-    """How many of ``n`` z-points the scatter layer draws."""
-    return min(n, LARGE_POINTS if n >= LARGE_CLOUD else MAX_POINTS)
-
-
-def cloud_note(n: int) -> str:
-    """The line over a large cloud's plot: what is drawn of it ("" for a small cloud)."""
-    return f"{n:,} points: density, {drawn_points(n):,} drawn" if n >= LARGE_CLOUD else ""
+def cloud_note(n: int, drawn: int) -> str:  # "2,000,000 points: density, 20,000 drawn"; "" for a small cloud
+    return f"{n:,} points: density, {drawn:,} drawn" if n >= LARGE_CLOUD else ""
 #: The line under the plot before anything was decoded: the tools and their keys.
 HINT = ("Decode (D): click or drag to see a face · Path (T): click two points · Select (S): lasso points · hover a "
         "grey point: its training face")
@@ -125,10 +117,7 @@ class PairPlotPanel(QWidget):
         self.coords.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
         # every control in one flow: the rows wrap in a narrow dock instead of setting its minimum width
-        self.cloud_note = QLabel("")  # what is drawn of a large cloud
-        self.cloud_note.setObjectName("cloudNote")
-        self.cloud_note.setStyleSheet("color: #555;")
-        self.cloud_note.setVisible(False)
+        self.cloud_note = QLabel("", objectName="cloudNote", styleSheet="color: #555;", visible=False)  # large clouds
         self.levels_note = QLabel("")
         self.levels_note.setObjectName("levelsNote")
         self.levels_note.setStyleSheet("color: #b00020;")
@@ -350,11 +339,12 @@ class PairPlotPanel(QWidget):
         axes = s.axes
         xy = np.column_stack([self._coords(axes[0]), self._coords(axes[1])])
         self._xy = xy
-        n, k = len(xy), drawn_points(len(xy))
+        n = len(xy)
+        k = min(n, LARGE_POINTS if n >= LARGE_CLOUD else MAX_POINTS)  # how many the scatter layer draws
         if self._sample_idx is None or len(self._sample_idx) != k or self._sample_idx.max(initial=-1) >= n:
             rng = np.random.default_rng(0)
             self._sample_idx = np.sort(rng.choice(n, size=k, replace=False))
-        self.cloud_note.setText(cloud_note(n))
+        self.cloud_note.setText(cloud_note(n, k))
         self.cloud_note.setVisible(bool(self.cloud_note.text()))
         pts = xy[self._sample_idx]
         move_points(self.points_item, pts)
