@@ -49,15 +49,25 @@ def _train(a, progress, ctx) -> int:
 
 
 def cmd_encode(a, progress) -> int:
+    from engine import distributed
     from engine.formats import open_model
     from engine.workflows.encode import EncodeOptions, encode_folder_into
 
-    codec = open_model(a.model, device="cuda" if cuda_ok(a.device) else "cpu")
-    # streams the folder in chunks (bounded memory) and resumes an interrupted run
-    res = encode_folder_into(codec, a.data, EncodeOptions(batch_size=a.batch_size, fresh=a.fresh), progress=progress)
-    progress.close()
-    print(res.summary())
-    return 0
+    # Under torchrun (RANK/WORLD_SIZE/LOCAL_RANK set) each process encodes a shard and rank 0 merges; otherwise
+    # a no-op. Every rank opens the model itself (on its own GPU under CUDA).
+    ctx = distributed.init_from_env(a.device)
+    try:
+        device = ("cuda" if not ctx.distributed else f"cuda:{ctx.local_rank}") if cuda_ok(a.device) else "cpu"
+        codec = open_model(a.model, device=device)
+        # streams the folder in chunks (bounded memory) and resumes an interrupted run
+        res = encode_folder_into(codec, a.data, EncodeOptions(batch_size=a.batch_size, fresh=a.fresh),
+                                 progress=progress if ctx.is_main else TqdmProgress(quiet=True), dist_ctx=ctx)
+        progress.close()
+        if ctx.is_main:
+            print(res.summary())
+        return 0
+    finally:
+        distributed.shutdown()
 
 
 def cmd_reconstruct(a, progress) -> int:

@@ -202,6 +202,20 @@ class FolderSource:
     def __len__(self) -> int:
         return len(self._array) if self.cached is not None else len(self.files)
 
+    def shard(self, lo: int, hi: int) -> "FolderSource":
+        """Items ``lo`` … ``hi - 1`` of this source (one rank's part of a sharded encode), under their own key."""
+        import copy
+
+        part = copy.copy(self)
+        part.key = f"{self.key}[{lo}:{hi}]"
+        if self.cached is not None:
+            a = self._array  # the cache's unreadable files are reported by the last shard
+            part._array = ArraySource(a.images[lo:hi], a.names[lo:hi], part.key, self.preprocess,
+                                      a.skipped if hi >= len(self) else ())
+        else:
+            part.files = self.files[lo:hi]
+        return part
+
     def chunks(self, start: int, size: int) -> Iterator[Chunk]:
         if self.cached is not None:
             yield from self._array.chunks(start, size)
@@ -263,6 +277,32 @@ class EncodeResult:
         return text
 
 
+@dataclass
+class EncodeTarget:
+    """Where a streaming encode writes: its partial files (state, rows, names) and the two files they become.
+    The model folder's own (``latents.npy`` + ``latents_files.txt``) by default; one shard's files in a staging
+    folder for a sharded encode (``engine.encode_shards``)."""
+
+    state: Path
+    latents: Path
+    names: Path
+    out_latents: Path
+    out_names: Path
+    extra: dict = field(default_factory=dict)  # added to the partial's identity (e.g. the shard's range)
+
+    @classmethod
+    def model(cls, model_dir: Path) -> "EncodeTarget":
+        return cls(model_dir / PARTIAL_STATE, model_dir / PARTIAL_LATENTS, model_dir / PARTIAL_NAMES,
+                   model_dir / model_store.LATENTS, model_dir / model_store.LATENT_FILES)
+
+    def discard(self) -> None:
+        for path in (self.state, self.latents, self.names, Path(str(self.latents) + ".exact")):
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+
+
 def _partial_identity(model_dir: Path, model, config, source, dtype: str) -> dict:
     return {
         "format": PARTIAL_FORMAT, "model_id": config.model_id, "weights": model.weights_identity(model_dir),
@@ -272,11 +312,7 @@ def _partial_identity(model_dir: Path, model, config, source, dtype: str) -> dic
 
 def discard_partial(model_dir: str | os.PathLike) -> None:
     """Forget an interrupted streaming encode of this model folder."""
-    for name in (PARTIAL_STATE, PARTIAL_LATENTS, PARTIAL_NAMES, PARTIAL_LATENTS + ".exact"):  # .exact: older versions
-        try:
-            (Path(model_dir) / name).unlink()
-        except FileNotFoundError:
-            pass
+    EncodeTarget.model(Path(model_dir)).discard()  # (and its ".exact" file of older versions)
 
 
 #: bytes of the partial latents file's .npy header: fixed, so that it can be rewritten in place
@@ -416,6 +452,7 @@ def encode_to_model(
     fresh: bool = False,
     progress: ProgressCallback = no_progress,
     cancel: Optional[CancelToken] = None,
+    target: Optional[EncodeTarget] = None,
 ) -> EncodeResult:
     """Encode every image of ``source`` into the model folder's latents, streaming and resumable.
 
@@ -426,15 +463,21 @@ def encode_to_model(
     Refused (an :class:`EngineError` naming the file, the previous latents unchanged): a disk too
     full for the latents (the partial files are removed: they would only hold space), a model whose
     encoder gives NaN/inf. Names with a line break are skipped and named (see ``image_data``).
+
+    ``target``: write one shard's files instead of the model's z-points (a sharded encode: the caller holds the
+    model folder's lock in one process of the job and merges the shards).
     """
     model_dir = Path(model_dir)
+    if target is not None:
+        return _encode_to_model(model_dir, source, model, config, batch_size, chunk_size, dtype, fresh, progress,
+                                cancel, target)
     with model_writer(model_dir, "encode"):  # one writer per model folder, for the whole run
         return _encode_to_model(model_dir, source, model, config, batch_size, chunk_size, dtype, fresh, progress,
-                                cancel)
+                                cancel, EncodeTarget.model(model_dir))
 
 
 def _encode_to_model(model_dir: Path, source: ImageSource, model, config, batch_size, chunk_size, dtype, fresh,
-                     progress, cancel) -> EncodeResult:
+                     progress, cancel, target: EncodeTarget) -> EncodeResult:
     cancel = cancel or CancelToken()
     model = codec_for(model_dir, model, config)
     config = model.config
@@ -454,15 +497,15 @@ def _encode_to_model(model_dir: Path, source: ImageSource, model, config, batch_
     row_bytes = z_dim * np_dtype.itemsize
     try:
         return _encode_streaming(model_dir, source, model, config, n, z_dim, np_dtype, row_bytes, batch_size,
-                                 chunk_size, dtype, fresh, progress, cancel)
+                                 chunk_size, dtype, fresh, progress, cancel, target)
     except (NonFiniteLatents, NothingReadable):
-        discard_partial(model_dir)  # the same weights and files would give the same result on a re-run
+        target.discard()  # the same weights and files would give the same result on a re-run
         raise
     except OSError as exc:
         if exc.errno not in _FULL_DISK:
             raise
-        discard_partial(model_dir)
-        where = exc.filename or (model_dir / PARTIAL_LATENTS)
+        target.discard()
+        where = exc.filename or target.latents
         need = NPY_HEADER_BYTES + n * row_bytes
         need_text = f"{need / 2**20:,.1f} MB" if need >= 2**20 else f"{max(1, round(need / 1024))} KB"
         raise EngineError(
@@ -473,9 +516,9 @@ def _encode_to_model(model_dir: Path, source: ImageSource, model, config, batch_
 
 
 def _encode_streaming(model_dir, source, model, config, n, z_dim, np_dtype, row_bytes, batch_size, chunk_size,
-                      dtype, fresh, progress, cancel) -> EncodeResult:
-    state_path, lat_path, names_path = (model_dir / PARTIAL_STATE, model_dir / PARTIAL_LATENTS, model_dir / PARTIAL_NAMES)
-    ident = _partial_identity(model_dir, model, config, source, dtype)
+                      dtype, fresh, progress, cancel, target: EncodeTarget) -> EncodeResult:
+    state_path, lat_path, names_path = target.state, target.latents, target.names
+    ident = dict(_partial_identity(model_dir, model, config, source, dtype), **target.extra)
     state = None
     if not fresh and state_path.is_file():
         try:
@@ -491,7 +534,7 @@ def _encode_streaming(model_dir, source, model, config, n, z_dim, np_dtype, row_
         except (OSError, ValueError, KeyError, TypeError, EngineError):
             state = None
     if state is None:
-        discard_partial(model_dir)
+        target.discard()
         state = {"identity": ident, "done": 0, "rows": 0, "names_bytes": 0, "skipped": []}
         names_path.write_bytes(b"")
         _create_partial_latents(lat_path, np_dtype, n, z_dim)
@@ -543,11 +586,12 @@ def _encode_streaming(model_dir, source, model, config, n, z_dim, np_dtype, row_
     if lines != rows:  # cannot happen: every row's name ends with exactly one "\n"
         raise EngineError(f"{names_path}: {lines} names for {rows} rows; re-run encode with {{opt:fresh}}")
     # publish both files together, as save_latents does: fsync both temps, then two renames
-    atomic_io.remove_stale_temps(model_dir, (model_store.LATENTS, model_store.LATENT_FILES))
-    with atomic_io.atomic_paths(model_dir / model_store.LATENTS, model_dir / model_store.LATENT_FILES) as (tmp_z, tmp_names):
+    out_z, out_names = target.out_latents, target.out_names
+    atomic_io.remove_stale_temps(out_z.parent, (out_z.name, out_names.name))
+    with atomic_io.atomic_paths(out_z, out_names) as (tmp_z, tmp_names):
         os.replace(lat_path, tmp_z)
         atomic_io.write_into(tmp_names, names)
-    discard_partial(model_dir)
+    target.discard()
     return EncodeResult(model_dir, rows, n, skipped, resumed_from, z_dim)
 
 

@@ -314,9 +314,16 @@ def _compute_stats(z, interval, progress, cancel) -> LatentStats:
 
 def stats_key(z: np.ndarray, interval: float) -> str:
     h = hashlib.blake2b(digest_size=16)
-    z = np.ascontiguousarray(z)
+    from .z_store import is_mapped, row_chunks
+
+    mapped = is_mapped(z) and z.flags.c_contiguous
+    z = z if mapped else np.ascontiguousarray(z)
     h.update(f"v{CACHE_VERSION}|{z.dtype.str}|{z.shape}|{float(interval)!r}|".encode())
-    h.update(memoryview(z).cast("B"))
+    if mapped:  # the same bytes chunk by chunk, each chunk's pages handed back (a 2 GB map stays small)
+        for _, chunk in row_chunks(z, dtype=z.dtype):
+            h.update(memoryview(chunk).cast("B"))
+    else:
+        h.update(memoryview(z).cast("B"))
     return h.hexdigest()
 
 

@@ -28,6 +28,12 @@ from .qt_widgets import flow, row, setup_plot
 from .session import Axis, Session, axis_label
 
 MAX_POINTS = 5000  # scatter symbols drawn for the training cloud; the density image shows the rest
+#: From LARGE_CLOUD z-points on: a density image plus a seeded sample of LARGE_POINTS, said over the plot.
+LARGE_CLOUD, LARGE_POINTS = 1_000_000, 20_000
+
+
+def cloud_note(n: int, drawn: int) -> str:  # "2,000,000 points: density, 20,000 drawn"; "" for a small cloud
+    return f"{n:,} points: density, {drawn:,} drawn" if n >= LARGE_CLOUD else ""
 #: The line under the plot before anything was decoded: the tools and their keys.
 HINT = ("Decode (D): click or drag to see a face · Path (T): click two points · Select (S): lasso points · hover a "
         "grey point: its training face")
@@ -111,6 +117,7 @@ class PairPlotPanel(QWidget):
         self.coords.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
         # every control in one flow: the rows wrap in a narrow dock instead of setting its minimum width
+        self.cloud_note = QLabel("", objectName="cloudNote", styleSheet="color: #555;", visible=False)  # large clouds
         self.levels_note = QLabel("")
         self.levels_note.setObjectName("levelsNote")
         self.levels_note.setStyleSheet("color: #b00020;")
@@ -226,6 +233,7 @@ class PairPlotPanel(QWidget):
         lay.setSpacing(3)
         lay.addWidget(controls)
         lay.addWidget(self.levels_note)
+        lay.addWidget(self.cloud_note)
         lay.addWidget(self.plot, 1)
         status = QHBoxLayout()
         status.addWidget(self.tool_bar)
@@ -315,6 +323,7 @@ class PairPlotPanel(QWidget):
         self._drawn = (s.stats, s.latents, tuple(s.axes))
         if s.stats is None or s.latents is None:
             self._xy = None
+            self.cloud_note.hide()
             for it in (self.points_item, self.centre_item):
                 it.setData([], [])
             self.contour_item.setData([], [])
@@ -331,9 +340,12 @@ class PairPlotPanel(QWidget):
         xy = np.column_stack([self._coords(axes[0]), self._coords(axes[1])])
         self._xy = xy
         n = len(xy)
-        if self._sample_idx is None or len(self._sample_idx) != min(n, MAX_POINTS) or self._sample_idx.max(initial=-1) >= n:
+        k = min(n, LARGE_POINTS if n >= LARGE_CLOUD else MAX_POINTS)  # how many the scatter layer draws
+        if self._sample_idx is None or len(self._sample_idx) != k or self._sample_idx.max(initial=-1) >= n:
             rng = np.random.default_rng(0)
-            self._sample_idx = np.sort(rng.choice(n, size=min(n, MAX_POINTS), replace=False))
+            self._sample_idx = np.sort(rng.choice(n, size=k, replace=False))
+        self.cloud_note.setText(cloud_note(n, k))
+        self.cloud_note.setVisible(bool(self.cloud_note.text()))
         pts = xy[self._sample_idx]
         move_points(self.points_item, pts)
         # the view: the sample's 0.1–99.9 % range, padded (the same as density_grid's default, without
@@ -682,5 +694,7 @@ class PairPlotPanel(QWidget):
             label.clear()
             label.setText(text)
         self.probe_float.hide()
+        self.cloud_note.clear()
+        self.cloud_note.hide()
         self.atlas_layer.clear()
         empty_plot(self.plot, axis_labels=True, title=True)

@@ -61,14 +61,27 @@ def replacement_check(opened, files: Sequence[str], folder=None) -> ReplacementC
 
 
 def encode_folder_into(model, data: str | os.PathLike, options: Optional[EncodeOptions] = None, *,
-                       progress: Optional[ProgressCallback] = None,
-                       cancel: Optional[CancelToken] = None) -> EncodeResult:
+                       progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
+                       dist_ctx=None) -> EncodeResult:
     """Stream the images of ``data`` into the model's z-points (bounded memory; an interrupted run resumes unless
-    ``options.fresh``). ``model``: an opened model (``.folder``, ``.codec``) or a codec with its ``folder``."""
+    ``options.fresh``). ``model``: an opened model (``.folder``, ``.codec``) or a codec with its ``folder``.
+
+    Under torchrun (``dist_ctx``, or the process group this process joined, of several processes) each process
+    encodes its shard of the files and the first merges them (``engine.encode_shards``): the result on the other
+    processes describes their shard only."""
+    from .. import distributed
     from ..encoding import encode_folder
 
     options = options or EncodeOptions()
     codec = getattr(model, "codec", model)
+    ctx = dist_ctx or distributed.current()
+    if ctx.distributed:
+        from ..encode_shards import encode_sharded
+        from ..encoding import FolderSource
+
+        source = FolderSource(data, codec.preprocess, workers=options.workers)
+        return encode_sharded(Path(model.folder), source, codec, ctx, batch_size=options.batch_size,
+                              fresh=options.fresh, progress=progress or no_progress, cancel=cancel)
     return encode_folder(Path(model.folder), data, model=codec, batch_size=options.batch_size, fresh=options.fresh,
                          workers=options.workers, progress=progress or no_progress, cancel=cancel)
 

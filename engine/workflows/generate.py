@@ -14,7 +14,7 @@ from typing import Iterator, Optional
 
 import numpy as np
 
-from .. import __version__
+from .. import __version__, z_store
 from ..errors import EngineError, SamplerError
 from ..progress import CancelToken, Progress, ProgressCallback, no_progress
 from .open_model import OpenedModel
@@ -45,6 +45,11 @@ def check_size(n: int, z_dim: int) -> None:
                           "memory; split it over several runs with different seeds", param="n")
 
 
+#: A memory-mapped cloud (millions of z-points, ``engine.z_store``) is fitted on this many of its rows, drawn with
+#: a fixed seed: the samplers' fits hold their points in memory.
+MAPPED_FIT_ROWS = 200_000
+
+
 class SamplerFits:
     """Fitted samplers kept between calls, keyed by (model, z-points, sampler, values, condition)."""
 
@@ -71,6 +76,8 @@ class SamplerFits:
 
         latents = opened.require_latents()
         conditions, fit_on, described = [], latents, None
+        if z_store.is_mapped(latents) and len(latents) > MAPPED_FIT_ROWS:  # millions of memory-mapped z-points
+            fit_on = z_store.subsample_rows(latents, MAPPED_FIT_ROWS, seed=0)[1]
         if where is not None:  # "" is refused by parse_where, never read as "no condition"
             from ..attributes.conditions import conditional_latents, describe_any
 
@@ -262,7 +269,7 @@ def generate_from_folder(model_dir, sampler: str, values=None, n: int = 16, seed
         opened = OpenedModel(Path(model_dir), codec)
         if latents is None:
             latents, files = load_latents(model_dir, codec.z_dim)
-            opened.latent_files = list(files)
+            opened.latent_files = list(files) if isinstance(files, list) else files
         opened.latents = np.asarray(latents, np.float32)
     if labels is not None:
         opened.labels = labels

@@ -130,7 +130,7 @@ def open_model(folder: str | os.PathLike, *, device: str = "cpu", statistics: bo
     if not (folder / LATENTS).exists():
         return opened
     opened.latents, files = load_latents(folder, codec.z_dim)
-    opened.latent_files = list(files)
+    opened.latent_files = list(files) if isinstance(files, list) else files  # a large model's lazy names
     if labels:
         try:  # a broken labels.csv must not stop the model from opening: it only hides the attribute views
             opened.labels = load_labels_cached(folder, files)
@@ -146,6 +146,9 @@ def open_model(folder: str | os.PathLike, *, device: str = "cpu", statistics: bo
         if known is None:
             _remember_stats_key(folder / LATENTS, len(opened.latents), opened.stats.key)
         opened.pca_coords = leading_pca_coords(opened.latents, opened.stats, pca_axes)
+    from ..z_store import release
+
+    release(opened.latents)  # a memory-mapped cloud: the pages read while opening go back to the kernel
     return opened
 
 
@@ -156,7 +159,13 @@ def leading_pca_coords(latents: np.ndarray, stats, k: int = LEADING_PCS) -> np.n
     k = min(k, int(stats.z_dim))
     comps = np.asarray(pca.components[:k], dtype=np.float64)
     off = np.asarray(pca.mean, dtype=np.float64) @ comps.T
-    return (np.asarray(latents, dtype=np.float32) @ comps.T.astype(np.float32)).astype(np.float64) - off
+    from ..z_store import row_chunks
+
+    out = np.empty((len(latents), k), dtype=np.float64)
+    c32 = comps.T.astype(np.float32)
+    for i, chunk in row_chunks(latents):  # a memory-mapped cloud is read chunk by chunk, never copied whole
+        out[i : i + len(chunk)] = (chunk @ c32).astype(np.float64) - off
+    return out
 
 
 #: Label files of at least this many z-points are read once and kept, parsed, in the user's cache (a 202,599-row

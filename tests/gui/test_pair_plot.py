@@ -63,3 +63,35 @@ def test_170k_points_redraw_fast_and_capped(qtbot, cloud):
         assert f"{100 * frac:.1f}% inside" in panel.ellipse_items[0].name()
     # GUI-thread CPU per redraw (projection, density image, contours, ellipses, 5,000 points, paint)
     assert float(np.median(cpu)) < 0.050, f"median redraw {1000 * np.median(cpu):.0f} ms of GUI-thread CPU"
+
+
+def test_a_very_large_cloud_is_a_density_image_and_a_seeded_sample_and_says_so(qtbot, cloud, monkeypatch):
+    import gui.qt_pair_plot as pp
+    from gui.session import LoadedModel, Session
+
+    z, stats = cloud
+    monkeypatch.setattr(pp, "LARGE_CLOUD", 100_000)  # stands for 1,000,000 (the cloud has 170,000 points)
+    monkeypatch.setattr(pp, "LARGE_POINTS", 7_000)
+
+    class _Codec:
+        z_dim, image_size, model_id = z.shape[1], 8, "test"
+
+    s = Session()
+    s.model = LoadedModel(Path("."), _Codec(), z, [])
+    s.stats = stats
+    panel = pp.PairPlotPanel(s)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.recompute()
+    px, _ = panel.points_item.getData()
+    assert len(px) == 7_000 and len(np.unique(panel._sample_idx)) == 7_000
+    assert panel.cloud_note.isVisible() and panel.cloud_note.text() == "170,000 points: density, 7,000 drawn"
+    assert panel.density_item.image.shape == (160, 160)
+    first = panel._sample_idx.copy()
+    panel.invalidate()
+    panel.recompute()
+    assert np.array_equal(panel._sample_idx, first)  # seeded: the same points every time
+    s.model = LoadedModel(Path("."), _Codec(), z[:5_000], [])
+    panel.invalidate()
+    panel.recompute()
+    assert not panel.cloud_note.isVisible() and len(panel.points_item.getData()[0]) == 5_000

@@ -6,14 +6,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
-from ... import atomic_io
+from ... import atomic_io, z_store
 from ...errors import EngineError, ModelFileError
 from ...model_lock import model_writer
 from ...npy_files import check_npy_header
+from ...z_store import NameList
 from ..card import _sniff_foreign
 from .config import LATENT_FILES, LATENT_LIMIT, LATENTS, WEIGHTS, ModelConfig
 from .weights import load_model
@@ -38,14 +39,17 @@ def names_file_bytes(files) -> bytes:
     return b"".join(p + b"\n" for p in parts)
 
 
-def read_names_file(path: Path) -> list[str]:
+def read_names_file(path: Path, lazy: bool = False):
     """The names of ``latents_files.txt``: split on "\n" only (never on U+2028, U+0085, form feeds … that
     ``str.splitlines`` splits on), one trailing "\r" dropped (a file edited on Windows), the final "\n" ending the
-    last name, not starting an empty one."""
+    last name, not starting an empty one. ``lazy``: a :class:`~engine.z_store.NameList` (the bytes and their line
+    offsets, the same names) instead of a list of strings — for millions of names."""
     from ...image_data import read_regular_file
 
-    text = read_regular_file(path, "names file", error=ModelFileError).decode("utf-8", errors="replace")
-    names = text.split("\n")
+    data = read_regular_file(path, "names file", error=ModelFileError)
+    if lazy:
+        return NameList(data)
+    names = data.decode("utf-8", errors="replace").split("\n")
     if names and names[-1] == "":
         names.pop()
     return [n[:-1] if n.endswith("\r") else n for n in names]
@@ -53,19 +57,38 @@ def read_names_file(path: Path) -> list[str]:
 
 def check_latent_values(z: np.ndarray, source) -> None:
     """Refuse rows with NaN/Inf or coordinates beyond ±LATENT_LIMIT (which float32 could not even hold
-    past 3.4e38), naming the first such row."""
+    past 3.4e38), naming the first such row. Read chunk by chunk (a memory map is never copied whole); the
+    counts are over all rows."""
     if z.size == 0:
         return
-    mag = np.abs(z).max(axis=1).astype(np.float64)  # NaN propagates
-    bad = ~np.isfinite(mag)
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        raise ModelFileError(f"{source}: {len(rows)} row(s) hold NaN or Inf (first: row {rows[0]}); re-run encode")
-    big = mag > LATENT_LIMIT
-    if big.any():
-        rows = np.flatnonzero(big)
-        raise ModelFileError(f"{source}: {len(rows)} row(s) hold values beyond ±{LATENT_LIMIT:g} (first: row {rows[0]}, "
-                             f"{float(mag[rows[0]]):.3g}); a z-point is never that large — re-run encode")
+    n_bad = n_big = 0
+    first_bad = first_big = None
+    if z.dtype == np.float16:  # never beyond the limit (65504 at most): NaN/Inf are the all-ones exponent
+        for start, chunk in z_store.row_chunks(z, dtype=np.float16):
+            bad = ((chunk.view(np.uint16) & 0x7C00) == 0x7C00).any(axis=1)
+            if bad.any():
+                rows = np.flatnonzero(bad)
+                n_bad += len(rows)
+                first_bad = start + int(rows[0]) if first_bad is None else first_bad
+    exact = np.float64 if z.dtype == np.float64 else np.float32
+    for start, chunk in (() if z.dtype == np.float16 else z_store.row_chunks(z, dtype=exact)):
+        mag = np.abs(chunk).max(axis=1).astype(np.float64)  # NaN propagates
+        bad = ~np.isfinite(mag)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            n_bad += len(rows)
+            first_bad = start + int(rows[0]) if first_bad is None else first_bad
+        big = mag > LATENT_LIMIT
+        if big.any():
+            rows = np.flatnonzero(big)
+            n_big += len(rows)
+            if first_big is None:
+                first_big = (start + int(rows[0]), float(mag[rows[0]]))
+    if n_bad:
+        raise ModelFileError(f"{source}: {n_bad} row(s) hold NaN or Inf (first: row {first_bad}); re-run encode")
+    if n_big:
+        raise ModelFileError(f"{source}: {n_big} row(s) hold values beyond ±{LATENT_LIMIT:g} (first: row {first_big[0]}, "
+                             f"{first_big[1]:.3g}); a z-point is never that large — re-run encode")
 
 
 def save_latents(folder: str | os.PathLike, latents: np.ndarray, files: list[str], dtype: str = "float32") -> None:
@@ -85,12 +108,30 @@ def _write_latents(folder: Path, z: np.ndarray, names: bytes, dtype: str) -> Non
     atomic_io.remove_stale_temps(folder, (LATENTS, LATENT_FILES))
     # both files land together or not at all (a full disk never pairs new names with old z-points)
     with atomic_io.atomic_paths(folder / LATENTS, folder / LATENT_FILES) as (tmp_z, tmp_names):
-        atomic_io.write_into(tmp_z, atomic_io.npy_bytes(np.asarray(z, dtype=dtype)))
+        if z_store.is_mapped(z):  # a memory-mapped cloud: converted and written chunk by chunk
+            write_npy_streaming(tmp_z, z, dtype)
+        else:
+            atomic_io.write_into(tmp_z, atomic_io.npy_bytes(np.asarray(z, dtype=dtype)))
         atomic_io.write_into(tmp_names, names)
 
 
-def load_latents(folder: str | os.PathLike, z_dim: int) -> tuple[np.ndarray, list[str]]:
-    """The training z-points (float32, N×z_dim) and their source file names; validated."""
+def write_npy_streaming(path: Path, z: np.ndarray, dtype: str) -> None:
+    """``z`` as a .npy file of ``dtype``, converted and written chunk by chunk (a memory-mapped cloud is never
+    copied whole). ``path`` is a temp file of an atomic write."""
+    dt = np.dtype(dtype)
+    with open(path, "wb") as fh:  # an error here is named by the atomic write around it
+        np.lib.format.write_array_header_1_0(
+            fh, {"descr": np.lib.format.dtype_to_descr(dt), "fortran_order": False, "shape": tuple(z.shape)})
+        for _, chunk in z_store.row_chunks(z, dtype=dt):
+            fh.write(np.ascontiguousarray(chunk).data)
+
+
+def load_latents(folder: str | os.PathLike, z_dim: int) -> tuple[np.ndarray, Sequence[str]]:
+    """The training z-points (N×z_dim) and their source file names; validated.
+
+    A file up to ``z_store.MAP_BYTES`` is read into memory as float32 and its names into a list. A larger one is
+    a read-only memory map in the file's dtype (float16 or float32; float64 is converted, in memory), checked
+    chunk by chunk, and its names a :class:`~engine.z_store.NameList`."""
     folder = Path(folder)
     path = folder / LATENTS
     if not path.is_file():
@@ -101,8 +142,9 @@ def load_latents(folder: str | os.PathLike, z_dim: int) -> tuple[np.ndarray, lis
     if foreign and foreign != "a NumPy .npy file":
         raise ModelFileError(f"{path}: this is {foreign}, not a .npy array")
     check_npy_header(path, ModelFileError)  # declared sizes before numpy allocates them
+    mapped = path.stat().st_size > z_store.MAP_BYTES
     try:
-        z = np.load(path, allow_pickle=False)
+        z = np.load(path, allow_pickle=False, mmap_mode="r" if mapped else None)
     except ValueError as exc:
         raise ModelFileError(f"{path}: not a plain numeric .npy array ({exc}); object arrays are never unpickled") from None
     except (OSError, EOFError) as exc:
@@ -113,14 +155,18 @@ def load_latents(folder: str | os.PathLike, z_dim: int) -> tuple[np.ndarray, lis
         raise ModelFileError(f"{path}: shape {list(z.shape)} does not match the model's z_dim {z_dim} (expected N×{z_dim})")
     if len(z) == 0:
         raise ModelFileError(f"{path}: holds no z-points")
+    if mapped and not z.flags.c_contiguous:
+        raise ModelFileError(f"{path}: a Fortran-order array; re-run encode")
     check_latent_values(z, path)
     fpath = folder / LATENT_FILES
     if fpath.is_file():
-        files = read_names_file(fpath)
+        files = read_names_file(fpath, lazy=mapped)
         if len(files) != len(z):
             raise ModelFileError(f"{fpath}: {len(files)} names for {len(z)} z-points in {LATENTS}; re-run encode")
     else:
-        files = [f"#{i}" for i in range(len(z))]
+        files = z_store.NumberedNames(len(z)) if mapped else [f"#{i}" for i in range(len(z))]
+    if mapped and z.dtype != np.float64:
+        return z, files  # float16 / float32 as stored: converted chunk by chunk where it is read
     return z.astype(np.float32, copy=False), files
 
 
