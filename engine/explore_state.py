@@ -136,8 +136,7 @@ class ExplorationState:
         if selection is None and self.cloud_selection is None:
             return []
         self.cloud_selection = selection
-        return [Change.CLOUD_SELECTION,
-                Change.BOOKMARKS]
+        return [Change.CLOUD_SELECTION]
 
     def set_probe(self, point) -> list[Change]:
         self.probe = point

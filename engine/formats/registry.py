@@ -70,8 +70,8 @@ def refuse_links_out(folder: Path) -> None:
     except OSError:
         return  # a missing or unreadable folder: the format's reader says what is wrong
     for entry in entries:
-        if not entry.is_symlink():
-            continue
+        if not entry.is_symlink() or entry.name.startswith("."):
+            continue  # our own hidden records and temp files: their readers ignore anything but a regular file
         try:
             target = Path(entry.path).resolve(strict=True)
         except (OSError, RuntimeError):

@@ -433,7 +433,7 @@ def test_generate_where_with_an_impossible_value_is_one_line(tiny_model, tmp_pat
     (tmp_path / "l.csv").write_text("file,Smiling\n" + "".join(f"{f},{1 if i % 2 else -1}\n" for i, f in enumerate(files)))
     assert main.run(["attributes", "--model", str(model), "--import", str(tmp_path / "l.csv")]) == 0
     for where, why in (("Smiling=2", "allowed values are 1 (present)"), (",", "no condition given"),
-                       ("Smiling=", "no value after"), ("=1", "no attribute name"),
+                       ("Smiling=", "found the end of the query"), ("=1", "expected a name or a number"),
                        ("Smiling=1,Smiling=1", "given twice")):
         capsys.readouterr()
         rc = main.run(["generate", "--model", str(model), "--sampler", "uniform", "--n", "2", "--where", where,

@@ -72,6 +72,6 @@ def test_refuses_bad_options_before_any_work(face_folder, tmp_path):
 
     bad = _options()
     bad.epochs = 0
-    with pytest.raises(EngineError, match="training") as info:
+    with pytest.raises(EngineError, match="must be a whole number from 1") as info:
         train_model(face_folder, tmp_path / "m", ArchitectureConfig(**TINY_ARCH), bad)
-    assert info.value.param is None and not (tmp_path / "m").exists()
+    assert info.value.param == "epochs" and not (tmp_path / "m").exists()
