@@ -35,6 +35,8 @@ MAX_BYTES = 64 * 2**20
 #: The most z-dimensions, photos, path points and selected faces a session may hold.
 MAX_Z_DIM, MAX_PHOTOS, MAX_POINTS, MAX_FACES = 8192, 200, 10_000, 100_000
 MAX_LAYOUT_BYTES = 256 * 2**10
+#: The most training z-points a session's cloud selection may cover (a bit each, packed, base64).
+MAX_POINTS_SELECTABLE = 50_000_000
 #: The most generated faces a session holds (their z-vectors: the faces are decoded again, exactly).
 MAX_SAMPLE = 10_000
 MAX_PHOTO_PNG = 8 * 2**20
@@ -71,6 +73,8 @@ SESSION = Obj({
                                           "sigma": Num(above_lo=True, hi=1e6), "meta": Obj({})},
                                          required=("name", "method", "unit", "sigma")), MAX_DIRECTIONS)}),
     "bookmarks": List(bookmarks.SCHEMA, bookmarks.MAX_BOOKMARKS),
+    "cloud_selection": Obj({"n": Int(1, MAX_POINTS_SELECTABLE), "bits": Str(MAX_POINTS_SELECTABLE // 6 + 8),
+                            "how": Str(4096)}, required=("n", "bits")),
     "path_vertices": List(List(_FINITE, 2), MAX_POINTS),
 }, required=("format", "version", "model"))
 
@@ -150,6 +154,10 @@ def _check(record: dict, source: str) -> None:
         if len(photo.get("photo_size") or [0, 0]) != 2:
             raise DataError(f"{source}: session.photos[{i}].photo_size must be [width, height]")
     _check_directions(record, source)
+    cs = record.get("cloud_selection")
+    if cs is not None and _b64_size(cs["bits"]) != (cs["n"] + 7) // 8:
+        raise DataError(f"{source}: session.cloud_selection.bits must be base64 of {(cs['n'] + 7) // 8} bytes "
+                        f"(one bit per z-point of {cs['n']})")
     for i, b in enumerate(record.get("bookmarks") or []):
         why = bookmarks.problem(b)
         if why is not None:
@@ -217,3 +225,19 @@ def describe(record: dict) -> dict[str, Any]:
     sample = (record.get("sample") or {}).get("params") or {}
     return {"model": record["model"]["folder"], "faces": sample.get("n"), "sampler": sample.get("sampler"),
             "photos": len(record.get("photos") or []), "workspace": (record.get("window") or {}).get("workspace")}
+
+
+def mask_record(mask, how: str = "") -> dict:
+    """A boolean mask over the z-points as the session keeps it: its length and its bits, packed."""
+    import numpy as np
+
+    mask = np.asarray(mask, bool).reshape(-1)
+    return {"n": int(len(mask)), "bits": encode_bytes(np.packbits(mask).tobytes()), "how": str(how)}
+
+
+def mask_of(record: dict):
+    """The boolean mask of :func:`mask_record`'s dict (checked by :func:`read_session`)."""
+    import numpy as np
+
+    bits = np.frombuffer(base64.b64decode(record["bits"].encode("ascii")), np.uint8)
+    return np.unpackbits(bits, count=int(record["n"])).astype(bool)

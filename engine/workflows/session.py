@@ -77,6 +77,8 @@ def capture(state: ExplorationState, view: Optional[WindowView] = None) -> dict:
     if state.directions:
         rec["directions"] = _directions_record(state.directions)
     rec["bookmarks"] = [bookmarks.to_json(b) for b in state.bookmarks]
+    if state.cloud_selection is not None:
+        rec["cloud_selection"] = session_file.mask_record(state.cloud_selection.mask, state.cloud_selection.how)
     if state.sample is not None:
         rec["sample"] = {"params": _json_params(state.sample.params), "z": [_floats(z) for z in state.sample.z]}
     if state.edited_z is not None:
@@ -167,6 +169,7 @@ def open_session(path: str | os.PathLike, *, model_folder: Optional[str | os.Pat
     _restore_directions(state, rec, opened, path)
     _restore_view(state, rec, opened)
     state.set_bookmarks([bookmarks.from_json(b) for b in rec.get("bookmarks") or []])
+    _restore_cloud_selection(state, rec, opened, path)
     progress(Progress("open session", 3, 3, "session restored"))
     window = rec.get("window") or {}
     zoom = (window.get("zoom") or {}).get("view_range")
@@ -279,3 +282,15 @@ def _restore_directions(state: ExplorationState, rec: dict, opened, path: Path) 
                               meta=dict(d.get("meta") or {}), origin=mean))
     if dirs:
         state.set_directions(dirs)
+
+
+def _restore_cloud_selection(state: ExplorationState, rec: dict, opened, path: Path) -> None:
+    cs = rec.get("cloud_selection")
+    if not cs:
+        return
+    from ..selection import CloudSelection
+
+    n = len(opened.require_latents())
+    if cs["n"] != n:
+        raise DataError(f"{path}: session.cloud_selection covers {cs['n']:,} z-points; the model has {n:,}")
+    state.set_cloud_selection(CloudSelection(session_file.mask_of(cs), cs.get("how", "")))

@@ -242,3 +242,16 @@ def test_photo_and_direction_fields_of_another_size_are_one_line(with_photos_and
     with pytest.raises(DataError, match=why) as info:
         open_session(path)
     assert "\n" not in str(info.value) and "h.lfs-session.json" in str(info.value)
+
+
+def test_the_cloud_selection_comes_back_bit_for_bit(explored, tmp_path):
+    from engine.selection import CloudSelection
+
+    s, view = explored
+    n = len(s.latents)
+    mask = np.zeros(n, bool)
+    mask[::3] = True
+    s.set_cloud_selection(CloudSelection(mask, "lasso on PC1 × PC2"))
+    back = open_session(save_session(tmp_path / "c.lfs-session.json", s, view))
+    assert np.array_equal(back.state.cloud_selection.mask, mask)
+    assert back.state.cloud_selection.how == "lasso on PC1 × PC2"
