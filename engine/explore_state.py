@@ -35,6 +35,7 @@ class Change(enum.Enum):
     AXES = "axes"
     EDITED = "edited"
     BOOKMARKS = "bookmarks"
+    GROUPS = "groups"
     CLOUD_SELECTION = "cloud_selection"
 
 
@@ -80,7 +81,7 @@ class ExplorationState:
     #: The plain fields (read and written by ``gui/session.Session`` as its own attributes).
     FIELDS = ("model", "stats", "dataset", "sample", "current", "selected", "axes", "edited_z", "colour_by",
               "photos", "photo_current", "directions", "probe", "path_vertices", "cloud_selection",
-              "bookmarks")
+              "bookmarks", "groups")
 
     def __init__(self) -> None:
         self.model = None  # engine.workflows.open_model.OpenedModel
@@ -101,6 +102,8 @@ class ExplorationState:
         #: Training z-points selected with the plots' Select tool (engine.selection.CloudSelection) or None; not
         #: ``selected``, which is the faces grid's selection of generated faces.
         self.cloud_selection = None
+        #: Selections kept by name ("Keep as group"): (name, engine.selection.CloudSelection), in the order kept
+        self.groups: list = []
         self._file_index = None  # (dataset, {file name: its index}) for training_face
 
     # ---- setters ---------------------------------------------------------------------------
@@ -116,13 +119,13 @@ class ExplorationState:
         self.sample, self.current, self.selected, self.edited_z, self.colour_by = None, None, [], None, None
         self.photos, self.photo_current, self.directions, self.probe, self.path_vertices = [], None, [], None, []
         self.bookmarks = []  # views of the old model's faces
-        self.cloud_selection = None
+        self.cloud_selection, self.groups = None, []
         if model is not None:
             d = model.z_dim
             self.axes = tuple((k, min(i, d - 1)) for k, i in self.axes)  # type: ignore[assignment]
         return [Change.MODEL, Change.COLOUR_BY, Change.STATS, *changes, Change.PHOTOS, Change.DIRECTIONS,
                 Change.PROBE, Change.PATH, Change.SAMPLE, Change.SELECTION, Change.CLOUD_SELECTION,
-                Change.BOOKMARKS]
+                Change.BOOKMARKS, Change.GROUPS]
 
     def set_cloud_selection(self, selection) -> list[Change]:
         """Select training z-points (an ``engine.selection.CloudSelection`` over this model's z-points; None or an
@@ -210,6 +213,15 @@ class ExplorationState:
     def set_directions(self, directions: list) -> list[Change]:
         self.directions = list(directions)
         return [Change.DIRECTIONS]
+
+    def set_groups(self, groups: list) -> list[Change]:
+        """The named groups: (name, CloudSelection) pairs over this model's z-points, a new list each time."""
+        n = 0 if self.latents is None else len(self.latents)
+        for name, sel in groups:
+            if len(sel.mask) != n:
+                raise ValueError(f"group {name!r}: a selection of {len(sel.mask)} points for a cloud of {n}")
+        self.groups = [(str(name), sel) for name, sel in groups]
+        return [Change.GROUPS]
 
     def set_bookmarks(self, bookmarks: list) -> list[Change]:
         """The bookmarks (engine.bookmarks.Bookmark), a new list each time (undo keeps the old one)."""

@@ -31,6 +31,7 @@ UNDOABLE = {
     "edited_z": Change.EDITED,
     "cloud_selection": Change.CLOUD_SELECTION,
     "bookmarks": Change.BOOKMARKS,
+    "groups": Change.GROUPS,
 }
 
 #: The most steps kept (the oldest go first).

@@ -37,6 +37,8 @@ MAX_Z_DIM, MAX_PHOTOS, MAX_POINTS, MAX_FACES = 8192, 200, 10_000, 100_000
 MAX_LAYOUT_BYTES = 256 * 2**10
 #: The most training z-points a session's cloud selection may cover (a bit each, packed, base64).
 MAX_POINTS_SELECTABLE = 50_000_000
+#: The most named groups a session keeps.
+MAX_GROUPS = 200
 #: The most generated faces a session holds (their z-vectors: the faces are decoded again, exactly).
 MAX_SAMPLE = 10_000
 MAX_PHOTO_PNG = 8 * 2**20
@@ -75,6 +77,8 @@ SESSION = Obj({
     "bookmarks": List(bookmarks.SCHEMA, bookmarks.MAX_BOOKMARKS),
     "cloud_selection": Obj({"n": Int(1, MAX_POINTS_SELECTABLE), "bits": Str(MAX_POINTS_SELECTABLE // 6 + 8),
                             "how": Str(4096)}, required=("n", "bits")),
+    "groups": List(Obj({"name": Str(200), "n": Int(1, MAX_POINTS_SELECTABLE), "bits": Str(MAX_POINTS_SELECTABLE // 6 + 8),
+                        "how": Str(4096)}, required=("name", "n", "bits")), MAX_GROUPS),
     "path_vertices": List(List(_FINITE, 2), MAX_POINTS),
 }, required=("format", "version", "model"))
 
@@ -154,10 +158,12 @@ def _check(record: dict, source: str) -> None:
         if len(photo.get("photo_size") or [0, 0]) != 2:
             raise DataError(f"{source}: session.photos[{i}].photo_size must be [width, height]")
     _check_directions(record, source)
-    cs = record.get("cloud_selection")
-    if cs is not None and _b64_size(cs["bits"]) != (cs["n"] + 7) // 8:
-        raise DataError(f"{source}: session.cloud_selection.bits must be base64 of {(cs['n'] + 7) // 8} bytes "
-                        f"(one bit per z-point of {cs['n']})")
+    masks = [("cloud_selection", record.get("cloud_selection"))]
+    masks += [(f"groups[{i}]", g) for i, g in enumerate(record.get("groups") or [])]
+    for where, cs in masks:
+        if cs is not None and _b64_size(cs["bits"]) != (cs["n"] + 7) // 8:
+            raise DataError(f"{source}: session.{where}.bits must be base64 of {(cs['n'] + 7) // 8} bytes "
+                            f"(one bit per z-point of {cs['n']})")
     for i, b in enumerate(record.get("bookmarks") or []):
         why = bookmarks.problem(b)
         if why is not None:

@@ -61,7 +61,9 @@ class SelectionActions:
         if key == "generate":
             self.generate_like_selection(sel)
         elif key == "distinguish":
-            self.distinguish_selection(sel)
+            self.distinguish_selection(sel, self.window.selection_panel.against_group())
+        elif key == "keep":
+            self.keep_selection(sel)
         elif key == "export":
             target, _ = QFileDialog.getSaveFileName(
                 self.window, "Export the selection — name a new folder (it is created)",
@@ -105,19 +107,39 @@ class SelectionActions:
         return self.run_job("generate like the selection", fn, done, key="generate",
                             title=f"Generating {n} faces like the selection ({sampler})")
 
-    def distinguish_selection(self, sel):
+    def keep_selection(self, sel, name: Optional[str] = None) -> Optional[str]:
+        """Keep the selection as a named group (asked for when ``name`` is None); an undoable step."""
+        groups = list(self.session.groups)
+        if name is None:
+            from PySide6.QtWidgets import QInputDialog
+
+            default = f"group {len(groups) + 1} ({sel.count:,})"
+            name, ok = QInputDialog.getText(self.window, "Keep as group", "Name of the group:", text=default)
+            if not ok:
+                return None
+        name = name.strip() or f"group {len(groups) + 1}"
+        groups = [(n, g) for n, g in groups if n != name] + [(name, sel)]
+        self.session.set_groups(groups, f"Keep the group {name}")
+        return name
+
+    def distinguish_selection(self, sel, against=None):
+        """What separates the selection from the rest of the cloud, or from the group ``against`` (name, selection)."""
         def fn(progress, cancel):
+            from engine.group_stats import group_stats
             from engine.workflows.selection import distinguish_rows
 
-            return distinguish_rows(self._as_selection(sel, stats=True).stats)
+            other = None if against is None else against[1].mask
+            return distinguish_rows(group_stats(self._selection_space().cloud(), sel.mask, other,
+                                                other=None if against is None else against[0]))
 
-        return self.run_job("what distinguishes the selection", fn, lambda rows: self._show_rows(sel, rows),
+        vs = "the rest" if against is None else against[0]
+        return self.run_job("what distinguishes the selection", fn, lambda rows: self._show_rows(sel, rows, vs),
                             key="selection-distinguish")
 
-    def _show_rows(self, sel, rows: list) -> None:
+    def _show_rows(self, sel, rows: list, vs: str = "the rest") -> None:
         dlg = QDialog(self.window)
         dlg.setObjectName("distinguishDialog")
-        dlg.setWindowTitle(f"What distinguishes {sel.count:,} z-points ({sel.how})")
+        dlg.setWindowTitle(f"What distinguishes {sel.count:,} z-points ({sel.how}) from {vs}")
         cols = ("rank", "kind", "name", "auc", "smd", "group", "other")
         table = QTableWidget(min(len(rows), DISTINGUISH_ROWS), len(cols))
         table.setHorizontalHeaderLabels(["#", "kind", "name", "AUC", "SMD (σ)", "selection", "rest"])

@@ -107,6 +107,7 @@ class SessionActions:
             s.set_edited(st.edited_z)
         s.set_bookmarks(st.bookmarks)
         s.set_cloud_selection(st.cloud_selection)
+        s.set_groups(st.groups)
         s.history.clear()  # the restored session is where undo starts
         s.history_changed.emit()
         self._apply_view(opened.view)

@@ -17,8 +17,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
-    QHBoxLayout, QLabel, QLineEdit, QListView, QListWidget, QListWidgetItem, QPushButton, QSplitter, QVBoxLayout,
-    QWidget,
+    QComboBox, QHBoxLayout, QLabel, QLineEdit, QListView, QListWidget, QListWidgetItem, QPushButton, QSplitter,
+    QVBoxLayout, QWidget,
 )
 
 from . import plot_style as ps
@@ -71,7 +71,9 @@ class SelectionPanel(QWidget):
         session.cloud_selection_changed.connect(self.refresh)
         session.dataset_changed.connect(self._faces)
         session.model_changed.connect(self.refresh)
+        session.groups_changed.connect(self.show_groups)
         self.refresh()
+        self.show_groups()
 
     def _build_coming(self) -> None:
         """The query line (Enter selects) and the selection's actions; the window's actions run them."""
@@ -88,6 +90,18 @@ class SelectionPanel(QWidget):
             btn.setToolTip(tip)
             btn.clicked.connect(lambda *_, k=key: self.action_requested.emit(k))
             self.action_buttons[key] = btn
+        self.keep_btn = QPushButton("Keep as group…")
+        self.keep_btn.setObjectName("selection_keep")
+        self.keep_btn.setToolTip("name this selection and keep it: choose it again from the groups list, compare "
+                                 "another selection with it (Distinguish … vs), save it in the session")
+        self.keep_btn.clicked.connect(lambda *_: self.action_requested.emit("keep"))
+        self.groups = QComboBox()
+        self.groups.setObjectName("selectionGroups")
+        self.groups.setToolTip("the groups kept: choosing one selects it again")
+        self.groups.activated.connect(self._group_chosen)
+        self.against = QComboBox()
+        self.against.setObjectName("selectionAgainst")
+        self.against.setToolTip("what Distinguish compares the selection with: the rest of the cloud, or a group")
         self.query_note = ElidedLabel("")
         self.query_note.setObjectName("selectionQueryNote")
         self.query_note.setStyleSheet("color: #a33;")
@@ -128,6 +142,7 @@ class SelectionPanel(QWidget):
         top.addWidget(self.invert_btn)
         lay.addLayout(top)
         lay.addWidget(flow(self.query, *self.action_buttons.values(), spacing=4))
+        lay.addWidget(flow(self.keep_btn, self.groups, QLabel("Distinguish vs"), self.against, spacing=4))
         lay.addWidget(self.query_note)
         left = QWidget()
         ll = QVBoxLayout(left)
@@ -148,6 +163,32 @@ class SelectionPanel(QWidget):
         self.bars_side = right  # hidden without labels: the faces take the width
         lay.addWidget(split, 1)
 
+    # ---- groups
+    def show_groups(self) -> None:
+        """The groups list and the Distinguish choice follow the session's groups."""
+        names = [name for name, _sel in self.session.groups]
+        kept = self.against.currentText()
+        for combo, first in ((self.groups, f"groups: {len(names)}" if names else "groups: none"),
+                             (self.against, "the rest")):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(first)
+            combo.addItems(names)
+            combo.blockSignals(False)
+        self.groups.setEnabled(bool(names))
+        self.against.setCurrentIndex(max(0, self.against.findText(kept)))
+
+    def _group_chosen(self, index: int) -> None:
+        if index > 0:
+            name, sel = self.session.groups[index - 1]
+            self.session.set_cloud_selection(sel)
+        self.groups.setCurrentIndex(0)
+
+    def against_group(self):
+        """The group Distinguish compares with ((name, CloudSelection)), or None: the rest of the cloud."""
+        i = self.against.currentIndex()
+        return self.session.groups[i - 1] if 0 < i <= len(self.session.groups) else None
+
     # ---- state → views
     def invert(self) -> None:
         sel = self.session.cloud_selection
@@ -161,7 +202,7 @@ class SelectionPanel(QWidget):
         sel = s.cloud_selection
         n = 0 if s.latents is None else len(s.latents)
         self.clear_btn.setEnabled(sel is not None)
-        for btn in self.action_buttons.values():
+        for btn in [*self.action_buttons.values(), self.keep_btn]:
             btn.setEnabled(sel is not None and sel.count > 0)
         self.invert_btn.setEnabled(sel is not None)
         if sel is None:

@@ -41,6 +41,7 @@ class Session(QObject):
     path_changed = Signal()  # the polyline drawn in the pair plot (``path_vertices``)
     cloud_selection_changed = Signal()  # training z-points selected with a plot's Select tool (``cloud_selection``)
     bookmarks_changed = Signal()  # a bookmark was added, renamed or deleted (``bookmarks``)
+    groups_changed = Signal()  # a selection was kept as a named group, or a group deleted (``groups``)
     history_changed = Signal()  # a step was recorded, undone or redone (the Edit menu's names follow)
 
     #: Which signal announces each kind of change.
@@ -50,7 +51,7 @@ class Session(QObject):
                Change.PHOTOS: "photos_changed", Change.DIRECTIONS: "directions_changed",
                Change.PROBE: "probe_changed", Change.PATH: "path_changed",
                Change.CLOUD_SELECTION: "cloud_selection_changed",
-               Change.BOOKMARKS: "bookmarks_changed"}
+               Change.BOOKMARKS: "bookmarks_changed", Change.GROUPS: "groups_changed"}
 
     def __init__(self, parent: Optional[QObject] = None, state: Optional[ExplorationState] = None) -> None:
         super().__init__(parent)
@@ -161,6 +162,10 @@ class Session(QObject):
 
     def set_directions(self, directions: list) -> None:
         self._step(f"Directions ({len(directions)})", lambda: self.state.set_directions(directions))
+
+    def set_groups(self, groups: list, label: str = "Groups") -> None:
+        """Replace the named groups ((name, CloudSelection) pairs) as the undoable step ``label``."""
+        self._step(label, lambda: self.state.set_groups(groups))
 
     def set_bookmarks(self, bookmarks: list, label: str = "Bookmarks") -> None:
         """Replace the bookmarks (engine.bookmarks.Bookmark) as the undoable step ``label``."""

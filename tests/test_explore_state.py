@@ -42,7 +42,7 @@ def test_a_new_model_clears_what_belonged_to_the_old_one_and_clips_the_axes():
     changes = s.set_model(_model(z_dim=6))
     assert changes == [Change.MODEL, Change.COLOUR_BY, Change.STATS, Change.PHOTOS, Change.DIRECTIONS, Change.PROBE,
                        Change.PATH, Change.SAMPLE, Change.SELECTION, Change.CLOUD_SELECTION,
-                       Change.BOOKMARKS]
+                       Change.BOOKMARKS, Change.GROUPS]
     assert s.sample is None and s.photos == [] and s.path_vertices == [] and s.current is None
     assert s.bookmarks == [] and s.axes == (("z", 5), ("pca", 3))
 
@@ -98,4 +98,4 @@ def test_axes_change_drops_a_path_drawn_in_the_old_axes():
     assert s.set_axes(("pca", 0), ("pca", 1)) == []  # the same axes: nothing
     assert s.set_axes(("z", 0), ("z", 1)) == [Change.PATH, Change.AXES]
     assert s.path_vertices == []
-    assert list(REPLAY_ORDER)[:2] == [Change.MODEL, Change.COLOUR_BY] and len(REPLAY_ORDER) == 14
+    assert list(REPLAY_ORDER)[:2] == [Change.MODEL, Change.COLOUR_BY] and len(REPLAY_ORDER) == 15

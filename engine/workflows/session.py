@@ -79,6 +79,7 @@ def capture(state: ExplorationState, view: Optional[WindowView] = None) -> dict:
     rec["bookmarks"] = [bookmarks.to_json(b) for b in state.bookmarks]
     if state.cloud_selection is not None:
         rec["cloud_selection"] = session_file.mask_record(state.cloud_selection.mask, state.cloud_selection.how)
+    rec["groups"] = [{"name": name, **session_file.mask_record(sel.mask, sel.how)} for name, sel in state.groups]
     if state.sample is not None:
         rec["sample"] = {"params": _json_params(state.sample.params), "z": [_floats(z) for z in state.sample.z]}
     if state.edited_z is not None:
@@ -285,12 +286,15 @@ def _restore_directions(state: ExplorationState, rec: dict, opened, path: Path) 
 
 
 def _restore_cloud_selection(state: ExplorationState, rec: dict, opened, path: Path) -> None:
-    cs = rec.get("cloud_selection")
-    if not cs:
-        return
     from ..selection import CloudSelection
 
-    n = len(opened.require_latents())
-    if cs["n"] != n:
-        raise DataError(f"{path}: session.cloud_selection covers {cs['n']:,} z-points; the model has {n:,}")
-    state.set_cloud_selection(CloudSelection(session_file.mask_of(cs), cs.get("how", "")))
+    n = len(opened.require_latents()) if (rec.get("cloud_selection") or rec.get("groups")) else 0
+    for where, cs in [("cloud_selection", rec.get("cloud_selection"))] + [
+            (f"groups[{i}]", g) for i, g in enumerate(rec.get("groups") or [])]:
+        if cs and cs["n"] != n:
+            raise DataError(f"{path}: session.{where} covers {cs['n']:,} z-points; the model has {n:,}")
+    cs = rec.get("cloud_selection")
+    if cs:
+        state.set_cloud_selection(CloudSelection(session_file.mask_of(cs), cs.get("how", "")))
+    state.set_groups([(g["name"], CloudSelection(session_file.mask_of(g), g.get("how", "")))
+                      for g in rec.get("groups") or []])

@@ -264,3 +264,44 @@ def test_a_query_selects_and_the_actions_run_on_the_selection(make_window, label
     w.window_actions.export_selection(s.cloud_selection, out)
     qtbot.waitUntil(lambda: (out / "selection.json").exists() and not w.bridge.busy(), timeout=60000)
     assert {"selection.csv", "grid.png", "distinguish.csv"} <= {p.name for p in out.iterdir()}
+
+
+def test_a_selection_kept_as_a_group_is_chosen_again_and_distinguished_against(make_window, labelled_model, qtbot,
+                                                                              tmp_path):
+    """Keep as group: a named group, chosen again from the list; Distinguish against it; undoable; in sessions."""
+    from engine.selection import CloudSelection
+
+    w = make_window(labelled_model)
+    qtbot.waitUntil(lambda: w.panels_ready() and not w.bridge.busy(), timeout=60000)
+    s, panel, acts = w.session, w.selection_panel, w.window_actions
+    z0 = s.latents[:, 0]
+    left, right = CloudSelection(z0 > 0, "left"), CloudSelection(z0 <= 0, "right")
+    s.set_cloud_selection(left)
+    assert acts.keep_selection(s.cloud_selection, "left half") == "left half"
+    s.set_cloud_selection(right)
+    acts.keep_selection(s.cloud_selection, "right half")
+    assert [n for n, _ in s.groups] == ["left half", "right half"]
+    assert [panel.groups.itemText(i) for i in range(panel.groups.count())] == ["groups: 2", "left half", "right half"]
+    panel._group_chosen(1)
+    assert np.array_equal(s.cloud_selection.mask, left.mask)
+    panel.against.setCurrentIndex(2)  # vs "right half"
+    assert panel.against_group()[0] == "right half"
+    panel.action_buttons["distinguish"].click()
+    qtbot.waitUntil(lambda: getattr(w, "_distinguish_dialog", None) is not None, timeout=30000)
+    assert w._distinguish_dialog.windowTitle().endswith("from right half")
+    w._distinguish_dialog.close()
+    assert w.undo_action.text().startswith("Undo: Select ")  # choosing a group again is a selection step
+    while s.groups and w.undo_action.isEnabled():  # undo back through the steps: the groups go
+        w.undo_action.trigger()
+    assert s.groups == []
+    w.redo_action.trigger()
+    w.redo_action.trigger()
+    path = tmp_path / "g.lfs-session.json"
+    w.window_actions.save_session(path)
+    qtbot.waitUntil(lambda: path.exists() and not w.bridge.busy(), timeout=30000)
+    from engine.workflows.session import open_session
+
+    back = open_session(path)
+    assert [n for n, _ in back.state.groups] == [n for n, _ in s.groups]
+    for (_, a), (_, b) in zip(back.state.groups, s.groups):
+        assert np.array_equal(a.mask, b.mask)
