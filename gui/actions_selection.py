@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtWidgets import QDialog, QFileDialog, QTableWidget, QTableWidgetItem, QVBoxLayout
+from PySide6.QtWidgets import QDialog, QFileDialog, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout
 
 #: Rows the "what distinguishes it" table shows.
 DISTINGUISH_ROWS = 20
@@ -124,19 +124,22 @@ class SelectionActions:
 
     def distinguish_selection(self, sel, against=None):
         """What separates the selection from the rest of the cloud, or from the group ``against`` (name, selection)."""
+        vs = "the rest" if against is None else against[0]
+
         def fn(progress, cancel):
-            from engine.group_stats import group_stats
+            from engine.group_stats import direction_between, group_stats
             from engine.workflows.selection import distinguish_rows
 
-            other = None if against is None else against[1].mask
-            return distinguish_rows(group_stats(self._selection_space().cloud(), sel.mask, other,
+            basis = self._selection_space().cloud()
+            other = ~sel.mask if against is None else against[1].mask
+            rows = distinguish_rows(group_stats(basis, sel.mask, None if against is None else other,
                                                 other=None if against is None else against[0]))
+            return rows, direction_between(basis, other, sel.mask, f"{vs} → {sel.how or 'selection'}")
 
-        vs = "the rest" if against is None else against[0]
-        return self.run_job("what distinguishes the selection", fn, lambda rows: self._show_rows(sel, rows, vs),
+        return self.run_job("what distinguishes the selection", fn, lambda res: self._show_rows(sel, *res, vs),
                             key="selection-distinguish")
 
-    def _show_rows(self, sel, rows: list, vs: str = "the rest") -> None:
+    def _show_rows(self, sel, rows: list, direction=None, vs: str = "the rest") -> None:
         dlg = QDialog(self.window)
         dlg.setObjectName("distinguishDialog")
         dlg.setWindowTitle(f"What distinguishes {sel.count:,} z-points ({sel.how}) from {vs}")
@@ -148,7 +151,15 @@ class SelectionActions:
                 v = row.get(c)
                 table.setItem(i, j, QTableWidgetItem(f"{v:.3f}" if isinstance(v, float) else str(v)))
         table.resizeColumnsToContents()
-        QVBoxLayout(dlg).addWidget(table)
+        lay = QVBoxLayout(dlg)
+        lay.addWidget(table)
+        if direction is not None:  # the direction between the two groups, to edit faces along it
+            btn = QPushButton(f"Edit along {vs} → selection ({direction.meta['amount']:.2f} σ apart) in the inspector")
+            btn.setObjectName("directionBetweenButton")
+            btn.clicked.connect(lambda *_: (self.window.inspector.add_direction_slider(direction),
+                                            self.window.raise_dock("inspectorDock")))
+            lay.addWidget(btn)
+        dlg.direction = direction
         dlg.resize(min(720, self.window.width() - 40), min(520, self.window.height() - 60))
         dlg.show()
         self.window._distinguish_dialog = dlg

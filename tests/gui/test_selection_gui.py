@@ -289,6 +289,12 @@ def test_a_selection_kept_as_a_group_is_chosen_again_and_distinguished_against(m
     panel.action_buttons["distinguish"].click()
     qtbot.waitUntil(lambda: getattr(w, "_distinguish_dialog", None) is not None, timeout=30000)
     assert w._distinguish_dialog.windowTitle().endswith("from right half")
+    d = w._distinguish_dialog.direction  # from the right half to the left half: along +z0
+    assert d.vector[0] > 0 and d.meta["amount"] > 0
+    before = len(w.inspector.direction_sliders)
+    w._distinguish_dialog.findChild(__import__("PySide6.QtWidgets", fromlist=["QPushButton"]).QPushButton,
+                                    "directionBetweenButton").click()
+    assert len(w.inspector.direction_sliders) == before + 1
     w._distinguish_dialog.close()
     assert w.undo_action.text().startswith("Undo: Select ")  # choosing a group again is a selection step
     while s.groups and w.undo_action.isEnabled():  # undo back through the steps: the groups go
