@@ -150,6 +150,7 @@ class SelectionActions:
             for j, c in enumerate(cols):
                 v = row.get(c)
                 table.setItem(i, j, QTableWidgetItem(f"{v:.3f}" if isinstance(v, float) else str(v)))
+        table.verticalHeader().setVisible(False)  # the rank is a column of its own
         table.resizeColumnsToContents()
         lay = QVBoxLayout(dlg)
         lay.addWidget(table)
