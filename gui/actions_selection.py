@@ -91,7 +91,7 @@ class SelectionActions:
         def fn(progress, cancel):
             from engine.workflows.selection import generate_like
 
-            return generate_like(model, sel.mask, sampler, n, seed, values=values, quality=False, cancel=cancel)
+            return generate_like(model, sel.mask, sampler, n, seed, values=values, quality=True, cancel=cancel)
 
         def done(gen):
             if self.session.model is not model:
@@ -101,8 +101,14 @@ class SelectionActions:
                       "like": {"selection": sel.how, "points": int(gen.selected), "fit_points": int(gen.fit_points)}}
             self.session.set_sample(Sample(gen.z, gen.images, params))
             self.window.raise_dock("faceGridDock")
-            self.status(f"{n} faces like the {gen.selected:,} selected z-points ({sampler}, fitted on "
-                        f"{gen.fit_points:,})", 8000)
+            q = gen.quality or {}
+            g, h = q.get("generated") or {}, q.get("held_out") or {}
+            measured = (f"; inside the selection's 2σ ellipsoid: {g['inside_2s']:.0%} of them, {h['inside_2s']:.0%} of "
+                        f"its own held-out members; nearest-neighbour ratio {g['nn_ratio']:.2f} vs "
+                        f"{h['nn_ratio']:.2f}") if g and h else ""
+            self.last_like_quality = q
+            self.notice(f"{n} faces like the {gen.selected:,} selected z-points ({sampler}, fitted on "
+                        f"{gen.fit_points:,}){measured}", 15000)
 
         return self.run_job("generate like the selection", fn, done, key="generate",
                             title=f"Generating {n} faces like the selection ({sampler})")

@@ -253,7 +253,11 @@ def test_a_query_selects_and_the_actions_run_on_the_selection(make_window, label
     panel.action_buttons["generate"].click()
     qtbot.waitUntil(lambda: s.sample is not before and not w.bridge.busy(), timeout=30000)
     assert len(s.sample.z) == 6 and s.sample.params["like"]["points"] == int((s.latents[:, 0] > 0).sum())
-    assert (s.sample.z[:, 0] > 0).mean() >= 0.5  # faces like the selected (z0 > 0) points
+    z0 = s.latents[:, 0]  # faces like the selected (z0 > 0) points, not like the others
+    assert s.sample.z[:, 0].mean() > z0[z0 <= 0].mean()
+    q = w.window_actions.last_like_quality  # measured against the selection's own held-out members
+    assert 0 <= q["generated"]["inside_2s"] <= 1 and q["held_out"]["nn_ratio"] > 0
+    assert "held-out members" in w.last_notice
     panel.action_buttons["distinguish"].click()
     qtbot.waitUntil(lambda: getattr(w, "_distinguish_dialog", None) is not None, timeout=30000)
     table = w._distinguish_dialog.findChild(__import__("PySide6.QtWidgets", fromlist=["QTableWidget"]).QTableWidget)
