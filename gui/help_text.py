@@ -260,13 +260,33 @@ PANEL_KEYS = (
 )
 
 
-def _panel_of(widget) -> str:
+def dock_of(obj):
+    """The panel (QDockWidget) ``obj`` is or sits in (through its parents), or None."""
     from PySide6.QtWidgets import QDockWidget
 
-    w = widget
+    w = obj
     while w is not None and not isinstance(w, QDockWidget):
-        w = w.parentWidget() if hasattr(w, "parentWidget") else None
-    return w.windowTitle().replace("&&", "&") if w is not None else "window"
+        w = w.parent()
+    return w
+
+
+def panel_name(obj, default: str = "window") -> str:
+    """The title of the panel ``obj`` sits in (``default`` outside any panel)."""
+    w = dock_of(obj)
+    return w.windowTitle().replace("&&", "&") if w is not None else default
+
+
+def plain_text(text: str) -> str:
+    """A menu or button text without its mnemonic markers (``&Open`` → ``Open``; ``&&`` stays one ``&``)."""
+    return text.replace("&&", "\0").replace("&", "").replace("\0", "&").strip()
+
+
+def action_keys(action) -> str:
+    """An action's shortcuts as the user reads them (``Ctrl+G or F5``), "" when it has none."""
+    from PySide6.QtGui import QKeySequence
+
+    fmt = QKeySequence.SequenceFormat.NativeText
+    return " or ".join(k.toString(fmt) for k in action.shortcuts() if not k.isEmpty())
 
 
 def action_shortcuts(window) -> list[tuple[str, str]]:
@@ -277,18 +297,17 @@ def action_shortcuts(window) -> list[tuple[str, str]]:
     fmt = QKeySequence.SequenceFormat.NativeText
     rows, seen = [], set()
     for action in list(window.actions()) + window.findChildren(QAction):
-        keys = [k.toString(fmt) for k in action.shortcuts() if not k.isEmpty()]
+        keys = action_keys(action)
         if not keys or id(action) in seen:
             continue
         seen.add(id(action))
-        text = action.text().replace("&&", "\0").replace("&", "").replace("\0", "&").rstrip("…").strip()
-        row = (" or ".join(keys), text or action.toolTip())
+        row = (keys, plain_text(action.text()).rstrip("…").strip() or action.toolTip())
         if row not in rows:
             rows.append(row)
     for sc in window.findChildren(QShortcut):
         key = sc.key().toString(fmt)
         if key:
-            row = (key, sc.whatsThis() or f"a key of the {_panel_of(sc.parent())} panel")
+            row = (key, sc.whatsThis() or f"a key of the {panel_name(sc.parent())} panel")
             if row not in rows:
                 rows.append(row)
     return rows

@@ -13,15 +13,20 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDialog, QHeaderView, QLabel, QLineEdit, QMenu, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
+
+from .help_text import action_keys, dock_of, panel_name, plain_text
+from .plot_tools import MODE_INFO
 
 #: the size the palette asks for; never wider than the window less MARGIN
 PREFERRED = (640, 420)
 MARGIN = 40
 SEP = " ▸ "
+#: The object name of the palette's own menu item (never listed in the palette)
+PALETTE_ACTION = "commandPaletteAction"
 
 
 @dataclass(frozen=True)
@@ -43,18 +48,8 @@ class Command:
 
 def _action_command(path: str, action: QAction) -> Command:
     tip = action.statusTip() or action.toolTip()
-    return Command(path, _keys(action), action.trigger, action.isEnabled,
-                   "" if tip == _plain(action.text()) else tip, action)
-
-
-def _plain(text: str) -> str:
-    """A menu text without its mnemonic markers (``&Open`` → ``Open``; ``&&`` stays one ``&``)."""
-    return text.replace("&&", "\0").replace("&", "").replace("\0", "&").strip()
-
-
-def _keys(action: QAction) -> str:
-    fmt = QKeySequence.SequenceFormat.NativeText
-    return " or ".join(k.toString(fmt) for k in action.shortcuts() if not k.isEmpty())
+    return Command(path, action_keys(action), action.trigger, action.isEnabled,
+                   "" if tip == plain_text(action.text()) else tip, action)
 
 
 def _menu_commands(menu: QMenu, prefix: str, seen: set) -> list[Command]:
@@ -64,29 +59,14 @@ def _menu_commands(menu: QMenu, prefix: str, seen: set) -> list[Command]:
             continue
         sub = action.menu()
         if sub is not None:
-            out += _menu_commands(sub, prefix + _plain(sub.title()) + SEP, seen)
+            out += _menu_commands(sub, prefix + plain_text(sub.title()) + SEP, seen)
             continue
-        text = _plain(action.text())
+        text = plain_text(action.text())
         if not text or id(action) in seen:
             continue
         seen.add(id(action))
         out.append(_action_command(prefix + text, action))
     return out
-
-
-def _dock_of(obj):
-    """The panel (dock) ``obj`` sits in, or None."""
-    from PySide6.QtWidgets import QDockWidget
-
-    w = obj.parent()
-    while w is not None and not isinstance(w, QDockWidget):
-        w = w.parent()
-    return w
-
-
-def _owner_name(obj) -> str:
-    dock = _dock_of(obj)
-    return _plain(dock.windowTitle()) if dock is not None else "Window"
 
 
 def _tool_commands(window) -> list[Command]:
@@ -99,15 +79,17 @@ def _tool_commands(window) -> list[Command]:
         for btn in bar.findChildren(QToolButton):
             if btn.isHidden() or not btn.text():
                 continue
-            dock = _dock_of(bar)
-            key = btn.toolTip().split("Key: ", 1)[1].split(" ", 1)[0] if "Key: " in btn.toolTip() else ""
+            dock = dock_of(bar)
+            mode = btn.objectName().removeprefix("plotTool_")  # a mode's button has its key; a shape's has none
+            key = next((info[1] for m, info in MODE_INFO.items() if m.value == mode), "")
 
             def run(btn=btn, dock=dock) -> None:
                 if dock is not None and hasattr(window, "raise_dock"):
                     window.raise_dock(dock.objectName())
                 btn.click()
 
-            out.append(Command(f"{_owner_name(bar)}{SEP}{_plain(btn.text())} tool", f"{key} (in the plot)" if key else "",
+            path = f"{panel_name(bar, 'Window')}{SEP}{plain_text(btn.text())} tool"
+            out.append(Command(path, f"{key} (in the plot)" if key else "",
                                run, btn.isEnabled, btn.toolTip().split("\n")[0], btn))
     return out
 
@@ -119,15 +101,15 @@ def commands(window) -> list[Command]:
     out: list[Command] = []
     for top in window.menuBar().actions():
         if top.menu() is not None and top.isVisible():
-            out += _menu_commands(top.menu(), _plain(top.menu().title()) + SEP, seen)
+            out += _menu_commands(top.menu(), plain_text(top.menu().title()) + SEP, seen)
     for action in window.findChildren(QAction):
-        text = _plain(action.text() or "")
+        text = plain_text(action.text() or "")
         if not text or action.isSeparator() or action.menu() is not None or id(action) in seen:
             continue
         seen.add(id(action))
-        out.append(_action_command(_owner_name(action) + SEP + text, action))
+        out.append(_action_command(panel_name(action, "Window") + SEP + text, action))
     out += _tool_commands(window)
-    return [c for c in out if getattr(c.source, "objectName", lambda: "")() != "commandPaletteAction"]
+    return [c for c in out if c.source.objectName() != PALETTE_ACTION]
 
 
 def score(query: str, text: str) -> Optional[float]:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QTextBrowser, QTextEdit, QVBoxLayout, QWidget,
 )
 
-from .help_text import KEYS, TOPICS, Topic, shortcuts_html
+from .help_text import KEYS, TOPICS, Topic, dock_of, shortcuts_html
 
 #: the size the window asks for; never more than the screen's available area less MARGIN
 PREFERRED = (980, 660)
@@ -203,16 +203,14 @@ class HelpWindow(QDialog):
 def open_help(window, topic: Optional[str] = None) -> HelpWindow:
     """Show the window's one help window (made on first use), at ``topic`` or the topic of the panel that has
     the keyboard focus, else where it was."""
-    from PySide6.QtWidgets import QApplication, QDockWidget
+    from PySide6.QtWidgets import QApplication
 
     hw = getattr(window, "_help_window", None)
     if hw is None:
         hw = HelpWindow(lambda: shortcuts_html(window), window)
         window._help_window = hw
     if topic is None:
-        w = QApplication.focusWidget()
-        while w is not None and not isinstance(w, QDockWidget):
-            w = w.parentWidget()
+        w = dock_of(QApplication.focusWidget())
         topic = hw.topic_for_dock(w.objectName()) if w is not None else None
     if topic is None and hw.current_topic() is None:
         topic = "overview"
