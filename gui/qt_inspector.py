@@ -313,7 +313,9 @@ class InspectorPanel(FaceSaving, EditFollowing, QWidget):
 
         return pca_sigmas(self.session.stats)
 
-    def _set_sliders(self, t: Optional[np.ndarray]) -> None:
+    def _set_sliders(self, t: Optional[np.ndarray], at: Optional[np.ndarray] = None) -> None:
+        """The sliders for a face whose principal coordinates are ``t`` (their base), placed at ``at`` (default
+        ``t``: un-edited); attribute and direction sliders back to 0."""
         self._block = True
         for name, sl in self.attribute_sliders.items():  # a newly shown face starts un-edited
             sl.setValue(0)
@@ -329,9 +331,9 @@ class InspectorPanel(FaceSaving, EditFollowing, QWidget):
         for k, (s, lab) in enumerate(zip(self.sliders, self.slider_labels)):
             s.setEnabled(k < k_max)
             if k < k_max:
-                v = t[k] / sig[k]
+                self._base_steps[k] = int(round(np.clip(t[k] / sig[k], -3, 3) * SLIDER_STEPS))
+                v = (t if at is None else at)[k] / sig[k]
                 s.setValue(int(round(np.clip(v, -3, 3) * SLIDER_STEPS)))
-                self._base_steps[k] = s.value()
                 lab.setText(f"{v:+.2f}σ")
             else:
                 s.setValue(0)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-import numpy as np
-
 from .engine_bridge import Job
 
 #: a slider's positions per unit (per σ along a principal axis)
@@ -40,14 +38,7 @@ class EditFollowing:
         if z is None:
             self.show_current()
             return
-        t = self._pca_coords(z)
-        self._set_sliders(self._base_t)  # attribute and direction sliders back to 0, the base steps kept
-        self._block = True
-        sig = self._sigmas()
-        for k, sl in enumerate(self.sliders[:len(self._base_steps)]):
-            sl.setValue(int(round(np.clip(t[k] / sig[k], -3, 3) * SLIDER_STEPS)))
-            self.slider_labels[k].setText(f"{t[k] / sig[k]:+.2f}σ")
-        self._block = False
+        self._set_sliders(self._base_t, at=self._pca_coords(z))  # the face's base kept, the sliders where z is
         codec, focus = self.session.model.codec, self.session.focus()
 
         def done(img):
