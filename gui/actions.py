@@ -55,6 +55,7 @@ class WindowActions(SelectionActions, SaveActions):
 
         self.sampler_fits = SamplerFits()  # a second Generate with the same sampler only samples and decodes
         self._atlas_panel_key = None
+        self.saved_sets: list = []  # engine.workflows.script.SavedSetEntry: the sets saved with the open model
         self.session.model_reset.connect(self._model_reset)
 
     def wire_late_panels(self) -> None:
@@ -98,7 +99,9 @@ class WindowActions(SelectionActions, SaveActions):
 
     def _model_reset(self) -> None:
         """Another model: the previous model's view jobs (a path, an atlas, a decoded face) are cancelled, so that
-        none of their results lands on the new model's panels; the Atlas panel follows afresh."""
+        none of their results lands on the new model's panels; the Atlas panel follows afresh; the sets saved with
+        the previous model are no longer the script's."""
+        self.saved_sets.clear()
         for job in self.bridge.pending():
             if job.key in VIEW_JOB_KEYS:
                 job.cancel.cancel()

@@ -202,16 +202,11 @@ class SessionActions:
         """A set saved in this window: File ▸ Save as script makes it again (a model switch forgets them)."""
         from engine.workflows.script import SavedSetEntry
 
-        sets = self.__dict__.setdefault("saved_sets", [])
-        model = self.session.model
-        if sets and getattr(self, "_sets_model", None) is not model:
-            sets.clear()
-        self._sets_model = model
-        sets.append(SavedSetEntry(str(folder), dict(params), None if rows is None else tuple(rows), columns))
+        self.saved_sets.append(SavedSetEntry(str(folder), dict(params), None if rows is None else tuple(rows),
+                                             columns))
 
     def save_script_dialog(self) -> None:
-        sets = getattr(self, "saved_sets", [])
-        if not sets or getattr(self, "_sets_model", None) is not self.session.model:
+        if not self.saved_sets:
             self.show_error("No image set was saved with this model yet: File ▸ Save image set… first; the script "
                             "makes the saved sets again.")
             return
@@ -223,7 +218,7 @@ class SessionActions:
     def save_script(self, path: Path, overwrite: bool = False):
         from engine.workflows.script import save_script
 
-        sets, folder = list(getattr(self, "saved_sets", [])), self.session.model.folder
+        sets, folder = list(self.saved_sets), self.session.model.folder
 
         def done(written):
             self.notice(f"script saved: {written} (makes {len(sets)} image set(s) again)", 8000)
