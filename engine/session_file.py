@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from . import bookmarks
 from .errors import DataError, EngineError
@@ -224,13 +224,6 @@ def model_matches(record: dict, folder: Optional[str | os.PathLike] = None) -> t
     if not target.is_dir():
         return target, False
     return target, model_content_hash(target) == record["model"]["content_sha256"]
-
-
-def describe(record: dict) -> dict[str, Any]:
-    """What a session holds, in a few words each (for a dialog or ``info``)."""
-    sample = (record.get("sample") or {}).get("params") or {}
-    return {"model": record["model"]["folder"], "faces": sample.get("n"), "sampler": sample.get("sampler"),
-            "photos": len(record.get("photos") or []), "workspace": (record.get("window") or {}).get("workspace")}
 
 
 def mask_record(mask, how: str = "") -> dict:
