@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import plot_style as ps
-from .qt_widgets import ElidedLabel, setup_plot
+from .qt_widgets import ElidedLabel, column, setup_plot
 from .session import Session
 
 #: how many of the strongest off-diagonal pairs the table lists
@@ -65,16 +65,8 @@ class CorrelationsPanel(QWidget):
         self._d = 0
         self._build_plot()
         self._build_table()
-        left = QWidget()
-        ll = QVBoxLayout(left)
-        ll.setContentsMargins(0, 0, 0, 0)
-        ll.addWidget(self.plot, 1)
-        ll.addWidget(self.hover)
-        right = QWidget()
-        rl = QVBoxLayout(right)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rl.addWidget(self.top_note)
-        rl.addWidget(self.top, 1)
+        left = column(self.plot, self.hover)
+        right = column(self.top_note, self.top, grow=1)
         self.split = QSplitter(Qt.Orientation.Horizontal)
         self.split.addWidget(left)
         self.split.addWidget(right)

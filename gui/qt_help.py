@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from .help_text import KEYS, TOPICS, Topic, dock_of, shortcuts_html
+from .qt_widgets import column
 
 #: the size the window asks for; never more than the screen's available area less MARGIN
 PREFERRED = (980, 660)
@@ -57,12 +58,7 @@ class HelpWindow(QDialog):
         self.none_label.setStyleSheet("color: #666;")
         self.none_label.setWordWrap(True)
         split = QSplitter(Qt.Orientation.Horizontal)
-        left = QWidget()
-        ll = QVBoxLayout(left)
-        ll.setContentsMargins(0, 0, 0, 0)
-        ll.addWidget(self.list, 1)
-        ll.addWidget(self.none_label)
-        split.addWidget(left)
+        split.addWidget(column(self.list, self.none_label))
         split.addWidget(self.text)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 3)

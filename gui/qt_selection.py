@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from . import plot_style as ps
 from .qt_images import to_pixmap
 from .qt_selection_layer import SELECTION_COLOUR
-from .qt_widgets import ElidedLabel, flow, setup_plot
+from .qt_widgets import ElidedLabel, column, flow, setup_plot
 
 #: Faces of the selection shown at most (a random spread of its members).
 MAX_FACES = 24
@@ -144,16 +144,8 @@ class SelectionPanel(QWidget):
         lay.addWidget(flow(self.query, *self.action_buttons.values(), spacing=4))
         lay.addWidget(flow(self.keep_btn, self.groups, QLabel("Distinguish vs"), self.against, spacing=4))
         lay.addWidget(self.query_note)
-        left = QWidget()
-        ll = QVBoxLayout(left)
-        ll.setContentsMargins(0, 0, 0, 0)
-        ll.addWidget(self.faces, 1)
-        ll.addWidget(self.faces_caption)
-        right = QWidget()
-        rl = QVBoxLayout(right)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rl.addWidget(self.bars, 1)
-        rl.addWidget(self.bars_note)
+        left = column(self.faces, self.faces_caption)
+        right = column(self.bars, self.bars_note)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(right)

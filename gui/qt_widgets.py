@@ -283,6 +283,16 @@ def flow(*widgets, spacing: int = 6) -> QWidget:
     return box
 
 
+def column(*widgets, grow: int = 0) -> QWidget:
+    """A widget holding ``widgets`` one above the other, without margins; ``widgets[grow]`` takes the height left."""
+    box = QWidget()
+    lay = QVBoxLayout(box)
+    lay.setContentsMargins(0, 0, 0, 0)
+    for i, w in enumerate(widgets):
+        lay.addWidget(w, 1 if i == grow else 0)
+    return box
+
+
 def row(*widgets, spacing: int = 3) -> QWidget:
     """Widgets side by side that stay together when a :class:`FlowLayout` wraps."""
     box = QWidget()
