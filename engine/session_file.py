@@ -86,8 +86,12 @@ SESSION = Obj({
 def model_content_hash(folder: str | os.PathLike) -> str:
     """sha256 over the model folder's config and network files (``config.json``, ``weights.safetensors``,
     ``encoder.onnx``, ``decoder.onnx``, ``latents.npy``: those present), each with its name and size: the same
-    folder with other weights or other z-points has another hash. Reads the files once, in blocks."""
+    folder with other weights or other z-points has another hash. Reads the files once, in blocks, and only the
+    folder's own: a member linking out of it is refused first, as opening the model refuses it."""
+    from .formats.registry import refuse_links_out
+
     folder = Path(folder)
+    refuse_links_out(folder)
     h = hashlib.sha256()
     for name in ("config.json", "weights.safetensors", "encoder.onnx", "decoder.onnx", "latents.npy"):
         path = folder / name

@@ -255,3 +255,19 @@ def test_the_cloud_selection_comes_back_bit_for_bit(explored, tmp_path):
     back = open_session(save_session(tmp_path / "c.lfs-session.json", s, view))
     assert np.array_equal(back.state.cloud_selection.mask, mask)
     assert back.state.cloud_selection.how == "lasso on PC1 × PC2"
+
+
+def test_a_session_never_reads_a_file_its_model_folder_links_out_to(explored, tiny_model, tmp_path):
+    import os
+
+    from engine.errors import ModelFileError
+
+    s, view = explored
+    moved = tmp_path / "moved"
+    shutil.copytree(tiny_model, moved)
+    path = save_session(tmp_path / "l.lfs-session.json", s, view)
+    outside = tmp_path / "someone-elses.safetensors"
+    os.replace(moved / "weights.safetensors", outside)
+    os.symlink(outside, moved / "weights.safetensors")
+    with pytest.raises(ModelFileError, match="a link leading out of the model folder"):
+        open_session(path, model_folder=moved)
