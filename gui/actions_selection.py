@@ -125,7 +125,7 @@ class SelectionActions:
                 return None
         name = name.strip() or f"group {len(groups) + 1}"
         groups = [(n, g) for n, g in groups if n != name] + [(name, sel)]
-        self.session.set_groups(groups, f"Keep the group {name}")
+        self.session.set_groups(groups, f"Keep as group “{name}”")
         return name
 
     def distinguish_selection(self, sel, against=None):
