@@ -291,6 +291,32 @@ def held_out_rows(files: list[str], training: dict, n: int) -> tuple[np.ndarray,
     return np.arange(n - k, n), f"held-out z-points: config.json names no validation split in latents.npy; the last {k} rows were used"
 
 
+def training_rows(z_all: np.ndarray, held: np.ndarray, owned: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(training rows, held-out rows) of ``z_all`` for the sorted rows ``held``, usually a contiguous block (what
+    :func:`held_out_rows` gives): the training rows in file order. A block at either end leaves views; with
+    ``owned`` (``z_all`` is the caller's own in-memory copy) the rows after the block move up over it in place,
+    so that the training rows are a view of ``z_all``'s first rows, and the held-out rows are a copy (the block
+    only); otherwise a copy of the training rows."""
+    n = len(z_all)
+    lo, hi = int(held[0]), int(held[-1]) + 1
+    if hi - lo != len(held) or not np.array_equal(held, np.arange(lo, hi)):
+        keep = np.ones(n, bool)
+        keep[held] = False
+        return z_all[keep], z_all[held]
+    if hi == n or lo == 0:
+        return (z_all[:lo], z_all[lo:]) if hi == n else (z_all[hi:], z_all[:hi])
+    from .z_store import is_mapped
+
+    if not owned or is_mapped(z_all) or not z_all.flags.writeable or not z_all.flags.c_contiguous:
+        return np.concatenate([z_all[:lo], z_all[hi:]]), z_all[lo:hi]
+    held_z = z_all[lo:hi].copy()
+    step = 16384  # rows moved at a time: an overlapping move is buffered by numpy, one block at most
+    for a in range(lo, n - (hi - lo), step):
+        b = min(a + step, n - (hi - lo))
+        z_all[a:b] = z_all[a + (hi - lo) : b + (hi - lo)]
+    return z_all[: n - (hi - lo)], held_z
+
+
 def _parse_sweep(sweep) -> Optional[tuple[str, str, list]]:
     if sweep is None:
         return None
@@ -347,7 +373,8 @@ def evaluate(
     model = open_model(model_dir)  # any format: the codec encodes and decodes
     z_all, files = model_store.load_latents(model_dir, model.config.arch.z_dim)
     return evaluate_opened(model, z_all, files, data_dir, folder=model_dir, n=n, seed=seed, samplers=samplers,
-                           sweep=sweep, sampler_values=sampler_values, progress=progress, cancel=cancel)
+                           sweep=sweep, sampler_values=sampler_values, progress=progress, cancel=cancel,
+                           z_owned=True)
 
 
 def _check_request(n, samplers, sweep) -> None:
@@ -374,9 +401,11 @@ def evaluate_opened(
     sampler_values: Optional[dict[str, dict[str, Any]]] = None,
     progress: ProgressCallback = no_progress,
     cancel: Optional[CancelToken] = None,
+    z_owned: bool = False,
 ) -> EvaluationReport:
     """:func:`evaluate` on a model already open: its codec ``model`` and its z-points ``z_all`` (rows of ``files``);
-    ``folder`` names it in messages (default: the codec's folder)."""
+    ``folder`` names it in messages (default: the codec's folder). ``z_owned``: ``z_all`` is the caller's own
+    copy, which may be reordered in place (the training rows then need no second copy)."""
     from .encoding import decode_latents
     from .samplers import make_sampler
 
@@ -393,9 +422,8 @@ def evaluate_opened(
     held, split_note = held_out_rows(files, config.training, len(z_all))
     if len(held) < 4:
         raise DataError(f"{model_dir}: too few held-out z-points ({len(held)}) to evaluate")
-    train_mask = np.ones(len(z_all), bool)
-    train_mask[held] = False
-    train_z = z_all[train_mask]
+    held = np.sort(held)
+    train_z, held_z = training_rows(z_all, held, owned=z_owned)  # held_z: the rows of held, in its order
     rng = np.random.default_rng(seed)
     perm = rng.permutation(held)
     half_a, half_b = np.sort(perm[: len(perm) // 2]), np.sort(perm[len(perm) // 2 :])
@@ -406,7 +434,7 @@ def evaluate_opened(
     tick = StepTicker("evaluate", total, progress, cancel)
 
     progress(Progress("evaluate", 0, total, "reference statistics"))
-    ref = LatentReference(train_z, z_all[half_b])
+    ref = LatentReference(train_z, held_z[np.searchsorted(held, half_b)])
     if ref.nn_points < len(train_z):
         notes.append(f"nn_ratio: nearest training z-points searched among a seeded subsample of {ref.nn_points} of the "
                      f"{len(train_z)} (it holds every z-point the kde sampler keeps); fit_points: the z-points each "
@@ -429,7 +457,7 @@ def evaluate_opened(
             out["frechet_se"] = frechet_bootstrap_se(fa, feats_b)
         return out
 
-    rows: list[dict] = _reference_rows(model, z_all[half_a], real_a, ref, image_metrics, tick)
+    rows: list[dict] = _reference_rows(model, held_z[np.searchsorted(held, half_a)], real_a, ref, image_metrics, tick)
 
     def run_sampler(name, values, label=None):
         s = make_sampler(name, values)
