@@ -296,3 +296,30 @@ def test_a_large_z_file_remembers_its_statistics_key_by_identity(tmp_path):
     st = path.stat()
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # the file changed: hashed again
     assert _known_stats_key(path, KEY_MEMO_ROWS) is None
+
+
+def test_gmm_fits_in_float32_and_falls_back_to_float64(monkeypatch):
+    """EM runs on float32 z-points (half the time); a float32 fit that fails (a covariance that cannot be factored)
+    is run again in float64; either way the sampler keeps float64 arrays."""
+    from sklearn.mixture import GaussianMixture
+
+    from engine.samplers import make_sampler
+
+    z = _cloud(300, 6)
+    seen = []
+    fit = GaussianMixture.fit
+
+    def spy(self, x, y=None):
+        seen.append(x.dtype)
+        if x.dtype == np.float32 and fail:
+            raise ValueError("Fitting the mixture model failed because some components have ill-defined covariance")
+        return fit(self, x)
+
+    monkeypatch.setattr(GaussianMixture, "fit", spy)
+    monkeypatch.setattr("engine.samplers.gmm_cache.load", lambda key: None)
+    monkeypatch.setattr("engine.samplers.gmm_cache.save", lambda key, **a: True)
+    for fail, dtypes in ((False, [np.float32]), (True, [np.float32, np.float64])):
+        seen.clear()
+        s = make_sampler("gmm", {"components": 2}).fit(z)
+        assert seen == dtypes
+        assert s.means.dtype == s.covariances.dtype == np.float64 and s.sample(8, 0).shape == (8, 6)
