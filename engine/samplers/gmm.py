@@ -44,9 +44,11 @@ class GMMSampler(Sampler):
         return gmm_cache.is_cached(cls.fit_input(latents), cls(**dict(values or {})).fit_values())
 
     def _fit(self, latents: np.ndarray) -> None:
-        from ..latent_stats import single_thread_blas
+        from threadpoolctl import threadpool_limits  # comes with scikit-learn
 
-        with single_thread_blas():  # small matrices: threads only fight over the cores
+        # one thread for BLAS and for k-means' OpenMP loops: small problems, where a second thread only spins
+        # (10,000 points: 2.1 → 1.4 CPU s on 2 busy cores, and no slower in wall time)
+        with threadpool_limits(limits=1):
             self._fit_or_read(latents)
 
     def _fit_or_read(self, latents: np.ndarray) -> None:
