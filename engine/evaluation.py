@@ -172,6 +172,9 @@ def metric_goal(key: str, rows: Sequence[dict]) -> tuple[str, Callable[[float], 
 #: subsample (``latent_stats.subsample_rows``, seed 0), which holds the kde sampler's own fit subsample (the same
 #: seed, a cap no larger), so that a kde sample that copies a training point still finds it
 NN_REFERENCE_POINTS = 50_000
+#: faces decoded or encoded per call: ONNX Runtime keeps the memory of its largest batch (256 faces: ~160 MB
+#: more than 32), at the same CPU time per face
+CODEC_BATCH = 32
 
 
 class LatentReference:
@@ -291,6 +294,32 @@ def held_out_rows(files: list[str], training: dict, n: int) -> tuple[np.ndarray,
     return np.arange(n - k, n), f"held-out z-points: config.json names no validation split in latents.npy; the last {k} rows were used"
 
 
+def training_rows(z_all: np.ndarray, held: np.ndarray, owned: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(training rows, held-out rows) of ``z_all`` for the sorted rows ``held``, usually a contiguous block (what
+    :func:`held_out_rows` gives): the training rows in file order. A block at either end leaves views; with
+    ``owned`` (``z_all`` is the caller's own in-memory copy) the rows after the block move up over it in place,
+    so that the training rows are a view of ``z_all``'s first rows, and the held-out rows are a copy (the block
+    only); otherwise a copy of the training rows."""
+    n = len(z_all)
+    lo, hi = int(held[0]), int(held[-1]) + 1
+    if hi - lo != len(held) or not np.array_equal(held, np.arange(lo, hi)):
+        keep = np.ones(n, bool)
+        keep[held] = False
+        return z_all[keep], z_all[held]
+    if hi == n or lo == 0:
+        return (z_all[:lo], z_all[lo:]) if hi == n else (z_all[hi:], z_all[:hi])
+    from .z_store import is_mapped
+
+    if not owned or is_mapped(z_all) or not z_all.flags.writeable or not z_all.flags.c_contiguous:
+        return np.concatenate([z_all[:lo], z_all[hi:]]), z_all[lo:hi]
+    held_z = z_all[lo:hi].copy()
+    step = 16384  # rows moved at a time: an overlapping move is buffered by numpy, one block at most
+    for a in range(lo, n - (hi - lo), step):
+        b = min(a + step, n - (hi - lo))
+        z_all[a:b] = z_all[a + (hi - lo) : b + (hi - lo)]
+    return z_all[: n - (hi - lo)], held_z
+
+
 def _parse_sweep(sweep) -> Optional[tuple[str, str, list]]:
     if sweep is None:
         return None
@@ -347,7 +376,8 @@ def evaluate(
     model = open_model(model_dir)  # any format: the codec encodes and decodes
     z_all, files = model_store.load_latents(model_dir, model.config.arch.z_dim)
     return evaluate_opened(model, z_all, files, data_dir, folder=model_dir, n=n, seed=seed, samplers=samplers,
-                           sweep=sweep, sampler_values=sampler_values, progress=progress, cancel=cancel)
+                           sweep=sweep, sampler_values=sampler_values, progress=progress, cancel=cancel,
+                           z_owned=True)
 
 
 def _check_request(n, samplers, sweep) -> None:
@@ -374,9 +404,11 @@ def evaluate_opened(
     sampler_values: Optional[dict[str, dict[str, Any]]] = None,
     progress: ProgressCallback = no_progress,
     cancel: Optional[CancelToken] = None,
+    z_owned: bool = False,
 ) -> EvaluationReport:
     """:func:`evaluate` on a model already open: its codec ``model`` and its z-points ``z_all`` (rows of ``files``);
-    ``folder`` names it in messages (default: the codec's folder)."""
+    ``folder`` names it in messages (default: the codec's folder). ``z_owned``: ``z_all`` is the caller's own
+    copy, which may be reordered in place (the training rows then need no second copy)."""
     from .encoding import decode_latents
     from .samplers import make_sampler
 
@@ -393,9 +425,8 @@ def evaluate_opened(
     held, split_note = held_out_rows(files, config.training, len(z_all))
     if len(held) < 4:
         raise DataError(f"{model_dir}: too few held-out z-points ({len(held)}) to evaluate")
-    train_mask = np.ones(len(z_all), bool)
-    train_mask[held] = False
-    train_z = z_all[train_mask]
+    held = np.sort(held)
+    train_z, held_z = training_rows(z_all, held, owned=z_owned)  # held_z: the rows of held, in its order
     rng = np.random.default_rng(seed)
     perm = rng.permutation(held)
     half_a, half_b = np.sort(perm[: len(perm) // 2]), np.sort(perm[len(perm) // 2 :])
@@ -406,7 +437,7 @@ def evaluate_opened(
     tick = StepTicker("evaluate", total, progress, cancel)
 
     progress(Progress("evaluate", 0, total, "reference statistics"))
-    ref = LatentReference(train_z, z_all[half_b])
+    ref = LatentReference(train_z, held_z[np.searchsorted(held, half_b)])
     if ref.nn_points < len(train_z):
         notes.append(f"nn_ratio: nearest training z-points searched among a seeded subsample of {ref.nn_points} of the "
                      f"{len(train_z)} (it holds every z-point the kde sampler keeps); fit_points: the z-points each "
@@ -429,7 +460,7 @@ def evaluate_opened(
             out["frechet_se"] = frechet_bootstrap_se(fa, feats_b)
         return out
 
-    rows: list[dict] = _reference_rows(model, z_all[half_a], real_a, ref, image_metrics, tick)
+    rows: list[dict] = _reference_rows(model, held_z[np.searchsorted(held, half_a)], real_a, ref, image_metrics, tick)
 
     def run_sampler(name, values, label=None):
         s = make_sampler(name, values)
@@ -440,7 +471,7 @@ def evaluate_opened(
         r = {"name": label or name, "kind": "sampler", "parameters": dict(s.values), "n": int(n),
              "fit_sample_s": round(t_fit, 3), "fit_points": int(s.fit_points)}
         r.update(ref.metrics(z))
-        r.update(image_metrics(decode_latents(model, z)))
+        r.update(image_metrics(decode_latents(model, z, batch_size=CODEC_BATCH)))
         return r
 
     for name in names:
@@ -470,10 +501,10 @@ def _reference_rows(model, za: np.ndarray, real_a, ref, image_metrics, tick) -> 
     row.update(image_metrics(real_a))
     rows.append(row)
     tick("held-out real")
-    recon = decode_latents(model, za)
+    recon = decode_latents(model, za, batch_size=CODEC_BATCH)
     row = {"name": "reconstructions", "kind": "reference",
            "parameters": {"images": len(za), "latents": "re-encoded reconstructions E(D(z))"}, "n": int(len(za))}
-    row.update(ref.metrics(encode_images(model, recon)))
+    row.update(ref.metrics(encode_images(model, recon, batch_size=CODEC_BATCH)))
     row.update(image_metrics(recon))
     rows.append(row)
     tick("reconstructions")
