@@ -112,7 +112,8 @@ if [ "$viewer" = 1 ]; then
     # The viewer drops the debug information (DWARF sections, never the symbol tables) that some libraries carry:
     # libpython 22 → 6 MB, Python's own extension modules, kiwisolver, Pillow. The smoke test below runs them all.
     find "$BUNDLE/_internal" -type f -name '*.so*' -print0 | while IFS= read -r -d '' lib; do
-        if readelf -S "$lib" 2>/dev/null | grep -q '\.debug_info'; then strip --strip-debug "$lib"; fi
+        # (grep reads all of readelf's output: grep -q would stop early and pipefail would see readelf's SIGPIPE)
+        if readelf -S "$lib" 2>/dev/null | grep '\.debug_info' > /dev/null; then strip --strip-debug "$lib"; fi
     done
 fi
 build_s=$((SECONDS - build_start))s
@@ -161,8 +162,9 @@ if [ "$viewer" = 1 ]; then  # no torch: one line naming the full bundle, exit 2,
     test ! -e "$tmp/tiny-model"
     bare "$exe" directions --method pca --k 3 --out "$tmp/dirs" > /dev/null  # the feature encoder's shipped export
     test -f "$tmp/dirs.npy"
-    bare "$exe" generate --n 1 --seed 2 --out "$tmp/one" > /dev/null  # a face to place as a photo: MTCNN, framing
-    bare "$exe" photo --photo "$tmp/one/grid.png" --out "$tmp/photo" | tee "$tmp/photo.txt"
+    # a generated face, 256 px (a GIF frame), placed as a photo: MTCNN, framing, encoding
+    bare "$exe" movie --axis PC1 --frames 2 --size 256 --out "$tmp/face.gif" > /dev/null
+    bare "$exe" photo --photo "$tmp/face.gif" --out "$tmp/photo" | tee "$tmp/photo.txt"
     grep -q "placed 1 face" "$tmp/photo.txt"
     bare "$exe" report --out "$tmp/report" --parts statistics,faces --samplers uniform,normal > /dev/null  # matplotlib
     test -s "$tmp/report/report.html"
