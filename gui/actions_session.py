@@ -108,9 +108,9 @@ class SessionActions:
         s.set_bookmarks(st.bookmarks)
         s.set_cloud_selection(st.cloud_selection)
         s.set_groups(st.groups)
+        self._apply_view(opened.view)
         s.history.clear()  # the restored session is where undo starts
         s.history_changed.emit()
-        self._apply_view(opened.view)
         w.model_loaded.emit()
         self._remember_session(opened.path)
         self.notice(f"session opened: {opened.path}", 8000)
