@@ -2,9 +2,12 @@
 
 Measures, alternated over rounds in one run: ``open_session`` (read and check the file, open the model with its
 statistics from the cache, decode the faces again) and, offscreen, the whole window path (a window on the default
-model, then File ▸ Open session until the faces are back). Prints medians with min–max.
+model, then File ▸ Open session until the faces are back). Prints medians with min–max. With ``--hash-rows N``
+it also measures the model's content hash that every save and open computes, on a copy of the default model with
+N z-points (200,000: CeleBA's size, 200 MB of latents): read in full (the first time) against remembered by the
+files' identity (every later save and open), CPU seconds and wall.
 
-    python benchmarks/session_open.py [--rounds 5] [--faces 32]
+    python benchmarks/session_open.py [--rounds 5] [--faces 32] [--hash-rows 200000]
 """
 from __future__ import annotations
 
@@ -75,12 +78,54 @@ def _window_open(path: Path) -> float:
     return seconds
 
 
+def _content_hash(tmp: Path, rows: int, rounds: int) -> None:
+    """The session's model content hash read in full vs remembered, on a model folder with ``rows`` z-points."""
+    import shutil
+
+    import numpy as np
+
+    from engine import session_file
+    from engine.resources import default_model_dir
+
+    src, folder = default_model_dir(), tmp / "big-model"
+    folder.mkdir()
+    for name in session_file.HASHED:
+        if (src / name).is_file() and name != "latents.npy":
+            shutil.copy2(src / name, folder / name)
+    dim = int(np.load(src / "latents.npy", mmap_mode="r").shape[1])
+    np.save(folder / "latents.npy", np.random.default_rng(0).normal(size=(rows, dim)).astype(np.float32))
+    past = time.time() - 3600
+    for f in folder.iterdir():
+        os.utime(f, (past, past))
+    time.sleep(session_file.RACY_SECONDS + 0.2)
+    os.environ["LFS_CACHE_DIR"] = str(tmp / "cache")
+    full, memo = [], []
+    for _ in range(rounds):
+        shutil.rmtree(tmp / "cache", ignore_errors=True)
+        for out in (full, memo):
+            w, c = time.perf_counter(), time.process_time()
+            session_file.model_content_hash(folder)
+            out.append((time.perf_counter() - w, time.process_time() - c))
+    size = sum(f.stat().st_size for f in folder.iterdir()) / 2**20
+    for name, xs in (("content hash, read in full", full), ("content hash, remembered", memo)):
+        wall, cpu = [x[0] for x in xs], [x[1] for x in xs]
+        print(f"{name:42s} median {statistics.median(wall) * 1000:8.1f} ms wall (min {min(wall) * 1000:.1f}, max "
+              f"{max(wall) * 1000:.1f}), {statistics.median(cpu) * 1000:8.1f} ms CPU  [{rows:,} z-points, {size:.0f} MB]")
+    print(f"{'ratio full / remembered (CPU)':42s} {statistics.median(x[1] for x in full) / max(1e-6, statistics.median(x[1] for x in memo)):.0f}×")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--faces", type=int, default=32)
+    ap.add_argument("--hash-rows", type=int, default=0, help="also time the model content hash at this many z-points")
+    ap.add_argument("--hash-only", action="store_true", help="only the content hash (with --hash-rows)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        if a.hash_rows:
+            _content_hash(Path(tmp), a.hash_rows, a.rounds)
+            if a.hash_only:
+                return
         path = _make_session(Path(tmp), a.faces)
         print(f"session file: {path.stat().st_size / 1024:.0f} KB ({a.faces} faces)")
         _engine_open(path)  # warm: imports, the statistics cache

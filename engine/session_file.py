@@ -83,25 +83,69 @@ SESSION = Obj({
 }, required=("format", "version", "model"))
 
 
+#: The files a model's content hash covers, in this order (those present).
+HASHED = ("config.json", "weights.safetensors", "encoder.onnx", "decoder.onnx", "latents.npy")
+#: A file modified this recently is hashed but its hash is not remembered: a rewrite within the file system's
+#: timestamp tick would keep the same identity (the "racy" case git's index has too).
+RACY_SECONDS = 2.0
+
+
 def model_content_hash(folder: str | os.PathLike) -> str:
-    """sha256 over the model folder's config and network files (``config.json``, ``weights.safetensors``,
-    ``encoder.onnx``, ``decoder.onnx``, ``latents.npy``: those present), each with its name and size: the same
-    folder with other weights or other z-points has another hash. Reads the files once, in blocks, and only the
-    folder's own: a member linking out of it is refused first, as opening the model refuses it."""
+    """sha256 over the model folder's config and network files (:data:`HASHED`: those present), each with its
+    name and size: the same folder with other weights or other z-points has another hash. Only the folder's own
+    files: a member linking out of it is refused first, as opening the model refuses it. The hash is remembered in
+    the app's cache by the files' identity (path, device, inode, size, modification time), as the statistics
+    cache remembers its key: a second save or open of a 2 GB model does not read it again; a changed file has
+    another identity and is read."""
     from .formats.registry import refuse_links_out
 
     folder = Path(folder)
     refuse_links_out(folder)
+    members = [(name, folder / name) for name in HASHED if (folder / name).is_file()]
+    memo = _hash_memo_path(members)
+    if memo is not None:
+        try:
+            text = memo.read_text().strip()
+            if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
+                return text
+        except (OSError, ValueError):
+            pass
     h = hashlib.sha256()
-    for name in ("config.json", "weights.safetensors", "encoder.onnx", "decoder.onnx", "latents.npy"):
-        path = folder / name
-        if not path.is_file():
-            continue
+    for name, path in members:
         h.update(f"{name}\0{path.stat().st_size}\0".encode())
         with open(path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
-    return h.hexdigest()
+    digest = h.hexdigest()
+    if memo is not None and _hash_memo_path(members) == memo:  # unchanged while it was read
+        from . import atomic_io
+
+        try:
+            atomic_io.write_text(memo, digest + "\n")
+        except OSError:
+            pass
+    return digest
+
+
+def _hash_memo_path(members: list) -> Optional[Path]:
+    """Where the content hash of files ``members`` with their identities now is remembered; None when one of
+    them was modified too recently to be told apart from a rewrite in the same timestamp tick."""
+    import time
+
+    from .image_data import default_cache_dir
+
+    ident = hashlib.blake2b(b"lfs-model-content-1", digest_size=16)
+    now = time.time()
+    for name, path in members:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        if now - st.st_mtime < RACY_SECONDS or now - st.st_ctime < RACY_SECONDS:
+            return None
+        ident.update(f"{name}|{path.resolve()}|{st.st_dev}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|"
+                     f"{st.st_ctime_ns}\n".encode("utf-8", "surrogatepass"))
+    return default_cache_dir("model-hash") / f"{ident.hexdigest()}.txt"
 
 
 def session_bytes(record: dict) -> bytes:
