@@ -27,8 +27,10 @@ from .errors import DataError, EngineError
 from .formats.schema import Bool, Int, List, Num, Obj, SchemaError, Str, parse_json, validate
 
 FORMAT = "latent-face-studio-session"
-#: The reader this app is: files of a higher version are refused with one line, lower ones are read.
-VERSION = 1
+#: The reader this app is: files of a higher version are refused with one line, lower ones are read (and
+#: :func:`migrate`\ d). Version 2 added the panels' own fields (``window.panels``: the selection's query line, the
+#: atlas's grid, base and redraw), the docks shown (``window.docks``) and the sampler's "new seed each time".
+VERSION = 2
 SUFFIX = ".lfs-session.json"
 #: The largest session file read (photos may carry their pictures, a few hundred KB each).
 MAX_BYTES = 64 * 2**20
@@ -55,9 +57,11 @@ SESSION = Obj({
                  required=("folder", "content_sha256")),
     "window": Obj({"workspace": Str(64), "layout": Str(MAX_LAYOUT_BYTES * 2, null=True),
                    "geometry": Str(MAX_LAYOUT_BYTES * 2, null=True),
-                   "zoom": Obj({"view_range": List(_FINITE, 4)})}),
+                   "zoom": Obj({"view_range": List(_FINITE, 4)}), "docks": List(Str(64), 256),
+                   "panels": Obj({"selection": Obj({"query": Str(4096)}),
+                                  "atlas": Obj({"side": Int(1, 256), "base": Str(64), "auto": Bool()})})}),
     "sampler": Obj({"name": Str(64), "values": _PARAMS, "n": Int(0, 1_000_000), "seed": Int(0, 2**32 - 1),
-                    "where": Str(4096, null=True)}),
+                    "where": Str(4096, null=True), "next_seed": Bool()}),
     "sample": Obj({"params": _PARAMS, "z": List(_Z, MAX_SAMPLE)}, required=("params",)),
     "selection": Obj({"current": Int(0, MAX_FACES, null=True), "selected": List(Int(0, MAX_FACES), MAX_FACES),
                       "photo_current": Int(0, MAX_PHOTOS, null=True)}),
@@ -175,6 +179,18 @@ def read_session(path: str | os.PathLike) -> dict:
         raise DataError(f"{path}: a session of a newer Latent Face Studio (version {version}; this one reads up to "
                         f"{VERSION}) — update the app to open it")
     _check(record, str(path))
+    return migrate(record)
+
+
+def migrate(record: dict) -> dict:
+    """An older version's record as this version reads it: version 1 had no panel fields (the panels keep what
+    they show) and no "new seed each time" (off)."""
+    if record.get("version", 1) < 2:
+        window = record.setdefault("window", {})
+        window.setdefault("panels", {})
+        if "sampler" in record:
+            record["sampler"].setdefault("next_seed", False)
+        record["version"] = 2
     return record
 
 

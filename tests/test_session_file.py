@@ -201,3 +201,20 @@ def test_the_model_hash_is_remembered_by_file_identity_and_a_rewrite_is_read_aga
     (m / "weights.safetensors").symlink_to(outside)
     with pytest.raises(ModelFileError, match="link leading out"):  # a member linking out is refused before any remembered hash is used
         model_content_hash(m)
+
+
+def test_a_version_1_session_opens_migrated(tiny_model, tmp_path):
+    """A session the app wrote before version 2 (no panel fields, no docks list, no "new seed each time")."""
+    from engine.workflows.session import open_session
+
+    rec = _record(tiny_model)
+    del rec["directions"], rec["photos"], rec["edit"], rec["colour_by"], rec["bookmarks"], rec["sample"]
+    rec["selection"] = {"current": None, "selected": [], "photo_current": None}
+    v1 = _write(tmp_path, {"format": FORMAT, "version": 1, **rec})
+    back = read_session(v1)
+    assert back["version"] == VERSION == 2
+    assert back["window"]["panels"] == {} and back["sampler"]["next_seed"] is False
+    opened = open_session(v1)
+    assert opened.view.panels == {} and opened.view.docks is None  # the panels and the layout keep what they show
+    assert opened.view.sampler["values"] == {"scale": 0.8} and opened.state.axes == (("pca", 2), ("z", 7))
+    assert opened.view.workspace == "explore" and opened.view.levels == [2.0, 2.2, 3.0]
