@@ -194,6 +194,26 @@ class SessionActions:
         if view.panels:  # (builds the late panels if they were not yet)
             self._set_panel_fields(view.panels)
 
+    # ---- the direction lab's table follows undo and redo of its set
+    def wire_direction_rows(self) -> None:
+        """The direction lab lists a set with its measured rows; a set changed by undo or redo is listed again
+        with the rows it was measured with (the rows are kept by direction; a set new to the lab is measured by
+        the lab, which lists it itself)."""
+        panel, s, kept = self.window.directions, self.session, {}
+
+        def follow() -> None:
+            dirs = list(s.directions)
+            if all(id(d) in kept for d in dirs):
+                rows = [kept[id(d)][1] for d in dirs]
+                if {id(r) for r in rows} != {id(r) for r in panel.rows}:
+                    panel.rows, panel.sort_key, panel.sort_descending = rows, None, None
+                    panel._fill_table()
+            elif [r.get("name") for r in panel.rows] == [d.name for d in dirs]:  # the lab's new set, listed already
+                kept.update((id(d), (d, r)) for d, r in zip(dirs, panel.rows))
+
+        s.directions_changed.connect(follow)
+        s.model_changed.connect(kept.clear)
+
     # ---- bookmarks (the Bookmarks panel, Edit ▸ Add bookmark)
     def wire_bookmarks(self) -> None:
         panel = self.window.bookmarks

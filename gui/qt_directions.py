@@ -261,7 +261,6 @@ class DirectionsPanel(QWidget):
         """The method choice and the session's signals."""
         self.method.currentIndexChanged.connect(self._method_changed)
         session.model_changed.connect(self._model_changed)
-        session.directions_changed.connect(self._directions_from_session)
 
     # ---- state
     def directions(self) -> list:
@@ -273,7 +272,6 @@ class DirectionsPanel(QWidget):
                 j.cancel.cancel()
         self.job = self.map_job = None
         self.rows = []
-        self._row_of = {}  # id(direction) -> (direction, its measured row): the table follows undo and redo
         self.latent_map = None
         self.sort_key = self.sort_descending = None
         self._fill_table()
@@ -381,8 +379,6 @@ class DirectionsPanel(QWidget):
                     d.origin = np.asarray(mean, np.float64)
             self.set_name = set_name
             self.rows = rows
-            if len(rows) == len(dirs):
-                self._row_of.update({id(d): (d, r) for d, r in zip(dirs, rows)})
             self.session.set_directions(dirs)
             self.sort_key = self.sort_descending = None
             self._fill_table()
@@ -417,17 +413,6 @@ class DirectionsPanel(QWidget):
         for j in (self.job, self.map_job):
             if j is not None:
                 j.cancel.cancel()
-
-    def _directions_from_session(self) -> None:
-        """The set changed elsewhere (undo, redo): the table lists the measured rows of the directions there are."""
-        known = getattr(self, "_row_of", {})
-        dirs = self.session.directions
-        if all(id(d) in known for d in dirs):
-            rows = [known[id(d)][1] for d in dirs]
-            if {id(r) for r in rows} != {id(r) for r in self.rows}:  # (the same rows: the table's order is kept)
-                self.rows = rows
-                self.sort_key = self.sort_descending = None
-                self._fill_table()
 
     # ---- the table
     def _fill_table(self) -> None:
