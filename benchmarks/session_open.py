@@ -39,15 +39,15 @@ def _make_session(folder: Path, faces: int) -> Path:
     return save_session(folder / "bench.lfs-session.json", state, WindowView("explore", None, None, [2.0, 3.0]))
 
 
-def _engine_open(path: Path) -> float:
+def _engine_open(path: Path) -> tuple:
     from engine.workflows.session import open_session
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     open_session(path)
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - c
 
 
-def _window_open(path: Path) -> float:
+def _window_open(path: Path) -> tuple:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings
 
@@ -63,19 +63,20 @@ def _window_open(path: Path) -> float:
     actions = w.window_actions
     apply = actions.apply_session
     actions.apply_session = lambda opened: (apply(opened), applied.append(time.perf_counter()))
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     actions.open_session(path)
     while not applied and time.perf_counter() - t < 60:
         app.processEvents()
         time.sleep(0.002)
     seconds = applied[0] - t if applied else float("inf")  # the restored state is in every panel's hands
+    cpu = time.process_time() - c  # (the worker's thread included; the waiting loop's sleeps are not)
     w.wait_idle(60)
     ok = w.session.sample is not None and w.workspace() == "explore"
     w.close()
     app.processEvents()
     if not ok:
         raise SystemExit(f"the session was not restored: {w.last_error}")
-    return seconds
+    return seconds, cpu
 
 
 def _content_hash(tmp: Path, rows: int, rounds: int) -> None:
@@ -133,9 +134,13 @@ def main() -> None:
         for _ in range(a.rounds):
             eng.append(_engine_open(path))
             win.append(_window_open(path))
-        for name, xs in (("open_session (engine)", eng), ("File ▸ Open session → state shown (window)", win)):
+        for name, runs in (("open_session (engine)", eng), ("File ▸ Open session → state shown (window)", win)):
+            xs, cpu = [r[0] for r in runs], [r[1] for r in runs]
             print(f"{name:42s} median {statistics.median(xs):.2f} s  (min {min(xs):.2f}, max {max(xs):.2f}, "
-                  f"{len(xs)} rounds)")
+                  f"{len(xs)} rounds), CPU {statistics.median(cpu):.2f} s")
+        m = statistics.median(r[0] for r in win)
+        print(f"goal ≤ 2 s to the restored window on the default model: {'met' if m <= 2.0 else 'NOT met'} "
+              f"({m:.2f} s median)")
 
 
 if __name__ == "__main__":
