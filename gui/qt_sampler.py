@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
     QListWidgetItem, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget,
@@ -140,6 +141,22 @@ def set_control_value(w: QWidget, value: Any) -> None:
         w.setText(str(value))
 
 
+class WindowUndoInFields(QObject):
+    """Ctrl+Z / Ctrl+Shift+Z in a spin box whose text is its committed value go to the window's Edit ▸ Undo/Redo
+    (a line edit takes them for its own text otherwise, and after Enter it has nothing to undo); while a value is
+    being typed they stay the field's own."""
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802
+        if ev.type() == QEvent.Type.ShortcutOverride and (ev.matches(QKeySequence.StandardKey.Undo)
+                                                           or ev.matches(QKeySequence.StandardKey.Redo)):
+            spin = obj if isinstance(obj, (QSpinBox, QDoubleSpinBox)) else obj.parent()
+            if isinstance(spin, (QSpinBox, QDoubleSpinBox)) and spin.lineEdit().text() == (
+                    spin.prefix() + spin.textFromValue(spin.value()) + spin.suffix()):
+                ev.ignore()
+                return True
+        return False
+
+
 class SamplerPanel(QWidget):
     generate_requested = Signal()
     #: the sampler or one of its fields changed, by the user or a panel (not by :meth:`show_choice`): the step's name
@@ -154,6 +171,7 @@ class SamplerPanel(QWidget):
         self._kept: dict[str, dict] = {}  # sampler -> its values when the user switched away
         self._shown: str | None = None  # the sampler whose controls are shown
         self._quiet = False  # True while show_choice puts the controls back (no commits)
+        self._undo_keys = WindowUndoInFields(self)
         i = self.picker.findData(DEFAULT_SAMPLER)
         if i >= 0:
             self.picker.setCurrentIndex(i)
@@ -293,6 +311,9 @@ class SamplerPanel(QWidget):
             if p.name in kept:
                 set_control_value(w, kept[p.name])
             commit_signal(w).connect(lambda *_, n=p.name: self._field_committed(n))
+            if isinstance(w, (QSpinBox, QDoubleSpinBox)):  # (the spin box hears the keys first, then its line edit)
+                w.installEventFilter(self._undo_keys)
+                w.lineEdit().installEventFilter(self._undo_keys)
             self.controls[p.name] = w
             label = QLabel(p.name)
             label.setToolTip(p.help)
