@@ -37,6 +37,7 @@ class Change(enum.Enum):
     BOOKMARKS = "bookmarks"
     GROUPS = "groups"
     CLOUD_SELECTION = "cloud_selection"
+    SAMPLER = "sampler"
 
 
 #: Every kind, in the order a view built late hears them (``Session.replay``).
@@ -81,7 +82,7 @@ class ExplorationState:
     #: The plain fields (read and written by ``gui/session.Session`` as its own attributes).
     FIELDS = ("model", "stats", "dataset", "sample", "current", "selected", "axes", "edited_z", "colour_by",
               "photos", "photo_current", "directions", "probe", "path_vertices", "cloud_selection",
-              "bookmarks", "groups")
+              "bookmarks", "groups", "sampler")
 
     def __init__(self) -> None:
         self.model = None  # engine.workflows.open_model.OpenedModel
@@ -104,6 +105,9 @@ class ExplorationState:
         self.cloud_selection = None
         #: Selections kept by name ("Keep as group"): (name, engine.selection.CloudSelection), in the order kept
         self.groups: list = []
+        #: The Generate panel's sampler and its fields ({"name": "gmm", "values": {"components": 12}}), or None
+        #: before the window reports it; kept when another model opens (it is the user's choice, not the model's)
+        self.sampler: Optional[dict] = None
         self._file_index = None  # (dataset, {file name: its index}) for training_face
 
     # ---- setters ---------------------------------------------------------------------------
@@ -242,6 +246,14 @@ class ExplorationState:
     def set_edited(self, z: Optional[np.ndarray]) -> list[Change]:
         self.edited_z = None if z is None else np.asarray(z, np.float32)
         return [Change.EDITED]
+
+    def set_sampler(self, name: str, values: dict) -> list[Change]:
+        """The sampler chosen and its fields' values (a new dict each time: undo keeps the old one)."""
+        sampler = {"name": str(name), "values": dict(values)}
+        if sampler == self.sampler:
+            return []
+        self.sampler = sampler
+        return [Change.SAMPLER]
 
     def set_colour_by(self, name: Optional[str]) -> list[Change]:
         """Colour the cloud by attribute ``name`` (None or an unknown name: no colouring)."""

@@ -32,6 +32,7 @@ UNDOABLE = {
     "cloud_selection": Change.CLOUD_SELECTION,
     "bookmarks": Change.BOOKMARKS,
     "groups": Change.GROUPS,
+    "sampler": Change.SAMPLER,
 }
 
 #: The most steps kept (the oldest go first).
@@ -47,14 +48,16 @@ def _copy(value):
 
 
 def _same(a, b) -> bool:
-    """Equal values, without comparing big objects by content: arrays by content, lists item by item, numbers,
-    text and tuples by value, anything else (a generated set, a photo) by identity."""
+    """Equal values, without comparing big objects by content: arrays by content, lists and dicts item by item,
+    numbers, text and tuples by value, anything else (a generated set, a photo) by identity."""
     if a is b:
         return True
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, (int, float, str, tuple, type(None))) and isinstance(b, (int, float, str, tuple, type(None))):
         return a == b
     return False

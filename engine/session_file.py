@@ -27,8 +27,10 @@ from .errors import DataError, EngineError
 from .formats.schema import Bool, Int, List, Num, Obj, SchemaError, Str, parse_json, validate
 
 FORMAT = "latent-face-studio-session"
-#: The reader this app is: files of a higher version are refused with one line, lower ones are read.
-VERSION = 1
+#: The reader this app is: files of a higher version are refused with one line, lower ones are read (and
+#: :func:`migrate`\ d). Version 2 added the panels' own fields (``window.panels``: the selection's query line, the
+#: atlas's grid, base and redraw), the docks shown (``window.docks``) and the sampler's "new seed each time".
+VERSION = 2
 SUFFIX = ".lfs-session.json"
 #: The largest session file read (photos may carry their pictures, a few hundred KB each).
 MAX_BYTES = 64 * 2**20
@@ -55,9 +57,11 @@ SESSION = Obj({
                  required=("folder", "content_sha256")),
     "window": Obj({"workspace": Str(64), "layout": Str(MAX_LAYOUT_BYTES * 2, null=True),
                    "geometry": Str(MAX_LAYOUT_BYTES * 2, null=True),
-                   "zoom": Obj({"view_range": List(_FINITE, 4)})}),
+                   "zoom": Obj({"view_range": List(_FINITE, 4)}), "docks": List(Str(64), 256),
+                   "panels": Obj({"selection": Obj({"query": Str(4096)}),
+                                  "atlas": Obj({"side": Int(1, 256), "base": Str(64), "auto": Bool()})})}),
     "sampler": Obj({"name": Str(64), "values": _PARAMS, "n": Int(0, 1_000_000), "seed": Int(0, 2**32 - 1),
-                    "where": Str(4096, null=True)}),
+                    "where": Str(4096, null=True), "next_seed": Bool()}),
     "sample": Obj({"params": _PARAMS, "z": List(_Z, MAX_SAMPLE)}, required=("params",)),
     "selection": Obj({"current": Int(0, MAX_FACES, null=True), "selected": List(Int(0, MAX_FACES), MAX_FACES),
                       "photo_current": Int(0, MAX_PHOTOS, null=True)}),
@@ -83,25 +87,69 @@ SESSION = Obj({
 }, required=("format", "version", "model"))
 
 
+#: The files a model's content hash covers, in this order (those present).
+HASHED = ("config.json", "weights.safetensors", "encoder.onnx", "decoder.onnx", "latents.npy")
+#: A file modified this recently is hashed but its hash is not remembered: a rewrite within the file system's
+#: timestamp tick would keep the same identity (the "racy" case git's index has too).
+RACY_SECONDS = 2.0
+
+
 def model_content_hash(folder: str | os.PathLike) -> str:
-    """sha256 over the model folder's config and network files (``config.json``, ``weights.safetensors``,
-    ``encoder.onnx``, ``decoder.onnx``, ``latents.npy``: those present), each with its name and size: the same
-    folder with other weights or other z-points has another hash. Reads the files once, in blocks, and only the
-    folder's own: a member linking out of it is refused first, as opening the model refuses it."""
+    """sha256 over the model folder's config and network files (:data:`HASHED`: those present), each with its
+    name and size: the same folder with other weights or other z-points has another hash. Only the folder's own
+    files: a member linking out of it is refused first, as opening the model refuses it. The hash is remembered in
+    the app's cache by the files' identity (path, device, inode, size, modification time), as the statistics
+    cache remembers its key: a second save or open of a 2 GB model does not read it again; a changed file has
+    another identity and is read."""
     from .formats.registry import refuse_links_out
 
     folder = Path(folder)
     refuse_links_out(folder)
+    members = [(name, folder / name) for name in HASHED if (folder / name).is_file()]
+    memo = _hash_memo_path(members)
+    if memo is not None:
+        try:
+            text = memo.read_text().strip()
+            if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
+                return text
+        except (OSError, ValueError):
+            pass
     h = hashlib.sha256()
-    for name in ("config.json", "weights.safetensors", "encoder.onnx", "decoder.onnx", "latents.npy"):
-        path = folder / name
-        if not path.is_file():
-            continue
+    for name, path in members:
         h.update(f"{name}\0{path.stat().st_size}\0".encode())
         with open(path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
-    return h.hexdigest()
+    digest = h.hexdigest()
+    if memo is not None and _hash_memo_path(members) == memo:  # unchanged while it was read
+        from . import atomic_io
+
+        try:
+            atomic_io.write_text(memo, digest + "\n")
+        except OSError:
+            pass
+    return digest
+
+
+def _hash_memo_path(members: list) -> Optional[Path]:
+    """Where the content hash of files ``members`` with their identities now is remembered; None when one of
+    them was modified too recently to be told apart from a rewrite in the same timestamp tick."""
+    import time
+
+    from .image_data import default_cache_dir
+
+    ident = hashlib.blake2b(b"lfs-model-content-1", digest_size=16)
+    now = time.time()
+    for name, path in members:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        if now - st.st_mtime < RACY_SECONDS or now - st.st_ctime < RACY_SECONDS:
+            return None
+        ident.update(f"{name}|{path.resolve()}|{st.st_dev}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|"
+                     f"{st.st_ctime_ns}\n".encode("utf-8", "surrogatepass"))
+    return default_cache_dir("model-hash") / f"{ident.hexdigest()}.txt"
 
 
 def session_bytes(record: dict) -> bytes:
@@ -131,6 +179,18 @@ def read_session(path: str | os.PathLike) -> dict:
         raise DataError(f"{path}: a session of a newer Latent Face Studio (version {version}; this one reads up to "
                         f"{VERSION}) — update the app to open it")
     _check(record, str(path))
+    return migrate(record)
+
+
+def migrate(record: dict) -> dict:
+    """An older version's record as this version reads it: version 1 had no panel fields (the panels keep what
+    they show) and no "new seed each time" (off)."""
+    if record.get("version", 1) < 2:
+        window = record.setdefault("window", {})
+        window.setdefault("panels", {})
+        if "sampler" in record:
+            record["sampler"].setdefault("next_seed", False)
+        record["version"] = 2
     return record
 
 

@@ -80,6 +80,7 @@ class WindowActions(SelectionActions, SaveActions):
         w.directions.inspect_face_requested.connect(lambda *_: w.raise_dock("inspectorDock"))
         w.pair_plot.path_drawn.connect(self.decode_drawn_path)
         self.wire_bookmarks()
+        self.wire_direction_rows()
         from .qt_selection_layer import atlas_selection
 
         w.atlas_panel.selector = atlas_selection(w.atlas_panel, s)  # a lasso on the atlas selects in the cloud

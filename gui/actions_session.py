@@ -25,10 +25,33 @@ class SessionActions:
         w = self.window
         sp = w.sampler_panel
         sampler = {"name": sp.sampler_name(), "values": sp.values(), "n": sp.count.value(), "seed": sp.seed.value(),
-                   "where": sp.where()}
+                   "where": sp.where(), "next_seed": sp.next_seed.isChecked()}
         levels = w.pair_plot.levels() if w.panels_ready() else []
         return WindowView(w.workspace(), bytes(w.saveState()), bytes(w.saveGeometry()), levels, sampler,
-                          self._view_range())
+                          self._view_range(), panels=self._panel_fields(),
+                          docks=[n for n, d in w.docks.items() if not d.isHidden()])
+
+    def _panel_fields(self) -> dict:
+        """The panels' own fields a session keeps: the selection's query line, the atlas's grid, base, redraw."""
+        w = self.window
+        if not w.panels_ready():
+            return {}
+        a = w.atlas_panel
+        return {"selection": {"query": w.selection_panel.query.text()},
+                "atlas": {"side": a.side.value(), "base": str(a.base.currentData()), "auto": a.auto.isChecked()}}
+
+    def _set_panel_fields(self, panels: dict) -> None:
+        w = self.window
+        sel, atlas = panels.get("selection") or {}, panels.get("atlas") or {}
+        if isinstance(sel.get("query"), str):
+            w.selection_panel.query.setText(sel["query"])
+        a = w.atlas_panel
+        if isinstance(atlas.get("side"), int):
+            a.side.setValue(atlas["side"])
+        if a.base.findData(atlas.get("base")) >= 0:
+            a.base.setCurrentIndex(a.base.findData(atlas["base"]))
+        if isinstance(atlas.get("auto"), bool):
+            a.auto.setChecked(atlas["auto"])
 
     def _view_range(self) -> Optional[tuple]:
         """The pair plot's shown range (x0, x1, y0, y1), or None before it is built or while it shows no cloud."""
@@ -108,9 +131,9 @@ class SessionActions:
         s.set_bookmarks(st.bookmarks)
         s.set_cloud_selection(st.cloud_selection)
         s.set_groups(st.groups)
+        self._apply_view(opened.view)
         s.history.clear()  # the restored session is where undo starts
         s.history_changed.emit()
-        self._apply_view(opened.view)
         w.model_loaded.emit()
         self._remember_session(opened.path)
         self.notice(f"session opened: {opened.path}", 8000)
@@ -129,12 +152,25 @@ class SessionActions:
 
         self.window.directions.show_set(fn)
 
+    def _restore_layout(self, layout: bytes, shown) -> None:
+        """The saved dock layout; the docks it did not show are taken out (``restoreState`` leaves a dock its
+        state does not hold where it is), and the workspace remembers it."""
+        w = self.window
+        hide = [d for n, d in w.docks.items() if shown is not None and n not in shown]
+        for dock in hide:
+            w.removeDockWidget(dock)
+        w.restoreState(layout)
+        for dock in hide:
+            if not dock.isHidden():
+                w.removeDockWidget(dock)
+        w.dock_layout.stash()
+
     def _apply_view(self, view) -> None:
         w = self.window
         if view.workspace:
             w.switch_workspace(view.workspace)
         if view.layout:
-            w.restoreState(view.layout)
+            self._restore_layout(view.layout, view.docks)
         sp = w.sampler_panel
         sam = view.sampler or {}
         if sam.get("name") and sp.set_sampler(sam["name"]):
@@ -145,9 +181,38 @@ class SessionActions:
                 sp.count.setValue(sam["n"])
             if isinstance(sam.get("seed"), int):
                 sp.seed.setValue(sam["seed"])
+            if isinstance(sam.get("next_seed"), bool):
+                sp.next_seed.setChecked(sam["next_seed"])
+            if isinstance(sam.get("where"), str):
+                sp.clear_conditions()
+                for part in filter(None, sam["where"].split(",")):
+                    name, _, sign = part.rpartition("=")
+                    sp.add_condition(name, sign.strip() != "-1")
         if view.levels:  # the pair plot is built now if it was not yet
             w.pair_plot.set_levels(list(view.levels))
         self._set_view_range(view.view_range)
+        if view.panels:  # (builds the late panels if they were not yet)
+            self._set_panel_fields(view.panels)
+
+    # ---- the direction lab's table follows undo and redo of its set
+    def wire_direction_rows(self) -> None:
+        """The direction lab lists a set with its measured rows; a set changed by undo or redo is listed again
+        with the rows it was measured with (the rows are kept by direction; a set new to the lab is measured by
+        the lab, which lists it itself)."""
+        panel, s, kept = self.window.directions, self.session, {}
+
+        def follow() -> None:
+            dirs = list(s.directions)
+            if all(id(d) in kept for d in dirs):
+                rows = [kept[id(d)][1] for d in dirs]
+                if {id(r) for r in rows} != {id(r) for r in panel.rows}:
+                    panel.rows, panel.sort_key, panel.sort_descending = rows, None, None
+                    panel._fill_table()
+            elif [r.get("name") for r in panel.rows] == [d.name for d in dirs]:  # the lab's new set, listed already
+                kept.update((id(d), (d, r)) for d, r in zip(dirs, panel.rows))
+
+        s.directions_changed.connect(follow)
+        s.model_changed.connect(kept.clear)
 
     # ---- bookmarks (the Bookmarks panel, Edit ▸ Add bookmark)
     def wire_bookmarks(self) -> None:

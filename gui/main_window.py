@@ -172,6 +172,10 @@ class MainWindow(QMainWindow):
         for name, title in PANEL_TITLES:
             self._dock(name, title, first[name] if name in first else _placeholder(title))
         self.sampler_panel.generate_requested.connect(self.window_actions.generate_clicked)
+        sp = self.sampler_panel  # its choice and fields are undo steps; undo puts its controls back
+        sp.committed.connect(lambda label: s.set_sampler(*sp.choice(), label))
+        s.sampler_changed.connect(lambda: sp.show_choice(s.state.sampler))
+        s.set_sampler(*sp.choice())
         self.face_grid.inspect_requested.connect(self.window_actions.inspect_face)
         s.model_changed.connect(lambda: self.sampler_panel.set_attributes(s.labels.names if s.labels is not None else [], s.labels))
 

@@ -2,8 +2,9 @@
 shortcut; Enter runs it.
 
 The commands are read from the window's own actions each time the palette opens (the menus, walked with their
-paths such as "File ▸ Open model folder…", then the panels' tool bars, named by their panel), so a new menu item or
-plot tool is in the palette without being listed here. A command that cannot run now (a disabled action) is shown
+paths such as "File ▸ Open model folder…", then the panels' tool bars and the panels' own buttons, named by their
+panel and box: "Selection ▸ Keep as group…", "Sampler ▸ condition on attributes ▸ add"), so a new menu item, plot
+tool or panel button is in the palette without being listed here. A command that cannot run now (a disabled action) is shown
 greyed and is not run.
 """
 from __future__ import annotations
@@ -94,6 +95,64 @@ def _tool_commands(window) -> list[Command]:
     return out
 
 
+def _button_commands(window, seen: set, listed: list) -> list[Command]:
+    """The buttons of every panel that do something (push and tool buttons with a text; not the check boxes and
+    toggles, which hold a setting, nor the plot tools, nor a button standing for a command ``listed`` already: its
+    action, or the same name with the same keys): running one shows its panel and clicks it."""
+    from PySide6.QtWidgets import QAbstractButton, QCheckBox, QDockWidget, QGroupBox, QRadioButton, QToolButton
+
+    out, paths = [], {}
+    for dock in window.findChildren(QDockWidget):
+        for btn in dock.findChildren(QAbstractButton):
+            text, keys = _button_name(btn)
+            if (not text or btn.isHidden() or btn.isCheckable() or isinstance(btn, (QCheckBox, QRadioButton))
+                    or dock_of(btn) is not dock or _in_tool_bar(btn)):
+                continue
+            if isinstance(btn, QToolButton) and btn.defaultAction() is not None and id(btn.defaultAction()) in seen:
+                continue
+            if keys and any(c.path.rsplit(SEP, 1)[-1] == text and keys in c.keys.split(" or ") for c in listed):
+                continue
+            box = btn.parent()
+            while box is not None and box is not dock and not (isinstance(box, QGroupBox) and box.title()):
+                box = box.parent()
+            where = f"{plain_text(box.title())}{SEP}" if isinstance(box, QGroupBox) else ""
+
+            def run(btn=btn, dock=dock) -> None:
+                if hasattr(window, "raise_dock"):
+                    window.raise_dock(dock.objectName())
+                btn.click()
+
+            path = f"{panel_name(dock, 'Window')}{SEP}{where}{text}"
+            paths[path] = paths.get(path, 0) + 1  # (a panel of several plots has a Reset view for each)
+            out.append(Command(path if paths[path] == 1 else f"{path} ({paths[path]})", keys, run, btn.isEnabled,
+                               btn.toolTip().split("\n")[0], btn))
+    return out
+
+
+def _button_name(btn) -> tuple[str, str]:
+    """A button's command name and the keys its text shows ("Generate  (Ctrl+G)" → "Generate", "Ctrl+G"); a
+    symbol's (⟲, ⤓) is the start of its tooltip ("Reset view")."""
+    text = plain_text(btn.text().split("\n")[0])
+    keys = ""
+    m = re.search(r"\s*\(((?:Ctrl|Alt|Shift|Meta|F\d+)[^)]*)\)", text)
+    if m:
+        keys, text = m.group(1), (text[:m.start()] + text[m.end():]).strip()
+    if text and not any(ch.isalnum() for ch in text):
+        tip = re.sub(r"\s*\([^)]*[:▸][^)]*\)", "", btn.toolTip().split("\n")[0])
+        tip = re.split(r": |\. ", tip)[0].strip()
+        text = tip[:1].upper() + tip[1:] if tip else ""
+    return text, keys
+
+
+def _in_tool_bar(btn) -> bool:
+    w = btn.parent()
+    while w is not None:
+        if w.objectName() == "plotToolBar":
+            return True
+        w = w.parent()
+    return False
+
+
 def commands(window) -> list[Command]:
     """Every command of ``window``: its menus' items by their paths, then the other actions with a text and the
     panels' plot tools, each once. The palette's own action is left out."""
@@ -109,6 +168,7 @@ def commands(window) -> list[Command]:
         seen.add(id(action))
         out.append(_action_command(panel_name(action, "Window") + SEP + text, action))
     out += _tool_commands(window)
+    out += _button_commands(window, seen, out)
     return [c for c in out if c.source.objectName() != PALETTE_ACTION]
 
 

@@ -7,7 +7,9 @@ complete a generation request; the Generate button (Ctrl+G / F5) emits ``generat
 labels match, like ``generate --where Smiling=1,Male=-1``; the request carries it as ``where``.
 
 Each sampler keeps its own values while the user switches between samplers ("defaults" resets them);
-Enter in any field generates. With no saved settings the panel starts on ``DEFAULT_SAMPLER``, the
+Enter in any field generates. A changed choice or a committed field (a spin box typed and entered, or stepped:
+keyboard tracking is off) emits ``committed`` with the step's name ("sampler to gmm", "components to 12"): the
+window makes it an undo step, and :meth:`show_choice` puts the controls back on undo. With no saved settings the panel starts on ``DEFAULT_SAMPLER``, the
 measured best (README, "Samplers and how they compare").
 """
 from __future__ import annotations
@@ -15,7 +17,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
     QListWidgetItem, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget,
@@ -58,6 +61,24 @@ def _decimals(p) -> int:
     if lo is not None and 0 < lo < 1e-3:
         small = max(small, 1e-4)
     return int(min(6, max(2, 2 - math.floor(math.log10(small)) if small < 1 else 3)))
+
+
+def value_text(sampler: str, name: str, value) -> str:
+    """A field's value as the window shows it ("PC3" for ``path``'s axis 2, ``0.7``, ``on``)."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return format_values(sampler, {name: value}).split("=", 1)[1]
+
+
+def commit_signal(w: QWidget):
+    """The signal a control emits once per committed value."""
+    if isinstance(w, QComboBox):
+        return w.currentIndexChanged
+    if isinstance(w, QCheckBox):
+        return w.toggled
+    if isinstance(w, (QSpinBox, QDoubleSpinBox)):
+        return w.valueChanged  # keyboard tracking off: Enter, focus out or a step, not each key
+    return w.editingFinished
 
 
 def make_control(p, prefix: str = "", offset: int = 0) -> QWidget:
@@ -120,8 +141,26 @@ def set_control_value(w: QWidget, value: Any) -> None:
         w.setText(str(value))
 
 
+class WindowUndoInFields(QObject):
+    """Ctrl+Z / Ctrl+Shift+Z in a spin box whose text is its committed value go to the window's Edit ▸ Undo/Redo
+    (a line edit takes them for its own text otherwise, and after Enter it has nothing to undo); while a value is
+    being typed they stay the field's own."""
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802
+        if ev.type() == QEvent.Type.ShortcutOverride and (ev.matches(QKeySequence.StandardKey.Undo)
+                                                           or ev.matches(QKeySequence.StandardKey.Redo)):
+            spin = obj if isinstance(obj, (QSpinBox, QDoubleSpinBox)) else obj.parent()
+            if isinstance(spin, (QSpinBox, QDoubleSpinBox)) and spin.lineEdit().text() == (
+                    spin.prefix() + spin.textFromValue(spin.value()) + spin.suffix()):
+                ev.ignore()
+                return True
+        return False
+
+
 class SamplerPanel(QWidget):
     generate_requested = Signal()
+    #: the sampler or one of its fields changed, by the user or a panel (not by :meth:`show_choice`): the step's name
+    committed = Signal(str)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -131,6 +170,8 @@ class SamplerPanel(QWidget):
 
         self._kept: dict[str, dict] = {}  # sampler -> its values when the user switched away
         self._shown: str | None = None  # the sampler whose controls are shown
+        self._quiet = False  # True while show_choice puts the controls back (no commits)
+        self._undo_keys = WindowUndoInFields(self)
         i = self.picker.findData(DEFAULT_SAMPLER)
         if i >= 0:
             self.picker.setCurrentIndex(i)
@@ -247,7 +288,7 @@ class SamplerPanel(QWidget):
 
     def _connect_signals(self) -> None:
         """The picker and the buttons."""
-        self.picker.currentIndexChanged.connect(self._rebuild)
+        self.picker.currentIndexChanged.connect(self._picked)
         self.generate_btn.clicked.connect(self.generate_requested)
         self.defaults_btn.clicked.connect(self.reset_defaults)
 
@@ -269,6 +310,10 @@ class SamplerPanel(QWidget):
             w = make_control(p, prefix, offset)
             if p.name in kept:
                 set_control_value(w, kept[p.name])
+            commit_signal(w).connect(lambda *_, n=p.name: self._field_committed(n))
+            if isinstance(w, (QSpinBox, QDoubleSpinBox)):  # (the spin box hears the keys first, then its line edit)
+                w.installEventFilter(self._undo_keys)
+                w.lineEdit().installEventFilter(self._undo_keys)
             self.controls[p.name] = w
             label = QLabel(p.name)
             label.setToolTip(p.help)
@@ -278,11 +323,41 @@ class SamplerPanel(QWidget):
         self._shown = name
         self.diagnostics.setText("")
 
+    def _picked(self, *_) -> None:
+        self._rebuild()
+        self._commit(f"sampler to {self.sampler_name()}")
+
+    def _field_committed(self, name: str) -> None:
+        if name in self.controls:
+            self._commit(f"{name} to {value_text(self.sampler_name(), name, self.values().get(name))}")
+
+    def _commit(self, label: str) -> None:
+        if not self._quiet:
+            self.committed.emit(label)
+
+    def choice(self) -> tuple[str, dict]:
+        """The sampler shown and its fields' values."""
+        return self.sampler_name(), self.values()
+
+    def show_choice(self, sampler: dict | None) -> None:
+        """Put the controls back to ``{"name", "values"}`` (undo, redo) without committing anything."""
+        if not sampler or (sampler.get("name"), sampler.get("values")) == self.choice():
+            return
+        self._quiet = True
+        try:
+            if self.set_sampler(sampler["name"]):
+                for key, value in (sampler.get("values") or {}).items():
+                    if key in self.controls:
+                        self.set_value(key, value)
+        finally:
+            self._quiet = False
+
     def reset_defaults(self) -> None:
         """The shown sampler's parameters back to its defaults."""
         self._kept.pop(self.sampler_name(), None)
         self._shown = None
         self._rebuild(keep=False)
+        self._commit(f"{self.sampler_name()} defaults")
 
     def kept_values(self) -> dict[str, dict]:
         """Every sampler's values as the user left them (the shown one's current values included)."""
@@ -298,6 +373,7 @@ class SamplerPanel(QWidget):
                 self._kept[name] = {k: v for k, v in vals.items() if k in known}
         self._shown = None
         self._rebuild()
+        self._commit("sampler values")
 
     # ---- API
     def sampler_name(self) -> str:

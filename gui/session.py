@@ -42,6 +42,7 @@ class Session(QObject):
     cloud_selection_changed = Signal()  # training z-points selected with a plot's Select tool (``cloud_selection``)
     bookmarks_changed = Signal()  # a bookmark was added, renamed or deleted (``bookmarks``)
     groups_changed = Signal()  # a selection was kept as a named group, or a group deleted (``groups``)
+    sampler_changed = Signal()  # the Generate panel's sampler or one of its fields (``sampler``)
     history_changed = Signal()  # a step was recorded, undone or redone (the Edit menu's names follow)
 
     #: Which signal announces each kind of change.
@@ -51,7 +52,8 @@ class Session(QObject):
                Change.PHOTOS: "photos_changed", Change.DIRECTIONS: "directions_changed",
                Change.PROBE: "probe_changed", Change.PATH: "path_changed",
                Change.CLOUD_SELECTION: "cloud_selection_changed",
-               Change.BOOKMARKS: "bookmarks_changed", Change.GROUPS: "groups_changed"}
+               Change.BOOKMARKS: "bookmarks_changed", Change.GROUPS: "groups_changed",
+               Change.SAMPLER: "sampler_changed"}
 
     def __init__(self, parent: Optional[QObject] = None, state: Optional[ExplorationState] = None) -> None:
         super().__init__(parent)
@@ -181,6 +183,14 @@ class Session(QObject):
             self._step(label or "Reset the edits", lambda: self.state.set_edited(None))
         else:
             self._step(label or "Edit the face", lambda: self.state.set_edited(z), key="edit")
+
+    def set_sampler(self, name: str, values: dict, label: Optional[str] = None) -> None:
+        """The Generate panel's sampler and fields, as the undoable step ``label`` ("sampler to gmm", "components to
+        12"). Before a model is open it is no step (undo belongs to an exploration of a model)."""
+        if self.state.model is None or self.state.sampler is None:
+            self._emit(self.state.set_sampler(name, values))
+            return
+        self._step(label or f"sampler {name}", lambda: self.state.set_sampler(name, values))
 
     def set_colour_by(self, name: Optional[str]) -> None:
         """Colour the cloud by attribute ``name`` (None or an unknown name: no colouring)."""

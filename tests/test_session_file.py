@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from engine.errors import DataError
+from engine.errors import DataError, ModelFileError
 from engine.session_file import (
     FORMAT, MAX_BYTES, VERSION, axes_of, encode_bytes, layout_bytes, model_content_hash, model_matches, read_session,
     session_bytes,
@@ -165,3 +165,56 @@ def test_special_and_huge_files_are_refused_without_reading_them(tmp_path):
         read_session(big)
     with pytest.raises(DataError):
         read_session(tmp_path / "missing.lfs-session.json")
+
+
+def test_the_model_hash_is_remembered_by_file_identity_and_a_rewrite_is_read_again(tiny_model, tmp_path, monkeypatch):
+    import shutil
+    import time
+
+    from engine import session_file
+
+    monkeypatch.setenv("LFS_CACHE_DIR", str(tmp_path / "cache"))
+    m = tmp_path / "m"
+    shutil.copytree(tiny_model, m)
+    past = time.time() - 3600
+    for f in m.iterdir():
+        os.utime(f, (past, past))
+    time.sleep(session_file.RACY_SECONDS + 0.1)  # the copies' inode changes (ctime) are old enough to trust
+    first = model_content_hash(m)
+    assert first == model_content_hash(tiny_model)  # the same content, the same hash
+    reads = []
+    real_open = open
+    monkeypatch.setattr(session_file, "open", lambda *a, **k: reads.append(a[0]) or real_open(*a, **k), raising=False)
+    assert model_content_hash(m) == first and reads == []  # remembered: nothing read
+    assert len(list((tmp_path / "cache" / "model-hash").iterdir())) == 2  # this folder and tiny_model
+    latents = m / "latents.npy"
+    data = bytearray(latents.read_bytes())
+    data[-1] ^= 0xFF
+    with real_open(latents, "r+b") as fh:  # the same file, the same size, one byte other
+        fh.write(bytes(data))
+    os.utime(latents, (past, past))  # even with its old modification time put back
+    again = model_content_hash(m)
+    assert again != first and latents in reads
+    (m / "weights.safetensors").unlink()
+    outside = tmp_path / "outside.bin"
+    outside.write_bytes(b"x")
+    (m / "weights.safetensors").symlink_to(outside)
+    with pytest.raises(ModelFileError, match="link leading out"):  # a member linking out is refused before any remembered hash is used
+        model_content_hash(m)
+
+
+def test_a_version_1_session_opens_migrated(tiny_model, tmp_path):
+    """A session the app wrote before version 2 (no panel fields, no docks list, no "new seed each time")."""
+    from engine.workflows.session import open_session
+
+    rec = _record(tiny_model)
+    del rec["directions"], rec["photos"], rec["edit"], rec["colour_by"], rec["bookmarks"], rec["sample"]
+    rec["selection"] = {"current": None, "selected": [], "photo_current": None}
+    v1 = _write(tmp_path, {"format": FORMAT, "version": 1, **rec})
+    back = read_session(v1)
+    assert back["version"] == VERSION == 2
+    assert back["window"]["panels"] == {} and back["sampler"]["next_seed"] is False
+    opened = open_session(v1)
+    assert opened.view.panels == {} and opened.view.docks is None  # the panels and the layout keep what they show
+    assert opened.view.sampler["values"] == {"scale": 0.8} and opened.state.axes == (("pca", 2), ("z", 7))
+    assert opened.view.workspace == "explore" and opened.view.levels == [2.0, 2.2, 3.0]

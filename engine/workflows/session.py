@@ -39,6 +39,10 @@ class WindowView:
     view_range: Optional[tuple] = None  # the pair plot's (x0, x1, y0, y1)
     #: keep each photo's aligned crop as a PNG: True, False, or None (when it is small, PHOTO_PNG_AUTO)
     photo_pictures: Optional[bool] = None
+    #: the panels' own fields, by panel ({"selection": {"query": …}, "atlas": {"side", "base", "auto"}})
+    panels: dict = field(default_factory=dict)
+    #: the docks shown (object names); None: as the layout has them (a version 1 session)
+    docks: Optional[list] = None
 
 
 #: A photo's aligned crop is kept by default when its PNG is at most this large.
@@ -71,6 +75,10 @@ def capture(state: ExplorationState, view: Optional[WindowView] = None) -> dict:
     }
     if view.sampler is not None:
         rec["sampler"] = dict(view.sampler)
+    if view.docks is not None:
+        rec["window"]["docks"] = [str(d) for d in view.docks]
+    if view.panels:
+        rec["window"]["panels"] = {k: dict(v) for k, v in view.panels.items()}
     if view.view_range is not None:
         rec["window"]["zoom"] = {"view_range": [float(v) for v in view.view_range]}
     rec["photos"] = [_photo_record(p, view.photo_pictures) for p in state.photos]
@@ -176,7 +184,8 @@ def open_session(path: str | os.PathLike, *, model_folder: Optional[str | os.Pat
     zoom = (window.get("zoom") or {}).get("view_range")
     view = WindowView(window.get("workspace"), session_file.layout_bytes(rec, "layout"),
                       session_file.layout_bytes(rec, "geometry"), list(rec.get("levels") or []), rec.get("sampler"),
-                      tuple(zoom) if zoom and len(zoom) == 4 else None)
+                      tuple(zoom) if zoom and len(zoom) == 4 else None, panels=dict(window.get("panels") or {}),
+                      docks=window.get("docks"))
     return OpenedSession(path, rec, opened, state, view)
 
 

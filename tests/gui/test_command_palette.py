@@ -112,3 +112,28 @@ def test_the_palette_fits_inside_a_small_window(window, qtbot):
     geo, pal = window.geometry(), palette.geometry()
     assert pal.width() <= geo.width() and pal.height() <= geo.height(), (pal, geo)
     palette.hide()
+
+
+def test_the_panels_buttons_are_commands_greyed_when_disabled_and_run_by_a_click(window, qtbot):
+    from PySide6.QtCore import Qt
+
+    palette = _palette(window, qtbot)
+    by_path = {c.path: c for c in palette.commands}
+    for path in ("Selection ▸ Keep as group…", "Selection ▸ Generate like these", "Selection ▸ Distinguish",
+                 "Your photo ▸ Open photo…", "Directions ▸ Compute", "Bookmarks ▸ Add bookmark",
+                 "Sampler ▸ condition on attributes ▸ add", "Pair plot ▸ Reset view"):
+        assert path in by_path, sorted(p for p in by_path if p.startswith(path.split(" ▸ ")[0]))
+    assert "Sampler ▸ Generate" not in by_path  # its button ("Generate  (Ctrl+G)") is the menu's Generate
+    assert not any(p.endswith(("▸ ⟲", "▸ ⤓")) for p in by_path)  # symbols are named by their tooltips
+    assert "Explore ▸ new each time" not in by_path and not any("new each time" in p for p in by_path)  # a setting
+    _type(qtbot, palette, "keep as group")
+    item = next(palette.list.topLevelItem(i) for i in range(palette.list.topLevelItemCount())
+                if palette.list.topLevelItem(i).text(0) == "Selection ▸ Keep as group…")
+    assert not item.flags() & Qt.ItemFlag.ItemIsEnabled  # no selection yet: greyed, never run
+    assert palette.run(item) is False
+    _type(qtbot, palette, "add bookmark")
+    item = next(palette.list.topLevelItem(i) for i in range(palette.list.topLevelItemCount())
+                if palette.list.topLevelItem(i).text(0) == "Bookmarks ▸ Add bookmark")
+    assert palette.run(item) is not False
+    assert len(window.session.bookmarks) == 1 and window.bookmarks.list.count() == 1
+    assert window.docks["bookmarksDock"].isVisible()  # its panel shown

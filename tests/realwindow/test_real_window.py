@@ -146,3 +146,16 @@ def test_bookmarks_keep_and_restore_a_view_by_real_keys_and_clicks(run_scenario)
     assert v["restored"]["view_range"] == [-1.0, 1.0, -0.5, 0.5], v["restored"]
     assert v["renamed"] == ["mine"] and v["undo"] == "Undo: Rename bookmark to mine", (v["renamed"], v["undo"])
     assert v["visible"], "the Bookmarks panel is not usable on the 1280×720 screen"
+
+
+def test_a_typed_sampler_field_is_one_undo_step_and_a_panel_button_runs_from_the_palette(run_scenario):
+    v = run_scenario("sampler_undo_palette", timeout_s=120)
+    assert v["typing steps"] == 0, "typing into the scale field made undo steps before Enter"
+    value, label, steps = v["typed"]
+    assert abs(value - 0.55) < 1e-9 and label.startswith("Undo: ") and steps >= 1, v["typed"]
+    value, text, state, label, focused = v["undone"]
+    assert focused and value == v["before"] == state and float(text) == v["before"], v["undone"]
+    assert v["redone"] == [0.55, "Undo: scale to 0.55"], "Ctrl+Shift+Z in the field did not redo the step"
+    assert v["menu"] == "Undo: scale to 0.55" and v["by menu"][0] == v["before"], (v["menu"], v["by menu"])
+    assert v["chosen"] == "Bookmarks ▸ Add bookmark", v["chosen"]
+    assert v["bookmarks added"] == 1 and v["bookmarks shown"]
