@@ -1,0 +1,105 @@
+"""Millions of z-points at a reduced size (issue 26, part 2; the 2,000,000 × 256 run is benchmarks/scale_2m.py):
+statistics of a large cloud from one streamed pass plus a seeded subsample (flagged, close to the full pass), the
+path sampler's memory on a memory-mapped cloud, and ``encode`` writing float16 z-points."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from engine import latent_stats as ls
+from engine import z_store
+from engine.formats import native as model_store
+
+
+def _cloud(n: int, d: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    mix = np.eye(d) + rng.normal(0, 0.6 / np.sqrt(d), (d, d))
+    return (rng.standard_normal((n, d)) @ mix * np.linspace(2.0, 0.5, d) + rng.normal(0, 0.5, d)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def cloud():
+    return _cloud(24_000, 12)
+
+
+def test_a_large_cloud_gets_exact_moments_and_flagged_subsampled_statistics(cloud):
+    z = cloud
+    full = ls.compute_stats(z, sample_rows=0)
+    part = ls.compute_stats(z, sample_rows=6000, project_axes=3)
+    assert not full.subsampled and full.sample_note() == "" and full.hist_counts.sum() == 24_000 * 12
+    assert part.subsampled and (part.n, part.sample_rows) == (24_000, 6000)
+    assert part.sample_note() == "on a seeded 6,000 of the 24,000 z-points"
+    # every row gives the mean and std, exactly (float32 sums of shifted rows)
+    z64 = z.astype(np.float64)
+    np.testing.assert_allclose(part.mean, z64.mean(axis=0), atol=1e-5)
+    np.testing.assert_allclose(part.std, z64.std(axis=0, ddof=1), rtol=1e-5)
+    np.testing.assert_allclose(part.pca.mean, part.mean)
+    # the rest is the subsample's: its counts add up to it, and it is close to the full pass
+    assert part.hist_counts.sum(axis=1).tolist() == [6000] * 12 and len(part.normality.mahalanobis_sq) == 6000
+    noise = 4 * np.sqrt(2 / 6000)  # a few standard errors of a correlation / a relative variance
+    assert np.abs(part.corr - full.corr).max() < noise
+    np.testing.assert_allclose(part.pca.explained_variance[:3], full.pca.explained_variance[:3], rtol=noise)
+    assert np.abs(np.sum(part.pca.components[:2] * full.pca.components[:2], axis=1)).min() > 0.99
+    np.testing.assert_allclose(part.centres, full.centres, atol=noise * full.sigmas.max())
+    np.testing.assert_allclose(part.normality.observed, full.normality.observed, atol=0.03)
+    # the streamed pass projected every row on the 3 leading axes: the same numbers as projecting afterwards
+    from engine.workflows.open_model import leading_pca_coords
+
+    coords = ls.take_coords(part, 3, len(z))
+    assert coords.shape == (24_000, 3) and part.coords is None  # handed over once
+    np.testing.assert_allclose(coords, leading_pca_coords(z, part, 3), atol=2e-4)
+    # the same seed, the same statistics
+    again = ls.compute_stats(z, sample_rows=6000)
+    np.testing.assert_array_equal(again.cov, part.cov)
+    assert again.coords is None  # nothing projected unless asked
+
+
+def test_the_subsampling_policy_and_the_cache_keep_the_flag(tmp_path, cloud):
+    assert ls.stats_sample_size(ls.STATS_FULL_ROWS) == ls.STATS_FULL_ROWS  # the 202,599 of CelebA: every row
+    assert ls.stats_sample_size(ls.STATS_FULL_ROWS + 1) == ls.STATS_SAMPLE_ROWS
+    assert ls.stats_sample_size(2_000_000, 0) == 2_000_000 and ls.stats_sample_size(100, 500) == 100
+    part = ls.compute_stats(cloud[:4000], sample_rows=1000)
+    part.key = "k"
+    ls.save_stats(tmp_path / "s.npz", part)
+    back = ls.load_stats(tmp_path / "s.npz", "k")
+    assert back.sample_rows == 1000 and back.subsampled and back.coords is None
+    np.testing.assert_array_equal(back.std, part.std)
+    # a cache written before subsampling existed reads as "every row"
+    with np.load(tmp_path / "s.npz") as f:
+        old = {k: f[k] for k in f.files if k != "sample_rows"}
+    np.savez(tmp_path / "old.npz", **old)
+    assert ls.load_stats(tmp_path / "old.npz", "k").sample_rows == 0
+
+
+@pytest.fixture
+def mapped_model(tiny_model, tmp_path, monkeypatch):
+    """The tiny model with 6,000 float16 z-points, memory-mapped (low thresholds), its statistics subsampled."""
+    dst = tmp_path / "big"
+    dst.mkdir()
+    for f in ("config.json", "weights.safetensors"):
+        shutil.copy2(tiny_model / f, dst / f)
+    d = model_store.read_config(dst).arch.z_dim
+    z = _cloud(6000, d, seed=5).astype(np.float16)
+    np.save(dst / model_store.LATENTS, z)
+    (dst / model_store.LATENT_FILES).write_bytes(b"".join(b"%06d.jpg\n" % i for i in range(6000)))
+    monkeypatch.setattr(z_store, "MAP_BYTES", 10_000)
+    monkeypatch.setattr(ls, "STATS_FULL_ROWS", 4000)
+    monkeypatch.setattr(ls, "STATS_SAMPLE_ROWS", 1500)
+    monkeypatch.setenv("LFS_CACHE_DIR", str(tmp_path / "cache"))
+    return dst, z
+
+
+def test_a_mapped_model_opens_with_subsampled_statistics_and_every_pca_coordinate(mapped_model):
+    from engine.workflows.open_model import leading_pca_coords, open_model
+
+    folder, z = mapped_model
+    first = open_model(folder, statistics=True)
+    assert isinstance(first.latents, np.memmap) and first.stats.sample_rows == 1500 and first.stats.n == 6000
+    k = first.pca_coords.shape[1]
+    assert first.pca_coords.shape == (6000, min(16, z.shape[1]))
+    np.testing.assert_allclose(first.pca_coords, leading_pca_coords(first.latents, first.stats, k), atol=1e-4)
+    cached = open_model(folder, statistics=True)  # from the cache: the flag and the coordinates are the same
+    assert cached.stats.sample_rows == 1500
+    np.testing.assert_allclose(cached.pca_coords, first.pca_coords, atol=1e-4)
