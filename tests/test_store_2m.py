@@ -103,3 +103,83 @@ def test_a_mapped_model_opens_with_subsampled_statistics_and_every_pca_coordinat
     cached = open_model(folder, statistics=True)  # from the cache: the flag and the coordinates are the same
     assert cached.stats.sample_rows == 1500
     np.testing.assert_allclose(cached.pca_coords, first.pca_coords, atol=1e-4)
+
+
+# ----------------------------------------------------------------------------------------------
+# encode --dtype float16
+
+
+@pytest.fixture
+def faces_and_models(tiny_model, tmp_path):
+    """(60 faces, three copies of the tiny model without z-points)."""
+    from conftest import write_faces
+
+    faces = tmp_path / "faces"
+    write_faces(faces, 60, seed=7)
+    copies = []
+    for name in ("a", "b", "c"):
+        dst = tmp_path / name
+        dst.mkdir()
+        for f in ("config.json", "weights.safetensors"):
+            shutil.copy2(tiny_model / f, dst / f)
+        copies.append(dst)
+    return faces, copies
+
+
+def test_encode_float16_stores_half_the_bytes_within_its_rounding_and_says_so(faces_and_models):
+    import main
+    from engine.formats import open_model
+    from engine.workflows.encode import EncodeOptions, encode_folder_into
+
+    assert main.build_parser().parse_args(["encode", "--model", "m", "--data", "d", "--dtype", "float16"]).dtype == "float16"
+    with pytest.raises(SystemExit):  # only the two number types every reader takes
+        main.build_parser().parse_args(["encode", "--model", "m", "--data", "d", "--dtype", "float64"])
+    faces, (a, b, _) = faces_and_models
+    r32 = encode_folder_into(open_model(a), faces, EncodeOptions(workers=1))
+    r16 = encode_folder_into(open_model(b), faces, EncodeOptions(workers=1, dtype="float16"))
+    assert r16.summary().endswith("(60×%d float16)" % r16.z_dim) and "float32" in r32.summary()
+    on_disk = np.load(b / model_store.LATENTS, mmap_mode="r")
+    assert on_disk.dtype == np.float16 and on_disk.shape == (60, r16.z_dim)
+    assert (b / model_store.LATENTS).stat().st_size < 0.6 * (a / model_store.LATENTS).stat().st_size
+    z32, n32 = model_store.load_latents(a, r32.z_dim)
+    z16, n16 = model_store.load_latents(b, r16.z_dim)
+    assert n16 == n32 and z16.dtype == np.float32  # read back as float32, the same names
+    np.testing.assert_allclose(z16, z32, rtol=2**-11, atol=1e-6)  # float16: 11 significant bits
+    assert np.abs(z16 - z32).max() > 0  # really rounded
+
+
+def test_a_float16_encode_resumes_and_its_shards_merge_as_float16(faces_and_models):
+    from engine import encode_shards as es
+    from engine.encoding import FolderSource, encode_to_model
+    from engine.formats import open_model
+
+    faces, (a, b, c) = faces_and_models
+
+    class Killed(Exception):
+        pass
+
+    def die(p):
+        if p.done >= 20:
+            raise Killed
+
+    def encode(folder, **kw):
+        codec = open_model(folder)
+        return encode_to_model(folder, FolderSource(faces, codec.preprocess, workers=1, use_cache=False),
+                               model=codec, chunk_size=20, dtype="float16", **kw)
+
+    whole = encode(a)
+    with pytest.raises(Killed):
+        encode(b, progress=die)
+    seen = []
+    again = encode(b, progress=seen.append)  # continues after its first chunk, in float16
+    assert again.resumed_from == 20 and "resuming" in seen[0].message
+    za = np.load(a / model_store.LATENTS)
+    np.testing.assert_array_equal(np.load(b / model_store.LATENTS), za)
+    codec = open_model(c)
+    source = FolderSource(faces, codec.preprocess, workers=1, use_cache=False)
+    manifests = [es.encode_shard(c, source, codec, r, 2, chunk_size=20, dtype="float16") for r in range(2)]
+    assert {m["identity"]["dtype"] for m in manifests} == {"float16"}
+    rows, z_dim, _ = es.merge_shards(c, 2)
+    merged = np.load(c / model_store.LATENTS)
+    assert merged.dtype == np.float16 and rows == whole.rows == 60
+    np.testing.assert_array_equal(merged, za)
