@@ -183,3 +183,44 @@ def test_a_float16_encode_resumes_and_its_shards_merge_as_float16(faces_and_mode
     merged = np.load(c / model_store.LATENTS)
     assert merged.dtype == np.float16 and rows == whole.rows == 60
     np.testing.assert_array_equal(merged, za)
+
+
+# ----------------------------------------------------------------------------------------------
+# the path sampler on millions of z-points
+
+
+def test_the_path_sampler_reads_a_mapped_cloud_where_it_needs_and_keeps_row_numbers(mapped_model, monkeypatch):
+    from engine.samplers import path as path_mod
+    from engine.workflows import generate as gen
+    from engine.workflows.open_model import open_model
+
+    folder, z = mapped_model
+    monkeypatch.setattr(gen, "MAPPED_FIT_ROWS", 1000)
+    monkeypatch.setattr(path_mod, "PCA_FIT_ROWS", 1000)
+    m = open_model(folder)
+    g = gen.generate(m, "path", {"mode": "points", "start": 5999, "end": 0, "steps": 2}, n=2, decode=False)
+    np.testing.assert_array_equal(g.z, z[[5999, 0]].astype(np.float32))  # the model's rows, not a subsample's
+    fits = gen.SamplerFits()
+    gen.generate(m, "path", n=3, decode=False, fits=fits)
+    s = fits.fitted(m, "path", None)[0]
+    assert "1,000 of the 6,000" in s.diagnostics()["fitted_on"]
+
+
+def test_the_path_sampler_fit_holds_no_copy_of_a_mapped_cloud(tmp_path, monkeypatch):
+    import tracemalloc
+
+    from engine.samplers import make_sampler
+    from engine.samplers import path as path_mod
+
+    n, d = 200_000, 64
+    np.save(tmp_path / "z.npy", _cloud(n, d, seed=2).astype(np.float16))
+    mm = np.load(tmp_path / "z.npy", mmap_mode="r")
+    monkeypatch.setattr(path_mod, "PCA_FIT_ROWS", 10_000)
+    copy32 = n * d * 4
+    for values in ({"mode": "pca"}, {"mode": "points", "start": n - 1, "end": 7}):
+        tracemalloc.start()
+        s = make_sampler("path", values).fit(mm)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert s.sample(4).shape == (4, d)
+        assert peak < copy32 / 4, (values, peak)  # a 10,000-row subsample (2.6 MB) or two rows, never 51 MB
