@@ -68,6 +68,11 @@ class OpenedModel:
             rows.append(("training", facts.summary()))
         rows.append(("z-points", "none (run encode)" if self.latents is None
                      else f"{len(self.latents)} × {self.latents.shape[1]}"))
+        if getattr(self.stats, "subsampled", False):
+            from ..latent_stats import SAMPLED_STATISTICS
+
+            rows.append(("statistics", f"mean and std of every z-point; {', '.join(SAMPLED_STATISTICS)} "
+                                       f"{self.stats.sample_note()}"))
         if self.labels is not None:
             rows.append(("labels", f"{len(self.labels.names)} attributes"))
         elif self.labels_problem:
