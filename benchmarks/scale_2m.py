@@ -91,6 +91,7 @@ def step(name, fn):
     t, c = time.perf_counter(), time.process_time()
     r = fn()
     out[name] = [time.perf_counter() - t, time.process_time() - c, peak_mb()]
+    print("STEP " + json.dumps([name] + out[name]))  # (seen as it happens with --verbose)
     return r
 {body}
 out["peak_mb"] = peak_mb()
@@ -201,13 +202,24 @@ for key in ref:
 """
 
 
+VERBOSE = False
+
+
 def probe(body: str, env: dict) -> dict:
     code = PROBE.format(root=str(ROOT), body=body)
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    for line in res.stdout.splitlines():
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+    result = None
+    for line in proc.stdout:
         if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    raise RuntimeError(f"probe failed ({res.returncode}):\n{res.stderr[-3000:]}")
+            result = json.loads(line[7:])
+        elif VERBOSE and line.startswith("STEP "):
+            name, wall, cpu, peak = json.loads(line[5:])
+            print(f"    … {name}: {wall:.1f} s, CPU {cpu:.1f} s, peak {peak:.0f} MB", flush=True)
+    err = proc.stderr.read()
+    if proc.wait() != 0 or result is None:
+        raise RuntimeError(f"probe failed ({proc.returncode}):\n{err[-3000:]}")
+    return result
 
 
 def spread(values) -> str:
@@ -228,7 +240,10 @@ def main() -> int:
     ap.add_argument("--samplers", default="", help="comma-separated samplers to time (default: all)")
     ap.add_argument("--accuracy", type=int, default=0, metavar="SEEDS",
                     help="also compare the subsampled statistics with a full pass, over SEEDS subsample seeds")
+    ap.add_argument("--verbose", action="store_true", help="print each step as it ends")
     a = ap.parse_args()
+    global VERBOSE
+    VERBOSE = a.verbose
     tmp = Path(tempfile.mkdtemp(prefix="lfs-scale2m-"))
     folder = a.keep or tmp / "model"
     try:

@@ -226,3 +226,49 @@ def test_the_path_sampler_fit_holds_no_copy_of_a_mapped_cloud(tmp_path, monkeypa
         tracemalloc.stop()
         assert s.sample(4).shape == (4, d)
         assert peak < copy32 / 4, (values, peak)  # a 20,000-row subsample (5 MB) or two rows, never 77 MB
+
+
+# ----------------------------------------------------------------------------------------------
+# views of a memory-mapped cloud: selection by a query (with its statistics), the directions lab
+
+
+def test_a_query_and_its_statistics_read_a_mapped_cloud_as_they_read_one_in_memory(tmp_path):
+    from engine.group_stats import cloud_basis, group_stats
+    from engine.query import QuerySpace, evaluate
+
+    z = _cloud(30_000, 10, seed=3).astype(np.float16)
+    np.save(tmp_path / "z.npy", z)
+    mm = np.load(tmp_path / "z.npy", mmap_mode="r")
+    pca = ls.pca_of(z.astype(np.float32))
+    where = "PC1 > 0.5 and z3 < 0"
+    mem, mapped = QuerySpace(z.astype(np.float32), pca=pca), QuerySpace(mm, pca=pca)
+    assert z_store.is_mapped(mapped.z)  # kept a memory map: read chunk by chunk, never copied whole
+    mask = evaluate(where, mapped)
+    np.testing.assert_array_equal(mask, evaluate(where, mem))
+    assert 1000 < mask.sum() < 29_000
+    a = group_stats(cloud_basis(mm, pca=pca), mask)
+    b = group_stats(cloud_basis(z.astype(np.float32), pca=pca), mask)
+    assert z_store.is_mapped(cloud_basis(mm, pca=pca).z)
+    assert (a.count, a.total) == (b.count, b.total) == (mask.sum(), 30_000)
+    for key in ("mean_shift", "sd_ratio", "hist_whole"):
+        np.testing.assert_allclose(getattr(a, key), getattr(b, key), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(a.histogram(3), b.histogram(3))
+    w = pca.components[:2].T
+    np.testing.assert_allclose(z_store.project(mm, w), z.astype(np.float32) @ w.astype(np.float32), atol=1e-4)
+    np.testing.assert_array_equal(z_store.column(mm, 3), z[:, 3].astype(np.float64))
+
+
+def test_the_directions_lab_studies_a_seeded_subsample_of_a_mapped_cloud(mapped_model, monkeypatch):
+    from engine.workflows import directions as wd
+    from engine.workflows.open_model import open_model
+
+    folder, z = mapped_model
+    monkeypatch.setattr(wd, "LAB_ROWS", 2000)
+    m = open_model(folder)
+    rows, table, note = wd.lab_cloud(m.latents)
+    assert rows.shape == (2000, z.shape[1]) and rows.dtype == np.float32 and table is None
+    assert note == "directions and measures on a seeded 2,000 of the 6,000 z-points"
+    res = wd.compute_directions(m.latents, wd.DirectionOptions("pca", k=3, decode=False))
+    assert len(res.directions) == 3 and note in res.notes
+    small, _, none = wd.lab_cloud(np.asarray(z[:100], np.float32))  # in memory: as given
+    assert none is None and small.shape == (100, z.shape[1])
