@@ -146,3 +146,12 @@ def test_bookmarks_keep_and_restore_a_view_by_real_keys_and_clicks(run_scenario)
     assert v["restored"]["view_range"] == [-1.0, 1.0, -0.5, 0.5], v["restored"]
     assert v["renamed"] == ["mine"] and v["undo"] == "Undo: Rename bookmark to mine", (v["renamed"], v["undo"])
     assert v["visible"], "the Bookmarks panel is not usable on the 1280×720 screen"
+
+
+def test_a_subsampled_clouds_panels_say_so(run_scenario):
+    v = run_scenario("subsampled_stats")
+    assert v.get("error") is None, v.get("error")
+    n = v["n"]
+    assert v["sample_rows"] == 60 and n > 60, "the statistics were computed on the subsample"
+    assert v["components"].endswith(f"histogram and fit on a seeded 60 of the {n:,} z-points"), v["components"]
+    assert v["pca"].startswith(f"{n:,} z-points (PCA and normality check on a seeded 60 of them)"), v["pca"]
