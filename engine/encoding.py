@@ -268,7 +268,8 @@ class EncodeResult:
     dtype: str = "float32"  # how latents.npy stores them
 
     def summary(self) -> str:
-        text = f"encoded {self.rows} images → {self.folder / model_store.LATENTS} ({self.rows}×{self.z_dim} {self.dtype})"
+        text = (f"encoded {self.rows} images → {self.folder / model_store.LATENTS} "
+                f"({self.rows}×{self.z_dim} {self.dtype})")
         if self.resumed_from:
             text += f"; resumed after {self.resumed_from} of {self.inputs}"
         if self.skipped:
