@@ -60,7 +60,8 @@ def cmd_encode(a, progress) -> int:
         device = ("cuda" if not ctx.distributed else f"cuda:{ctx.local_rank}") if cuda_ok(a.device) else "cpu"
         codec = open_model(a.model, device=device)
         # streams the folder in chunks (bounded memory) and resumes an interrupted run
-        res = encode_folder_into(codec, a.data, EncodeOptions(batch_size=a.batch_size, fresh=a.fresh),
+        res = encode_folder_into(codec, a.data, EncodeOptions(batch_size=a.batch_size, fresh=a.fresh,
+                                                                 dtype=a.dtype),
                                  progress=progress if ctx.is_main else TqdmProgress(quiet=True), dist_ctx=ctx)
         progress.close()
         if ctx.is_main:

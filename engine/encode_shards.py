@@ -240,9 +240,9 @@ def encode_sharded(model_dir, source, codec, ctx, *, batch_size: int = 256, dtyp
         if not ctx.is_main:
             lo, hi = shard_range(n, ctx.rank, ctx.world_size)
             return EncodeResult(model_dir, int(manifest["rows"]), hi - lo, [tuple(s) for s in manifest["skipped"]],
-                                0, codec.z_dim)
+                                0, codec.z_dim, dtype)
         rows, z_dim, skipped = merge_shards(model_dir, ctx.world_size, cancel)
-        return EncodeResult(model_dir, rows, n, skipped, 0, z_dim)
+        return EncodeResult(model_dir, rows, n, skipped, 0, z_dim, dtype)
     finally:
         if lock is not None:
             lock.__exit__(None, None, None)

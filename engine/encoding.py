@@ -265,9 +265,11 @@ class EncodeResult:
     skipped: list[tuple[str, str]]
     resumed_from: int  # source items already done by an earlier, interrupted run (0: fresh)
     z_dim: int
+    dtype: str = "float32"  # how latents.npy stores them
 
     def summary(self) -> str:
-        text = f"encoded {self.rows} images → {self.folder / model_store.LATENTS} ({self.rows}×{self.z_dim})"
+        text = (f"encoded {self.rows} images → {self.folder / model_store.LATENTS} "
+                f"({self.rows}×{self.z_dim} {self.dtype})")
         if self.resumed_from:
             text += f"; resumed after {self.resumed_from} of {self.inputs}"
         if self.skipped:
@@ -482,7 +484,7 @@ def _encode_to_model(model_dir: Path, source: ImageSource, model, config, batch_
     model = codec_for(model_dir, model, config)
     config = model.config
     if dtype not in ("float32", "float16"):
-        raise EngineError(f"latents dtype must be float32 or float16, got {dtype!r}")
+        raise EngineError(f"must be float32 or float16, got {dtype!r}", param="dtype")
     pre = getattr(source, "preprocess", None)
     if pre is not None and pre.to_dict() != config.preprocess.to_dict():
         raise EngineError(f"the images were prepared with {pre.to_dict()}, the model needs {config.preprocess.to_dict()}")
@@ -592,7 +594,7 @@ def _encode_streaming(model_dir, source, model, config, n, z_dim, np_dtype, row_
         os.replace(lat_path, tmp_z)
         atomic_io.write_into(tmp_names, names)
     target.discard()
-    return EncodeResult(model_dir, rows, n, skipped, resumed_from, z_dim)
+    return EncodeResult(model_dir, rows, n, skipped, resumed_from, z_dim, dtype)
 
 
 def encode_folder(
@@ -604,12 +606,13 @@ def encode_folder(
     workers: Optional[int] = None,
     fresh: bool = False,
     cache_dir: Optional[Path] = None,
+    dtype: str = "float32",
     progress: ProgressCallback = no_progress,
     cancel: Optional[CancelToken] = None,
 ) -> EncodeResult:
     """The CLI's ``encode``: stream a folder of images into the model folder's latents (reading the
-    decode cache instead of the files when ``load_folder`` already cached this folder)."""
+    decode cache instead of the files when ``load_folder`` already cached this folder), stored as ``dtype``."""
     codec = codec_for(model_dir, model)
     source = FolderSource(folder, codec.preprocess, workers=workers, cache_dir=cache_dir)
-    return encode_to_model(model_dir, source, model=codec, batch_size=batch_size, fresh=fresh,
+    return encode_to_model(model_dir, source, model=codec, batch_size=batch_size, fresh=fresh, dtype=dtype,
                            progress=progress, cancel=cancel)

@@ -66,7 +66,7 @@ def _hist(x: np.ndarray, lo: np.ndarray, inv_w: np.ndarray) -> np.ndarray:
 class CloudBasis:
     """What the statistics of any group of these z-points share, computed once (:func:`cloud_basis`)."""
 
-    z: np.ndarray  # (N, d) float32
+    z: np.ndarray  # (N, d) float32, or a read-only memory map (float16 / float32) of millions
     mean: np.ndarray  # (d,)
     sd: np.ndarray  # (d,) σ of each component
     sums: np.ndarray  # (d,) Σz (float64)
@@ -106,15 +106,24 @@ def cloud_basis(z: np.ndarray, *, labels=None, judges=None, pca=None, directions
     """The whole cloud's share of every group statistic: ``labels`` (an ``AttributeTable`` aligned with ``z``),
     ``judges`` (names, weights (J, d), bias), ``pca`` (``latent_whitening.PCAResult``; by default of ``z``),
     ``directions`` (lab ``Direction``s ranked beside the principal axes)."""
-    z = np.ascontiguousarray(z, dtype=np.float32)
+    from .z_store import is_mapped, row_chunks
+
+    mapped = is_mapped(z) and z.flags.c_contiguous  # millions of z-points: read chunk by chunk, never copied whole
+    z = z if mapped else np.ascontiguousarray(z, dtype=np.float32)
     if z.ndim != 2 or len(z) < 2:
         raise EngineError(f"z-points: expected an N×d array with N ≥ 2, got shape {list(z.shape)}")
     if pca is None:
         from .latent_whitening import pca_of
 
-        pca = pca_of(z.astype(np.float64))
-    sums = z.sum(axis=0, dtype=np.float64)
-    sumsq = np.einsum("ij,ij->j", z, z, dtype=np.float64)
+        pca = pca_of(z if mapped else z.astype(np.float64))
+    if mapped:
+        sums, sumsq = np.zeros(z.shape[1]), np.zeros(z.shape[1])
+        for _, c in row_chunks(z, _CHUNK):
+            sums += c.sum(axis=0, dtype=np.float64)
+            sumsq += np.einsum("ij,ij->j", c, c, dtype=np.float64)
+    else:
+        sums = z.sum(axis=0, dtype=np.float64)
+        sumsq = np.einsum("ij,ij->j", z, z, dtype=np.float64)
     n = len(z)
     mean = sums / n
     sd = np.sqrt(np.maximum(sumsq / n - mean**2, 0.0))
@@ -131,8 +140,8 @@ def cloud_basis(z: np.ndarray, *, labels=None, judges=None, pca=None, directions
     axis_sd = np.sqrt(np.maximum(((axes @ comps.T) ** 2) @ ev, 1e-300))
     b = CloudBasis(z, mean, sd, sums, sumsq, z_lo, z_inv, np.zeros((z.shape[1], BINS), np.int64), names,
                    axes, axis_sd, ev, comps)
-    for i in range(0, n, _CHUNK):
-        b.z_hist += _hist(z[i : i + _CHUNK], z_lo, z_inv)
+    for _, c in row_chunks(z, _CHUNK):
+        b.z_hist += _hist(c, z_lo, z_inv)
     if labels is not None:
         vals = np.asarray(labels.values)
         b.label_names = list(labels.names)
@@ -153,7 +162,9 @@ def cloud_basis(z: np.ndarray, *, labels=None, judges=None, pca=None, directions
 
 def _judge_basis(b: CloudBasis, judges) -> None:
     w = np.asarray(judges.weights, np.float32)
-    logits = b.z @ w.T + np.asarray(judges.bias, np.float32)
+    from .z_store import project
+
+    logits = project(b.z, w.T) + np.asarray(judges.bias, np.float32)
     b.judge_names = list(judges.names)
     b.judges = judges
     b.logits = logits
@@ -198,9 +209,23 @@ class _Side:
     extra: Optional[np.ndarray] = None  # the sums of the basis' extra columns
 
 
+def _weighted_sum(w: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """``w @ z`` (float64) of a float32 weight per row; a memory-mapped cloud chunk by chunk."""
+    from .z_store import is_mapped, row_chunks
+
+    if not is_mapped(z):
+        return (w @ z).astype(np.float64)
+    out = np.zeros(z.shape[1])
+    for i, c in row_chunks(z, _CHUNK):
+        out += w[i : i + len(c)] @ c
+    return out
+
+
 def _side(b: CloudBasis, mask: np.ndarray, seed: int = 0, rest_of: Optional["_Side"] = None) -> _Side:
     """The sums and samples of the group ``mask`` (``rest_of``: ``mask`` is that group's complement, whose exact sums
     are the whole's minus the group's)."""
+    from .z_store import take_rows
+
     mask = np.asarray(mask, bool)
     if mask.shape != (b.n,):
         raise EngineError(f"a selection of {mask.shape[0] if mask.ndim else 0} points for {b.n} z-points")
@@ -210,11 +235,11 @@ def _side(b: CloudBasis, mask: np.ndarray, seed: int = 0, rest_of: Optional["_Si
         sums = b.sums - rest_of.sums
         ex = None if b.extra is None else b.extra_sum - rest_of.extra
     elif n <= b.n // 8:  # a small group: its rows
-        sums = b.z[rows].sum(axis=0, dtype=np.float64)
+        sums = take_rows(b.z, rows).sum(axis=0, dtype=np.float64)
         ex = b.extra[rows].sum(axis=0, dtype=np.float64) if b.extra is not None else None
     else:  # a large one: a 0/1 vector through the z-points (no copy of the rows)
         w = mask.astype(np.float32)
-        sums = (w @ b.z).astype(np.float64)
+        sums = _weighted_sum(w, b.z)
         ex = (w @ b.extra).astype(np.float64) if b.extra is not None else None
     pres = kn = ls = ps = lh = None
     A, J = len(b.label_names) if b.present is not None else 0, len(b.judge_names)
@@ -225,7 +250,7 @@ def _side(b: CloudBasis, mask: np.ndarray, seed: int = 0, rest_of: Optional["_Si
     if n > ROWS_MAX:
         rows = np.sort(np.random.default_rng(seed).choice(rows, ROWS_MAX, replace=False))
     scale = n / max(len(rows), 1)
-    zs = b.z[rows]
+    zs = take_rows(b.z, rows)  # float32 (a memory-mapped cloud: only these rows are read)
     sumsq = np.einsum("ij,ij->j", zs, zs).astype(np.float64) * scale  # float32: a σ to 4 digits is plenty
     if b.logits is not None:
         lh = _hist(b.logits[rows], b.judge_lo, b.judge_inv) * scale

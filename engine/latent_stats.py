@@ -39,6 +39,15 @@ from .progress import CancelToken, Progress, ProgressCallback, StepTicker, no_pr
 STATS_CACHE = "stats_cache.npz"
 CACHE_VERSION = 1
 NORMALITY_LEVELS = (1.0, 2.0, 3.0)
+#: A cloud of more than this many z-points gets its mean and std from every point (one streamed pass) and the
+#: rest of its statistics (covariance, correlations, PCA, histograms, Gaussian fits, normality check) from a seeded
+#: subsample of ``STATS_SAMPLE_ROWS`` rows: at 2,000,000 × 256 they differ from the full pass by about their own
+#: run-to-run noise (benchmarks/scale_2m.py --accuracy; docs/scaling.md, section 5).
+STATS_FULL_ROWS = 500_000
+STATS_SAMPLE_ROWS = 200_000
+STATS_SAMPLE_SEED = 0
+#: the statistics a subsampled :class:`LatentStats` computed on its subsample (the words a front end shows)
+SAMPLED_STATISTICS = ("covariance", "correlations", "PCA", "histograms", "Gaussian fits", "normality check")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -84,6 +93,21 @@ class LatentStats:
     hist_counts: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (d, Bmax) padded counts
     hist_bins: np.ndarray = field(default_factory=lambda: np.zeros(0, int))  # (d,) bins per component
     key: str = ""
+    #: the z-points of the seeded subsample that gave SAMPLED_STATISTICS (histogram counts add up to it);
+    #: 0: every one of the n z-points gave every statistic
+    sample_rows: int = 0
+    #: (n, k) coordinates of every z-point on the k leading principal axes when the statistics were computed with
+    #: ``project_axes=k`` (never cached: :func:`take_coords` hands them over once)
+    coords: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
+
+    @property
+    def subsampled(self) -> bool:
+        """True when SAMPLED_STATISTICS come from a subsample of the z-points (mean and std never do)."""
+        return 0 < self.sample_rows < self.n
+
+    def sample_note(self) -> str:
+        """"on a seeded 200,000 of the 2,000,000 z-points" for subsampled statistics, else ""."""
+        return f"on a seeded {self.sample_rows:,} of the {self.n:,} z-points" if self.subsampled else ""
 
     def histogram(self, component: int) -> ComponentHistogram:
         if not 0 <= component < self.z_dim:
@@ -243,25 +267,111 @@ def _fit_summary(fit: dict, mean: np.ndarray, std: np.ndarray) -> dict[str, np.n
 
 
 def compute_stats(z: np.ndarray, interval: float = 0.25, *, progress: ProgressCallback = no_progress,
-                  cancel: Optional[CancelToken] = None) -> LatentStats:
+                  cancel: Optional[CancelToken] = None, sample_rows: Optional[int] = None,
+                  project_axes: int = 0) -> LatentStats:
     """All statistics of the cloud ``z`` (N×d) in two passes over the data.
+
+    A cloud of more than ``STATS_FULL_ROWS`` z-points (``sample_rows`` None), or any cloud given ``sample_rows``
+    (> 0): mean and std from every row in one streamed pass, the rest from a seeded subsample of
+    ``STATS_SAMPLE_ROWS`` (or ``sample_rows``) rows, recorded in ``LatentStats.sample_rows``. ``sample_rows=0``:
+    every statistic from every row. With ``project_axes`` k, a subsampled cloud's pass over every row also gives
+    its coordinates on the k leading principal axes (``LatentStats.coords``; a full pass leaves them to the caller).
 
     BLAS runs single-threaded here: measured on 2 busy cores, 170,000 × 256 take 2.4 s with one
     thread and 5.7–7.6 s with two (OpenBLAS spin-waits); see benchmarks/bench_latent_stats.py."""
-    with single_thread_blas():
-        return _compute_stats(z, interval, progress, cancel)
-
-
-def _compute_stats(z, interval, progress, cancel) -> LatentStats:
+    shape = np.shape(z)
+    n = shape[0] if len(shape) == 2 else 0
+    k = stats_sample_size(n, sample_rows)
     cancel = cancel or CancelToken()
+    with single_thread_blas():
+        if k >= n:
+            return _compute_stats(z, interval, progress, cancel)
+        return _sampled_stats(z, interval, k, progress, cancel, project_axes)
+
+
+def stats_sample_size(n: int, sample_rows: Optional[int] = None) -> int:
+    """The z-points of an ``n``-point cloud that give its subsampled statistics (``n``: all of them)."""
+    if sample_rows is None:
+        sample_rows = STATS_SAMPLE_ROWS if n > STATS_FULL_ROWS else 0
+    return n if sample_rows <= 0 or sample_rows >= n else max(3, int(sample_rows))
+
+
+def _sampled_stats(z, interval, k, progress, cancel, project_axes: int = 0) -> LatentStats:
+    """The statistics of a large cloud: those of a seeded subsample of ``k`` rows, with the mean and std of every
+    row (and the PCA centred on that mean); with ``project_axes``, every row's leading PCA coordinates too."""
+    from .z_store import subsample_rows as gather
+
+    progress(Progress("latent statistics", 0, 1, f"reading a seeded {k:,} of {len(z):,} z-points"))
+    cancel.raise_if_cancelled()
+    rows = gather(z, k, seed=STATS_SAMPLE_SEED)[1]
+    tick = StepTicker("latent statistics", 2 * math.ceil(k / _CHUNK) + 1 + math.ceil(len(z) / MOMENT_TICK_ROWS),
+                      progress, cancel)
+    stats = _compute_stats(rows, interval, progress, cancel, tick)
+    del rows
+    lead = np.asarray(stats.pca.components[: max(0, int(project_axes))], np.float64)  # (k, d)
+    stats.mean, stats.std, coords, shift = streamed_mean_std(z, tick, lead.T.astype(np.float32) if len(lead) else None)
+    stats.n, stats.sample_rows = len(z), k
+    stats.pca = PCAResult(stats.mean.copy(), stats.pca.components, stats.pca.explained_variance,
+                          stats.pca.explained_variance_ratio)
+    if coords is not None:  # the rows were projected shifted by ``shift``: centre them on the mean
+        coords += (shift - stats.mean) @ lead.T
+        stats.coords = coords
+    return stats
+
+
+def take_coords(stats: LatentStats, k: int, n: int) -> Optional[np.ndarray]:
+    """The leading PCA coordinates computed with ``stats`` (at least ``k`` axes of ``n`` rows, the first ``k``
+    handed over), or None; the statistics let go of them."""
+    coords, stats.coords = getattr(stats, "coords", None), None
+    if coords is None or coords.shape[0] != n or coords.shape[1] < k:
+        return None
+    return coords if coords.shape[1] == k else np.ascontiguousarray(coords[:, :k])
+
+
+#: rows per progress step of :func:`streamed_mean_std` (it reads ``MOMENT_CHUNK`` rows at a time: a chunk stays
+#: in the processor's cache between its conversion and its sums, 1.6× faster than 65,536 rows at a time)
+MOMENT_TICK_ROWS = 65536
+MOMENT_CHUNK = 4096
+
+
+def streamed_mean_std(z: np.ndarray, tick=None, project: Optional[np.ndarray] = None):
+    """``(mean, std with ddof 1, projections, shift)`` of the columns of ``z`` (N×d), float64, in one pass of small
+    chunks (a memory map hands each chunk's pages back): float32 sums of rows shifted by ``shift`` (the first
+    chunk's mean), summed in float64. With ``project`` (d×k float32), every shifted row's product with it
+    ((N, k) float64; else None)."""
+    from .z_store import row_chunks
+
+    n, d = z.shape
+    s1, s2 = np.zeros(d), np.zeros(d)
+    shift = ones = None
+    out = None if project is None else np.empty((n, project.shape[1]), dtype=np.float64)
+    for i, chunk in row_chunks(z, rows=MOMENT_CHUNK):
+        if shift is None:
+            shift = chunk.mean(axis=0, dtype=np.float64).astype(np.float32)
+        chunk -= shift
+        if out is not None:
+            out[i : i + len(chunk)] = chunk @ project
+        if ones is None or len(ones) != len(chunk):
+            ones = np.ones(len(chunk), dtype=np.float32)
+        s1 += ones @ chunk
+        np.square(chunk, out=chunk)
+        s2 += ones @ chunk
+        if tick is not None and (i + len(chunk)) % MOMENT_TICK_ROWS < len(chunk):
+            tick("mean and spread of every z-point")
+    m = s1 / n
+    var = np.maximum(s2 / n - m * m, 0.0) * (n / max(n - 1, 1))
+    return shift.astype(np.float64) + m, np.sqrt(var), out, shift.astype(np.float64)
+
+
+def _compute_stats(z, interval, progress, cancel, tick: Optional[StepTicker] = None) -> LatentStats:
+    """The statistics of every row of ``z`` (``tick``: the progress of a larger job this is part of)."""
     z = np.asarray(z)
     if z.ndim != 2 or len(z) < 2:
         raise DataError(f"statistics need an N×d array of at least 2 z-points, got shape {list(z.shape)}")
     if not np.isfinite(interval) or interval <= 0:
         raise DataError(f"sampling interval must be > 0, got {interval}")
     n, d = z.shape
-    steps = 2 * math.ceil(n / _CHUNK) + 1
-    tick = StepTicker("latent statistics", steps, progress, cancel)
+    tick = tick or StepTicker("latent statistics", 2 * math.ceil(n / _CHUNK) + 1, progress, cancel)
 
     # pass 1: mean and range; pass 2: Gram matrix + histograms; pass 3: Mahalanobis distances (chunk by chunk:
     # a read-only memory-mapped cloud is read three times, never copied whole)
@@ -337,7 +447,7 @@ def save_stats(path: str | Path, stats: LatentStats) -> None:
     arrays = {k: getattr(stats, k) for k in _ARRAYS}
     arrays.update(
         key=np.array(stats.key), n=np.array(stats.n), z_dim=np.array(stats.z_dim), interval=np.array(stats.interval),
-        version=np.array(CACHE_VERSION),
+        version=np.array(CACHE_VERSION), sample_rows=np.array(stats.sample_rows),
         pca_mean=stats.pca.mean, pca_components=stats.pca.components, pca_var=stats.pca.explained_variance,
         pca_ratio=stats.pca.explained_variance_ratio,
         norm_levels=stats.normality.levels, norm_observed=stats.normality.observed,
@@ -358,8 +468,9 @@ def load_stats(path: str | Path, key: Optional[str] = None) -> Optional[LatentSt
             a = {k: f[k] for k in _ARRAYS}
             pca = PCAResult(f["pca_mean"], f["pca_components"], f["pca_var"], f["pca_ratio"])
             norm = NormalityCheck(f["norm_levels"], f["norm_observed"], f["norm_expected"], f["norm_d2"], f["norm_thresholds"])
+            rows = int(f["sample_rows"]) if "sample_rows" in f.files else 0  # written before subsampling: all rows
             return LatentStats(n=int(f["n"]), z_dim=int(f["z_dim"]), interval=float(f["interval"]), pca=pca,
-                               normality=norm, key=str(f["key"]), **a)
+                               normality=norm, key=str(f["key"]), sample_rows=rows, **a)
     except (OSError, ValueError, KeyError, EOFError):
         return None
     except Exception:  # noqa: BLE001 - a damaged zip is a cache miss, never a crash
@@ -368,7 +479,7 @@ def load_stats(path: str | Path, key: Optional[str] = None) -> Optional[LatentSt
 
 def load_or_compute_stats(model_dir: str | Path, z: np.ndarray, interval: float = 0.25, *,
                           progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None,
-                          key: Optional[str] = None) -> LatentStats:
+                          key: Optional[str] = None, project_axes: int = 0) -> LatentStats:
     """Statistics of ``z``, cached per model in the user's cache folder (keyed by a hash of z and the interval;
     ``key``: that hash, when the caller knows it already).
 
@@ -387,7 +498,7 @@ def load_or_compute_stats(model_dir: str | Path, z: np.ndarray, interval: float 
     if hit is not None:
         progress(Progress("latent statistics", 1, 1, "from cache"))
         return hit
-    stats = compute_stats(z, interval, progress=progress, cancel=cancel)
+    stats = compute_stats(z, interval, progress=progress, cancel=cancel, project_axes=project_axes)
     stats.key = key
     try:
         save_stats(path, stats)

@@ -35,6 +35,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
+from . import z_store
 from .errors import QueryError
 
 COMPARISONS = ("<=", ">=", "==", "!=", "<", ">", "=")
@@ -358,7 +359,8 @@ class QuerySpace:
     _columns: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        self.z = np.asarray(self.z)
+        if not isinstance(self.z, np.ndarray):  # (a memory map stays one: it is read chunk by chunk)
+            self.z = np.asarray(self.z)
         if self.labels is not None:
             self.label_names = list(self.labels.names)
             if len(self.labels) != len(self.z):
@@ -401,14 +403,14 @@ class QuerySpace:
         if term.kind == "z":
             if term.index >= d:
                 self._fail(query, term, f"{term.name}: the z-points have components z0 … z{d - 1}")
-            return np.asarray(self.z[:, term.index], dtype=np.float64)
+            return z_store.column(self.z, term.index)  # (a memory-mapped cloud: chunk by chunk)
         if term.kind == "pc":
             if not 0 <= term.index < d:
                 self._fail(query, term, f"{term.name}: the principal axes are PC1 … PC{d}")
             pca = self._pca()
             axis = pca.components[term.index]
             sigma = float(pca.sigmas[term.index]) or 1.0
-            return (_f32(self.z) @ axis.astype(np.float32) - float(pca.mean @ axis)).astype(np.float64) / sigma
+            return (z_store.project(self.z, axis) - float(pca.mean @ axis)).astype(np.float64) / sigma
         if term.kind == "judge":
             judges = self.resolved("judges", self.judges) if self.judges is not None else None
             names = list(judges.names) if judges is not None else []
@@ -418,7 +420,7 @@ class QuerySpace:
                 self._fail(query, term, why, names)
             a = names.index(term.name)
             w = np.asarray(judges.weights[a], np.float32)
-            logit = (_f32(self.z) @ w).astype(np.float64) + float(judges.bias[a])
+            logit = z_store.project(self.z, w).astype(np.float64) + float(judges.bias[a])
             return 1.0 / (1.0 + np.exp(-np.clip(logit, -500, 500)))
         return self._label(term, query)
 
@@ -458,13 +460,8 @@ class QuerySpace:
         if pca is None:
             from .latent_whitening import pca_of
 
-            pca = self.pca = pca_of(np.asarray(self.z, dtype=np.float64))
+            pca = self.pca = pca_of(self.z)  # (streamed: a large cloud is never copied whole)
         return pca
-
-
-def _f32(z: np.ndarray) -> np.ndarray:
-    """z as float32 without a copy when it already is (a 202,599 × 256 cloud in float64 would be 400 MB)."""
-    return z if z.dtype == np.float32 else np.asarray(z, np.float32)
 
 
 def _binary_label(space: QuerySpace, term: Term) -> bool:

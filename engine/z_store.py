@@ -5,6 +5,7 @@ and the names of ``latents_files.txt`` as one buffer of bytes instead of million
   the kernel after each chunk (``MADV_DONTNEED``), so a pass over a 2 GB file never makes the process 2 GB big.
 * :func:`release` — hand back every mapped page of a memory map (they are re-read from the file when touched).
 * :func:`subsample_rows` — a seeded, sorted subsample of rows (fits and scatter plots of large clouds).
+* :func:`project`, :func:`column` — a product with a few vectors, one column: chunk by chunk, never a full copy.
 * :class:`NameList` — a read-only sequence of names (``len``, index, slice, iteration, ``in``, ``==`` a list)
   kept as the file's bytes plus an array of line offsets: 2,000,000 names cost ~40 MB, not ~200 MB.
 """
@@ -69,6 +70,28 @@ def row_chunks(z, rows: Optional[int] = None, dtype=np.float32, start: int = 0,
         yield i, chunk
 
 
+def project(z, w: np.ndarray, rows: int = 4096) -> np.ndarray:
+    """``z @ w`` as float32 ((N, k) for a (d, k) ``w``, (N,) for a (d,) one): a memory map read chunk by chunk (4,096
+    rows at a time stay in the processor's cache; its pages handed back), anything else in one product."""
+    w = np.asarray(w, dtype=np.float32)
+    if not is_mapped(z):
+        return np.asarray(z, dtype=np.float32) @ w
+    out = np.empty((len(z),) + w.shape[1:], dtype=np.float32)
+    for i, chunk in row_chunks(z, rows):
+        out[i : i + len(chunk)] = chunk @ w
+    return out
+
+
+def column(z, i: int) -> np.ndarray:
+    """Column ``i`` of ``z`` as float64; a memory map read chunk by chunk (its pages handed back)."""
+    if not is_mapped(z):
+        return np.asarray(z[:, i], dtype=np.float64)
+    out = np.empty(len(z), dtype=np.float64)
+    for a, chunk in row_chunks(z, dtype=z.dtype):
+        out[a : a + len(chunk)] = chunk[:, i]
+    return out
+
+
 def subsample_rows(z, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``(indices, rows)``: ``k`` distinct rows of ``z`` drawn with ``seed`` (all rows when ``k >= len(z)``), in
     file order, as float32; a memory map reads only those rows."""
@@ -77,8 +100,16 @@ def subsample_rows(z, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         idx = np.arange(n)
     else:
         idx = np.sort(np.random.default_rng(seed).choice(n, size=int(k), replace=False))
+    return idx, take_rows(z, idx)
+
+
+def take_rows(z, idx: np.ndarray) -> np.ndarray:
+    """The rows ``idx`` (sorted) of ``z`` as float32; a memory map gathers them chunk by chunk, handing each
+    chunk's pages back (rows spread over a 1 GB file would otherwise keep all of it resident)."""
+    n = len(z)
+    idx = np.asarray(idx)
     if not (is_mapped(z) and z.flags.c_contiguous):
-        return idx, np.asarray(z[idx], dtype=np.float32)
+        return np.asarray(z[idx], dtype=np.float32)
     rows = np.empty((len(idx), z.shape[1]), dtype=np.float32)
     step, base, row_bytes = CHUNK_ROWS, _mapping_offset(z), z.strides[0]
     cuts = np.searchsorted(idx, np.arange(0, n + step, step))
@@ -87,7 +118,7 @@ def subsample_rows(z, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         if b > a:
             rows[a:b] = z[idx[a:b]]
             release(z, base + c * step * row_bytes, base + (c + 1) * step * row_bytes)
-    return idx, rows
+    return rows
 
 
 class NameList(Sequence):

@@ -163,6 +163,7 @@ class ComponentsPanel(QWidget):
             f"z{i}: fitted centre {c:+.3f}, σ {sig:.3f}, half-width {hw:.3f} (shaded: centre ± half-width); "
             f"mean {float(st.mean[i]):+.3f}, std {float(st.std[i]):.3f}; fit quality {q:.3f}; "
             f"bin width {st.interval:g}"
+            + (f"; histogram and fit {st.sample_note()}" if getattr(st, "subsampled", False) else "")
         )
         self._draw_ticks()
         self.draw_selection()

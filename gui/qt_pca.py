@@ -193,8 +193,10 @@ class PCAPanel(QWidget):
 
             xs = np.linspace(edges[0], edges[-1], 300)
             self.md_pdf.setData(xs, chi2_pdf(xs, d))
+        sampled = (f" (PCA and normality check on a seeded {st.sample_rows:,} of them)"
+                   if getattr(st, "subsampled", False) else "")
         text = (
-            f"{st.n} z-points, d = {d}. Components for "
+            f"{st.n:,} z-points{sampled}, d = {d}. Components for "
             + ", ".join(f"{q}%: {need[q]}" for q in need)
             + " of the variance. Normality: a Gaussian cloud puts the expected (grey) fraction inside each "
             "Mahalanobis σ-level; blue is what the training z-points do."

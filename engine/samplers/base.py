@@ -42,9 +42,12 @@ MIN_FIT_POINTS = 10
 FIT_SUBSAMPLE_SEED = 0
 
 
-def _rows_not_finite(z: np.ndarray, chunk: int = 65536) -> np.ndarray:
-    """Indices of the rows of ``z`` that hold NaN or Inf, checked a chunk at a time."""
-    bad = [i + np.flatnonzero(~np.isfinite(z[i : i + chunk]).all(axis=1)) for i in range(0, len(z), chunk)]
+def _rows_not_finite(z: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """Indices of the rows of ``z`` that hold NaN or Inf, checked a chunk at a time (a memory map's pages handed
+    back after each)."""
+    from ..z_store import row_chunks
+
+    bad = [i + np.flatnonzero(~np.isfinite(c).all(axis=1)) for i, c in row_chunks(z, chunk, dtype=z.dtype)]
     return np.concatenate(bad) if bad else np.zeros(0, np.int64)
 
 
@@ -67,6 +70,10 @@ class Sampler:
     #: (:meth:`fit_rows`; None: every row). Set where a fit's cost grows with the points faster than its quality
     #: (measured in docs/scale.md).
     max_fit_points: ClassVar[Optional[int]] = None
+    #: the fit reads a large cloud itself (a few of its rows, or a subsample it draws): a memory-mapped cloud of
+    #: millions of z-points is handed to it whole, not as the generate workflow's subsample, so that row numbers
+    #: keep their meaning; :meth:`fit_input` then must not copy it
+    reads_whole_cloud: ClassVar[bool] = False
 
     def __init__(self, **values: Any) -> None:
         known = {p.name: p for p in self.params}

@@ -10,7 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import SamplerError
-from .base import Param, Sampler
+from .base import FIT_SUBSAMPLE_SEED, Param, Sampler
+
+#: a memory-mapped cloud of more z-points is given its principal axes from a seeded subsample of this many
+PCA_FIT_ROWS = 200_000
 
 
 class PathSampler(Sampler):
@@ -26,15 +29,26 @@ class PathSampler(Sampler):
         Param("steps", int, 0, "points along the path (0 = as many as vectors requested)", minimum=0, maximum=100000),
     )
 
+    reads_whole_cloud = True  # two rows, or the PCA of a subsample: row numbers are the model's own
+
+    @classmethod
+    def fit_input(cls, latents: np.ndarray) -> np.ndarray:
+        """The z-points as given: a memory-mapped cloud is read only where the fit needs it (no copy)."""
+        return latents if isinstance(latents, np.ndarray) and latents.ndim == 2 else super().fit_input(latents)
+
     def _fit(self, latents: np.ndarray) -> None:
+        from .. import z_store
         from ..latent_stats import pca_of
 
-        z = latents  # float32; only the two end rows are copied (mode=points)
+        z = latents  # only the two end rows are copied (mode=points)
         d = self.z_dim
         if self.values["mode"] == "pca":
             ax = self.values["axis"]
             if ax >= d:
                 raise SamplerError(f"path: axis={ax} is out of range; the model has PCA axes 0..{d - 1}")
+            if z_store.is_mapped(z) and len(z) > PCA_FIT_ROWS:  # millions of z-points: the axes of a subsample
+                z = z_store.subsample_rows(z, PCA_FIT_ROWS, seed=FIT_SUBSAMPLE_SEED)[1]
+                self.fit_points = len(z)
             pca = pca_of(z)
             half = self.values["extent"] * pca.sigmas[ax] * pca.components[ax]
             self.endpoints = (pca.mean - half, pca.mean + half)

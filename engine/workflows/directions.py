@@ -120,6 +120,24 @@ def directions_estimate(z: np.ndarray, table=None) -> tuple[float, bool]:
     return MEASURE_SECONDS + probes_seconds(z, table), False
 
 
+#: A memory-mapped cloud of more z-points is studied by the lab on a seeded subsample of this many (its labels with
+#: it): the methods and measures hold float64 copies of the cloud (13 GB at 2,000,000 × 256; at 100,000 rows the
+#: pca method peaks at ~1.1 GB, ica at ~1.4 GB in all, measured by benchmarks/scale_2m.py).
+LAB_ROWS = 100_000
+
+
+def lab_cloud(z: np.ndarray, table=None) -> tuple[np.ndarray, Any, Optional[str]]:
+    """(the z-points the lab works on, their labels, a note saying so or None): a memory-mapped cloud of more than
+    ``LAB_ROWS`` z-points gives a seeded subsample of them (and of ``table``'s rows); anything else is as given."""
+    from .. import z_store
+
+    if not (z_store.is_mapped(z) and len(z) > LAB_ROWS):
+        return z, table, None
+    idx, rows = z_store.subsample_rows(z, LAB_ROWS, seed=0)
+    note = f"directions and measures on a seeded {len(idx):,} of the {len(z):,} z-points"
+    return rows, (table.subset(idx) if table is not None else None), note
+
+
 def compute_directions(z: np.ndarray, options: DirectionOptions, *, model=None, table=None,
                        progress: ProgressCallback = no_progress,
                        cancel: Optional[CancelToken] = None) -> LabDirections:
@@ -130,11 +148,18 @@ def compute_directions(z: np.ndarray, options: DirectionOptions, *, model=None, 
     if method_spec(options.method).needs_labels and table is None:
         raise EngineError(f"{options.method}: the model has no labels.csv for its z-points", param="method")
     options.check()
+    z, table, note = lab_cloud(z, table)
     probes = attribute_probes(z, table, progress=progress, cancel=cancel) if table is not None else None
     dirs = find_directions(z, options.method, k=options.k, seed=options.seed, model=model, table=table,
                            attributes=options.attributes, hold=options.hold, probes=probes, progress=progress,
                            cancel=cancel)
-    return measure(z, dirs, options, model=model, probes=probes, progress=progress, cancel=cancel)
+    return _noted(measure(z, dirs, options, model=model, probes=probes, progress=progress, cancel=cancel), note)
+
+
+def _noted(result: "LabDirections", note: Optional[str]) -> "LabDirections":
+    if note:
+        result.notes.append(note)
+    return result
 
 
 def measure(z: np.ndarray, directions: list, options: DirectionOptions, *, model=None, probes=None,
@@ -165,9 +190,10 @@ def measure_set(z: np.ndarray, directions: list, *, model=None, table=None, prog
     """Directions already made (a session's set) measured and named on this model, as a loaded set is."""
     from ..lab import attribute_probes
 
+    z, table, note = lab_cloud(z, table)
     probes = attribute_probes(z, table, progress=progress, cancel=cancel) if table is not None else None
-    return measure(z, list(directions), DirectionOptions("saved set"), model=model, probes=probes,
-                   progress=progress, cancel=cancel)
+    return _noted(measure(z, list(directions), DirectionOptions("saved set"), model=model, probes=probes,
+                          progress=progress, cancel=cancel), note)
 
 
 def load_and_measure(path, z: np.ndarray, *, model_id: str, z_dim: int, force: bool = False, model=None,
@@ -177,9 +203,10 @@ def load_and_measure(path, z: np.ndarray, *, model_id: str, z_dim: int, force: b
     from ..lab import attribute_probes, load_direction_set
 
     dset = load_direction_set(path, model_id=model_id, z_dim=z_dim, force=force)
+    z, table, note = lab_cloud(z, table)
     probes = attribute_probes(z, table, progress=progress, cancel=cancel) if table is not None else None
-    return measure(z, dset.directions, DirectionOptions("saved set"), model=model, probes=probes,
-                   progress=progress, cancel=cancel)
+    return _noted(measure(z, dset.directions, DirectionOptions("saved set"), model=model, probes=probes,
+                          progress=progress, cancel=cancel), note)
 
 
 def save_set(path, directions: list, *, model_id: str, z_dim: int, name: Optional[str] = None,

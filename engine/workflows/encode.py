@@ -17,6 +17,9 @@ from ..progress import CancelToken, ProgressCallback, no_progress
 if TYPE_CHECKING:  # the encoder's modules load when a run starts, not when the CLI builds its parser
     from ..encoding import EncodeResult
 
+#: The number types ``latents.npy`` may hold (every reader takes both; a float16 store is memory-mapped as it is).
+LATENT_DTYPES = ("float32", "float16")
+
 #: The encode use case's options, declared once (the CLI's flags are built from them).
 ENCODE_PARAMS: tuple[Param, ...] = (
     Param("model", str, None, "", kind="path", required=True),
@@ -24,6 +27,8 @@ ENCODE_PARAMS: tuple[Param, ...] = (
     Param("batch_size", int, 256, "", minimum=1),
     Param("device", str, "auto", "auto, cpu or cuda", kind="device"),
     Param("fresh", bool, False, "start over instead of resuming an interrupted encode"),
+    Param("dtype", str, "float32", "how the z-points are stored: float16 halves latents.npy (millions of faces), "
+          "within float16's rounding (3 significant digits)", choices=LATENT_DTYPES),
 )
 
 #: Below this share of the model's z-points among the images, encoding them replaces another set: asked first.
@@ -35,6 +40,7 @@ class EncodeOptions:
     batch_size: int = 256
     fresh: bool = False  # start over instead of resuming an interrupted run
     workers: Optional[int] = None
+    dtype: str = "float32"  # the z-points' number type in latents.npy (LATENT_DTYPES)
 
 
 @dataclass
@@ -81,9 +87,9 @@ def encode_folder_into(model, data: str | os.PathLike, options: Optional[EncodeO
 
         source = FolderSource(data, codec.preprocess, workers=options.workers)
         return encode_sharded(Path(model.folder), source, codec, ctx, batch_size=options.batch_size,
-                              fresh=options.fresh, progress=progress or no_progress, cancel=cancel)
+                              dtype=options.dtype, fresh=options.fresh, progress=progress or no_progress, cancel=cancel)
     return encode_folder(Path(model.folder), data, model=codec, batch_size=options.batch_size, fresh=options.fresh,
-                         workers=options.workers, progress=progress or no_progress, cancel=cancel)
+                         workers=options.workers, dtype=options.dtype, progress=progress or no_progress, cancel=cancel)
 
 
 @dataclass
@@ -102,5 +108,5 @@ def encode_dataset_into(opened, dataset, *, progress: Optional[ProgressCallback]
     return EncodedDataset(Path(opened.folder), int(z.shape[0]), int(z.shape[1]))
 
 
-__all__ = ["ENCODE_PARAMS", "EncodeOptions", "EncodedDataset", "ReplacementCheck", "encode_dataset_into",
+__all__ = ["ENCODE_PARAMS", "LATENT_DTYPES", "EncodeOptions", "EncodedDataset", "ReplacementCheck", "encode_dataset_into",
            "encode_folder_into", "replacement_check"]

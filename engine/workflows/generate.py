@@ -72,11 +72,12 @@ class SamplerFits:
 
     def fitted(self, opened: OpenedModel, sampler: str, values: Optional[dict], where=None):
         """(the fitted sampler, the number of z-points it was fitted on, the condition's description or None)."""
-        from ..samplers import make_sampler
+        from ..samplers import make_sampler, sampler_class
 
         latents = opened.require_latents()
         conditions, fit_on, described = [], latents, None
-        if z_store.is_mapped(latents) and len(latents) > MAPPED_FIT_ROWS:  # millions of memory-mapped z-points
+        whole = sampler_class(sampler).reads_whole_cloud  # (a fit that reads a few rows, or draws its own subsample)
+        if z_store.is_mapped(latents) and len(latents) > MAPPED_FIT_ROWS and not whole:  # millions of mapped z-points
             fit_on = z_store.subsample_rows(latents, MAPPED_FIT_ROWS, seed=0)[1]
         if where is not None:  # "" is refused by parse_where, never read as "no condition"
             from ..attributes.conditions import conditional_latents, describe_any

@@ -159,3 +159,12 @@ def test_a_typed_sampler_field_is_one_undo_step_and_a_panel_button_runs_from_the
     assert v["menu"] == "Undo: scale to 0.55" and v["by menu"][0] == v["before"], (v["menu"], v["by menu"])
     assert v["chosen"] == "Bookmarks ▸ Add bookmark", v["chosen"]
     assert v["bookmarks added"] == 1 and v["bookmarks shown"]
+
+
+def test_a_subsampled_clouds_panels_say_so(run_scenario):
+    v = run_scenario("subsampled_stats")
+    assert v.get("error") is None, v.get("error")
+    n = v["n"]
+    assert v["sample_rows"] == 60 and n > 60, "the statistics were computed on the subsample"
+    assert v["components"].endswith(f"histogram and fit on a seeded 60 of the {n:,} z-points"), v["components"]
+    assert v["pca"].startswith(f"{n:,} z-points (PCA and normality check on a seeded 60 of them)"), v["pca"]
