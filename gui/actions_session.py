@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog
 
 #: The file dialogs' filter, and how many sessions File ▸ Recent sessions lists.
@@ -132,6 +133,7 @@ class SessionActions:
         s.set_cloud_selection(st.cloud_selection)
         s.set_groups(st.groups)
         self._apply_view(opened.view)
+        QTimer.singleShot(0, w.dock_layout.keep_on_screen)  # a restored layout can grow the window past the screen
         s.history.clear()  # the restored session is where undo starts
         s.history_changed.emit()
         w.model_loaded.emit()

@@ -469,13 +469,7 @@ class MainWindow(QMainWindow):
         st = self.settings
         geo = st.value("window/geometry")
         if isinstance(geo, (QByteArray, bytes)) and self.restoreGeometry(QByteArray(geo)):
-            screen = QGuiApplication.screenAt(self.frameGeometry().center())
-            if screen is None:  # saved on a screen that is gone
-                self.dock_layout.fit_to_screen()
-            elif not self.isMaximized():  # saved on a larger screen: shrink onto this one
-                avail = screen.availableGeometry()
-                if self.width() > avail.width() or self.height() > avail.height():
-                    self.dock_layout.fit_to_screen()
+            self.dock_layout.keep_on_screen()  # saved on a larger screen, or on one that is gone
         self.dock_layout.restore(st)  # the workspaces' layouts and proportions, the workspace the user was in
         values = st.value("sampler/values")
         if isinstance(values, str):

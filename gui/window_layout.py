@@ -269,6 +269,21 @@ class DockLayout:
             st.setValue(f"workspaces/{ws.key}/shown", ",".join(mem.shown))
 
     # ---- the first size
+    def keep_on_screen(self) -> None:
+        """Shrunk onto the available area of the screen it is on when it is larger (a window restored from another
+        screen, or grown by a restored dock layout), so the status bar and its Cancel button stay on the screen; a
+        window on a screen that is gone gets the first size."""
+        w = self.window
+        if w.isMaximized() or w.isFullScreen():
+            return
+        screen = QGuiApplication.screenAt(w.frameGeometry().center())
+        if screen is None:
+            self.fit_to_screen()
+            return
+        avail, frame = screen.availableGeometry(), w.frameGeometry()
+        if frame.width() > avail.width() or frame.height() > avail.height():
+            self.fit_to_screen()
+
     def fit_to_screen(self) -> None:
         """The first size: FIRST_SIZE where the screen's available area holds it, else that area (less a margin),
         centred on it, so the status bar and its Cancel button are on the screen."""

@@ -41,6 +41,22 @@ def test_save_then_open_in_a_fresh_window_restores_the_state(window, make_window
     assert not w2.undo_action.isEnabled()  # undo starts at the restored session
 
 
+def test_a_window_grown_past_the_screen_is_kept_on_it(window, qtbot):
+    """A restored dock layout can grow the window past the screen (seen in a real window at 1280×720: a session's
+    Explore layout made it 736 px tall, its status bar and bottom tabs off the screen); opening a session and
+    restoring the settings shrink it back onto the screen's available area."""
+    w = window
+    avail = w.screen().availableGeometry()
+    w.resize(avail.width() + 300, avail.height() + 200)
+    qtbot.waitUntil(lambda: w.height() > avail.height(), timeout=5000)
+    w.dock_layout.keep_on_screen()
+    qtbot.waitUntil(lambda: w.frameGeometry().height() <= avail.height(), timeout=5000)
+    assert w.frameGeometry().width() <= avail.width()
+    size = w.size()
+    w.dock_layout.keep_on_screen()  # a window that fits is left as it is
+    assert w.size() == size
+
+
 def test_a_bad_session_file_is_one_line_in_a_dialog(window, qtbot, tmp_path):
     bad = tmp_path / "bad.lfs-session.json"
     bad.write_text('{"format": "latent-face-studio-session", "version": 1, "model": {"folder": 3, "content_sha256": ""}}')
