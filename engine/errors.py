@@ -122,7 +122,7 @@ class MissingExtra(EngineError):
 
 
 #: pyproject's optional extras and what each brings (``pip install "latent-face-studio[EXTRA]"``).
-EXTRAS = {"train": "torch", "keras": "h5py and torch", "movie": "imageio-ffmpeg"}
+EXTRAS = {"train": "torch", "keras": "h5py and torch", "movie": "imageio-ffmpeg", "haar": "opencv-python-headless"}
 
 
 def missing_extra_text(feature: str, package: str, extra: str) -> str:

@@ -9,8 +9,9 @@
 #   installer/build.sh --archive     also pack build/installer/latent-face-studio-linux.tar.gz
 #   installer/build.sh --test-only   only the smoke test (and report) of the bundle already in dist/
 #   installer/build.sh --viewer      the viewer bundle dist/latent-face-studio-viewer/ instead: requirements-viewer.txt
-#                                    (no torch, h5py, FFmpeg), LFS_BUNDLE=viewer in the spec; its smoke test expects
-#                                    train to refuse in one line (exit 2) instead of training
+#                                    (no torch, h5py, FFmpeg, OpenCV), LFS_BUNDLE=viewer in the spec, debug sections
+#                                    stripped; its smoke test expects train to refuse in one line (exit 2) instead of
+#                                    training, and places a photo and writes a report
 #
 # Steps: clean source → its own venv (requirements.txt + PyInstaller, pinned) → pyinstaller with
 # installer/latent-face-studio.spec → .desktop file, icon and install-linux.sh beside the executable → smoke test:
@@ -42,7 +43,7 @@ while [ $# -gt 0 ]; do
         --test-only) test_only=1 ;;
         --viewer) viewer=1 ;;
         --default-model) default_model=$(cd "${2:?--default-model needs a folder}" && pwd); shift ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "build.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -107,6 +108,14 @@ rm -rf "${BUNDLE:?}"
 # libtorch_cpu.so ships with its full symbol table (~90 MB); --strip-unneeded keeps every dynamic symbol. Only this
 # library: strip on the auditwheel-patched libraries of numpy/scipy/cv2 can corrupt them.
 [ "$viewer" = 1 ] || strip --strip-unneeded "$BUNDLE/_internal/torch/lib/libtorch_cpu.so"
+if [ "$viewer" = 1 ]; then
+    # The viewer drops the debug information (DWARF sections, never the symbol tables) that some libraries carry:
+    # libpython 22 → 6 MB, Python's own extension modules, kiwisolver, Pillow. The smoke test below runs them all.
+    find "$BUNDLE/_internal" -type f -name '*.so*' -print0 | while IFS= read -r -d '' lib; do
+        # (grep reads all of readelf's output: grep -q would stop early and pipefail would see readelf's SIGPIPE)
+        if readelf -S "$lib" 2>/dev/null | grep '\.debug_info' > /dev/null; then strip --strip-debug "$lib"; fi
+    done
+fi
 build_s=$((SECONDS - build_start))s
 
 # desktop integration files beside the executable
@@ -153,6 +162,12 @@ if [ "$viewer" = 1 ]; then  # no torch: one line naming the full bundle, exit 2,
     test ! -e "$tmp/tiny-model"
     bare "$exe" directions --method pca --k 3 --out "$tmp/dirs" > /dev/null  # the feature encoder's shipped export
     test -f "$tmp/dirs.npy"
+    # a generated face, 256 px (a GIF frame), placed as a photo: MTCNN, framing, encoding
+    bare "$exe" movie --axis PC1 --frames 2 --size 256 --out "$tmp/face.gif" > /dev/null
+    bare "$exe" photo --photo "$tmp/face.gif" --out "$tmp/photo" | tee "$tmp/photo.txt"
+    grep -q "placed 1 face" "$tmp/photo.txt"
+    bare "$exe" report --out "$tmp/report" --parts statistics,faces --samplers uniform,normal > /dev/null  # matplotlib
+    test -s "$tmp/report/report.html"
 else
     bare "$exe" train --data "$tmp/set" --out "$tmp/tiny-model" --epochs 1 --image-size 32 --z-dim 8 \
         --channels 8,16,16,32 --batch-size 4 --val-count 2 > /dev/null  # forward, backward, Adam, save, encode
@@ -171,6 +186,7 @@ cp "$tmp/set/grid.png" "$WORK/bundle-generate-grid$SUFFIX.png"
 # --- 5. report ------------------------------------------------------------------------------------------------
 size=$(du -sh "$BUNDLE" | cut -f1)
 size_mb=$(du -sm "$BUNDLE" | cut -f1)
+size_bytes=$(du -sb "$BUNDLE" | cut -f1)  # the apparent size, as an archive or a download counts it
 archive_note=""
 if [ "$archive" = 1 ]; then
     tar -C "$DIST" -czf "$WORK/$NAME$SUFFIX-linux.tar.gz" "$NAME$SUFFIX"
@@ -179,7 +195,7 @@ fi
 {
     echo "bundle: $BUNDLE"
     [ "$test_only" = 1 ] || echo "source: $( [ "$from_worktree" = 1 ] && echo "working tree" || echo "clean checkout $(git -C "$SRC" rev-parse --short HEAD)")${default_model:+, default model from $default_model}"
-    echo "size: $size ($size_mb MiB)$archive_note"
+    echo "size: $size ($size_mb MiB on disk; $((size_bytes / 1000000)) MB = $size_bytes bytes)$archive_note"
     echo "pyinstaller build time: ${build_s}; whole script: ${SECONDS}s; headless GUI screenshot: ${shot_s}s"
     echo "largest parts:"
     du -sm "$BUNDLE"/_internal/* | sort -rn | head -8

@@ -345,6 +345,18 @@ def test_attribute_rates_conditional_beats_unconditional(labelled_tiny, gauss_sa
     assert re.reencoded and 0 <= re.rows[0].conditional_rate <= 1
 
 
+def test_attribute_rates_take_the_query_language(labelled_tiny, gauss_sampler):
+    m, z, big = labelled_tiny
+    rep = at.attribute_rates(m, "Big and not Coin", sampler=gauss_sampler, n=200, seed=0, reencode=False)
+    assert rep.where == "Big and not Coin" and [r.attribute for r in rep.rows] == ["Big", "Coin"]
+    big_row, coin_row = rep.rows
+    assert big_row.conditional_rate > big_row.unconditional_rate + 0.25
+    old = at.attribute_rates(m, "Big=1,Coin=-1", sampler=gauss_sampler, n=200, seed=0, reencode=False)
+    assert old.subset_points == rep.subset_points  # both syntaxes select the same z-points
+    with pytest.raises(SamplerError, match="an attribute to judge"):
+        at.attribute_rates(m, "z0 > 0", sampler=gauss_sampler, n=16, seed=0, reencode=False)
+
+
 def run_cli(*args, timeout=300):
     return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT)

@@ -121,10 +121,21 @@ def test_feature_space_is_shipped_small_and_loads():
 
 
 def test_face_detector_finds_a_real_face_not_noise():
+    """MTCNN (no OpenCV in the metric itself): the default model's decoded training faces are faces, noise is not."""
+    from engine.encoding import decode_latents
+    from engine.formats import open_model
+    from engine.resources import default_model_dir
+
     det = FaceDetector()
     rng = np.random.default_rng(0)
     assert det.hit_rate(rng.integers(0, 255, (4, 64, 64, 3), dtype=np.uint8)) == 0.0
     assert math.isnan(det.hit_rate(np.zeros((0, 64, 64, 3), np.uint8)))
+    folder = default_model_dir()
+    z = np.load(folder / "latents.npy", mmap_mode="r")[:8]
+    faces = decode_latents(open_model(folder), np.asarray(z, np.float32))
+    scores = [det.score(f) for f in faces]
+    assert det.hit_rate(faces) >= 0.75 and min(scores) >= 0 and max(scores) <= 1, scores
+    assert det.score(np.full((64, 64, 3), 128, np.uint8)) < det.min_score  # a flat grey picture
 
 
 def test_cli_evaluate_writes_json_and_refuses_bad_flags(tiny_model, tmp_path):

@@ -142,3 +142,77 @@ def test_a_value_beyond_float32_is_a_malformed_row_not_an_infinity(tmp_path):
     assert table.report.matched == 1 and table.report.malformed == 2
     assert any("Age='1e300' is too large" in e for e in table.report.malformed_examples)
     assert np.isfinite(np.nan_to_num(table.values, nan=0.0)).all()
+
+
+# ------------------------------------------------------------------------------------------------
+# the vectorised reading of a plain CSV of small integers gives what the row-by-row reading gives
+
+
+def _both_readings(monkeypatch, path, files):
+    """(table, vectorised?) of the ordinary reading, and the table with the vectorised reading switched off."""
+    taken = []
+    fast = lab._read_plain_csv
+    monkeypatch.setattr(lab, "_read_plain_csv", lambda *a: (taken.append(fast(*a)), taken[-1])[1])
+    table = lab.read_label_file(path, files)
+    monkeypatch.setattr(lab, "_read_plain_csv", lambda *a: False)
+    return table, taken == [True], lab.read_label_file(path, files)
+
+
+def _same(a, b):
+    from dataclasses import asdict
+
+    np.testing.assert_array_equal(a.values, b.values)
+    np.testing.assert_array_equal(np.signbit(a.values), np.signbit(b.values))  # "-0" stays -0.0
+    assert a.names == b.names and asdict(a.report) == asdict(b.report)
+
+
+FILES = ["a.jpg", "dir/b.jpg", "c.jpg", "é ü.jpg", "e.jpg"]
+
+
+@pytest.mark.parametrize("text, vectorised", [
+    ("file,A,B\na.jpg,1,0\ndir/b.jpg,0,1\nc.jpg,1,1\n", True),  # one character per cell
+    ("file,A,B\na.jpg,-1,\ndir/b.jpg,,1\nc.jpg,2,-0\n\n", True),  # blanks, minus, a blank line
+    ("file,A,B\n  a.jpg ,1,0\nb.jpg,0,1\nb.png,1,1\nzz.jpg,1,0\né ü.jpg,0,0\n  \nq.jpg,1,1", True),  # base, stem,
+    # duplicate, unmatched, a stripped name, a non-ASCII name, a white-space line, no final line end
+    ("file,A,B\r\na.jpg,1,0\r\nc.jpg,0,1\r\n", True),
+    ("file,A\n" + "".join(f"{f},{i % 2}\n" for i, f in enumerate(FILES * 3)), True),  # duplicates
+    ('file,A,B\n"a.jpg",1,0\nc.jpg,0,1\n', False),  # a quote: the csv module's rules
+    ("file,A,B\na.jpg,1,0\nc.jpg,0,1,1\ne.jpg,0\n", False),  # cell counts
+    ("file,A,B\na.jpg, 1,0\nc.jpg,1.0,yes\ne.jpg,x,10\n", False),  # other cells
+    ("file,A,B\na.jpg,1,0\n,1,1\n,,\ne.jpg,0,0\n", False),  # no name; an empty row
+    ("file,A,B\na.jpg,1,0\ne.jpg,0,é\n", False),  # a non-ASCII cell
+])
+def test_the_vectorised_reading_equals_the_row_by_row_one(tmp_path, monkeypatch, text, vectorised):
+    path = tmp_path / "labels.csv"
+    path.write_bytes(text.encode("utf-8"))
+    table, taken, reference = _both_readings(monkeypatch, path, FILES)
+    assert taken == vectorised
+    _same(table, reference)
+
+
+def test_the_vectorised_reading_of_many_rows_in_blocks(tmp_path, monkeypatch):
+    """Rows across several blocks of lines: blanks in some blocks, a duplicate and an unmatched row late."""
+    monkeypatch.setattr(lab, "_LINE_BLOCK", 7)
+    rng = np.random.default_rng(1)
+    files = [f"{i:05d}.jpg" for i in range(40)]
+    cells = rng.choice(["1", "0", "-1", ""], size=(40, 3))
+    rows = [f"{f},{','.join(c)}" for f, c in zip(files, cells)] + ["00003.jpg,1,1,1", "nope.jpg,1,0,1"]
+    path = tmp_path / "labels.csv"
+    path.write_text("file,A,B,C\n" + "\n".join(rows) + "\n")
+    table, taken, reference = _both_readings(monkeypatch, path, files)
+    assert taken
+    _same(table, reference)
+    assert (table.report.duplicates, table.report.unmatched, table.report.duplicate_examples) == (1, 1, ["line 42: 00003.jpg"])
+    want = np.where(cells == "", np.nan, np.where(cells == "", "0", cells).astype(np.float32))
+    np.testing.assert_array_equal(table.values, want)
+
+
+def test_the_default_models_labels_read_vectorised_as_before(monkeypatch):
+    from engine.formats.native import load_latents
+    from engine.resources import default_model_dir
+
+    folder = default_model_dir()
+    _, files = load_latents(folder, 256)
+    table, taken, reference = _both_readings(monkeypatch, folder / lab.LABELS, files)
+    assert taken and table.values.shape == (9000, 40) and table.report.matched == 9000
+    _same(table, reference)

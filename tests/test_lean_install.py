@@ -1,9 +1,11 @@
 """The lean install: without torch (and imageio-ffmpeg) the app views, explores, generates, places photos, finds
-directions and writes reports; training, Keras import, export and MP4 say in one line what to install.
+directions and writes reports; training, Keras import, export and MP4 say in one line what to install. The viewer
+install (requirements-viewer.txt, the viewer bundle) has no OpenCV either: the same, and ``evaluate``'s face rate.
 
 Each command runs in a subprocess whose ``sitecustomize`` puts a finder first on ``sys.meta_path`` that refuses
-``torch`` and ``imageio_ffmpeg`` (as an install without the extras ``train``, ``keras`` and ``movie`` would), with a
-fresh cache and config folder, so the default model opens on its shipped ONNX export only.
+``torch`` and ``imageio_ffmpeg`` (as an install without the extras ``train``, ``keras`` and ``movie`` would; with
+``cv2`` too, without ``haar``), with a fresh cache and config folder, so the default model opens on its shipped ONNX
+export only.
 """
 from __future__ import annotations
 
@@ -38,17 +40,37 @@ needs_default = pytest.mark.skipif(not (DEFAULT_MODEL / "fast_path.json").is_fil
                                    reason="the default model with its shipped fast path is not in the source tree")
 
 
-@pytest.fixture(scope="module")
-def lean(tmp_path_factory):
-    """(environment, working folder) of a lean run: torch and imageio-ffmpeg cannot be imported."""
-    base = tmp_path_factory.mktemp("lean")
+VIEWER_BLOCKED = BLOCKED + ("cv2",)  # the base install: no extra at all
+
+
+def _blocked_env(base: Path, blocked: tuple) -> dict:
     (base / "block").mkdir()
-    (base / "block" / "sitecustomize.py").write_text(BLOCKER.format(blocked=BLOCKED))
+    (base / "block" / "sitecustomize.py").write_text(BLOCKER.format(blocked=blocked))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LFS_RESOURCES")}
     env.update(PYTHONPATH=str(base / "block"), HOME=str(base / "home"), LFS_CACHE_DIR=str(base / "cache"),
                LFS_CONFIG_DIR=str(base / "config"), QT_QPA_PLATFORM="offscreen")
     env.pop("LFS_DEBUG", None)
-    return env, base
+    return env
+
+
+@pytest.fixture(scope="module")
+def lean(tmp_path_factory):
+    """(environment, working folder) of a lean run: torch and imageio-ffmpeg cannot be imported."""
+    base = tmp_path_factory.mktemp("lean")
+    return _blocked_env(base, BLOCKED), base
+
+
+@pytest.fixture(scope="module")
+def viewer(tmp_path_factory):
+    """(environment, working folder) of the viewer install: torch, imageio-ffmpeg and OpenCV cannot be imported."""
+    base = tmp_path_factory.mktemp("viewer")
+    return _blocked_env(base, VIEWER_BLOCKED), base
+
+
+def _photo_code_needs_opencv() -> bool:
+    """Whether MTCNN still resizes with cv2, i.e. the photo code's port to Pillow/scipy has not landed (the Haar
+    detector, the extra ``haar``, keeps OpenCV after it)."""
+    return "import cv2" in (ROOT / "engine" / "face_detect_mtcnn.py").read_text()
 
 
 def _main(lean, *args, timeout=300) -> subprocess.CompletedProcess:
@@ -65,12 +87,41 @@ def _one_line_install(proc, feature: str, extra: str) -> None:
     assert feature in lines[0] and f'pip install "latent-face-studio[{extra}]"' in lines[0], lines[0]
 
 
-def test_the_blocker_blocks(lean):
-    env, base = lean
-    code = "import importlib\nfor m in ('torch', 'imageio_ffmpeg'):\n    try:\n        importlib.import_module(m)\n" \
-           "    except ImportError:\n        print(m, 'missing')\n"
+def test_the_blocker_blocks(viewer):
+    env, base = viewer
+    code = "import importlib\nfor m in ('torch', 'imageio_ffmpeg', 'cv2', 'numpy'):\n    try:\n" \
+           "        importlib.import_module(m)\n    except ImportError:\n        print(m, 'missing')\n"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=base, timeout=60)
-    assert proc.stdout.split("\n")[:2] == ["torch missing", "imageio_ffmpeg missing"], proc.stderr
+    assert proc.stdout.splitlines() == ["torch missing", "imageio_ffmpeg missing", "cv2 missing"], proc.stderr
+
+
+@needs_default
+def test_evaluate_face_rate_report_without_opencv(viewer, tmp_path):
+    """evaluate's face rate (MTCNN on ONNX Runtime) and a report need no OpenCV: the reconstructions row is decoded
+    and detected even without the training images."""
+    if _photo_code_needs_opencv():
+        pytest.xfail("MTCNN's resizing still uses cv2 until the photo code's port to Pillow/scipy is merged")
+    proc = _main(viewer, "evaluate", "--n", "8", "--samplers", "uniform,pca-ellipse", "--out", tmp_path / "ev.json")
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["name"]: r for r in json.loads((tmp_path / "ev.json").read_text())["rows"]}
+    assert rows["reconstructions"]["face_rate"] >= 0.9 and rows["pca-ellipse"]["face_rate"] >= 0.75, rows
+    assert rows["uniform"]["face_rate"] <= 0.25, rows  # noise-like faces: no face
+    proc = _main(viewer, "report", "--out", tmp_path / "report", "--parts", "statistics,faces", "--samplers", "uniform")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "report" / "report.html").stat().st_size > 1000
+
+
+@needs_default
+def test_open_generate_photo_without_opencv(viewer, tmp_path):
+    """The viewer install (no torch, no OpenCV) opens the default model, generates and places a photo."""
+    if _photo_code_needs_opencv():
+        pytest.xfail("the photo code imports cv2 until its port to Pillow/scipy is merged")
+    proc = _main(viewer, "generate", "--n", "4", "--seed", "3", "--out", tmp_path / "set")
+    assert proc.returncode == 0, proc.stderr
+    assert np.load(tmp_path / "set" / "z.npy").shape == (4, 256)
+    proc = _main(viewer, "photo", "--photo", _portrait(tmp_path), "--out", tmp_path / "photo")
+    assert proc.returncode == 0, proc.stderr
+    assert "placed 1 face(s)" in proc.stdout, proc.stdout
 
 
 @needs_default

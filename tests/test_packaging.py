@@ -148,7 +148,9 @@ def _pins(name: str) -> dict:
 
 
 #: The optional extras (pyproject) and the packages each adds to the base install.
-EXTRAS = {"train": {"torch"}, "keras": {"h5py", "torch"}, "movie": {"imageio-ffmpeg"}}
+EXTRAS = {"train": {"torch"}, "keras": {"h5py", "torch"}, "movie": {"imageio-ffmpeg"}, "haar": {"opencv-python-headless"}}
+#: the module each extra's package is imported as, where the two names differ
+MODULE = {"opencv-python-headless": "cv2", "imageio-ffmpeg": "imageio_ffmpeg"}
 
 
 def test_requirements_pins_are_within_pyproject_ranges():
@@ -160,8 +162,9 @@ def test_requirements_pins_are_within_pyproject_ranges():
         reqs = {Requirement(r).name.lower(): Requirement(r) for r in extras[extra]}
         assert set(reqs) == packages, f"extra {extra!r}: {set(reqs)}"
         ranges.update(reqs)
-    assert [Requirement(r) for r in extras["all"]] == [Requirement("latent-face-studio[train,keras,movie]")]
-    assert not set(base) & {"torch", "h5py", "imageio-ffmpeg"}, "the base install must not need the extras' packages"
+    assert [Requirement(r) for r in extras["all"]] == [Requirement("latent-face-studio[train,keras,movie,haar]")]
+    assert not set(base) & {"torch", "h5py", "imageio-ffmpeg", "opencv-python-headless"}, \
+        "the base install must not need the extras' packages"
     pins = _pins("requirements.txt")
     assert set(pins) == set(ranges), f"requirements.txt and pyproject.toml list different packages: {set(pins) ^ set(ranges)}"
     outside = {name: pin for name, pin in pins.items() if not ranges[name].specifier.contains(pin, prereleases=True)}
@@ -206,7 +209,7 @@ def test_viewer_bundle_leaves_out_the_extras():
     tree = ast.parse(spec)
     assigned = {n.targets[0].id: n.value for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)}
     excluded = set(ast.literal_eval(assigned["VIEWER_EXCLUDES"]))
-    extras = {name.replace("-", "_") for packages in EXTRAS.values() for name in packages}
+    extras = {MODULE.get(name, name) for packages in EXTRAS.values() for name in packages}
     assert extras | {"sympy", "torchgen", "functorch"} <= excluded
     assert not excluded & {name.replace("-", "_").lower() for name in _pins("requirements-viewer.txt")}
     build = (ROOT / "installer" / "build.sh").read_text()

@@ -197,7 +197,7 @@ def where_mask(z: np.ndarray, table: Optional[AttributeTable], where, *, judges=
         conds = parse_where(where) if isinstance(where, str) else list(where)
         mask = np.ones(len(z), dtype=bool)
         for c in conds:
-            if table is not None and c.name in table.names or not _is_coordinate(c.name):
+            if table is not None and c.name in table.names or not is_coordinate(c.name):
                 if table is None:
                     from .labels import unknown_name_message
 
@@ -209,7 +209,7 @@ def where_mask(z: np.ndarray, table: Optional[AttributeTable], where, *, judges=
     return evaluate(where, space)
 
 
-def _is_coordinate(name: str) -> bool:
+def is_coordinate(name: str) -> bool:
     return bool(re.fullmatch(r"z\d+|[Pp][Cc]\d+", name))
 
 

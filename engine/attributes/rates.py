@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import SamplerError
 from ..latent_stats import Whitener
 from ..progress import CancelToken, Progress, ProgressCallback, no_progress
-from .conditions import Condition, conditional_latents, describe_where, parse_where
+from .conditions import Condition, is_coordinate, conditional_latents, describe_any, is_old_syntax, parse_where, where_query
 from .labels import require_labels
 from .probes import LinearProbe, _balanced_accuracy
 
@@ -66,6 +66,16 @@ class AttributeRateReport:
         return "\n".join(lines)
 
 
+def _judged_names(where) -> list[str]:
+    """The attributes a ``where`` names (either syntax), in order: the rows a rate report judges."""
+    if is_old_syntax(where):
+        conds = parse_where(where) if isinstance(where, str) else list(where)
+        if not conds:
+            raise SamplerError("attribute rates need a condition on the attributes, e.g. Smiling=1", param="where")
+        return [c.name for c in conds if not is_coordinate(c.name)]
+    return [t.name for t in where_query(where).terms() if t.kind in ("label", "judge")]
+
+
 def attribute_rates(
     model_dir: str | os.PathLike, where: str | Sequence[Condition], *, sampler: str = "normal",
     values: Optional[dict] = None, n: int = 256, seed: int = 0, attributes: Optional[Sequence[str]] = None,
@@ -77,7 +87,10 @@ def attribute_rates(
     part's ``where`` subset (conditional) and on the whole fit part (unconditional); ``n`` samples of
     each are decoded and re-encoded (what the face really shows) and the rate is the share the probe
     judges to have the attribute (probability > 0.5). ``real_subset_rate`` is the same for up to ``n``
-    real faces of the subset (the ceiling), ``data_rate`` the share of labelled faces with it."""
+    real faces of the subset (the ceiling), ``data_rate`` the share of labelled faces with it.
+
+    ``where`` takes either syntax (``Smiling=1,Male=-1`` or a query, ``Smiling and not Male and PC3 > 1``); the
+    attributes it names are judged (coordinates are not), then ``attributes``."""
     from ..formats import native as model_store
     from ..encoding import decode_latents, encode_images
     from ..samplers import make_sampler
@@ -91,12 +104,10 @@ def attribute_rates(
         config = model.config
     z, files = model_store.load_latents(model_dir, config.arch.z_dim)
     table = require_labels(model_dir, files)
-    conds = parse_where(where) if isinstance(where, str) else list(where)
-    if not conds:
-        raise SamplerError("attribute rates need a condition on the attributes, e.g. Smiling=1")
-    for c in conds:
-        table.index(c.name)
-    names = list(dict.fromkeys([c.name for c in conds] + list(attributes or [])))
+    names = list(dict.fromkeys(_judged_names(where) + list(attributes or [])))
+    if not names:
+        raise SamplerError("attribute rates need an attribute to judge: a condition on the attributes "
+                           "(e.g. Smiling=1 or Smiling and not Male) or attributes named to judge", param="where")
     for nm in names:
         table.index(nm)
     rng = np.random.default_rng(seed)
@@ -105,7 +116,7 @@ def attribute_rates(
     judge_idx, fit_idx = perm[:k], perm[k:]
     z_fit, t_fit = z[fit_idx], table.subset(fit_idx)
     z_judge, t_judge = z[judge_idx], table.subset(judge_idx)
-    z_cond = conditional_latents(z_fit, t_fit, conds, sampler)
+    z_cond = conditional_latents(z_fit, t_fit, where, sampler)
     progress(Progress("attribute rates", 0, 4, "sampling"))
     uncond = make_sampler(sampler, values)
     zc = make_sampler(sampler, values).fit(z_cond).sample(n, seed)  # a failed fit is a SamplerError (Sampler.fit)
@@ -138,5 +149,5 @@ def attribute_rates(
         rows.append(AttributeRate(nm, acc, float(p_all.sum() / max(1, p_all.sum() + a_all.sum())),
                                   rate(real), rate(zc), rate(zu)))
     progress(Progress("attribute rates", 4, 4, "done"))
-    return AttributeRateReport(describe_where(conds), sampler, dict(uncond.values), int(n), int(seed), reencode,
+    return AttributeRateReport(describe_any(where), sampler, dict(uncond.values), int(n), int(seed), reencode,
                                int(len(judge_idx)), int(len(fit_idx)), int(len(z_cond)), rows)

@@ -44,9 +44,11 @@ class GMMSampler(Sampler):
         return gmm_cache.is_cached(cls.fit_input(latents), cls(**dict(values or {})).fit_values())
 
     def _fit(self, latents: np.ndarray) -> None:
-        from ..latent_stats import single_thread_blas
+        from threadpoolctl import threadpool_limits  # comes with scikit-learn
 
-        with single_thread_blas():  # small matrices: threads only fight over the cores
+        # one thread for BLAS and for k-means' OpenMP loops: small problems, where a second thread only spins
+        # (10,000 points: 2.1 → 1.4 CPU s on 2 busy cores, and no slower in wall time)
+        with threadpool_limits(limits=1):
             self._fit_or_read(latents)
 
     def _fit_or_read(self, latents: np.ndarray) -> None:
@@ -83,13 +85,17 @@ class GMMSampler(Sampler):
                                f"{len(latents)} given; use components ≤ {distinct}")
         # regularise relative to the cloud's scale so a dead latent component cannot make a singular matrix
         reg = 1e-6 * max(float(np.mean(np.var(z, axis=0))), 1e-12)
-        m = GaussianMixture(n_components=k, covariance_type=self.values["covariance"], reg_covar=reg,
-                            max_iter=MAX_ITER, n_init=1, random_state=self.values["fit_seed"]).fit(z)
+        settings = dict(n_components=k, covariance_type=self.values["covariance"], reg_covar=reg, max_iter=MAX_ITER,
+                        n_init=1, random_state=self.values["fit_seed"])
+        try:  # EM in float32: about 1.7× faster, the same quality (docs/scale.md)
+            m = GaussianMixture(**settings).fit(np.asarray(latents, dtype=np.float32))
+        except ValueError:  # a component's covariance float32 cannot factor: the same fit in float64
+            m = GaussianMixture(**settings).fit(z)
         converged = bool(m.converged_)
         if not converged:  # said in the sampler's own words (diagnostics "converged"), not sklearn's warning
             self.notes[:] = [n for n in self.notes if not n.startswith("ConvergenceWarning: Best performing")]
             self.notes.append(f"the EM fit did not converge in {MAX_ITER} iterations; its last estimate is used")
-        self._use_fit(m.weights_, m.means_, m.covariances_, converged)
+        self._use_fit(*(np.asarray(a, dtype=np.float64) for a in (m.weights_, m.means_, m.covariances_)), converged)
 
     def _use_fit(self, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray, converged: bool) -> None:
         """Take a fitted mixture's arrays (float64): the component weights, means, covariances (full or diagonal)."""

@@ -34,8 +34,9 @@ def _evaluate_params():
         Param("out", str, None, "write the report as JSON", metavar="report.json", kind="path"),
         Param("overwrite", bool, False, "replace a report written earlier by evaluate"),
         Param("where", str, None, "also measure conditional sampling: the attribute rate a linear probe on held-out "
-              "z-points assigns to samples fitted on this subset vs on all (default sampler: normal)",
-              metavar="NAME=V,...", kind="text"),
+              "z-points assigns to samples fitted on this subset vs on all (default sampler: normal); "
+              "either Smiling=1,Male=-1 or a query (Smiling and not Male and PC3 > 1)",
+              metavar="QUERY", kind="text"),
         Param("judge", str, None, "with a condition: further attributes to judge (e.g. Male)", metavar="NAME,...",
               kind="text"),
     )

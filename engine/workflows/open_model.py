@@ -159,12 +159,17 @@ def leading_pca_coords(latents: np.ndarray, stats, k: int = LEADING_PCS) -> np.n
     k = min(k, int(stats.z_dim))
     comps = np.asarray(pca.components[:k], dtype=np.float64)
     off = np.asarray(pca.mean, dtype=np.float64) @ comps.T
-    from ..z_store import row_chunks
+    from ..latent_stats import single_thread_blas
+    from ..z_store import is_mapped, row_chunks
 
     out = np.empty((len(latents), k), dtype=np.float64)
     c32 = comps.T.astype(np.float32)
-    for i, chunk in row_chunks(latents):  # a memory-mapped cloud is read chunk by chunk, never copied whole
-        out[i : i + len(chunk)] = (chunk @ c32).astype(np.float64) - off
+    in_memory = not is_mapped(latents) and latents.dtype == np.float32
+    chunks = ((i, latents[i : i + 16384]) for i in range(0, len(latents), 16384)) if in_memory else row_chunks(latents)
+    with single_thread_blas():  # a thin product: a second BLAS thread only spins (measured: 3× the CPU time)
+        for i, chunk in chunks:  # views of an in-memory cloud; a memory-mapped one is read chunk by chunk
+            out[i : i + len(chunk)] = chunk @ c32
+    out -= off
     return out
 
 

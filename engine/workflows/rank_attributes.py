@@ -41,8 +41,8 @@ def _attributes_params():
               metavar="LABEL_FILE", flag="import", kind="path"),
         Param("rank", bool, False, "with a label file imported: also print the ranking"),
         Param("no_probe", bool, False, "skip the (slower) cross-validated linear probes"),
-        Param("rates", str, None, "measure conditional sampling for this condition instead of ranking",
-              metavar="NAME=V,...", kind="text"),
+        Param("rates", str, None, "measure conditional sampling for this condition instead of ranking "
+              "(Smiling=1,Male=-1 or a query: Smiling and not Male)", metavar="QUERY", kind="text"),
         Param("also", str, None, "with a condition: further attributes to judge", metavar="NAME,...", kind="text"),
         Param("sampler", str, attribute_rates.__kwdefaults__["sampler"], ""),
         Param("set", str, None, "", metavar="KEY=VALUE", repeat=True, kind="text"),
