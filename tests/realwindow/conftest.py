@@ -45,21 +45,23 @@ def real_display():
 #: own. The others run one after the other in one process, on a new window each (harness.py), started by the first
 #: test that asks for one of them: Python's and the libraries' start is paid once, not once per scenario.
 ALONE = {"lean_train", "first_launch_notice"}
-#: The scenarios of the collected tests, in their order (from each test's ``run_scenario("NAME"…)``).
-_COLLECTED: list[str] = []
 _SCENARIO_CALL = re.compile(r"run_scenario\(\s*[\"'](\w+)[\"']")
 
 
-def pytest_collection_modifyitems(items):
+def _scenarios_of(items) -> list[str]:
+    """The scenarios the real-window tests among ``items`` run, in their order (each test's
+    ``run_scenario("NAME"…)``)."""
+    names: list[str] = []
     for item in items:
         fn = getattr(item, "function", None)
         if fn is None or HERE not in Path(item.path).resolve().parents:
             continue
         try:
-            names = _SCENARIO_CALL.findall(inspect.getsource(fn))
+            found = _SCENARIO_CALL.findall(inspect.getsource(fn))
         except (OSError, TypeError):
             continue
-        _COLLECTED.extend(n for n in names if n not in _COLLECTED)
+        names.extend(n for n in found if n not in names)
+    return names
 
 
 def _harness(names, model: Path, out: Path, env: dict, timeout_s: float):
@@ -72,15 +74,15 @@ def _harness(names, model: Path, out: Path, env: dict, timeout_s: float):
 
 
 @pytest.fixture(scope="session")
-def _scenario_batch(real_display, tiny_model, tmp_path_factory):
+def _scenario_batch(request, real_display, tiny_model, tmp_path_factory):
     """``verdict(name) -> dict | None``: the batch's verdict of a scenario, the batch run on the first call. None
     for a scenario that runs alone, or one the batch did not reach (it then runs alone: its own failure is shown)."""
-    batch = [n for n in _COLLECTED if n not in ALONE]
+    batch = [n for n in _scenarios_of(request.session.items) if n not in ALONE]  # the selected tests' only
     out = tmp_path_factory.mktemp("rw-batch")
     done: dict = {}
 
     def verdict(name: str):
-        if name not in batch:
+        if name not in batch or len(batch) < 2:  # (one alone: harness.py writes its verdict in OUT itself)
             return None
         if not done:
             env = real_display.env()
