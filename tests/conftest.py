@@ -27,6 +27,11 @@ os.environ["LFS_CONFIG_DIR"] = os.path.join(_RUN_CACHE, "config")
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_RUN_CACHE, ignore_errors=True)
+    if os.environ.get("LFS_TEST_TIMES"):  # (the hooks at the end of this file)
+        import json
+
+        Path(os.environ["LFS_TEST_TIMES"]).write_text(json.dumps(
+            {"columns": ["test", "phase", "wall_s", "cpu_s", "subprocess_cpu_s"], "rows": _TIMES}))
 
 TINY_ARCH = dict(image_size=32, channels=(8, 16, 16, 32), z_dim=8)
 
@@ -144,3 +149,39 @@ def labelled_model(tiny_model, tmp_path_factory):
     (model / "labels.csv").write_text("file,Left\n" + "".join(f"{n},{1 if z[i, 0] > 0 else -1}\n"
                                                                for i, n in enumerate(files)))
     return model
+
+
+
+# ---- where the suite's time goes: LFS_TEST_TIMES=FILE.json writes, per test and phase (setup, call, teardown),
+# its wall seconds, its own CPU seconds and its subprocesses' CPU seconds (the CPU figures hold on a busy machine).
+_TIMES: list = []
+
+
+def _clock() -> tuple:
+    import resource
+    import time
+
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.perf_counter(), time.process_time(), kids.ru_utime + kids.ru_stime
+
+
+def _timed(item, phase):
+    before = _clock() if os.environ.get("LFS_TEST_TIMES") else None
+    yield
+    if before is not None:
+        _TIMES.append([item.nodeid, phase, *(round(b - a, 4) for a, b in zip(before, _clock()))])
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    yield from _timed(item, "setup")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    yield from _timed(item, "call")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item):
+    yield from _timed(item, "teardown")

@@ -37,6 +37,10 @@ def make_window(qtbot, gui_settings):
     import gc
 
     gc.collect()  # the closed windows' garbage goes now, while no worker runs, not in the next test's middle
+    # What survived (modules, session fixtures, caches) is set aside from later collections: a full collection
+    # scanned it all again after every window (0.5 s of CPU each, ~100 s over the GUI tests), and only what a
+    # test makes can become its garbage.
+    gc.freeze()
 
 
 @pytest.fixture

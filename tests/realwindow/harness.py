@@ -2,7 +2,7 @@
 
 Run by ``run_scenario`` (tests/realwindow/conftest.py) on a display with a window manager, never by pytest:
 
-    python tests/realwindow/harness.py NAME --model FOLDER --out FOLDER
+    python tests/realwindow/harness.py NAME [NAME …] --model FOLDER --out FOLDER
 
 It builds the main window on the model (private settings, as on a first launch), waits for every panel, then
 calls ``run(rw)`` of ``tests/realwindow/scenarios/NAME.py`` with a :class:`RealWindow`. The scenario moves the
@@ -14,7 +14,9 @@ dict: the verdict, written to ``OUT/verdict.json`` for the outer test to assert.
 A new check is two pieces: ``scenarios/NAME.py`` with ``run(rw) -> dict`` (``rw.wheel_over(widget, -2)``,
 ``rw.click(widget)``, ``rw.key("F1")``, ``rw.resize_window(900, 560)``, ``rw.maximize()``, ``rw.shot("name")``,
 ``rw.wait_until(cond)``; ``rw.window`` is the main window), and a test in ``test_real_window.py`` that asserts
-``run_scenario("NAME")``. Keep one under ~20 s: the window's start takes ~5 s of it.
+``run_scenario("NAME")``. Keep one under ~20 s: the window's start takes ~5 s of it. Several names run one
+after the other in this one process (each on its own new window, the ones before closed): the tests run most
+scenarios so, paying Python's and the libraries' start once (tests/realwindow/conftest.py).
 """
 from __future__ import annotations
 
@@ -189,26 +191,23 @@ def build_window(model: Path, out: Path, size: tuple[int, int] | None = None):
     return window
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description="run one real-window scenario")
-    ap.add_argument("name")
-    ap.add_argument("--model", type=Path, required=True)
-    ap.add_argument("--out", type=Path, required=True)
-    args = ap.parse_args(argv)
-    sys.path[:0] = [str(ROOT), str(HERE)]
-    args.out.mkdir(parents=True, exist_ok=True)
+def run_one(name: str, model: Path, out: Path) -> dict:
+    """Run scenario ``name`` on a new window on ``model``: its verdict, also written to ``OUT/verdict.json``. The
+    window and every top-level window it left open are closed after."""
+    from PySide6.QtWidgets import QApplication
+
+    out.mkdir(parents=True, exist_ok=True)
     verdict: dict = {}
     t0 = time.monotonic()
     rw = None
     try:
-        scenario = importlib.import_module(f"scenarios.{args.name}")
-        model = args.model
+        scenario = importlib.import_module(f"scenarios.{name}")
         if getattr(scenario, "MODEL", None) == "default":  # the packaged default model (its 40 labels, long names)
             from engine.resources import default_model_dir
 
             model = default_model_dir()
-        window = build_window(model, args.out, getattr(scenario, "WINDOW_SIZE", None))
-        rw = RealWindow(window, args.out)
+        window = build_window(model, out, getattr(scenario, "WINDOW_SIZE", None))
+        rw = RealWindow(window, out)
         rw.wait_until(window.isVisible, 20, "the window on screen")
         rw.wait_idle(90)
         rw.activate()
@@ -224,11 +223,30 @@ def main(argv=None) -> int:
     verdict["seconds"] = round(time.monotonic() - t0, 2)
     verdict["shots"] = rw.shots if rw is not None else []
     verdict["xdotool"] = rw.timings if rw is not None else []
-    (args.out / "verdict.json").write_text(json.dumps(verdict, indent=1, default=str))
+    (out / "verdict.json").write_text(json.dumps(verdict, indent=1, default=str))
     if rw is not None:
         rw.window.close()
+        for top in QApplication.topLevelWidgets():  # dialogs, the help window …: the next scenario starts bare
+            if top.isVisible():
+                top.close()
+        rw.window.deleteLater()
         rw.process(100)
-    return 1 if "error" in verdict else 0
+    return verdict
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="run real-window scenarios, each on its own new window")
+    ap.add_argument("names", nargs="+", help="scenario names; with several, OUT/NAME/ holds each one's verdict")
+    ap.add_argument("--model", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    sys.path[:0] = [str(ROOT), str(HERE)]
+    args.out.mkdir(parents=True, exist_ok=True)
+    failed = False
+    for name in args.names:
+        out = args.out if len(args.names) == 1 else args.out / name
+        failed |= "error" in run_one(name, args.model, out)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
