@@ -634,6 +634,8 @@ def main() -> int:
     ap.add_argument("--figure", default=None, help="write a small, turned face of the hard set, framed, here")
     ap.add_argument("--no-mtcnn", action="store_true", help="leave out the MTCNN columns even when installed")
     ap.add_argument("--example", default=None, help="write the astronaut result picture here")
+    ap.add_argument("--methods", default=None,
+                    help="only these columns, comma-separated (e.g. engine-mtcnn-5pt,production)")
     a = ap.parse_args()
     if a.quick:
         a.n, a.steep, a.groups, a.faceless, a.hard, a.hard_groups, a.no_mtcnn = 20, 5, 3, 3, 45, 8, True
@@ -664,6 +666,8 @@ def main() -> int:
     methods = [("haar", haar, False), ("haar+refine", haar, True), ("naive", None, False)]
     methods += [("engine-mtcnn-5pt", EngineMtcnn(size), False), ("engine-mtcnn+refine", EngineMtcnn(size), True),
                 ("production", Production(size, codec, aligner), False)]
+    if a.methods:
+        methods = [m for m in methods if m[0] in a.methods.split(",")]
     mt_note = "mtcnn: not run (--no-mtcnn)"
     if not a.no_mtcnn:
         try:
