@@ -321,7 +321,7 @@ class EngineMtcnn:
 
 
 class Production:
-    """``engine.photo``'s framing as the app runs it (default detector, Haar fallback, gated refinement)."""
+    """``engine.photo``'s framing as the app runs it (default detector, gated refinement)."""
 
     name = "production"
 

@@ -56,6 +56,7 @@ def make_picture(path: Path, face: np.ndarray, scale: float, size=(4000, 3000), 
     from PIL import Image
 
     from engine import face_framing as ff
+    from engine.resample import warp_affine
 
     rng = np.random.default_rng(seed)
     W, H = size
@@ -63,8 +64,8 @@ def make_picture(path: Path, face: np.ndarray, scale: float, size=(4000, 3000), 
     A = ff.similarity(scale, 8.0, ((w - 1) / 2, (h - 1) / 2), (W * 0.575, H * 0.43))
     bg = Image.fromarray(rng.uniform(30, 230, (4, 5, 3)).astype(np.uint8)).resize(size, Image.BICUBIC)
     bg = np.asarray(bg, np.float32) + rng.normal(0, 6, (H, W, 3)).astype(np.float32)
-    warped = ff.warp_affine(face, A, size)
-    mask = ff.warp_affine(np.pad(np.ones((h - 4, w - 4), np.float32), 2), A, size, cubic=False, edge=False)
+    warped = warp_affine(face, A, size)
+    mask = warp_affine(np.pad(np.ones((h - 4, w - 4), np.float32), 2), A, size, cubic=False, edge=False)
     out = warped.astype(np.float32) * mask[..., None] + bg * (1 - mask[..., None])
     Image.fromarray(np.clip(out, 0, 255).astype(np.uint8)).save(path, quality=92)
 

@@ -13,7 +13,8 @@ to the model's size. A photo is brought into that framing in three steps:
    (:mod:`engine.image_open`).
 2. **Detect**: by default (:mod:`engine.photo`) MTCNN's five landmarks (:func:`detect_faces_landmarks`,
    :mod:`engine.face_detect_mtcnn`), mapped by a least-squares similarity onto the template that detector
-   puts on the training crops; where MTCNN finds nothing, and with the "haar" detector,
+   puts on the training crops; with the "haar" detector (only where the optional extra
+   :data:`HAAR_EXTRA` brings OpenCV; :func:`require_opencv` says so in one line otherwise),
    (:func:`detect_faces`) OpenCV's own Haar cascades (shipped in the opencv wheel, no
    download): the frontal-face cascade on a ≤ 800 px copy, again on copies turned by ±10° and ±20° when
    the upright pass finds nothing (the cascade misses faces tilted by more than ~12°) and while the
@@ -31,8 +32,9 @@ to the model's size. A photo is brought into that framing in three steps:
    benchmarks/photo_framing.py the median turn error falls from 6.4° to 1.3° and the median z distance
    to the true crop's from 0.93 to 0.49 × the typical nearest-neighbour distance. A model without the file is framed by detection alone.
 
-Transforms are 2×3 float64 matrices mapping photo pixel centres to crop pixel centres (OpenCV's
-convention: pixel (i, j) has its centre at (j, i)).
+Transforms are 2×3 float64 matrices mapping photo pixel centres to crop pixel centres (pixel (i, j) has its
+centre at (j, i)). Pictures are resampled by Pillow (:mod:`engine.resample`) and the put-back
+feather measured by scipy; OpenCV is needed by the Haar detector only.
 """
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .errors import DataError, EngineError
+from .resample import footprint, resize_area, warp_affine
 
 #: The longest side a photo is worked on at (a larger one is reduced when loaded).
 MAX_PHOTO_SIDE = 4096
@@ -256,7 +259,7 @@ def warp_to_crop(image: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
     m = np.asarray(m, np.float64)
     array = isinstance(image, np.ndarray)
     h, w = image.shape[:2] if array else image.size[::-1]
-    x0, y0, x1, y1 = _footprint(invert(m), size, size, 2)
+    x0, y0, x1, y1 = footprint(invert(m), size, size, 2)
     cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
     if cx1 <= cx0 or cy1 <= cy0:  # the crop lies wholly outside the photo: the nearest edge pixel
         cx0, cy0 = min(max(x0, 0), w - 1), min(max(y0, 0), h - 1)
@@ -273,56 +276,6 @@ def warp_to_crop(image: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
         # small pixel centre (u) ↔ roi pixel centre: (u + 0.5)·f − 0.5
         m = compose(m, np.array([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5]]))
     return warp_affine(roi, m, (size, size))
-
-
-def _footprint(m_out_to_in: np.ndarray, width: int, height: int, margin: int) -> tuple[int, int, int, int]:
-    """The input pixels (x0, y0, x1, y1; end excluded) an output of width×height reads through ``m_out_to_in``,
-    widened by ``margin``."""
-    corners = apply(m_out_to_in, [[-1, -1], [width, -1], [-1, height], [width, height]])
-    x0, y0 = np.floor(corners.min(0)).astype(int) - margin
-    x1, y1 = np.ceil(corners.max(0)).astype(int) + margin + 1
-    return int(x0), int(y0), int(x1), int(y1)
-
-
-def resize_area(image: np.ndarray, size: tuple[int, int], *, smooth: bool = False) -> np.ndarray:
-    """``image`` (H×W×3 uint8, or H×W / H×W×C float32) resized to ``size`` (width, height) by area averaging
-    (Pillow's box filter), the way to shrink a picture without aliasing; ``smooth``: by Pillow's triangle filter, twice
-    as wide, which leaves no beat of a pattern finer than the new pixels (stripes become an even grey)."""
-    from PIL import Image
-
-    method = Image.BILINEAR if smooth else Image.BOX
-    if image.ndim == 2:
-        return np.asarray(Image.fromarray(np.asarray(image, np.float32), "F").resize(size, method))
-    if image.dtype != np.uint8:
-        return np.dstack([resize_area(image[..., c], size, smooth=smooth) for c in range(image.shape[2])])
-    return np.asarray(Image.fromarray(np.ascontiguousarray(image)).resize(size, method))
-
-
-def warp_affine(image: np.ndarray, m: np.ndarray, size: tuple[int, int], *, cubic: bool = True,
-                edge: bool = True) -> np.ndarray:
-    """The ``size`` (width, height) picture that the 2×3 map ``m`` (image pixel centres → output pixel centres)
-    makes of ``image`` (H×W×3 uint8, or H×W / H×W×C float32): bicubic (else bilinear); outside the image its edge
-    pixels repeated (``edge``) or zeros."""
-    from PIL import Image
-
-    inv = invert(np.asarray(m, np.float64))
-    if edge:  # pad by the image's own edges as far as the output reads
-        h, w = image.shape[:2]
-        x0, y0, x1, y1 = _footprint(inv, size[0], size[1], 3)
-        pads = (max(0, -y0), max(0, y1 - h)), (max(0, -x0), max(0, x1 - w))
-        if any(v for p in pads for v in p):
-            image = np.pad(image, pads + ((0, 0),) * (image.ndim - 2), mode="edge")
-            inv = compose(np.array([[1.0, 0, pads[1][0]], [0, 1.0, pads[0][0]]]), inv)
-    # Pillow's affine map reads output pixel edges → input pixel edges (a pixel centre is at +0.5)
-    data = compose(np.array([[1.0, 0, 0.5], [0, 1.0, 0.5]]), compose(inv, np.array([[1.0, 0, -0.5], [0, 1.0, -0.5]])))
-    data = tuple(float(v) for v in data.ravel())
-    resample = Image.BICUBIC if cubic else Image.BILINEAR
-    if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
-        return np.asarray(Image.fromarray(np.ascontiguousarray(image)).transform(size, Image.AFFINE, data, resample))
-    planes = image[..., None] if image.ndim == 2 else image
-    out = [np.asarray(Image.fromarray(np.ascontiguousarray(planes[..., c], np.float32), "F")
-                      .transform(size, Image.AFFINE, data, resample)) for c in range(planes.shape[2])]
-    return out[0] if image.ndim == 2 else np.dstack(out)
 
 
 def centre_square_transform(width: int, height: int, size: int) -> np.ndarray:

@@ -385,7 +385,7 @@ def put_back_view(opened, result: PhotoResult, edited_z: Optional[np.ndarray] = 
         cancel.raise_if_cancelled()
     h, w = picture.shape[:2]
     if max_side is not None and max(h, w) > max_side:
-        from ..face_framing import resize_area
+        from ..resample import resize_area
 
         f = max_side / max(h, w)
         picture = resize_area(picture, (max(1, round(w * f)), max(1, round(h * f))))
