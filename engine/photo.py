@@ -317,13 +317,14 @@ def _check_detector(detector: Optional[str]) -> str:
     return detector
 
 
-def _detected(image, source: str, detector: Optional[str] = None) -> list:
+def _detected(image, source: str, detector: Optional[str] = None, photo_size: Optional[tuple] = None) -> list:
     """The faces found in ``image`` (an array or a Pillow image), largest first, by ``detector`` (default
-    :data:`DEFAULT_DETECTOR`)."""
+    :data:`DEFAULT_DETECTOR`); ``photo_size``: the photo's own (width, height) for the message, when ``image`` is a
+    reduced copy."""
     detector = _check_detector(detector)
     faces = ff.detect_faces_landmarks(image) if detector == "mtcnn" else ff.detect_faces(image)
     if not faces:
-        w, h = image.size if hasattr(image, "getpixel") else image.shape[1::-1]
+        w, h = photo_size or (image.size if hasattr(image, "getpixel") else image.shape[1::-1])
         raise NoFaceFound(f"{source}: no face found in the photo ({w}×{h}); {{opt:no_detect}} frames its centre "
                           "square instead", path=source)
     return faces
@@ -411,7 +412,7 @@ def _photo_results(codec, size, cloud, path, no_detect, face_index, aligner, kee
         return [_one_photo(codec, size, cloud, path, px, (px.picture, px.scale, m), None, None, [],
                            "centre square (no face detection)", keep_photo, neighbours, times)]
     t0 = STEP_CLOCK()
-    faces = _detected(px.picture, str(path), detector)
+    faces = _detected(px.picture, str(path), detector, (round(px.width / px.scale), round(px.height / px.scale)))
     times["detect"] = STEP_CLOCK() - t0
     if face_index == ALL_FACES:
         chosen = range(len(faces))
