@@ -415,13 +415,15 @@ def detect_faces(image: np.ndarray, *, turns: Sequence[float] = DETECT_TURNS, mi
     return faces
 
 
-def detect_faces_landmarks(image: np.ndarray) -> list[Face]:
-    """Faces in an RGB photo (an array or a Pillow image) by MTCNN (:mod:`engine.face_detect_mtcnn`), largest first,
-    each with its five points; the box is MTCNN's, made square."""
-    from .face_detect_mtcnn import shared_detector
+def detect_faces_landmarks(image: np.ndarray, max_side: Optional[int] = None) -> list[Face]:
+    """Faces in an RGB photo (an array or a Pillow image) by MTCNN (:mod:`engine.face_detect_mtcnn`; its quick pass on
+    a copy of at most ``max_side``, default its own), largest first, each with its five points; the box is MTCNN's,
+    made square."""
+    from .face_detect_mtcnn import DETECT_MAX_SIDE, shared_detector
 
     faces = []
-    for d in shared_detector().detect(image if hasattr(image, "getpixel") else as_rgb_array(image)):
+    image = image if hasattr(image, "getpixel") else as_rgb_array(image)
+    for d in shared_detector().detect(image, max_side=max_side or DETECT_MAX_SIDE):
         x0, y0, x1, y1 = (float(v) for v in d.box)
         s = max(x1 - x0, y1 - y0)
         box = ((x0 + x1 - s) / 2, (y0 + y1 - s) / 2, s)

@@ -72,6 +72,12 @@ DETECT_READ_SIDE = 800
 #: a 12 MP JPEG decoded at 1/2 (which also gives an ordinary face's crop its pixels, :data:`CROP_OVERSAMPLE`) costs
 #: little more than at 1/4, and much less than 1/4 and then 1/2 for the crop (CPU 33 + 39 ms → 39 ms).
 READ_MAX_REDUCTION = 2
+#: A camera-sized photo file (longest side at least LARGE_PHOTO_SIDE) is searched first on a copy of
+#: LARGE_PHOTO_DETECT_SIDE (faces from 1/32 of its side: 125 px of a 12 MP picture's 4000) instead of the detector's
+#: 800 (1/40: 100 px): 18 ms less CPU per 12 MP photo. Where that quick pass finds nothing, the detector's finer
+#: pass finds faces from about 40 px; a smaller face beside a larger one in such a photo is not looked for.
+LARGE_PHOTO_SIDE = 3000
+LARGE_PHOTO_DETECT_SIDE = 640
 #: A face's crop is taken from pixels at least this many times finer than the crop (its training resolution);
 #: where the quick copy is coarser, the photo is decoded again just fine enough.
 CROP_OVERSAMPLE = 2.0
@@ -322,7 +328,8 @@ def _detected(image, source: str, detector: Optional[str] = None, photo_size: Op
     :data:`DEFAULT_DETECTOR`); ``photo_size``: the photo's own (width, height) for the message, when ``image`` is a
     reduced copy."""
     detector = _check_detector(detector)
-    faces = ff.detect_faces_landmarks(image) if detector == "mtcnn" else ff.detect_faces(image)
+    quick = LARGE_PHOTO_DETECT_SIDE if photo_size and max(photo_size) >= LARGE_PHOTO_SIDE else None
+    faces = ff.detect_faces_landmarks(image, quick) if detector == "mtcnn" else ff.detect_faces(image)
     if not faces:
         w, h = photo_size or (image.size if hasattr(image, "getpixel") else image.shape[1::-1])
         raise NoFaceFound(f"{source}: no face found in the photo ({w}×{h}); {{opt:no_detect}} frames its centre "
