@@ -634,6 +634,8 @@ def main() -> int:
     ap.add_argument("--figure", default=None, help="write a small, turned face of the hard set, framed, here")
     ap.add_argument("--no-mtcnn", action="store_true", help="leave out the MTCNN columns even when installed")
     ap.add_argument("--example", default=None, help="write the astronaut result picture here")
+    ap.add_argument("--hard-only", action="store_true",
+                    help="evaluate and report the hard set only (the same pictures as a full run), no timings")
     ap.add_argument("--methods", default=None,
                     help="only these columns, comma-separated (e.g. engine-mtcnn-5pt,production)")
     a = ap.parse_args()
@@ -685,7 +687,12 @@ def main() -> int:
         n_used = a.n + a.steep + sum(len(p.faces) for p in pics if p.kind == "group")
         hard = build_hard_set(np.random.default_rng(a.seed + 3), held[n_used:], config, a, Path(tmp))
         print(f"built {len(pics)} + {len(hard)} hard pictures in {time.perf_counter() - t0:.1f} s")
-        out = evaluate(pics + hard, methods, size, feat, codec, aligner)
+        out = evaluate(hard if a.hard_only else pics + hard, methods, size, feat, codec, aligner)
+        if a.hard_only:
+            for r in out.values():
+                r["n_faceless"] = a.faceless
+            report_hard(out, [m[0] for m in methods], nn)
+            return 0
         t12 = {"decode only": float("nan")} if a.quick else \
             time_12mp(np.random.default_rng(a.seed + 2), held[-1], methods, size, codec, aligner, Path(tmp))
         entry = time_entry_point(np.random.default_rng(a.seed + 2), held[-1], a.model, Path(tmp),
