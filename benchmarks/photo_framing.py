@@ -321,7 +321,7 @@ class EngineMtcnn:
 
 
 class Production:
-    """``engine.photo``'s framing as the app runs it (default detector, Haar fallback, gated refinement)."""
+    """``engine.photo``'s framing as the app runs it (default detector, gated refinement)."""
 
     name = "production"
 
@@ -634,6 +634,10 @@ def main() -> int:
     ap.add_argument("--figure", default=None, help="write a small, turned face of the hard set, framed, here")
     ap.add_argument("--no-mtcnn", action="store_true", help="leave out the MTCNN columns even when installed")
     ap.add_argument("--example", default=None, help="write the astronaut result picture here")
+    ap.add_argument("--hard-only", action="store_true",
+                    help="evaluate and report the hard set only (the same pictures as a full run), no timings")
+    ap.add_argument("--methods", default=None,
+                    help="only these columns, comma-separated (e.g. engine-mtcnn-5pt,production)")
     a = ap.parse_args()
     if a.quick:
         a.n, a.steep, a.groups, a.faceless, a.hard, a.hard_groups, a.no_mtcnn = 20, 5, 3, 3, 45, 8, True
@@ -664,6 +668,8 @@ def main() -> int:
     methods = [("haar", haar, False), ("haar+refine", haar, True), ("naive", None, False)]
     methods += [("engine-mtcnn-5pt", EngineMtcnn(size), False), ("engine-mtcnn+refine", EngineMtcnn(size), True),
                 ("production", Production(size, codec, aligner), False)]
+    if a.methods:
+        methods = [m for m in methods if m[0] in a.methods.split(",")]
     mt_note = "mtcnn: not run (--no-mtcnn)"
     if not a.no_mtcnn:
         try:
@@ -681,7 +687,12 @@ def main() -> int:
         n_used = a.n + a.steep + sum(len(p.faces) for p in pics if p.kind == "group")
         hard = build_hard_set(np.random.default_rng(a.seed + 3), held[n_used:], config, a, Path(tmp))
         print(f"built {len(pics)} + {len(hard)} hard pictures in {time.perf_counter() - t0:.1f} s")
-        out = evaluate(pics + hard, methods, size, feat, codec, aligner)
+        out = evaluate(hard if a.hard_only else pics + hard, methods, size, feat, codec, aligner)
+        if a.hard_only:
+            for r in out.values():
+                r["n_faceless"] = a.faceless
+            report_hard(out, [m[0] for m in methods], nn)
+            return 0
         t12 = {"decode only": float("nan")} if a.quick else \
             time_12mp(np.random.default_rng(a.seed + 2), held[-1], methods, size, codec, aligner, Path(tmp))
         entry = time_entry_point(np.random.default_rng(a.seed + 2), held[-1], a.model, Path(tmp),

@@ -13,7 +13,8 @@ to the model's size. A photo is brought into that framing in three steps:
    (:mod:`engine.image_open`).
 2. **Detect**: by default (:mod:`engine.photo`) MTCNN's five landmarks (:func:`detect_faces_landmarks`,
    :mod:`engine.face_detect_mtcnn`), mapped by a least-squares similarity onto the template that detector
-   puts on the training crops; where MTCNN finds nothing, and with the "haar" detector,
+   puts on the training crops; with the "haar" detector (only where the optional extra
+   :data:`HAAR_EXTRA` brings OpenCV; :func:`require_opencv` says so in one line otherwise),
    (:func:`detect_faces`) OpenCV's own Haar cascades (shipped in the opencv wheel, no
    download): the frontal-face cascade on a ≤ 800 px copy, again on copies turned by ±10° and ±20° when
    the upright pass finds nothing (the cascade misses faces tilted by more than ~12°) and while the
@@ -31,8 +32,9 @@ to the model's size. A photo is brought into that framing in three steps:
    benchmarks/photo_framing.py the median turn error falls from 6.4° to 1.3° and the median z distance
    to the true crop's from 0.93 to 0.49 × the typical nearest-neighbour distance. A model without the file is framed by detection alone.
 
-Transforms are 2×3 float64 matrices mapping photo pixel centres to crop pixel centres (OpenCV's
-convention: pixel (i, j) has its centre at (j, i)).
+Transforms are 2×3 float64 matrices mapping photo pixel centres to crop pixel centres (pixel (i, j) has its
+centre at (j, i)). Pictures are resampled by Pillow (:mod:`engine.resample`) and the put-back
+feather measured by scipy; OpenCV is needed by the Haar detector only.
 """
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .errors import DataError, EngineError
+from .resample import footprint, resize_area, warp_affine
 
 #: The longest side a photo is worked on at (a larger one is reduced when loaded).
 MAX_PHOTO_SIDE = 4096
@@ -98,11 +101,15 @@ def load_photo(path: str | os.PathLike, max_side: int = MAX_PHOTO_SIDE) -> np.nd
 
 
 def load_photo_scaled(path: str | os.PathLike, max_side: int = MAX_PHOTO_SIDE, *,
-                      reduce_to: Optional[int] = None) -> tuple[np.ndarray, float]:
+                      reduce_to: Optional[int] = None, picture: bool = False,
+                      max_reduction: int = 8) -> tuple[np.ndarray, float]:
     """``(pixels, scale)``: the photo as :func:`load_photo` gives it and its pixels per pixel of
     the full-size upright photo (1.0 unless it was reduced). With ``reduce_to`` a JPEG is decoded by the codec at
     the largest reduction (1/2, 1/4, 1/8) whose longest side is still at least ``reduce_to`` (a quick copy to find
-    faces on: a 12 MP photo costs a 0.75 MP decode); other formats are decoded as without it.
+    faces on: a 12 MP photo costs a 0.75 MP decode), reduced by at most ``max_reduction``; other formats are decoded
+    as without it. With ``picture`` the
+    pixels are a Pillow RGB image, not an array (a large copy's array costs as much again as its reduction; the
+    detector and :func:`warp_to_crop` read either).
 
     Raises :class:`DataError` with one line naming the file and the problem (no such file, not an
     image, truncated, too large to decode within the memory budget, …)."""
@@ -117,7 +124,7 @@ def load_photo_scaled(path: str | os.PathLike, max_side: int = MAX_PHOTO_SIDE, *
             warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with idata.open_image(path) as im:
-                return _to_rgb(im, max_side, idata, reduce_to)
+                return _to_rgb(im, max_side, idata, reduce_to, picture, max_reduction)
     except DataError:
         raise
     except (idata.ImageTooLarge, idata.ImageBomb) as exc:
@@ -128,12 +135,13 @@ def load_photo_scaled(path: str | os.PathLike, max_side: int = MAX_PHOTO_SIDE, *
         raise DataError(f"{path}: cannot be read as a photo ({idata._reason(exc)})") from None
 
 
-def _to_rgb(im, max_side: int, idata, reduce_to: Optional[int] = None) -> tuple[np.ndarray, float]:
+def _to_rgb(im, max_side: int, idata, reduce_to: Optional[int] = None, picture: bool = False, max_reduction: int = 8):
     orientation = idata.exif_orientation(im)
     w, h = im.size
     full_w = h if orientation >= 5 else w  # upright width before any reduction
     if reduce_to is not None and max(w, h) > reduce_to:
-        t = min(reduce_to, max_side) / max(w, h)  # draft keeps at least this size: the largest reduction that does
+        # draft keeps at least this size: the largest reduction that does
+        t = max(min(reduce_to, max_side) / max(w, h), 1 / max_reduction)
         idata.draft_jpeg(im, math.ceil(w * t), math.ceil(h * t))
     elif max(w, h) > max_side:
         # a JPEG is decoded by the codec at the least reduction (1/2, 1/4, 1/8) that fits max_side:
@@ -150,6 +158,13 @@ def _to_rgb(im, max_side: int, idata, reduce_to: Optional[int] = None) -> tuple[
     out = idata.resize_to_rgb(im, size)  # the training images' decoding: alpha over white, high-bit scaled
     if orientation != 1:
         out = out.transpose(idata._transpose_ops()[orientation])
+    if picture:
+        out.load()
+        if out is im:  # the opened file's own image is closed with the file
+            out = im.copy()
+        if out.mode != "RGB" or min(out.size) < 1:
+            raise ValueError(f"decoded to a {out.mode} image of {out.size}")
+        return out, out.size[0] / full_w
     arr = np.array(out, dtype=np.uint8)
     if arr.ndim != 3 or arr.shape[2] != 3 or min(arr.shape[:2]) < 1:
         raise ValueError(f"decoded to shape {arr.shape}")
@@ -236,35 +251,31 @@ def canonical_crop_transform(width: int, height: int, preprocess) -> np.ndarray:
 
 
 def warp_to_crop(image: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
-    """The size×size crop ``m`` (photo → crop) takes from ``image``, anti-aliased when it shrinks.
+    """The size×size crop ``m`` (photo → crop) takes from ``image`` (an RGB array or Pillow image), anti-aliased when
+    it shrinks.
 
     Only the region the crop covers is touched (a 24-megapixel photo costs what a small one does);
     outside the photo the edge pixels are repeated."""
-    import cv2
-
     m = np.asarray(m, np.float64)
-    h, w = image.shape[:2]
-    inv = invert(m)
-    corners = apply(inv, [[-1, -1], [size, -1], [-1, size], [size, size]])
-    x0, y0 = np.floor(corners.min(0)).astype(int) - 2
-    x1, y1 = np.ceil(corners.max(0)).astype(int) + 3
-    x0, y0 = max(x0, 0), max(y0, 0)
-    x1, y1 = min(x1, w), min(y1, h)
-    if x1 <= x0 or y1 <= y0:  # the crop lies wholly outside the photo: the nearest edge pixels
-        x0, y0 = min(max(x0, 0), w - 1), min(max(y0, 0), h - 1)
-        x1, y1 = x0 + 1, y0 + 1
-    roi = image[y0:y1, x0:x1]
-    m = compose(m, np.array([[1.0, 0, x0], [0, 1.0, y0]]))  # roi pixel → photo pixel → crop
+    array = isinstance(image, np.ndarray)
+    h, w = image.shape[:2] if array else image.size[::-1]
+    x0, y0, x1, y1 = footprint(invert(m), size, size, 2)
+    cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if cx1 <= cx0 or cy1 <= cy0:  # the crop lies wholly outside the photo: the nearest edge pixel
+        cx0, cy0 = min(max(x0, 0), w - 1), min(max(y0, 0), h - 1)
+        edge = image[cy0, cx0, :3] if array else np.asarray(image.getpixel((cx0, cy0)))[:3]
+        return np.broadcast_to(np.asarray(edge, np.uint8), (size, size, 3)).copy()
+    roi = np.ascontiguousarray(image[cy0:cy1, cx0:cx1, :3] if array else np.asarray(image.crop((cx0, cy0, cx1, cy1))))
+    m = compose(m, np.array([[1.0, 0, cx0], [0, 1.0, cy0]]))  # roi pixel → photo pixel → crop
     s = transform_scale(m)
     if s < 0.8:  # shrink the region first (area average), then warp near 1:1
         f = min(1.0, s * 1.25)
         rw, rh = max(1, round(roi.shape[1] * f)), max(1, round(roi.shape[0] * f))
         fx, fy = roi.shape[1] / rw, roi.shape[0] / rh
-        roi = cv2.resize(roi, (rw, rh), interpolation=cv2.INTER_AREA)
+        roi = resize_area(roi, (rw, rh))
         # small pixel centre (u) ↔ roi pixel centre: (u + 0.5)·f − 0.5
         m = compose(m, np.array([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5]]))
-    return cv2.warpAffine(np.ascontiguousarray(roi), m, (size, size), flags=cv2.INTER_CUBIC,
-                          borderMode=cv2.BORDER_REPLICATE)
+    return warp_affine(roi, m, (size, size))
 
 
 def centre_square_transform(width: int, height: int, size: int) -> np.ndarray:
@@ -319,11 +330,31 @@ class Face:
 
 
 _CASCADES: dict = {}
+#: The optional extra that brings OpenCV, which only the Haar detector needs (pyproject's name).
+HAAR_EXTRA = "haar"
+
+
+def require_opencv():
+    """OpenCV, or :class:`MissingExtra` in one line naming the extra to install (only the Haar detector needs it)."""
+    try:
+        import cv2
+    except ImportError:
+        from .errors import MissingExtra
+
+        raise MissingExtra(feature="the Haar face detector", package="opencv-python-headless",
+                           extra=HAAR_EXTRA) from None
+    return cv2
+
+
+def haar_available() -> bool:
+    """Whether the Haar detector can run here (OpenCV installed)."""
+    import importlib.util
+
+    return importlib.util.find_spec("cv2") is not None
 
 
 def _cascade(name: str):
-    import cv2
-
+    cv2 = require_opencv()
     if name not in _CASCADES:
         path = os.path.join(cv2.data.haarcascades, name)
         c = cv2.CascadeClassifier(path)
@@ -334,7 +365,7 @@ def _cascade(name: str):
 
 
 def _gray(image: np.ndarray) -> np.ndarray:
-    import cv2
+    cv2 = require_opencv()
 
     return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
@@ -345,7 +376,7 @@ def detect_faces(image: np.ndarray, *, turns: Sequence[float] = DETECT_TURNS, mi
     others, each group largest first. Tries the upright photo, then each of ``turns``
     (degrees) until one pass finds a face or the next pass would overrun the CPU time
     budget :data:`DETECT_BUDGET_S`; eyes are looked for inside each face."""
-    import cv2
+    cv2 = require_opencv()
 
     canonical = canonical or CANONICAL
     image = as_rgb_array(image)
@@ -384,13 +415,15 @@ def detect_faces(image: np.ndarray, *, turns: Sequence[float] = DETECT_TURNS, mi
     return faces
 
 
-def detect_faces_landmarks(image: np.ndarray) -> list[Face]:
-    """Faces in an RGB photo by MTCNN (:mod:`engine.face_detect_mtcnn`), largest first, each with its five
-    points; the box is MTCNN's, made square."""
-    from .face_detect_mtcnn import shared_detector
+def detect_faces_landmarks(image: np.ndarray, max_side: Optional[int] = None) -> list[Face]:
+    """Faces in an RGB photo (an array or a Pillow image) by MTCNN (:mod:`engine.face_detect_mtcnn`; its quick pass on
+    a copy of at most ``max_side``, default its own), largest first, each with its five points; the box is MTCNN's,
+    made square."""
+    from .face_detect_mtcnn import DETECT_MAX_SIDE, shared_detector
 
     faces = []
-    for d in shared_detector().detect(as_rgb_array(image)):
+    image = image if hasattr(image, "getpixel") else as_rgb_array(image)
+    for d in shared_detector().detect(image, max_side=max_side or DETECT_MAX_SIDE):
         x0, y0, x1, y1 = (float(v) for v in d.box)
         s = max(x1 - x0, y1 - y0)
         box = ((x0 + x1 - s) / 2, (y0 + y1 - s) / 2, s)
@@ -407,7 +440,7 @@ def _scaling(f: float) -> np.ndarray:
 def _turned(gray: np.ndarray, turn: float) -> tuple[np.ndarray, np.ndarray]:
     """``gray`` turned by ``turn`` degrees about its centre onto a square of its diagonal (edges
     repeated), and the 2×3 map gray → turned."""
-    import cv2
+    cv2 = require_opencv()
 
     h, w = gray.shape
     side = int(math.ceil(math.hypot(w, h)))
@@ -578,14 +611,13 @@ PUT_BACK_ELLIPSE = (0.5, 0.56, 0.40, 0.44)
 def face_mask(size: int, feather: float = PUT_BACK_FEATHER, ellipse=PUT_BACK_ELLIPSE) -> np.ndarray:
     """size×size float32 weights of a face put back: 1 deep inside the ellipse, 0 outside it, rising smoothly over
     ``feather × size`` pixels inward from its edge (the distance to the edge, so the edge is equally soft all round)."""
-    import cv2
+    from scipy.ndimage import distance_transform_edt
 
     cx, cy, ax, ay = ellipse
-    inside = np.zeros((size, size), np.uint8)
-    cv2.ellipse(inside, ((cx * size - 0.5, cy * size - 0.5), (2 * ax * size, 2 * ay * size), 0.0), 1, -1,
-                cv2.LINE_8)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
+    inside = ((xx - (cx * size - 0.5)) / (ax * size)) ** 2 + ((yy - (cy * size - 0.5)) / (ay * size)) ** 2 <= 1.0
     width = max(1e-6, float(feather) * size)
-    d = cv2.distanceTransform(inside, cv2.DIST_L2, 5)
+    d = distance_transform_edt(inside)  # each pixel's distance to the nearest one outside the ellipse
     t = np.clip(d / width, 0.0, 1.0)
     return (t * t * (3 - 2 * t)).astype(np.float32)  # smoothstep: no crease where the ramp meets the plateau
 
@@ -601,8 +633,6 @@ def put_back(photo: np.ndarray, m: np.ndarray, face: np.ndarray, *, feather: flo
     base`` is added to the photo's own face, which keeps its detail (no colour matching is needed then). The result
     has the photo's size; pixels outside the warped mask are the photo's own, unchanged; a transform reaching
     outside the photo is clipped to it."""
-    import cv2
-
     photo = as_rgb_array(photo)
     face = as_rgb_array(face)
     size = face.shape[0]
@@ -634,14 +664,13 @@ def put_back(photo: np.ndarray, m: np.ndarray, face: np.ndarray, *, feather: flo
     if s > 1.25:  # the face is smaller in the photo: average the crop down first, then warp near 1:1
         n = max(1, round(size / s * 1.25))
         f = n / size
-        src = cv2.resize(src, (n, n), interpolation=cv2.INTER_AREA)
-        mask = cv2.resize(mask, (n, n), interpolation=cv2.INTER_AREA)
+        src = resize_area(src, (n, n), smooth=True)
+        mask = resize_area(mask, (n, n), smooth=True)
         roi_to_crop = compose(np.array([[f, 0, 0.5 * f - 0.5], [0, f, 0.5 * f - 0.5]]), roi_to_crop)
     dsize = (int(x1 - x0), int(y1 - y0))
-    inverse = cv2.WARP_INVERSE_MAP  # roi_to_crop maps the destination (photo) to the source (crop)
-    warped = cv2.warpAffine(src, roi_to_crop, dsize, flags=cv2.INTER_CUBIC | inverse, borderMode=cv2.BORDER_REPLICATE)
-    weight = cv2.warpAffine(mask, roi_to_crop, dsize, flags=cv2.INTER_LINEAR | inverse,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    crop_to_roi = invert(roi_to_crop)  # roi_to_crop maps the destination (photo) to the source (crop)
+    warped = warp_affine(src, crop_to_roi, dsize)
+    weight = warp_affine(mask, crop_to_roi, dsize, cubic=False, edge=False)
     weight = np.clip(weight, 0.0, 1.0)[..., None]
     roi = out[y0:y1, x0:x1]
     if base is not None:

@@ -57,10 +57,12 @@ class FeatureSpace:
 
 
 def resize_images(images: np.ndarray, size: int) -> np.ndarray:
-    import cv2
+    """N×H×W×3 uint8 → N×size×size×3: area averaged when shrinking, bilinear when enlarging (Pillow)."""
+    from PIL import Image
 
-    interp = cv2.INTER_AREA if images.shape[1] > size else cv2.INTER_LINEAR
-    return np.stack([cv2.resize(im, (size, size), interpolation=interp) for im in images])
+    method = Image.BOX if images.shape[1] > size else Image.BILINEAR
+    return np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(im)).resize((size, size), method))
+                     for im in images])
 
 
 def gaussian_moments(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -53,17 +53,31 @@ UNUSUAL_PERCENTILE = 95.0
 THREE_SIGMA_PERCENTILE = 99.73
 
 
-#: The face detectors: "mtcnn" (five landmarks, :mod:`engine.face_detect_mtcnn`; Haar where it finds nothing)
-#: and "haar" (OpenCV's cascades, eyes and box). The default is chosen by benchmarks/photo_framing.py.
+#: The face detectors, the one list both front ends offer: "mtcnn" (five landmarks, :mod:`engine.face_detect_mtcnn`)
+#: and "haar" (OpenCV's cascades, eyes and box; only with the optional extra :data:`face_framing.HAAR_EXTRA`, which
+#: brings OpenCV). The default is chosen by benchmarks/photo_framing.py (faces found on its hard set: MTCNN 1.000,
+#: Haar 0.729); Haar is kept for comparison, never used behind MTCNN's back.
 DETECTORS = ("mtcnn", "haar")
 DEFAULT_DETECTOR = "mtcnn"
+#: How each detector reads in a list of choices.
+DETECTOR_TITLES = {"mtcnn": "MTCNN (five landmarks)", "haar": "Haar cascades"}
 #: A landmark framing is refined by the aligner only when the correction stays this small (shift in crop
 #: sides, turn in degrees, |log scale|): the aligner was learnt on Haar-sized errors and on an already good
 #: framing its larger steps are mostly wrong.
 REFINE_GATE = (0.06, 4.0, 0.06)
 #: A photo file's faces are found on a copy decoded reduced (a JPEG by the codec: 1/2, 1/4 or 1/8) to at least this
-#: longest side, the size the detectors work at (engine.face_detect_mtcnn.DETECT_MAX_SIDE).
+#: longest side, the size the detectors work at (engine.face_detect_mtcnn.DETECT_MAX_SIDE) ...
 DETECT_READ_SIDE = 800
+#: ... but by at most this factor: the entropy decoding, the same at every reduction, is most of a decode's cost, so
+#: a 12 MP JPEG decoded at 1/2 (which also gives an ordinary face's crop its pixels, :data:`CROP_OVERSAMPLE`) costs
+#: little more than at 1/4, and much less than 1/4 and then 1/2 for the crop (CPU 33 + 39 ms → 39 ms).
+READ_MAX_REDUCTION = 2
+#: A camera-sized photo file (longest side at least LARGE_PHOTO_SIDE) is searched first on a copy of
+#: LARGE_PHOTO_DETECT_SIDE (faces from 1/32 of its side: 125 px of a 12 MP picture's 4000) instead of the detector's
+#: 800 (1/40: 100 px): 18 ms less CPU per 12 MP photo. Where that quick pass finds nothing, the detector's finer
+#: pass finds faces from about 40 px; a smaller face beside a larger one in such a photo is not looked for.
+LARGE_PHOTO_SIDE = 3000
+LARGE_PHOTO_DETECT_SIDE = 640
 #: A face's crop is taken from pixels at least this many times finer than the crop (its training resolution);
 #: where the quick copy is coarser, the photo is decoded again just fine enough.
 CROP_OVERSAMPLE = 2.0
@@ -235,6 +249,8 @@ def frame_and_encode_photos(
     if face_index is not None and face_index != ALL_FACES and (not isinstance(face_index, int) or face_index < 0):
         raise EngineError(f"{face_index!r}: a face index is a whole number ≥ 0 (0 = the largest face), or all",
                           param="face")
+    if not no_detect:
+        _check_detector(detector)
     if aligner is None and not no_detect:
         folder = model_dir if model_dir is not None else getattr(codec, "folder", None)
         aligner = ff.load_aligner(folder, config)
@@ -291,15 +307,31 @@ def frame_all_faces(image: np.ndarray, size: int, *, model=None, aligner: Option
     return out
 
 
-def _detected(image: np.ndarray, source: str, detector: Optional[str] = None) -> list:
-    """The faces found, largest first: by ``detector`` (default :data:`DEFAULT_DETECTOR`), Haar when MTCNN finds none."""
+def detector_available(name: str) -> bool:
+    """Whether the detector ``name`` (one of :data:`DETECTORS`) can run in this install."""
+    return name != "haar" or ff.haar_available()
+
+
+def _check_detector(detector: Optional[str]) -> str:
+    """``detector`` (None: the default) when it is one of :data:`DETECTORS` and can run here, else the error: not a
+    detector, or :class:`~engine.errors.MissingExtra` naming the extra to install."""
     detector = detector or DEFAULT_DETECTOR
     if detector not in DETECTORS:
         raise EngineError(f"{detector!r}: not a face detector (one of {', '.join(DETECTORS)})", param="detector")
-    faces = ff.detect_faces_landmarks(image) if detector == "mtcnn" else []
-    faces = faces or ff.detect_faces(image)
+    if detector == "haar":
+        ff.require_opencv()
+    return detector
+
+
+def _detected(image, source: str, detector: Optional[str] = None, photo_size: Optional[tuple] = None) -> list:
+    """The faces found in ``image`` (an array or a Pillow image), largest first, by ``detector`` (default
+    :data:`DEFAULT_DETECTOR`); ``photo_size``: the photo's own (width, height) for the message, when ``image`` is a
+    reduced copy."""
+    detector = _check_detector(detector)
+    quick = LARGE_PHOTO_DETECT_SIDE if photo_size and max(photo_size) >= LARGE_PHOTO_SIDE else None
+    faces = ff.detect_faces_landmarks(image, quick) if detector == "mtcnn" else ff.detect_faces(image)
     if not faces:
-        h, w = image.shape[:2]
+        w, h = photo_size or (image.size if hasattr(image, "getpixel") else image.shape[1::-1])
         raise NoFaceFound(f"{source}: no face found in the photo ({w}×{h}); {{opt:no_detect}} frames its centre "
                           "square instead", path=source)
     return faces
@@ -331,31 +363,42 @@ def _small_correction(d: np.ndarray, size: int) -> bool:
 
 
 class _PhotoPixels:
-    """A photo file read for framing: the quick copy its faces are found on (``image``; ``scale``: its pixels per
-    full-size pixel; a JPEG decoded reduced to :data:`DETECT_READ_SIDE`), and for each face's crop pixels fine
-    enough for it (:meth:`for_crop`), decoded again only when the quick copy is too coarse there."""
+    """A photo file read for framing: the copy its faces are found on (``picture``, a Pillow image; ``scale``: its
+    pixels per full-size pixel; a JPEG decoded reduced to :data:`DETECT_READ_SIDE`), and for each face's crop pixels
+    fine enough for it (:meth:`for_crop`), decoded again only when that copy is too coarse there. No array of the
+    whole copy is made unless asked for (:attr:`image`): the detector reduces the picture itself, a crop reads its
+    region."""
 
     def __init__(self, path) -> None:
         t0 = STEP_CLOCK()
         self.path = path
-        self.image, self.scale = ff.load_photo_scaled(path, reduce_to=DETECT_READ_SIDE)
-        h, w = self.image.shape[:2]
-        self.longest = max(w, h) / self.scale  # the full-size photo's longest side
+        self.picture, self.scale = ff.load_photo_scaled(path, reduce_to=DETECT_READ_SIDE, picture=True,
+                                                        max_reduction=READ_MAX_REDUCTION)
+        self.width, self.height = self.picture.size
+        self.longest = max(self.width, self.height) / self.scale  # the full-size photo's longest side
         # reduced for speed (a JPEG's quick copy), not only to fit MAX_PHOTO_SIDE (draft steps are ≥ 2×)
         self.reduced = self.scale * 1.5 < min(1.0, ff.MAX_PHOTO_SIDE / self.longest)
         self.decode_s = STEP_CLOCK() - t0
-        self._finer: dict[int, tuple[np.ndarray, float]] = {}
+        self._finer: dict[int, tuple] = {}
+        self._image: Optional[np.ndarray] = None
 
-    def for_crop(self, m: np.ndarray, size: int) -> tuple[np.ndarray, float]:
+    @property
+    def image(self) -> np.ndarray:
+        """The copy as an H×W×3 uint8 array (made once, when asked for)."""
+        if self._image is None:
+            self._image = np.asarray(self.picture, np.uint8)
+        return self._image
+
+    def for_crop(self, m: np.ndarray, size: int) -> tuple:
         """``(pixels, scale)`` where the crop ``m`` (quick copy → crop) spans at least :data:`CROP_OVERSAMPLE` ×
-        ``size`` pixels (or the finest the photo is read at)."""
+        ``size`` pixels (or the finest the photo is read at); the pixels are a Pillow image."""
         need = ff.transform_scale(m) * CROP_OVERSAMPLE  # > 1: the quick copy is coarser than the crop needs
         if not self.reduced or need <= 1.0:
-            return self.image, self.scale
+            return self.picture, self.scale
         side = math.ceil(self.longest * min(1.0, self.scale * need))
         if side not in self._finer:
             t0 = STEP_CLOCK()
-            self._finer[side] = ff.load_photo_scaled(self.path, reduce_to=side)
+            self._finer[side] = ff.load_photo_scaled(self.path, reduce_to=side, picture=True)
             self.decode_s += STEP_CLOCK() - t0
         return self._finer[side]
 
@@ -371,13 +414,12 @@ def _photo_results(codec, size, cloud, path, no_detect, face_index, aligner, kee
     found on the quick copy; each crop (and its refinement) is taken from pixels fine enough for it."""
     px = _PhotoPixels(path)
     times = {"decode": px.decode_s}
-    h, w = px.image.shape[:2]
     if no_detect:
-        m = ff.centre_square_transform(w, h, size)
-        return [_one_photo(codec, size, cloud, path, px, (px.image, px.scale, m), None, None, [],
+        m = ff.centre_square_transform(px.width, px.height, size)
+        return [_one_photo(codec, size, cloud, path, px, (px.picture, px.scale, m), None, None, [],
                            "centre square (no face detection)", keep_photo, neighbours, times)]
     t0 = STEP_CLOCK()
-    faces = _detected(px.image, str(path), detector)
+    faces = _detected(px.picture, str(path), detector, (round(px.width / px.scale), round(px.height / px.scale)))
     times["detect"] = STEP_CLOCK() - t0
     if face_index == ALL_FACES:
         chosen = range(len(faces))
@@ -420,10 +462,9 @@ def _one_photo(codec, size, cloud, path, px: _PhotoPixels, crop, face, face_inde
     m_full = ff.compose(m, ff.invert(_scaling_map(scale)))
     quick_to_full = _scaling_map(px.scale)
     eyes_full = ff.apply(ff.invert(m_full), ff.crop_landmarks(size=size))
-    h, w = px.image.shape[:2]
     timings = {**times, "encode": t1 - t0, "place": STEP_CLOCK() - t1}
     return PhotoResult(
-        source=str(path), photo_size=(round(w / px.scale), round(h / px.scale)), framing=framing,
+        source=str(path), photo_size=(round(px.width / px.scale), round(px.height / px.scale)), framing=framing,
         faces_found=len(faces), face_index=face_index,
         face_box=None if face is None else ff.apply(quick_to_full, face.corners),
         face_angle=ff.transform_angle(ff.invert(m_full)) if face is not None else 0.0,
@@ -603,29 +644,34 @@ def put_back_photo(result: PhotoResult, face: Optional[np.ndarray] = None, *,
 def result_picture(result: PhotoResult, height: int = 256) -> np.ndarray:
     """One picture: the photo (working copy, needs ``keep_photo``) with the face box and the eyes
     marked, the aligned crop and its reconstruction, side by side (uint8 RGB)."""
-    import cv2
+    from PIL import Image, ImageDraw
 
     if result.photo is None:
         raise EngineError("result_picture needs the photo (frame_and_encode_photos(..., keep_photo=True))")
-    img = result.photo.copy()
+    picture = Image.fromarray(result.photo)
+    draw = ImageDraw.Draw(picture)
     s = result.photo_scale
-    lw = max(1, round(max(img.shape[:2]) / 300))
+    lw = max(1, round(max(result.photo.shape[:2]) / 300))
+
+    def outline(corners, colour):
+        pts = [tuple(p) for p in np.round((np.asarray(corners) + 0.5) * s - 0.5).tolist()]
+        draw.line(pts + pts[:1], fill=colour, width=lw, joint="curve")
+
     if result.face_box is not None:
-        box = (result.face_box + 0.5) * s - 0.5
-        cv2.polylines(img, [np.round(box).astype(np.int32)], True, (255, 200, 0), lw, cv2.LINE_AA)
+        outline(result.face_box, (255, 200, 0))
     if result.detected_eyes is not None:
-        for p in (result.detected_eyes + 0.5) * s - 0.5:
-            cv2.circle(img, tuple(int(round(v)) for v in p), 2 * lw, (0, 255, 255), -1, cv2.LINE_AA)
-    for p in (np.array(list(result.landmarks.values())) + 0.5) * s - 0.5:
-        cv2.drawMarker(img, tuple(int(round(v)) for v in p), (255, 0, 255), cv2.MARKER_CROSS, 5 * lw, lw)
-    crop_outline = ff.apply(ff.invert(result.transform), [[-0.5, -0.5], [result.aligned.shape[1] - 0.5, -0.5],
-                                                          [result.aligned.shape[1] - 0.5, result.aligned.shape[0] - 0.5],
-                                                          [-0.5, result.aligned.shape[0] - 0.5]])
-    cv2.polylines(img, [np.round((crop_outline + 0.5) * s - 0.5).astype(np.int32)], True, (0, 255, 0), lw,
-                  cv2.LINE_AA)
-    f = height / img.shape[0]
-    left = cv2.resize(img, (max(1, round(img.shape[1] * f)), height), interpolation=cv2.INTER_AREA)
-    tiles = [cv2.resize(t, (height, height), interpolation=cv2.INTER_NEAREST)
+        for x, y in (result.detected_eyes + 0.5) * s - 0.5:
+            draw.ellipse([x - 2 * lw, y - 2 * lw, x + 2 * lw, y + 2 * lw], fill=(0, 255, 255))
+    arm = 5 * lw / 2
+    for x, y in (np.array(list(result.landmarks.values())) + 0.5) * s - 0.5:
+        draw.line([(x - arm, y), (x + arm, y)], fill=(255, 0, 255), width=lw)
+        draw.line([(x, y - arm), (x, y + arm)], fill=(255, 0, 255), width=lw)
+    side = result.aligned.shape[1] - 0.5, result.aligned.shape[0] - 0.5
+    outline(ff.apply(ff.invert(result.transform), [[-0.5, -0.5], [side[0], -0.5], [side[0], side[1]], [-0.5, side[1]]]),
+            (0, 255, 0))
+    f = height / picture.height
+    left = np.asarray(picture.resize((max(1, round(picture.width * f)), height), Image.BOX))
+    tiles = [np.asarray(Image.fromarray(t).resize((height, height), Image.NEAREST))
              for t in (result.aligned, result.reconstruction)]
     gap = np.full((height, 8, 3), 255, np.uint8)
     return np.concatenate([left, gap, tiles[0], gap, tiles[1]], axis=1)

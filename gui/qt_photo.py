@@ -29,8 +29,6 @@ from .session import PhotoEntry, Session
 #: Image files File ▸ Open photo… and drag & drop accept.
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm")
 PHOTO_FILTER = "Photos (" + " ".join(f"*{s}" for s in PHOTO_SUFFIXES) + ");;All files (*)"
-#: How the detector choices (engine.photo.DETECTORS) read in the panel.
-DETECTOR_TITLES = {"mtcnn": "MTCNN (five landmarks)", "haar": "Haar cascades"}
 VERDICT_COLOURS = {"typical": "#2a7d2a", "unusual": "#b36b00", "outside the 3σ ellipsoid": "#b00020"}
 
 
@@ -180,15 +178,18 @@ def _nearest_box() -> tuple[QGroupBox, list[QLabel], list[ElidedLabel]]:
 
 def _detector_and_put_back() -> tuple[QComboBox, QCheckBox]:
     """The face detector for the next photo (engine.photo.DETECTORS, the default chosen) and the before/after toggle."""
-    from engine.photo import DEFAULT_DETECTOR, DETECTORS
+    from engine.photo import DEFAULT_DETECTOR, DETECTOR_TITLES, DETECTORS, detector_available
 
     detector = QComboBox()
     detector.setObjectName("photoDetector")
-    for name in DETECTORS:
-        detector.addItem(DETECTOR_TITLES.get(name, name), name)
+    for k, name in enumerate(DETECTORS):
+        available = detector_available(name)
+        detector.addItem(DETECTOR_TITLES.get(name, name) + ("" if available else " (not installed)"), name)
+        if not available:  # listed, so that the choice is known, but not offered
+            detector.model().item(k).setEnabled(False)
     detector.setCurrentIndex(DETECTORS.index(DEFAULT_DETECTOR))
-    detector.setToolTip("how faces are found in the next photo opened: MTCNN's five landmarks (OpenCV's Haar "
-                        "cascades where it finds none), or the Haar cascades alone")
+    detector.setToolTip("how faces are found in the next photo opened: MTCNN's five landmarks, or OpenCV's Haar "
+                        "cascades (an optional extra, kept for comparison)")
     put_back = QCheckBox("face put back")
     put_back.setObjectName("photoPutBack")
     put_back.setToolTip("before / after: the photo as it was, or with the model's face put back at the photo's own "

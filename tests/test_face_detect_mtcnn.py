@@ -153,3 +153,22 @@ def test_photo_framing_uses_the_landmarks_and_haar_stays_selectable():
     with pytest.raises(EngineError) as info:
         frame_photo_faces(canvas, 64, detector="yunet")
     assert info.value.param == "detector"
+
+
+def test_a_small_face_in_a_large_picture_is_found_by_the_finer_pass():
+    """A face of about 35 px in a 2000×1500 picture is below the quick pass's smallest face (1/40 of the side, 50 px);
+    the finer pass, run only because the quick one found nothing, finds it where it is."""
+    from engine.resample import warp_affine
+
+    img = _astronaut()
+    A = ff.similarity(0.3, 0.0, (255.5, 255.5), (1200.0, 700.0))  # the face (≈ 115 px) → ≈ 35 px
+    picture = np.full((1500, 2000, 3), 120, np.uint8)
+    face = warp_affine(img, A, (2000, 1500), edge=False)
+    inside = warp_affine(np.ones((512, 512), np.float32), A, (2000, 1500), cubic=False, edge=False)[..., None] > 0.5
+    picture = np.where(inside, face, picture)
+    det = fd.shared_detector()
+    assert det.detect(picture, fine_side=0) == []  # the quick pass alone misses it
+    (found,) = det.detect(picture)
+    centre = (found.box[:2] + found.box[2:4]) / 2
+    true_centre = ff.apply(A, [[226.0, 120.0]])[0]  # the astronaut's face centre in the picture
+    assert np.linalg.norm(centre - true_centre) < 12 and 20 < found.size < 55

@@ -33,6 +33,7 @@ from .. import __version__
 from ..attributes import DEFAULT_EDIT_METHOD, EDIT_METHODS
 from ..errors import DataError, EngineError
 from ..params import Param
+from ..photo import DEFAULT_DETECTOR, DETECTORS
 from ..progress import CancelToken, ProgressCallback, no_progress
 
 if TYPE_CHECKING:  # the framing modules load when a run starts, not when the CLI builds its parser
@@ -49,8 +50,8 @@ PHOTO_PARAMS: tuple[Param, ...] = (
     Param("face", str, None, "which face when several are found (0 = the first: eyes found, largest), or all: "
           "every face, each written as <name>-face<K>", kind="text", metavar="K|all"),
     Param("no_detect", bool, False, "no face detection: frame the photo's centre square"),
-    Param("detector", str, "mtcnn", "the face detector: mtcnn (five landmarks; OpenCV's Haar cascades where it finds "
-          "none) or haar (the cascades alone)", choices=("mtcnn", "haar")),
+    Param("detector", str, DEFAULT_DETECTOR, "the face detector: mtcnn (five landmarks) or haar (OpenCV's Haar "
+          "cascades, an optional extra kept for comparison)", choices=DETECTORS),
     Param("attribute", str, None, "also write an edit strip along this attribute (e.g. Smiling)"),
     Param("amount", str, None, f"edit amounts START:STOP:COUNT (default {DEFAULT_AMOUNTS})", kind="text"),
     Param("method", str, None, "", choices=tuple(sorted(EDIT_METHODS, key=lambda m: m != DEFAULT_EDIT_METHOD))),
@@ -384,10 +385,10 @@ def put_back_view(opened, result: PhotoResult, edited_z: Optional[np.ndarray] = 
         cancel.raise_if_cancelled()
     h, w = picture.shape[:2]
     if max_side is not None and max(h, w) > max_side:
-        import cv2
+        from ..resample import resize_area
 
         f = max_side / max(h, w)
-        picture = cv2.resize(picture, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+        picture = resize_area(picture, (max(1, round(w * f)), max(1, round(h * f))))
     return picture
 
 

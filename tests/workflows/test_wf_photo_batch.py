@@ -201,9 +201,9 @@ def test_the_detector_is_chosen_by_its_option(tiny_model, tmp_path, capsys, monk
     seen = []
     real = photo._detected
 
-    def spy(image, source, detector=None):
+    def spy(image, source, detector=None, photo_size=None):
         seen.append(detector)
-        return real(image, source, detector)
+        return real(image, source, detector, photo_size)
 
     monkeypatch.setattr(photo, "_detected", spy)
     face = _face_photo(tmp_path / "in" / "me.png")
