@@ -301,7 +301,7 @@ def frame_all_faces(image: np.ndarray, size: int, *, model=None, aligner: Option
                     detector: Optional[str] = None, source: str = "photo") -> list:
     """Every face found in an in-memory photo, largest first, as ``(transform, face, framing)``."""
     out = []
-    for face in _detected(image, source, detector):
+    for face in _detected(image, source, detector, every=True):
         m, framing = _frame_face(image, face, size, model, aligner)
         out.append((m, face, framing))
     return out
@@ -323,12 +323,20 @@ def _check_detector(detector: Optional[str]) -> str:
     return detector
 
 
-def _detected(image, source: str, detector: Optional[str] = None, photo_size: Optional[tuple] = None) -> list:
+def _detected(image, source: str, detector: Optional[str] = None, photo_size: Optional[tuple] = None,
+              every: bool = False) -> list:
     """The faces found in ``image`` (an array or a Pillow image), largest first, by ``detector`` (default
     :data:`DEFAULT_DETECTOR`); ``photo_size``: the photo's own (width, height) for the message, when ``image`` is a
-    reduced copy."""
+    reduced copy. ``every`` (a group photo's every face is asked for): searched on the finer copy straight away,
+    so that a small face beside a large one is found too (a camera-sized photo's quick pass looks only for faces
+    from 1/32 of its side)."""
     detector = _check_detector(detector)
-    quick = LARGE_PHOTO_DETECT_SIDE if photo_size and max(photo_size) >= LARGE_PHOTO_SIDE else None
+    if every:
+        from .face_detect_mtcnn import FINE_MAX_SIDE
+
+        quick = FINE_MAX_SIDE
+    else:
+        quick = LARGE_PHOTO_DETECT_SIDE if photo_size and max(photo_size) >= LARGE_PHOTO_SIDE else None
     faces = ff.detect_faces_landmarks(image, quick) if detector == "mtcnn" else ff.detect_faces(image)
     if not faces:
         w, h = photo_size or (image.size if hasattr(image, "getpixel") else image.shape[1::-1])
@@ -419,7 +427,8 @@ def _photo_results(codec, size, cloud, path, no_detect, face_index, aligner, kee
         return [_one_photo(codec, size, cloud, path, px, (px.picture, px.scale, m), None, None, [],
                            "centre square (no face detection)", keep_photo, neighbours, times)]
     t0 = STEP_CLOCK()
-    faces = _detected(px.picture, str(path), detector, (round(px.width / px.scale), round(px.height / px.scale)))
+    faces = _detected(px.picture, str(path), detector, (round(px.width / px.scale), round(px.height / px.scale)),
+                      every=face_index == ALL_FACES)
     times["detect"] = STEP_CLOCK() - t0
     if face_index == ALL_FACES:
         chosen = range(len(faces))

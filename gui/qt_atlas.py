@@ -113,10 +113,10 @@ class AtlasPanel(QWidget):
         self.codec = self.stats = None
         self.axes = (("pca", 0), ("pca", 1))
         self.base_z: Optional[np.ndarray] = None
-        self.plot = pg.PlotWidget()
-        self.plot.setObjectName("atlasPlot")
-        from .qt_widgets import setup_plot
+        from .qt_widgets import plot_widget, setup_plot
 
+        self.plot = plot_widget()
+        self.plot.setObjectName("atlasPlot")
         setup_plot(self.plot, reset=lambda: self.set_model(self.codec, self.stats, self.axes, self.base_z))
         self.layer = AtlasLayer(self.plot.getPlotItem(), z_value=0, opacity=1.0)
         self.side = QSpinBox()

@@ -26,7 +26,7 @@ from engine.evaluation import metric_goal, metric_target
 
 from . import plot_style as ps
 from .engine_bridge import EngineBridge, Job
-from .qt_widgets import flow, row, setup_plot
+from .qt_widgets import flow, plot_widget, row, setup_plot
 from .session import Session
 
 
@@ -143,7 +143,7 @@ class ComparePanel(QWidget):
 
     def _build_plots(self) -> None:
         """The bar chart (the chosen metric per sampler) and the sweep chart, with their target lines."""
-        self.bar_plot = pg.PlotWidget()
+        self.bar_plot = plot_widget()
         self.bar_plot.setMenuEnabled(False)
         self.bar_plot.setToolTip("orange: the samplers; grey: the reference rows (held-out real faces, reconstructions)")
         small = QFont()
@@ -157,7 +157,7 @@ class ComparePanel(QWidget):
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=ps.brush(ps.BLUE, 200), pen=None)
         self.bar_plot.addItem(self.bars)
         setup_plot(self.bar_plot)
-        self.sweep_plot = pg.PlotWidget()
+        self.sweep_plot = plot_widget()
         self.sweep_plot.setMenuEnabled(False)
         self.sweep_plot.getPlotItem().setTitle("the metric along the swept parameter", size="8pt")
         self.sweep_curve = pg.PlotDataItem(pen=ps.pen(ps.SELECTED, 2), symbol="o", symbolSize=6,

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from . import plot_style as ps
-from .qt_widgets import setup_plot
+from .qt_widgets import plot_widget, setup_plot
 from .session import Session
 
 
@@ -38,7 +38,7 @@ class ComponentsPanel(QWidget):
         from .qt_widgets import flow, row
 
 
-        self.plot = pg.PlotWidget()
+        self.plot = plot_widget()
         self.plot.setMenuEnabled(False)
         self.plot.setLabel("left", "count")
         self.plot.showGrid(y=True, alpha=0.15)

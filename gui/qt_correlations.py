@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import plot_style as ps
-from .qt_widgets import ElidedLabel, column, setup_plot
+from .qt_widgets import column, ElidedLabel, plot_widget, setup_plot
 from .session import Session
 
 #: how many of the strongest off-diagonal pairs the table lists
@@ -84,7 +84,7 @@ class CorrelationsPanel(QWidget):
 
     def _build_plot(self) -> None:
         """The matrix (an image, y down), its colour bar, the marker of the chosen cell and the hover readout."""
-        self.plot = pg.PlotWidget()
+        self.plot = plot_widget()
         self.plot.setObjectName("correlationsPlot")
         pi = self.plot.getPlotItem()
         vb = pi.getViewBox()

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from . import plot_style as ps
 from .engine_bridge import EngineBridge, Job
 from .qt_inspector import FaceView
-from .qt_widgets import ElidedLabel, flow, row, setup_plot
+from .qt_widgets import ElidedLabel, flow, plot_widget, row, setup_plot
 from .session import Session
 
 
@@ -197,7 +197,7 @@ class DirectionsPanel(QWidget):
         self.view_only = QLabel("view only")
         self.view_only.setStyleSheet("color: white; background: #b36b00; padding: 1px 5px; border-radius: 3px;")
         self.view_only.setToolTip(D.VIEW_ONLY_NOTE)
-        self.map_plot = pg.PlotWidget()
+        self.map_plot = plot_widget()
         self.map_plot.setObjectName("directionMap")
         self.map_plot.setMenuEnabled(False)
         self.map_plot.getPlotItem().hideAxis("left")

@@ -20,7 +20,7 @@ from .engine_bridge import EngineBridge, Job
 from .qt_images import to_pixmap
 from .qt_inspector_save import FaceSaving
 from .qt_inspector_undo import SLIDER_STEPS, EditFollowing
-from .qt_widgets import ElidedLabel, scrolled_body, setup_plot
+from .qt_widgets import ElidedLabel, plot_widget, scrolled_body, setup_plot
 from .session import Session, axis_label
 
 PHOTO_COLOUR = (220, 20, 120)  # the user's photos: magenta stars (pair plot, components, inspector)
@@ -117,7 +117,7 @@ class InspectorPanel(FaceSaving, EditFollowing, QWidget):
 
     def _build_z_plot(self) -> None:
         """The z-vector as bars over the training mean ± 2 std band."""
-        self.z_plot = pg.PlotWidget()
+        self.z_plot = plot_widget()
         self.z_plot.setMenuEnabled(False)
         self.z_plot.setMinimumHeight(120)
         zp = self.z_plot.getPlotItem()
@@ -133,7 +133,7 @@ class InspectorPanel(FaceSaving, EditFollowing, QWidget):
 
     def _build_place_plot(self) -> None:
         """The face's place in the pair plot's axes: the cloud, the face and its edit."""
-        self.place_plot = pg.PlotWidget()
+        self.place_plot = plot_widget()
         self.place_plot.setMenuEnabled(False)
         self.place_plot.setMinimumSize(160, 140)
         pp = self.place_plot.getPlotItem()

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from . import plot_style as ps
 from .engine_bridge import EngineBridge, Job
 from .qt_images import to_pixmap
-from .qt_widgets import ElidedLabel, empty_view, row, setup_plot
+from .qt_widgets import ElidedLabel, empty_view, plot_widget, row, setup_plot
 from .session import Session
 
 #: the side of each decoded face in the row (pixels)
@@ -54,7 +54,7 @@ class ModelComparePanel(QWidget):
         hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for c in (1, 2):
             hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        self.hist = pg.PlotWidget()
+        self.hist = plot_widget()
         self.hist.setObjectName("overlapHistogram")
         self.hist.setMinimumSize(160, 120)
         setup_plot(self.hist)

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from . import plot_style as ps
 from .session import Session
-from .qt_widgets import setup_plot
+from .qt_widgets import plot_widget, setup_plot
 
 
 class ModelDataPanel(QWidget):
@@ -28,7 +28,7 @@ class ModelDataPanel(QWidget):
         self.model_label.setTextFormat(self.model_label.textFormat().RichText)
         self.data_label = QLabel("no dataset open")
         self.data_label.setWordWrap(True)
-        self.loss_plot = pg.PlotWidget()
+        self.loss_plot = plot_widget()
         setup_plot(self.loss_plot)  # the wheel rule and the reset button of every plot
         self.loss_plot.setMinimumHeight(110)
         lp = self.loss_plot.getPlotItem()

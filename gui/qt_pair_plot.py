@@ -24,7 +24,7 @@ from . import plot_style as ps
 from .plot_tools import PlotMode, PlotToolBar, PlotTools
 from .qt_cloud_hover import float_beside, pixel_d2
 from .qt_pair_controls import AxisPicker, move_points, parse_levels, parse_levels_report
-from .qt_widgets import flow, row, setup_plot
+from .qt_widgets import flow, plot_widget, row, setup_plot
 from .session import Axis, Session, axis_label
 
 MAX_POINTS = 5000  # scatter symbols drawn for the training cloud; the density image shows the rest
@@ -129,7 +129,7 @@ class PairPlotPanel(QWidget):
 
     def _build_plot(self) -> None:
         """The plot and its layers: density, points, contours, centre, generated, selected, edited, photos."""
-        self.plot = pg.PlotWidget()
+        self.plot = plot_widget()
         self.plot.setObjectName("pairPlot")
         self.plot.setMenuEnabled(False)  # no grid lines: the contours are the reference (and grids cost ~35 ms a paint)
         pi = self.plot.getPlotItem()

@@ -19,7 +19,7 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QSizePolicy, QSpinBox, QToolTip, QVBoxLayout, QWidget
 
 from . import plot_style as ps
-from .qt_widgets import flow, row, setup_plot
+from .qt_widgets import flow, plot_widget, row, setup_plot
 from .session import Session
 
 #: The strip's smallest height: with two rows of controls and the curve, the panel fits the dock of a 1280×720 window.
@@ -138,7 +138,7 @@ class PathPanel(QWidget):
         self.info.setWordWrap(True)
         self.info.setStyleSheet("color: #555;")
         self.strip = FaceStrip()
-        self.plot = pg.PlotWidget()
+        self.plot = plot_widget()
         self.plot.setObjectName("pathPlot")
         self.plot.setMinimumHeight(80)
         pi = self.plot.getPlotItem()

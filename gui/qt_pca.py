@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from . import plot_style as ps
-from .qt_widgets import reset_view, setup_plot
+from .qt_widgets import plot_widget, reset_view, setup_plot
 from .session import Session
 
 
@@ -38,7 +38,7 @@ class PCAPanel(QWidget):
 
     def _build_variance_plot(self) -> None:
         """Explained variance per component (bars) and the cumulative curve."""
-        self.var_plot = pg.PlotWidget()
+        self.var_plot = plot_widget()
         self.var_plot.setMenuEnabled(False)
         vp = self.var_plot.getPlotItem()
         vp.setTitle("explained variance", size="9pt")
@@ -57,7 +57,7 @@ class PCAPanel(QWidget):
 
     def _build_normality_plot(self) -> None:
         """The fraction of z-points inside σ-levels, observed vs the χ² expectation."""
-        self.norm_plot = pg.PlotWidget()
+        self.norm_plot = plot_widget()
         self.norm_plot.setMenuEnabled(False)
         npi = self.norm_plot.getPlotItem()
         npi.setTitle("normality: inside σ-level, observed (blue) vs χ² (grey)", size="9pt")
@@ -72,7 +72,7 @@ class PCAPanel(QWidget):
 
     def _build_distance_plot(self) -> None:
         """The histogram of squared Mahalanobis distances against the χ²(d) density."""
-        self.md_plot = pg.PlotWidget()
+        self.md_plot = plot_widget()
         self.md_plot.setMenuEnabled(False)
         mpi = self.md_plot.getPlotItem()
         mpi.setTitle("squared Mahalanobis distance vs χ²(d)", size="9pt")
@@ -91,7 +91,7 @@ class PCAPanel(QWidget):
         """The cloud on PC1 × PC2, coloured by session.colour_by."""
         from .qt_attribute_layer import AttributeLayer, ColourByPicker
 
-        self.cloud_plot = pg.PlotWidget()
+        self.cloud_plot = plot_widget()
         self.cloud_plot.setObjectName("pcaCloudPlot")
         self.cloud_plot.setMenuEnabled(False)
         cpi = self.cloud_plot.getPlotItem()

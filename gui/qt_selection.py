@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from . import plot_style as ps
 from .qt_images import to_pixmap
 from .qt_selection_layer import SELECTION_COLOUR
-from .qt_widgets import ElidedLabel, column, flow, setup_plot
+from .qt_widgets import column, ElidedLabel, flow, plot_widget, setup_plot
 
 #: Faces of the selection shown at most (a random spread of its members).
 MAX_FACES = 24
@@ -117,7 +117,7 @@ class SelectionPanel(QWidget):
         self.faces.setUniformItemSizes(True)
         self.faces_caption = ElidedLabel("")
         self.faces_caption.setStyleSheet("color: #555;")
-        self.bars = pg.PlotWidget()
+        self.bars = plot_widget()
         self.bars.setObjectName("selectionPrevalence")
         self.bars.setMenuEnabled(False)
         setup_plot(self.bars)

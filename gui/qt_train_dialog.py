@@ -20,6 +20,7 @@ from engine.progress import EpochEnded, TrainingPreview
 from . import plot_style as ps
 from .engine_bridge import EngineBridge, Job
 from .qt_images import to_pixmap
+from .qt_widgets import plot_widget
 
 
 class _PathRow(QWidget):
@@ -127,7 +128,7 @@ class TrainDialog(QDialog):
 
     def _build_loss_plot(self) -> None:
         """The loss plot (log scale): the running training loss, the per-epoch training and validation losses."""
-        self.loss_plot = pg.PlotWidget()
+        self.loss_plot = plot_widget()
         self.loss_plot.setMenuEnabled(False)
         self.loss_plot.setMinimumSize(380, 220)
         from .qt_widgets import setup_plot

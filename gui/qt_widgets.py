@@ -156,6 +156,14 @@ def empty_plot(plot, axis_labels: bool = False, title: bool = False) -> None:
     empty_view(plot)
 
 
+def plot_widget() -> "pg.PlotWidget":
+    """A ``pg.PlotWidget`` built without pyqtgraph's own right-click menus (:func:`setup_plot` switches them off
+    anyway, and building them costs about a fifth of a panel's plot set-up)."""
+    import pyqtgraph as pg
+
+    return pg.PlotWidget(enableMenu=False)
+
+
 def setup_plot(plot, reset: Optional[Callable[[], None]] = None) -> QToolButton:
     """Make an embedded ``pg.PlotWidget`` behave like every other plot of the app.
 

@@ -67,12 +67,6 @@ def viewer(tmp_path_factory):
     return _blocked_env(base, VIEWER_BLOCKED), base
 
 
-def _photo_code_needs_opencv() -> bool:
-    """Whether MTCNN still resizes with cv2, i.e. the photo code's port to Pillow/scipy has not landed (the Haar
-    detector, the extra ``haar``, keeps OpenCV after it)."""
-    return "import cv2" in (ROOT / "engine" / "face_detect_mtcnn.py").read_text()
-
-
 def _main(lean, *args, timeout=300) -> subprocess.CompletedProcess:
     env, base = lean
     return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True, text=True,
@@ -99,8 +93,6 @@ def test_the_blocker_blocks(viewer):
 def test_evaluate_face_rate_report_without_opencv(viewer, tmp_path):
     """evaluate's face rate (MTCNN on ONNX Runtime) and a report need no OpenCV: the reconstructions row is decoded
     and detected even without the training images."""
-    if _photo_code_needs_opencv():
-        pytest.xfail("MTCNN's resizing still uses cv2 until the photo code's port to Pillow/scipy is merged")
     proc = _main(viewer, "evaluate", "--n", "8", "--samplers", "uniform,pca-ellipse", "--out", tmp_path / "ev.json")
     assert proc.returncode == 0, proc.stderr
     rows = {r["name"]: r for r in json.loads((tmp_path / "ev.json").read_text())["rows"]}
@@ -114,8 +106,6 @@ def test_evaluate_face_rate_report_without_opencv(viewer, tmp_path):
 @needs_default
 def test_open_generate_photo_without_opencv(viewer, tmp_path):
     """The viewer install (no torch, no OpenCV) opens the default model, generates and places a photo."""
-    if _photo_code_needs_opencv():
-        pytest.xfail("the photo code imports cv2 until its port to Pillow/scipy is merged")
     proc = _main(viewer, "generate", "--n", "4", "--seed", "3", "--out", tmp_path / "set")
     assert proc.returncode == 0, proc.stderr
     assert np.load(tmp_path / "set" / "z.npy").shape == (4, 256)

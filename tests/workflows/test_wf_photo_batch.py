@@ -191,6 +191,27 @@ def test_a_group_photo_places_every_face(tiny_model, tmp_path, capsys):
     assert rc == 2 and err.startswith("error: --face 'two': a face index is a whole number")
 
 
+def test_every_face_of_a_camera_sized_group_photo_includes_a_small_one(tiny_model, tmp_path, capsys):
+    """A 3200×2400 JPEG with the astronaut's picture at 900 px and at 240 px (her face about 80 px): ``--face all``
+    searches the finer copy, so the small face beside the large one is placed too (the quick pass of such a photo
+    looks for faces from 1/32 of its side, 100 px here, and finds only the large one)."""
+    skdata = pytest.importorskip("skimage.data")
+    img = Image.fromarray(skdata.astronaut())
+    photo = np.full((2400, 3200, 3), 200, np.uint8)
+    photo[300:1200, 200:1100] = np.array(img.resize((900, 900), Image.Resampling.LANCZOS))
+    photo[1800:2040, 2600:2840] = np.array(img.resize((240, 240), Image.Resampling.LANCZOS))
+    group = tmp_path / "in" / "party.jpg"
+    group.parent.mkdir()
+    Image.fromarray(photo).save(group, quality=92)
+    out = tmp_path / "out"
+    rc, stdout, err = _cli(["photo", "--model", tiny_model, "--photo", group, "--face", "all", "--out", out], capsys)
+    assert rc == 0, err
+    boxes = [np.array(json.loads((out / f"party-face{k}" / "photo.json").read_text())["face_box"]) for k in (0, 1)]
+    small = boxes[1].mean(axis=0)
+    assert 2600 < small[0] < 2840 and 1800 < small[1] < 2040, boxes[1]  # the small face, framed where it is
+    assert not (out / "party-face2").exists()
+
+
 def test_the_detector_is_chosen_by_its_option(tiny_model, tmp_path, capsys, monkeypatch):
     """``--detector haar|mtcnn`` reaches the detection (the engine's DETECTORS are the option's choices); an unknown
     one is refused before any work."""
@@ -201,9 +222,9 @@ def test_the_detector_is_chosen_by_its_option(tiny_model, tmp_path, capsys, monk
     seen = []
     real = photo._detected
 
-    def spy(image, source, detector=None, photo_size=None):
+    def spy(image, source, detector=None, photo_size=None, **kw):
         seen.append(detector)
-        return real(image, source, detector, photo_size)
+        return real(image, source, detector, photo_size, **kw)
 
     monkeypatch.setattr(photo, "_detected", spy)
     face = _face_photo(tmp_path / "in" / "me.png")
