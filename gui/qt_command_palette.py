@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from .help_text import action_keys, dock_of, panel_name, plain_text
 from .plot_tools import MODE_INFO
+from .qt_export import PLOT_NAME
 
 #: the size the palette asks for; never wider than the window less MARGIN
 PREFERRED = (640, 420)
@@ -153,6 +154,36 @@ def _in_tool_bar(btn) -> bool:
     return False
 
 
+def _not_a_command(action: QAction) -> bool:
+    """A panel's own show/hide toggle (the View menu lists it) or pyqtgraph's scene "Export..." (each plot's ⤓
+    button and right-click ▸ Export are the app's): listed, they read "Selection ▸ Selection", "PCA ▸ Export..." ×4."""
+    from pyqtgraph import GraphicsScene
+    from PySide6.QtWidgets import QDockWidget
+
+    parent = action.parent()
+    if isinstance(parent, QDockWidget):
+        return action is parent.toggleViewAction()
+    return isinstance(parent, GraphicsScene)
+
+
+def _name_plots(listed: list[Command]) -> list[Command]:
+    """A panel of several plots lists each plot's exports under the plot's name ("PCA ▸ normality check ▸ Export
+    SVG…"); a panel of one plot as they are ("Pair plot ▸ Export SVG…")."""
+    from dataclasses import replace
+
+    count: dict = {}
+    for c in listed:
+        count[c.path] = count.get(c.path, 0) + 1
+    out = []
+    for c in listed:
+        plot = c.source.property(PLOT_NAME) if isinstance(c.source, QAction) else None
+        if count[c.path] > 1 and isinstance(plot, str) and plot:
+            panel, text = c.path.rsplit(SEP, 1)
+            c = replace(c, path=f"{panel}{SEP}{plot.replace('-', ' ')}{SEP}{text}")
+        out.append(c)
+    return out
+
+
 def commands(window) -> list[Command]:
     """Every command of ``window``: its menus' items by their paths, then the other actions with a text and the
     panels' plot tools, each once. The palette's own action is left out."""
@@ -163,10 +194,12 @@ def commands(window) -> list[Command]:
             out += _menu_commands(top.menu(), plain_text(top.menu().title()) + SEP, seen)
     for action in window.findChildren(QAction):
         text = plain_text(action.text() or "")
-        if not text or action.isSeparator() or action.menu() is not None or id(action) in seen:
+        if (not text or action.isSeparator() or action.menu() is not None or id(action) in seen
+                or _not_a_command(action)):
             continue
         seen.add(id(action))
         out.append(_action_command(panel_name(action, "Window") + SEP + text, action))
+    out = _name_plots(out)
     out += _tool_commands(window)
     out += _button_commands(window, seen, out)
     return [c for c in out if c.source.objectName() != PALETTE_ACTION]

@@ -221,9 +221,15 @@ def copy_image(image: np.ndarray) -> None:
     QApplication.clipboard().setImage(QImage(a.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy())
 
 
+#: The property naming the plot an export action exports (the command palette lists "PCA ▸ normality check ▸ …").
+PLOT_NAME = "plotName"
+
+
 def export_actions(parent: QWidget, plot, name: str, start_dir: Callable[[], str] = lambda: "") -> list[QAction]:
-    """Actions "Export PNG (1×/2×/4×)…", "Export SVG…", "Export data (CSV)…", "Copy image" for ``plot``."""
+    """Actions "Export PNG (1×/2×/4×)…", "Export SVG…", "Export data (CSV)…", "Copy image" for ``plot``, owned by the
+    plot (so the command palette names them after its panel: "Pair plot ▸ Export SVG…")."""
     acts = []
+    owner = plot if isinstance(plot, QWidget) else parent
 
     def ask(suffix: str, filt: str) -> Optional[str]:
         base = str(Path(start_dir() or Path.home()) / f"{name}{suffix}")
@@ -242,12 +248,14 @@ def export_actions(parent: QWidget, plot, name: str, start_dir: Callable[[], str
                                       ("Export PNG (4×)…", ".png", "PNG image (*.png)", 4.0),
                                       ("Export SVG…", ".svg", "SVG image (*.svg)", 1.0),
                                       ("Export data (CSV)…", ".csv", "CSV (*.csv)", 1.0)):
-        a = QAction(text, parent)
+        a = QAction(text, owner)
         a.triggered.connect(lambda _=False, s=suffix, f=filt, k=scale: save(s, f, k))
         acts.append(a)
-    c = QAction("Copy image", parent)
+    c = QAction("Copy image", owner)
     c.triggered.connect(lambda _=False: copy_plot(plot))
     acts.append(c)
+    for a in acts:
+        a.setProperty(PLOT_NAME, name)
     return acts
 
 

@@ -123,6 +123,16 @@ class RealWindow:
         self.xdotool("key", "--delay", 30, *keys)
         self.process(300)
 
+    def open_palette(self, typed: str):
+        """Ctrl+Shift+P, then ``typed`` typed with real keys into the command palette; returns the palette."""
+        w = self.window
+        self.key("ctrl+shift+p")
+        self.wait_until(lambda: getattr(w, "_command_palette", None) is not None and w._command_palette.isVisible(),
+                        10, "the palette after Ctrl+Shift+P")
+        self.xdotool("type", "--delay", 60, typed)
+        self.process(400)
+        return w._command_palette
+
     def activate(self, widget=None) -> None:
         """Raise and focus the window (through the window manager)."""
         win = (widget or self.window).window()

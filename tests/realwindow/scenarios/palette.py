@@ -7,12 +7,7 @@ def run(rw) -> dict:
     w = rw.window
     rw.activate()
     start = w.workspace()
-    rw.key("ctrl+shift+p")
-    rw.wait_until(lambda: getattr(w, "_command_palette", None) is not None and w._command_palette.isVisible(), 10,
-                  "the palette after Ctrl+Shift+P")
-    pal = w._command_palette
-    rw.xdotool("type", "--delay", 60, "explore the cloud")
-    rw.process(400)
+    pal = rw.open_palette("explore the cloud")
     rw.shot("palette")
     screen = rw.screen_rect()
     f = pal.frameGeometry()

@@ -36,12 +36,7 @@ def run(rw) -> dict:
     rw.key("Return")
     rw.process(400)
     by_menu = (box.value(), box.text(), s.state.sampler["values"]["scale"], w.undo_action.text())
-    rw.key("ctrl+shift+p")
-    rw.wait_until(lambda: getattr(w, "_command_palette", None) is not None and w._command_palette.isVisible(), 10,
-                  "the palette after Ctrl+Shift+P")
-    pal = w._command_palette
-    rw.xdotool("type", "--delay", 60, "bookmarks add")
-    rw.process(400)
+    pal = rw.open_palette("bookmarks add")
     rw.shot("palette-panel-button")
     chosen = pal.list.currentItem().text(0) if pal.list.currentItem() else None
     n = len(s.bookmarks)
