@@ -55,9 +55,16 @@ def _action_command(path: str, action: QAction) -> Command:
 
 
 def _menu_commands(menu: QMenu, prefix: str, seen: set) -> list[Command]:
+    """A menu's items by their paths; an item whose name the menu has twice is told apart by its section's title
+    ("View ▸ Workspaces ▸ Your photo", "View ▸ Panels ▸ Your photo")."""
     out = []
+    names = [plain_text(a.text()) for a in menu.actions() if not a.isSeparator() and a.menu() is None]
+    section = ""
     for action in menu.actions():
-        if action.isSeparator() or not action.isVisible():
+        if action.isSeparator():
+            section = plain_text(action.text() or "")
+            continue
+        if not action.isVisible():
             continue
         sub = action.menu()
         if sub is not None:
@@ -67,7 +74,8 @@ def _menu_commands(menu: QMenu, prefix: str, seen: set) -> list[Command]:
         if not text or id(action) in seen:
             continue
         seen.add(id(action))
-        out.append(_action_command(prefix + text, action))
+        where = f"{section}{SEP}" if section and names.count(text) > 1 else ""
+        out.append(_action_command(prefix + where + text, action))
     return out
 
 

@@ -50,6 +50,9 @@ def test_every_menu_item_and_tool_is_listed_with_its_shortcut(window, qtbot):
     assert "Selection ▸ Selection" not in by_path and not any(p.endswith("▸ Export...") for p in by_path)
     assert "Pair plot ▸ Export SVG…" in by_path  # a panel's plot exports, named after the panel
     assert "PCA ▸ normality check ▸ Export SVG…" in by_path  # one of a panel's several plots
+    # the View menu's workspace and panel of one name, told apart by their sections
+    assert {"View ▸ Workspaces ▸ Your photo", "View ▸ Panels ▸ Your photo"} <= set(by_path)
+    assert "View ▸ Explore the cloud" in by_path  # a name the menu has once keeps its short path
     exports = [c.path for c in palette.commands if "Export SVG" in c.path]
     assert len(exports) == len(set(exports)) >= 10  # each plot's exports once, told apart
     tools = [p for p in by_path if p.endswith(" tool")]
