@@ -6,6 +6,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -82,6 +83,20 @@ def face_folder(tmp_path) -> Path:
     folder = tmp_path / "faces"
     write_faces(folder, 24)
     return folder
+
+
+def copy_network(model: Path, dst: Path, z: Optional[np.ndarray] = None) -> Path:
+    """``model``'s network (config and weights) in the new folder ``dst``; with ``z``, also those z-points (in their
+    dtype), named ``000000.jpg`` …"""
+    from engine.formats import native as model_store
+
+    dst.mkdir()
+    for f in ("config.json", "weights.safetensors"):
+        shutil.copy2(model / f, dst / f)
+    if z is not None:
+        np.save(dst / model_store.LATENTS, z)
+        (dst / model_store.LATENT_FILES).write_bytes(b"".join(b"%06d.jpg\n" % i for i in range(len(z))))
+    return dst
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,4 @@
 """Streaming, resumable `encode` for large sets: bounded memory, incremental writes, resume after a kill."""
-import shutil
 import time
 import tracemalloc
 
@@ -15,7 +14,7 @@ from engine.encoding import (
 from engine.errors import EngineError
 from engine.image_data import Preprocess, load_folder
 
-from conftest import write_faces
+from conftest import copy_network, write_faces
 
 
 class Killed(Exception):
@@ -24,11 +23,7 @@ class Killed(Exception):
 
 @pytest.fixture
 def model_copy(tiny_model, tmp_path):
-    dst = tmp_path / "model"
-    dst.mkdir()
-    for name in ("config.json", "weights.safetensors"):
-        shutil.copy2(tiny_model / name, dst / name)
-    return dst
+    return copy_network(tiny_model, tmp_path / "model")
 
 
 def test_folder_encode_survives_a_kill_and_resumes_where_it_stopped(model_copy, tmp_path):

@@ -2,7 +2,6 @@
 resumes from its finished chunks; shards that disagree are refused; the merge is atomic; a real 2-process torchrun."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ from engine.errors import ModelFileError
 from engine.formats import native as model_store
 from engine.formats import open_model
 
-from conftest import write_faces
+from conftest import copy_network, write_faces
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,11 +32,7 @@ def setup(tiny_model, tmp_path):
     (faces / "000070.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")  # skipped by the shard that holds it
     copies = []
     for name in ("a", "b"):
-        dst = tmp_path / name
-        dst.mkdir()
-        for f in ("config.json", "weights.safetensors"):
-            shutil.copy2(tiny_model / f, dst / f)
-        copies.append(dst)
+        copies.append(copy_network(tiny_model, tmp_path / name))
     return faces, copies[0], copies[1]
 
 

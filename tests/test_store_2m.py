@@ -3,14 +3,14 @@ statistics of a large cloud from one streamed pass plus a seeded subsample (flag
 path sampler's memory on a memory-mapped cloud, and ``encode`` writing float16 z-points."""
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 
 from engine import latent_stats as ls
 from engine import z_store
 from engine.formats import native as model_store
+
+from conftest import copy_network
 
 
 def _cloud(n: int, d: int, seed: int = 0) -> np.ndarray:
@@ -76,14 +76,9 @@ def test_the_subsampling_policy_and_the_cache_keep_the_flag(tmp_path, cloud):
 @pytest.fixture
 def mapped_model(tiny_model, tmp_path, monkeypatch):
     """The tiny model with 6,000 float16 z-points, memory-mapped (low thresholds), its statistics subsampled."""
-    dst = tmp_path / "big"
-    dst.mkdir()
-    for f in ("config.json", "weights.safetensors"):
-        shutil.copy2(tiny_model / f, dst / f)
-    d = model_store.read_config(dst).arch.z_dim
+    d = model_store.read_config(tiny_model).arch.z_dim
     z = _cloud(6000, d, seed=5).astype(np.float16)
-    np.save(dst / model_store.LATENTS, z)
-    (dst / model_store.LATENT_FILES).write_bytes(b"".join(b"%06d.jpg\n" % i for i in range(6000)))
+    dst = copy_network(tiny_model, tmp_path / "big", z)
     monkeypatch.setattr(z_store, "MAP_BYTES", 10_000)
     monkeypatch.setattr(ls, "STATS_FULL_ROWS", 4000)
     monkeypatch.setattr(ls, "STATS_SAMPLE_ROWS", 1500)
@@ -118,11 +113,7 @@ def faces_and_models(tiny_model, tmp_path):
     write_faces(faces, 60, seed=7)
     copies = []
     for name in ("a", "b", "c"):
-        dst = tmp_path / name
-        dst.mkdir()
-        for f in ("config.json", "weights.safetensors"):
-            shutil.copy2(tiny_model / f, dst / f)
-        copies.append(dst)
+        copies.append(copy_network(tiny_model, tmp_path / name))
     return faces, copies
 
 

@@ -1,6 +1,5 @@
 """Large clouds: a memory-mapped latents.npy (validated chunk by chunk, float16 kept), lazy names, streaming writes,
 and the views that read them (open with statistics, PCA coordinates, generate on a subsample)."""
-import shutil
 import tracemalloc
 
 import numpy as np
@@ -10,6 +9,8 @@ from engine import z_store
 from engine.errors import ModelFileError
 from engine.formats import native as model_store
 from engine.z_store import NameList, NumberedNames
+
+from conftest import copy_network
 
 
 def test_name_list_behaves_like_the_list_of_names():
@@ -43,15 +44,10 @@ def test_numbered_names():
 @pytest.fixture
 def big_model(tiny_model, tmp_path, monkeypatch):
     """A copy of the tiny model with 3,000 float16 z-points, loaded memory-mapped (a low threshold)."""
-    dst = tmp_path / "big"
-    dst.mkdir()
-    for f in ("config.json", "weights.safetensors"):
-        shutil.copy2(tiny_model / f, dst / f)
-    d = model_store.read_config(dst).arch.z_dim
+    d = model_store.read_config(tiny_model).arch.z_dim
     rng = np.random.default_rng(3)
     z = (rng.standard_normal((3000, d)) * np.linspace(2, 0.5, d)).astype(np.float16)
-    np.save(dst / model_store.LATENTS, z)
-    (dst / model_store.LATENT_FILES).write_bytes(b"".join(b"%06d.jpg\n" % i for i in range(3000)))
+    dst = copy_network(tiny_model, tmp_path / "big", z)
     monkeypatch.setattr(z_store, "MAP_BYTES", 10_000)
     monkeypatch.setattr(z_store, "CHUNK_ROWS", 256)
     return dst, z
@@ -104,10 +100,7 @@ def test_validation_never_holds_a_second_full_copy(big_model, monkeypatch):
 def test_saving_a_memory_mapped_cloud_streams_it_and_reads_back_equal(big_model, tmp_path):
     folder, z = big_model
     got, names = model_store.load_latents(folder, z.shape[1])
-    out = tmp_path / "copy"
-    out.mkdir()
-    for f in ("config.json", "weights.safetensors"):
-        shutil.copy2(folder / f, out / f)
+    out = copy_network(folder, tmp_path / "copy")
     model_store.save_latents(out, got, list(names), dtype="float16")
     again, names2 = model_store.load_latents(out, z.shape[1])
     np.testing.assert_array_equal(again, z)
