@@ -93,13 +93,12 @@ def column(z, i: int) -> np.ndarray:
 
 
 def subsample_rows(z, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``(indices, rows)``: ``k`` distinct rows of ``z`` drawn with ``seed`` (all rows when ``k >= len(z)``), in
-    file order, as float32; a memory map reads only those rows."""
-    n = len(z)
-    if k >= n:
-        idx = np.arange(n)
-    else:
-        idx = np.sort(np.random.default_rng(seed).choice(n, size=int(k), replace=False))
+    """``(indices, rows)``: ``k`` distinct rows of ``z`` drawn with ``seed`` (all rows when ``k >= len(z)``;
+    the indices of :func:`engine.latent_whitening.subsample_rows`, which the samplers' capped fits use), in file
+    order, as float32; a memory map reads only those rows."""
+    from .latent_whitening import subsample_rows as indices
+
+    idx = indices(len(z), int(k), seed)
     return idx, take_rows(z, idx)
 
 
