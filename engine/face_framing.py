@@ -49,7 +49,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .errors import DataError, EngineError
-from .resample import footprint, resize_area, warp_affine
+from .resample import apply, compose, footprint, invert, resize_area, warp_affine  # noqa: F401 - ff.compose …
 
 #: The longest side a photo is worked on at (a larger one is reduced when loaded).
 MAX_PHOTO_SIDE = 4096
@@ -215,21 +215,6 @@ def two_point_similarity(src, dst) -> np.ndarray:
     m = np.array([[r.real, -r.imag, 0.0], [r.imag, r.real, 0.0]])
     m[:, 2] = dst[0] - m[:, :2] @ src[0]
     return m
-
-
-def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a∘b (b first) of two 2×3 affine maps."""
-    return (np.vstack([a, [0, 0, 1]]) @ np.vstack([b, [0, 0, 1]]))[:2]
-
-
-def invert(m: np.ndarray) -> np.ndarray:
-    full = np.linalg.inv(np.vstack([np.asarray(m, np.float64), [0, 0, 1]]))
-    return full[:2]
-
-
-def apply(m: np.ndarray, pts) -> np.ndarray:
-    pts = np.asarray(pts, np.float64).reshape(-1, 2)
-    return pts @ np.asarray(m)[:, :2].T + np.asarray(m)[:, 2]
 
 
 def transform_scale(m: np.ndarray) -> float:

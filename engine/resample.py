@@ -11,22 +11,25 @@ from __future__ import annotations
 import numpy as np
 
 
-def _compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a∘b (b first) of two 2×3 affine maps."""
     return (np.vstack([a, [0, 0, 1]]) @ np.vstack([b, [0, 0, 1]]))[:2]
 
 
-def _invert(m: np.ndarray) -> np.ndarray:
+def invert(m: np.ndarray) -> np.ndarray:
+    """The inverse of a 2×3 affine map."""
     return np.linalg.inv(np.vstack([np.asarray(m, np.float64), [0, 0, 1]]))[:2]
 
 
-def _apply(m: np.ndarray, pts) -> np.ndarray:
+def apply(m: np.ndarray, pts) -> np.ndarray:
+    """The points ``pts`` (N×2, x y) through the 2×3 affine map ``m``."""
     return np.asarray(pts, np.float64).reshape(-1, 2) @ np.asarray(m)[:, :2].T + np.asarray(m)[:, 2]
 
 
 def footprint(m_out_to_in: np.ndarray, width: int, height: int, margin: int) -> tuple[int, int, int, int]:
     """The input pixels (x0, y0, x1, y1; end excluded) an output of width×height reads through ``m_out_to_in``,
     widened by ``margin``."""
-    corners = _apply(m_out_to_in, [[-1, -1], [width, -1], [-1, height], [width, height]])
+    corners = apply(m_out_to_in, [[-1, -1], [width, -1], [-1, height], [width, height]])
     x0, y0 = np.floor(corners.min(0)).astype(int) - margin
     x1, y1 = np.ceil(corners.max(0)).astype(int) + margin + 1
     return int(x0), int(y0), int(x1), int(y1)
@@ -53,16 +56,16 @@ def warp_affine(image: np.ndarray, m: np.ndarray, size: tuple[int, int], *, cubi
     pixels repeated (``edge``) or zeros."""
     from PIL import Image
 
-    inv = _invert(m)
+    inv = invert(m)
     if edge:  # pad by the image's own edges as far as the output reads
         h, w = image.shape[:2]
         x0, y0, x1, y1 = footprint(inv, size[0], size[1], 3)
         pads = (max(0, -y0), max(0, y1 - h)), (max(0, -x0), max(0, x1 - w))
         if any(v for p in pads for v in p):
             image = np.pad(image, pads + ((0, 0),) * (image.ndim - 2), mode="edge")
-            inv = _compose(np.array([[1.0, 0, pads[1][0]], [0, 1.0, pads[0][0]]]), inv)
+            inv = compose(np.array([[1.0, 0, pads[1][0]], [0, 1.0, pads[0][0]]]), inv)
     # Pillow's affine map reads output pixel edges → input pixel edges (a pixel centre is at +0.5)
-    data = _compose(np.array([[1.0, 0, 0.5], [0, 1.0, 0.5]]), _compose(inv, np.array([[1.0, 0, -0.5], [0, 1.0, -0.5]])))
+    data = compose(np.array([[1.0, 0, 0.5], [0, 1.0, 0.5]]), compose(inv, np.array([[1.0, 0, -0.5], [0, 1.0, -0.5]])))
     data = tuple(float(v) for v in data.ravel())
     resample = Image.BICUBIC if cubic else Image.BILINEAR
     if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
