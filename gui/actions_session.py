@@ -175,10 +175,7 @@ class SessionActions:
             self._restore_layout(view.layout, view.docks)
         sp = w.sampler_panel
         sam = view.sampler or {}
-        if sam.get("name") and sp.set_sampler(sam["name"]):
-            for key, value in (sam.get("values") or {}).items():
-                if key in sp.controls:
-                    sp.set_value(key, value)
+        if sam.get("name") and sp.apply_choice(sam["name"], sam.get("values")):
             if isinstance(sam.get("n"), int):
                 sp.count.setValue(sam["n"])
             if isinstance(sam.get("seed"), int):
@@ -186,10 +183,7 @@ class SessionActions:
             if isinstance(sam.get("next_seed"), bool):
                 sp.next_seed.setChecked(sam["next_seed"])
             if isinstance(sam.get("where"), str):
-                sp.clear_conditions()
-                for part in filter(None, sam["where"].split(",")):
-                    name, _, sign = part.rpartition("=")
-                    sp.add_condition(name, sign.strip() != "-1")
+                sp.set_where(sam["where"])
         if view.levels:  # the pair plot is built now if it was not yet
             w.pair_plot.set_levels(list(view.levels))
         self._set_view_range(view.view_range)

@@ -345,12 +345,19 @@ class SamplerPanel(QWidget):
             return
         self._quiet = True
         try:
-            if self.set_sampler(sampler["name"]):
-                for key, value in (sampler.get("values") or {}).items():
-                    if key in self.controls:
-                        self.set_value(key, value)
+            self.apply_choice(sampler["name"], sampler.get("values"))
         finally:
             self._quiet = False
+
+    def apply_choice(self, name: str, values: dict | None) -> bool:
+        """Show sampler ``name`` with ``values`` in the fields it has (a session, a bookmark, undo); False (nothing
+        changed) for a sampler this panel does not offer."""
+        if not self.set_sampler(name):
+            return False
+        for key, value in (values or {}).items():
+            if key in self.controls:
+                self.set_value(key, value)
+        return True
 
     def reset_defaults(self) -> None:
         """The shown sampler's parameters back to its defaults."""
@@ -446,6 +453,13 @@ class SamplerPanel(QWidget):
     def where(self) -> str:
         """The conditions as ``generate --where`` text ("Smiling=1,Eyeglasses=-1"; "" for none)."""
         return ",".join(f"{n}={1 if has else -1}" for n, has in self.conditions())
+
+    def set_where(self, text: str) -> None:
+        """The conditions of a text :meth:`where` wrote (a session's, a bookmark's), in place of the listed ones."""
+        self.clear_conditions()
+        for part in filter(None, text.split(",")):
+            name, _, sign = part.rpartition("=")
+            self.add_condition(name, sign.strip() != "-1")
 
     def _update_count(self) -> None:
         w = self.where()
