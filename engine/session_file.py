@@ -24,6 +24,7 @@ from typing import Optional
 
 from . import bookmarks
 from .errors import DataError, EngineError
+from .identity_memo import memo_path, recall, remember
 from .formats.schema import Bool, Int, List, Num, Obj, SchemaError, Str, parse_json, validate
 
 FORMAT = "latent-face-studio-session"
@@ -107,13 +108,9 @@ def model_content_hash(folder: str | os.PathLike) -> str:
     refuse_links_out(folder)
     members = [(name, folder / name) for name in HASHED if (folder / name).is_file()]
     memo = _hash_memo_path(members)
-    if memo is not None:
-        try:
-            text = memo.read_text().strip()
-            if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
-                return text
-        except (OSError, ValueError):
-            pass
+    known = recall(memo, 64)
+    if known is not None:
+        return known
     h = hashlib.sha256()
     for name, path in members:
         h.update(f"{name}\0{path.stat().st_size}\0".encode())
@@ -122,34 +119,14 @@ def model_content_hash(folder: str | os.PathLike) -> str:
                 h.update(block)
     digest = h.hexdigest()
     if memo is not None and _hash_memo_path(members) == memo:  # unchanged while it was read
-        from . import atomic_io
-
-        try:
-            atomic_io.write_text(memo, digest + "\n")
-        except OSError:
-            pass
+        remember(memo, digest)
     return digest
 
 
 def _hash_memo_path(members: list) -> Optional[Path]:
     """Where the content hash of files ``members`` with their identities now is remembered; None when one of
     them was modified too recently to be told apart from a rewrite in the same timestamp tick."""
-    import time
-
-    from .image_data import default_cache_dir
-
-    ident = hashlib.blake2b(b"lfs-model-content-1", digest_size=16)
-    now = time.time()
-    for name, path in members:
-        try:
-            st = path.stat()
-        except OSError:
-            return None
-        if now - st.st_mtime < RACY_SECONDS or now - st.st_ctime < RACY_SECONDS:
-            return None
-        ident.update(f"{name}|{path.resolve()}|{st.st_dev}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|"
-                     f"{st.st_ctime_ns}\n".encode("utf-8", "surrogatepass"))
-    return default_cache_dir("model-hash") / f"{ident.hexdigest()}.txt"
+    return memo_path("model-hash", members, salt="lfs-model-content-1", racy_seconds=RACY_SECONDS, ctime=True)
 
 
 def session_bytes(record: dict) -> bytes:

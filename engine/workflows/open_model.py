@@ -235,35 +235,20 @@ KEY_MEMO_ROWS = 50_000
 
 
 def _identity_path(latents_path: Path) -> Optional[Path]:
-    import hashlib
+    from ..identity_memo import memo_path
 
-    from ..image_data import default_cache_dir
-
-    try:
-        st = latents_path.stat()
-    except OSError:
-        return None
-    ident = f"{latents_path.resolve()}|{st.st_dev}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}"
-    return default_cache_dir("stats") / f"id-{hashlib.blake2b(ident.encode('utf-8', 'surrogatepass'), digest_size=16).hexdigest()}.txt"
+    return memo_path("stats", [("latents", latents_path)], salt="stats-key-1")
 
 
 def _known_stats_key(latents_path: Path, rows: int) -> Optional[str]:
     """The statistics key remembered for this very file (same path, inode, size and modification time), or None."""
-    path = _identity_path(latents_path) if rows >= KEY_MEMO_ROWS else None
-    try:
-        text = path.read_text().strip() if path is not None else ""
-    except (OSError, ValueError):
-        return None
-    return text if len(text) == 32 and all(c in "0123456789abcdef" for c in text) else None
+    from ..identity_memo import recall
+
+    return recall(_identity_path(latents_path), 32) if rows >= KEY_MEMO_ROWS else None
 
 
 def _remember_stats_key(latents_path: Path, rows: int, key: str) -> None:
-    path = _identity_path(latents_path) if rows >= KEY_MEMO_ROWS and key else None
-    if path is None:
-        return
-    from .. import atomic_io
+    from ..identity_memo import remember
 
-    try:
-        atomic_io.write_text(path, key + "\n")
-    except OSError:
-        pass
+    if rows >= KEY_MEMO_ROWS:
+        remember(_identity_path(latents_path), key)
